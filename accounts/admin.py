@@ -1,0 +1,80 @@
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import (
+    Agreement,
+    ApiToken,
+    ChangeRequest,
+    Client,
+    DataRequest,
+    Director,
+    Notification,
+    Provider,
+    Suspension,
+    TermsAcceptance,
+    TermsVersion,
+    User,
+    WorkdayOverride,
+)
+
+
+class WorkdayOverrideInline(admin.TabularInline):
+    model = WorkdayOverride
+    extra = 1
+
+
+@admin.register(Provider)
+class ProviderAdmin(SimpleHistoryAdmin):
+    list_display = ("code", "name", "currency", "timezone", "holiday_calendar", "fapiao_enabled")
+    inlines = [WorkdayOverrideInline]
+
+
+@admin.register(WorkdayOverride)
+class WorkdayOverrideAdmin(SimpleHistoryAdmin):
+    list_display = ("provider", "day", "kind", "note")
+    list_filter = ("provider", "kind")
+
+
+class DirectorInline(admin.TabularInline):
+    model = Director
+    extra = 0
+
+
+@admin.register(Client)
+class ClientAdmin(SimpleHistoryAdmin):
+    list_display = ("legal_name", "provider", "country", "registration_number", "status", "billing_mode")
+    list_filter = ("provider", "status", "billing_mode", "country")
+    search_fields = ("legal_name", "registration_number", "vat_number")
+    readonly_fields = ("registration_number_normalised",)
+    inlines = [DirectorInline]
+
+
+@admin.register(User)
+class UserAdmin(SimpleHistoryAdmin, BaseUserAdmin):
+    ordering = ("email",)
+    list_display = ("email", "full_name", "role", "client", "is_active")
+    list_filter = ("role", "is_active")
+    search_fields = ("email", "full_name")
+    fieldsets = (
+        (None, {"fields": ("email", "password")}),
+        ("Person", {"fields": ("full_name", "role", "client")}),
+        ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+    )
+    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "role", "client", "password1", "password2")}),)
+
+
+for model in (Agreement, ChangeRequest, DataRequest, Suspension, TermsVersion, TermsAcceptance):
+    admin.site.register(model, SimpleHistoryAdmin)
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ("key", "subject", "created_at", "sent_at")
+    search_fields = ("key", "subject")
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    list_display = ("prefix", "user", "name", "created_at", "last_used_at", "revoked_at")
+    readonly_fields = ("prefix", "key_hash")

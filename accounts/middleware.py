@@ -1,0 +1,26 @@
+"""Staff sign in with a second factor (TOTP, django-otp) before they reach anything else."""
+
+from django.conf import settings
+from django.shortcuts import redirect
+from django.urls import reverse
+
+# The API answers for itself (OTPSessionAuthentication refuses an unverified staff session).
+_OPEN_PREFIXES = ("/static/", "/accounts/two-factor/", "/accounts/logout/", "/api/")
+
+
+class StaffTwoFactorMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        user = getattr(request, "user", None)
+        if (
+            settings.PORTAL_STAFF_OTP_REQUIRED
+            and user is not None
+            and user.is_authenticated
+            and (user.is_provider_staff or user.is_staff)
+            and not user.is_verified()
+            and not request.path.startswith(_OPEN_PREFIXES)
+        ):
+            return redirect(f"{reverse('two_factor')}?next={request.get_full_path()}")
+        return self.get_response(request)

@@ -1,0 +1,130 @@
+"""Reads scoped to a client: every query of client-owned data takes the client (or the user)."""
+
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+
+from .models import Agreement, ChangeRequest, Client, DataRequest, Suspension, TermsAcceptance, TermsVersion, User
+
+
+def clients_visible_to(user: User) -> QuerySet[Client]:
+    """Staff see every client; a client user sees only its own (tenant isolation)."""
+    if not user.is_authenticated:
+        return Client.objects.none()
+    if user.is_provider_staff:
+        return Client.objects.all()
+    if user.client_id:
+        return Client.objects.filter(pk=user.client_id)
+    return Client.objects.none()
+
+
+def client_get(*, user: User, pk) -> Client:
+    """The client, or 404 for one the user may not see (never 403, never the object)."""
+    return get_object_or_404(clients_visible_to(user).select_related("provider"), pk=pk)
+
+
+def scoped(queryset: QuerySet, *, user: User, client_field: str = "client") -> QuerySet:
+    """Narrow a queryset of client-owned rows to what `user` may see."""
+    if not user.is_authenticated:
+        return queryset.none()
+    if user.is_provider_staff:
+        return queryset
+    if user.client_id:
+        return queryset.filter(**{f"{client_field}_id": user.client_id})
+    return queryset.none()
+
+
+def scoped_get(queryset: QuerySet, *, user: User, pk, client_field: str = "client"):
+    obj = scoped(queryset, user=user, client_field=client_field).filter(pk=pk).first()
+    if obj is None:
+        raise Http404
+    return obj
+
+
+def client_list(*, filters: dict | None = None) -> QuerySet[Client]:
+    filters = filters or {}
+    qs = Client.objects.select_related("provider").annotate(
+        is_suspended=Exists(Suspension.objects.filter(client=OuterRef("pk"), ended_at=None))
+    )
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    if filters.get("provider"):
+        qs = qs.filter(provider__code=filters["provider"])
+    if filters.get("q"):
+        qs = qs.filter(legal_name__icontains=filters["q"])
+    return qs.order_by("legal_name", "pk")
+
+
+def client_open_suspensions(*, client: Client) -> QuerySet[Suspension]:
+    return Suspension.objects.filter(client=client, ended_at=None)
+
+
+def client_is_suspended(*, client: Client) -> bool:
+    return client_open_suspensions(client=client).exists()
+
+
+def messaging_allowed(*, client: Client) -> bool:
+    """Messaging runs only for an active client with a live agreement and no open suspension (art. 7.1)."""
+    if client.status != Client.Status.ACTIVE:
+        return False
+    agreement = Agreement.objects.filter(client=client).first()
+    if agreement is None or agreement.status in (Agreement.Status.TERMINATED, Agreement.Status.SUSPENDED):
+        return False
+    return not client_is_suspended(client=client)
+
+
+def client_current_terms(*, client: Client) -> TermsVersion | None:
+    """The terms version the client is on: the newest it accepted or is deemed to have accepted (art. 18.3)."""
+    acceptance = (
+        TermsAcceptance.objects.filter(
+            client=client,
+            status__in=[TermsAcceptance.Status.ACCEPTED, TermsAcceptance.Status.DEEMED_ACCEPTED],
+        )
+        .select_related("terms")
+        .order_by("-terms__published_at", "-pk")
+        .first()
+    )
+    return acceptance.terms if acceptance else None
+
+
+def client_pending_terms(*, client: Client) -> QuerySet[TermsAcceptance]:
+    return TermsAcceptance.objects.filter(client=client, status=TermsAcceptance.Status.PENDING).select_related("terms")
+
+
+def change_request_list(*, user: User, status: str | None = None) -> QuerySet[ChangeRequest]:
+    qs = scoped(ChangeRequest.objects.select_related("client", "submitted_by", "decided_by"), user=user)
+    return qs.filter(status=status) if status else qs
+
+
+def data_request_list(*, user: User, status: str | None = None, overdue: bool | None = None) -> QuerySet[DataRequest]:
+    from django.utils import timezone
+
+    qs = scoped(DataRequest.objects.select_related("client"), user=user)
+    if status:
+        qs = qs.filter(status=status)
+    if overdue:
+        qs = qs.filter(status=DataRequest.Status.OPEN, due_at__lt=timezone.now())
+    return qs
+
+
+def client_users(*, client: Client) -> QuerySet[User]:
+    return User.objects.filter(client=client).order_by("-is_active", "email")
+
+
+def field_history(*, client: Client) -> list[dict]:
+    """Every change of every registration field, oldest first: who, when, old and new value (art. 5.5)."""
+    records = list(client.history.order_by("history_date", "history_id").select_related("history_user"))
+    changes = []
+    for previous, current in zip(records, records[1:], strict=False):
+        delta = current.diff_against(previous)
+        for change in delta.changes:
+            changes.append(
+                {
+                    "field": change.field,
+                    "old": change.old,
+                    "new": change.new,
+                    "at": current.history_date,
+                    "by": current.history_user.email if current.history_user else "system",
+                }
+            )
+    return changes
