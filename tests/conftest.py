@@ -1,0 +1,101 @@
+"""Shared fixtures: the seeded providers, a client per provider, users of every role."""
+
+import pytest
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import Provider
+from tests.accounts.factories import (
+    AgreementFactory,
+    BillingStaffFactory,
+    ClientAdminFactory,
+    ClientFactory,
+    ClientViewerFactory,
+    ComplianceOfficerFactory,
+)
+
+PASSWORD = "correct-horse-battery"
+
+
+@pytest.fixture
+def cm(db) -> Provider:
+    return Provider.objects.get(code="cm-cn")
+
+
+@pytest.fixture
+def cx(db) -> Provider:
+    return Provider.objects.get(code="cxengage-nl")
+
+
+@pytest.fixture
+def client_company(cm):
+    client = ClientFactory(provider=cm)
+    AgreementFactory(client=client)
+    return client
+
+
+@pytest.fixture
+def other_company(cm):
+    client = ClientFactory(provider=cm)
+    AgreementFactory(client=client)
+    return client
+
+
+@pytest.fixture
+def client_admin(client_company):
+    return ClientAdminFactory(client=client_company)
+
+
+@pytest.fixture
+def client_viewer(client_company):
+    return ClientViewerFactory(client=client_company)
+
+
+@pytest.fixture
+def other_admin(other_company):
+    return ClientAdminFactory(client=other_company)
+
+
+@pytest.fixture
+def billing_staff(db):
+    return BillingStaffFactory()
+
+
+@pytest.fixture
+def compliance_officer(db):
+    return ComplianceOfficerFactory()
+
+
+def login_verified(client, user):
+    """Sign a staff user in as if its TOTP had been checked (django-otp's session key)."""
+    client.force_login(user)
+    if user.is_provider_staff:
+        device, _ = TOTPDevice.objects.get_or_create(user=user, name="test", defaults={"confirmed": True})
+        session = client.session
+        session["otp_device_id"] = device.persistent_id
+        session.save()
+    return client
+
+
+@pytest.fixture
+def as_user(client):
+    """`as_user(user)` returns Django's test client signed in as `user` (staff verified)."""
+
+    def _as(user):
+        client.logout()
+        return login_verified(client, user)
+
+    return _as
+
+
+@pytest.fixture
+def api(db):
+    """`api(user)` returns a DRF APIClient authenticated as `user` (staff verified)."""
+    from rest_framework.test import APIClient
+
+    def _api(user=None):
+        c = APIClient()
+        if user is not None:
+            login_verified(c, user)
+        return c
+
+    return _api
