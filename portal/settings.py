@@ -141,6 +141,10 @@ CELERY_BEAT_SCHEDULE = {
     "agreement-terms": {"task": "portal.run_job", "schedule": crontab(minute=5, hour=0), "args": ("agreement_terms",)},
     "terms-deemed-accepted": {"task": "portal.run_job", "schedule": crontab(minute=15), "args": ("terms_deemed_accepted",)},
     "data-requests-overdue": {"task": "portal.run_job", "schedule": crontab(minute="*/30"), "args": ("data_requests_overdue",)},
+    "expire-credit": {"task": "portal.run_job", "schedule": crontab(minute=10), "args": ("expire_credit",)},
+    "limit-notices": {"task": "portal.run_job", "schedule": crontab(minute="*/5"), "args": ("limit_notices",)},
+    "credit-expiry-reminders": {"task": "portal.run_job", "schedule": crontab(minute=20, hour=1), "args": ("credit_expiry_reminders",)},
+    "delete-inactive-accounts": {"task": "portal.run_job", "schedule": crontab(minute=30, hour=2), "args": ("delete_inactive_accounts",)},
 }
 
 # --- Auth --------------------------------------------------------------------------------

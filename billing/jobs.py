@@ -1,0 +1,3 @@
+"""Scheduled jobs of billing, by name (see portal/jobs.py)."""
+
+JOBS: dict = {}

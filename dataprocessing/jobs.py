@@ -1,0 +1,3 @@
+"""Scheduled jobs of data processing, by name (see portal/jobs.py)."""
+
+JOBS: dict = {}

@@ -1,0 +1,20 @@
+"""Every scheduled job by name: Celery beat runs them (settings.CELERY_BEAT_SCHEDULE) and
+`manage.py run_job NAME` runs one by hand. Each job is a service function that is idempotent,
+works in bounded batches and returns a summary of what it did."""
+
+from collections.abc import Callable
+
+
+def registry() -> dict[str, Callable]:
+    from accounts.jobs import JOBS as accounts_jobs
+    from billing.jobs import JOBS as billing_jobs
+    from dataprocessing.jobs import JOBS as dataprocessing_jobs
+
+    return {**accounts_jobs, **billing_jobs, **dataprocessing_jobs}
+
+
+def run(name: str):
+    jobs = registry()
+    if name not in jobs:
+        raise KeyError(f"unknown job {name!r}; known: {', '.join(sorted(jobs))}")
+    return jobs[name]()
