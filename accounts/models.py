@@ -518,3 +518,25 @@ class TermsAcceptance(models.Model):
                 violation_error_message="This client has already been notified of this terms version.",
             )
         ]
+
+
+class IdempotentRequest(models.Model):
+    """The first answer to a money-moving API call, replayed for the same `Idempotency-Key` (DESIGN.md)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=200)
+    method = models.CharField(max_length=8)
+    path = models.CharField(max_length=300)
+    body_hash = models.CharField(max_length=64)
+    status_code = models.PositiveSmallIntegerField(null=True)
+    response_body = models.JSONField(null=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "key"],
+                name="one_answer_per_idempotency_key",
+                violation_error_message="This Idempotency-Key was already used.",
+            )
+        ]

@@ -887,3 +887,31 @@ def _require_billing_staff(user: User) -> None:
 def _require_staff(user: User) -> None:
     if not user.is_provider_staff:
         raise NotAllowed("Only provider staff may do this.")
+
+
+# --- Deletion of an account (art. 29.7) ----------------------------------------------------
+@transaction.atomic
+def client_delete_account(*, client: Client, reason: str, acting_user: User | None = None) -> Client:
+    """Delete an account (art. 29.7): personal data anonymised, users deactivated.
+
+    Company and financial records stay for the legal retention period; only what identifies
+    people goes: users' names and emails, directors' names, the billing email.
+    """
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    if client.status == Client.Status.DELETED:
+        return client
+    for user in User.objects.select_for_update().filter(client=client).order_by("pk"):
+        user.email = f"deleted-user-{user.pk}@anonymised.invalid"
+        user.full_name = ""
+        user.is_active = False
+        user.set_unusable_password()
+        _with_history_user(user, acting_user).save()
+    for director in client.directors.all():
+        director.name = f"(anonymised director {director.pk})"
+        _with_history_user(director, acting_user).save()
+    client.billing_email = f"deleted-client-{client.pk}@anonymised.invalid"
+    client.status = Client.Status.DELETED
+    client.deleted_at = timezone.now()
+    client.rejection_reason = reason
+    _with_history_user(client, acting_user).save()
+    return client

@@ -1,0 +1,61 @@
+"""`Idempotency-Key` for money-moving POSTs (DESIGN.md, Interfaces).
+
+Same key and same body: the first answer again. Same key, other body: 409. The key's row is
+inserted in the same transaction as the work, so concurrent retries wait on the unique index
+and then replay the committed answer; a failed first attempt rolls back and leaves the key free.
+"""
+
+import hashlib
+import json
+from collections.abc import Callable
+
+from django.db import IntegrityError, transaction
+from rest_framework.response import Response
+
+from accounts.exceptions import Conflict
+from accounts.models import IdempotentRequest
+
+HEADER = "HTTP_IDEMPOTENCY_KEY"
+
+
+def _body_hash(data) -> str:
+    return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def request_key(request) -> str | None:
+    key = request.META.get(HEADER, "").strip()
+    return key[:200] or None
+
+
+def idempotent(request, handler: Callable[[], Response]) -> Response:
+    """Run `handler` once per (user, Idempotency-Key); without the header just run it."""
+    key = request_key(request)
+    if key is None:
+        return handler()
+    body_hash = _body_hash(request.data)
+    with transaction.atomic():
+        try:
+            with transaction.atomic():
+                record = IdempotentRequest.objects.create(
+                    user=request.user, key=key, method=request.method, path=request.path, body_hash=body_hash
+                )
+        except IntegrityError:
+            # A concurrent first attempt held the key until it committed; replay its answer.
+            existing = IdempotentRequest.objects.get(user=request.user, key=key)
+            if existing.body_hash != body_hash or existing.method != request.method or existing.path != request.path:
+                raise Conflict(
+                    "This Idempotency-Key was used with a different request; use a new key.",
+                    field="Idempotency-Key",
+                ) from None
+            response = Response(existing.response_body, status=existing.status_code)
+            response["Idempotent-Replayed"] = "true"
+            return response
+        response = handler()
+        if 200 <= response.status_code < 300:
+            record.status_code = response.status_code
+            record.response_body = json.loads(json.dumps(response.data, default=str))
+            record.save(update_fields=["status_code", "response_body"])
+        else:
+            # A refused request leaves the key free for a corrected retry.
+            transaction.set_rollback(True)
+        return response
