@@ -1,0 +1,73 @@
+"""Money: Decimal only, never float; an amount travels with its currency; rounding lives here.
+
+Invoices round to 2 places, half-up; unit prices may carry more (DESIGN.md, Money).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from accounts.exceptions import ValidationFailed
+
+CENT = Decimal("0.01")
+UNIT_PRICE_PLACES = Decimal("0.000001")
+# Column sizes shared by every money field of the project.
+MAX_DIGITS = 14
+DECIMAL_PLACES = 2
+
+
+def to_decimal(value, *, field: str = "amount") -> Decimal:
+    """Parse an amount given as str/int/Decimal; floats are refused (they are not exact)."""
+    if isinstance(value, float):
+        raise ValidationFailed({field: ["Give amounts as strings or integers, never floating point numbers."]})
+    if isinstance(value, Decimal):
+        result = value
+    else:
+        try:
+            result = Decimal(str(value).strip())
+        except (InvalidOperation, ValueError):
+            raise ValidationFailed({field: [f"{value!r} is not an amount."]}) from None
+    if not result.is_finite():
+        raise ValidationFailed({field: [f"{value!r} is not an amount."]})
+    return result
+
+
+def round_money(amount: Decimal) -> Decimal:
+    """Round to cents, half-up (invoices, ledger amounts)."""
+    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def round_unit_price(amount: Decimal) -> Decimal:
+    return amount.quantize(UNIT_PRICE_PLACES, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+    def __post_init__(self):
+        if isinstance(self.amount, float):
+            raise TypeError("Money never holds a float")
+
+    def __add__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same_currency(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def rounded(self) -> Money:
+        return Money(round_money(self.amount), self.currency)
+
+    def _same_currency(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise ValueError(f"cannot combine {self.currency} with {other.currency}")
+
+    def __str__(self) -> str:
+        return f"{self.currency} {round_money(self.amount):,.2f}"
