@@ -167,6 +167,7 @@ AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 # Staff sign in with a second factor (TOTP); set to false only for local experiments.
 PORTAL_STAFF_OTP_REQUIRED = env_bool("PORTAL_STAFF_OTP_REQUIRED", True)
