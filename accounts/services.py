@@ -145,6 +145,8 @@ def client_sign_up(
         errors["password"] = list(exc.messages)
     if billing_mode not in Client.BillingMode.values:
         errors["billing_mode"] = [f"Billing mode must be one of {', '.join(Client.BillingMode.values)}."]
+    # A new registration names at least one director (art. 5.5), even when the key is missing.
+    company = {**company, "directors": company.get("directors") or []}
     try:
         cleaned = company_details_validate(provider=provider, data=company)
     except ValidationFailed as exc:
