@@ -1,0 +1,53 @@
+"""Run every benchmark (benchmarks/bench_*.py) and collect their sections into RESULTS.md.
+
+Each benchmark prints a markdown section and writes it to benchmarks/out/<name>.md.
+Usage: `make bench` (PostgreSQL and Redis at 127.0.0.1, or DATABASE_URL / REDIS_URL).
+"""
+
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+OUT = HERE / "out"
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
+    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}, {pg}"
+
+
+def main() -> int:
+    OUT.mkdir(exist_ok=True)
+    names = sys.argv[1:] or sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
+    failed = []
+    for name in names:
+        print(f"== {name}", flush=True)
+        if subprocess.run([sys.executable, str(HERE / f"bench_{name}.py")], cwd=HERE.parent).returncode != 0:
+            failed.append(name)
+    sections = [p.read_text() for p in sorted(OUT.glob("*.md"))]
+    header = (
+        "# Benchmark results\n\n"
+        f"Machine: {machine()}.  \nLast run: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.  \n"
+        "Rerun all: `make bench` (or `python benchmarks/run_all.py NAME` for one).\n\n"
+    )
+    (HERE / "RESULTS.md").write_text(header + "\n".join(sections))
+    if failed:
+        print("failed: " + ", ".join(failed), file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Every job in the beat schedule is registered, and `manage.py run_job` runs it once."""
+
+from io import StringIO
+
+import pytest
+from django.conf import settings
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from portal import jobs
+
+
+def test_every_scheduled_job_is_registered():
+    scheduled = {entry["args"][0] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+    assert scheduled <= set(jobs.registry())
+
+
+@pytest.mark.django_db
+def test_run_job_runs_a_job_and_prints_what_it_did():
+    out = StringIO()
+    call_command("run_job", "terms_deemed_accepted", stdout=out)
+    assert "terms_deemed_accepted: {'deemed_accepted': 0}" in out.getvalue()
+
+
+def test_run_job_refuses_an_unknown_name():
+    with pytest.raises(CommandError, match="unknown job 'nope'"):
+        call_command("run_job", "nope")
+
+
+@pytest.mark.django_db
+def test_seed_demo_is_idempotent_and_gives_every_role():
+    from accounts.models import Client, User
+
+    call_command("seed_demo", stdout=StringIO())
+    counts = (Client.objects.count(), User.objects.count())
+    call_command("seed_demo", stdout=StringIO())
+    assert (Client.objects.count(), User.objects.count()) == counts
+    assert Client.objects.filter(provider__code="cm-cn", status="active").count() == 2
+    assert Client.objects.filter(provider__code="cxengage-nl", status="active").count() == 2
+    for role in User.Role.values:
+        if role != User.Role.PLATFORM:
+            assert User.objects.filter(role=role).exists(), role
