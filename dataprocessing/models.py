@@ -1,0 +1,362 @@
+"""The provider as processor (Part II, art. 19–24): sub-processors, audits, DSRs, breaches,
+records of processing, retention, assistance requests."""
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from accounts.models import Client, Provider
+
+USER = settings.AUTH_USER_MODEL
+
+
+# --- Sub-processors (art. 21.9, 21.10; GDPR 28(2)) -----------------------------------------
+class SubProcessor(models.Model):
+    class Kind(models.TextChoices):
+        AFFILIATE = "affiliate", "Affiliate"
+        THIRD_PARTY = "third_party", "Third party"
+
+    class Safeguard(models.TextChoices):
+        NONE = "", "None (inside the EEA)"
+        SCC = "scc", "Standard contractual clauses"
+        ADEQUACY = "adequacy", "Adequacy decision"
+        BCR = "bcr", "Binding corporate rules"
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="sub_processors")
+    name = models.CharField(max_length=200)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    country = models.CharField(max_length=2)
+    services = models.TextField("services performed")
+    agreement_date = models.DateField("written agreement date")
+    agreement_document = models.FileField(upload_to="subprocessors/", blank=True)
+    in_eea = models.BooleanField("in the EEA")
+    safeguard = models.CharField(max_length=16, choices=Safeguard.choices, blank=True, default="")
+    active_from = models.DateField(null=True, blank=True)
+    active_to = models.DateField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["provider", "name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(in_eea=True) | ~Q(safeguard=""),
+                name="transfer_outside_eea_needs_safeguard",
+                violation_error_message="A sub-processor outside the EEA needs a transfer safeguard (GDPR ch. V, art. 21.9).",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class SubProcessorChange(models.Model):
+    """An intended addition or replacement, announced a notice period ahead (GDPR 28(2), art. 21.9)."""
+
+    class Kind(models.TextChoices):
+        ADDITION = "addition", "Addition"
+        REPLACEMENT = "replacement", "Replacement"
+
+    class Status(models.TextChoices):
+        ANNOUNCED = "announced", "Announced"
+        EFFECTIVE = "effective", "In effect"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="sub_processor_changes")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    sub_processor = models.ForeignKey(SubProcessor, on_delete=models.PROTECT, related_name="changes")
+    replaces = models.ForeignKey(SubProcessor, null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by")
+    description = models.TextField(blank=True)
+    announced_at = models.DateTimeField(default=timezone.now)
+    announced_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    effective_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ANNOUNCED)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-announced_at", "-pk"]
+
+
+class SubProcessorObjection(models.Model):
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        RESOLVED = "resolved", "Resolved"
+
+    change = models.ForeignKey(SubProcessorChange, on_delete=models.PROTECT, related_name="objections")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="sub_processor_objections")
+    objected_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    objected_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    resolution = models.TextField(blank=True)
+    resolved_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-objected_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["change", "client"],
+                name="one_objection_per_client_and_change",
+                violation_error_message="This client has already objected to this change.",
+            )
+        ]
+
+
+# --- Audits (art. 21.7) --------------------------------------------------------------------
+class AuditRequest(models.Model):
+    class Kind(models.TextChoices):
+        AUDIT = "audit", "Audit"
+        INFORMATION = "information", "Certifications and security information (21.7.1)"
+
+    class Status(models.TextChoices):
+        REQUESTED = "requested", "Requested"
+        AGREED = "agreed", "Terms agreed"
+        IN_PROGRESS = "in_progress", "In progress"
+        REPORT_SHARED = "report_shared", "Report shared"
+        COMPLETED = "completed", "Completed"
+        REFUSED = "refused", "Refused"
+        CANCELLED = "cancelled", "Cancelled"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="audit_requests")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    requested_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    on_behalf_of_client = models.BooleanField(default=False, help_text="logged by a compliance officer for the client")
+    proposed_start = models.DateField(null=True, blank=True)
+    earliest_start = models.DateTimeField(null=True, blank=True, help_text="10 working days after the request")
+    auditor_name = models.CharField(max_length=200, blank=True)
+    auditor_firm = models.CharField(max_length=200, blank=True)
+    auditor_accredited = models.BooleanField(default=False, help_text="declared: an accredited external expert")
+    auditor_not_competitor = models.BooleanField(default=False, help_text="declared: not a competitor of the provider")
+    scope = models.TextField(blank=True)
+    timing = models.TextField(blank=True)
+    duration_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    reimbursement_rate = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    reimbursement_currency = models.CharField(max_length=3, blank=True)
+    client_agreed_at = models.DateTimeField(null=True, blank=True)
+    client_agreed_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    provider_agreed_at = models.DateTimeField(null=True, blank=True)
+    provider_agreed_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    confidentiality_declaration = models.FileField(upload_to="audits/confidentiality/", blank=True)
+    report = models.FileField(upload_to="audits/reports/", blank=True)
+    report_shared_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    status_changed_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    refusal_reason = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+
+
+# --- Data-subject requests (art. 21.5; GDPR art. 12(3)) ------------------------------------
+class DataSubjectRequest(models.Model):
+    class Type(models.TextChoices):
+        ACCESS = "access", "Access"
+        RECTIFICATION = "rectification", "Rectification"
+        RESTRICTION = "restriction", "Restriction"
+        ERASURE = "erasure", "Erasure"
+        PORTABILITY = "portability", "Portability"
+        OBJECTION = "objection", "Objection"
+        AUTOMATED_DECISION = "automated_decision", "Automated decision-making"
+
+    class ReceivedBy(models.TextChoices):
+        PROVIDER = "provider", "Provider"
+        CLIENT = "client", "Client"
+
+    class Status(models.TextChoices):  # OpenDSR request states
+        PENDING = "pending", "Pending"
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    class Instruction(models.TextChoices):
+        TRANSFER = "transfer", "Transfer the data"
+        CORRECT = "correct", "Correct the data"
+        DELETE = "delete", "Delete the data"
+        BLOCK = "block", "Block (restrict) the data"
+
+    request_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="data_subject_requests")
+    type = models.CharField(max_length=24, choices=Type.choices)
+    received_by = models.CharField(max_length=16, choices=ReceivedBy.choices)
+    subject_reference = models.CharField(
+        max_length=200, help_text="the minimum needed to find the subject's data (e.g. a phone number); anonymised after retention"
+    )
+    received_at = models.DateTimeField(default=timezone.now)
+    logged_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    due_at = models.DateTimeField()
+    extended = models.BooleanField(default=False)
+    extension_reason = models.TextField(blank=True)
+    extension_told_at = models.DateTimeField(null=True, blank=True)
+    identity_check_since = models.DateTimeField(null=True, blank=True, help_text="paused while waiting on the identity check")
+    paused_seconds = models.PositiveIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    instruction = models.CharField(max_length=16, choices=Instruction.choices, blank=True)
+    instruction_note = models.TextField(blank=True)
+    instructed_at = models.DateTimeField(null=True, blank=True)
+    instructed_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    action_taken = models.TextField(blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    assistance_cost = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    assistance_cost_currency = models.CharField(max_length=3, blank=True)
+    status_callback_url = models.URLField(blank=True)
+    overdue_flagged_at = models.DateTimeField(null=True, blank=True)
+    anonymised_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        indexes = [models.Index(fields=["status", "due_at"], name="dsr_status_due_idx")]
+
+
+class DsrCallback(models.Model):
+    """One call of a DSR's status callback URL (OpenDSR), with its outcome."""
+
+    request = models.ForeignKey(DataSubjectRequest, on_delete=models.CASCADE, related_name="callbacks")
+    status = models.CharField(max_length=16)
+    url = models.URLField()
+    created_at = models.DateTimeField(default=timezone.now)
+    attempted_at = models.DateTimeField(null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    delivered = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+
+# --- Breaches (art. 21.11) -----------------------------------------------------------------
+class Breach(models.Model):
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="breaches")
+    detected_at = models.DateTimeField()
+    aware_at = models.DateTimeField(help_text="when the provider became aware; the 48-hour clock starts here")
+    description = models.TextField()
+    data_types = models.TextField("types of personal data")
+    approx_subjects = models.PositiveIntegerField("approximate number of data subjects")
+    measures = models.TextField("measures taken or proposed")
+    root_cause = models.TextField(blank=True)
+    logged_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    logged_at = models.DateTimeField(default=timezone.now)
+    closed_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-detected_at", "-pk"]
+
+
+class BreachNotification(models.Model):
+    """One affected client's notice, due within 48 hours of awareness (art. 21.11)."""
+
+    breach = models.ForeignKey(Breach, on_delete=models.PROTECT, related_name="notifications")
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="breach_notifications")
+    deadline = models.DateTimeField()
+    notified_at = models.DateTimeField(null=True, blank=True)
+    notified_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    message = models.TextField(blank=True)
+    escalated_near_at = models.DateTimeField(null=True, blank=True)
+    escalated_missed_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["deadline", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["breach", "client"],
+                name="one_breach_notice_per_client",
+                violation_error_message="This client is already listed as affected by this breach.",
+            )
+        ]
+
+
+class BreachUpdate(models.Model):
+    breach = models.ForeignKey(Breach, on_delete=models.CASCADE, related_name="updates")
+    text = models.TextField()
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        ordering = ["created_at", "pk"]
+
+
+# --- Records of processing (art. 21.8, 24) -------------------------------------------------
+class ProcessingRecord(models.Model):
+    client = models.OneToOneField(Client, on_delete=models.PROTECT, related_name="processing_record")
+    subject_categories = models.TextField("categories of data subjects (24.2)")
+    data_types = models.TextField("types of personal data (24.3)")
+    purposes = models.TextField("purposes of processing (24.4)")
+    transfers = models.TextField("transfers outside the EEA and their safeguards", blank=True)
+    retention = models.TextField("retention")
+    toms_reference = models.CharField("technical and organisational measures (reference)", max_length=300)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    history = HistoricalRecords()
+
+
+# --- Retention (art. 23) -------------------------------------------------------------------
+class RetentionPolicy(models.Model):
+    class Category(models.TextChoices):
+        USAGE_RECIPIENTS = "usage_recipients", "Recipient numbers in usage records"
+        DSR_SUBJECT_REFERENCES = "dsr_subject_references", "Data-subject references in DSRs"
+        DELETED_ACCOUNT_CONTACTS = "deleted_account_contacts", "Contact details of deleted accounts"
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="retention_policies")
+    category = models.CharField(max_length=32, choices=Category.choices)
+    period_days = models.PositiveIntegerField()
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["provider", "category"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "category"],
+                name="one_retention_period_per_category",
+                violation_error_message="This provider already has a retention period for this category.",
+            )
+        ]
+
+
+# --- Assistance (art. 21.6) ----------------------------------------------------------------
+class AssistanceRequest(models.Model):
+    class Kind(models.TextChoices):
+        DPIA = "dpia", "Data-protection impact assessment"
+        PRIOR_CONSULTATION = "prior_consultation", "Prior consultation with the supervisory authority"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        IN_PROGRESS = "in_progress", "In progress"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="assistance_requests")
+    kind = models.CharField(max_length=24, choices=Kind.choices)
+    description = models.TextField()
+    requested_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    requested_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    outcome = models.TextField(blank=True)
+    assistance_cost = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    assistance_cost_currency = models.CharField(max_length=3, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
