@@ -874,7 +874,14 @@ def agreement_cancel_after_objection(*, acceptance: TermsAcceptance, acting_user
 
 
 # --- Role checks ---------------------------------------------------------------------------
+def _require_active(user: User) -> None:
+    # A removed (deactivated) user keeps its row for the record but may no longer act (art. 5.2).
+    if not user.is_active:
+        raise NotAllowed("This user has been removed and may no longer act.")
+
+
 def _require_client_admin(user: User, client: Client | None) -> None:
+    _require_active(user)
     if user.is_provider_staff:
         return
     if not (user.is_client_admin and client is not None and user.client_id == client.pk):
@@ -882,11 +889,13 @@ def _require_client_admin(user: User, client: Client | None) -> None:
 
 
 def _require_billing_staff(user: User) -> None:
+    _require_active(user)
     if not user.is_billing_staff:
         raise NotAllowed("Only billing staff may do this.")
 
 
 def _require_staff(user: User) -> None:
+    _require_active(user)
     if not user.is_provider_staff:
         raise NotAllowed("Only provider staff may do this.")
 
