@@ -1,10 +1,19 @@
 """Reads scoped to a client: every query of client-owned data takes the client (or the user)."""
 
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from .models import Agreement, ChangeRequest, Client, DataRequest, Suspension, TermsAcceptance, TermsVersion, User
+from .models import (
+    Agreement,
+    ChangeRequest,
+    Client,
+    DataRequest,
+    Suspension,
+    TermsAcceptance,
+    TermsVersion,
+    User,
+)
 
 
 def clients_visible_to(user: User) -> QuerySet[Client]:
@@ -41,11 +50,32 @@ def scoped_get(queryset: QuerySet, *, user: User, pk, client_field: str = "clien
     return obj
 
 
-def client_list(*, filters: dict | None = None) -> QuerySet[Client]:
+def client_list(*, filters: dict | None = None, user: User | None = None, with_details: bool = False) -> QuerySet[Client]:
+    """Clients with `is_suspended`; narrowed to what `user` may see when given.
+
+    `with_details` prefetches directors, the open suspensions (as `open_suspensions`) and the
+    accepted terms, newest first (as `accepted_terms`).
+    """
     filters = filters or {}
-    qs = Client.objects.select_related("provider").annotate(
+    qs = Client.objects.select_related("provider", "agreement").annotate(
         is_suspended=Exists(Suspension.objects.filter(client=OuterRef("pk"), ended_at=None))
     )
+    if user is not None:
+        qs = qs.filter(pk__in=clients_visible_to(user).values("pk"))
+    if with_details:
+        accepted = TermsAcceptance.objects.filter(
+            status__in=[TermsAcceptance.Status.ACCEPTED, TermsAcceptance.Status.DEEMED_ACCEPTED]
+        )
+        qs = qs.prefetch_related(
+            "directors",
+            Prefetch("suspensions", queryset=Suspension.objects.filter(ended_at=None), to_attr="open_suspensions"),
+            # newest first: the first is the version the client is on (art. 18.3), as client_current_terms
+            Prefetch(
+                "terms_acceptances",
+                queryset=accepted.select_related("terms__provider").order_by("-terms__published_at", "-pk"),
+                to_attr="accepted_terms",
+            ),
+        )
     if filters.get("status"):
         qs = qs.filter(status=filters["status"])
     if filters.get("provider"):
@@ -53,6 +83,23 @@ def client_list(*, filters: dict | None = None) -> QuerySet[Client]:
     if filters.get("q"):
         qs = qs.filter(legal_name__icontains=filters["q"])
     return qs.order_by("legal_name", "pk")
+
+
+def client_detail(*, user: User, pk) -> Client:
+    """One client with its details (see client_list), or 404 for one the user may not see."""
+    return get_object_or_404(client_list(user=user, with_details=True), pk=pk)
+
+
+def terms_versions_visible_to(user: User) -> QuerySet[TermsVersion]:
+    """Staff see every version; a client's users see the published versions of their provider."""
+    qs = TermsVersion.objects.select_related("provider")
+    if not user.is_authenticated:
+        return qs.none()
+    if user.is_provider_staff:
+        return qs
+    if user.client_id:
+        return qs.filter(provider__clients=user.client_id, published_at__isnull=False)
+    return qs.none()
 
 
 def client_open_suspensions(*, client: Client) -> QuerySet[Suspension]:

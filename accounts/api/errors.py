@@ -7,15 +7,24 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from accounts.exceptions import ApplicationError, Conflict, NotAllowed, ValidationFailed, from_django_validation_error
+from accounts.exceptions import (
+    ApplicationError,
+    Conflict,
+    NotAllowed,
+    ValidationFailed,
+    from_django_validation_error,
+)
 
 
 def _flatten(detail, field=None):
     if isinstance(detail, dict):
         for key, value in detail.items():
-            name = key if field is None else f"{field}.{key}"
-            if key == "non_field_errors":
+            if isinstance(key, int):  # DRF keys a nested list's errors by position
+                name = f"{field}[{key}]" if field else str(key)
+            elif key in ("non_field_errors", "__all__"):
                 name = field
+            else:
+                name = key if field is None else f"{field}.{key}"
             yield from _flatten(value, name)
     elif isinstance(detail, list):
         for index, item in enumerate(detail):
@@ -30,7 +39,11 @@ def _flatten(detail, field=None):
 def _application_error_response(exc: ApplicationError) -> Response:
     if isinstance(exc, ValidationFailed):
         errors = [
-            {"code": exc.code, "message": message, "field": None if field == "non_field_errors" else field}
+            {
+                "code": exc.code,
+                "message": message,
+                "field": None if field == "non_field_errors" else field,
+            }
             for field, messages in exc.errors.items()
             for message in messages
         ]
@@ -60,7 +73,15 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    response.data = {"errors": list(_flatten(response.data if isinstance(exc, exceptions.ValidationError) else {"non_field_errors": [exc.detail]}))}
+    response.data = {
+        "errors": list(
+            _flatten(
+                response.data
+                if isinstance(exc, exceptions.ValidationError)
+                else {"non_field_errors": [exc.detail]}
+            )
+        )
+    }
     if not isinstance(exc, exceptions.ValidationError):
         for error in response.data["errors"]:
             error["code"] = exc.get_codes() if isinstance(exc.get_codes(), str) else error["code"]

@@ -1,0 +1,220 @@
+"""Output serializers shared by several endpoints (an action answers with the object it changed).
+
+Input serializers live inside their view (HackSoft style); these only present rows.
+"""
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from accounts.models import (
+    Agreement,
+    ChangeRequest,
+    Client,
+    DataRequest,
+    Director,
+    Invitation,
+    Suspension,
+    TermsAcceptance,
+    TermsVersion,
+    User,
+)
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField()
+    message = serializers.CharField()
+    field = serializers.CharField(
+        allow_null=True, help_text="the input field, dotted for nested input"
+    )
+    article = serializers.CharField(
+        required=False, help_text="the article of the terms, where one applies"
+    )
+
+
+class ErrorsSerializer(serializers.Serializer):
+    """Every error of the API comes in this one shape."""
+
+    errors = ErrorSerializer(many=True)
+
+
+class DirectorSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Director
+        fields = ["name", "title"]
+
+
+class SuspensionSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Suspension
+        fields = ["id", "cause", "reason", "started_at", "ended_at", "end_reason"]
+
+
+class TermsVersionSerializer(serializers.ModelSerializer):
+    provider = serializers.SlugRelatedField(slug_field="code", read_only=True)
+
+    class Meta:
+        model = TermsVersion
+        fields = ["id", "provider", "version", "summary", "document_url", "published_at"]
+
+
+class ClientSerializer(serializers.ModelSerializer):
+    """A client as `selectors.client_list(with_details=True)` loads it."""
+
+    provider = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    directors = DirectorSerializer(many=True, read_only=True)
+    is_suspended = serializers.BooleanField(read_only=True)
+    open_suspensions = SuspensionSerializer(
+        many=True, read_only=True, help_text="shown to the client (art. 7.1)"
+    )
+    agreement = serializers.IntegerField(source="agreement.pk", read_only=True, allow_null=True)
+    current_terms = serializers.SerializerMethodField(
+        help_text="the terms version the client is on (art. 18.3)"
+    )
+
+    class Meta:
+        model = Client
+        fields = [
+            "id",
+            "provider",
+            "legal_name",
+            "address",
+            "country",
+            "registration_number",
+            "vat_number",
+            "billing_email",
+            "billing_mode",
+            "status",
+            "created_at",
+            "approved_at",
+            "rejection_reason",
+            "directors",
+            "is_suspended",
+            "open_suspensions",
+            "agreement",
+            "current_terms",
+        ]
+
+    @extend_schema_field(TermsVersionSerializer(allow_null=True))
+    def get_current_terms(self, client):
+        accepted = client.accepted_terms
+        return TermsVersionSerializer(accepted[0].terms).data if accepted else None
+
+
+class FieldChangeSerializer(serializers.Serializer):
+    field = serializers.CharField()
+    old = serializers.JSONField(allow_null=True)
+    new = serializers.JSONField(allow_null=True)
+    at = serializers.DateTimeField()
+    by = serializers.CharField(help_text="email of who made the change, or 'system'")
+
+
+class ChangeRequestSerializer(serializers.ModelSerializer):
+    changes = serializers.JSONField(read_only=True, help_text='{"field": {"old": ..., "new": ...}}')
+    submitted_by = serializers.EmailField(source="submitted_by.email", read_only=True)
+    decided_by = serializers.EmailField(source="decided_by.email", read_only=True, allow_null=True)
+
+    class Meta:
+        model = ChangeRequest
+        fields = [
+            "id",
+            "client",
+            "changes",
+            "status",
+            "submitted_by",
+            "submitted_at",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+        ]
+
+
+class DataRequestSerializer(serializers.ModelSerializer):
+    is_overdue = serializers.BooleanField(read_only=True)
+    answered_by = serializers.EmailField(
+        source="answered_by.email", read_only=True, allow_null=True
+    )
+
+    class Meta:
+        model = DataRequest
+        fields = [
+            "id",
+            "client",
+            "requested_by",
+            "description",
+            "logged_at",
+            "due_at",
+            "status",
+            "is_overdue",
+            "answer",
+            "answered_by",
+            "answered_at",
+        ]
+
+
+class UserSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = User
+        fields = ["id", "email", "full_name", "role", "client", "is_active", "date_joined"]
+
+
+class InvitationSerializer(serializers.ModelSerializer):
+    provider = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    invited_by = serializers.EmailField(source="invited_by.email", read_only=True)
+
+    class Meta:
+        model = Invitation
+        fields = [
+            "id",
+            "email",
+            "client",
+            "provider",
+            "role",
+            "invited_by",
+            "created_at",
+            "expires_at",
+            "accepted_at",
+        ]
+
+
+class AgreementSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Agreement
+        fields = [
+            "id",
+            "client",
+            "start_date",
+            "initial_term_months",
+            "renewal_term_months",
+            "notice_period_months",
+            "current_term_end",
+            "renewals",
+            "status",
+            "notice_given_at",
+            "notice_given_by",
+            "notice_reason",
+            "end_date",
+            "default_notice_at",
+            "default_notice_text",
+            "cure_deadline",
+            "terminated_at",
+            "termination_reason",
+        ]
+
+
+class TermsAcceptanceSerializer(serializers.ModelSerializer):
+    terms = TermsVersionSerializer(read_only=True)
+    decided_by = serializers.EmailField(source="decided_by.email", read_only=True, allow_null=True)
+
+    class Meta:
+        model = TermsAcceptance
+        fields = [
+            "id",
+            "client",
+            "terms",
+            "status",
+            "notified_at",
+            "objection_deadline",
+            "decided_at",
+            "decided_by",
+            "objection_reason",
+        ]

@@ -1,0 +1,104 @@
+"""Agreements: term, notice and termination (art. 15)."""
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+
+from accounts import selectors, services
+from accounts.models import Agreement
+
+from ..filters import AgreementFilter
+from ..permissions import IsBillingStaff, IsClientAdminOrBillingStaff
+from ..serializers import AgreementSerializer
+from .base import ERRORS_READ, Api, responses
+
+TAG = ["agreements"]
+
+
+def _agreements(request):
+    return selectors.scoped(Agreement.objects.select_related("client"), user=request.user)
+
+
+class AgreementListApi(Api):
+    queryset = Agreement.objects.none()
+    filterset_class = AgreementFilter
+
+    @extend_schema(tags=TAG, responses={200: AgreementSerializer(many=True), **ERRORS_READ})
+    def get(self, request):
+        return self.paginated(_agreements(request), AgreementSerializer)
+
+
+class AgreementDetailApi(Api):
+    queryset = Agreement.objects.none()
+
+    @extend_schema(tags=TAG, responses={200: AgreementSerializer, **ERRORS_READ})
+    def get(self, request, pk):
+        return self.present(
+            selectors.scoped_get(_agreements(request), user=request.user, pk=pk),
+            AgreementSerializer,
+        )
+
+
+class AgreementGiveNoticeApi(Api):
+    queryset = Agreement.objects.none()
+    permission_classes = [IsClientAdminOrBillingStaff]
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(required=False, allow_blank=True, default="")
+
+    @extend_schema(tags=TAG, request=InputSerializer, responses=responses(200, AgreementSerializer))
+    def post(self, request, pk):
+        """Give notice in writing: a client admin for the client, billing staff for the provider.
+
+        The agreement ends no earlier than its initial term, and then on the notice period (art. 15.2).
+        """
+        agreement = selectors.scoped_get(_agreements(request), user=request.user, pk=pk)
+        data = self.input(request)
+        party = Agreement.Party.CLIENT if request.user.is_client_user else Agreement.Party.PROVIDER
+        agreement = services.agreement_give_notice(
+            agreement=agreement, party=party, acting_user=request.user, reason=data["reason"]
+        )
+        return self.present(agreement, AgreementSerializer)
+
+
+class AgreementNoticeOfDefaultApi(Api):
+    queryset = Agreement.objects.none()
+    permission_classes = [IsBillingStaff]
+
+    class InputSerializer(serializers.Serializer):
+        text = serializers.CharField(
+            allow_blank=True, help_text="the failure, in as much detail as possible"
+        )
+
+    @extend_schema(tags=TAG, request=InputSerializer, responses=responses(200, AgreementSerializer))
+    def post(self, request, pk):
+        """A written notice of default; the client has ten working days to remedy it (art. 15.4)."""
+        agreement = selectors.scoped_get(_agreements(request), user=request.user, pk=pk)
+        data = self.input(request)
+        agreement = services.agreement_notice_of_default(
+            agreement=agreement, acting_user=request.user, text=data["text"]
+        )
+        return self.present(agreement, AgreementSerializer)
+
+
+class AgreementTerminateApi(Api):
+    queryset = Agreement.objects.none()
+    permission_classes = [IsBillingStaff]
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField(allow_blank=True)
+        immediate = serializers.BooleanField(
+            default=False, help_text="art. 15.5 (insolvency, ...): no notice of default needed"
+        )
+
+    @extend_schema(tags=TAG, request=InputSerializer, responses=responses(200, AgreementSerializer))
+    def post(self, request, pk):
+        """Terminate for cause once the cure period has run out (art. 15.4), or at once (art. 15.5)."""
+        agreement = selectors.scoped_get(_agreements(request), user=request.user, pk=pk)
+        data = self.input(request)
+        agreement = services.agreement_terminate_for_cause(
+            agreement=agreement,
+            acting_user=request.user,
+            reason=data["reason"],
+            immediate=data["immediate"],
+        )
+        return self.present(agreement, AgreementSerializer)

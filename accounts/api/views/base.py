@@ -1,0 +1,77 @@
+"""The base of every API view: thin, role-checked, one view per resource or action.
+
+A view reads through `accounts.selectors` (so another client's id is 404), writes through one
+function of `accounts.services`, and lets `accounts.api.errors` turn domain errors into the
+one error shape.
+"""
+
+from drf_spectacular.utils import OpenApiResponse
+from rest_framework.generics import GenericAPIView
+from rest_framework.permissions import SAFE_METHODS
+from rest_framework.response import Response
+
+from accounts import selectors
+from accounts.exceptions import ValidationFailed
+
+from ..permissions import IsClientUserOrStaff
+from ..serializers import ErrorsSerializer
+
+_ERROR = OpenApiResponse(ErrorsSerializer, description="the one error shape")
+ERRORS_READ = {401: _ERROR, 403: _ERROR, 404: _ERROR}
+ERRORS_WRITE = {400: _ERROR, 401: _ERROR, 403: _ERROR, 404: _ERROR, 409: _ERROR}
+
+
+def client_for(request, client_id):
+    """The client an input names, or the caller's own; another client's id is 404."""
+    client_id = client_id or request.user.client_id
+    if client_id is None:
+        raise ValidationFailed({"client": ["Name the client this is for."]})
+    return selectors.client_get(user=request.user, pk=client_id)
+
+
+def responses(ok_status: int, serializer, errors=None) -> dict:
+    return {ok_status: serializer, **(ERRORS_WRITE if errors is None else errors)}
+
+
+class Api(GenericAPIView):
+    """Every endpoint. `queryset` is only there to name the model for the schema; reads go
+    through the selectors, so it is always empty.
+
+    Nested `InputSerializer` / `OutputSerializer` classes get component names from their view
+    (`ClientRejectApi.InputSerializer` is `ClientReject` in the schema), so names never collide.
+    """
+
+    permission_classes = [IsClientUserOrStaff]
+    # Who may write (POST, PATCH, DELETE) where that differs from who may read.
+    write_permission_classes: list | None = None
+
+    def get_permissions(self):
+        if self.write_permission_classes is not None and self.request.method not in SAFE_METHODS:
+            return [permission() for permission in self.write_permission_classes]
+        return super().get_permissions()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        stem = cls.__name__.removesuffix("Api")
+        for attr, suffix in (("InputSerializer", ""), ("OutputSerializer", "Result")):
+            serializer = cls.__dict__.get(attr)
+            if serializer is not None and serializer.__qualname__ == f"{cls.__qualname__}.{attr}":
+                serializer.__name__ = f"{stem}{suffix}"
+
+    def input(self, request, **context):
+        serializer = self.InputSerializer(
+            data=request.data, context={"request": request, **context}
+        )
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    def paginated(self, queryset, serializer_class):
+        queryset = self.filter_queryset(queryset)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(
+            serializer_class(page, many=True, context={"request": self.request}).data
+        )
+
+    @staticmethod
+    def present(obj, serializer_class, status: int = 200) -> Response:
+        return Response(serializer_class(obj).data, status=status)
