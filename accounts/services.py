@@ -331,8 +331,13 @@ def change_request_reject(*, change_request: ChangeRequest, acting_user: User, n
 
 # --- Data requests (art. 5.6) --------------------------------------------------------------
 @transaction.atomic
-def data_request_log(*, client: Client, acting_user: User, requested_by: str, description: str) -> DataRequest:
-    """Staff log an operator's or authority's request; the client must answer within 3 working days (art. 5.6)."""
+def data_request_log(
+    *, client: Client, acting_user: User, requested_by: str, description: str, now: dt.datetime | None = None
+) -> DataRequest:
+    """Staff log an operator's or authority's request; the client must answer within 3 working days (art. 5.6).
+
+    `now` (the moment it is logged) defaults to the current time.
+    """
     _require_staff(acting_user)
     errors = {}
     if not (requested_by or "").strip():
@@ -341,7 +346,7 @@ def data_request_log(*, client: Client, acting_user: User, requested_by: str, de
         errors["description"] = ["Describe the data requested (art. 5.6)."]
     if errors:
         raise ValidationFailed(errors)
-    now = timezone.now()
+    now = now or timezone.now()
     provider = client.provider
     request = DataRequest(
         client=client,
@@ -356,7 +361,7 @@ def data_request_log(*, client: Client, acting_user: User, requested_by: str, de
         key=f"data-request:{request.pk}",
         client=client,
         recipients=client_admin_emails(client),
-        subject="Registration data requested (answer within 3 working days)",
+        subject=f"Registration data requested (answer within {provider.registration_data_working_days} working days)",
         body=f"{request.requested_by} asks for: {request.description}\nDue: {request.due_at:%Y-%m-%d %H:%M %Z}",
     )
     return request

@@ -69,7 +69,9 @@ def login_verified(client, user):
     """Sign a staff user in as if its TOTP had been checked (django-otp's session key)."""
     client.force_login(user)
     if user.is_provider_staff:
-        device, _ = TOTPDevice.objects.get_or_create(user=user, name="test", defaults={"confirmed": True})
+        device, _ = TOTPDevice.objects.get_or_create(
+            user=user, name="test", defaults={"confirmed": True}
+        )
         session = client.session
         session["otp_device_id"] = device.persistent_id
         session.save()
@@ -99,3 +101,9 @@ def api(db):
         return c
 
     return _api
+
+
+@pytest.fixture
+def fast_password_hashing(settings):
+    """A fast hasher for suites that create many users (not for tests of signing in itself)."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -13,6 +13,8 @@ from tests.accounts.factories import (
     make_uscc,
 )
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 
 @pytest.fixture
 def company(client_company):

@@ -13,6 +13,8 @@ from accounts.models import Agreement, Client, Director, Invitation, Notificatio
 from tests.accounts.factories import ClientFactory, ComplianceOfficerFactory, make_kvk, make_uscc
 from tests.conftest import PASSWORD
 
+pytestmark = pytest.mark.usefixtures("fast_password_hashing")
+
 VALID_NL_VAT = "NL004495445B01"
 
 
