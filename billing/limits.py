@@ -44,7 +44,9 @@ def _require_billing_staff(user: User) -> None:
 
 def _require_client_admin(user: User, client: Client) -> None:
     if not (user and user.is_client_admin and user.client_id == client.pk):
-        raise NotAllowed("Only an admin of this client may ask for a higher message limit (art. 5.2, 26.2).")
+        raise NotAllowed(
+            "Only an admin of this client may ask for a higher message limit (art. 5.2, 26.2)."
+        )
 
 
 def _positive_int(value, *, field: str) -> int:
@@ -76,14 +78,20 @@ def message_account_for_client(*, client: Client) -> MessageAccount:
         return account
     try:
         with transaction.atomic():
-            return MessageAccount.objects.create(client_id=client.pk, limit=client.provider.message_limit_default)
+            return MessageAccount.objects.create(
+                client_id=client.pk, limit=client.provider.message_limit_default
+            )
     except IntegrityError:  # created concurrently
         return MessageAccount.objects.get(client_id=client.pk)
 
 
 def _lock_account(client: Client) -> MessageAccount:
     message_account_for_client(client=client)
-    return MessageAccount.objects.select_for_update().select_related("client__provider").get(client_id=client.pk)
+    return (
+        MessageAccount.objects.select_for_update()
+        .select_related("client__provider")
+        .get(client_id=client.pk)
+    )
 
 
 def _rearm_if_below(account: MessageAccount) -> None:
@@ -99,7 +107,9 @@ def _send_due_notices_on_commit(client_ids: list[int]) -> None:
 
 
 # --- The 75 % notice (art. 26.1) -----------------------------------------------------------
-def limit_notices_send(*, client_ids: list[int] | None = None, batch_size: int = NOTICE_BATCH) -> int:
+def limit_notices_send(
+    *, client_ids: list[int] | None = None, batch_size: int = NOTICE_BATCH
+) -> int:
     """Send the notice to every account at or above the notice threshold that has not had one
     for this crossing (art. 26.1); returns how many were sent.
 
@@ -113,7 +123,10 @@ def limit_notices_send(*, client_ids: list[int] | None = None, batch_size: int =
         with transaction.atomic():
             qs = (
                 MessageAccount.objects.filter(notice_armed=True)
-                .alias(count100=F("unpaid_count") * 100, threshold=F("limit") * F("client__provider__limit_notice_pct"))
+                .alias(
+                    count100=F("unpaid_count") * 100,
+                    threshold=F("limit") * F("client__provider__limit_notice_pct"),
+                )
                 .filter(count100__gte=F("threshold"))
             )
             if client_ids is not None:
@@ -151,7 +164,12 @@ def limit_notices_send(*, client_ids: list[int] | None = None, batch_size: int =
 # --- Payment lowers the unpaid count (art. 26.2) -------------------------------------------
 @transaction.atomic
 def messages_paid_record(
-    *, client: Client, messages: int, reference: str = "", idempotency_key: str, acting_user: User | None
+    *,
+    client: Client,
+    messages: int,
+    reference: str = "",
+    idempotency_key: str,
+    acting_user: User | None,
 ) -> MessagePayment:
     """Record that `messages` of the client's unpaid messages are paid (art. 26.2).
 
@@ -161,16 +179,27 @@ def messages_paid_record(
     if acting_user is not None:
         _require_billing_staff(acting_user)
     messages = _positive_int(messages, field="messages")
-    key = _text(idempotency_key, field="idempotency_key", message="An idempotency key is required (DESIGN.md, Ledger).")
+    key = _text(
+        idempotency_key,
+        field="idempotency_key",
+        message="An idempotency key is required (DESIGN.md, Ledger).",
+    )
     existing = MessagePayment.objects.filter(idempotency_key=key).first()
     if existing is not None:
         if existing.client_id != client.pk or existing.messages != messages:
-            raise Conflict("This idempotency key was already used for another payment.", field="idempotency_key")
+            raise Conflict(
+                "This idempotency key was already used for another payment.",
+                field="idempotency_key",
+            )
         return existing
     account = _lock_account(client)
     if messages > account.unpaid_count:
         raise ValidationFailed(
-            {"messages": [f"Only {account.unpaid_count:,} messages are unpaid; {messages:,} cannot be paid (art. 26.2)."]},
+            {
+                "messages": [
+                    f"Only {account.unpaid_count:,} messages are unpaid; {messages:,} cannot be paid (art. 26.2)."
+                ]
+            },
             article="26.2",
         )
     try:
@@ -185,29 +214,46 @@ def messages_paid_record(
     except IntegrityError:  # the same key recorded concurrently
         existing = MessagePayment.objects.get(idempotency_key=key)
         if existing.client_id != client.pk or existing.messages != messages:
-            raise Conflict("This idempotency key was already used for another payment.", field="idempotency_key") from None
+            raise Conflict(
+                "This idempotency key was already used for another payment.",
+                field="idempotency_key",
+            ) from None
         return existing
     account.unpaid_count -= messages
     _rearm_if_below(account)
-    MessageAccount.objects.filter(pk=account.pk).update(unpaid_count=account.unpaid_count, notice_armed=account.notice_armed)
+    MessageAccount.objects.filter(pk=account.pk).update(
+        unpaid_count=account.unpaid_count, notice_armed=account.notice_armed
+    )
     return payment
 
 
 # --- Limit increase requests and limit changes (art. 26.2) ---------------------------------
 @transaction.atomic
-def limit_increase_request(*, client: Client, requested_limit: int, reason: str, acting_user: User) -> LimitIncreaseRequest:
+def limit_increase_request(
+    *, client: Client, requested_limit: int, reason: str, acting_user: User
+) -> LimitIncreaseRequest:
     """A client admin asks for a higher message limit; it needs CM's written approval (art. 26.2)."""
     _require_client_admin(acting_user, client)
     requested_limit = _positive_int(requested_limit, field="requested_limit")
-    reason = _text(reason, field="reason", message="Say why the client needs a higher limit (art. 26.2).")
+    reason = _text(
+        reason, field="reason", message="Say why the client needs a higher limit (art. 26.2)."
+    )
     account = _lock_account(client)
     if requested_limit <= account.limit:
         raise ValidationFailed(
-            {"requested_limit": [f"Ask for more than the current limit of {account.limit:,} messages (art. 26.2)."]},
+            {
+                "requested_limit": [
+                    f"Ask for more than the current limit of {account.limit:,} messages (art. 26.2)."
+                ]
+            },
             article="26.2",
         )
-    if LimitIncreaseRequest.objects.filter(client=client, status=LimitIncreaseRequest.Status.PENDING).exists():
-        raise Conflict("A limit increase request is already pending for this client.", field="requested_limit")
+    if LimitIncreaseRequest.objects.filter(
+        client=client, status=LimitIncreaseRequest.Status.PENDING
+    ).exists():
+        raise Conflict(
+            "A limit increase request is already pending for this client.", field="requested_limit"
+        )
     request = LimitIncreaseRequest(
         client=client,
         current_limit=account.limit,
@@ -230,13 +276,21 @@ def limit_increase_request(*, client: Client, requested_limit: int, reason: str,
 
 
 def _lock_pending_request(request: LimitIncreaseRequest) -> LimitIncreaseRequest:
-    locked = LimitIncreaseRequest.objects.select_for_update().select_related("client__provider").get(pk=request.pk)
+    locked = (
+        LimitIncreaseRequest.objects.select_for_update()
+        .select_related("client__provider")
+        .get(pk=request.pk)
+    )
     if locked.status != LimitIncreaseRequest.Status.PENDING:
-        raise Conflict(f"This request was already {locked.get_status_display().lower()}.", field="status")
+        raise Conflict(
+            f"This request was already {locked.get_status_display().lower()}.", field="status"
+        )
     return locked
 
 
-def _set_limit(*, account: MessageAccount, new_limit: int, source: str, reason: str, acting_user: User, at) -> LimitChange:
+def _set_limit(
+    *, account: MessageAccount, new_limit: int, source: str, reason: str, acting_user: User, at
+) -> LimitChange:
     """Set the limit, write it down (art. 26.2) and re-arm the notice for the new limit (26.1)."""
     change = LimitChange.objects.create(
         client_id=account.client_id,
@@ -250,14 +304,18 @@ def _set_limit(*, account: MessageAccount, new_limit: int, source: str, reason: 
     account.limit = new_limit
     account.limit_changed_at = at
     account.notice_armed = True
-    _with_history_user(account, acting_user).save(update_fields=["limit", "limit_changed_at", "notice_armed"])
+    _with_history_user(account, acting_user).save(
+        update_fields=["limit", "limit_changed_at", "notice_armed"]
+    )
     # If the count is already past the threshold of the new limit, that is a new crossing.
     _send_due_notices_on_commit([account.client_id])
     return change
 
 
 @transaction.atomic
-def limit_increase_approve(*, request: LimitIncreaseRequest, acting_user: User, note: str = "") -> LimitIncreaseRequest:
+def limit_increase_approve(
+    *, request: LimitIncreaseRequest, acting_user: User, note: str = ""
+) -> LimitIncreaseRequest:
     """CM's written approval of a higher limit: who, when, note (art. 26.2); the limit applies at once."""
     _require_billing_staff(acting_user)
     request = _lock_pending_request(request)
@@ -300,10 +358,14 @@ def limit_increase_approve(*, request: LimitIncreaseRequest, acting_user: User, 
 
 
 @transaction.atomic
-def limit_increase_refuse(*, request: LimitIncreaseRequest, acting_user: User, note: str) -> LimitIncreaseRequest:
+def limit_increase_refuse(
+    *, request: LimitIncreaseRequest, acting_user: User, note: str
+) -> LimitIncreaseRequest:
     """Refuse a limit increase, with the reason (art. 26.2: CM decides at its discretion)."""
     _require_billing_staff(acting_user)
-    note = _text(note, field="note", message="Give the reason for refusing; the client is told (art. 26.2).")
+    note = _text(
+        note, field="note", message="Give the reason for refusing; the client is told (art. 26.2)."
+    )
     request = _lock_pending_request(request)
     now = timezone.now()
     request.status = LimitIncreaseRequest.Status.REFUSED
@@ -326,7 +388,11 @@ def limit_change(*, client: Client, new_limit: int, reason: str, acting_user: Us
     """CM changes a limit at its own initiative, with immediate effect, by email (art. 26.2)."""
     _require_billing_staff(acting_user)
     new_limit = _positive_int(new_limit, field="new_limit")
-    reason = _text(reason, field="reason", message="Give the reason for the change; the client is told (art. 26.2).")
+    reason = _text(
+        reason,
+        field="reason",
+        message="Give the reason for the change; the client is told (art. 26.2).",
+    )
     account = _lock_account(client)
     if new_limit == account.limit:
         raise ValidationFailed({"new_limit": [f"The limit is already {new_limit:,} messages."]})

@@ -87,35 +87,52 @@ def _validate(index: int, raw, now: dt.datetime) -> _Record | dict:
         return _refused(None, "id", "required", "Each record needs an id (its idempotency key).")
     record_id = record_id.strip()
     if len(record_id) > MAX_ID_LENGTH:
-        return _refused(record_id, "id", "invalid", f"The id may have at most {MAX_ID_LENGTH} characters.")
+        return _refused(
+            record_id, "id", "invalid", f"The id may have at most {MAX_ID_LENGTH} characters."
+        )
 
     client_id = raw.get("client")
     if isinstance(client_id, str) and client_id.isdigit():
         client_id = int(client_id)
     if not isinstance(client_id, int) or isinstance(client_id, bool) or client_id <= 0:
-        return _refused(record_id, "client", "invalid", "client must be the client's id (a positive integer).")
+        return _refused(
+            record_id, "client", "invalid", "client must be the client's id (a positive integer)."
+        )
 
     channel = raw.get("channel")
     if channel not in CHANNELS:
         return _refused(
-            record_id, "channel", "invalid", f"channel must be one of {', '.join(sorted(CHANNELS))}; got {channel!r}."
+            record_id,
+            "channel",
+            "invalid",
+            f"channel must be one of {', '.join(sorted(CHANNELS))}; got {channel!r}.",
         )
 
     count = raw.get("message_count")
     if not isinstance(count, int) or isinstance(count, bool):
-        return _refused(record_id, "message_count", "invalid", "message_count must be a whole number.")
+        return _refused(
+            record_id, "message_count", "invalid", "message_count must be a whole number."
+        )
     if count < 0 or count > MAX_MESSAGE_COUNT:
         return _refused(
-            record_id, "message_count", "invalid", f"message_count must be between 0 and {MAX_MESSAGE_COUNT:,}."
+            record_id,
+            "message_count",
+            "invalid",
+            f"message_count must be between 0 and {MAX_MESSAGE_COUNT:,}.",
         )
 
     raw_amount = raw.get("amount")
     if isinstance(raw_amount, float):
         return _refused(
-            record_id, "amount", "float", "Give the amount as a decimal string, never a floating point number (DESIGN.md, Money)."
+            record_id,
+            "amount",
+            "float",
+            "Give the amount as a decimal string, never a floating point number (DESIGN.md, Money).",
         )
     if isinstance(raw_amount, bool) or not isinstance(raw_amount, (str, int)):
-        return _refused(record_id, "amount", "invalid", "amount must be a decimal string such as \"0.05\".")
+        return _refused(
+            record_id, "amount", "invalid", 'amount must be a decimal string such as "0.05".'
+        )
     try:
         amount = Decimal(raw_amount) if isinstance(raw_amount, int) else Decimal(raw_amount.strip())
     except InvalidOperation:
@@ -123,7 +140,9 @@ def _validate(index: int, raw, now: dt.datetime) -> _Record | dict:
     if not amount.is_finite():
         return _refused(record_id, "amount", "invalid", f"{raw_amount!r} is not an amount.")
     if amount < 0:
-        return _refused(record_id, "amount", "negative", "amount may not be negative; usage only charges.")
+        return _refused(
+            record_id, "amount", "negative", "amount may not be negative; usage only charges."
+        )
     if amount.as_tuple().exponent < -2 and amount != amount.quantize(Decimal("0.01")):
         return _refused(record_id, "amount", "invalid", "amount may have at most 2 decimal places.")
     if amount > MAX_AMOUNT:
@@ -135,22 +154,36 @@ def _validate(index: int, raw, now: dt.datetime) -> _Record | dict:
 
     occurred = raw.get("occurred_at")
     if not isinstance(occurred, str):
-        return _refused(record_id, "occurred_at", "required", "occurred_at must be an ISO 8601 timestamp.")
+        return _refused(
+            record_id, "occurred_at", "required", "occurred_at must be an ISO 8601 timestamp."
+        )
     try:
         occurred_at = dt.datetime.fromisoformat(occurred)
     except ValueError:
-        return _refused(record_id, "occurred_at", "invalid", f"{occurred!r} is not an ISO 8601 timestamp.")
+        return _refused(
+            record_id, "occurred_at", "invalid", f"{occurred!r} is not an ISO 8601 timestamp."
+        )
     if occurred_at.tzinfo is None:
-        return _refused(record_id, "occurred_at", "invalid", "occurred_at must carry a UTC offset (e.g. 'Z' or '+08:00').")
+        return _refused(
+            record_id,
+            "occurred_at",
+            "invalid",
+            "occurred_at must carry a UTC offset (e.g. 'Z' or '+08:00').",
+        )
     if occurred_at > now + FUTURE_TOLERANCE:
         return _refused(record_id, "occurred_at", "future", "occurred_at lies in the future.")
 
     recipient = raw.get("recipient") or ""
     if not isinstance(recipient, str) or len(recipient) > MAX_RECIPIENT_LENGTH:
         return _refused(
-            record_id, "recipient", "invalid", f"recipient must be text of at most {MAX_RECIPIENT_LENGTH} characters."
+            record_id,
+            "recipient",
+            "invalid",
+            f"recipient must be text of at most {MAX_RECIPIENT_LENGTH} characters.",
         )
-    return _Record(index, record_id, client_id, channel, count, amount, occurred_at, recipient, currency)
+    return _Record(
+        index, record_id, client_id, channel, count, amount, occurred_at, recipient, currency
+    )
 
 
 # --- Set-based reads -----------------------------------------------------------------------
@@ -189,14 +222,34 @@ def _load_clients(cursor, client_ids: list[int]) -> dict[int, _Client]:
     for cid, mode, status, currency, pct, agreement_status, suspensions in cursor.fetchall():
         refusal = None
         if status != Client.Status.ACTIVE:
-            refusal = ("client", "client_not_active", f"The client's account is {status}; messaging is refused.", None)
+            refusal = (
+                "client",
+                "client_not_active",
+                f"The client's account is {status}; messaging is refused.",
+                None,
+            )
         elif agreement_status is None:
-            refusal = ("client", "no_agreement", "The client has no agreement; messaging is refused.", None)
+            refusal = (
+                "client",
+                "no_agreement",
+                "The client has no agreement; messaging is refused.",
+                None,
+            )
         elif agreement_status == Agreement.Status.TERMINATED:
-            refusal = ("client", "agreement_ended", "The client's agreement has ended; messaging is refused.", "15")
+            refusal = (
+                "client",
+                "agreement_ended",
+                "The client's agreement has ended; messaging is refused.",
+                "15",
+            )
         elif suspensions or agreement_status == Agreement.Status.SUSPENDED:
             causes = ", ".join(sorted(set(suspensions or []))) or "suspended agreement"
-            refusal = ("client", "suspended", f"The client's service is suspended ({causes}).", "7.1")
+            refusal = (
+                "client",
+                "suspended",
+                f"The client's service is suspended ({causes}).",
+                "7.1",
+            )
         clients[cid] = _Client(cid, mode == Client.BillingMode.PREPAID, currency, pct, refusal)
     return clients
 
@@ -206,7 +259,7 @@ def _lock_message_accounts(cursor, client_ids: list[int]) -> dict[int, list]:
     if not client_ids:
         return {}
     cursor.execute(
-        f"SELECT id, client_id, \"limit\", unpaid_count, notice_armed FROM {MessageAccount._meta.db_table}"
+        f'SELECT id, client_id, "limit", unpaid_count, notice_armed FROM {MessageAccount._meta.db_table}'
         " WHERE client_id = ANY(%s) ORDER BY id FOR UPDATE",
         [client_ids],
     )
@@ -216,7 +269,10 @@ def _lock_message_accounts(cursor, client_ids: list[int]) -> dict[int, list]:
 def _lock_wallets(client_ids: list[int]) -> dict[int, Wallet]:
     if not client_ids:
         return {}
-    return {w.client_id: w for w in Wallet.objects.select_for_update().filter(client_id__in=client_ids).order_by("pk")}
+    return {
+        w.client_id: w
+        for w in Wallet.objects.select_for_update().filter(client_id__in=client_ids).order_by("pk")
+    }
 
 
 def _existing(cursor, ids: list[str]) -> dict[str, tuple]:
@@ -250,7 +306,9 @@ def _insert_sql() -> str:
 
 
 # --- The batch -----------------------------------------------------------------------------
-def usage_ingest(*, records: list, platform_user: User | None = None, now: dt.datetime | None = None) -> list[dict]:
+def usage_ingest(
+    *, records: list, platform_user: User | None = None, now: dt.datetime | None = None
+) -> list[dict]:
     """Ingest a batch of usage records; one answer per record, in order.
 
     accepted: recorded (and, for a prepaid client, debited; art. 29.2);
@@ -302,7 +360,12 @@ def usage_ingest(*, records: list, platform_user: User | None = None, now: dt.da
 def _create_missing(retry: _Retry) -> None:
     """Accounts and wallets are created outside the batch's transaction, so the batch only
     ever locks existing rows, in pk order."""
-    clients = {c.pk: c for c in Client.objects.select_related("provider").filter(pk__in=retry.missing_accounts + retry.missing_wallets)}
+    clients = {
+        c.pk: c
+        for c in Client.objects.select_related("provider").filter(
+            pk__in=retry.missing_accounts + retry.missing_wallets
+        )
+    }
     for client_id in retry.missing_accounts:
         message_account_for_client(client=clients[client_id])
     if retry.missing_wallets:
@@ -335,24 +398,36 @@ def _ingest_valid(valid: list[_Record], now: dt.datetime) -> tuple[dict[int, dic
         for r in valid:
             previous = existing.get(r.id)
             if previous is not None:
-                if previous[0] != r.client_id or previous[1] != r.message_count or previous[2] != r.amount:
+                if (
+                    previous[0] != r.client_id
+                    or previous[1] != r.message_count
+                    or previous[2] != r.amount
+                ):
                     decided[r.index] = _refused(
-                        r.id, "id", "id_reused", "This id was already recorded for a different record; ids are idempotency keys."
+                        r.id,
+                        "id",
+                        "id_reused",
+                        "This id was already recorded for a different record; ids are idempotency keys.",
                     )
                 else:
                     decided[r.index] = {"id": r.id, "status": DUPLICATE}
                 continue
             client = clients.get(r.client_id)
             if client is None:
-                decided[r.index] = _refused(r.id, "client", "unknown_client", f"No client with id {r.client_id}.")
+                decided[r.index] = _refused(
+                    r.id, "client", "unknown_client", f"No client with id {r.client_id}."
+                )
                 continue
             if client.refusal is not None:
                 decided[r.index] = _refused(r.id, *client.refusal)
                 continue
             if r.currency is not None and r.currency != client.currency:
                 decided[r.index] = _refused(
-                    r.id, "currency", "wrong_currency",
-                    f"The client is billed in {client.currency}, not {r.currency} (art. 4.1).", "4.1",
+                    r.id,
+                    "currency",
+                    "wrong_currency",
+                    f"The client is billed in {client.currency}, not {r.currency} (art. 4.1).",
+                    "4.1",
                 )
                 continue
             if client.prepaid:
@@ -362,7 +437,9 @@ def _ingest_valid(valid: list[_Record], now: dt.datetime) -> tuple[dict[int, dic
             new_count = counts[r.client_id] + r.message_count
             if new_count > limit:
                 decided[r.index] = _refused(
-                    r.id, "message_count", "message_limit_reached",
+                    r.id,
+                    "message_count",
+                    "message_limit_reached",
                     f"The message limit of {limit:,} unpaid messages is reached ({counts[r.client_id]:,} unpaid); "
                     "messaging is suspended until payment or a higher limit.",
                     "26.2",
@@ -412,7 +489,9 @@ def _ingest_valid(valid: list[_Record], now: dt.datetime) -> tuple[dict[int, dic
     return decided, crossed
 
 
-def _debit(wallets: dict[int, Wallet], debits: dict[int, list[_Record]], now, decided: dict) -> list:
+def _debit(
+    wallets: dict[int, Wallet], debits: dict[int, list[_Record]], now, decided: dict
+) -> list:
     """Debit each prepaid wallet with its records, through billing.services' batch primitive
     (FIFO by expiry; a debit larger than the usable balance is refused whole; art. 29.2)."""
     from .services import wallet_debit_locked
