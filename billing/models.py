@@ -83,8 +83,8 @@ class CreditLot(models.Model):
             ),
         ]
         indexes = [
-            # the expiry job: active lots past their expiry
-            models.Index(fields=["expires_at"], condition=Q(status="active"), name="lot_active_expiry_idx"),
+            # the expiry job: active lots past their expiry, walked by keyset (expires_at, id)
+            models.Index(fields=["expires_at", "id"], condition=Q(status="active"), name="lot_active_expiry_id_idx"),
             models.Index(fields=["wallet", "status", "expires_at"], name="lot_wallet_fifo_idx"),
         ]
 

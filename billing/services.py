@@ -13,14 +13,18 @@ import logging
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts import services as account_services
 from accounts.dates import add_months, local_date, local_midnight
-from accounts.models import Client, User
+from accounts.models import Agreement, Client, Provider, Suspension, User
+from accounts.notifications import client_recipients, notify, staff_emails
 
 from .exceptions import ApplicationError, Conflict, InsufficientCredit, NotAllowed, ValidationFailed
-from .models import CreditLot, LedgerAllocation, LedgerEntry, Wallet
+from .models import Chargeback, CreditLot, LedgerAllocation, LedgerEntry, RestitutionRequest, Wallet
 from .money import MAX_DIGITS, round_money, to_decimal
 
 log = logging.getLogger(__name__)
@@ -404,3 +408,531 @@ def _usable_at(wallet: Wallet, at: dt.datetime) -> Decimal:
         wallet=wallet, status=CreditLot.Status.ACTIVE, usable_from__lte=at, expires_at__gt=at
     ).values_list("remaining", flat=True)
     return sum(lots, Decimal("0"))
+
+
+# --- Chargebacks (art. 29.4) ---------------------------------------------------------------
+@transaction.atomic
+def chargeback_record(
+    *, lot: CreditLot, reference: str, reason: str, acting_user: User
+) -> Chargeback:
+    """A charged-back top-up: its remaining credit is reversed and the account closed (art. 29.4).
+
+    "The Pre-Paid Client is in default when the credit card payment is being charged back.
+    CM is entitled to close down the Pre-Paid Client's account when a credit card payment is
+    being charged back." The account is suspended with cause `chargeback` (messaging refused,
+    the client's users are told); `account_reopen` reopens it.
+    """
+    _require_billing_staff(acting_user)
+    reference = (reference or "").strip()
+    if not reference:
+        raise ValidationFailed({"reference": ["Give the chargeback's reference (art. 29.4)."]})
+    wallet = _lock_wallet(lot.wallet)
+    lot = CreditLot.objects.select_for_update().get(pk=lot.pk)
+    if Chargeback.objects.filter(lot=lot).exists():
+        raise Conflict("This top-up has already been charged back.", field="lot", article="29.4")
+    # Only credit still on the lot can be reversed; what was used is owed by the client in default.
+    reversed_amount = lot.remaining if lot.status == CreditLot.Status.ACTIVE else Decimal("0")
+    balance = wallet.balance - reversed_amount
+    used = lot.amount - lot.remaining if lot.status != CreditLot.Status.EXPIRED else Decimal("0")
+    entry = LedgerEntry.objects.create(
+        wallet=wallet,
+        kind=LedgerEntry.Kind.CHARGEBACK,
+        amount=-reversed_amount,
+        currency=wallet.currency,
+        balance_after=balance,
+        idempotency_key=f"chargeback:{lot.pk}",
+        created_by=acting_user,
+        cause=f"chargeback {reference} recorded by {acting_user.email}"[:200],
+        lot=lot,
+        memo=(
+            f"Top-up {lot.reference} ({lot.currency} {lot.amount}) charged back: {reason or ''}".strip()
+            + (
+                f"\n{lot.currency} {used} of it was already used; the client is in default (art. 29.4)."
+                if used
+                else ""
+            )
+        ),
+    )
+    if reversed_amount:
+        LedgerAllocation.objects.create(entry=entry, lot=lot, amount=reversed_amount)
+    lot.remaining = Decimal("0")
+    lot.status = CreditLot.Status.REVERSED
+    lot.save(update_fields=["remaining", "status"])
+    Wallet.objects.filter(pk=wallet.pk).update(balance=balance)
+    chargeback = Chargeback.objects.create(
+        lot=lot,
+        reference=reference,
+        reason=(reason or "").strip(),
+        reversed_amount=reversed_amount,
+        entry=entry,
+        recorded_by=acting_user,
+    )
+    client = wallet.client
+    if not Suspension.objects.filter(
+        client=client, cause=Suspension.Cause.CHARGEBACK, ended_at=None
+    ).exists():
+        account_services.client_suspend(
+            client=client,
+            cause=Suspension.Cause.CHARGEBACK,
+            reason=(
+                f"The payment {lot.reference or reference} was charged back; your account is in default "
+                "and has been closed (art. 29.4)."
+            ),
+            acting_user=acting_user,
+        )
+    return chargeback
+
+
+def account_reopen(*, client: Client, reason: str, acting_user: User) -> int:
+    """Staff reopen an account closed after a chargeback (art. 29.4), saying why."""
+    _require_billing_staff(acting_user)
+    return account_services.client_resume(
+        client=client, acting_user=acting_user, reason=reason, cause=Suspension.Cause.CHARGEBACK
+    )
+
+
+# --- Restitution on termination (art. 29.6) ------------------------------------------------
+@transaction.atomic
+def restitution_request(
+    *, client: Client, acting_user: User, reason: str = ""
+) -> RestitutionRequest:
+    """A terminating prepaid client asks in writing for its remaining credit (art. 29.6).
+
+    "Pre-Paid Clients can terminate the Agreement at any time in writing. If at the time of
+    such termination the Pre-Paid Client has any credit left, the Pre-Paid Client can submit a
+    written request for restitution of this remaining credit."
+    """
+    if not (acting_user.is_client_admin and acting_user.client_id == client.pk):
+        raise NotAllowed("Only an admin of this client may request restitution (art. 5.2, 29.6).")
+    client = Client.objects.select_for_update().get(pk=client.pk)
+    if client.billing_mode != Client.BillingMode.PREPAID:
+        raise ApplicationError(
+            "Only a prepaid client can request restitution of credit (art. 29.6).",
+            field="client",
+            article="29.6",
+        )
+    agreement = Agreement.objects.filter(client=client).first()
+    if agreement is None or not (
+        agreement.status == Agreement.Status.TERMINATED or agreement.notice_given_at
+    ):
+        raise ApplicationError(
+            "Restitution can be requested once the agreement has been terminated in writing (art. 29.6).",
+            field="agreement",
+            article="29.6",
+        )
+    if RestitutionRequest.objects.filter(
+        client=client, status=RestitutionRequest.Status.PENDING
+    ).exists():
+        raise Conflict("A restitution request is already pending for this client.", field="client")
+    wallet = wallet_for_client(client=client)
+    request = RestitutionRequest(
+        client=client,
+        requested_by=acting_user,
+        reason=(reason or "").strip(),
+        currency=wallet.currency,
+    )
+    request._history_user = acting_user
+    try:
+        with transaction.atomic():
+            request.save()
+    except IntegrityError as exc:
+        raise Conflict(
+            "A restitution request is already pending for this client.", field="client"
+        ) from exc
+    notify(
+        key=f"restitution-requested:{request.pk}",
+        client=client,
+        recipients=staff_emails(User.Role.BILLING_STAFF),
+        subject=f"Restitution requested: {client.legal_name}",
+        body=f"{client.legal_name} asks for restitution of its remaining prepaid credit (art. 29.6).\n{request.reason}",
+    )
+    return request
+
+
+def _decidable(request: RestitutionRequest, acting_user: User) -> RestitutionRequest:
+    _require_billing_staff(acting_user)
+    request = (
+        RestitutionRequest.objects.select_for_update().select_related("client").get(pk=request.pk)
+    )
+    if request.status != RestitutionRequest.Status.PENDING:
+        raise ApplicationError("This restitution request has already been decided.", field="status")
+    return request
+
+
+@transaction.atomic
+def restitution_approve(
+    *, request: RestitutionRequest, acting_user: User, note: str = ""
+) -> RestitutionRequest:
+    """Restitute the remaining unexpired credit (art. 29.6); expired credit is never refunded (art. 29.3).
+
+    One RESTITUTION ledger entry takes what is left on every lot that has not expired at the
+    moment of approval (usable or not yet usable), with an allocation per lot.
+    """
+    request = _decidable(request, acting_user)
+    client = request.client
+    wallet = _lock_wallet(wallet_for_client(client=client))
+    now = timezone.now()
+    lots = list(
+        CreditLot.objects.select_for_update()
+        .filter(wallet=wallet, status=CreditLot.Status.ACTIVE, remaining__gt=0, expires_at__gt=now)
+        .order_by("pk")
+    )
+    total = sum((lot.remaining for lot in lots), Decimal("0"))
+    entry = None
+    if total > 0:
+        balance = wallet.balance - total
+        entry = LedgerEntry.objects.create(
+            wallet=wallet,
+            kind=LedgerEntry.Kind.RESTITUTION,
+            amount=-total,
+            currency=wallet.currency,
+            balance_after=balance,
+            idempotency_key=f"restitution:{request.pk}",
+            created_at=now,
+            created_by=acting_user,
+            cause=f"restitution request {request.pk} approved by {acting_user.email}"[:200],
+            memo=(note or "").strip(),
+        )
+        LedgerAllocation.objects.bulk_create(
+            [LedgerAllocation(entry=entry, lot=lot, amount=lot.remaining) for lot in lots]
+        )
+        CreditLot.objects.filter(pk__in=[lot.pk for lot in lots]).update(
+            remaining=Decimal("0"), status=CreditLot.Status.EXHAUSTED
+        )
+        Wallet.objects.filter(pk=wallet.pk).update(balance=balance)
+    request.status = RestitutionRequest.Status.APPROVED
+    request.amount = total
+    request.entry = entry
+    request.decided_by = acting_user
+    request.decided_at = now
+    request.decision_note = (note or "").strip()
+    request._history_user = acting_user
+    request.save()
+    notify(
+        key=f"restitution-decided:{request.pk}",
+        client=client,
+        recipients=client_recipients(client),
+        subject="Your restitution request was approved",
+        body=(
+            f"{request.currency} {total} of remaining unexpired credit will be restituted (art. 29.6). "
+            "Expired credit is not refunded (art. 29.3).\n" + request.decision_note
+        ),
+    )
+    return request
+
+
+@transaction.atomic
+def restitution_refuse(
+    *, request: RestitutionRequest, acting_user: User, note: str
+) -> RestitutionRequest:
+    """Staff refuse a restitution request, saying why (art. 29.6); nothing moves."""
+    if not (note or "").strip():
+        raise ValidationFailed({"note": ["Give the reason for the refusal; the client sees it."]})
+    request = _decidable(request, acting_user)
+    request.status = RestitutionRequest.Status.REFUSED
+    request.decided_by = acting_user
+    request.decided_at = timezone.now()
+    request.decision_note = note.strip()
+    request._history_user = acting_user
+    request.save()
+    notify(
+        key=f"restitution-decided:{request.pk}",
+        client=request.client,
+        recipients=client_recipients(request.client),
+        subject="Your restitution request was refused",
+        body=request.decision_note,
+    )
+    return request
+
+
+# --- Job: credit expiry (art. 29.3) --------------------------------------------------------
+_LOT = CreditLot._meta.db_table
+_WALLET = Wallet._meta.db_table
+_ENTRY = LedgerEntry._meta.db_table
+
+# The candidates of one batch, by keyset on the partial index (expires_at, id) WHERE active:
+# each batch starts where the last one ended, so no batch rescans rows already expired.
+_EXPIRY_CANDIDATES = f"""
+    SELECT id, wallet_id, expires_at FROM {_LOT}
+    WHERE status = 'active' AND expires_at <= %(now)s {{after}}
+    ORDER BY expires_at, id
+    LIMIT %(limit)s
+"""
+# Lock order as everywhere: the wallets (in pk order) before their lots.
+_EXPIRY_LOCK_WALLETS = (
+    f"SELECT id FROM {_WALLET} WHERE id = ANY(%(wallet_ids)s) ORDER BY id FOR UPDATE"
+)
+# All writes of a batch in one statement: expiry entries (with the running balance after each),
+# lots emptied and marked expired, wallet balances lowered. `{lots}` selects the lots to expire
+# (the batch's ids for the job; every due lot for the plain-SQL benchmark).
+EXPIRY_WRITE_SQL = f"""
+    WITH due AS MATERIALIZED (
+        SELECT l.id, l.wallet_id, l.remaining, l.currency, l.expires_at
+        FROM {_LOT} l
+        WHERE {{lots}} AND l.status = 'active' AND l.expires_at <= %(now)s
+    ),
+    lots AS (
+        UPDATE {_LOT} l SET remaining = 0, status = 'expired'
+        FROM due WHERE l.id = due.id
+        RETURNING l.id
+    ),
+    totals AS (
+        SELECT wallet_id, SUM(remaining) AS total FROM due WHERE remaining > 0 GROUP BY wallet_id
+    ),
+    wallets AS (
+        UPDATE {_WALLET} w SET balance = w.balance - totals.total
+        FROM totals WHERE w.id = totals.wallet_id
+        RETURNING w.id
+    ),
+    entries AS (
+        INSERT INTO {_ENTRY}
+            (wallet_id, kind, amount, currency, balance_after, idempotency_key, created_at,
+             created_by_id, cause, lot_id, memo)
+        SELECT due.wallet_id, 'expiry', -due.remaining, due.currency,
+               w.balance - SUM(due.remaining) OVER (
+                   PARTITION BY due.wallet_id ORDER BY due.expires_at, due.id
+               ),
+               'expiry:' || due.id, %(now)s, NULL, 'job expire_credit (art. 29.3)', due.id, ''
+        FROM due JOIN {_WALLET} w ON w.id = due.wallet_id
+        WHERE due.remaining > 0
+        ORDER BY due.wallet_id, due.expires_at, due.id
+        RETURNING amount
+    )
+    SELECT (SELECT count(*) FROM lots), (SELECT count(*) FROM entries),
+           (SELECT coalesce(-sum(amount), 0) FROM entries), (SELECT count(*) FROM wallets)
+"""
+
+
+def credit_expire(*, now: dt.datetime | None = None, batch_size: int = 5000) -> dict:
+    """Expire what is left on lots past their expiry (art. 29.3).
+
+    "Pre-paid credit is non-refundable and will expire twelve (12) months after the date on
+    which the Pre-Paid Client purchased the prepaid balance." For each active lot whose
+    expires_at has passed: an EXPIRY entry for its remaining amount (key `expiry:<lot id>`),
+    the lot emptied and marked expired, the wallet's balance lowered. Set-wise, in batches of
+    `batch_size` lots, each its own transaction of three statements; a second run finds
+    nothing to do (it filters on the state it changes).
+    """
+    now = now or timezone.now()
+    summary = {"lots_expired": 0, "entries": 0, "amount": Decimal("0"), "wallets": 0, "batches": 0}
+    after = None
+    while True:
+        with transaction.atomic(), connection.cursor() as cursor:
+            params = {"now": now, "limit": batch_size}
+            if after is None:
+                cursor.execute(_EXPIRY_CANDIDATES.format(after=""), params)
+            else:
+                params.update(after_at=after[0], after_id=after[1])
+                cursor.execute(
+                    _EXPIRY_CANDIDATES.format(
+                        after="AND (expires_at, id) > (%(after_at)s, %(after_id)s)"
+                    ),
+                    params,
+                )
+            rows = cursor.fetchall()
+            if not rows:
+                break
+            after = (rows[-1][2], rows[-1][0])
+            cursor.execute(_EXPIRY_LOCK_WALLETS, {"wallet_ids": sorted({r[1] for r in rows})})
+            cursor.execute(
+                EXPIRY_WRITE_SQL.format(lots="l.id = ANY(%(lot_ids)s)"),
+                {"now": now, "lot_ids": [r[0] for r in rows]},
+            )
+            lots, entries, amount, wallets = cursor.fetchone()
+        summary["lots_expired"] += lots
+        summary["entries"] += entries
+        summary["amount"] += amount
+        summary["wallets"] += wallets
+        summary["batches"] += 1
+        if len(rows) < batch_size:
+            break
+    log.info("expire_credit: %s", summary)
+    summary["amount"] = str(summary["amount"])
+    return summary
+
+
+# --- Job: reminders before credit expires --------------------------------------------------
+def credit_expiry_reminders_send(*, now: dt.datetime | None = None, batch_size: int = 500) -> dict:
+    """Email the client 30 days before a lot with remaining credit expires (art. 29.3), once per lot."""
+    now = now or timezone.now()
+    horizon = now + dt.timedelta(days=CREDIT_EXPIRY_REMINDER_DAYS)
+    sent = 0
+    last_pk = 0
+    while True:
+        with transaction.atomic():
+            # skip_locked: a lot in the middle of a debit is reminded on the next run.
+            lots = list(
+                CreditLot.objects.select_for_update(skip_locked=True, of=("self",))
+                .select_related("wallet__client__provider")
+                .filter(
+                    status=CreditLot.Status.ACTIVE,
+                    remaining__gt=0,
+                    expiry_reminded_at=None,
+                    expires_at__gt=now,
+                    expires_at__lte=horizon,
+                    pk__gt=last_pk,
+                )
+                .order_by("pk")[:batch_size]
+            )
+            if not lots:
+                break
+            for lot in lots:
+                client = lot.wallet.client
+                last_usable_day = lot.expires_on - dt.timedelta(days=1)
+                if notify(
+                    key=f"credit-expiry-reminder:{lot.pk}",
+                    client=client,
+                    recipients=client_recipients(client),
+                    subject=f"{lot.currency} {lot.remaining} of prepaid credit expires on {lot.expires_on}",
+                    body=(
+                        f"Your top-up {lot.reference} of {lot.purchase_date} has {lot.currency} {lot.remaining} left. "
+                        f"It can be used until the end of {last_usable_day} ({client.provider.timezone}); "
+                        "prepaid credit expires twelve months after purchase and is non-refundable (art. 29.3)."
+                    ),
+                ):
+                    sent += 1
+            CreditLot.objects.filter(
+                pk__in=[lot.pk for lot in lots], expiry_reminded_at=None
+            ).update(expiry_reminded_at=now)
+            last_pk = lots[-1].pk
+    return {"reminded": sent}
+
+
+# --- Job: deletion of inactive prepaid accounts (art. 29.7) --------------------------------
+def inactivity_deadline(
+    *, client: Client, wallet: Wallet | None
+) -> tuple[dt.datetime, dt.datetime] | None:
+    """(start, deadline) of the art. 29.7 clock, or None when the account is not at risk.
+
+    "The account will be deleted if the account is not charged within three (3) months of
+    registration, or within three months after all credit has been used." Charged means a
+    debit for services (art. 29.2 calls these "charges"): never charged counts from the
+    registration (approval, else sign-up); all credit used counts from the debit that
+    brought the balance to zero (a top-up clears it).
+    """
+    months = client.provider.inactive_deletion_months
+    if wallet is None or wallet.last_charged_at is None:
+        start = client.approved_at or client.created_at
+    elif wallet.credit_exhausted_at is not None:
+        start = wallet.credit_exhausted_at
+    else:
+        return None
+    return start, add_months(start, months)
+
+
+def inactive_accounts_delete(*, now: dt.datetime | None = None, batch_size: int = 200) -> dict:
+    """Warn, then delete, prepaid accounts not charged in time (art. 29.7).
+
+    The account is warned by email `inactive_warning_days` (14) before its deadline; on the
+    deadline (and at least that many days after the warning) it is deleted through
+    `client_delete_account`: personal data anonymised, users deactivated, the wallet and the
+    ledger kept. A charge after the warning stops the clock and the deletion.
+    """
+    now = now or timezone.now()
+    summary = {"warned": 0, "deleted": 0, "cleared": 0}
+    for provider in Provider.objects.order_by("pk"):
+        warn = dt.timedelta(days=provider.inactive_warning_days)
+        # Coarse in SQL (anyone whose clock could be due for a warning), exact in Python.
+        bound = add_months(now + warn, -provider.inactive_deletion_months) + dt.timedelta(days=1)
+        candidates = (
+            Client.objects.filter(
+                provider=provider,
+                billing_mode=Client.BillingMode.PREPAID,
+                status=Client.Status.ACTIVE,
+            )
+            .annotate(registered=Coalesce("approved_at", "created_at"))
+            .filter(
+                (Q(wallet__isnull=True) | Q(wallet__last_charged_at__isnull=True))
+                & Q(registered__lte=bound)
+                | Q(wallet__credit_exhausted_at__lte=bound)
+                | Q(wallet__inactivity_warned_at__isnull=False)
+            )
+        )
+        last_pk = 0
+        while True:
+            batch = list(
+                candidates.filter(pk__gt=last_pk)
+                .order_by("pk")
+                .values_list("pk", flat=True)[:batch_size]
+            )
+            if not batch:
+                break
+            last_pk = batch[-1]
+            for client_id in batch:
+                outcome = _inactive_account_step(client_id=client_id, now=now)
+                if outcome:
+                    summary[outcome] += 1
+    return summary
+
+
+@transaction.atomic
+def _inactive_account_step(*, client_id: int, now: dt.datetime) -> str | None:
+    client = Client.objects.select_related("provider").get(pk=client_id)
+    wallet = _lock_wallet(wallet_for_client(client=client))
+    if client.status != Client.Status.ACTIVE:
+        return None
+    clock = inactivity_deadline(client=client, wallet=wallet)
+    warned_at = wallet.inactivity_warned_at
+    if clock is None or (warned_at is not None and warned_at < clock[0]):
+        # Charged again (or topped up after using it all): the warning no longer stands.
+        if warned_at is not None:
+            Wallet.objects.filter(pk=wallet.pk).update(inactivity_warned_at=None)
+            if clock is None:
+                return "cleared"
+            warned_at = None
+        else:
+            return None
+    start, deadline = clock
+    warn = dt.timedelta(days=client.provider.inactive_warning_days)
+    if now < deadline - warn:
+        return None
+    if warned_at is None:
+        notify(
+            key=f"inactive-warning:{client.pk}:{start.isoformat()}",
+            client=client,
+            recipients=client_recipients(client, include_viewers=True),
+            subject=f"Your prepaid account will be deleted on {max(deadline, now + warn):%Y-%m-%d}",
+            body=(
+                "Your prepaid account has not been charged for services within "
+                f"{client.provider.inactive_deletion_months} months "
+                + (
+                    "of registration"
+                    if wallet.last_charged_at is None
+                    else "after all credit was used"
+                )
+                + ". It will be deleted unless it is used before then (art. 29.7)."
+            ),
+        )
+        Wallet.objects.filter(pk=wallet.pk).update(inactivity_warned_at=now)
+        return "warned"
+    if now >= max(deadline, warned_at + warn):
+        account_services.client_delete_account(
+            client=client,
+            reason="Not charged within the period of art. 29.7; the account was deleted after a warning.",
+            acting_user=None,
+        )
+        return "deleted"
+    return None
+
+
+__all__ = [
+    "CREDIT_EXPIRY_REMINDER_DAYS",
+    "REFUSED_INSUFFICIENT_CREDIT",
+    "REFUSED_INVALID_AMOUNT",
+    "REFUSED_KEY_REUSED",
+    "account_reopen",
+    "chargeback_record",
+    "credit_expire",
+    "credit_expiry_reminders_send",
+    "credit_lot_dates",
+    "inactive_accounts_delete",
+    "inactivity_deadline",
+    "restitution_approve",
+    "restitution_refuse",
+    "restitution_request",
+    "wallet_debit",
+    "wallet_debit_locked",
+    "wallet_for_client",
+    "wallet_top_up",
+    "wallets_debit_locked",
+]

@@ -44,3 +44,11 @@ def top_up(
         reference=reference or f"PAY-{n}",
         idempotency_key=key or f"test-top-up-{n}",
     )
+
+
+def check(wallet) -> None:
+    """balance = sum of the ledger = sum of the lots' remaining amounts."""
+    from billing.selectors import wallet_check
+
+    result = wallet_check(wallet=wallet)
+    assert result["ok"], result
