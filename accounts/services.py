@@ -931,3 +931,34 @@ def client_delete_account(*, client: Client, reason: str, acting_user: User | No
     client.rejection_reason = reason
     _with_history_user(client, acting_user).save()
     return client
+
+
+# --- Two-factor sign-in for staff (django-otp) ---------------------------------------------
+def totp_device_for_enrolment(*, user: User):
+    """The staff user's unconfirmed TOTP device, made on first use; shown as a QR code to enrol."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=False).order_by("pk").first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=False)
+    return device
+
+
+@transaction.atomic
+def totp_verify(*, user: User, token: str):
+    """Check a TOTP code against the user's confirmed device, or confirm the enrolling one.
+
+    Returns the device that accepted the code, or None. A code is accepted once (django-otp
+    remembers the last time step), so a replayed code fails.
+    """
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    confirmed = list(TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk"))
+    if confirmed:
+        return next((d for d in confirmed if d.verify_token(token)), None)
+    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("pk").first()
+    if device is None or not device.verify_token(token):
+        return None
+    device.confirmed = True
+    device.save(update_fields=["confirmed"])
+    return device

@@ -1,7 +1,98 @@
+"""Dashboards: the composition root's pages, which may show every app's data (DESIGN.md, Layout)."""
+
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts import selectors
+from accounts.forms import ReasonForm
+from accounts.models import Agreement, ChangeRequest, Client, DataRequest, TermsAcceptance
+
+QUEUE_SIZE = 10
 
 
 @login_required
 def dashboard(request):
-    return HttpResponse("dashboard")
+    if request.user.is_provider_staff:
+        return _staff_dashboard(request)
+    if request.user.client_id:
+        return _client_dashboard(request)
+    return render(request, "portal/no_role.html", status=403)
+
+
+def _client_dashboard(request):
+    client = selectors.client_get(user=request.user, pk=request.user.client_id)
+    agreement = Agreement.objects.filter(client=client).first()
+    open_data_requests = selectors.data_request_list(
+        user=request.user, status=DataRequest.Status.OPEN
+    )
+    return render(
+        request,
+        "portal/client_dashboard.html",
+        {
+            "client": client,
+            "agreement": agreement,
+            "suspensions": list(selectors.client_open_suspensions(client=client)),
+            "messaging_allowed": selectors.messaging_allowed(client=client),
+            "current_terms": selectors.client_current_terms(client=client),
+            "pending_terms": list(selectors.client_pending_terms(client=client)),
+            "object_form": ReasonForm(),
+            "open_data_requests": open_data_requests[:5],
+            "open_data_request_count": open_data_requests.count(),
+            "pending_change_requests": selectors.change_request_list(
+                user=request.user, status=ChangeRequest.Status.PENDING
+            ).count(),
+        },
+    )
+
+
+def _queue(request, queryset, param: str):
+    return Paginator(queryset, QUEUE_SIZE).get_page(request.GET.get(param))
+
+
+def _staff_dashboard(request):
+    user = request.user
+    pending_clients = selectors.client_list(filters={"status": Client.Status.PENDING}).order_by(
+        "created_at", "pk"
+    )
+    suspended = selectors.client_list(filters={"status": Client.Status.ACTIVE}).filter(
+        is_suspended=True
+    )
+    overdue = selectors.data_request_list(user=user, overdue=True).select_related(
+        "client__provider"
+    )
+    open_requests = (
+        selectors.data_request_list(user=user, status=DataRequest.Status.OPEN)
+        .filter(due_at__gte=timezone.now())
+        .select_related("client__provider")
+    )
+    return render(
+        request,
+        "portal/staff_dashboard.html",
+        {
+            "pending_clients": _queue(request, pending_clients, "pending_page"),
+            "change_requests": _queue(
+                request,
+                selectors.change_request_list(
+                    user=user, status=ChangeRequest.Status.PENDING
+                ).order_by("submitted_at", "pk"),
+                "cr_page",
+            ),
+            "overdue_requests": _queue(request, overdue, "overdue_page"),
+            "open_requests": _queue(request, open_requests, "open_page"),
+            "suspended_clients": _queue(request, suspended, "suspended_page"),
+            "objections": _queue(
+                request,
+                TermsAcceptance.objects.filter(status=TermsAcceptance.Status.OBJECTED)
+                .select_related("client", "terms")
+                .order_by("-decided_at", "-pk"),
+                "objection_page",
+            ),
+            "counts": {
+                "active": Client.objects.filter(status=Client.Status.ACTIVE).count(),
+                "pending": pending_clients.count(),
+                "overdue": overdue.count(),
+            },
+        },
+    )

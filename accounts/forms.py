@@ -1,0 +1,297 @@
+"""Page forms: they check the shape of the input; the services check the rules."""
+
+from django import forms
+from django.contrib.auth import authenticate
+
+from .exceptions import ApplicationError, ValidationFailed
+from .models import Client, Provider, Suspension, User
+
+
+class EmailAuthenticationForm(forms.Form):
+    """Sign-in by email and password, for Django's LoginView.
+
+    The field is named `email`, the user model's USERNAME_FIELD, which is also the credential
+    django-axes reads by default; so a lockout counts failures per email address and IP.
+    """
+
+    email = forms.EmailField(
+        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+    )
+    password = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    error_messages = {
+        "invalid_login": "Enter a correct email and password. The password is case-sensitive.",
+        "inactive": "This account is inactive.",
+    }
+
+    def __init__(self, request=None, *args, **kwargs):
+        self.request = request
+        self.user_cache = None
+        super().__init__(*args, **kwargs)
+
+    def clean(self):
+        email = (self.cleaned_data.get("email") or "").strip().lower()
+        password = self.cleaned_data.get("password")
+        if email and password:
+            self.user_cache = authenticate(self.request, email=email, password=password)
+            if self.user_cache is None:
+                raise forms.ValidationError(
+                    self.error_messages["invalid_login"], code="invalid_login"
+                )
+            if not self.user_cache.is_active:
+                raise forms.ValidationError(self.error_messages["inactive"], code="inactive")
+        return self.cleaned_data
+
+    def get_user(self):
+        return self.user_cache
+
+
+class TOTPCodeForm(forms.Form):
+    code = forms.CharField(
+        label="Six-digit code",
+        max_length=8,
+        widget=forms.TextInput(
+            attrs={
+                "inputmode": "numeric",
+                "autocomplete": "one-time-code",
+                "pattern": "[0-9 ]*",
+                "autofocus": True,
+            }
+        ),
+    )
+
+    def clean_code(self):
+        code = self.cleaned_data["code"].replace(" ", "")
+        if not code.isdigit():
+            raise forms.ValidationError("The code has digits only.")
+        return code
+
+
+# --- Company details -------------------------------------------------------------------------
+class CompanyFieldsMixin(forms.Form):
+    legal_name = forms.CharField(label="Full legal name", max_length=300)
+    address = forms.CharField(label="Registered address", widget=forms.Textarea(attrs={"rows": 3}))
+    country = forms.CharField(
+        max_length=2,
+        help_text="Two-letter ISO code, e.g. CN or NL.",
+        widget=forms.TextInput(attrs={"size": 3, "style": "text-transform:uppercase"}),
+    )
+    registration_number = forms.CharField(
+        max_length=64,
+        help_text="China: Unified Social Credit Code; Netherlands: KvK number (8 digits).",
+    )
+    vat_number = forms.CharField(
+        label="VAT number", max_length=64, required=False, help_text="If applicable."
+    )
+    billing_email = forms.EmailField(label="Billing email")
+
+
+class DirectorForm(forms.Form):
+    name = forms.CharField(max_length=200, required=False)
+    title = forms.CharField(max_length=200, required=False)
+
+
+DirectorFormSet = forms.formset_factory(DirectorForm, extra=3, max_num=10)
+
+
+def directors_from(formset) -> list[dict]:
+    """The filled-in director rows; blank rows are dropped, half-filled ones kept for the service."""
+    rows = []
+    for form in formset.forms:
+        data = getattr(form, "cleaned_data", None) or {}
+        name, title = (data.get("name") or "").strip(), (data.get("title") or "").strip()
+        if name or title:
+            rows.append({"name": name, "title": title})
+    return rows
+
+
+class SignUpForm(CompanyFieldsMixin):
+    full_name = forms.CharField(label="Your full name", max_length=200)
+    email = forms.EmailField(label="Your email", help_text="You sign in with this address.")
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    billing_mode = forms.ChoiceField(
+        choices=Client.BillingMode.choices,
+        initial=Client.BillingMode.POSTPAID,
+        widget=forms.RadioSelect,
+    )
+    provider = forms.ModelChoiceField(
+        queryset=Provider.objects.all(),
+        empty_label=None,
+        label="Contracting provider",
+        widget=forms.RadioSelect,
+    )
+
+    field_order = [
+        "full_name",
+        "email",
+        "password1",
+        "password2",
+        "provider",
+        "legal_name",
+        "address",
+        "country",
+        "registration_number",
+        "vat_number",
+        "billing_email",
+        "billing_mode",
+    ]
+
+    def __init__(self, *args, invitation=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if invitation is not None:
+            # An onboarding invitation fixes the provider and the email address.
+            self.fields["provider"].queryset = Provider.objects.filter(pk=invitation.provider_id)
+            self.fields["provider"].initial = invitation.provider_id
+            self.fields["provider"].disabled = True
+            self.fields["email"].initial = invitation.email
+            self.fields["email"].disabled = True
+
+    def clean(self):
+        data = super().clean()
+        if (
+            data.get("password1")
+            and data.get("password2")
+            and data["password1"] != data["password2"]
+        ):
+            self.add_error("password2", "The two passwords differ.")
+        return data
+
+
+class ChangeRequestForm(CompanyFieldsMixin):
+    """The registration details as the client admin wants them (art. 5.5)."""
+
+
+class InvitationAcceptForm(forms.Form):
+    full_name = forms.CharField(label="Your full name", max_length=200)
+    password1 = forms.CharField(
+        label="Password",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+    password2 = forms.CharField(
+        label="Password again",
+        strip=False,
+        widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if (
+            data.get("password1")
+            and data.get("password2")
+            and data["password1"] != data["password2"]
+        ):
+            self.add_error("password2", "The two passwords differ.")
+        return data
+
+
+# --- Users -----------------------------------------------------------------------------------
+CLIENT_ROLE_CHOICES = [(r.value, r.label) for r in User.CLIENT_ROLES]
+
+
+class InviteUserForm(forms.Form):
+    email = forms.EmailField()
+    role = forms.ChoiceField(choices=CLIENT_ROLE_CHOICES, initial=User.Role.CLIENT_VIEWER)
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=CLIENT_ROLE_CHOICES)
+
+
+# --- Requests, decisions ---------------------------------------------------------------------
+class DataRequestAnswerForm(forms.Form):
+    answer = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class DataRequestLogForm(forms.Form):
+    requested_by = forms.CharField(label="Requesting operator or authority", max_length=200)
+    description = forms.CharField(label="Data requested", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class OptionalReasonForm(forms.Form):
+    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class SuspendForm(forms.Form):
+    cause = forms.ChoiceField(choices=Suspension.Cause.choices)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), help_text="The client sees this (art. 7.1)."
+    )
+
+
+class DefaultNoticeForm(forms.Form):
+    text = forms.CharField(
+        label="Failure, in detail",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="The client has 10 working days to remedy it (art. 15.4).",
+    )
+
+
+class TerminateForm(forms.Form):
+    reason = forms.CharField(label="Cause", widget=forms.Textarea(attrs={"rows": 2}))
+    immediate = forms.BooleanField(
+        required=False,
+        label="Immediately (art. 15.5: insolvency, suspension of payments, …)",
+    )
+
+
+class DecisionNoteForm(forms.Form):
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class TermsPublishForm(forms.Form):
+    provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
+    version = forms.CharField(max_length=32)
+    summary = forms.CharField(label="What changed", widget=forms.Textarea(attrs={"rows": 4}))
+    document_url = forms.URLField(label="Document URL", required=False, assume_scheme="https")
+
+
+class ClientFilterForm(forms.Form):
+    q = forms.CharField(label="Search", required=False)
+    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Client.Status.choices])
+    provider = forms.ChoiceField(required=False, choices=[])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].choices = [("", "Any provider")] + [
+            (p.code, p.name) for p in Provider.objects.all()
+        ]
+
+
+# --- Service errors onto forms ---------------------------------------------------------------
+def add_service_error(form, exc: ApplicationError, *, field_map=None, formset=None) -> None:
+    """Show a service's refusal on the field it names (or above the form)."""
+    field_map = field_map or {}
+    errors = (
+        exc.errors
+        if isinstance(exc, ValidationFailed)
+        else {exc.field or "non_field_errors": [exc.message]}
+    )
+    for field, messages in errors.items():
+        name = field_map.get(field, field)
+        if formset is not None and name == "directors":
+            existing = list(formset.non_form_errors())
+            formset._non_form_errors = formset.error_class(
+                existing + list(messages), error_class="nonform"
+            )
+            continue
+        target = name if name in form.fields else None
+        for message in messages:
+            form.add_error(target, message)
