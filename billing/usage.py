@@ -39,6 +39,9 @@ MAX_MESSAGE_COUNT = 1_000_000
 MAX_AMOUNT = Decimal("999999999999.99")
 FUTURE_TOLERANCE = dt.timedelta(hours=1)
 RETRIES = 3
+# A usage debit's ledger key: only usage writes keys of this form, so a record id never
+# collides with another movement's idempotency key in the same wallet.
+LEDGER_KEY_PREFIX = "usage:"
 
 ACCEPTED = "accepted"
 DUPLICATE = "duplicate"
@@ -492,20 +495,27 @@ def _ingest_valid(valid: list[_Record], now: dt.datetime) -> tuple[dict[int, dic
 def _debit(
     wallets: dict[int, Wallet], debits: dict[int, list[_Record]], now, decided: dict
 ) -> list:
-    """Debit each prepaid wallet with its records, through billing.services' batch primitive
-    (FIFO by expiry; a debit larger than the usable balance is refused whole; art. 29.2)."""
-    from .services import wallet_debit_locked
+    """Debit the prepaid wallets (already locked) through billing.services' batch primitive,
+    in a fixed number of statements for the whole batch: FIFO by expiry, and a debit larger
+    than the usable balance is refused whole (art. 29.2)."""
+    from .services import REFUSED_INSUFFICIENT_CREDIT, wallets_debit_locked
 
+    outcomes = wallets_debit_locked(
+        debits_by_wallet={
+            wallets[client_id]: [
+                (LEDGER_KEY_PREFIX + r.id, r.amount, f"usage record {r.id}") for r in records
+            ]
+            for client_id, records in debits.items()
+        },
+        at=now,
+    )
     accepted = []
     for client_id, records in debits.items():
-        outcomes = wallet_debit_locked(
-            wallet=wallets[client_id],
-            debits=[(r.id, r.amount, f"usage record {r.id}") for r in records],
-            at=now,
-        )
-        for r, outcome in zip(records, outcomes, strict=True):
-            if isinstance(outcome, str):
+        for r, outcome in zip(records, outcomes[wallets[client_id].pk], strict=True):
+            if outcome == REFUSED_INSUFFICIENT_CREDIT:
                 decided[r.index] = _refused(r.id, "amount", "insufficient_credit", outcome, "29.2")
+            elif isinstance(outcome, str):
+                decided[r.index] = _refused(r.id, "amount", "invalid", outcome)
             else:
-                accepted.append((r, True, getattr(outcome, "pk", None)))
+                accepted.append((r, True, outcome.pk))
     return accepted

@@ -1,5 +1,6 @@
 """Usage from the messaging platform: per-record answers, replay, refusals, concurrency."""
 
+import datetime as dt
 import threading
 from decimal import Decimal
 
@@ -330,3 +331,158 @@ def test_the_same_batch_sent_from_four_threads_is_recorded_once():
         sorted(r["status"] for r in rs) == ["accepted", "duplicate", "duplicate", "duplicate"]
         for rs in per_record
     )
+
+
+# --- Prepaid (art. 29.2) -------------------------------------------------------------------
+def _consistent(wallet):
+    from django.db.models import Sum
+
+    from billing.models import CreditLot, LedgerEntry
+
+    wallet.refresh_from_db()
+    ledger = LedgerEntry.objects.filter(wallet=wallet).aggregate(s=Sum("amount"))["s"] or 0
+    lots = (
+        CreditLot.objects.filter(wallet=wallet, status__in=["active", "exhausted"]).aggregate(
+            s=Sum("remaining")
+        )["s"]
+        or 0
+    )
+    assert wallet.balance == ledger == lots
+    return wallet.balance
+
+
+@pytest.fixture
+def prepaid(cm):
+    from billing.services import wallet_for_client
+    from tests.billing.factories import prepaid_client, top_up
+
+    company = prepaid_client(cm)
+    wallet = wallet_for_client(client=company)
+    top_up(wallet, "10.00", timezone.now() - dt.timedelta(days=3))
+    return company, wallet
+
+
+def test_prepaid_usage_debits_the_wallet_and_links_the_ledger_entry(prepaid, platform):
+    from billing.models import LedgerEntry
+
+    company, wallet = prepaid
+
+    results = usage_ingest(
+        records=[record(company, 1, amount="1.50"), record(company, 2, amount="2.50")],
+        platform_user=platform,
+    )
+
+    assert [r["status"] for r in results] == ["accepted", "accepted"]
+    assert _consistent(wallet) == Decimal("6.00")
+    stored = UsageRecord.objects.get(record_id=f"rec-{company.pk}-1")
+    assert stored.prepaid is True
+    assert stored.ledger_entry.kind == LedgerEntry.Kind.DEBIT
+    assert stored.ledger_entry.amount == Decimal("-1.50")
+    # prepaid messages do not count against a message limit
+    assert not MessageAccount.objects.filter(client=company, unpaid_count__gt=0).exists()
+
+
+def test_a_prepaid_record_larger_than_the_usable_balance_is_refused_whole(prepaid, platform):
+    company, wallet = prepaid
+
+    results = usage_ingest(
+        records=[
+            record(company, 1, amount="6.00"),
+            record(company, 2, amount="5.00"),
+            record(company, 3, amount="4.00"),
+        ],
+        platform_user=platform,
+    )
+
+    assert [r["status"] for r in results] == ["accepted", "refused", "accepted"]
+    assert (results[1]["field"], results[1]["code"], results[1]["article"]) == (
+        "amount",
+        "insufficient_credit",
+        "29.2",
+    )
+    assert _consistent(wallet) == Decimal("0.00")
+    assert not UsageRecord.objects.filter(record_id=f"rec-{company.pk}-2").exists()
+
+
+def test_credit_received_today_is_not_yet_usable_for_usage(cm, platform):
+    from billing.services import wallet_for_client
+    from tests.billing.factories import prepaid_client, top_up
+
+    company = prepaid_client(cm)
+    wallet = wallet_for_client(client=company)
+    top_up(wallet, "10.00", timezone.now())
+
+    [result] = usage_ingest(records=[record(company, 1, amount="1.00")], platform_user=platform)
+
+    assert result["code"] == "insufficient_credit"
+    assert _consistent(wallet) == Decimal("10.00")
+
+
+def test_a_replayed_prepaid_record_is_charged_once(prepaid, platform):
+    company, wallet = prepaid
+    batch = [record(company, 1, amount="3.00")]
+
+    usage_ingest(records=batch, platform_user=platform)
+    [again] = usage_ingest(records=batch, platform_user=platform)
+
+    assert again["status"] == "duplicate"
+    assert _consistent(wallet) == Decimal("7.00")
+
+
+def test_a_prepaid_client_without_a_wallet_is_refused_for_lack_of_credit(cm, platform):
+    from tests.billing.factories import prepaid_client
+
+    company = prepaid_client(cm)
+
+    [result] = usage_ingest(records=[record(company, 1, amount="0.10")], platform_user=platform)
+
+    assert result["code"] == "insufficient_credit"
+
+
+def test_a_mixed_batch_of_prepaid_and_postpaid_clients(prepaid, client_company, platform):
+    company, wallet = prepaid
+
+    results = usage_ingest(
+        records=[record(company, 1, amount="1.00"), record(client_company, 1, messages=4)],
+        platform_user=platform,
+    )
+
+    assert [r["status"] for r in results] == ["accepted", "accepted"]
+    assert _consistent(wallet) == Decimal("9.00")
+    assert MessageAccount.objects.get(client=client_company).unpaid_count == 4
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_parallel_prepaid_batches_never_overdraw_the_wallet():
+    from billing.services import wallet_for_client
+    from tests.billing.factories import prepaid_client, top_up
+
+    cm = Provider.objects.get(code="cm-cn")
+    platform = PlatformUserFactory()
+    company = prepaid_client(cm)
+    wallet = wallet_for_client(client=company)
+    top_up(wallet, "10.00", timezone.now() - dt.timedelta(days=2))
+    barrier = threading.Barrier(4)
+    answers = []
+
+    def ingest(thread):
+        try:
+            barrier.wait()
+            for batch in range(4):
+                records = [
+                    record(company, f"{thread}-{batch}-{i}", amount="0.25") for i in range(5)
+                ]
+                answers.extend(usage_ingest(records=records, platform_user=platform))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=ingest, args=(t,)) for t in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+
+    # 80 records of 0.25 against 10.00: exactly 40 fit
+    assert [r["status"] for r in answers].count("accepted") == 40
+    assert _consistent(wallet) == Decimal("0.00")
+    assert UsageRecord.objects.filter(client=company).count() == 40
