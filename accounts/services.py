@@ -16,6 +16,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from . import validators, workdays
@@ -248,7 +249,7 @@ def change_request_submit(*, client: Client, acting_user: User, changes: dict) -
     proposed = {**current, **changes}
     cleaned = company_details_validate(provider=client.provider, data=proposed, exclude_client_id=client.pk)
     diff = {}
-    for field, new in changes.items():
+    for field in changes:
         new_value = cleaned[field]
         if new_value != current[field]:
             diff[field] = {"old": current[field], "new": new_value}
@@ -507,7 +508,7 @@ def user_change_role(*, user: User, role: str, acting_user: User) -> User:
     _require_client_admin(acting_user, user.client)
     if role not in User.CLIENT_ROLES:
         raise ValidationFailed({"role": ["Role must be client admin or client viewer."]})
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = _lock_for_user_change(user, acting_user)
     if user.role == User.Role.CLIENT_ADMIN and role != User.Role.CLIENT_ADMIN:
         _ensure_another_admin(user)
     user.role = role
@@ -519,12 +520,29 @@ def user_change_role(*, user: User, role: str, acting_user: User) -> User:
 def user_remove(*, user: User, acting_user: User) -> User:
     """A client admin removes a user: deactivated (kept for the record), never deleted."""
     _require_client_admin(acting_user, user.client)
-    user = User.objects.select_for_update().get(pk=user.pk)
+    user = _lock_for_user_change(user, acting_user)
     if user.role == User.Role.CLIENT_ADMIN:
         _ensure_another_admin(user)
     user.is_active = False
     _with_history_user(user, acting_user).save()
     return user
+
+
+def _lock_for_user_change(user: User, acting_user: User) -> User:
+    """Lock the target, the actor and the client's admins, in pk order, and re-check the actor.
+
+    Two admins removing (or demoting) each other at once would otherwise each lock itself and
+    then wait for the other: a deadlock. In pk order the second waits, then sees the first's
+    change (the last admin stays; a removed admin may no longer act).
+    """
+    rows = {
+        row.pk: row
+        for row in User.objects.select_for_update()
+        .filter(Q(pk__in=[user.pk, acting_user.pk]) | Q(client_id=user.client_id, role=User.Role.CLIENT_ADMIN))
+        .order_by("pk")
+    }
+    _require_client_admin(rows.get(acting_user.pk, acting_user), user.client)
+    return rows[user.pk]
 
 
 def _ensure_another_admin(user: User) -> None:
