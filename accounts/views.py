@@ -51,6 +51,17 @@ from .forms import (
 from .models import Agreement, ChangeRequest, DataRequest, Invitation, TermsAcceptance, User
 
 PAGE_SIZE = 25
+# The registration details shown in the field history (art. 5.5); bookkeeping columns are left out.
+HISTORY_FIELDS = {*services.COMPANY_FIELDS, "billing_mode", "status", "rejection_reason"}
+
+
+def registration_history(client) -> list[dict]:
+    """Newest first: every change of a registration field, who made it and when."""
+    return [
+        h for h in reversed(selectors.field_history(client=client)) if h["field"] in HISTORY_FIELDS
+    ]
+
+
 _MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 
 
@@ -284,8 +295,9 @@ def company(request):
     change_requests = paginate(
         request, selectors.change_request_list(user=request.user), per_page=10
     )
-    history = selectors.field_history(client=client)
-    history_page = Paginator(list(reversed(history)), 20).get_page(request.GET.get("history_page"))
+    history_page = Paginator(registration_history(client), 20).get_page(
+        request.GET.get("history_page")
+    )
     return render(
         request,
         "accounts/company.html",
@@ -543,7 +555,7 @@ def _client_detail_context(request, client, **bound_forms):
         "members": Paginator(selectors.client_users(client=client), 10).get_page(
             request.GET.get("user_page")
         ),
-        "history": Paginator(list(reversed(selectors.field_history(client=client))), 10).get_page(
+        "history": Paginator(registration_history(client), 10).get_page(
             request.GET.get("history_page")
         ),
         "decision_form": DecisionNoteForm(),
