@@ -416,3 +416,38 @@ def limit_change(*, client: Client, new_limit: int, reason: str, acting_user: Us
         ),
     )
     return change
+
+
+# --- Reads ---------------------------------------------------------------------------------
+def message_limit_summary(*, account: MessageAccount) -> dict:
+    """Where a client stands against its limit (art. 26): the gauge of the wallet page and the API."""
+    pct = account.client.provider.limit_notice_pct
+    used = (account.unpaid_count * 1000 // account.limit) / 10 if account.limit else 100.0
+    return {
+        "client_id": account.client_id,
+        "limit": account.limit,
+        "unpaid_count": account.unpaid_count,
+        "remaining": max(0, account.limit - account.unpaid_count),
+        "used_pct": used,
+        "notice_pct": pct,
+        "limit_reached": account.unpaid_count >= account.limit,
+        "notices_sent": account.notices_sent,
+        "limit_changed_at": account.limit_changed_at,
+    }
+
+
+def message_limit_get(*, client: Client) -> dict:
+    """The client's limit with its history of changes; a client that never sent has the
+    profile's standard limit (art. 26.1), shown without creating the account."""
+    account = (
+        MessageAccount.objects.filter(client_id=client.pk)
+        .select_related("client__provider")
+        .first()
+    )
+    if account is None:
+        account = MessageAccount(client=client, limit=client.provider.message_limit_default)
+    summary = message_limit_summary(account=account)
+    summary["changes"] = list(
+        LimitChange.objects.filter(client_id=client.pk).select_related("changed_by")
+    )
+    return summary

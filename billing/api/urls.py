@@ -1,3 +1,45 @@
-from django.urls import path  # noqa: F401
+"""The billing API, included under /api/v1/ by portal.urls."""
 
-urlpatterns: list = []
+from django.urls import path
+
+from .views import limits, usage
+
+urlpatterns = [
+    # usage from the messaging platform (issue 3, section 2)
+    path("usage/", usage.UsageApi.as_view(), name="api-usage"),
+    # message limits (art. 26)
+    path("message-limits/", limits.MessageLimitListApi.as_view(), name="api-message-limit-list"),
+    path(
+        "message-limits/<int:client_id>/",
+        limits.MessageLimitDetailApi.as_view(),
+        name="api-message-limit-detail",
+    ),
+    path(
+        "message-limits/<int:client_id>/change/",
+        limits.MessageLimitChangeApi.as_view(),
+        name="api-message-limit-change",
+    ),
+    path(
+        "limit-increase-requests/",
+        limits.LimitIncreaseRequestListApi.as_view(),
+        name="api-limit-increase-request-list",
+    ),
+    path(
+        "limit-increase-requests/<int:pk>/",
+        limits.LimitIncreaseRequestDetailApi.as_view(),
+        name="api-limit-increase-request-detail",
+    ),
+    path(
+        "limit-increase-requests/<int:pk>/approve/",
+        limits.LimitIncreaseRequestApproveApi.as_view(),
+        name="api-limit-increase-request-approve",
+    ),
+    path(
+        "limit-increase-requests/<int:pk>/refuse/",
+        limits.LimitIncreaseRequestRefuseApi.as_view(),
+        name="api-limit-increase-request-refuse",
+    ),
+    path(
+        "message-payments/", limits.MessagePaymentListApi.as_view(), name="api-message-payment-list"
+    ),
+]
