@@ -615,7 +615,9 @@ def agreement_give_notice(*, agreement: Agreement, party: str, acting_user: User
 
 
 @transaction.atomic
-def agreement_notice_of_default(*, agreement: Agreement, acting_user: User, text: str) -> Agreement:
+def agreement_notice_of_default(
+    *, agreement: Agreement, acting_user: User, text: str, now: dt.datetime | None = None
+) -> Agreement:
     """Art. 15.4: a detailed written notice of default, with ten working days to remedy it."""
     _require_billing_staff(acting_user)
     if not (text or "").strip():
@@ -624,7 +626,7 @@ def agreement_notice_of_default(*, agreement: Agreement, acting_user: User, text
     if agreement.status == Agreement.Status.TERMINATED:
         raise ApplicationError("The agreement has already ended.", field="status")
     provider = agreement.client.provider
-    now = timezone.now()
+    now = now or timezone.now()
     agreement.default_notice_at = now
     agreement.default_notice_text = text.strip()
     agreement.cure_deadline = workdays.add_working_days(now, provider.cure_period_working_days, provider)
@@ -640,7 +642,9 @@ def agreement_notice_of_default(*, agreement: Agreement, acting_user: User, text
 
 
 @transaction.atomic
-def agreement_terminate_for_cause(*, agreement: Agreement, acting_user: User, reason: str, immediate: bool = False) -> Agreement:
+def agreement_terminate_for_cause(
+    *, agreement: Agreement, acting_user: User, reason: str, immediate: bool = False, now: dt.datetime | None = None
+) -> Agreement:
     """Art. 15.4: for cause once the cure period has run out; art. 15.5: immediately (insolvency, ...)."""
     _require_billing_staff(acting_user)
     if not (reason or "").strip():
@@ -648,7 +652,7 @@ def agreement_terminate_for_cause(*, agreement: Agreement, acting_user: User, re
     agreement = Agreement.objects.select_for_update().select_related("client__provider").get(pk=agreement.pk)
     if agreement.status == Agreement.Status.TERMINATED:
         raise ApplicationError("The agreement has already ended.", field="status")
-    now = timezone.now()
+    now = now or timezone.now()
     if not immediate:
         if agreement.cure_deadline is None:
             raise ApplicationError(
@@ -780,7 +784,15 @@ def client_resume(*, client: Client, acting_user: User | None, reason: str, caus
 
 # --- Terms versions (art. 18.3) ------------------------------------------------------------
 @transaction.atomic
-def terms_publish(*, provider: Provider, version: str, summary: str, acting_user: User, document_url: str = "") -> TermsVersion:
+def terms_publish(
+    *,
+    provider: Provider,
+    version: str,
+    summary: str,
+    acting_user: User,
+    document_url: str = "",
+    now: dt.datetime | None = None,
+) -> TermsVersion:
     """Publish new terms; every active client is told and may object within one month (art. 18.3)."""
     _require_staff(acting_user)
     errors = {}
@@ -792,7 +804,7 @@ def terms_publish(*, provider: Provider, version: str, summary: str, acting_user
         errors["version"] = ["This provider already has a terms version with this number."]
     if errors:
         raise ValidationFailed(errors)
-    now = timezone.now()
+    now = now or timezone.now()
     terms = TermsVersion(
         provider=provider, version=version.strip(), summary=summary.strip(), document_url=document_url,
         published_at=now, published_by=acting_user,
@@ -818,7 +830,9 @@ def terms_publish(*, provider: Provider, version: str, summary: str, acting_user
 
 
 @transaction.atomic
-def terms_object(*, acceptance: TermsAcceptance, acting_user: User, reason: str) -> TermsAcceptance:
+def terms_object(
+    *, acceptance: TermsAcceptance, acting_user: User, reason: str, now: dt.datetime | None = None
+) -> TermsAcceptance:
     """A client admin objects in writing within the month; the previous terms still apply (art. 18.3)."""
     _require_client_admin(acting_user, acceptance.client)
     if not (reason or "").strip():
@@ -826,14 +840,15 @@ def terms_object(*, acceptance: TermsAcceptance, acting_user: User, reason: str)
     acceptance = TermsAcceptance.objects.select_for_update().get(pk=acceptance.pk)
     if acceptance.status != TermsAcceptance.Status.PENDING:
         raise ApplicationError(f"These terms are already {acceptance.get_status_display().lower()}.", field="status")
-    if timezone.now() > acceptance.objection_deadline:
+    now = now or timezone.now()
+    if now > acceptance.objection_deadline:
         raise ApplicationError(
             f"The objection period ended on {acceptance.objection_deadline:%Y-%m-%d}; the terms are deemed accepted (art. 18.3).",
             field="status", article="18.3",
         )
     acceptance.status = TermsAcceptance.Status.OBJECTED
     acceptance.objection_reason = reason.strip()
-    acceptance.decided_at = timezone.now()
+    acceptance.decided_at = now
     acceptance.decided_by = acting_user
     _with_history_user(acceptance, acting_user).save()
     notify(
@@ -869,20 +884,27 @@ def terms_deem_accepted(*, now: dt.datetime | None = None) -> int:
 
 
 @transaction.atomic
-def agreement_cancel_after_objection(*, acceptance: TermsAcceptance, acting_user: User) -> Agreement:
+def agreement_cancel_after_objection(
+    *, acceptance: TermsAcceptance, acting_user: User, now: dt.datetime | None = None
+) -> Agreement:
     """After an objection the provider may cancel the agreement on one month's written notice (art. 18.3)."""
     _require_billing_staff(acting_user)
+    acceptance = TermsAcceptance.objects.select_related("terms").get(pk=acceptance.pk)
     if acceptance.status != TermsAcceptance.Status.OBJECTED:
         raise ApplicationError("Only a client that objected to new terms can be cancelled this way (art. 18.3).", field="status")
     agreement = Agreement.objects.select_for_update().select_related("client__provider").get(client=acceptance.client)
     if agreement.status == Agreement.Status.TERMINATED:
         raise ApplicationError("The agreement has already ended.", field="status")
     provider = agreement.client.provider
-    now = timezone.now()
+    now = now or timezone.now()
+    end_date = add_months(local_date(provider, now), provider.terms_cancel_notice_months)
+    if agreement.end_date is not None and agreement.end_date <= end_date:
+        # Notice already given ends it sooner; one month's notice must not extend the agreement.
+        raise ApplicationError(f"The agreement already ends on {agreement.end_date}.", field="status")
     agreement.notice_given_at = now
     agreement.notice_given_by = Agreement.Party.PROVIDER
     agreement.notice_reason = f"Objection to terms {acceptance.terms.version} (art. 18.3)."
-    agreement.end_date = add_months(local_date(provider, now), provider.terms_cancel_notice_months)
+    agreement.end_date = end_date
     if agreement.status == Agreement.Status.ACTIVE:
         agreement.status = Agreement.Status.NOTICE_GIVEN
     _with_history_user(agreement, acting_user).save()
