@@ -1,0 +1,80 @@
+"""factory_boy factories for data processing, built on the accounts factories."""
+
+import datetime as dt
+
+import factory
+from django.utils import timezone
+
+from accounts.models import Provider
+from dataprocessing.models import (
+    AuditRequest,
+    Breach,
+    BreachNotification,
+    DataSubjectRequest,
+    SubProcessor,
+)
+from tests.accounts.factories import ClientFactory, ComplianceOfficerFactory
+
+
+class SubProcessorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SubProcessor
+
+    provider = factory.LazyFunction(lambda: Provider.objects.get(code="cm-cn"))
+    name = factory.Sequence(lambda n: f"Carrier {n} GmbH")
+    kind = SubProcessor.Kind.THIRD_PARTY
+    country = "DE"
+    services = "SMS termination"
+    agreement_date = dt.date(2025, 1, 15)
+    in_eea = True
+    safeguard = ""
+    active_from = dt.date(2025, 2, 1)
+
+
+class AuditRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = AuditRequest
+
+    client = factory.SubFactory(ClientFactory)
+    kind = AuditRequest.Kind.AUDIT
+    requested_by = factory.SubFactory(ComplianceOfficerFactory)
+    requested_at = factory.LazyFunction(timezone.now)
+    status = AuditRequest.Status.REQUESTED
+    auditor_name = "A. Auditor"
+    auditor_accredited = True
+    auditor_not_competitor = True
+
+
+class DataSubjectRequestFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = DataSubjectRequest
+
+    client = factory.SubFactory(ClientFactory)
+    type = DataSubjectRequest.Type.ACCESS
+    received_by = DataSubjectRequest.ReceivedBy.CLIENT
+    subject_reference = factory.Sequence(lambda n: f"+3161234{n:04d}")
+    received_at = factory.LazyFunction(timezone.now)
+    due_at = factory.LazyAttribute(lambda o: o.received_at + dt.timedelta(days=30))
+
+
+class BreachFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Breach
+
+    provider = factory.LazyFunction(lambda: Provider.objects.get(code="cm-cn"))
+    detected_at = factory.LazyFunction(timezone.now)
+    aware_at = factory.LazyAttribute(lambda o: o.detected_at)
+    description = "Misconfigured bucket"
+    data_types = "phone numbers"
+    approx_subjects = 100
+    measures = "Bucket closed"
+    logged_by = factory.SubFactory(ComplianceOfficerFactory)
+
+
+class BreachNotificationFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BreachNotification
+
+    breach = factory.SubFactory(BreachFactory)
+    client = factory.SubFactory(ClientFactory)
+    deadline = factory.LazyAttribute(lambda o: o.breach.aware_at + dt.timedelta(hours=48))
