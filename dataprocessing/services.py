@@ -828,7 +828,9 @@ DSR_EXTENSION_MONTHS = 2
 def _dsr_due(dsr: DataSubjectRequest) -> dt.datetime:
     """One month from receipt (GDPR 12(3)), two more when extended, shifted by identity-check pauses."""
     months = 1 + (DSR_EXTENSION_MONTHS if dsr.extended else 0)
-    return add_months(dsr.received_at, months) + dt.timedelta(seconds=dsr.paused_seconds)
+    # months are counted on the provider's wall clock, so a DST change does not move the hour
+    received = dsr.received_at.astimezone(workdays.local_tz(dsr.client.provider))
+    return add_months(received, months) + dt.timedelta(seconds=dsr.paused_seconds)
 
 
 def _dsr_locked(dsr: DataSubjectRequest) -> DataSubjectRequest:
@@ -853,8 +855,8 @@ def dsr_callback_payload(dsr: DataSubjectRequest, status: str) -> dict:
         "request_id": str(dsr.request_id),
         "subject_request_id": str(dsr.request_id),
         "request_status": status,
-        "received_time": dsr.received_at.isoformat(),
-        "expected_completion_time": dsr.due_at.isoformat(),
+        "received_time": dsr.received_at.astimezone(dt.UTC).isoformat(),
+        "expected_completion_time": dsr.due_at.astimezone(dt.UTC).isoformat(),
         "status_callback_url": dsr.status_callback_url,
     }
 
