@@ -486,3 +486,37 @@ def test_parallel_prepaid_batches_never_overdraw_the_wallet():
     assert [r["status"] for r in answers].count("accepted") == 40
     assert _consistent(wallet) == Decimal("0.00")
     assert UsageRecord.objects.filter(client=company).count() == 40
+
+
+@pytest.mark.parametrize(
+    "record_id",
+    ['a"b', "back\\slash", "comma,brace{}", "NULL", "  spaced id  ", "ünïcødé-✓", "'quote'"],
+)
+def test_ids_and_recipients_with_any_characters_are_stored_exactly(
+    client_company, platform, record_id
+):
+    rec = {**record(client_company, 1), "id": record_id, "recipient": 'r"\\,{}'}
+
+    [result] = usage_ingest(records=[rec], platform_user=platform)
+    [again] = usage_ingest(records=[rec], platform_user=platform)
+
+    assert result == {"id": record_id.strip(), "status": "accepted"}
+    assert again["status"] == "duplicate"
+    stored = UsageRecord.objects.get()
+    assert stored.record_id == record_id.strip()
+    assert stored.recipient == 'r"\\,{}'
+
+
+def test_a_nul_character_is_refused_not_a_server_error(client_company, platform):
+    results = usage_ingest(
+        records=[
+            {**record(client_company, 1), "id": "a\x00b"},
+            {**record(client_company, 2), "recipient": "\x00"},
+        ],
+        platform_user=platform,
+    )
+
+    assert [(r["status"], r["field"]) for r in results] == [
+        ("refused", "id"),
+        ("refused", "recipient"),
+    ]
