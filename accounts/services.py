@@ -21,7 +21,13 @@ from django.utils import timezone
 
 from . import validators, workdays
 from .dates import add_months, local_date
-from .exceptions import ApplicationError, Conflict, NotAllowed, ValidationFailed, from_django_validation_error
+from .exceptions import (
+    ApplicationError,
+    Conflict,
+    NotAllowed,
+    ValidationFailed,
+    from_django_validation_error,
+)
 from .models import (
     Agreement,
     ChangeRequest,
@@ -37,7 +43,14 @@ from .models import (
 )
 from .notifications import client_admin_emails, client_recipients, notify, staff_emails
 
-COMPANY_FIELDS = ("legal_name", "address", "country", "registration_number", "vat_number", "billing_email")
+COMPANY_FIELDS = (
+    "legal_name",
+    "address",
+    "country",
+    "registration_number",
+    "vat_number",
+    "billing_email",
+)
 INVITATION_DAYS = 7
 
 
@@ -48,14 +61,21 @@ def _with_history_user(obj, user):
 
 
 # --- Company details -----------------------------------------------------------------------
-def company_details_validate(*, provider: Provider, data: dict, exclude_client_id: int | None = None) -> dict:
+def company_details_validate(
+    *, provider: Provider, data: dict, exclude_client_id: int | None = None
+) -> dict:
     """Validate and normalise the company details art. 5.5 asks for; raise naming every bad field."""
     errors: dict[str, list[str]] = {}
-    cleaned = {k: (data.get(k) or "").strip() if isinstance(data.get(k, ""), str) else data.get(k) for k in COMPANY_FIELDS}
+    cleaned = {
+        k: (data.get(k) or "").strip() if isinstance(data.get(k, ""), str) else data.get(k)
+        for k in COMPANY_FIELDS
+    }
     cleaned["country"] = (cleaned.get("country") or "").upper()
     for field in ("legal_name", "address", "country", "billing_email"):
         if not cleaned.get(field):
-            errors.setdefault(field, []).append(f"{field.replace('_', ' ').capitalize()} is required (art. 5.5).")
+            errors.setdefault(field, []).append(
+                f"{field.replace('_', ' ').capitalize()} is required (art. 5.5)."
+            )
     if cleaned["country"] and len(cleaned["country"]) != 2:
         errors.setdefault("country", []).append("Country must be a two-letter ISO 3166 code.")
     if cleaned.get("billing_email"):
@@ -63,11 +83,15 @@ def company_details_validate(*, provider: Provider, data: dict, exclude_client_i
             validate_email(cleaned["billing_email"])
         except DjangoValidationError:
             errors.setdefault("billing_email", []).append("Enter a valid email address.")
-    reg_error = validators.registration_number_error(cleaned["country"], cleaned.get("registration_number") or "")
+    reg_error = validators.registration_number_error(
+        cleaned["country"], cleaned.get("registration_number") or ""
+    )
     if reg_error:
         errors.setdefault("registration_number", []).append(reg_error)
     vat_error = validators.vat_number_error(
-        cleaned["country"], cleaned.get("vat_number") or "", cleaned.get("registration_number") or ""
+        cleaned["country"],
+        cleaned.get("vat_number") or "",
+        cleaned.get("registration_number") or "",
     )
     if vat_error:
         errors.setdefault("vat_number", []).append(vat_error)
@@ -91,9 +115,12 @@ def company_details_validate(*, provider: Provider, data: dict, exclude_client_i
         cleaned["registration_number_normalised"] = validators.normalise_registration_number(
             cleaned["country"], cleaned["registration_number"]
         )
-        cleaned["vat_number"] = validators.normalise_vat_number(cleaned["country"], cleaned["vat_number"])
+        cleaned["vat_number"] = validators.normalise_vat_number(
+            cleaned["country"], cleaned["vat_number"]
+        )
         duplicate = Client.objects.filter(
-            provider=provider, registration_number_normalised=cleaned["registration_number_normalised"]
+            provider=provider,
+            registration_number_normalised=cleaned["registration_number_normalised"],
         ).exclude(status=Client.Status.REJECTED)
         if exclude_client_id:
             duplicate = duplicate.exclude(pk=exclude_client_id)
@@ -145,7 +172,9 @@ def client_sign_up(
     except DjangoValidationError as exc:
         errors["password"] = list(exc.messages)
     if billing_mode not in Client.BillingMode.values:
-        errors["billing_mode"] = [f"Billing mode must be one of {', '.join(Client.BillingMode.values)}."]
+        errors["billing_mode"] = [
+            f"Billing mode must be one of {', '.join(Client.BillingMode.values)}."
+        ]
     # A new registration names at least one director (art. 5.5), even when the key is missing.
     company = {**company, "directors": company.get("directors") or []}
     try:
@@ -162,7 +191,9 @@ def client_sign_up(
     except IntegrityError as exc:  # a concurrent registration of the same entity won the race
         raise _duplicate_registration_error() from exc
     Director.objects.bulk_create([Director(client=client, **d) for d in directors])
-    user = User.objects.create_user(email, password, full_name=full_name.strip(), role=User.Role.CLIENT_ADMIN, client=client)
+    user = User.objects.create_user(
+        email, password, full_name=full_name.strip(), role=User.Role.CLIENT_ADMIN, client=client
+    )
     if invitation is not None:
         Invitation.objects.filter(pk=invitation.pk).update(accepted_at=timezone.now())
     _terms_accept_current_on_sign_up(client=client, user=user)
@@ -176,13 +207,50 @@ def client_sign_up(
 
 
 def _terms_accept_current_on_sign_up(*, client: Client, user: User) -> None:
-    current = TermsVersion.objects.filter(provider=client.provider, published_at__isnull=False).order_by("-published_at").first()
+    current = (
+        TermsVersion.objects.filter(provider=client.provider, published_at__isnull=False)
+        .order_by("-published_at")
+        .first()
+    )
     if current is None:
         return
     now = timezone.now()
     TermsAcceptance.objects.create(
-        client=client, terms=current, status=TermsAcceptance.Status.ACCEPTED, notified_at=now,
-        objection_deadline=now, decided_at=now, decided_by=user,
+        client=client,
+        terms=current,
+        status=TermsAcceptance.Status.ACCEPTED,
+        notified_at=now,
+        objection_deadline=now,
+        decided_at=now,
+        decided_by=user,
+    )
+
+
+def _terms_offer_latest_on_approval(*, client: Client) -> None:
+    """Terms published while the client was pending reach it on approval, with the month to object (art. 18.3)."""
+    latest = (
+        TermsVersion.objects.filter(provider=client.provider, published_at__isnull=False)
+        .order_by("-published_at", "-pk")
+        .first()
+    )
+    if latest is None or TermsAcceptance.objects.filter(client=client, terms=latest).exists():
+        return
+    now = timezone.now()
+    TermsAcceptance.objects.create(
+        client=client,
+        terms=latest,
+        notified_at=now,
+        objection_deadline=add_months(now, client.provider.terms_objection_months),
+    )
+    notify(
+        key=f"terms-published:{latest.pk}:{client.pk}",
+        client=client,
+        recipients=client_recipients(client),
+        subject=f"{client.provider.name} terms and conditions {latest.version}",
+        body=(
+            f"{latest.summary}\n\nIf you do not object in writing within "
+            f"{client.provider.terms_objection_months} month(s), these terms are deemed accepted (art. 18.3)."
+        ),
     )
 
 
@@ -192,12 +260,16 @@ def client_approve(*, client: Client, acting_user: User) -> Client:
     _require_billing_staff(acting_user)
     client = Client.objects.select_for_update().get(pk=client.pk)
     if client.status != Client.Status.PENDING:
-        raise ApplicationError(f"Only a pending client can be approved; this one is {client.get_status_display().lower()}.", field="status")
+        raise ApplicationError(
+            f"Only a pending client can be approved; this one is {client.get_status_display().lower()}.",
+            field="status",
+        )
     client.status = Client.Status.ACTIVE
     client.approved_at = timezone.now()
     client.decided_by = acting_user
     _with_history_user(client, acting_user).save()
     agreement_create(client=client, start_date=local_date(client.provider))
+    _terms_offer_latest_on_approval(client=client)
     notify(
         key=f"client-approved:{client.pk}",
         client=client,
@@ -244,10 +316,14 @@ def change_request_submit(*, client: Client, acting_user: User, changes: dict) -
     _require_client_admin(acting_user, client)
     unknown = set(changes) - set(COMPANY_FIELDS) - {"directors"}
     if unknown:
-        raise ValidationFailed({sorted(unknown)[0]: ["This field cannot be changed by a change request."]})
+        raise ValidationFailed(
+            {sorted(unknown)[0]: ["This field cannot be changed by a change request."]}
+        )
     current = _current_details(client)
     proposed = {**current, **changes}
-    cleaned = company_details_validate(provider=client.provider, data=proposed, exclude_client_id=client.pk)
+    cleaned = company_details_validate(
+        provider=client.provider, data=proposed, exclude_client_id=client.pk
+    )
     diff = {}
     for field in changes:
         new_value = cleaned[field]
@@ -267,7 +343,9 @@ def change_request_submit(*, client: Client, acting_user: User, changes: dict) -
 
 
 @transaction.atomic
-def change_request_accept(*, change_request: ChangeRequest, acting_user: User, note: str = "") -> Client:
+def change_request_accept(
+    *, change_request: ChangeRequest, acting_user: User, note: str = ""
+) -> Client:
     """Staff accept a change request; the new values apply and the history records who and when (art. 5.5)."""
     _require_billing_staff(acting_user)
     change_request = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
@@ -276,7 +354,9 @@ def change_request_accept(*, change_request: ChangeRequest, acting_user: User, n
     client = Client.objects.select_for_update().get(pk=change_request.client_id)
     new_values = {field: change["new"] for field, change in change_request.changes.items()}
     cleaned = company_details_validate(
-        provider=client.provider, data={**_current_details(client), **new_values}, exclude_client_id=client.pk
+        provider=client.provider,
+        data={**_current_details(client), **new_values},
+        exclude_client_id=client.pk,
     )
     for field in COMPANY_FIELDS:
         if field in new_values:
@@ -308,7 +388,9 @@ def change_request_accept(*, change_request: ChangeRequest, acting_user: User, n
 
 
 @transaction.atomic
-def change_request_reject(*, change_request: ChangeRequest, acting_user: User, note: str) -> ChangeRequest:
+def change_request_reject(
+    *, change_request: ChangeRequest, acting_user: User, note: str
+) -> ChangeRequest:
     _require_billing_staff(acting_user)
     if not (note or "").strip():
         raise ValidationFailed({"note": ["Give a reason for the rejection."]})
@@ -333,7 +415,12 @@ def change_request_reject(*, change_request: ChangeRequest, acting_user: User, n
 # --- Data requests (art. 5.6) --------------------------------------------------------------
 @transaction.atomic
 def data_request_log(
-    *, client: Client, acting_user: User, requested_by: str, description: str, now: dt.datetime | None = None
+    *,
+    client: Client,
+    acting_user: User,
+    requested_by: str,
+    description: str,
+    now: dt.datetime | None = None,
 ) -> DataRequest:
     """Staff log an operator's or authority's request; the client must answer within 3 working days (art. 5.6).
 
@@ -369,7 +456,9 @@ def data_request_log(
 
 
 @transaction.atomic
-def data_request_answer(*, data_request: DataRequest, acting_user: User, answer: str) -> DataRequest:
+def data_request_answer(
+    *, data_request: DataRequest, acting_user: User, answer: str
+) -> DataRequest:
     """The client answers a data request in the portal (art. 5.6)."""
     _require_client_admin(acting_user, data_request.client)
     if not (answer or "").strip():
@@ -418,7 +507,9 @@ def _new_invitation_token() -> tuple[str, str]:
 
 
 @transaction.atomic
-def user_invite(*, client: Client, email: str, role: str, acting_user: User) -> tuple[Invitation, str]:
+def user_invite(
+    *, client: Client, email: str, role: str, acting_user: User
+) -> tuple[Invitation, str]:
     """A client admin invites an authorised employee (art. 5.2: access only for authorised employees)."""
     _require_client_admin(acting_user, client)
     email = (email or "").strip().lower()
@@ -432,8 +523,13 @@ def user_invite(*, client: Client, email: str, role: str, acting_user: User) -> 
         raise ValidationFailed({"email": ["A user with this email address already exists."]})
     raw, token_hash = _new_invitation_token()
     invitation = Invitation.objects.create(
-        email=email, client=client, provider=client.provider, role=role, token_hash=token_hash,
-        invited_by=acting_user, expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),
+        email=email,
+        client=client,
+        provider=client.provider,
+        role=role,
+        token_hash=token_hash,
+        invited_by=acting_user,
+        expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),
     )
     notify(
         key=f"invitation:{invitation.pk}",
@@ -446,7 +542,9 @@ def user_invite(*, client: Client, email: str, role: str, acting_user: User) -> 
 
 
 @transaction.atomic
-def onboarding_invite(*, provider: Provider, email: str, acting_user: User) -> tuple[Invitation, str]:
+def onboarding_invite(
+    *, provider: Provider, email: str, acting_user: User
+) -> tuple[Invitation, str]:
     """Staff invite a person to sign up and register its company."""
     _require_billing_staff(acting_user)
     email = (email or "").strip().lower()
@@ -458,8 +556,13 @@ def onboarding_invite(*, provider: Provider, email: str, acting_user: User) -> t
         raise ValidationFailed({"email": ["A user with this email address already exists."]})
     raw, token_hash = _new_invitation_token()
     invitation = Invitation.objects.create(
-        email=email, client=None, provider=provider, role=User.Role.CLIENT_ADMIN, token_hash=token_hash,
-        invited_by=acting_user, expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),
+        email=email,
+        client=None,
+        provider=provider,
+        role=User.Role.CLIENT_ADMIN,
+        token_hash=token_hash,
+        invited_by=acting_user,
+        expires_at=timezone.now() + timedelta(days=INVITATION_DAYS),
     )
     notify(
         key=f"invitation:{invitation.pk}",
@@ -471,11 +574,19 @@ def onboarding_invite(*, provider: Provider, email: str, acting_user: User) -> t
 
 
 def invitation_for_token(raw: str) -> Invitation:
-    invitation = Invitation.objects.select_related("client", "provider").filter(
-        token_hash=hashlib.sha256((raw or "").encode()).hexdigest()
-    ).first()
-    if invitation is None or invitation.accepted_at is not None or invitation.expires_at < timezone.now():
-        raise ApplicationError("This invitation is invalid, used or expired.", field="token", code="invalid_invitation")
+    invitation = (
+        Invitation.objects.select_related("client", "provider")
+        .filter(token_hash=hashlib.sha256((raw or "").encode()).hexdigest())
+        .first()
+    )
+    if (
+        invitation is None
+        or invitation.accepted_at is not None
+        or invitation.expires_at < timezone.now()
+    ):
+        raise ApplicationError(
+            "This invitation is invalid, used or expired.", field="token", code="invalid_invitation"
+        )
     return invitation
 
 
@@ -484,7 +595,9 @@ def invitation_accept(*, raw_token: str, full_name: str, password: str) -> User:
     """The invited employee sets a password and joins its client with the invited role."""
     invitation = invitation_for_token(raw_token)
     if invitation.client is None:
-        raise ApplicationError("This invitation is for registering a company; use the sign-up form.", field="token")
+        raise ApplicationError(
+            "This invitation is for registering a company; use the sign-up form.", field="token"
+        )
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at is not None:
         raise ApplicationError("This invitation has already been used.", field="token")
@@ -495,7 +608,11 @@ def invitation_accept(*, raw_token: str, full_name: str, password: str) -> User:
     if User.objects.filter(email=invitation.email).exists():
         raise ValidationFailed({"email": ["A user with this email address already exists."]})
     user = User.objects.create_user(
-        invitation.email, password, full_name=(full_name or "").strip(), role=invitation.role, client=invitation.client
+        invitation.email,
+        password,
+        full_name=(full_name or "").strip(),
+        role=invitation.role,
+        client=invitation.client,
     )
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])
@@ -538,7 +655,10 @@ def _lock_for_user_change(user: User, acting_user: User) -> User:
     rows = {
         row.pk: row
         for row in User.objects.select_for_update()
-        .filter(Q(pk__in=[user.pk, acting_user.pk]) | Q(client_id=user.client_id, role=User.Role.CLIENT_ADMIN))
+        .filter(
+            Q(pk__in=[user.pk, acting_user.pk])
+            | Q(client_id=user.client_id, role=User.Role.CLIENT_ADMIN)
+        )
         .order_by("pk")
     }
     _require_client_admin(rows.get(acting_user.pk, acting_user), user.client)
@@ -577,14 +697,27 @@ def agreement_create(*, client: Client, start_date: dt.date) -> Agreement:
 
 def agreement_end_date_for_notice(agreement: Agreement, notice_day: dt.date) -> dt.date:
     """Art. 15.1–15.2: not before the initial term ends, and after it on three months' notice."""
-    initial_end = add_months(agreement.start_date, agreement.initial_term_months) - timedelta(days=1)
+    initial_end = add_months(agreement.start_date, agreement.initial_term_months) - timedelta(
+        days=1
+    )
     return max(initial_end, add_months(notice_day, agreement.notice_period_months))
 
 
 @transaction.atomic
-def agreement_give_notice(*, agreement: Agreement, party: str, acting_user: User, reason: str = "", at: dt.datetime | None = None) -> Agreement:
+def agreement_give_notice(
+    *,
+    agreement: Agreement,
+    party: str,
+    acting_user: User,
+    reason: str = "",
+    at: dt.datetime | None = None,
+) -> Agreement:
     """Either party terminates in writing on notice; the end date follows art. 15.2."""
-    agreement = Agreement.objects.select_for_update().select_related("client__provider").get(pk=agreement.pk)
+    agreement = (
+        Agreement.objects.select_for_update()
+        .select_related("client__provider")
+        .get(pk=agreement.pk)
+    )
     if party == Agreement.Party.CLIENT:
         _require_client_admin(acting_user, agreement.client)
     elif party == Agreement.Party.PROVIDER:
@@ -594,12 +727,16 @@ def agreement_give_notice(*, agreement: Agreement, party: str, acting_user: User
     if agreement.status == Agreement.Status.TERMINATED:
         raise ApplicationError("The agreement has already ended.", field="status")
     if agreement.notice_given_at:
-        raise ApplicationError(f"Notice was already given; the agreement ends on {agreement.end_date}.", field="status")
+        raise ApplicationError(
+            f"Notice was already given; the agreement ends on {agreement.end_date}.", field="status"
+        )
     at = at or timezone.now()
     agreement.notice_given_at = at
     agreement.notice_given_by = party
     agreement.notice_reason = (reason or "").strip()
-    agreement.end_date = agreement_end_date_for_notice(agreement, local_date(agreement.client.provider, at))
+    agreement.end_date = agreement_end_date_for_notice(
+        agreement, local_date(agreement.client.provider, at)
+    )
     if agreement.status == Agreement.Status.ACTIVE:
         agreement.status = Agreement.Status.NOTICE_GIVEN
     _with_history_user(agreement, acting_user).save()
@@ -621,15 +758,23 @@ def agreement_notice_of_default(
     """Art. 15.4: a detailed written notice of default, with ten working days to remedy it."""
     _require_billing_staff(acting_user)
     if not (text or "").strip():
-        raise ValidationFailed({"text": ["Describe the failure in as much detail as possible (art. 15.4)."]})
-    agreement = Agreement.objects.select_for_update().select_related("client__provider").get(pk=agreement.pk)
+        raise ValidationFailed(
+            {"text": ["Describe the failure in as much detail as possible (art. 15.4)."]}
+        )
+    agreement = (
+        Agreement.objects.select_for_update()
+        .select_related("client__provider")
+        .get(pk=agreement.pk)
+    )
     if agreement.status == Agreement.Status.TERMINATED:
         raise ApplicationError("The agreement has already ended.", field="status")
     provider = agreement.client.provider
     now = now or timezone.now()
     agreement.default_notice_at = now
     agreement.default_notice_text = text.strip()
-    agreement.cure_deadline = workdays.add_working_days(now, provider.cure_period_working_days, provider)
+    agreement.cure_deadline = workdays.add_working_days(
+        now, provider.cure_period_working_days, provider
+    )
     _with_history_user(agreement, acting_user).save()
     notify(
         key=f"notice-of-default:{agreement.pk}:{now.timestamp()}",
@@ -643,13 +788,22 @@ def agreement_notice_of_default(
 
 @transaction.atomic
 def agreement_terminate_for_cause(
-    *, agreement: Agreement, acting_user: User, reason: str, immediate: bool = False, now: dt.datetime | None = None
+    *,
+    agreement: Agreement,
+    acting_user: User,
+    reason: str,
+    immediate: bool = False,
+    now: dt.datetime | None = None,
 ) -> Agreement:
     """Art. 15.4: for cause once the cure period has run out; art. 15.5: immediately (insolvency, ...)."""
     _require_billing_staff(acting_user)
     if not (reason or "").strip():
         raise ValidationFailed({"reason": ["Give the cause of termination."]})
-    agreement = Agreement.objects.select_for_update().select_related("client__provider").get(pk=agreement.pk)
+    agreement = (
+        Agreement.objects.select_for_update()
+        .select_related("client__provider")
+        .get(pk=agreement.pk)
+    )
     if agreement.status == Agreement.Status.TERMINATED:
         raise ApplicationError("The agreement has already ended.", field="status")
     now = now or timezone.now()
@@ -657,12 +811,14 @@ def agreement_terminate_for_cause(
         if agreement.cure_deadline is None:
             raise ApplicationError(
                 "Send a notice of default first; termination for cause needs it (art. 15.4).",
-                field="cure_deadline", article="15.4",
+                field="cure_deadline",
+                article="15.4",
             )
         if now <= agreement.cure_deadline:
             raise ApplicationError(
                 f"The cure period runs until {agreement.cure_deadline:%Y-%m-%d %H:%M %Z} (art. 15.4).",
-                field="cure_deadline", article="15.4",
+                field="cure_deadline",
+                article="15.4",
             )
     agreement.status = Agreement.Status.TERMINATED
     agreement.terminated_at = now
@@ -698,7 +854,9 @@ def agreements_roll(*, today: dt.date | None = None, batch_size: int = 500) -> d
                 for agreement in due:
                     agreement.status = Agreement.Status.TERMINATED
                     agreement.terminated_at = timezone.now()
-                    agreement.termination_reason = agreement.termination_reason or "Ended on notice (art. 15.2)."
+                    agreement.termination_reason = (
+                        agreement.termination_reason or "Ended on notice (art. 15.2)."
+                    )
                     agreement.save()
                 terminated += len(due)
                 to_renew = list(
@@ -710,7 +868,8 @@ def agreements_roll(*, today: dt.date | None = None, batch_size: int = 500) -> d
                 for agreement in to_renew:
                     while agreement.current_term_end < day:
                         agreement.current_term_end = add_months(
-                            agreement.current_term_end + timedelta(days=1), agreement.renewal_term_months
+                            agreement.current_term_end + timedelta(days=1),
+                            agreement.renewal_term_months,
                         ) - timedelta(days=1)
                         agreement.renewals += 1
                     agreement.save()
@@ -721,22 +880,30 @@ def agreements_roll(*, today: dt.date | None = None, batch_size: int = 500) -> d
 
 
 @transaction.atomic
-def client_suspend(*, client: Client, cause: str, reason: str, acting_user: User | None) -> Suspension:
+def client_suspend(
+    *, client: Client, cause: str, reason: str, acting_user: User | None
+) -> Suspension:
     """Suspend the service (art. 7.1); the client remains liable for payment meanwhile (art. 7.2)."""
     if acting_user is not None:
         _require_staff(acting_user)
     if cause not in Suspension.Cause.values:
-        raise ValidationFailed({"cause": [f"Cause must be one of {', '.join(Suspension.Cause.values)}."]})
+        raise ValidationFailed(
+            {"cause": [f"Cause must be one of {', '.join(Suspension.Cause.values)}."]}
+        )
     if not (reason or "").strip():
-        raise ValidationFailed({"reason": ["Give the reason for the suspension; the client sees it (art. 7.1)."]})
+        raise ValidationFailed(
+            {"reason": ["Give the reason for the suspension; the client sees it (art. 7.1)."]}
+        )
     Client.objects.select_for_update().get(pk=client.pk)
     if Suspension.objects.filter(client=client, cause=cause, ended_at=None).exists():
         raise Conflict("The client is already suspended for this cause.", field="cause")
-    suspension = Suspension(client=client, cause=cause, reason=reason.strip(), started_by=acting_user)
-    _with_history_user(suspension, acting_user).save()
-    Agreement.objects.filter(client=client, status__in=[Agreement.Status.ACTIVE, Agreement.Status.NOTICE_GIVEN]).update(
-        status=Agreement.Status.SUSPENDED
+    suspension = Suspension(
+        client=client, cause=cause, reason=reason.strip(), started_by=acting_user
     )
+    _with_history_user(suspension, acting_user).save()
+    Agreement.objects.filter(
+        client=client, status__in=[Agreement.Status.ACTIVE, Agreement.Status.NOTICE_GIVEN]
+    ).update(status=Agreement.Status.SUSPENDED)
     notify(
         key=f"suspension:{suspension.pk}",
         client=client,
@@ -748,7 +915,9 @@ def client_suspend(*, client: Client, cause: str, reason: str, acting_user: User
 
 
 @transaction.atomic
-def client_resume(*, client: Client, acting_user: User | None, reason: str, cause: str | None = None) -> int:
+def client_resume(
+    *, client: Client, acting_user: User | None, reason: str, cause: str | None = None
+) -> int:
     """Resume once the reason is removed (art. 7.3); ends the open suspension(s) of `cause` (all if None)."""
     if acting_user is not None:
         _require_staff(acting_user)
@@ -768,9 +937,15 @@ def client_resume(*, client: Client, acting_user: User | None, reason: str, caus
         suspension.end_reason = reason.strip()
         _with_history_user(suspension, acting_user).save()
     if not Suspension.objects.filter(client=client, ended_at=None).exists():
-        agreement = Agreement.objects.filter(client=client, status=Agreement.Status.SUSPENDED).first()
+        agreement = Agreement.objects.filter(
+            client=client, status=Agreement.Status.SUSPENDED
+        ).first()
         if agreement is not None:
-            agreement.status = Agreement.Status.NOTICE_GIVEN if agreement.notice_given_at else Agreement.Status.ACTIVE
+            agreement.status = (
+                Agreement.Status.NOTICE_GIVEN
+                if agreement.notice_given_at
+                else Agreement.Status.ACTIVE
+            )
             _with_history_user(agreement, acting_user).save()
         notify(
             key=f"resumed:{client.pk}:{now.timestamp()}",
@@ -806,14 +981,23 @@ def terms_publish(
         raise ValidationFailed(errors)
     now = now or timezone.now()
     terms = TermsVersion(
-        provider=provider, version=version.strip(), summary=summary.strip(), document_url=document_url,
-        published_at=now, published_by=acting_user,
+        provider=provider,
+        version=version.strip(),
+        summary=summary.strip(),
+        document_url=document_url,
+        published_at=now,
+        published_by=acting_user,
     )
     _with_history_user(terms, acting_user).save()
     deadline = add_months(now, provider.terms_objection_months)
-    clients = list(Client.objects.filter(provider=provider, status=Client.Status.ACTIVE).order_by("pk"))
+    clients = list(
+        Client.objects.filter(provider=provider, status=Client.Status.ACTIVE).order_by("pk")
+    )
     TermsAcceptance.objects.bulk_create(
-        [TermsAcceptance(client=c, terms=terms, notified_at=now, objection_deadline=deadline) for c in clients]
+        [
+            TermsAcceptance(client=c, terms=terms, notified_at=now, objection_deadline=deadline)
+            for c in clients
+        ]
     )
     for client in clients:
         notify(
@@ -839,12 +1023,15 @@ def terms_object(
         raise ValidationFailed({"reason": ["Say why you object (art. 18.3: in writing)."]})
     acceptance = TermsAcceptance.objects.select_for_update().get(pk=acceptance.pk)
     if acceptance.status != TermsAcceptance.Status.PENDING:
-        raise ApplicationError(f"These terms are already {acceptance.get_status_display().lower()}.", field="status")
+        raise ApplicationError(
+            f"These terms are already {acceptance.get_status_display().lower()}.", field="status"
+        )
     now = now or timezone.now()
     if now > acceptance.objection_deadline:
         raise ApplicationError(
             f"The objection period ended on {acceptance.objection_deadline:%Y-%m-%d}; the terms are deemed accepted (art. 18.3).",
-            field="status", article="18.3",
+            field="status",
+            article="18.3",
         )
     acceptance.status = TermsAcceptance.Status.OBJECTED
     acceptance.objection_reason = reason.strip()
@@ -866,7 +1053,9 @@ def terms_accept(*, acceptance: TermsAcceptance, acting_user: User) -> TermsAcce
     _require_client_admin(acting_user, acceptance.client)
     acceptance = TermsAcceptance.objects.select_for_update().get(pk=acceptance.pk)
     if acceptance.status != TermsAcceptance.Status.PENDING:
-        raise ApplicationError(f"These terms are already {acceptance.get_status_display().lower()}.", field="status")
+        raise ApplicationError(
+            f"These terms are already {acceptance.get_status_display().lower()}.", field="status"
+        )
     acceptance.status = TermsAcceptance.Status.ACCEPTED
     acceptance.decided_at = timezone.now()
     acceptance.decided_by = acting_user
@@ -878,9 +1067,9 @@ def terms_deem_accepted(*, now: dt.datetime | None = None) -> int:
     """The beat job: without objection within the month, the new terms are deemed accepted (art. 18.3)."""
     now = now or timezone.now()
     # A set-based update: the decided_at stamp on each row is the record (DESIGN.md, History).
-    return TermsAcceptance.objects.filter(status=TermsAcceptance.Status.PENDING, objection_deadline__lt=now).update(
-        status=TermsAcceptance.Status.DEEMED_ACCEPTED, decided_at=now
-    )
+    return TermsAcceptance.objects.filter(
+        status=TermsAcceptance.Status.PENDING, objection_deadline__lt=now
+    ).update(status=TermsAcceptance.Status.DEEMED_ACCEPTED, decided_at=now)
 
 
 @transaction.atomic
@@ -891,8 +1080,15 @@ def agreement_cancel_after_objection(
     _require_billing_staff(acting_user)
     acceptance = TermsAcceptance.objects.select_related("terms").get(pk=acceptance.pk)
     if acceptance.status != TermsAcceptance.Status.OBJECTED:
-        raise ApplicationError("Only a client that objected to new terms can be cancelled this way (art. 18.3).", field="status")
-    agreement = Agreement.objects.select_for_update().select_related("client__provider").get(client=acceptance.client)
+        raise ApplicationError(
+            "Only a client that objected to new terms can be cancelled this way (art. 18.3).",
+            field="status",
+        )
+    agreement = (
+        Agreement.objects.select_for_update()
+        .select_related("client__provider")
+        .get(client=acceptance.client)
+    )
     if agreement.status == Agreement.Status.TERMINATED:
         raise ApplicationError("The agreement has already ended.", field="status")
     provider = agreement.client.provider
@@ -900,7 +1096,9 @@ def agreement_cancel_after_objection(
     end_date = add_months(local_date(provider, now), provider.terms_cancel_notice_months)
     if agreement.end_date is not None and agreement.end_date <= end_date:
         # Notice already given ends it sooner; one month's notice must not extend the agreement.
-        raise ApplicationError(f"The agreement already ends on {agreement.end_date}.", field="status")
+        raise ApplicationError(
+            f"The agreement already ends on {agreement.end_date}.", field="status"
+        )
     agreement.notice_given_at = now
     agreement.notice_given_by = Agreement.Party.PROVIDER
     agreement.notice_reason = f"Objection to terms {acceptance.terms.version} (art. 18.3)."
@@ -947,7 +1145,9 @@ def _require_staff(user: User) -> None:
 
 # --- Deletion of an account (art. 29.7) ----------------------------------------------------
 @transaction.atomic
-def client_delete_account(*, client: Client, reason: str, acting_user: User | None = None) -> Client:
+def client_delete_account(
+    *, client: Client, reason: str, acting_user: User | None = None
+) -> Client:
     """Delete an account (art. 29.7): personal data anonymised, users deactivated.
 
     Company and financial records stay for the legal retention period; only what identifies
@@ -966,6 +1166,12 @@ def client_delete_account(*, client: Client, reason: str, acting_user: User | No
         director.name = f"(anonymised director {director.pk})"
         _with_history_user(director, acting_user).save()
     client.billing_email = f"deleted-client-{client.pk}@anonymised.invalid"
+    # The history keeps who changed what, but not the personal data itself.
+    User.history.filter(client_id=client.pk).update(
+        email="anonymised@anonymised.invalid", full_name=""
+    )
+    Director.history.filter(client_id=client.pk).update(name="(anonymised)")
+    Client.history.filter(id=client.pk).update(billing_email=client.billing_email)
     client.status = Client.Status.DELETED
     client.deleted_at = timezone.now()
     client.rejection_reason = reason
@@ -993,10 +1199,17 @@ def totp_verify(*, user: User, token: str):
     """
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    confirmed = list(TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk"))
+    confirmed = list(
+        TOTPDevice.objects.select_for_update().filter(user=user, confirmed=True).order_by("pk")
+    )
     if confirmed:
         return next((d for d in confirmed if d.verify_token(token)), None)
-    device = TOTPDevice.objects.select_for_update().filter(user=user, confirmed=False).order_by("pk").first()
+    device = (
+        TOTPDevice.objects.select_for_update()
+        .filter(user=user, confirmed=False)
+        .order_by("pk")
+        .first()
+    )
     if device is None or not device.verify_token(token):
         return None
     device.confirmed = True

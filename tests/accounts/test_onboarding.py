@@ -539,3 +539,24 @@ def test_notifications_are_recorded_once_per_key(
         assert notify(key="once", recipients=["a@example.test"], subject="s", body="b") is False
     assert Notification.objects.filter(key="once").count() == 1
     assert len(mailoutbox) == 1
+
+
+def test_terms_published_while_pending_are_offered_on_approval(
+    cm, billing_staff, django_capture_on_commit_callbacks
+):
+    """Art. 18.3: a client approved after new terms were published still gets its month to object."""
+    from accounts import services
+    from accounts.models import TermsAcceptance
+    from tests.accounts.factories import ClientFactory
+
+    services.terms_publish(
+        provider=cm, version="2026.9", summary="New pricing annex.", acting_user=billing_staff
+    )
+    pending = ClientFactory(provider=cm, status="pending", approved_at=None)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        services.client_approve(client=pending, acting_user=billing_staff)
+
+    acceptance = TermsAcceptance.objects.get(client=pending, terms__version="2026.9")
+    assert acceptance.status == TermsAcceptance.Status.PENDING
+    assert acceptance.objection_deadline > acceptance.notified_at
