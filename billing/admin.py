@@ -1,0 +1,143 @@
+"""Django admin for the prepaid side: read-mostly; money moves only through billing.services."""
+
+from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
+
+from .models import Chargeback, CreditLot, LedgerAllocation, LedgerEntry, RestitutionRequest, Wallet
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """The ledger is append-only (DESIGN.md): no adds, edits or deletes from the admin."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CreditLotInline(admin.TabularInline):
+    model = CreditLot
+    extra = 0
+    can_delete = False
+    fields = (
+        "reference",
+        "amount",
+        "remaining",
+        "currency",
+        "purchase_date",
+        "usable_from",
+        "expires_on",
+        "status",
+    )
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Wallet)
+class WalletAdmin(ReadOnlyAdmin):
+    list_display = (
+        "client",
+        "currency",
+        "balance",
+        "last_charged_at",
+        "credit_exhausted_at",
+        "inactivity_warned_at",
+    )
+    search_fields = ("client__legal_name",)
+    list_select_related = ("client",)
+    inlines = [CreditLotInline]
+
+
+@admin.register(CreditLot)
+class CreditLotAdmin(ReadOnlyAdmin):
+    list_display = (
+        "pk",
+        "wallet",
+        "reference",
+        "amount",
+        "remaining",
+        "currency",
+        "purchase_date",
+        "expires_on",
+        "status",
+    )
+    list_filter = ("status", "currency")
+    search_fields = ("reference", "wallet__client__legal_name")
+    list_select_related = ("wallet__client",)
+    date_hierarchy = "purchase_date"
+
+
+class LedgerAllocationInline(admin.TabularInline):
+    model = LedgerAllocation
+    extra = 0
+    can_delete = False
+    fields = ("lot", "amount")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(ReadOnlyAdmin):
+    list_display = (
+        "created_at",
+        "wallet",
+        "kind",
+        "amount",
+        "currency",
+        "balance_after",
+        "cause",
+        "idempotency_key",
+    )
+    list_filter = ("kind", "currency")
+    search_fields = ("idempotency_key", "cause", "wallet__client__legal_name")
+    list_select_related = ("wallet__client",)
+    date_hierarchy = "created_at"
+    inlines = [LedgerAllocationInline]
+
+
+@admin.register(Chargeback)
+class ChargebackAdmin(ReadOnlyAdmin):
+    list_display = ("recorded_at", "lot", "reference", "reversed_amount", "recorded_by")
+    search_fields = ("reference",)
+
+
+@admin.register(RestitutionRequest)
+class RestitutionRequestAdmin(SimpleHistoryAdmin):
+    list_display = (
+        "requested_at",
+        "client",
+        "status",
+        "amount",
+        "currency",
+        "decided_by",
+        "decided_at",
+    )
+    list_filter = ("status",)
+    search_fields = ("client__legal_name",)
+    readonly_fields = (
+        "client",
+        "requested_by",
+        "requested_at",
+        "reason",
+        "status",
+        "amount",
+        "currency",
+        "entry",
+        "decided_by",
+        "decided_at",
+        "decision_note",
+    )
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
