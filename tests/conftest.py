@@ -103,7 +103,8 @@ def api(db):
     return _api
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
-    """A fast hasher for suites that create many users (not for tests of signing in itself)."""
+    """A fast hasher everywhere in tests: PBKDF2's cost is a production concern, and the
+    factories hash a password for every user they make. Sign-in itself works the same."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
