@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts import selectors
 from accounts.forms import ReasonForm
 from accounts.models import Agreement, ChangeRequest, Client, DataRequest, TermsAcceptance
+from billing import page_selectors as billing_pages
 
 QUEUE_SIZE = 10
 
@@ -43,6 +44,7 @@ def _client_dashboard(request):
             "pending_change_requests": selectors.change_request_list(
                 user=request.user, status=ChangeRequest.Status.PENDING
             ).count(),
+            "billing": billing_pages.client_billing_summary(client=client),
         },
     )
 
@@ -94,5 +96,6 @@ def _staff_dashboard(request):
                 "pending": pending_clients.count(),
                 "overdue": overdue.count(),
             },
+            "billing_queues": billing_pages.pending_counts() if user.is_billing_staff else None,
         },
     )
