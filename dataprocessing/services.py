@@ -830,7 +830,9 @@ def _dsr_due(dsr: DataSubjectRequest) -> dt.datetime:
     months = 1 + (DSR_EXTENSION_MONTHS if dsr.extended else 0)
     # months are counted on the provider's wall clock, so a DST change does not move the hour
     received = dsr.received_at.astimezone(workdays.local_tz(dsr.client.provider))
-    return add_months(received, months) + dt.timedelta(seconds=dsr.paused_seconds)
+    return add_months(received, months).astimezone(dt.UTC) + dt.timedelta(
+        seconds=dsr.paused_seconds
+    )
 
 
 def _dsr_locked(dsr: DataSubjectRequest) -> DataSubjectRequest:
@@ -915,7 +917,7 @@ def dsr_callbacks_retry(*, now: dt.datetime | None = None, batch_size: int = 100
     A callback older than one already delivered for the same request is superseded and dropped,
     so the receiver never goes back to an old status.
     """
-    now = now or timezone.now()
+    now = (now or timezone.now()).astimezone(dt.UTC)
     candidates = list(
         DsrCallback.objects.filter(delivered=False, attempts__lt=DSR_CALLBACK_MAX_ATTEMPTS)
         .order_by("pk")
@@ -1319,7 +1321,8 @@ def breach_log(
         logged_at=now,
     )
     _save(breach, acting_user)
-    deadline = aware_at + dt.timedelta(hours=provider.breach_notice_hours)
+    # clock hours: added in UTC, as Python adds a timedelta to a zoned datetime on its wall clock
+    deadline = aware_at.astimezone(dt.UTC) + dt.timedelta(hours=provider.breach_notice_hours)
     for client in sorted(clients, key=lambda c: c.pk):
         _save(BreachNotification(breach=breach, client=client, deadline=deadline), acting_user)
     return breach
@@ -1425,7 +1428,7 @@ def breach_deadlines_escalate(
 ) -> dict:
     """Job: tell the compliance officers, once each, when a client's breach notice is due within
     `near_hours` hours and not sent, and once more when its 48-hour deadline is missed (art. 21.11)."""
-    now = now or timezone.now()
+    now = (now or timezone.now()).astimezone(dt.UTC)
     near = missed = 0
     pending = BreachNotification.objects.filter(notified_at=None).select_related(
         "breach__provider", "client"
@@ -1563,7 +1566,7 @@ def retention_cutoff(
     )
     if period is None:
         return None
-    return (now or timezone.now()) - dt.timedelta(days=period)
+    return (now or timezone.now()).astimezone(dt.UTC) - dt.timedelta(days=period)
 
 
 def dsr_references_anonymise(*, now: dt.datetime | None = None, batch_size: int = 1000) -> dict:

@@ -1,0 +1,230 @@
+"""Personal-data breaches (art. 21.11): 48 clock hours from awareness, notice sent and recorded,
+escalation once near and once missed, updates and root cause."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.core import mail
+from django.utils import timezone
+
+from accounts.exceptions import ApplicationError, Conflict, NotAllowed, ValidationFailed
+from accounts.models import Notification
+from dataprocessing import selectors, services
+from dataprocessing.models import Breach, BreachNotification
+
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+FRIDAY_EVENING = dt.datetime(2026, 11, 20, 19, 0, tzinfo=AMSTERDAM)
+
+
+def log(provider, user, clients, **kw):
+    data = {
+        "detected_at": FRIDAY_EVENING,
+        "description": "An API key leaked",
+        "data_types": "phone numbers, message content",
+        "approx_subjects": 1200,
+        "measures": "Key revoked",
+        "affected_clients": clients,
+    }
+    data.update(kw)
+    return services.breach_log(provider=provider, acting_user=user, **data)
+
+
+def test_a_breach_detected_on_friday_evening_is_due_on_sunday_evening(
+    cx, nl_company, compliance_officer
+):
+    breach = log(cx, compliance_officer, [nl_company])
+    notice = breach.notifications.get()
+    assert notice.deadline == dt.datetime(2026, 11, 22, 19, 0, tzinfo=AMSTERDAM)
+    assert breach.aware_at == FRIDAY_EVENING
+
+
+def test_the_clock_starts_at_awareness_and_counts_hours_from_the_profile(
+    cm, client_company, other_company, compliance_officer
+):
+    cm.breach_notice_hours = 24
+    cm.save()
+    aware = FRIDAY_EVENING + dt.timedelta(hours=3)
+    breach = log(cm, compliance_officer, [client_company, other_company], aware_at=aware)
+    assert [n.deadline for n in breach.notifications.all()] == [aware + dt.timedelta(hours=24)] * 2
+
+
+def test_the_48_hours_are_clock_hours_across_the_end_of_summer_time(
+    cx, nl_company, compliance_officer
+):
+    # Saturday 24 Oct 2026 12:00 CEST; the clocks go back on Sunday: due Monday 11:00 CET
+    aware = dt.datetime(2026, 10, 24, 12, 0, tzinfo=AMSTERDAM)
+    notice = log(cx, compliance_officer, [nl_company], detected_at=aware).notifications.get()
+    assert notice.deadline.astimezone(AMSTERDAM).replace(tzinfo=None) == dt.datetime(
+        2026, 10, 26, 11, 0
+    )
+
+
+def test_a_breach_needs_its_facts_and_affected_clients_of_the_same_provider(
+    cm, nl_company, compliance_officer
+):
+    with pytest.raises(ValidationFailed) as exc:
+        log(cm, compliance_officer, [], description="", approx_subjects=-1)
+    assert set(exc.value.errors) == {"description", "approx_subjects", "affected_clients"}
+    with pytest.raises(ValidationFailed) as exc:
+        log(cm, compliance_officer, [nl_company])
+    assert exc.value.field == "affected_clients"
+    with pytest.raises(ValidationFailed) as exc:
+        log(cm, compliance_officer, [nl_company], aware_at=FRIDAY_EVENING - dt.timedelta(hours=1))
+    assert "aware_at" in exc.value.errors
+    assert not Breach.objects.exists()
+
+
+def test_only_a_compliance_officer_logs_a_breach(cm, client_company, client_admin, billing_staff):
+    for user in (client_admin, billing_staff):
+        with pytest.raises(NotAllowed):
+            log(cm, user, [client_company])
+
+
+def test_the_notice_is_sent_from_the_portal_to_the_clients_admins_and_recorded(
+    cm,
+    client_company,
+    client_admin,
+    other_admin,
+    other_company,
+    compliance_officer,
+    django_capture_on_commit_callbacks,
+):
+    breach = log(cm, compliance_officer, [client_company, other_company])
+    notice = breach.notifications.get(client=client_company)
+    with django_capture_on_commit_callbacks(execute=True):
+        services.breach_notify_client(
+            notification=notice, message="We detected a leak.", acting_user=compliance_officer
+        )
+    notice.refresh_from_db()
+    assert notice.notified_by == compliance_officer and notice.message == "We detected a leak."
+    assert [m.to for m in mail.outbox] == [[client_admin.email]]
+    assert "1200" in mail.outbox[0].body and "21.11" in mail.outbox[0].body
+    assert Notification.objects.filter(
+        key=f"breach-notice:{notice.pk}", client=client_company
+    ).exists()
+    with pytest.raises(Conflict):
+        services.breach_notify_client(
+            notification=notice, message="again", acting_user=compliance_officer
+        )
+
+
+def test_an_empty_notice_is_refused(cm, client_company, compliance_officer):
+    notice = log(cm, compliance_officer, [client_company]).notifications.get()
+    with pytest.raises(ValidationFailed):
+        services.breach_notify_client(
+            notification=notice, message=" ", acting_user=compliance_officer
+        )
+    notice.refresh_from_db()
+    assert notice.notified_at is None
+
+
+def test_escalation_once_when_near_and_once_when_missed(
+    cx, nl_company, compliance_officer, django_capture_on_commit_callbacks
+):
+    notice = log(cx, compliance_officer, [nl_company]).notifications.get()
+    deadline = notice.deadline
+    with django_capture_on_commit_callbacks(execute=True):
+        assert services.breach_deadlines_escalate(
+            now=deadline - dt.timedelta(hours=12, minutes=1)
+        ) == {"near": 0, "missed": 0}
+        assert services.breach_deadlines_escalate(now=deadline - dt.timedelta(hours=11)) == {
+            "near": 1,
+            "missed": 0,
+        }
+        assert services.breach_deadlines_escalate(now=deadline - dt.timedelta(hours=2)) == {
+            "near": 0,
+            "missed": 0,
+        }
+        assert services.breach_deadlines_escalate(now=deadline) == {"near": 0, "missed": 1}
+        assert services.breach_deadlines_escalate(now=deadline + dt.timedelta(hours=5)) == {
+            "near": 0,
+            "missed": 0,
+        }
+    assert len(mail.outbox) == 2
+    assert all(m.to == [compliance_officer.email] for m in mail.outbox)
+    assert "MISSED" in mail.outbox[1].subject
+    notice.refresh_from_db()
+    assert notice.escalated_near_at and notice.escalated_missed_at
+
+
+def test_a_notified_client_is_not_escalated(cx, nl_company, compliance_officer):
+    notice = log(cx, compliance_officer, [nl_company]).notifications.get()
+    services.breach_notify_client(
+        notification=notice, message="Notice", acting_user=compliance_officer
+    )
+    assert services.breach_deadlines_escalate(now=notice.deadline + dt.timedelta(hours=1)) == {
+        "near": 0,
+        "missed": 0,
+    }
+
+
+def test_updates_reach_notified_clients_and_the_root_cause_closes_the_breach(
+    cm,
+    client_company,
+    client_admin,
+    other_company,
+    compliance_officer,
+    django_capture_on_commit_callbacks,
+):
+    breach = log(cm, compliance_officer, [client_company, other_company])
+    services.breach_notify_client(
+        notification=breach.notifications.get(client=client_company),
+        message="Notice",
+        acting_user=compliance_officer,
+    )
+    mail.outbox.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.breach_add_update(
+            breach=breach, text="Logs show 300 subjects", acting_user=compliance_officer
+        )
+    assert [m.to for m in mail.outbox] == [[client_admin.email]]
+    with pytest.raises(ApplicationError) as exc:
+        services.breach_close(breach=breach, acting_user=compliance_officer)
+    assert exc.value.field == "notifications"
+    services.breach_notify_client(
+        notification=breach.notifications.get(client=other_company),
+        message="Notice",
+        acting_user=compliance_officer,
+    )
+    with pytest.raises(ApplicationError) as exc:
+        services.breach_close(breach=breach, acting_user=compliance_officer)
+    assert exc.value.field == "root_cause"
+    services.breach_set_root_cause(
+        breach=breach, root_cause="Key in a public repo", acting_user=compliance_officer
+    )
+    breach = services.breach_close(breach=breach, acting_user=compliance_officer)
+    assert breach.closed_at and breach.root_cause == "Key in a public repo"
+    assert breach.updates.count() == 1
+
+
+def test_a_client_sees_only_breaches_it_was_notified_of_and_only_its_own_notice(
+    cm, client_company, other_company, client_admin, other_admin, compliance_officer
+):
+    breach = log(cm, compliance_officer, [client_company, other_company])
+    assert list(selectors.breach_list(user=client_admin)) == []
+    services.breach_notify_client(
+        notification=breach.notifications.get(client=client_company),
+        message="Notice",
+        acting_user=compliance_officer,
+    )
+    assert list(selectors.breach_list(user=client_admin)) == [breach]
+    assert list(selectors.breach_list(user=other_admin)) == []
+    assert [n.client for n in selectors.breach_notification_list(user=client_admin)] == [
+        client_company
+    ]
+    assert selectors.breach_notification_list(user=other_admin).count() == 0
+    assert selectors.breach_notification_list(user=compliance_officer, pending=True).count() == 1
+
+
+def test_the_countdown_shows_the_hours_left(cx, nl_company, compliance_officer):
+    notice = log(cx, compliance_officer, [nl_company]).notifications.get()
+    assert (
+        selectors.breach_notification_hours_left(
+            notice, now=FRIDAY_EVENING + dt.timedelta(hours=36)
+        )
+        == 12
+    )
+    assert BreachNotification.objects.filter(
+        deadline__lt=timezone.now() + dt.timedelta(days=3650)
+    ).exists()
