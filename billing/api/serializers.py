@@ -2,7 +2,16 @@
 
 from rest_framework import serializers
 
-from billing.models import LimitChange, LimitIncreaseRequest, MessagePayment, UsageRecord
+from billing.models import (
+    Chargeback,
+    CreditLot,
+    LedgerEntry,
+    LimitChange,
+    LimitIncreaseRequest,
+    MessagePayment,
+    RestitutionRequest,
+    UsageRecord,
+)
 
 
 class UsageRecordSerializer(serializers.ModelSerializer):
@@ -114,3 +123,123 @@ class UsageBatchResultSerializer(serializers.Serializer):
     duplicate = serializers.IntegerField()
     refused = serializers.IntegerField()
     results = UsageResultSerializer(many=True, help_text="one answer per record, in the order sent")
+
+
+# --- Prepaid: wallet, lots, ledger (art. 29) -----------------------------------------------
+class CreditLotSerializer(serializers.ModelSerializer):
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    remaining = serializers.DecimalField(max_digits=14, decimal_places=2)
+    client = serializers.IntegerField(source="wallet.client_id", read_only=True)
+
+    class Meta:
+        model = CreditLot
+        fields = [
+            "id",
+            "client",
+            "amount",
+            "remaining",
+            "currency",
+            "reference",
+            "received_at",
+            "purchase_date",
+            "usable_from",
+            "expires_on",
+            "expires_at",
+            "status",
+        ]
+
+
+class WalletLotSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    reference = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    remaining = serializers.DecimalField(max_digits=14, decimal_places=2)
+    currency = serializers.CharField()
+    purchase_date = serializers.DateField()
+    usable_from = serializers.DateTimeField()
+    expires_on = serializers.DateField(
+        help_text="the first local day on which the credit is no longer usable"
+    )
+    last_usable_day = serializers.DateField()
+    expires_at = serializers.DateTimeField()
+    status = serializers.CharField()
+    state = serializers.CharField(
+        help_text="usable, pending (usable from tomorrow), expired, or the lot's status"
+    )
+
+
+class WalletSerializer(serializers.Serializer):
+    """Balance, usable now, pending (usable from the next day) and the lots (art. 29.3)."""
+
+    client = serializers.IntegerField()
+    currency = serializers.CharField()
+    balance = serializers.DecimalField(max_digits=14, decimal_places=2)
+    usable_now = serializers.DecimalField(max_digits=14, decimal_places=2)
+    pending = serializers.DecimalField(max_digits=14, decimal_places=2)
+    expired_unprocessed = serializers.DecimalField(max_digits=14, decimal_places=2)
+    lots = WalletLotSerializer(many=True)
+
+
+class LedgerEntrySerializer(serializers.ModelSerializer):
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    balance_after = serializers.DecimalField(max_digits=14, decimal_places=2)
+    client = serializers.IntegerField(source="wallet.client_id", read_only=True)
+
+    class Meta:
+        model = LedgerEntry
+        fields = [
+            "id",
+            "client",
+            "kind",
+            "amount",
+            "currency",
+            "balance_after",
+            "idempotency_key",
+            "created_at",
+            "cause",
+            "lot",
+            "memo",
+        ]
+
+
+class ChargebackSerializer(serializers.ModelSerializer):
+    reversed_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    recorded_by = serializers.EmailField(source="recorded_by.email", read_only=True)
+
+    class Meta:
+        model = Chargeback
+        fields = [
+            "id",
+            "lot",
+            "reference",
+            "reason",
+            "reversed_amount",
+            "entry",
+            "recorded_by",
+            "recorded_at",
+        ]
+
+
+class RestitutionRequestSerializer(serializers.ModelSerializer):
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2, allow_null=True)
+    requested_by = serializers.EmailField(source="requested_by.email", read_only=True)
+    decided_by = serializers.EmailField(
+        source="decided_by.email", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta:
+        model = RestitutionRequest
+        fields = [
+            "id",
+            "client",
+            "requested_by",
+            "requested_at",
+            "reason",
+            "status",
+            "amount",
+            "currency",
+            "entry",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+        ]
