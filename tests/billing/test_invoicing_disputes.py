@@ -1,0 +1,283 @@
+"""Disputes (art. 10.1-10.2; CXENGAGE art. 10): admissibility per profile as a table of cases,
+withholding above 5 % of the total excluding VAT, the payment-term deadline, escalation 20
+working days after the due date on each profile's calendar, resolution."""
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from accounts.exceptions import ApplicationError, NotAllowed, ValidationFailed
+from accounts.models import Notification
+from billing import invoicing
+from billing.models import Dispute, Invoice, SetOff
+from tests.accounts.factories import ClientViewerFactory
+from tests.billing.invoicing_factories import (
+    D,
+    Dec,
+    admin_of,
+    clock_fixture,  # noqa: F401
+    company,
+    issued,
+    line,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def raise_(invoice, admin, amount, reason="The SMS volume on line 1 is double what we sent."):
+    return invoicing.dispute_raise(invoice=invoice, amount=amount, reason=reason, acting_user=admin)
+
+
+# (profile, net line → invoice total incl. VAT, disputed amount, admissible)
+ADMISSIBILITY = [
+    # cxengage-nl: more than EUR 150 ... (3 % of 1000.00 is 30.00: the amount decides)
+    ("cxengage-nl", "826.45", "1000.00", "149.99", False),
+    ("cxengage-nl", "826.45", "1000.00", "150.00", False),
+    ("cxengage-nl", "826.45", "1000.00", "150.01", True),
+    # ... and more than 3 % of the invoice total (10000.00 → 300.00: the share decides)
+    ("cxengage-nl", "8264.46", "10000.00", "299.99", False),
+    ("cxengage-nl", "8264.46", "10000.00", "300.00", False),
+    ("cxengage-nl", "8264.46", "10000.00", "300.01", True),
+    # cm-cn: any amount
+    ("cm-cn", "1000.00", "1060.00", "0.01", True),
+    ("cm-cn", "1000.00", "1060.00", "1.00", True),
+    ("cm-cn", "1000.00", "1060.00", "1060.00", True),
+]
+
+
+@pytest.mark.parametrize(("profile", "net", "total", "amount", "admissible"), ADMISSIBILITY)
+def test_dispute_admissibility_per_profile(
+    profile, net, total, amount, admissible, billing_staff, clock
+):
+    from accounts.models import Provider
+
+    client = company(Provider.objects.get(code=profile))
+    admin = admin_of(client)
+    clock.set(D(2026, 3, 1))
+    invoice = issued(client, billing_staff, [line(net)], invoice_date=D(2026, 3, 1))
+    assert invoice.total == Dec(total)
+
+    if admissible:
+        dispute = raise_(invoice, admin, amount)
+        assert dispute.status == Dispute.Status.OPEN
+        invoice.refresh_from_db()
+        assert invoice.status == Invoice.Status.DISPUTED
+    else:
+        with pytest.raises(ValidationFailed) as exc:
+            raise_(invoice, admin, amount)
+        assert exc.value.field == "amount" and "art. 10" in exc.value.message
+        assert not Dispute.objects.exists()
+        invoice.refresh_from_db()
+        assert invoice.status == Invoice.Status.ISSUED
+
+
+# (profile, net line, disputed amount, may withhold)
+WITHHOLDING = [
+    # cm-cn: 5 % of 1000.00 excluding VAT (the total incl. VAT is 1060.00) is 50.00
+    ("cm-cn", "1000.00", "49.99", False),
+    ("cm-cn", "1000.00", "50.00", False),
+    ("cm-cn", "1000.00", "50.01", True),
+    # cxengage-nl: 5 % of 8264.46 excluding VAT is 413.223
+    ("cxengage-nl", "8264.46", "413.22", False),
+    ("cxengage-nl", "8264.46", "413.23", True),
+]
+
+
+@pytest.mark.parametrize(("profile", "net", "amount", "withholdable"), WITHHOLDING)
+def test_only_a_disputed_part_above_5_percent_excluding_vat_may_be_withheld(
+    profile, net, amount, withholdable, billing_staff, clock
+):
+    from accounts.models import Provider
+
+    client = company(Provider.objects.get(code=profile))
+    clock.set(D(2026, 3, 1))
+    invoice = issued(client, billing_staff, [line(net)], invoice_date=D(2026, 3, 1))
+
+    dispute = raise_(invoice, admin_of(client), amount)
+
+    assert dispute.withholdable is withholdable
+    expected_due = invoice.total - Dec(amount) if withholdable else invoice.total
+    assert invoicing.invoice_due_now(invoice) == expected_due
+
+
+def test_a_dispute_after_the_payment_term_is_refused_with_the_reason(
+    client_company, client_admin, billing_staff, clock
+):
+    clock.set(D(2026, 3, 1))
+    invoice = issued(client_company, billing_staff, invoice_date=D(2026, 3, 1))  # due 15 March
+    clock.set(dt.datetime(2026, 3, 15, 15, 59, tzinfo=dt.UTC))  # 23:59 in Shanghai on the due date
+    raise_(invoice, client_admin, "10.00")
+    Dispute.objects.all().delete()
+    clock.set(dt.datetime(2026, 3, 15, 16, 0, tzinfo=dt.UTC))  # 16 March in Shanghai
+
+    with pytest.raises(ApplicationError) as exc:
+        raise_(invoice, client_admin, "10.00")
+    assert exc.value.article == "10.1" and "payment term" in exc.value.message
+
+
+def test_a_dispute_needs_a_motivated_complaint(client_company, client_admin, billing_staff, clock):
+    invoice = issued(client_company, billing_staff, invoice_date=D(2026, 3, 1), clock=clock)
+    with pytest.raises(ValidationFailed) as exc:
+        raise_(invoice, client_admin, "10.00", reason="  ")
+    assert exc.value.field == "reason"
+
+
+def test_only_an_admin_of_the_client_disputes(client_company, other_admin, billing_staff, clock):
+    invoice = issued(client_company, billing_staff, invoice_date=D(2026, 3, 1), clock=clock)
+    viewer = ClientViewerFactory(client=client_company)
+    for user in (viewer, other_admin, billing_staff):
+        with pytest.raises(NotAllowed):
+            raise_(invoice, user, "10.00")
+
+
+def test_one_open_dispute_per_invoice(client_company, client_admin, billing_staff, clock):
+    invoice = issued(client_company, billing_staff, invoice_date=D(2026, 3, 1), clock=clock)
+    raise_(invoice, client_admin, "10.00")
+    with pytest.raises(ApplicationError):
+        raise_(invoice, client_admin, "20.00")
+    assert Dispute.objects.count() == 1
+
+
+# --- Escalation after 20 working days (art. 10.2) ------------------------------------------
+@pytest.mark.parametrize(
+    ("profile", "invoice_date", "due", "available", "zone"),
+    [
+        # China: due Fri 25 Sep 2026; National Day 1-7 Oct off, Sat 10 Oct worked → Thu 29 Oct, 17:30
+        (
+            "cm-cn",
+            D(2026, 9, 11),
+            D(2026, 9, 25),
+            dt.datetime(2026, 10, 29, 17, 30),
+            "Asia/Shanghai",
+        ),
+        # Netherlands: due Mon 20 Apr 2026; King's Day 27 Apr and Ascension 14 May off → Wed 20 May, 17:00
+        (
+            "cxengage-nl",
+            D(2026, 4, 6),
+            D(2026, 4, 20),
+            dt.datetime(2026, 5, 20, 17, 0),
+            "Europe/Amsterdam",
+        ),
+    ],
+)
+def test_escalation_opens_20_working_days_after_the_due_date_on_the_profile_calendar(
+    profile, invoice_date, due, available, zone, billing_staff, clock
+):
+    from accounts.models import Provider
+
+    client = company(Provider.objects.get(code=profile))
+    clock.set(invoice_date)
+    invoice = issued(client, billing_staff, [line("10000.00")], invoice_date=invoice_date)
+    assert invoice.due_date == due
+    dispute = raise_(invoice, admin_of(client), "2000.00")
+    opens = available.replace(tzinfo=ZoneInfo(zone))
+    assert dispute.escalation_available_at == opens
+
+    # before: refused, and the job flags nothing
+    clock.set(opens - dt.timedelta(minutes=1))
+    with pytest.raises(ApplicationError) as exc:
+        invoicing.dispute_escalate(
+            dispute=dispute,
+            expert_name="Expert BV",
+            cost_agreement="shared 50/50",
+            acting_user=billing_staff,
+        )
+    assert exc.value.article == "10.2"
+    assert invoicing.disputes_escalation_flag(now=clock.moment) == {"flagged": 0}
+
+    # from then on: flagged once, and staff record the expert
+    clock.set(opens)
+    assert invoicing.disputes_escalation_flag(now=clock.moment) == {"flagged": 1}
+    assert invoicing.disputes_escalation_flag(now=clock.moment) == {"flagged": 0}
+    assert Notification.objects.filter(key=f"dispute-escalation:{dispute.pk}").count() == 1
+    escalated = invoicing.dispute_escalate(
+        dispute=dispute,
+        expert_name="Expert BV",
+        cost_agreement="shared 50/50",
+        acting_user=billing_staff,
+    )
+    assert escalated.status == Dispute.Status.ESCALATED and escalated.expert_name == "Expert BV"
+
+
+# --- Resolution ----------------------------------------------------------------------------
+def test_a_granted_dispute_gets_a_credit_note_set_off_against_the_invoice(
+    client_company, client_admin, billing_staff, clock
+):
+    clock.set(D(2026, 3, 1))
+    invoice = issued(
+        client_company, billing_staff, [line("1000.00")], invoice_date=D(2026, 3, 1)
+    )  # 1060.00
+    dispute = raise_(invoice, client_admin, "200.00")
+
+    resolved = invoicing.dispute_resolve(
+        dispute=dispute,
+        granted_amount="100.00",
+        resolution="Half the volume was a platform error.",
+        acting_user=billing_staff,
+    )
+
+    note = resolved.credit_note
+    assert resolved.status == Dispute.Status.GRANTED
+    assert note.kind == Invoice.Kind.CREDIT_NOTE and note.number == "CN-2026-000002"
+    # 100.00 including 6 % VAT: 94.34 + 5.66
+    assert (note.subtotal, note.vat_amount, note.total) == (
+        Dec("94.34"),
+        Dec("5.66"),
+        Dec("100.00"),
+    )
+    assert SetOff.objects.get(credit_note=note).amount == Dec("100.00")
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.PARTLY_PAID  # the credit note settled part of it
+    assert invoicing.invoice_due_now(invoice) == Dec("960.00")
+    assert invoicing.credit_note_available(note) == 0
+
+
+def test_a_rejected_dispute_makes_the_withheld_part_due_again(
+    client_company, client_admin, billing_staff, clock
+):
+    clock.set(D(2026, 3, 1))
+    invoice = issued(client_company, billing_staff, [line("1000.00")], invoice_date=D(2026, 3, 1))
+    dispute = raise_(invoice, client_admin, "200.00")
+    assert invoicing.invoice_due_now(invoice) == Dec("860.00")
+
+    with pytest.raises(ValidationFailed):
+        invoicing.dispute_resolve(
+            dispute=dispute, granted_amount="0", resolution="", acting_user=billing_staff
+        )
+    with pytest.raises(ValidationFailed):
+        invoicing.dispute_resolve(
+            dispute=dispute, granted_amount="200.01", resolution="x", acting_user=billing_staff
+        )
+    rejected = invoicing.dispute_resolve(
+        dispute=dispute,
+        granted_amount="0",
+        resolution="The volumes match the platform's records.",
+        acting_user=billing_staff,
+    )
+
+    assert rejected.status == Dispute.Status.REJECTED and rejected.credit_note is None
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.ISSUED
+    assert invoicing.invoice_due_now(invoice) == Dec("1060.00")
+
+
+def test_an_invoice_whose_only_unpaid_part_is_withheld_is_not_overdue(
+    client_company, client_admin, billing_staff, clock
+):
+    clock.set(D(2026, 3, 1))
+    invoice = issued(client_company, billing_staff, [line("1000.00")], invoice_date=D(2026, 3, 1))
+    raise_(invoice, client_admin, "200.00")
+    invoicing.payment_record(
+        invoice=invoice,
+        amount="860.00",
+        received_on=D(2026, 3, 1),
+        reference="undisputed part",
+        idempotency_key="u1",
+        acting_user=billing_staff,
+    )
+
+    assert invoicing.invoices_mark_overdue(today=D(2026, 4, 1)) == {"marked_overdue": 0}
+    assert invoicing.suspend_for_non_payment(today=D(2026, 5, 1)) == {"suspended": 0}
+    invoice.refresh_from_db()
+    assert invoice.status == Invoice.Status.DISPUTED
