@@ -137,14 +137,35 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 
 # The beat schedule: every job by name, each a thin task over a service (portal/jobs.py).
+def _job(name: str, schedule) -> dict:
+    return {"task": "portal.run_job", "schedule": schedule, "args": (name,)}
+
+
 CELERY_BEAT_SCHEDULE = {
-    "agreement-terms": {"task": "portal.run_job", "schedule": crontab(minute=5, hour=0), "args": ("agreement_terms",)},
-    "terms-deemed-accepted": {"task": "portal.run_job", "schedule": crontab(minute=15), "args": ("terms_deemed_accepted",)},
-    "data-requests-overdue": {"task": "portal.run_job", "schedule": crontab(minute="*/30"), "args": ("data_requests_overdue",)},
-    "expire-credit": {"task": "portal.run_job", "schedule": crontab(minute=10), "args": ("expire_credit",)},
-    "limit-notices": {"task": "portal.run_job", "schedule": crontab(minute="*/5"), "args": ("limit_notices",)},
-    "credit-expiry-reminders": {"task": "portal.run_job", "schedule": crontab(minute=20, hour=1), "args": ("credit_expiry_reminders",)},
-    "delete-inactive-accounts": {"task": "portal.run_job", "schedule": crontab(minute=30, hour=2), "args": ("delete_inactive_accounts",)},
+    # accounts
+    "agreement_terms": _job("agreement_terms", crontab(minute=5, hour=0)),
+    "terms_deemed_accepted": _job("terms_deemed_accepted", crontab(minute=15)),
+    "data_requests_overdue": _job("data_requests_overdue", crontab(minute="*/30")),
+    # billing: prepaid and limits
+    "expire_credit": _job("expire_credit", crontab(minute=2)),
+    "limit_notices": _job("limit_notices", crontab(minute="*/5")),
+    "credit_expiry_reminders": _job("credit_expiry_reminders", crontab(minute=20, hour=1)),
+    "delete_inactive_accounts": _job("delete_inactive_accounts", crontab(minute=30, hour=2)),
+    # billing: invoicing (the monthly run waits until the period has closed in Amsterdam)
+    "invoice_usage": _job("invoice_usage", crontab(minute=0, hour=3, day_of_month="1-3")),
+    "invoices_mark_overdue": _job("invoices_mark_overdue", crontab(minute=40)),
+    "suspend_for_non_payment": _job("suspend_for_non_payment", crontab(minute=45)),
+    "deposit_refunds_flag": _job("deposit_refunds_flag", crontab(minute=50, hour=6)),
+    "fapiao_overdue_flag": _job("fapiao_overdue_flag", crontab(minute=55)),
+    "disputes_escalation_flag": _job("disputes_escalation_flag", crontab(minute=0, hour=7)),
+    "cpi_adjust": _job("cpi_adjust", crontab(minute=0, hour=4, day_of_month="1-7", month_of_year=1)),
+    # data processing
+    "sub_processor_changes_apply": _job("sub_processor_changes_apply", crontab(minute=25)),
+    "dsr_overdue_flag": _job("dsr_overdue_flag", crontab(minute=35)),
+    "dsr_callbacks_retry": _job("dsr_callbacks_retry", crontab(minute="*/10")),
+    # 48-hour deadlines: checked often enough to escalate well before they pass
+    "breach_deadlines_escalate": _job("breach_deadlines_escalate", crontab(minute="*/15")),
+    "dsr_references_anonymise": _job("dsr_references_anonymise", crontab(minute=10, hour=3)),
 }
 
 # --- Auth --------------------------------------------------------------------------------

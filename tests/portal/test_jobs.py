@@ -10,9 +10,9 @@ from django.core.management.base import CommandError
 from portal import jobs
 
 
-def test_every_scheduled_job_is_registered():
+def test_every_job_is_scheduled_and_every_scheduled_job_exists():
     scheduled = {entry["args"][0] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
-    assert scheduled <= set(jobs.registry())
+    assert scheduled == set(jobs.registry())
 
 
 @pytest.mark.django_db
