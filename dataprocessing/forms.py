@@ -1,0 +1,256 @@
+"""Page forms of data processing: they check the shape of the input; the services check the rules."""
+
+from django import forms
+
+from accounts.models import Client, Provider
+
+from .models import (
+    AssistanceRequest,
+    AuditRequest,
+    DataSubjectRequest,
+    ProcessingRecord,
+    SubProcessor,
+    SubProcessorChange,
+)
+
+_DATE = forms.DateInput(attrs={"type": "date"})
+_DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+_TEXT2 = forms.Textarea(attrs={"rows": 2})
+_TEXT3 = forms.Textarea(attrs={"rows": 3})
+
+
+def _datetime_field(**kwargs) -> forms.DateTimeField:
+    return forms.DateTimeField(
+        widget=_DATETIME, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"], **kwargs
+    )
+
+
+class ClientChoiceMixin:
+    """Staff act for a client they name; a client user always acts for its own client."""
+
+    def _with_client_field(self, user, required=True):
+        if user.is_provider_staff:
+            self.fields["client"] = forms.ModelChoiceField(
+                queryset=Client.objects.filter(status=Client.Status.ACTIVE).order_by("legal_name"),
+                required=required,
+            )
+            self.order_fields(["client", *[f for f in self.fields if f != "client"]])
+
+
+# --- Sub-processors (art. 21.9, 21.10) -----------------------------------------------------
+class SubProcessorForm(forms.Form):
+    """A register entry; the service checks it (the safeguard rule of art. 21.10 included)."""
+
+    provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
+    name = forms.CharField(max_length=200)
+    kind = forms.ChoiceField(choices=SubProcessor.Kind.choices)
+    country = forms.CharField(
+        max_length=2,
+        help_text="Two-letter ISO code.",
+        widget=forms.TextInput(attrs={"size": 3, "style": "text-transform:uppercase"}),
+    )
+    services = forms.CharField(label="Services performed", widget=_TEXT2)
+    agreement_date = forms.DateField(label="Written agreement date", widget=_DATE)
+    agreement_document = forms.FileField(required=False)
+    in_eea = forms.NullBooleanField(
+        label="In the EEA",
+        required=False,
+        help_text="Unknown: derived from the country.",
+    )
+    safeguard = forms.ChoiceField(
+        choices=SubProcessor.Safeguard.choices,
+        required=False,
+        help_text="Required for a transfer outside the EEA (art. 21.10, GDPR art. 46).",
+    )
+    active_from = forms.DateField(
+        required=False, widget=_DATE, help_text="Leave empty and announce the change (GDPR 28(2))."
+    )
+    active_to = forms.DateField(required=False, widget=_DATE)
+
+
+class SubProcessorAnnounceForm(forms.Form):
+    provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
+    kind = forms.ChoiceField(choices=SubProcessorChange.Kind.choices)
+    sub_processor = forms.ModelChoiceField(
+        queryset=SubProcessor.objects.all(), help_text="The sub-processor to be added."
+    )
+    replaces = forms.ModelChoiceField(
+        queryset=SubProcessor.objects.all(), required=False, help_text="For a replacement."
+    )
+    description = forms.CharField(required=False, widget=_TEXT2)
+
+
+class ObjectionForm(forms.Form):
+    reason = forms.CharField(
+        label="Why you object", widget=_TEXT2, help_text="Staff will contact you to resolve it."
+    )
+
+
+class ResolutionForm(forms.Form):
+    resolution = forms.CharField(widget=_TEXT2)
+
+
+# --- Audits (art. 21.7) --------------------------------------------------------------------
+class AuditRequestForm(ClientChoiceMixin, forms.Form):
+    kind = forms.ChoiceField(choices=AuditRequest.Kind.choices, initial=AuditRequest.Kind.AUDIT)
+    proposed_start = forms.DateField(
+        required=False,
+        widget=_DATE,
+        help_text="At least 10 working days from today (art. 21.7.2). For an audit only.",
+    )
+    auditor_name = forms.CharField(max_length=200, required=False)
+    auditor_firm = forms.CharField(max_length=200, required=False)
+    auditor_accredited = forms.BooleanField(
+        required=False, label="The auditor is an accredited external expert (art. 21.7.2)."
+    )
+    auditor_not_competitor = forms.BooleanField(
+        required=False, label="The auditor is not a competitor of the provider (art. 21.7.1)."
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._with_client_field(user)
+
+
+class AuditAgreeForm(forms.Form):
+    scope = forms.CharField(widget=_TEXT2)
+    timing = forms.CharField(widget=_TEXT2)
+    duration_days = forms.IntegerField(min_value=1, label="Duration (days)")
+    reimbursement_rate = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+
+
+class FileForm(forms.Form):
+    file = forms.FileField()
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(widget=_TEXT2)
+
+
+class AuditFilterForm(forms.Form):
+    status = forms.ChoiceField(choices=[("", "Any"), *AuditRequest.Status.choices], required=False)
+    kind = forms.ChoiceField(choices=[("", "Any"), *AuditRequest.Kind.choices], required=False)
+
+
+# --- Data-subject requests (art. 21.5) -----------------------------------------------------
+class DsrForm(ClientChoiceMixin, forms.Form):
+    type = forms.ChoiceField(choices=DataSubjectRequest.Type.choices)
+    subject_reference = forms.CharField(
+        max_length=200,
+        help_text="Only what is needed to find the subject's data, e.g. a phone number.",
+    )
+    received_at = _datetime_field(
+        required=False, help_text="When the request was received (UTC); now if left empty."
+    )
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._with_client_field(user)
+
+
+class DsrInstructForm(forms.Form):
+    instruction = forms.ChoiceField(choices=DataSubjectRequest.Instruction.choices)
+    note = forms.CharField(required=False, widget=_TEXT2)
+
+
+class DsrActionForm(forms.Form):
+    action_taken = forms.CharField(label="What was done", widget=_TEXT2)
+    assistance_cost = forms.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text="Charged to the client (art. 21.5.2).",
+    )
+
+
+class OptionalReasonForm(forms.Form):
+    reason = forms.CharField(required=False, widget=_TEXT2)
+
+
+class DsrFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        choices=[("", "Open"), ("all", "Any"), *DataSubjectRequest.Status.choices],
+        required=False,
+    )
+    type = forms.ChoiceField(
+        choices=[("", "Any"), *DataSubjectRequest.Type.choices], required=False
+    )
+    due_soon = forms.BooleanField(required=False, label="Due within 5 days")
+
+
+# --- Breaches (art. 21.11) -----------------------------------------------------------------
+class BreachForm(forms.Form):
+    provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
+    detected_at = _datetime_field(help_text="UTC.")
+    aware_at = _datetime_field(
+        label="Aware at",
+        required=False,
+        help_text="UTC; the 48-hour notice clock starts here (art. 21.11). Detection by default.",
+    )
+    description = forms.CharField(widget=_TEXT3)
+    data_types = forms.CharField(label="Types of personal data", widget=_TEXT2)
+    approx_subjects = forms.IntegerField(min_value=0, label="Approximate number of data subjects")
+    measures = forms.CharField(label="Measures taken or proposed", widget=_TEXT2)
+    clients = forms.ModelMultipleChoiceField(
+        queryset=Client.objects.exclude(status=Client.Status.DELETED).order_by("legal_name"),
+        label="Affected clients",
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+
+class BreachNotifyForm(forms.Form):
+    message = forms.CharField(
+        widget=_TEXT3, help_text="Sent to the client's admins and recorded (art. 21.11)."
+    )
+
+
+class BreachUpdateForm(forms.Form):
+    text = forms.CharField(label="Update", widget=_TEXT2, help_text="Notified clients receive it.")
+
+
+class BreachRootCauseForm(forms.Form):
+    root_cause = forms.CharField(widget=_TEXT2)
+
+
+# --- Records of processing (art. 21.8, 24) -------------------------------------------------
+class ProcessingRecordForm(forms.ModelForm):
+    class Meta:
+        model = ProcessingRecord
+        fields = [
+            "subject_categories",
+            "data_types",
+            "purposes",
+            "transfers",
+            "retention",
+            "toms_reference",
+        ]
+        widgets = {
+            "subject_categories": _TEXT3,
+            "data_types": _TEXT3,
+            "purposes": _TEXT3,
+            "transfers": _TEXT2,
+            "retention": _TEXT2,
+        }
+
+
+# --- Assistance (art. 21.6) ----------------------------------------------------------------
+class AssistanceRequestForm(ClientChoiceMixin, forms.Form):
+    kind = forms.ChoiceField(choices=AssistanceRequest.Kind.choices)
+    description = forms.CharField(widget=_TEXT3)
+
+    def __init__(self, *args, user, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._with_client_field(user)
+
+
+class AssistanceUpdateForm(forms.Form):
+    status = forms.ChoiceField(choices=AssistanceRequest.Status.choices)
+    outcome = forms.CharField(required=False, widget=_TEXT3)
+    cost = forms.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text="Charged to the client (art. 21.6).",
+    )
