@@ -35,6 +35,7 @@ from .models import (
     DataRequest,
     Director,
     Invitation,
+    Notification,
     Provider,
     Suspension,
     TermsAcceptance,
@@ -1215,3 +1216,21 @@ def totp_verify(*, user: User, token: str):
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     return device
+
+
+def deleted_accounts_contacts_anonymise(*, provider: Provider, before: dt.datetime) -> dict:
+    """Art. 23: contact details that outlive a deleted account (the recipients of its notices,
+    its invitations) are anonymised once the retention period after deletion has passed.
+    Set-based; running it twice changes nothing the second time."""
+    clients = Client.objects.filter(provider=provider, status=Client.Status.DELETED, deleted_at__lt=before)
+    notices = (
+        Notification.objects.filter(client__in=clients)
+        .exclude(recipients=["anonymised@anonymised.invalid"])
+        .update(recipients=["anonymised@anonymised.invalid"])
+    )
+    invitations = (
+        Invitation.objects.filter(client__in=clients)
+        .exclude(email="anonymised@anonymised.invalid")
+        .update(email="anonymised@anonymised.invalid")
+    )
+    return {"notifications": notices, "invitations": invitations}

@@ -10,7 +10,13 @@ def registry() -> dict[str, Callable]:
     from billing.jobs import JOBS as billing_jobs
     from dataprocessing.jobs import JOBS as dataprocessing_jobs
 
-    return {**accounts_jobs, **billing_jobs, **dataprocessing_jobs}
+    from .retention import retention_anonymise
+
+    composed = {
+        # art. 23: every category of personal data past its retention period, across apps.
+        "retention_anonymise": lambda: retention_anonymise(),
+    }
+    return {**accounts_jobs, **billing_jobs, **dataprocessing_jobs, **composed}
 
 
 def run(name: str):

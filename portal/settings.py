@@ -166,6 +166,8 @@ CELERY_BEAT_SCHEDULE = {
     # 48-hour deadlines: checked often enough to escalate well before they pass
     "breach_deadlines_escalate": _job("breach_deadlines_escalate", crontab(minute="*/15")),
     "dsr_references_anonymise": _job("dsr_references_anonymise", crontab(minute=10, hour=3)),
+    # composed across apps (portal/retention.py)
+    "retention_anonymise": _job("retention_anonymise", crontab(minute=40, hour=3)),
 }
 
 # --- Auth --------------------------------------------------------------------------------
@@ -214,6 +216,45 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # One schema name per model choice set; regenerate with `python -m portal.enum_names`.
+    "ENUM_NAME_OVERRIDES": {
+        "AgreementPartyEnum": "accounts.models.Agreement.Party",
+        "AgreementStatusEnum": "accounts.models.Agreement.Status",
+        "AssistanceRequestKindEnum": "dataprocessing.models.AssistanceRequest.Kind",
+        "AssistanceRequestStatusEnum": "dataprocessing.models.AssistanceRequest.Status",
+        "AuditRequestKindEnum": "dataprocessing.models.AuditRequest.Kind",
+        "AuditRequestStatusEnum": "dataprocessing.models.AuditRequest.Status",
+        "ChangeRequestStatusEnum": "accounts.models.ChangeRequest.Status",
+        "ClientBillingModeEnum": "accounts.models.Client.BillingMode",
+        "ClientStatusEnum": "accounts.models.Client.Status",
+        "CreditLotStatusEnum": "billing.models.CreditLot.Status",
+        "DataRequestStatusEnum": "accounts.models.DataRequest.Status",
+        "DataSubjectRequestInstructionEnum": "dataprocessing.models.DataSubjectRequest.Instruction",
+        "DataSubjectRequestStatusEnum": "dataprocessing.models.DataSubjectRequest.Status",
+        "DataSubjectRequestTypeEnum": "dataprocessing.models.DataSubjectRequest.Type",
+        "DepositStatusEnum": "billing.models.Deposit.Status",
+        "DisputeStatusEnum": "billing.models.Dispute.Status",
+        "FapiaoRequestKindEnum": "billing.models.FapiaoRequest.Kind",
+        "FapiaoRequestStatusEnum": "billing.models.FapiaoRequest.Status",
+        "InvoiceKindEnum": "billing.models.Invoice.Kind",
+        "InvoiceStatusEnum": "billing.models.Invoice.Status",
+        "LedgerEntryKindEnum": "billing.models.LedgerEntry.Kind",
+        "LimitChangeSourceEnum": "billing.models.LimitChange.Source",
+        "ProviderCalendarEnum": "accounts.models.Provider.Calendar",
+        "RestitutionRequestStatusEnum": "billing.models.RestitutionRequest.Status",
+        "RetentionPolicyCategoryEnum": "dataprocessing.models.RetentionPolicy.Category",
+        "SetOffSourceEnum": "billing.models.SetOff.Source",
+        "SubProcessorChangeKindEnum": "dataprocessing.models.SubProcessorChange.Kind",
+        "SubProcessorChangeStatusEnum": "dataprocessing.models.SubProcessorChange.Status",
+        "SubProcessorKindEnum": "dataprocessing.models.SubProcessor.Kind",
+        "SubProcessorObjectionStatusEnum": "dataprocessing.models.SubProcessorObjection.Status",
+        "SubProcessorSafeguardEnum": "dataprocessing.models.SubProcessor.Safeguard",
+        "SuspensionCauseEnum": "accounts.models.Suspension.Cause",
+        "TermsAcceptanceStatusEnum": "accounts.models.TermsAcceptance.Status",
+        "UsageRecordChannelEnum": "billing.models.UsageRecord.Channel",
+        "UserRoleEnum": "accounts.models.User.Role",
+        "WorkdayOverrideKindEnum": "accounts.models.WorkdayOverride.Kind",
+    },
 }
 
 # --- Email -------------------------------------------------------------------------------
