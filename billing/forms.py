@@ -14,6 +14,8 @@ from .models import LedgerEntry
 from .money import MAX_DIGITS
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
+# portal.css styles text inputs; date inputs get the same look here.
+INPUT_STYLE = "padding:.45rem .6rem;border:1px solid #c7cfd9;border-radius:6px;font:inherit"
 
 
 class OneTimeKeyMixin(forms.Form):
@@ -34,10 +36,14 @@ class LedgerFilterForm(forms.Form):
         required=False, choices=[("", "Any kind"), *LedgerEntry.Kind.choices], label="Kind"
     )
     date_from = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date", "style": INPUT_STYLE}),
     )
     date_to = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+        required=False,
+        label="To",
+        widget=forms.DateInput(attrs={"type": "date", "style": INPUT_STYLE}),
     )
 
     def clean(self):
@@ -73,7 +79,10 @@ class TopUpForm(OneTimeKeyMixin):
     received_at = forms.DateTimeField(
         label="Received at",
         input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format=DATETIME_LOCAL),
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local", "style": INPUT_STYLE + ";width:100%"},
+            format=DATETIME_LOCAL,
+        ),
     )
     reference = forms.CharField(label="Payment reference", max_length=200)
 
@@ -85,7 +94,9 @@ class TopUpForm(OneTimeKeyMixin):
             "received_at"
         ].help_text = f"Local time, {provider.timezone}. Usable from the next day (art. 29.3)."
         if not self.is_bound:
-            self.initial.setdefault("received_at", timezone.now().astimezone(self.tz))
+            # naive local wall time: the widget would show an aware value in the server's zone
+            now = timezone.now().astimezone(self.tz).replace(second=0, microsecond=0)
+            self.initial.setdefault("received_at", now.replace(tzinfo=None))
 
     def clean_received_at(self):
         value = self.cleaned_data["received_at"]

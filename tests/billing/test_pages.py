@@ -459,6 +459,17 @@ def test_each_rendered_top_up_form_carries_a_fresh_key(as_user, billing_staff, p
     assert len(keys) == 2
 
 
+def test_the_top_up_form_starts_at_the_providers_local_time(as_user, billing_staff, prepaid):
+    response = as_user(billing_staff).get(staff_wallet(prepaid))
+
+    html = response.content.decode()
+    shown = html.split('name="top_up-received_at"')[0].rsplit("<input", 1)[1]
+    shown += html.split('name="top_up-received_at"')[1].split(">", 1)[0]
+    value = shown.split('value="')[1].split('"')[0]
+    local = dt.datetime.strptime(value, "%Y-%m-%dT%H:%M").replace(tzinfo=ZoneInfo("Asia/Shanghai"))
+    assert abs(local - timezone.now()) < dt.timedelta(minutes=2)
+
+
 def test_a_reused_key_with_another_amount_is_refused_above_the_form(
     as_user, billing_staff, prepaid
 ):
