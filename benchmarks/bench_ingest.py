@@ -293,6 +293,34 @@ def _pgbench() -> tuple[float, str]:
     return float(match.group(1)), out
 
 
+def _debit_share(prepaid: list[int], now: dt.datetime, batches: int = 5) -> tuple[float, float]:
+    """In-process, for the record: ms per prepaid batch, and the share of it spent inside
+    billing.services.wallets_debit_locked (the wallet primitive that writes the entries)."""
+    from billing import services
+    from billing.usage import usage_ingest
+
+    spent = [0.0]
+    original = services.wallets_debit_locked
+
+    def timed(**kwargs):
+        started = time.perf_counter()
+        try:
+            return original(**kwargs)
+        finally:
+            spent[0] += time.perf_counter() - started
+
+    services.wallets_debit_locked = timed
+    try:
+        records = [json.loads(b)["records"] for b in _bodies("inprocess", batches, prepaid, now)]
+        started = time.perf_counter()
+        for batch in records:
+            usage_ingest(records=batch, now=now)
+        total = time.perf_counter() - started
+    finally:
+        services.wallets_debit_locked = original
+    return total / batches * 1000, spent[0] / total
+
+
 def _check(accepted: int) -> list[str]:
     """After the run: the ledger and the counts agree with what was accepted."""
     from django.db import connection
@@ -379,6 +407,8 @@ def main() -> int:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
 
+    per_batch_ms, debit_share = _debit_share(prepaid, now)
+    total_accepted += 5 * BATCH
     problems = _check(total_accepted)
     connection.close()
 
@@ -414,6 +444,13 @@ def main() -> int:
             f"pgbench simple-update: **{tps:,.0f} tps**. Ingestion / pgbench = **{ratio:.1f}x** "
             f"(target ≥ {TARGET_RATIO}x: {verdict})."
         )
+    lines.append("")
+    lines.append(
+        f"Where a prepaid batch goes (in-process, 5 batches): {per_batch_ms:,.0f} ms per batch of {BATCH:,}, "
+        f"{debit_share:.0%} of it inside `billing.services.wallets_debit_locked` (a ledger entry and its lot "
+        "allocations per record, lots and wallets updated); the postpaid path writes one usage row per record "
+        "and one update per touched message account."
+    )
     lines.append("")
     lines.append(
         "Consistency after the run: "
