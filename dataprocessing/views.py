@@ -385,7 +385,7 @@ def sub_processor_objection_resolve(request, pk: int):
 # --- Audits (art. 21.7) --------------------------------------------------------------------
 def _audits_context(request, form=None):
     user = request.user
-    filters = AuditFilterForm(request.GET or None)
+    filters = AuditFilterForm(request.GET or None, auto_id="filter_%s")
     data = filters.cleaned_data if filters.is_valid() else {}
     qs = selectors.audit_request_list(
         user=user, status=data.get("status") or None, kind=data.get("kind") or None
@@ -530,7 +530,7 @@ def audit_action(request, pk: int, action: str):
 # --- Data-subject requests (art. 21.5; GDPR 12(3)) -----------------------------------------
 def _dsrs_context(request, form=None):
     user = request.user
-    filters = DsrFilterForm(request.GET or None)
+    filters = DsrFilterForm(request.GET or None, auto_id="filter_%s")
     data = filters.cleaned_data if filters.is_valid() else {}
     status = data.get("status") or ""
     qs = selectors.dsr_list(user=user, type=data.get("type") or None)
