@@ -33,7 +33,7 @@ from decimal import ROUND_FLOOR, Decimal
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
-from django.db.models import Max, Sum
+from django.db.models import Exists, Max, OuterRef, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from stdnum.cn import uscc
@@ -2102,25 +2102,34 @@ def suspend_for_non_payment(*, today: dt.date | None = None, batch_size: int = B
     for provider in Provider.objects.order_by("pk"):
         day = today or _today(provider)
         cutoff = day - dt.timedelta(days=provider.overdue_suspension_grace_days)
-        client_ids = list(
+        open_suspension = Suspension.objects.filter(
+            client_id=OuterRef("client_id"), cause=Suspension.Cause.NON_PAYMENT, ended_at=None
+        )
+        candidates = (
             Invoice.objects.filter(
                 provider=provider,
                 kind=Invoice.Kind.INVOICE,
                 status__in=OPEN_STATUSES,
                 due_date__lte=cutoff,
             )
-            .exclude(
-                client__suspensions__cause=Suspension.Cause.NON_PAYMENT,
-                client__suspensions__ended_at=None,
-            )
+            .exclude(Exists(open_suspension))
             .values_list("client_id", flat=True)
             .distinct()
-            .order_by("client_id")[:batch_size]
+            .order_by("client_id")
         )
+        client_ids, last_id = [], 0
+        while True:  # keyset over client ids, in bounded batches
+            batch = list(candidates.filter(client_id__gt=last_id)[:batch_size])
+            client_ids += batch
+            if len(batch) < batch_size:
+                break
+            last_id = batch[-1]
         for client_id in client_ids:
             with transaction.atomic():
                 client = (
-                    Client.objects.select_for_update().select_related("provider").get(pk=client_id)
+                    Client.objects.select_for_update(of=("self",))
+                    .select_related("provider")
+                    .get(pk=client_id)
                 )
                 if Suspension.objects.filter(
                     client=client, cause=Suspension.Cause.NON_PAYMENT, ended_at=None
@@ -2192,7 +2201,9 @@ def price_set(
         )
     valid_from = _date(valid_from, field="valid_from")
     reference = (agreement_reference or "").strip()
-    client = Client.objects.select_for_update().select_related("provider").get(pk=client.pk)
+    client = (
+        Client.objects.select_for_update(of=("self",)).select_related("provider").get(pk=client.pk)
+    )
     current = (
         Price.objects.filter(client=client, channel=channel, valid_from__lte=valid_from)
         .order_by("-valid_from")
