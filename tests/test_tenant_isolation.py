@@ -1,0 +1,333 @@
+"""Tenant isolation, walked over every URL pattern (DESIGN.md: "another client's id answers 404,
+never 403 and never the object").
+
+Every pattern that takes an id must have a maker below (which builds the object for a client)
+or an exemption with a reason, so a new view cannot forget: `test_every_url_with_an_id_is_walked`
+fails for an unknown one. For each pattern, a client admin of one company asks for another
+company's object (under the other provider too) with GET and POST. The answer must be 404, or
+exactly what a non-existent id gets when that is a refusal by role (403/405) — either way the
+other company's object is neither shown, changed, nor revealed to exist.
+"""
+
+import datetime as dt
+import re
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.urls import URLResolver, get_resolver
+from django.utils import timezone
+
+from accounts.models import ChangeRequest, DataRequest, TermsAcceptance, TermsVersion, User
+from billing import limits as billing_limits
+from billing import services as billing_services
+from billing.models import LimitIncreaseRequest, RestitutionRequest
+from dataprocessing.models import (
+    AssistanceRequest,
+    ProcessingRecord,
+    SubProcessorChange,
+    SubProcessorObjection,
+)
+from tests.accounts.factories import (
+    AgreementFactory,
+    ClientAdminFactory,
+    ClientFactory,
+    ClientViewerFactory,
+)
+from tests.dataprocessing.factories import (
+    AuditRequestFactory,
+    BreachFactory,
+    BreachNotificationFactory,
+    DataSubjectRequestFactory,
+    SubProcessorFactory,
+)
+
+PARAM = re.compile(r"<(?:(\w+):)?(\w+)>")
+
+# Patterns whose parameters are not object ids.
+EXEMPT = {
+    "accounts/invitation/": "a one-time invitation token, not an object id",
+    "accounts/reset/": "Django's password-reset token",
+}
+
+# Fixed values for parameters that name an action rather than an object.
+WORDS = {"action": "cancel", "decision": "approve"}
+
+
+def _walk(patterns, prefix=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            yield from _walk(pattern.url_patterns, prefix + str(pattern.pattern))
+        else:
+            yield prefix + str(pattern.pattern)
+
+
+def _routes() -> list[str]:
+    routes = []
+    for route in _walk(get_resolver().url_patterns):
+        if route.startswith(("admin/", "^", "static/", "media/")) or "<" not in route:
+            continue
+        routes.append(route)
+    return sorted(set(routes))
+
+
+def _key(route: str) -> str:
+    return route[: route.index("<")]
+
+
+# --- Makers: (client) -> {param: value} for the object behind each prefix ------------------
+def _admin(client):
+    return User.objects.filter(
+        client=client, role=User.Role.CLIENT_ADMIN
+    ).first() or ClientAdminFactory(client=client)
+
+
+def _client(client):
+    return {"pk": client.pk, "client_id": client.pk, "client_pk": client.pk}
+
+
+def _change_request(client):
+    cr = ChangeRequest.objects.create(
+        client=client,
+        changes={"address": {"old": client.address, "new": "Elsewhere 1"}},
+        submitted_by=_admin(client),
+    )
+    return {"pk": cr.pk}
+
+
+def _data_request(client):
+    dr = DataRequest.objects.create(
+        client=client,
+        requested_by="Operator",
+        description="Registration data",
+        logged_by=_admin(client),
+        due_at=timezone.now() + dt.timedelta(days=3),
+    )
+    return {"pk": dr.pk}
+
+
+def _terms_version(client):
+    return TermsVersion.objects.create(
+        provider=client.provider,
+        version=f"v{uuid.uuid4().hex[:6]}",
+        summary="Changes",
+        published_at=timezone.now(),
+    )
+
+
+def _terms_acceptance(client):
+    acceptance = TermsAcceptance.objects.create(
+        client=client,
+        terms=_terms_version(client),
+        objection_deadline=timezone.now() + dt.timedelta(days=30),
+    )
+    return {"pk": acceptance.pk}
+
+
+def _user(client):
+    return {"pk": ClientViewerFactory(client=client).pk}
+
+
+def _agreement(client):
+    return {"pk": client.agreement.pk}
+
+
+def _assistance(client):
+    request = AssistanceRequest.objects.create(
+        client=client,
+        kind=AssistanceRequest.Kind.DPIA,
+        description="DPIA help",
+        requested_by=_admin(client),
+    )
+    return {"pk": request.pk}
+
+
+def _audit(client):
+    return {"pk": AuditRequestFactory(client=client, requested_by=_admin(client)).pk}
+
+
+def _breach_notice(client):
+    notice = BreachNotificationFactory(
+        client=client, breach=BreachFactory(provider=client.provider), notified_at=timezone.now()
+    )
+    return {"pk": notice.pk}
+
+
+def _breach(client):
+    breach = BreachFactory(provider=client.provider)
+    notice = BreachNotificationFactory(client=client, breach=breach)
+    return {"pk": breach.pk, "notification_pk": notice.pk}
+
+
+def _dsr(client):
+    dsr = DataSubjectRequestFactory(client=client)
+    return {"pk": dsr.pk, "subject_request_id": dsr.request_id}
+
+
+def _limit_request(client):
+    account = billing_limits.message_account_for_client(client=client)
+    request = LimitIncreaseRequest.objects.create(
+        client=client,
+        current_limit=account.limit,
+        requested_limit=account.limit + 1000,
+        reason="Growth",
+        requested_by=_admin(client),
+    )
+    return {"pk": request.pk}
+
+
+def _message_limit(client):
+    billing_limits.message_account_for_client(client=client)
+    return {"client_id": client.pk}
+
+
+def _processing_record(client):
+    record = ProcessingRecord.objects.create(
+        client=client,
+        subject_categories="Customers",
+        data_types="Phone numbers",
+        purposes="Notifications",
+        retention="180 days",
+        toms_reference="TOMs 2026",
+    )
+    return {"pk": record.pk, "client_pk": client.pk}
+
+
+def _restitution(client):
+    request = RestitutionRequest.objects.create(
+        client=client,
+        requested_by=_admin(client),
+        currency=client.provider.currency,
+        reason="Terminating",
+    )
+    return {"pk": request.pk}
+
+
+def _sub_processor(client):
+    return {"pk": SubProcessorFactory(provider=client.provider).pk}
+
+
+def _sub_processor_change(client):
+    change = SubProcessorChange.objects.create(
+        provider=client.provider,
+        kind=SubProcessorChange.Kind.ADDITION,
+        sub_processor=SubProcessorFactory(provider=client.provider),
+        announced_by=_admin(client),
+        effective_at=timezone.now() + dt.timedelta(days=30),
+    )
+    return {"pk": change.pk}
+
+
+def _sub_processor_objection(client):
+    change = SubProcessorChange.objects.get(pk=_sub_processor_change(client)["pk"])
+    objection = SubProcessorObjection.objects.create(
+        change=change, client=client, objected_by=_admin(client), reason="Outside the EEA"
+    )
+    return {"pk": objection.pk}
+
+
+def _billing_client(client):
+    wallet = billing_services.wallet_for_client(client=client)
+    lot = billing_services.wallet_top_up(
+        wallet=wallet,
+        amount=Decimal("100.00"),
+        received_at=timezone.now() - dt.timedelta(days=2),
+        reference="walk",
+        idempotency_key=f"walk-{uuid.uuid4().hex}",
+    )
+    return {"pk": client.pk, "lot_pk": lot.pk}
+
+
+MAKERS = {
+    "accounts/change-requests/": _change_request,
+    "api/v1/change-requests/": _change_request,
+    "accounts/clients/": _client,
+    "api/v1/clients/": _client,
+    "accounts/data-requests/": _data_request,
+    "api/v1/data-requests/": _data_request,
+    "accounts/terms/": _terms_acceptance,
+    "api/v1/terms-acceptances/": _terms_acceptance,
+    "api/v1/terms-versions/": lambda client: {"pk": _terms_version(client).pk},
+    "accounts/users/": _user,
+    "api/v1/users/": _user,
+    "api/v1/agreements/": _agreement,
+    "api/v1/assistance-requests/": _assistance,
+    "data-processing/assistance/": _assistance,
+    "api/v1/audit-requests/": _audit,
+    "data-processing/audits/": _audit,
+    "api/v1/breach-notices/": _breach_notice,
+    "data-processing/breach-notices/": _breach_notice,
+    "api/v1/breaches/": _breach,
+    "data-processing/breaches/": _breach,
+    "api/v1/data-subject-requests/": _dsr,
+    "api/v1/opendsr/requests/": _dsr,
+    "data-processing/dsrs/": _dsr,
+    "api/v1/limit-increase-requests/": _limit_request,
+    "billing/limit-requests/": _limit_request,
+    "api/v1/message-limits/": _message_limit,
+    "api/v1/processing-records/": _processing_record,
+    "data-processing/records/": _processing_record,
+    "api/v1/restitution-requests/": _restitution,
+    "billing/restitutions/": _restitution,
+    "api/v1/sub-processors/": _sub_processor,
+    "data-processing/sub-processors/": _sub_processor,
+    "api/v1/sub-processor-changes/": _sub_processor_change,
+    "data-processing/sub-processor-changes/": _sub_processor_change,
+    "api/v1/sub-processor-objections/": _sub_processor_objection,
+    "data-processing/sub-processor-objections/": _sub_processor_objection,
+    "billing/clients/": _billing_client,
+}
+
+
+def _url(route: str, values: dict) -> str:
+    def fill(match):
+        converter, name = match.group(1), match.group(2)
+        if name in WORDS:
+            return WORDS[name]
+        if name not in values:
+            raise KeyError(f"no value for <{name}> in {route}")
+        return str(values[name])
+
+    return "/" + PARAM.sub(fill, route)
+
+
+def _missing(route: str) -> dict:
+    values = {}
+    for converter, name in PARAM.findall(route):
+        values[name] = uuid.uuid4() if converter == "uuid" else 987654321
+    return values
+
+
+def test_every_url_with_an_id_is_walked():
+    unknown = [
+        route for route in _routes() if _key(route) not in MAKERS and _key(route) not in EXEMPT
+    ]
+    assert not unknown, f"add a maker to MAKERS (or an exemption) for: {unknown}"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("route", [r for r in _routes() if _key(r) in MAKERS])
+def test_another_clients_id_answers_404_on_every_page_and_endpoint(route, client, cm, cx):
+    # given a client admin of one company, and another company under the other provider
+    own = ClientFactory(provider=cm)
+    AgreementFactory(client=own)
+    other = ClientFactory(provider=cx, billing_mode="prepaid")
+    AgreementFactory(client=other)
+    ClientAdminFactory(client=other)
+    client.force_login(ClientAdminFactory(client=own))
+    url = _url(route, MAKERS[_key(route)](other))
+    missing_url = _url(route, _missing(route))
+
+    for method in ("get", "post"):
+        # when the admin asks for the other company's object
+        answer = getattr(client, method)(url)
+        # then it is 404, or the very refusal a non-existent id gets
+        if answer.status_code != 404:
+            missing = getattr(client, method)(missing_url)
+            assert answer.status_code == missing.status_code, (
+                method,
+                url,
+                answer.status_code,
+                missing.status_code,
+            )
+            assert answer.status_code in (403, 405), (method, url, answer.status_code)
