@@ -281,7 +281,7 @@ MAKERS = {
 
 def _url(route: str, values: dict) -> str:
     def fill(match):
-        converter, name = match.group(1), match.group(2)
+        name = match.group(2)
         if name in WORDS:
             return WORDS[name]
         if name not in values:
