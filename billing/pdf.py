@@ -1,0 +1,69 @@
+"""PDF of an invoice or credit note (art. 4.1, 4.5), rendered with WeasyPrint.
+
+The template names "Noto Sans CJK SC" (Debian's fonts-noto-cjk) first, so Chinese legal
+names print as characters, not boxes. Amounts come from the invoice as stored and from the
+invoicing read functions (paid, set off, due now); nothing is recomputed here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from .invoicing import invoice_due_now, invoice_outstanding, set_off_total, withheld_amount
+from .models import Invoice
+from .money import round_money
+
+HUNDRED = Decimal("100")
+
+
+def vat_by_rate(invoice: Invoice, lines) -> list[dict]:
+    """VAT per rate as on the invoice: the rate's base and its VAT, rounded once per rate (art. 4.1)."""
+    bases: dict[Decimal, Decimal] = defaultdict(lambda: Decimal("0"))
+    for line in lines:
+        bases[Decimal(line.vat_rate)] += line.amount
+    return [
+        {"rate": rate, "base": base, "vat": round_money(base * rate / HUNDRED)}
+        for rate, base in sorted(bases.items())
+    ]
+
+
+def invoice_pdf_context(invoice: Invoice) -> dict:
+    lines = list(invoice.lines.order_by("position", "pk"))
+    is_invoice = invoice.kind == Invoice.Kind.INVOICE
+    set_off = set_off_total(invoice) if is_invoice else Decimal("0")
+    return {
+        "invoice": invoice,
+        "is_invoice": is_invoice,
+        "provider": invoice.provider,
+        "client": invoice.client,
+        "lines": lines,
+        "vat_rates": vat_by_rate(invoice, lines),
+        "credited": invoice.credit_note_for,
+        "set_off": set_off,
+        "settled": invoice.amount_paid + set_off,
+        "outstanding": invoice_outstanding(invoice) if is_invoice else Decimal("0"),
+        "withheld": withheld_amount(invoice) if is_invoice else Decimal("0"),
+        "due_now": invoice_due_now(invoice) if is_invoice else Decimal("0"),
+        "generated_at": timezone.now(),
+    }
+
+
+def invoice_pdf(invoice: Invoice) -> bytes:
+    """The invoice or credit note as a PDF document (A4)."""
+    from weasyprint import HTML  # imported here: it loads Pango and the fonts
+
+    invoice = Invoice.objects.select_related("provider", "client", "credit_note_for").get(
+        pk=invoice.pk
+    )
+    html = render_to_string("billing/invoice_pdf.html", invoice_pdf_context(invoice))
+    return HTML(string=html).write_pdf()
+
+
+def invoice_pdf_filename(invoice: Invoice) -> str:
+    stem = invoice.number or f"draft-{invoice.pk}"
+    kind = "credit-note" if invoice.kind == Invoice.Kind.CREDIT_NOTE else "invoice"
+    return f"{kind}-{stem}.pdf"
