@@ -20,13 +20,31 @@ from .money import round_money
 HUNDRED = Decimal("100")
 
 
+def plain(value: Decimal) -> str:
+    """A decimal without trailing zeros and never in exponent form: 100.000 → "100", 0.045000 → "0.045"."""
+    return f"{Decimal(value).normalize():f}"
+
+
+def _line_rows(lines) -> list[dict]:
+    return [
+        {
+            "description": line.description,
+            "quantity": plain(line.quantity),
+            "unit_price": plain(line.unit_price),
+            "vat_rate": plain(line.vat_rate),
+            "amount": line.amount,
+        }
+        for line in lines
+    ]
+
+
 def vat_by_rate(invoice: Invoice, lines) -> list[dict]:
     """VAT per rate as on the invoice: the rate's base and its VAT, rounded once per rate (art. 4.1)."""
     bases: dict[Decimal, Decimal] = defaultdict(lambda: Decimal("0"))
     for line in lines:
         bases[Decimal(line.vat_rate)] += line.amount
     return [
-        {"rate": rate, "base": base, "vat": round_money(base * rate / HUNDRED)}
+        {"rate": plain(rate), "base": base, "vat": round_money(base * rate / HUNDRED)}
         for rate, base in sorted(bases.items())
     ]
 
@@ -40,7 +58,7 @@ def invoice_pdf_context(invoice: Invoice) -> dict:
         "is_invoice": is_invoice,
         "provider": invoice.provider,
         "client": invoice.client,
-        "lines": lines,
+        "lines": _line_rows(lines),
         "vat_rates": vat_by_rate(invoice, lines),
         "credited": invoice.credit_note_for,
         "set_off": set_off,
