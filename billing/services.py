@@ -170,8 +170,15 @@ def wallet_top_up(
         + (f" recorded by {acting_user.email}" if acting_user else ""),
         lot=lot,
     )
-    # Credit is no longer "all used" (art. 29.7), so that clock stops.
-    Wallet.objects.filter(pk=wallet.pk).update(balance=balance, credit_exhausted_at=None)
+    # art. 29.7: a top-up charges the account: both inactivity clocks stop and a pending
+    # deletion warning no longer stands.
+    last_charged = max(filter(None, [wallet.last_charged_at, received_at]))
+    Wallet.objects.filter(pk=wallet.pk).update(
+        balance=balance,
+        credit_exhausted_at=None,
+        last_charged_at=last_charged,
+        inactivity_warned_at=None,
+    )
     return lot
 
 
@@ -320,19 +327,15 @@ def wallets_debit_locked(
                 ],
             )
         if changed:
-            # art. 29.7: a charge stops the inactivity clock and cancels a pending warning;
-            # all credit used starts the other clock.
+            # art. 29.7: a debit that uses the last credit starts the "all credit used" clock.
             cursor.execute(
                 f"UPDATE {Wallet._meta.db_table} AS w"
                 " SET balance = v.balance,"
-                "     last_charged_at = CASE WHEN v.charged THEN %s ELSE w.last_charged_at END,"
-                "     inactivity_warned_at = CASE WHEN v.charged THEN NULL ELSE w.inactivity_warned_at END,"
                 "     credit_exhausted_at = CASE WHEN v.charged AND v.balance = 0 THEN %s"
                 "                                WHEN v.balance > 0 THEN NULL ELSE w.credit_exhausted_at END"
                 " FROM unnest(%s::bigint[], %s::numeric[], %s::boolean[]) AS v(id, balance, charged)"
                 " WHERE w.id = v.id",
                 [
-                    at,
                     at,
                     [p.wallet.pk for p in changed],
                     [p.balance for p in changed],
@@ -342,11 +345,8 @@ def wallets_debit_locked(
     for plan in changed:
         w = plan.wallet
         w.balance = plan.balance
-        if plan.charged:
-            w.last_charged_at = at
-            w.inactivity_warned_at = None
-            if plan.balance == 0:
-                w.credit_exhausted_at = at
+        if plan.charged and plan.balance == 0:
+            w.credit_exhausted_at = at
         if plan.balance > 0:
             w.credit_exhausted_at = None
     return results
@@ -687,7 +687,10 @@ EXPIRY_WRITE_SQL = f"""
         SELECT wallet_id, SUM(remaining) AS total FROM due WHERE remaining > 0 GROUP BY wallet_id
     ),
     wallets AS (
-        UPDATE {_WALLET} w SET balance = w.balance - totals.total
+        UPDATE {_WALLET} w SET balance = w.balance - totals.total,
+            credit_exhausted_at = CASE WHEN w.balance - totals.total = 0
+                                       THEN coalesce(w.credit_exhausted_at, %(now)s)
+                                       ELSE w.credit_exhausted_at END
         FROM totals WHERE w.id = totals.wallet_id AND {{wallets}}
         RETURNING w.id
     ),
@@ -819,10 +822,11 @@ def inactivity_deadline(
     """(start, deadline) of the art. 29.7 clock, or None when the account is not at risk.
 
     "The account will be deleted if the account is not charged within three (3) months of
-    registration, or within three months after all credit has been used." Charged means a
-    debit for services (art. 29.2 calls these "charges"): never charged counts from the
-    registration (approval, else sign-up); all credit used counts from the debit that
-    brought the balance to zero (a top-up clears it).
+    registration, or within three months after all credit has been used." A prepaid account
+    is charged when credit is loaded onto it (a top-up, art. 29.1: "occasional payments ...
+    credited to his account"), so an account holding paid credit is never deleted. Never
+    charged counts from the registration (approval, else sign-up); all credit used counts
+    from the moment the balance reached zero, by a debit or by expiry (a top-up clears it).
     """
     months = client.provider.inactive_deletion_months
     if wallet is None or wallet.last_charged_at is None:
@@ -907,14 +911,14 @@ def _inactive_account_step(*, client_id: int, now: dt.datetime) -> str | None:
             recipients=client_recipients(client, include_viewers=True),
             subject=f"Your prepaid account will be deleted on {max(deadline, now + warn):%Y-%m-%d}",
             body=(
-                "Your prepaid account has not been charged for services within "
+                "Your prepaid account has not been topped up within "
                 f"{client.provider.inactive_deletion_months} months "
                 + (
                     "of registration"
                     if wallet.last_charged_at is None
                     else "after all credit was used"
                 )
-                + ". It will be deleted unless it is used before then (art. 29.7)."
+                + ". It will be deleted unless credit is added before then (art. 29.7)."
             ),
         )
         Wallet.objects.filter(pk=wallet.pk).update(inactivity_warned_at=now)

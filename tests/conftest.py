@@ -108,3 +108,25 @@ def fast_password_hashing(settings):
     """A fast hasher everywhere in tests: PBKDF2's cost is a production concern, and the
     factories hash a password for every user they make. Sign-in itself works the same."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+def pytest_collection_modifyitems(items):
+    """Every transactional test restores the database it found (serialized rollback).
+
+    The provider profiles and retention periods are seeded by data migrations; a
+    transactional test's flush would otherwise delete them for every test after it.
+    """
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        if (
+            marker is not None
+            and marker.kwargs.get("transaction")
+            and not marker.kwargs.get("serialized_rollback")
+        ):
+            item.add_marker(
+                pytest.mark.django_db(**{**marker.kwargs, "serialized_rollback": True}),
+                append=False,
+            )
+        elif {"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())):
+            if "django_db_serialized_rollback" not in item.fixturenames:
+                item.fixturenames.append("django_db_serialized_rollback")

@@ -8,6 +8,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
+from accounts.dates import add_months
 from accounts.models import Client, Notification, User
 from billing.jobs import JOBS
 from billing.models import CreditLot, LedgerEntry, Wallet
@@ -162,8 +163,7 @@ def test_an_account_never_charged_is_warned_14_days_ahead_then_deleted_and_anony
     registered = dt.datetime(2026, 1, 10, 9, tzinfo=SH)
     client = _registered(cm, registered)
     deadline = dt.datetime(2026, 4, 10, 9, tzinfo=SH)
-    wallet = wallet_for_client(client=client)
-    lot = top_up(wallet, "10.00", registered + dt.timedelta(days=1))  # topped up, but never charged
+    wallet = wallet_for_client(client=client)  # never topped up: never charged (art. 29.7)
     # 15 days before: nothing
     assert inactive_accounts_delete(now=deadline - dt.timedelta(days=15)) == {
         "warned": 0,
@@ -191,9 +191,8 @@ def test_an_account_never_charged_is_warned_14_days_ahead_then_deleted_and_anony
         not user.is_active and user.email.endswith("@anonymised.invalid") and user.full_name == ""
     )
     assert client.directors.get().name.startswith("(anonymised")
-    # wallet and ledger kept
+    # the wallet is kept
     assert Wallet.objects.filter(pk=wallet.pk).exists()
-    assert LedgerEntry.objects.filter(wallet=wallet, lot=lot).exists()
     check(wallet)
     # run again: nothing more
     assert inactive_accounts_delete(now=deadline + dt.timedelta(days=1)) == {
@@ -203,20 +202,26 @@ def test_an_account_never_charged_is_warned_14_days_ahead_then_deleted_and_anony
     }
 
 
-def test_a_charge_after_the_warning_cancels_the_deletion(cm):
+def test_an_account_holding_unused_credit_is_never_deleted(cm):
+    """A top-up charges the account (art. 29.7); credit it has not used yet keeps it."""
+    registered = dt.datetime(2026, 1, 10, 9, tzinfo=SH)
+    client = _registered(cm, registered)
+    wallet = wallet_for_client(client=client)
+    top_up(wallet, "10.00", registered + dt.timedelta(days=1))
+    for months_later in (3, 6, 11):
+        moment = registered + dt.timedelta(days=31 * months_later)
+        assert inactive_accounts_delete(now=moment) == {"warned": 0, "deleted": 0, "cleared": 0}
+    client.refresh_from_db()
+    assert client.status == Client.Status.ACTIVE
+
+
+def test_a_top_up_after_the_warning_cancels_the_deletion(cm):
     registered = dt.datetime(2026, 1, 10, 9, tzinfo=SH)
     client = _registered(cm, registered)
     deadline = dt.datetime(2026, 4, 10, 9, tzinfo=SH)
     wallet = wallet_for_client(client=client)
-    top_up(wallet, "10.00", registered + dt.timedelta(days=1))
     assert inactive_accounts_delete(now=deadline - dt.timedelta(days=14))["warned"] == 1
-    wallet_debit(
-        wallet=wallet,
-        amount="1.00",
-        idempotency_key="sms-1",
-        cause="sms",
-        at=deadline - dt.timedelta(days=3),
-    )
+    top_up(wallet, "10.00", deadline - dt.timedelta(days=3))
     wallet.refresh_from_db()
     assert wallet.inactivity_warned_at is None
     assert inactive_accounts_delete(now=deadline + dt.timedelta(days=1)) == {
@@ -226,6 +231,19 @@ def test_a_charge_after_the_warning_cancels_the_deletion(cm):
     }
     client.refresh_from_db()
     assert client.status == Client.Status.ACTIVE
+
+
+def test_credit_that_expires_unused_starts_the_all_credit_used_clock(cm):
+    client = _registered(cm, dt.datetime(2026, 1, 10, 9, tzinfo=SH))
+    wallet = wallet_for_client(client=client)
+    lot = top_up(wallet, "10.00", dt.datetime(2026, 1, 11, 10, tzinfo=SH))
+    credit_expire(now=lot.expires_at)
+    wallet.refresh_from_db()
+    assert wallet.balance == 0 and wallet.credit_exhausted_at == lot.expires_at
+    deadline = add_months(lot.expires_at, 3)
+    assert inactive_accounts_delete(now=deadline - dt.timedelta(days=15))["warned"] == 0
+    assert inactive_accounts_delete(now=deadline - dt.timedelta(days=14))["warned"] == 1
+    assert inactive_accounts_delete(now=deadline)["deleted"] == 1
 
 
 def test_an_account_whose_credit_was_all_used_is_deleted_3_months_later(
@@ -258,13 +276,13 @@ def test_a_top_up_after_the_credit_ran_out_clears_the_warning(cm):
     )
     assert inactive_accounts_delete(now=dt.datetime(2026, 5, 7, tzinfo=SH))["warned"] == 1
     top_up(wallet, "50.00", dt.datetime(2026, 5, 10, tzinfo=SH))
+    wallet.refresh_from_db()
+    assert wallet.inactivity_warned_at is None  # the top-up itself withdraws the warning
     assert inactive_accounts_delete(now=dt.datetime(2026, 5, 25, tzinfo=SH)) == {
         "warned": 0,
         "deleted": 0,
-        "cleared": 1,
+        "cleared": 0,
     }
-    wallet.refresh_from_db()
-    assert wallet.inactivity_warned_at is None
     client.refresh_from_db()
     assert client.status == Client.Status.ACTIVE
 
