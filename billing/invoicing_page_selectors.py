@@ -133,7 +133,7 @@ def dispute_get(*, user: User, pk) -> Dispute:
 
 def fapiao_request_list(*, user: User, client: Client | None = None, status: str = "") -> QuerySet:
     qs = scoped(
-        FapiaoRequest.objects.select_related("invoice__client"),
+        FapiaoRequest.objects.select_related("invoice__client", "invoice__provider"),
         user=user,
         client_field="invoice__client",
     )
