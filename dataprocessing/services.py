@@ -873,6 +873,33 @@ def _dsr_status_changed(dsr: DataSubjectRequest) -> None:
     transaction.on_commit(lambda: dsr_callback_deliver(callback_id=callback.pk))
 
 
+def callback_url_error(url: str) -> str | None:
+    """Why the portal will not call `url`, or None. Outside first-look/test settings a status
+    callback must be https and reach a public address: a client-supplied URL must never make
+    the portal post into the provider's own network (server-side request forgery)."""
+    import ipaddress
+    import socket
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    allow_private = getattr(settings, "PORTAL_CALLBACKS_ALLOW_PRIVATE", False)
+    if parsed.scheme not in ("https", "http") or not parsed.hostname:
+        return "The status callback URL must be an absolute http(s) URL."
+    if parsed.scheme != "https" and not allow_private:
+        return "The status callback URL must use https."
+    if allow_private:
+        return None
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(parsed.hostname, parsed.port or 443)}
+    except OSError:
+        return "The status callback URL's host does not resolve."
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            return "The status callback URL must reach a public address."
+    return None
+
+
 def dsr_callback_deliver(*, callback_id: int) -> bool:
     """POST one status callback (JSON) with a short timeout; a failure is kept for the retry job.
 
@@ -885,6 +912,11 @@ def dsr_callback_deliver(*, callback_id: int) -> bool:
         pk=callback.pk, delivered=False, attempts=callback.attempts
     ).update(attempts=callback.attempts + 1, attempted_at=timezone.now())
     if not claimed:
+        return False
+    refusal = callback_url_error(callback.url)  # checked again: DNS may have changed since
+    if refusal:
+        DsrCallback.objects.filter(pk=callback.pk).update(error=refusal)
+        log.warning("DSR status callback %s to %s refused: %s", callback.pk, callback.url, refusal)
         return False
     body = json.dumps(dsr_callback_payload(callback.request, callback.status)).encode()
     req = urllib.request.Request(
@@ -989,6 +1021,10 @@ def dsr_receive(
         errors["received_at"] = ["The receipt cannot be in the future."]
     if client.status != Client.Status.ACTIVE and client.status != Client.Status.PENDING:
         errors["client"] = ["This client's account is closed."]
+    if _text(status_callback_url):
+        refusal = callback_url_error(_text(status_callback_url))
+        if refusal:
+            errors["status_callback_url"] = [refusal]
     if errors:
         raise ValidationFailed(errors, article="21.5")
     dsr = DataSubjectRequest(

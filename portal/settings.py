@@ -268,6 +268,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portal@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 PORTAL_STAFF_EMAIL = env_str("PORTAL_STAFF_EMAIL", "billing@localhost")
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+# Client-supplied callback URLs (OpenDSR) may reach private addresses only in first-look mode.
+PORTAL_CALLBACKS_ALLOW_PRIVATE = env_bool("PORTAL_CALLBACKS_ALLOW_PRIVATE", DEBUG)
 
 # --- Internationalisation ----------------------------------------------------------------
 LANGUAGE_CODE = "en"
