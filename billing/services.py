@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from accounts import services as account_services
 from accounts.dates import add_months, local_date, local_midnight
+from accounts.db import require_postgresql
 from accounts.exceptions import from_django_validation_error
 from accounts.models import Agreement, Client, Provider, Suspension, User
 from accounts.notifications import client_recipients, notify, staff_emails
@@ -723,6 +724,7 @@ def credit_expire(*, now: dt.datetime | None = None, batch_size: int = 5000) -> 
     `batch_size` lots, each its own transaction of three statements; a second run finds
     nothing to do (it filters on the state it changes).
     """
+    require_postgresql("The credit expiry job")
     now = now or timezone.now()
     summary = {"lots_expired": 0, "entries": 0, "amount": Decimal("0"), "wallets": 0, "batches": 0}
     after = None

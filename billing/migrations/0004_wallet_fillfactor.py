@@ -9,14 +9,23 @@ one of its lots, so this keeps the table from bloating. Affects pages written fr
 from django.db import migrations
 
 
+def _on_postgresql(sql):
+    def run(apps, schema_editor):
+        # A storage parameter of PostgreSQL; the embedded SQLite first look has no such thing.
+        if schema_editor.connection.vendor == "postgresql":
+            schema_editor.execute(sql)
+
+    return run
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("billing", "0003_expiry_keyset_index"),
     ]
 
     operations = [
-        migrations.RunSQL(
-            "ALTER TABLE billing_wallet SET (fillfactor = 50)",
-            reverse_sql="ALTER TABLE billing_wallet RESET (fillfactor)",
+        migrations.RunPython(
+            _on_postgresql("ALTER TABLE billing_wallet SET (fillfactor = 50)"),
+            _on_postgresql("ALTER TABLE billing_wallet RESET (fillfactor)"),
         ),
     ]
