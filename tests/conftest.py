@@ -110,6 +110,34 @@ def fast_password_hashing(settings):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+def restore_seed_if_flushed():
+    """Re-run the data migrations' seeds (providers, retention periods) after a transactional
+    test's flush removed them. Django's serialized rollback cannot be relied on here: it keeps
+    the snapshot on a context-local connection, and code inside Playwright's greenlets gets
+    another connection object without it."""
+    import importlib
+
+    from django.apps import apps
+
+    if Provider.objects.exists():
+        return
+    for module in (
+        "accounts.migrations.0002_seed_providers",
+        "dataprocessing.migrations.0002_seed_retention_policies",
+    ):
+        importlib.import_module(module).seed(apps, None)
+
+
+@pytest.fixture(autouse=True)
+def _seed_present(request):
+    """Transactional tests start with the seed rows, whichever connection object they get."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = bool(marker and marker.kwargs.get("transaction"))
+    if transactional or {"transactional_db", "live_server"} & set(request.fixturenames):
+        request.getfixturevalue("_django_db_helper")
+        restore_seed_if_flushed()
+
+
 def pytest_collection_modifyitems(items):
     """Every transactional test restores the database it found (serialized rollback).
 

@@ -21,7 +21,15 @@ from django.utils import timezone
 from accounts.models import ChangeRequest, DataRequest, TermsAcceptance, TermsVersion, User
 from billing import limits as billing_limits
 from billing import services as billing_services
-from billing.models import LimitIncreaseRequest, RestitutionRequest
+from billing.models import (
+    Deposit,
+    Dispute,
+    FapiaoRequest,
+    LimitIncreaseRequest,
+    Payment,
+    RestitutionRequest,
+    SetOff,
+)
 from dataprocessing.models import (
     AssistanceRequest,
     ProcessingRecord,
@@ -30,10 +38,12 @@ from dataprocessing.models import (
 )
 from tests.accounts.factories import (
     AgreementFactory,
+    BillingStaffFactory,
     ClientAdminFactory,
     ClientFactory,
     ClientViewerFactory,
 )
+from tests.billing.invoicing_factories import issued, line
 from tests.dataprocessing.factories import (
     AuditRequestFactory,
     BreachFactory,
@@ -50,8 +60,13 @@ EXEMPT = {
     "accounts/reset/": "Django's password-reset token",
 }
 
-# Fixed values for parameters that name an action rather than an object.
+# Fixed values for parameters that name an action rather than an object: a real action of
+# the route, so the walk reaches the code that acts.
 WORDS = {"action": "cancel", "decision": "approve"}
+WORDS_BY_PREFIX = {
+    "billing/deposits/": {"action": "settle"},
+    "billing/disputes/": {"action": "resolve"},
+}
 
 
 def _walk(patterns, prefix=""):
@@ -238,7 +253,92 @@ def _billing_client(client):
     return {"pk": client.pk, "lot_pk": lot.pk}
 
 
+def _staff():
+    return BillingStaffFactory()
+
+
+def _issued_invoice(client):
+    return issued(client, _staff(), [line("100.00")], invoice_date=timezone.localdate())
+
+
+def _invoice(client):
+    return {"pk": _issued_invoice(client).pk}
+
+
+def _deposit_row(client):
+    return Deposit.objects.create(
+        client=client,
+        amount=Decimal("500.00"),
+        currency=client.provider.currency,
+        demanded_by=_staff(),
+    )
+
+
+def _deposit(client):
+    return {"pk": _deposit_row(client).pk}
+
+
+def _dispute(client):
+    invoice = _issued_invoice(client)
+    dispute = Dispute.objects.create(
+        invoice=invoice,
+        raised_by=_admin(client),
+        amount=Decimal("10.00"),
+        currency=invoice.currency,
+        reason="Wrong count",
+        escalation_available_at=timezone.now() + dt.timedelta(days=30),
+    )
+    return {"pk": dispute.pk}
+
+
+def _fapiao(client):
+    request = FapiaoRequest.objects.create(
+        invoice=_issued_invoice(client),
+        confirmed_by=_admin(client),
+        due_at=timezone.now() + dt.timedelta(days=7),
+    )
+    return {"pk": request.pk}
+
+
+def _payment(client):
+    invoice = _issued_invoice(client)
+    payment = Payment.objects.create(
+        invoice=invoice,
+        amount=Decimal("10.00"),
+        currency=invoice.currency,
+        received_on=timezone.localdate(),
+        recorded_by=_staff(),
+        idempotency_key=f"walk-{uuid.uuid4().hex}",
+    )
+    return {"pk": payment.pk}
+
+
+def _set_off(client):
+    invoice = _issued_invoice(client)
+    set_off = SetOff.objects.create(
+        client=client,
+        source=SetOff.Source.DEPOSIT,
+        deposit=_deposit_row(client),
+        invoice=invoice,
+        amount=Decimal("5.00"),
+        currency=invoice.currency,
+        recorded_by=_staff(),
+        idempotency_key=f"walk-{uuid.uuid4().hex}",
+    )
+    return {"pk": set_off.pk}
+
+
 MAKERS = {
+    "api/v1/invoices/": _invoice,
+    "billing/invoices/": _invoice,
+    "api/v1/deposits/": _deposit,
+    "billing/deposits/": _deposit,
+    "api/v1/disputes/": _dispute,
+    "billing/disputes/": _dispute,
+    "api/v1/fapiao-requests/": _fapiao,
+    "billing/fapiao/": _fapiao,
+    "api/v1/payments/": _payment,
+    "api/v1/set-offs/": _set_off,
     "accounts/change-requests/": _change_request,
     "api/v1/change-requests/": _change_request,
     "accounts/clients/": _client,
@@ -280,10 +380,12 @@ MAKERS = {
 
 
 def _url(route: str, values: dict) -> str:
+    words = {**WORDS, **WORDS_BY_PREFIX.get(_key(route), {})}
+
     def fill(match):
         name = match.group(2)
-        if name in WORDS:
-            return WORDS[name]
+        if name in words:
+            return words[name]
         if name not in values:
             raise KeyError(f"no value for <{name}> in {route}")
         return str(values[name])
