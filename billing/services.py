@@ -71,11 +71,6 @@ def _lock_wallet(wallet: Wallet) -> Wallet:
     return Wallet.objects.select_for_update().select_related("client__provider").get(pk=wallet.pk)
 
 
-def _fifo_key(lot: CreditLot):
-    """Earliest expiry first, then oldest purchase (issue 3, §1)."""
-    return (lot.expires_at, lot.received_at, lot.pk)
-
-
 # --- Wallet and top-up (art. 29.1, 29.3) ---------------------------------------------------
 def wallet_for_client(*, client: Client) -> Wallet:
     """The client's one wallet, in its provider's currency (art. 29.1); made on first use."""
@@ -184,11 +179,105 @@ def wallet_top_up(
 
 
 # --- Debits: the one FIFO rule (art. 29.2) -------------------------------------------------
+def _pg_text_array(values) -> str:
+    """A PostgreSQL array literal of text, sent as one parameter. psycopg quotes a Python list
+    element by element in Python, which cost more than the rest of a batch's Python work;
+    PostgreSQL parses the literal in C. Every element is quoted, so any text (empty, "NULL",
+    commas, braces, quotes, backslashes, spaces) arrives exactly."""
+    return (
+        "{"
+        + ",".join(['"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values])
+        + "}"
+    )
+
+
+def _pg_plain_array(values) -> str:
+    """An array literal of values that need no quoting: integers and finite Decimals (the
+    Decimal's own text, so money stays exact; never a float)."""
+    return "{" + ",".join([str(v) for v in values]) + "}"
+
+
+# The usable lots of the batch's wallets, locked in pk order (the wallets are already locked by
+# the caller), then handed back per wallet in FIFO order: earliest expiry first, then oldest
+# purchase (issue 3, §1), then pk.
+_DEBIT_LOTS_SQL = f"""
+    SELECT id, wallet_id, remaining FROM (
+        SELECT id, wallet_id, remaining, expires_at, received_at
+          FROM {CreditLot._meta.db_table}
+         WHERE wallet_id = ANY(%s::bigint[]) AND status = %s AND remaining > 0
+           AND usable_from <= %s AND expires_at > %s
+         ORDER BY id
+           FOR UPDATE
+    ) AS l
+    ORDER BY wallet_id, expires_at, received_at, id
+"""
+# Which of the batch's (wallet, key) pairs have an entry already: one index probe per pair.
+_DEBIT_REPLAYS_SQL = f"""
+    SELECT e.id FROM {LedgerEntry._meta.db_table} e
+     WHERE (e.wallet_id, e.idempotency_key) IN (
+           SELECT * FROM unnest(%s::bigint[], %s::varchar[]))
+"""
+# Every write of a batch in one statement, each column one array literal: the entries (in
+# order), their lot allocations (in order, each pointing at its entry by position), the lots'
+# remaining amounts and statuses, the wallets' balances. Returns the entries' ids in order.
+_DEBIT_WRITE_SQL = f"""
+    WITH src AS MATERIALIZED (
+        SELECT * FROM unnest(%(wallet)s::bigint[], %(amount)s::numeric[],
+                             %(balance)s::numeric[], %(key)s::varchar[], %(cause)s::varchar[])
+               WITH ORDINALITY AS s(wallet_id, amount, balance_after, idempotency_key, cause, n)
+    ),
+    entries AS (
+        INSERT INTO {LedgerEntry._meta.db_table}
+            (wallet_id, kind, amount, currency, balance_after, idempotency_key, created_at,
+             created_by_id, cause, lot_id, memo)
+        SELECT s.wallet_id, %(kind)s, s.amount, c.currency, s.balance_after, s.idempotency_key,
+               %(at)s, %(by)s, s.cause, NULL, ''
+          FROM src s
+          JOIN unnest(%(currency_wallet)s::bigint[], %(currency)s::varchar[])
+               AS c(wallet_id, currency) ON c.wallet_id = s.wallet_id
+         ORDER BY s.n
+        RETURNING id, wallet_id, idempotency_key
+    ),
+    ids AS MATERIALIZED (
+        SELECT e.id, s.n FROM entries e
+          JOIN src s ON s.wallet_id = e.wallet_id AND s.idempotency_key = e.idempotency_key
+    ),
+    allocations AS (
+        INSERT INTO {LedgerAllocation._meta.db_table} (entry_id, lot_id, amount)
+        SELECT ids.id, a.lot_id, a.amount
+          FROM unnest(%(alloc_entry)s::bigint[], %(alloc_lot)s::bigint[], %(alloc_amount)s::numeric[])
+               WITH ORDINALITY AS a(n, lot_id, amount, o)
+          JOIN ids ON ids.n = a.n
+         ORDER BY a.o
+    ),
+    lots AS (
+        UPDATE {CreditLot._meta.db_table} AS l
+           SET remaining = v.remaining,
+               status = CASE WHEN v.remaining = 0 THEN %(exhausted)s ELSE l.status END
+          FROM unnest(%(lot)s::bigint[], %(lot_remaining)s::numeric[]) AS v(id, remaining)
+         WHERE l.id = v.id
+    ),
+    wallets AS (
+        -- art. 29.7: a debit that uses the last credit starts the "all credit used" clock.
+        UPDATE {Wallet._meta.db_table} AS w
+           SET balance = v.balance,
+               credit_exhausted_at = CASE WHEN v.charged AND v.balance = 0 THEN %(at)s
+                                          WHEN v.balance > 0 THEN NULL
+                                          ELSE w.credit_exhausted_at END
+          FROM unnest(%(changed)s::bigint[], %(changed_balance)s::numeric[],
+                      %(changed_charged)s::boolean[]) AS v(id, balance, charged)
+         WHERE w.id = v.id
+    )
+    SELECT id FROM ids ORDER BY n
+"""
+_ENTRY_WALLET = LedgerEntry._meta.get_field("wallet")
+_ENTRY_CREATED_BY = LedgerEntry._meta.get_field("created_by")
+
+
 @dataclass(slots=True)
 class _WalletPlan:
     wallet: Wallet
-    lots: list  # usable lots, FIFO order
-    remaining: dict  # lot pk -> remaining amount, in memory
+    lots: list  # usable lots as [pk, remaining], FIFO order; remaining is updated in memory
     usable: Decimal
     balance: Decimal
     charged: bool = False
@@ -206,46 +295,56 @@ def wallets_debit_locked(
     on its own over the wallet's usable lots, earliest expiry first, then oldest purchase;
     one larger than the usable balance is refused whole (art. 29.2: "Services subject to
     charges can only be used if the applicable minimum amount has been paid into the
-    Pre-Paid Clients' account"). The whole batch costs a fixed number of statements: lock and
-    read the lots, read the replayed keys, insert entries, insert allocations, update lots,
-    update wallets.
+    Pre-Paid Clients' account"). The whole batch costs three statements, whatever its size:
+    lock and read the lots, find the replayed keys (a fourth reads their entries, only when
+    there are any), then one statement that inserts the entries and their allocations and
+    updates the lots and the wallets, every column sent as one array literal (parsed by
+    PostgreSQL, not quoted element by element in Python).
     """
     at = _aware(at, "at")
     wallets = {w.pk: w for w in debits_by_wallet}
     if not wallets:
         return {}
     wallet_ids = sorted(wallets)
-    # Lots in pk order under lock (the wallets are already locked by the caller).
-    lots = list(
-        CreditLot.objects.select_for_update()
-        .filter(
-            wallet_id__in=wallet_ids,
-            status=CreditLot.Status.ACTIVE,
-            remaining__gt=0,
-            usable_from__lte=at,
-            expires_at__gt=at,
+    replay_wallets: list[int] = []
+    replay_keys: list[str] = []
+    for wallet, debits in debits_by_wallet.items():
+        for key, _, _ in debits:
+            replay_wallets.append(wallet.pk)
+            replay_keys.append(key)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _DEBIT_LOTS_SQL, [_pg_plain_array(wallet_ids), CreditLot.Status.ACTIVE, at, at]
         )
-        .order_by("pk")
+        lot_rows = cursor.fetchall()
+        cursor.execute(
+            _DEBIT_REPLAYS_SQL, [_pg_plain_array(replay_wallets), _pg_text_array(replay_keys)]
+        )
+        replayed = [pk for (pk,) in cursor.fetchall()]
+    # Replays are rare: only then are the earlier entries read whole.
+    existing = (
+        {(e.wallet_id, e.idempotency_key): e for e in LedgerEntry.objects.filter(pk__in=replayed)}
+        if replayed
+        else {}
     )
-    keys = [key for debits in debits_by_wallet.values() for key, _, _ in debits]
-    existing = {
-        (e.wallet_id, e.idempotency_key): e
-        for e in LedgerEntry.objects.filter(wallet_id__in=wallet_ids, idempotency_key__in=keys)
-    }
-    plans: dict[int, _WalletPlan] = {}
-    for wid in wallet_ids:
-        mine = sorted((lot for lot in lots if lot.wallet_id == wid), key=_fifo_key)
-        plans[wid] = _WalletPlan(
+    by_wallet: dict[int, list] = {wid: [] for wid in wallet_ids}
+    for pk, wallet_id, remaining in lot_rows:
+        by_wallet[wallet_id].append([pk, remaining])
+    plans = {
+        wid: _WalletPlan(
             wallet=wallets[wid],
             lots=mine,
-            remaining={lot.pk: lot.remaining for lot in mine},
-            usable=sum((lot.remaining for lot in mine), Decimal("0")),
+            usable=sum((remaining for _, remaining in mine), Decimal("0")),
             balance=wallets[wid].balance,
         )
+        for wid, mine in by_wallet.items()
+    }
 
     results: dict[int, list] = {}
-    new_entries: list[LedgerEntry] = []
-    new_allocations: list[tuple[LedgerEntry, CreditLot, Decimal]] = []
+    # New entries as (wallet, key, amount, balance_after, cause, results list, position);
+    # allocations as (entry position, lot pk, amount).
+    new_entries: list[tuple] = []
+    new_allocations: list[tuple[int, int, Decimal]] = []
     for wallet, debits in debits_by_wallet.items():
         plan = plans[wallet.pk]
         outcomes: list = []
@@ -260,6 +359,11 @@ def wallets_debit_locked(
             if earlier is not None:
                 if isinstance(earlier, str):
                     outcomes.append(earlier)
+                elif isinstance(earlier, int):  # a new entry of this batch, by position
+                    if new_entries[earlier][2] == amount:
+                        outcomes.append(earlier)
+                    else:
+                        outcomes.append(REFUSED_KEY_REUSED)
                 elif earlier.kind == LedgerEntry.Kind.DEBIT and -earlier.amount == amount:
                     outcomes.append(earlier)
                 else:
@@ -271,78 +375,89 @@ def wallets_debit_locked(
                 continue
             plan.balance -= amount
             plan.usable -= amount
-            entry = LedgerEntry(
-                wallet=wallet,
-                kind=LedgerEntry.Kind.DEBIT,
-                amount=-amount,
-                currency=wallet.currency,
-                balance_after=plan.balance,
-                idempotency_key=key,
-                created_at=at,
-                created_by=acting_user,
-                cause=(cause or "debit")[:200],
-            )
+            position = len(new_entries)
             to_take = amount
             for lot in plan.lots:
                 if to_take == 0:
                     break
-                available = plan.remaining[lot.pk]
+                available = lot[1]
                 if available == 0:
                     continue
                 take = min(available, to_take)
-                plan.remaining[lot.pk] = available - take
-                plan.touched.add(lot.pk)
+                lot[1] = available - take
+                plan.touched.add(lot[0])
                 to_take -= take
-                new_allocations.append((entry, lot, take))
+                new_allocations.append((position, lot[0], take))
             if amount > 0:
                 plan.charged = True
-            new_entries.append(entry)
-            seen[key] = entry
-            outcomes.append(entry)
+            new_entries.append((wallet, key, amount, plan.balance, (cause or "debit")[:200]))
+            seen[key] = position
+            outcomes.append(position)
         results[wallet.pk] = outcomes
 
     if not new_entries:
         return results
-    LedgerEntry.objects.bulk_create(new_entries)
-    LedgerAllocation.objects.bulk_create(
-        [
-            LedgerAllocation(entry_id=entry.pk, lot_id=lot.pk, amount=take)
-            for entry, lot, take in new_allocations
-        ]
-    )
-    touched = [(pk, plan.remaining[pk]) for plan in plans.values() for pk in sorted(plan.touched)]
+    touched = [
+        (pk, remaining)
+        for plan in plans.values()
+        for pk, remaining in sorted(plan.lots)
+        if pk in plan.touched
+    ]
     changed = [
         plan for plan in plans.values() if plan.balance != plan.wallet.balance or plan.charged
     ]
     with connection.cursor() as cursor:
-        if touched:
-            cursor.execute(
-                f"UPDATE {CreditLot._meta.db_table} AS l"
-                " SET remaining = v.remaining,"
-                "     status = CASE WHEN v.remaining = 0 THEN %s ELSE l.status END"
-                " FROM unnest(%s::bigint[], %s::numeric[]) AS v(id, remaining) WHERE l.id = v.id",
-                [
-                    CreditLot.Status.EXHAUSTED,
-                    [pk for pk, _ in touched],
-                    [rem for _, rem in touched],
-                ],
-            )
-        if changed:
-            # art. 29.7: a debit that uses the last credit starts the "all credit used" clock.
-            cursor.execute(
-                f"UPDATE {Wallet._meta.db_table} AS w"
-                " SET balance = v.balance,"
-                "     credit_exhausted_at = CASE WHEN v.charged AND v.balance = 0 THEN %s"
-                "                                WHEN v.balance > 0 THEN NULL ELSE w.credit_exhausted_at END"
-                " FROM unnest(%s::bigint[], %s::numeric[], %s::boolean[]) AS v(id, balance, charged)"
-                " WHERE w.id = v.id",
-                [
-                    at,
-                    [p.wallet.pk for p in changed],
-                    [p.balance for p in changed],
-                    [p.charged for p in changed],
-                ],
-            )
+        cursor.execute(
+            _DEBIT_WRITE_SQL,
+            {
+                "wallet": _pg_plain_array([e[0].pk for e in new_entries]),
+                "amount": _pg_plain_array([-e[2] for e in new_entries]),
+                "balance": _pg_plain_array([e[3] for e in new_entries]),
+                "key": _pg_text_array([e[1] for e in new_entries]),
+                "cause": _pg_text_array([e[4] for e in new_entries]),
+                "kind": LedgerEntry.Kind.DEBIT,
+                "at": at,
+                "by": acting_user.pk if acting_user is not None else None,
+                "currency_wallet": _pg_plain_array(wallet_ids),
+                "currency": _pg_text_array([wallets[wid].currency for wid in wallet_ids]),
+                # positions are 0-based here, ORDINALITY is 1-based
+                "alloc_entry": _pg_plain_array([a[0] + 1 for a in new_allocations]),
+                "alloc_lot": _pg_plain_array([a[1] for a in new_allocations]),
+                "alloc_amount": _pg_plain_array([a[2] for a in new_allocations]),
+                "exhausted": CreditLot.Status.EXHAUSTED,
+                "lot": _pg_plain_array([pk for pk, _ in touched]),
+                "lot_remaining": _pg_plain_array([rem for _, rem in touched]),
+                "changed": _pg_plain_array([p.wallet.pk for p in changed]),
+                "changed_balance": _pg_plain_array([p.balance for p in changed]),
+                "changed_charged": "{"
+                + ",".join(["t" if p.charged else "f" for p in changed])
+                + "}",
+            },
+        )
+        ids = cursor.fetchall()
+    if len(ids) != len(new_entries):  # pragma: no cover - the statement inserts every row
+        raise RuntimeError("the ledger insert returned fewer ids than entries")
+
+    # The outcomes: LedgerEntry objects as a bulk_create would leave them (pk set, saved).
+    db = connection.alias
+    kind = LedgerEntry.Kind.DEBIT
+    created_by_id = acting_user.pk if acting_user is not None else None
+    entries = []
+    for (pk,), (wallet, key, amount, balance_after, cause) in zip(ids, new_entries, strict=True):
+        entry = LedgerEntry(
+            pk, wallet.pk, kind, -amount, wallet.currency, balance_after, key, at,
+            created_by_id, cause, None, "",
+        )  # fmt: skip
+        entry._state.adding = False
+        entry._state.db = db
+        _ENTRY_WALLET.set_cached_value(entry, wallet)
+        _ENTRY_CREATED_BY.set_cached_value(entry, acting_user)
+        entries.append(entry)
+    for outcomes in results.values():
+        for i, outcome in enumerate(outcomes):
+            if isinstance(outcome, int):
+                outcomes[i] = entries[outcome]
+
     for plan in changed:
         w = plan.wallet
         w.balance = plan.balance
