@@ -301,6 +301,7 @@ def wallets_debit_locked(
     updates the lots and the wallets, every column sent as one array literal (parsed by
     PostgreSQL, not quoted element by element in Python).
     """
+    require_postgresql("Batch debits")
     at = _aware(at, "at")
     wallets = {w.pk: w for w in debits_by_wallet}
     if not wallets:

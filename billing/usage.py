@@ -23,6 +23,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.db import require_postgresql
 from accounts.models import Agreement, Client, Provider, Suspension, User
 
 from .limits import limit_notices_send, message_account_for_client
@@ -371,6 +372,7 @@ def usage_ingest(
     duplicate: this id was recorded before, nothing changes;
     refused: with the field, a code and the reason (the rule and its article).
     """
+    require_postgresql("Usage ingestion")
     now = now or timezone.now()
     results: list[dict | None] = [None] * len(records)
     valid: list[_Record] = []
