@@ -222,6 +222,9 @@ class ChangeRequest(models.Model):
     class Meta:
         ordering = ["-submitted_at", "-pk"]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
 
 class DataRequest(models.Model):
     """An operator's or authority's request for a client's registration data (art. 5.6)."""
@@ -249,6 +252,9 @@ class DataRequest(models.Model):
     class Meta:
         ordering = ["due_at", "pk"]
         indexes = [models.Index(fields=["status", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
 
     @property
     def is_overdue(self) -> bool:
@@ -354,6 +360,9 @@ class Invitation(models.Model):
     class Meta:
         ordering = ["-created_at"]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
 
 class ApiToken(models.Model):
     """A hashed API token: people's scripts (`Token …`) and the messaging platform's key."""
@@ -386,6 +395,9 @@ class Notification(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.key
 
 
 # --- Agreements and terms ------------------------------------------------------------------
@@ -462,6 +474,9 @@ class Suspension(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_cause_display()}: {self.client}"
+
 
 class TermsVersion(models.Model):
     """A published version of a provider's terms and conditions (art. 18.3)."""
@@ -519,6 +534,9 @@ class TermsAcceptance(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.client} / {self.terms}: {self.get_status_display()}"
+
 
 class IdempotentRequest(models.Model):
     """The first answer to a money-moving API call, replayed for the same `Idempotency-Key` (DESIGN.md)."""
@@ -540,3 +558,6 @@ class IdempotentRequest(models.Model):
                 violation_error_message="This Idempotency-Key was already used.",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path} [{self.key}]"

@@ -19,12 +19,11 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import validators, workdays
+from . import roles, validators, workdays
 from .dates import add_months, local_date
 from .exceptions import (
     ApplicationError,
     Conflict,
-    NotAllowed,
     ValidationFailed,
     from_django_validation_error,
 )
@@ -1118,30 +1117,13 @@ def agreement_cancel_after_objection(
 
 
 # --- Role checks ---------------------------------------------------------------------------
-def _require_active(user: User) -> None:
-    # A removed (deactivated) user keeps its row for the record but may no longer act (art. 5.2).
-    if not user.is_active:
-        raise NotAllowed("This user has been removed and may no longer act.")
+_require_active = roles.require_active
+_require_billing_staff = roles.require_billing_staff
+_require_staff = roles.require_staff
 
 
 def _require_client_admin(user: User, client: Client | None) -> None:
-    _require_active(user)
-    if user.is_provider_staff:
-        return
-    if not (user.is_client_admin and client is not None and user.client_id == client.pk):
-        raise NotAllowed("Only an admin of this client may do this (art. 5.2).")
-
-
-def _require_billing_staff(user: User) -> None:
-    _require_active(user)
-    if not user.is_billing_staff:
-        raise NotAllowed("Only billing staff may do this.")
-
-
-def _require_staff(user: User) -> None:
-    _require_active(user)
-    if not user.is_provider_staff:
-        raise NotAllowed("Only provider staff may do this.")
+    roles.require_client_admin(user, client, staff_may=True)
 
 
 # --- Deletion of an account (art. 29.7) ----------------------------------------------------

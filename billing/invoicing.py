@@ -38,8 +38,8 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from stdnum.cn import uscc
 
+from accounts import roles, workdays
 from accounts import services as account_services
-from accounts import workdays
 from accounts.dates import add_months, local_date, local_midnight
 from accounts.models import Agreement, Client, Provider, Suspension, User
 from accounts.notifications import client_admin_emails, client_recipients, notify, staff_emails
@@ -96,20 +96,13 @@ def _h(obj, user):
     return obj
 
 
-def _require_billing_staff(user: User | None) -> None:
-    if user is None or not user.is_active or not user.is_billing_staff:
-        raise NotAllowed("Only billing staff may do this.")
+_require_billing_staff = roles.require_billing_staff
 
 
 def _require_client_admin(user: User | None, client: Client, article: str) -> None:
-    if (
-        user is None
-        or not user.is_active
-        or not (user.is_client_admin and user.client_id == client.pk)
-    ):
-        raise NotAllowed(
-            f"Only an admin of this client may do this (art. 5.2, {article}).", article=article
-        )
+    roles.require_client_admin(
+        user, client, message=f"Only an admin of this client may do this (art. 5.2, {article}).", article=article
+    )
 
 
 def _money(value, *, field: str, allow_zero: bool = False, article: str | None = None) -> Decimal:

@@ -16,7 +16,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts.exceptions import ApplicationError, Conflict, NotAllowed, ValidationFailed
+from accounts import roles
+from accounts.exceptions import ApplicationError, Conflict, ValidationFailed
 from accounts.models import Client, User
 from accounts.notifications import client_recipients, notify
 
@@ -38,15 +39,13 @@ def _with_history_user(obj, user):
 
 
 def _require_billing_staff(user: User) -> None:
-    if not (user and user.is_billing_staff):
-        raise NotAllowed("Only billing staff may do this (art. 26.2: CM's written approval).")
+    roles.require_billing_staff(user, message="Only billing staff may do this (art. 26.2: CM's written approval).")
 
 
 def _require_client_admin(user: User, client: Client) -> None:
-    if not (user and user.is_client_admin and user.client_id == client.pk):
-        raise NotAllowed(
-            "Only an admin of this client may ask for a higher message limit (art. 5.2, 26.2)."
-        )
+    roles.require_client_admin(
+        user, client, message="Only an admin of this client may ask for a higher message limit (art. 5.2, 26.2)."
+    )
 
 
 def _positive_int(value, *, field: str) -> int:

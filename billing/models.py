@@ -88,6 +88,9 @@ class CreditLot(models.Model):
             models.Index(fields=["wallet", "status", "expires_at"], name="lot_wallet_fifo_idx"),
         ]
 
+    def __str__(self) -> str:
+        return f"Lot #{self.pk}: {self.currency} {self.remaining} of {self.amount}, expires {self.expires_on}"
+
 
 class LedgerEntry(models.Model):
     """An append-only movement of a wallet; the balance is the sum of these (art. 29)."""
@@ -123,6 +126,9 @@ class LedgerEntry(models.Model):
         ]
         indexes = [models.Index(fields=["wallet", "created_at"], name="ledger_wallet_time_idx")]
 
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.currency} {self.amount} ({self.idempotency_key})"
+
 
 class LedgerAllocation(models.Model):
     """How much of which lot one entry consumed (debits, restitution)."""
@@ -133,6 +139,9 @@ class LedgerAllocation(models.Model):
 
     class Meta:
         ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
 
 
 class Chargeback(models.Model):
@@ -145,6 +154,9 @@ class Chargeback(models.Model):
     entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="+")
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
 
 
 class RestitutionRequest(models.Model):
@@ -180,6 +192,9 @@ class RestitutionRequest(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
 
 # --- Usage and message limits (art. 26) ----------------------------------------------------
 class UsageRecord(models.Model):
@@ -210,6 +225,9 @@ class UsageRecord(models.Model):
         ordering = ["-occurred_at", "-pk"]
         indexes = [models.Index(fields=["client", "occurred_at"], name="usage_client_time_idx")]
 
+    def __str__(self) -> str:
+        return f"Usage {self.record_id}"
+
 
 class MessageAccount(models.Model):
     """A client's message limit and its unpaid message count (art. 26.1).
@@ -230,6 +248,9 @@ class MessageAccount(models.Model):
     class Meta:
         ordering = ["pk"]
 
+    def __str__(self) -> str:
+        return f"{self.client}: {self.unpaid_count} of {self.limit} messages unpaid"
+
 
 class MessagePayment(models.Model):
     """Staff record that messages are paid, lowering the unpaid count (art. 26.2)."""
@@ -240,6 +261,9 @@ class MessagePayment(models.Model):
     recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     recorded_at = models.DateTimeField(default=timezone.now)
     idempotency_key = models.CharField(max_length=200, unique=True)
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
 
 
 class LimitChange(models.Model):
@@ -259,6 +283,9 @@ class LimitChange(models.Model):
 
     class Meta:
         ordering = ["-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
 
 
 class LimitIncreaseRequest(models.Model):
@@ -293,6 +320,9 @@ class LimitIncreaseRequest(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
 
 # --- Prices (art. 4.2–4.4, 4.11) -----------------------------------------------------------
 def unit_price_field(**kwargs):
@@ -322,6 +352,9 @@ class Price(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
 
 class CpiAdjustment(models.Model):
     """The year's CPI change for a profile, applied each January to prices not fixed (art. 4.11)."""
@@ -345,6 +378,9 @@ class CpiAdjustment(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
 
 # --- Invoices (art. 4) ---------------------------------------------------------------------
 class InvoiceCounter(models.Model):
@@ -356,6 +392,9 @@ class InvoiceCounter(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["provider", "year"], name="one_invoice_counter_per_provider_year")]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
 
 
 class Invoice(models.Model):
@@ -413,6 +452,9 @@ class Invoice(models.Model):
             models.Index(fields=["status", "due_date"], name="invoice_status_due_idx"),
         ]
 
+    def __str__(self) -> str:
+        return self.number or f"Draft {self.get_kind_display().lower()} #{self.pk}"
+
 
 class InvoiceLine(models.Model):
     invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
@@ -427,6 +469,9 @@ class InvoiceLine(models.Model):
 
     class Meta:
         ordering = ["invoice", "position", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
 
 
 class Payment(models.Model):
@@ -444,6 +489,9 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-received_on", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
 
 
 class InterestRate(models.Model):
@@ -466,6 +514,9 @@ class InterestRate(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
 
 class InterestCharge(models.Model):
     """Late interest accrued on an overdue invoice for a span of days, charged on a later invoice (art. 4.6)."""
@@ -479,6 +530,9 @@ class InterestCharge(models.Model):
 
     class Meta:
         ordering = ["invoice", "from_date"]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
 
 
 # --- Deposits (art. 4.7) and set-off (art. 9) ----------------------------------------------
@@ -508,6 +562,9 @@ class Deposit(models.Model):
     class Meta:
         ordering = ["-demanded_at", "-pk"]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
 
 class SetOff(models.Model):
     """What the provider owes set off against what the client owes (art. 9.1–9.2)."""
@@ -535,6 +592,9 @@ class SetOff(models.Model):
             models.CheckConstraint(condition=Q(amount__gt=0), name="set_off_amount_positive",
                                    violation_error_message="A set-off amount must be positive.")
         ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
 
 
 # --- Fapiao (art. 4.8) ---------------------------------------------------------------------
@@ -577,6 +637,9 @@ class FapiaoRequest(models.Model):
     class Meta:
         ordering = ["due_at", "pk"]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
 
 # --- Disputes (art. 10; CX 10) -------------------------------------------------------------
 class Dispute(models.Model):
@@ -617,3 +680,6 @@ class Dispute(models.Model):
                 violation_error_message="This invoice already has an open dispute.",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"

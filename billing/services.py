@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from accounts import roles
 from accounts import services as account_services
 from accounts.dates import add_months, local_date, local_midnight
 from accounts.db import require_postgresql
@@ -45,9 +46,7 @@ REFUSED_KEY_REUSED = "idempotency key already used for a different ledger moveme
 
 
 # --- Helpers -------------------------------------------------------------------------------
-def _require_billing_staff(user: User | None) -> None:
-    if user is None or not user.is_billing_staff:
-        raise NotAllowed("Only billing staff may do this.")
+_require_billing_staff = roles.require_billing_staff
 
 
 def _amount(value, *, field_name: str = "amount", allow_zero: bool = False) -> Decimal:

@@ -82,6 +82,9 @@ class SubProcessorChange(models.Model):
     class Meta:
         ordering = ["-announced_at", "-pk"]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
 
 class SubProcessorObjection(models.Model):
     class Status(models.TextChoices):
@@ -109,6 +112,9 @@ class SubProcessorObjection(models.Model):
                 violation_error_message="This client has already objected to this change.",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
 
 
 # --- Audits (art. 21.7) --------------------------------------------------------------------
@@ -158,6 +164,9 @@ class AuditRequest(models.Model):
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
 
 
 # --- Data-subject requests (art. 21.5; GDPR art. 12(3)) ------------------------------------
@@ -222,6 +231,9 @@ class DataSubjectRequest(models.Model):
         ordering = ["due_at", "pk"]
         indexes = [models.Index(fields=["status", "due_at"], name="dsr_status_due_idx")]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
 
 class DsrCallback(models.Model):
     """One call of a DSR's status callback URL (OpenDSR), with its outcome."""
@@ -238,6 +250,9 @@ class DsrCallback(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
 
 
 # --- Breaches (art. 21.11) -----------------------------------------------------------------
@@ -258,6 +273,9 @@ class Breach(models.Model):
 
     class Meta:
         ordering = ["-detected_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
 
 
 class BreachNotification(models.Model):
@@ -284,6 +302,9 @@ class BreachNotification(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
 
 class BreachUpdate(models.Model):
     breach = models.ForeignKey(Breach, on_delete=models.CASCADE, related_name="updates")
@@ -293,6 +314,9 @@ class BreachUpdate(models.Model):
 
     class Meta:
         ordering = ["created_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
 
 
 # --- Records of processing (art. 21.8, 24) -------------------------------------------------
@@ -307,6 +331,9 @@ class ProcessingRecord(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords()
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
 
 
 # --- Retention (art. 23) -------------------------------------------------------------------
@@ -331,6 +358,9 @@ class RetentionPolicy(models.Model):
                 violation_error_message="This provider already has a retention period for this category.",
             )
         ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
 
 
 # --- Assistance (art. 21.6) ----------------------------------------------------------------
@@ -360,3 +390,6 @@ class AssistanceRequest(models.Model):
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"

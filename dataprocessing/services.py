@@ -21,7 +21,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import workdays
+from accounts import roles, workdays
 from accounts.dates import add_months, local_date
 from accounts.exceptions import (
     ApplicationError,
@@ -81,23 +81,11 @@ def _text(value) -> str:
     return (value or "").strip() if isinstance(value, str) else ""
 
 
-def _require_active(user: User) -> None:
-    if user is None or not user.is_active:
-        raise NotAllowed("This user has been removed and may no longer act.")
-
-
-def _require_compliance(user: User) -> None:
-    """Compliance officers keep the processor's records (DESIGN.md, roles)."""
-    _require_active(user)
-    if not user.is_compliance_officer:
-        raise NotAllowed("Only a compliance officer may do this.")
-
-
-def _require_client_admin(user: User, client: Client) -> None:
-    """Only the client's own admin (art. 5.2)."""
-    _require_active(user)
-    if not (user.is_client_admin and user.client_id == client.pk):
-        raise NotAllowed("Only an admin of this client may do this (art. 5.2).")
+_require_active = roles.require_active
+# Compliance officers keep the processor's records (DESIGN.md, roles).
+_require_compliance = roles.require_compliance_officer
+# Only the client's own admin (art. 5.2).
+_require_client_admin = roles.require_client_admin
 
 
 def _require_client_admin_or_compliance(user: User, client: Client) -> None:
