@@ -3,7 +3,15 @@
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
-from .models import Chargeback, CreditLot, LedgerAllocation, LedgerEntry, RestitutionRequest, Wallet
+from .models import (
+    Chargeback,
+    CreditLot,
+    ExchangeRate,
+    LedgerAllocation,
+    LedgerEntry,
+    RestitutionRequest,
+    Wallet,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -141,3 +149,16 @@ class RestitutionRequestAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(ExchangeRate)
+class ExchangeRateAdmin(SimpleHistoryAdmin):
+    """Staff maintain the dated exchange rates (with history); e.g. EUR→USD for the CXENGAGE
+    dispute minimum of EUR 150 on USD invoices (CX 10). A rate is in force from its day until
+    the next one for the pair; add a new row rather than editing a past one."""
+
+    list_display = ("base_currency", "quote_currency", "rate", "valid_from", "source", "note")
+    list_filter = ("base_currency", "quote_currency")
+    search_fields = ("base_currency", "quote_currency", "source", "note")
+    date_hierarchy = "valid_from"
+    ordering = ("base_currency", "quote_currency", "-valid_from")

@@ -50,6 +50,7 @@ from .models import (
     CpiAdjustment,
     Deposit,
     Dispute,
+    ExchangeRate,
     FapiaoRequest,
     InterestCharge,
     InterestRate,
@@ -63,7 +64,7 @@ from .models import (
     SetOff,
     UsageRecord,
 )
-from .money import MAX_DIGITS, round_money, round_unit_price, to_decimal
+from .money import MAX_DIGITS, apply_rate, round_money, round_unit_price, to_decimal
 
 log = logging.getLogger(__name__)
 
@@ -101,7 +102,10 @@ _require_billing_staff = roles.require_billing_staff
 
 def _require_client_admin(user: User | None, client: Client, article: str) -> None:
     roles.require_client_admin(
-        user, client, message=f"Only an admin of this client may do this (art. 5.2, {article}).", article=article
+        user,
+        client,
+        message=f"Only an admin of this client may do this (art. 5.2, {article}).",
+        article=article,
     )
 
 
@@ -1771,26 +1775,108 @@ def fapiao_overdue_flag(*, now: dt.datetime | None = None) -> dict:
 
 
 # --- Disputes (art. 10.1-10.2; CXENGAGE art. 10) -------------------------------------------
-def dispute_admissibility(*, invoice: Invoice, amount: Decimal) -> tuple[bool, str]:
-    """Whether a disputed amount is admissible under the profile (CX 10); (ok, reason).
+@dataclass(frozen=True, slots=True)
+class RateInForce:
+    """The exchange rate `convert` used: the row, and whether it was quoted the other way round."""
+
+    row: ExchangeRate
+    inverse: bool
+
+    def __str__(self) -> str:
+        rate = f"{self.row.rate.normalize():f}"
+        return f"1 {self.row.base_currency} = {rate} {self.row.quote_currency} from {self.row.valid_from:%Y-%m-%d}"
+
+
+def rate_in_force(*, from_currency: str, to_currency: str, on: dt.date) -> RateInForce | None:
+    """The exchange rate in force on `on` for converting `from_currency` into `to_currency`.
+
+    In force means the row with the latest `valid_from` on or before that day. The pair may be
+    kept either way round (EUR→USD, or USD→EUR used as 1 / rate); when both exist, the one that
+    took effect later wins, and on the same day the direct pair wins. None when none is known.
+    """
+    from_currency, to_currency = from_currency.upper(), to_currency.upper()
+    found = []
+    for base, quote, inverse in (
+        (from_currency, to_currency, False),
+        (to_currency, from_currency, True),
+    ):
+        row = (
+            ExchangeRate.objects.filter(
+                base_currency=base, quote_currency=quote, valid_from__lte=on
+            )
+            .order_by("-valid_from")
+            .first()
+        )
+        if row is not None:
+            found.append(RateInForce(row=row, inverse=inverse))
+    if not found:
+        return None
+    return max(found, key=lambda r: (r.row.valid_from, not r.inverse))
+
+
+def convert(
+    *, amount: Decimal, from_currency: str, to_currency: str, on: dt.date
+) -> Decimal | None:
+    """`amount` in `from_currency` expressed in `to_currency` at the rate in force on `on`
+    (`rate_in_force`), rounded once to cents half-up (`money.apply_rate`); the same currency
+    gives the amount back, rounded the same way. None when no rate is known for that day:
+    the caller decides what that means, nothing is ever compared across currencies."""
+    if from_currency.upper() == to_currency.upper():
+        return round_money(amount)
+    rate = rate_in_force(from_currency=from_currency, to_currency=to_currency, on=on)
+    if rate is None:
+        return None
+    return apply_rate(amount, rate.row.rate, inverse=rate.inverse)
+
+
+def dispute_admissibility(
+    *, invoice: Invoice, amount: Decimal, on: dt.date | None = None
+) -> tuple[bool, str]:
+    """Whether a disputed amount is admissible under the profile (CX 10); (ok, text).
 
     CXENGAGE: "Disputes are allowed only for amounts exceeding €150 and 3% of the invoice
     total" — both, strictly above. cm-cn has no minimum (null fields).
 
-    LIMITATION: the minimum amount is kept in `dispute_min_amount_currency` (EUR for
-    cxengage-nl) while the invoice is in the provider's currency (USD). There is no exchange
-    rate table in the design, so the minimum is compared as the same number in the invoice's
-    currency (USD 150 stands for EUR 150). With EUR/USD above 1 this admits a few disputes
-    between USD 150 and the euro equivalent that the terms would refuse; staff can still
-    reject them on resolution. A dated, staff-maintained rate table would close this gap.
+    The minimum is kept in `dispute_min_amount_currency` (EUR for cxengage-nl) and the invoice
+    is in the provider's currency (USD). "Disputes are allowed only for amounts exceeding €150"
+    is a condition on the dispute, so the minimum is converted into the invoice's currency at
+    the exchange rate in force on the DISPUTE day (`on`, the profile's local date when the
+    client raises it; default today), not the invoice date, and rounded to cents (`convert`).
+    The disputed amount must exceed that converted minimum (as a money amount it is in whole
+    cents, so where the exact equivalent ends in half a cent or more it rounds up, e.g. at
+    USD→EUR 0.92 the minimum is USD 163.04 for the exact 163.0434…).
+
+    When no rate is in force that day the minimum cannot be checked. The dispute is then
+    decided in the client's favour on the amount (the 3 % share is still checked): ok is True
+    and the text says that the minimum was not checked, so that the dispute records it for
+    staff. Otherwise the text is empty when ok and the reason when not.
     """
     provider = invoice.provider
-    if provider.dispute_min_amount is not None and amount <= provider.dispute_min_amount:
-        currency = provider.dispute_min_amount_currency or invoice.currency
-        return False, (
-            f"A dispute is admissible only for an amount exceeding {currency} {provider.dispute_min_amount} "
-            "(art. 10)."
-        )
+    note = how = ""
+    if provider.dispute_min_amount is not None:
+        min_currency = provider.dispute_min_amount_currency or invoice.currency
+        day = on or _today(provider)
+        if min_currency.upper() == invoice.currency.upper():
+            minimum = round_money(provider.dispute_min_amount)
+        else:
+            rate = rate_in_force(from_currency=min_currency, to_currency=invoice.currency, on=day)
+            if rate is None:
+                minimum = None
+                note = (
+                    f"The minimum of {min_currency} {provider.dispute_min_amount} (art. 10) was not checked: no "
+                    f"{min_currency}/{invoice.currency} exchange rate is in force on {day:%Y-%m-%d}, so the "
+                    "dispute was admitted on the amount in the client's favour."
+                )
+            else:
+                minimum = apply_rate(
+                    provider.dispute_min_amount, rate.row.rate, inverse=rate.inverse
+                )
+                how = f" ({invoice.currency} {minimum} at {rate}, in force on {day:%Y-%m-%d})"
+        if minimum is not None and amount <= minimum:
+            return False, (
+                f"A dispute is admissible only for an amount exceeding {min_currency} "
+                f"{provider.dispute_min_amount}{how} (art. 10)."
+            )
     if (
         provider.dispute_min_pct is not None
         and amount * HUNDRED <= invoice.total * provider.dispute_min_pct
@@ -1799,7 +1885,7 @@ def dispute_admissibility(*, invoice: Invoice, amount: Decimal) -> tuple[bool, s
             f"A dispute is admissible only for an amount exceeding {provider.dispute_min_pct} % of the invoice total "
             f"({invoice.currency} {invoice.total}) (art. 10)."
         )
-    return True, ""
+    return True, note
 
 
 def dispute_withholdable(*, invoice: Invoice, amount: Decimal) -> bool:
@@ -1856,9 +1942,11 @@ def dispute_raise(*, invoice: Invoice, amount, reason: str, acting_user: User) -
             {"amount": [f"More than the invoice total ({invoice.currency} {invoice.total})."]},
             article="10.1",
         )
-    ok, why = dispute_admissibility(invoice=invoice, amount=amount)
+    ok, why = dispute_admissibility(invoice=invoice, amount=amount, on=today)
     if not ok:
         raise ValidationFailed({"amount": [why]}, article="10")
+    if why:
+        log.warning("dispute on invoice %s admitted unchecked: %s", invoice.number, why)
     if open_dispute(invoice) is not None:
         raise Conflict("This invoice already has an open dispute.", field="invoice", article="10.1")
     dispute = Dispute(
@@ -1868,6 +1956,7 @@ def dispute_raise(*, invoice: Invoice, amount, reason: str, acting_user: User) -
         currency=invoice.currency,
         reason=reason,
         withholdable=dispute_withholdable(invoice=invoice, amount=amount),
+        admissibility_note=why,
         escalation_available_at=escalation_available_at(invoice),
     )
     try:
@@ -1891,7 +1980,8 @@ def dispute_raise(*, invoice: Invoice, amount, reason: str, acting_user: User) -
         client=invoice.client,
         recipients=staff_emails(User.Role.BILLING_STAFF) + client_admin_emails(invoice.client),
         subject=f"Invoice {invoice.number} disputed",
-        body=f"{invoice.currency} {amount} disputed: {reason}\n{withheld}",
+        body=f"{invoice.currency} {amount} disputed: {reason}\n{withheld}"
+        + (f"\n{why}" if why else ""),
     )
     return dispute
 

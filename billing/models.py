@@ -58,7 +58,9 @@ class CreditLot(models.Model):
     received_at = models.DateTimeField()
     purchase_date = models.DateField(help_text="local date of receipt in the provider's time zone")
     usable_from = models.DateTimeField()
-    expires_on = models.DateField(help_text="first local day on which the credit is no longer usable")
+    expires_on = models.DateField(
+        help_text="first local day on which the credit is no longer usable"
+    )
     expires_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     expiry_reminded_at = models.DateTimeField(null=True, blank=True)
@@ -84,7 +86,11 @@ class CreditLot(models.Model):
         ]
         indexes = [
             # the expiry job: active lots past their expiry, walked by keyset (expires_at, id)
-            models.Index(fields=["expires_at", "id"], condition=Q(status="active"), name="lot_active_expiry_id_idx"),
+            models.Index(
+                fields=["expires_at", "id"],
+                condition=Q(status="active"),
+                name="lot_active_expiry_id_idx",
+            ),
             models.Index(fields=["wallet", "status", "expires_at"], name="lot_wallet_fifo_idx"),
         ]
 
@@ -110,9 +116,15 @@ class LedgerEntry(models.Model):
     balance_after = money_field()
     idempotency_key = models.CharField(max_length=200)
     created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    cause = models.CharField(max_length=200, help_text="who or what caused it: a person, a usage record, a job")
-    lot = models.ForeignKey(CreditLot, null=True, blank=True, on_delete=models.PROTECT, related_name="entries")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cause = models.CharField(
+        max_length=200, help_text="who or what caused it: a person, a usage record, a job"
+    )
+    lot = models.ForeignKey(
+        CreditLot, null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+    )
     memo = models.TextField(blank=True)
 
     class Meta:
@@ -152,7 +164,9 @@ class Chargeback(models.Model):
     reason = models.TextField(blank=True)
     reversed_amount = money_field()
     entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="+")
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(default=timezone.now)
 
     def __str__(self) -> str:
@@ -167,15 +181,23 @@ class RestitutionRequest(models.Model):
         APPROVED = "approved", "Approved"
         REFUSED = "refused", "Refused"
 
-    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="restitution_requests")
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    client = models.ForeignKey(
+        Client, on_delete=models.PROTECT, related_name="restitution_requests"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     requested_at = models.DateTimeField(default=timezone.now)
     reason = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     amount = money_field(null=True, blank=True, help_text="restituted amount, set on approval")
     currency = models.CharField(max_length=3)
-    entry = models.OneToOneField(LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    entry = models.OneToOneField(
+        LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.TextField(blank=True)
 
@@ -218,8 +240,12 @@ class UsageRecord(models.Model):
     prepaid = models.BooleanField()
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField(default=timezone.now)
-    recipient = models.CharField(max_length=64, blank=True, help_text="personal data; anonymised after retention")
-    ledger_entry = models.OneToOneField(LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="usage_record")
+    recipient = models.CharField(
+        max_length=64, blank=True, help_text="personal data; anonymised after retention"
+    )
+    ledger_entry = models.OneToOneField(
+        LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="usage_record"
+    )
 
     class Meta:
         ordering = ["-occurred_at", "-pk"]
@@ -258,7 +284,9 @@ class MessagePayment(models.Model):
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="message_payments")
     messages = models.PositiveIntegerField()
     reference = models.CharField(max_length=200, blank=True)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(default=timezone.now)
     idempotency_key = models.CharField(max_length=200, unique=True)
 
@@ -278,7 +306,9 @@ class LimitChange(models.Model):
     new_limit = models.PositiveIntegerField()
     source = models.CharField(max_length=16, choices=Source.choices)
     reason = models.TextField()
-    changed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     changed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -296,14 +326,20 @@ class LimitIncreaseRequest(models.Model):
         APPROVED = "approved", "Approved"
         REFUSED = "refused", "Refused"
 
-    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="limit_increase_requests")
+    client = models.ForeignKey(
+        Client, on_delete=models.PROTECT, related_name="limit_increase_requests"
+    )
     current_limit = models.PositiveIntegerField()
     requested_limit = models.PositiveIntegerField()
     reason = models.TextField()
-    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     requested_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.TextField(blank=True)
 
@@ -336,9 +372,13 @@ class Price(models.Model):
     channel = models.CharField(max_length=16, choices=UsageRecord.Channel.choices)
     unit_price = unit_price_field()
     currency = models.CharField(max_length=3)
-    fixed = models.BooleanField(default=False, help_text="a fixed price expressly agreed (art. 4.3)")
+    fixed = models.BooleanField(
+        default=False, help_text="a fixed price expressly agreed (art. 4.3)"
+    )
     valid_from = models.DateField()
-    agreement_reference = models.CharField(max_length=200, blank=True, help_text="the written agreement behind a fixed-price change")
+    agreement_reference = models.CharField(
+        max_length=200, blank=True, help_text="the written agreement behind a fixed-price change"
+    )
 
     history = HistoricalRecords()
 
@@ -359,10 +399,14 @@ class Price(models.Model):
 class CpiAdjustment(models.Model):
     """The year's CPI change for a profile, applied each January to prices not fixed (art. 4.11)."""
 
-    provider = models.ForeignKey("accounts.Provider", on_delete=models.PROTECT, related_name="cpi_adjustments")
+    provider = models.ForeignKey(
+        "accounts.Provider", on_delete=models.PROTECT, related_name="cpi_adjustments"
+    )
     year = models.PositiveSmallIntegerField()
     rate_pct = models.DecimalField(max_digits=6, decimal_places=3)
-    entered_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    entered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     entered_at = models.DateTimeField(default=timezone.now)
     applied_at = models.DateTimeField(null=True, blank=True)
 
@@ -391,7 +435,11 @@ class InvoiceCounter(models.Model):
     last_number = models.PositiveIntegerField(default=0)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["provider", "year"], name="one_invoice_counter_per_provider_year")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "year"], name="one_invoice_counter_per_provider_year"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
@@ -414,12 +462,18 @@ class Invoice(models.Model):
         VOID = "void", "Void"
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="invoices")
-    provider = models.ForeignKey("accounts.Provider", on_delete=models.PROTECT, related_name="invoices")
+    provider = models.ForeignKey(
+        "accounts.Provider", on_delete=models.PROTECT, related_name="invoices"
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.INVOICE)
-    credit_note_for = models.ForeignKey("self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_notes")
+    credit_note_for = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="credit_notes"
+    )
     number = models.CharField(max_length=32, null=True, blank=True, unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
-    period_start = models.DateField(null=True, blank=True, help_text="billing period, Europe/Amsterdam (art. 4.2)")
+    period_start = models.DateField(
+        null=True, blank=True, help_text="billing period, Europe/Amsterdam (art. 4.2)"
+    )
     period_end = models.DateField(null=True, blank=True)
     invoice_date = models.DateField(null=True, blank=True)
     due_date = models.DateField(null=True, blank=True)
@@ -428,17 +482,29 @@ class Invoice(models.Model):
     vat_amount = money_field(default=Decimal("0"))
     total = money_field(default=Decimal("0"))
     amount_paid = money_field(default=Decimal("0"))
-    messages_covered = models.PositiveIntegerField(default=0, help_text="messages this invoice bills (art. 26.2)")
-    messages_released = models.PositiveIntegerField(default=0, help_text="of those, already counted as paid")
+    messages_covered = models.PositiveIntegerField(
+        default=0, help_text="messages this invoice bills (art. 26.2)"
+    )
+    messages_released = models.PositiveIntegerField(
+        default=0, help_text="of those, already counted as paid"
+    )
     reverse_charge = models.BooleanField(default=False)
     notes = models.TextField(blank=True)
-    source_key = models.CharField(max_length=100, null=True, blank=True, unique=True, help_text="e.g. usage:<client>:<period>")
+    source_key = models.CharField(
+        max_length=100, null=True, blank=True, unique=True, help_text="e.g. usage:<client>:<period>"
+    )
     created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     issued_at = models.DateTimeField(null=True, blank=True)
-    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     voided_at = models.DateTimeField(null=True, blank=True)
-    voided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    voided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     void_reason = models.TextField(blank=True)
     overdue_since = models.DateField(null=True, blank=True)
 
@@ -448,7 +514,10 @@ class Invoice(models.Model):
         ordering = ["-invoice_date", "-pk"]
         indexes = [
             models.Index(fields=["client", "-invoice_date", "-id"], name="invoice_client_list_idx"),
-            models.Index(fields=["client", "status", "-invoice_date", "-id"], name="invoice_client_status_idx"),
+            models.Index(
+                fields=["client", "status", "-invoice_date", "-id"],
+                name="invoice_client_status_idx",
+            ),
             models.Index(fields=["status", "due_date"], name="invoice_status_due_idx"),
         ]
 
@@ -482,8 +551,12 @@ class Payment(models.Model):
     currency = models.CharField(max_length=3)
     received_on = models.DateField()
     reference = models.CharField(max_length=200, blank=True)
-    bank_fee = money_field(default=Decimal("0"), help_text="fees deducted on the way, for the record")
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    bank_fee = money_field(
+        default=Decimal("0"), help_text="fees deducted on the way, for the record"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(default=timezone.now)
     idempotency_key = models.CharField(max_length=200, unique=True)
 
@@ -497,7 +570,9 @@ class Payment(models.Model):
 class InterestRate(models.Model):
     """Statutory commercial interest in force for a profile from a date, per year (art. 4.6)."""
 
-    provider = models.ForeignKey("accounts.Provider", on_delete=models.PROTECT, related_name="interest_rates")
+    provider = models.ForeignKey(
+        "accounts.Provider", on_delete=models.PROTECT, related_name="interest_rates"
+    )
     valid_from = models.DateField()
     annual_rate_pct = models.DecimalField(max_digits=6, decimal_places=3)
     note = models.CharField(max_length=200, blank=True)
@@ -518,6 +593,59 @@ class InterestRate(models.Model):
         return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
 
 
+class ExchangeRate(models.Model):
+    """How many units of `quote_currency` one unit of `base_currency` is worth from `valid_from` on.
+
+    Staff maintain it (with history). A rate is in force from its day until the next row for
+    the same pair; `invoicing.convert` also uses a pair the other way round (1 / rate).
+    Used where the terms state an amount in another currency than the invoice's: the
+    CXENGAGE dispute minimum of EUR 150 (CX 10) on USD invoices.
+    """
+
+    base_currency = models.CharField(max_length=3, help_text="ISO 4217, e.g. EUR")
+    quote_currency = models.CharField(max_length=3, help_text="ISO 4217, e.g. USD")
+    rate = models.DecimalField(
+        max_digits=20,
+        decimal_places=10,
+        help_text="units of the quote currency for one unit of the base currency",
+    )
+    valid_from = models.DateField()
+    source = models.CharField(
+        max_length=200, blank=True, help_text="e.g. ECB euro foreign exchange reference rate"
+    )
+    note = models.CharField(max_length=200, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["base_currency", "quote_currency", "-valid_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["base_currency", "quote_currency", "valid_from"],
+                name="one_exchange_rate_per_pair_day",
+                violation_error_message="This currency pair already has a rate from that day.",
+            ),
+            models.CheckConstraint(
+                condition=Q(rate__gt=0),
+                name="exchange_rate_positive",
+                violation_error_message="An exchange rate must be positive.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(base_currency=F("quote_currency")),
+                name="exchange_rate_two_currencies",
+                violation_error_message="An exchange rate is between two different currencies.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"1 {self.base_currency} = {self.rate} {self.quote_currency} from {self.valid_from:%Y-%m-%d}"
+
+    def save(self, *args, **kwargs):
+        self.base_currency = (self.base_currency or "").strip().upper()
+        self.quote_currency = (self.quote_currency or "").strip().upper()
+        super().save(*args, **kwargs)
+
+
 class InterestCharge(models.Model):
     """Late interest accrued on an overdue invoice for a span of days, charged on a later invoice (art. 4.6)."""
 
@@ -526,7 +654,9 @@ class InterestCharge(models.Model):
     to_date = models.DateField()
     amount = money_field()
     currency = models.CharField(max_length=3)
-    charged_on = models.OneToOneField(InvoiceLine, null=True, blank=True, on_delete=models.PROTECT, related_name="interest_charge")
+    charged_on = models.OneToOneField(
+        InvoiceLine, null=True, blank=True, on_delete=models.PROTECT, related_name="interest_charge"
+    )
 
     class Meta:
         ordering = ["invoice", "from_date"]
@@ -548,9 +678,13 @@ class Deposit(models.Model):
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DEMANDED)
     demanded_at = models.DateTimeField(default=timezone.now)
-    demanded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    demanded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     reason = models.TextField(blank=True)
-    refund_due_by = models.DateField(null=True, blank=True, help_text="2 calendar months after termination")
+    refund_due_by = models.DateField(
+        null=True, blank=True, help_text="2 calendar months after termination"
+    )
     refund_amount = money_field(null=True, blank=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
     refund_reference = models.CharField(max_length=200, blank=True)
@@ -576,21 +710,32 @@ class SetOff(models.Model):
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="set_offs")
     source = models.CharField(max_length=16, choices=Source.choices)
-    deposit = models.ForeignKey(Deposit, null=True, blank=True, on_delete=models.PROTECT, related_name="set_offs")
-    restitution = models.ForeignKey(RestitutionRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="set_offs")
-    credit_note = models.ForeignKey(Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="set_offs_as_source")
+    deposit = models.ForeignKey(
+        Deposit, null=True, blank=True, on_delete=models.PROTECT, related_name="set_offs"
+    )
+    restitution = models.ForeignKey(
+        RestitutionRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="set_offs"
+    )
+    credit_note = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="set_offs_as_source"
+    )
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="set_offs")
     amount = money_field()
     currency = models.CharField(max_length=3)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(default=timezone.now)
     idempotency_key = models.CharField(max_length=200, unique=True)
 
     class Meta:
         ordering = ["-recorded_at", "-pk"]
         constraints = [
-            models.CheckConstraint(condition=Q(amount__gt=0), name="set_off_amount_positive",
-                                   violation_error_message="A set-off amount must be positive.")
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="set_off_amount_positive",
+                violation_error_message="A set-off amount must be positive.",
+            )
         ]
 
     def __str__(self) -> str:
@@ -610,7 +755,9 @@ class FapiaoRequest(models.Model):
         ISSUED = "issued", "Issued"
 
     invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="fapiao_request")
-    confirmed_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     confirmed_at = models.DateTimeField(default=timezone.now)
     due_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
@@ -628,7 +775,9 @@ class FapiaoRequest(models.Model):
     tax_rate = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
     tax_amount = money_field(null=True, blank=True)
     total = money_field(null=True, blank=True)
-    issued_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     issued_at = models.DateTimeField(null=True, blank=True)
     overdue_flagged_at = models.DateTimeField(null=True, blank=True)
 
@@ -650,23 +799,37 @@ class Dispute(models.Model):
         REJECTED = "rejected", "Rejected"
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="disputes")
-    raised_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    raised_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
     raised_at = models.DateTimeField(default=timezone.now)
     amount = money_field()
     currency = models.CharField(max_length=3)
     reason = models.TextField()
-    withholdable = models.BooleanField(default=False, help_text="above the withholding threshold (art. 10.2)")
+    withholdable = models.BooleanField(
+        default=False, help_text="above the withholding threshold (art. 10.2)"
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
-    escalation_available_at = models.DateTimeField(help_text="20 working days after the due date (art. 10.2)")
+    escalation_available_at = models.DateTimeField(
+        help_text="20 working days after the due date (art. 10.2)"
+    )
     escalation_flagged_at = models.DateTimeField(null=True, blank=True)
     expert_name = models.CharField(max_length=200, blank=True)
     expert_cost_agreement = models.TextField(blank=True)
     escalated_at = models.DateTimeField(null=True, blank=True)
     resolved_at = models.DateTimeField(null=True, blank=True)
-    resolved_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     resolution = models.TextField(blank=True)
     granted_amount = money_field(null=True, blank=True)
-    credit_note = models.OneToOneField(Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="granted_dispute")
+    credit_note = models.OneToOneField(
+        Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="granted_dispute"
+    )
+    admissibility_note = models.TextField(
+        blank=True,
+        help_text="what staff should know about the admissibility check, e.g. a minimum not checked (CX 10)",
+    )
 
     history = HistoricalRecords()
 

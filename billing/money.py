@@ -20,7 +20,9 @@ DECIMAL_PLACES = 2
 def to_decimal(value, *, field: str = "amount") -> Decimal:
     """Parse an amount given as str/int/Decimal; floats are refused (they are not exact)."""
     if isinstance(value, float):
-        raise ValidationFailed({field: ["Give amounts as strings or integers, never floating point numbers."]})
+        raise ValidationFailed(
+            {field: ["Give amounts as strings or integers, never floating point numbers."]}
+        )
     if isinstance(value, Decimal):
         result = value
     else:
@@ -40,6 +42,16 @@ def round_money(amount: Decimal) -> Decimal:
 
 def round_unit_price(amount: Decimal) -> Decimal:
     return amount.quantize(UNIT_PRICE_PLACES, rounding=ROUND_HALF_UP)
+
+
+def apply_rate(amount: Decimal, rate: Decimal, *, inverse: bool = False) -> Decimal:
+    """`amount` converted at `rate` (× rate, or ÷ rate for a pair quoted the other way round),
+    rounded once to cents, half-up. Decimal in, Decimal out; the only rounding of a conversion."""
+    if isinstance(amount, float) or isinstance(rate, float):
+        raise TypeError("Money never holds a float")
+    if rate <= 0:
+        raise ValueError("an exchange rate must be positive")
+    return round_money(amount / rate if inverse else amount * rate)
 
 
 @dataclass(frozen=True, slots=True)

@@ -148,6 +148,7 @@ class DisputeSerializer(serializers.ModelSerializer):
             "granted_amount",
             "credit_note",
             "credit_note_number",
+            "admissibility_note",
         ]
 
 

@@ -10,7 +10,7 @@ import pytest
 from accounts.exceptions import ApplicationError, NotAllowed, ValidationFailed
 from accounts.models import Notification
 from billing import invoicing
-from billing.models import Dispute, Invoice, SetOff
+from billing.models import Dispute, ExchangeRate, Invoice, SetOff
 from tests.accounts.factories import ClientViewerFactory
 from tests.billing.invoicing_factories import (
     D,
@@ -29,29 +29,79 @@ def raise_(invoice, admin, amount, reason="The SMS volume on line 1 is double wh
     return invoicing.dispute_raise(invoice=invoice, amount=amount, reason=reason, acting_user=admin)
 
 
-# (profile, net line → invoice total incl. VAT, disputed amount, admissible)
+# Exchange rates (base, quote, rate, valid from) for the cases below; every case disputes on
+# 1 March 2026 (the dispute day decides which rate is in force).
+EUR_USD = (("EUR", "USD", "1.0850", D(2026, 1, 1)),)  # EUR 150 = USD 162.75 exactly
+EUR_USD_CHANGES_ON_THE_DAY = EUR_USD + (("EUR", "USD", "1.1000", D(2026, 3, 1)),)  # = USD 165.00
+EUR_USD_CHANGES_THE_DAY_AFTER = EUR_USD + (("EUR", "USD", "1.2000", D(2026, 3, 2)),)
+USD_EUR = (
+    ("USD", "EUR", "0.9200", D(2026, 1, 1)),
+)  # EUR 150 = USD 150 / 0.92 = 163.0434… → 163.04
+NO_RATE_IN_FORCE = (
+    ("EUR", "USD", "1.0850", D(2026, 3, 2)),
+    ("EUR", "CNY", "7.8000", D(2026, 1, 1)),
+)
+
+# (profile, rates, net line → invoice total incl. VAT, disputed amount, admissible)
 ADMISSIBILITY = [
-    # cxengage-nl: more than EUR 150 ... (3 % of 1000.00 is 30.00: the amount decides)
-    ("cxengage-nl", "826.45", "1000.00", "149.99", False),
-    ("cxengage-nl", "826.45", "1000.00", "150.00", False),
-    ("cxengage-nl", "826.45", "1000.00", "150.01", True),
+    # cxengage-nl: more than EUR 150 in the invoice's USD ... (3 % of 1000.00 is 30.00: the amount decides)
+    ("cxengage-nl", EUR_USD, "826.45", "1000.00", "149.99", False),
+    ("cxengage-nl", EUR_USD, "826.45", "1000.00", "150.00", False),
+    # was admissible while EUR 150 was compared as USD 150; at 1.0850 it is EUR 138.25
+    ("cxengage-nl", EUR_USD, "826.45", "1000.00", "150.01", False),
+    ("cxengage-nl", EUR_USD, "826.45", "1000.00", "162.75", False),  # exactly EUR 150: must exceed
+    ("cxengage-nl", EUR_USD, "826.45", "1000.00", "162.76", True),
     # ... and more than 3 % of the invoice total (10000.00 → 300.00: the share decides)
-    ("cxengage-nl", "8264.46", "10000.00", "299.99", False),
-    ("cxengage-nl", "8264.46", "10000.00", "300.00", False),
-    ("cxengage-nl", "8264.46", "10000.00", "300.01", True),
-    # cm-cn: any amount
-    ("cm-cn", "1000.00", "1060.00", "0.01", True),
-    ("cm-cn", "1000.00", "1060.00", "1.00", True),
-    ("cm-cn", "1000.00", "1060.00", "1060.00", True),
+    ("cxengage-nl", EUR_USD, "8264.46", "10000.00", "299.99", False),
+    ("cxengage-nl", EUR_USD, "8264.46", "10000.00", "300.00", False),
+    ("cxengage-nl", EUR_USD, "8264.46", "10000.00", "300.01", True),
+    # both: above EUR 150 but not above 3 % of 6000.00 (180.00) is refused
+    ("cxengage-nl", EUR_USD, "4958.68", "6000.00", "162.76", False),
+    ("cxengage-nl", EUR_USD, "4958.68", "6000.00", "180.01", True),
+    # a new rate in force from the dispute day itself applies (1.1000 → USD 165.00) ...
+    ("cxengage-nl", EUR_USD_CHANGES_ON_THE_DAY, "826.45", "1000.00", "162.76", False),
+    ("cxengage-nl", EUR_USD_CHANGES_ON_THE_DAY, "826.45", "1000.00", "165.00", False),
+    ("cxengage-nl", EUR_USD_CHANGES_ON_THE_DAY, "826.45", "1000.00", "165.01", True),
+    # ... one from the day after does not (still 1.0850)
+    ("cxengage-nl", EUR_USD_CHANGES_THE_DAY_AFTER, "826.45", "1000.00", "162.75", False),
+    ("cxengage-nl", EUR_USD_CHANGES_THE_DAY_AFTER, "826.45", "1000.00", "162.76", True),
+    # the pair kept the other way round (USD → EUR) is used inversely
+    ("cxengage-nl", USD_EUR, "826.45", "1000.00", "163.04", False),
+    ("cxengage-nl", USD_EUR, "826.45", "1000.00", "163.05", True),
+    # no EUR/USD rate in force: the minimum is not checked, in the client's favour ...
+    ("cxengage-nl", NO_RATE_IN_FORCE, "826.45", "1000.00", "149.99", True),
+    ("cxengage-nl", (), "826.45", "1000.00", "100.00", True),
+    # ... but the 3 % share still is
+    ("cxengage-nl", (), "826.45", "1000.00", "30.00", False),
+    ("cxengage-nl", (), "826.45", "1000.00", "30.01", True),
+    # cm-cn: any amount, rates or not
+    ("cm-cn", (), "1000.00", "1060.00", "0.01", True),
+    ("cm-cn", (), "1000.00", "1060.00", "1.00", True),
+    ("cm-cn", (), "1000.00", "1060.00", "1060.00", True),
+    ("cm-cn", EUR_USD, "1000.00", "1060.00", "0.01", True),
 ]
 
 
-@pytest.mark.parametrize(("profile", "net", "total", "amount", "admissible"), ADMISSIBILITY)
+def rates(*rows):
+    for base, quote, rate, valid_from in rows:
+        ExchangeRate.objects.create(
+            base_currency=base,
+            quote_currency=quote,
+            rate=Dec(rate),
+            valid_from=valid_from,
+            source="test",
+        )
+
+
+@pytest.mark.parametrize(
+    ("profile", "rate_rows", "net", "total", "amount", "admissible"), ADMISSIBILITY
+)
 def test_dispute_admissibility_per_profile(
-    profile, net, total, amount, admissible, billing_staff, clock
+    profile, rate_rows, net, total, amount, admissible, billing_staff, clock
 ):
     from accounts.models import Provider
 
+    rates(*rate_rows)
     client = company(Provider.objects.get(code=profile))
     admin = admin_of(client)
     clock.set(D(2026, 3, 1))
@@ -70,6 +120,50 @@ def test_dispute_admissibility_per_profile(
         assert not Dispute.objects.exists()
         invoice.refresh_from_db()
         assert invoice.status == Invoice.Status.ISSUED
+
+
+def test_the_refusal_names_the_minimum_in_both_currencies_and_the_rate(billing_staff, clock):
+    from accounts.models import Provider
+
+    rates(*EUR_USD)
+    client = company(Provider.objects.get(code="cxengage-nl"))
+    clock.set(D(2026, 3, 1))
+    invoice = issued(client, billing_staff, [line("826.45")], invoice_date=D(2026, 3, 1))
+
+    with pytest.raises(ValidationFailed) as exc:
+        raise_(invoice, admin_of(client), "162.75")
+    assert "EUR 150.00" in exc.value.message and "USD 162.75" in exc.value.message
+    assert (
+        "1 EUR = 1.085 USD from 2026-01-01" in exc.value.message
+        and "2026-03-01" in exc.value.message
+    )
+
+
+def test_a_dispute_admitted_without_a_rate_says_so_to_staff(billing_staff, clock):
+    from accounts.models import Provider
+
+    client = company(Provider.objects.get(code="cxengage-nl"))
+    clock.set(D(2026, 3, 1))
+    invoice = issued(client, billing_staff, [line("826.45")], invoice_date=D(2026, 3, 1))
+
+    dispute = raise_(invoice, admin_of(client), "100.00")
+
+    assert "not checked" in dispute.admissibility_note
+    assert "EUR/USD" in dispute.admissibility_note and "2026-03-01" in dispute.admissibility_note
+    assert dispute.history.latest().admissibility_note == dispute.admissibility_note
+    body = Notification.objects.get(key=f"dispute-raised:{dispute.pk}").body
+    assert dispute.admissibility_note in body
+
+
+def test_a_dispute_checked_against_a_rate_has_no_note(billing_staff, clock):
+    from accounts.models import Provider
+
+    rates(*EUR_USD)
+    client = company(Provider.objects.get(code="cxengage-nl"))
+    clock.set(D(2026, 3, 1))
+    invoice = issued(client, billing_staff, [line("826.45")], invoice_date=D(2026, 3, 1))
+
+    assert raise_(invoice, admin_of(client), "162.76").admissibility_note == ""
 
 
 # (profile, net line, disputed amount, may withhold)
