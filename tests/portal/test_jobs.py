@@ -30,11 +30,16 @@ def test_run_job_refuses_an_unknown_name():
 @pytest.mark.django_db
 def test_seed_demo_is_idempotent_and_gives_every_role():
     from accounts.models import Client, User
+    from billing.models import CreditLot, Invoice, LedgerEntry
+
+    def counts():
+        return [m.objects.count() for m in (Client, User, CreditLot, LedgerEntry, Invoice)]
 
     call_command("seed_demo", stdout=StringIO())
-    counts = (Client.objects.count(), User.objects.count())
+    first = counts()
     call_command("seed_demo", stdout=StringIO())
-    assert (Client.objects.count(), User.objects.count()) == counts
+    assert counts() == first
+    assert CreditLot.objects.count() == 4 and Invoice.objects.filter(number__isnull=False).count() == 2
     assert Client.objects.filter(provider__code="cm-cn", status="active").count() == 2
     assert Client.objects.filter(provider__code="cxengage-nl", status="active").count() == 2
     for role in User.Role.values:

@@ -4,6 +4,8 @@ Idempotent: running it again finds what it made and changes nothing.
 """
 
 import base64
+import datetime as dt
+from decimal import Decimal
 
 from django.core.management.base import BaseCommand
 from django.db import transaction
@@ -12,7 +14,18 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services as accounts_services
-from accounts.models import Agreement, Client, Director, Provider, TermsAcceptance, TermsVersion, User
+from accounts.models import (
+    Agreement,
+    Client,
+    Director,
+    Provider,
+    TermsAcceptance,
+    TermsVersion,
+    User,
+)
+from billing import invoicing
+from billing import services as billing_services
+from billing.models import ExchangeRate, Invoice
 
 DEMO_PASSWORD = "demo-portal-2026"
 # A fixed TOTP secret for the demo staff, so a person can add it to an authenticator app.
@@ -20,31 +33,47 @@ DEMO_TOTP_HEX = "3132333435363738393031323334353637383930"
 
 CLIENTS = [
     {
-        "provider": "cm-cn", "slug": "shenzhen-sms", "billing_mode": "postpaid",
+        "provider": "cm-cn",
+        "slug": "shenzhen-sms",
+        "billing_mode": "postpaid",
         "legal_name": "深圳快讯科技有限公司 (Shenzhen Kuaixun Technology Co., Ltd.)",
-        "address": "Nanshan District, Shenzhen, Guangdong", "country": "CN",
-        "registration_number": "91440300MA5F00001A", "vat_number": "91440300MA5F00001A",
+        "address": "Nanshan District, Shenzhen, Guangdong",
+        "country": "CN",
+        "registration_number": "91440300MA5F00001A",
+        "vat_number": "91440300MA5F00001A",
         "director": ("Li Wei", "Legal representative"),
     },
     {
-        "provider": "cm-cn", "slug": "guangzhou-retail", "billing_mode": "prepaid",
+        "provider": "cm-cn",
+        "slug": "guangzhou-retail",
+        "billing_mode": "prepaid",
         "legal_name": "广州优购零售有限公司 (Guangzhou Yougou Retail Co., Ltd.)",
-        "address": "Tianhe District, Guangzhou, Guangdong", "country": "CN",
-        "registration_number": "91440300MA5F00002D", "vat_number": "91440300MA5F00002D",
+        "address": "Tianhe District, Guangzhou, Guangdong",
+        "country": "CN",
+        "registration_number": "91440300MA5F00002D",
+        "vat_number": "91440300MA5F00002D",
         "director": ("Chen Jing", "Executive director"),
     },
     {
-        "provider": "cxengage-nl", "slug": "tulip-logistics", "billing_mode": "postpaid",
+        "provider": "cxengage-nl",
+        "slug": "tulip-logistics",
+        "billing_mode": "postpaid",
         "legal_name": "Tulip Logistics B.V.",
-        "address": "Keizersgracht 1, 1015 AA Amsterdam", "country": "NL",
-        "registration_number": "12345678", "vat_number": "NL100000009B01",
+        "address": "Keizersgracht 1, 1015 AA Amsterdam",
+        "country": "NL",
+        "registration_number": "12345678",
+        "vat_number": "NL100000009B01",
         "director": ("Anne de Vries", "Managing director"),
     },
     {
-        "provider": "cxengage-nl", "slug": "polder-health", "billing_mode": "prepaid",
+        "provider": "cxengage-nl",
+        "slug": "polder-health",
+        "billing_mode": "prepaid",
         "legal_name": "Polder Health B.V.",
-        "address": "Coolsingel 40, 3011 AD Rotterdam", "country": "NL",
-        "registration_number": "87654321", "vat_number": "NL100000010B01",
+        "address": "Coolsingel 40, 3011 AD Rotterdam",
+        "country": "NL",
+        "registration_number": "87654321",
+        "vat_number": "NL100000010B01",
         "director": ("Pieter Bakker", "Director"),
     },
 ]
@@ -61,45 +90,131 @@ class Command(BaseCommand):
     @transaction.atomic
     def _seed(self):
         billing = self._staff("billing@demo.test", "Bea Billing", User.Role.BILLING_STAFF)
-        compliance = self._staff("compliance@demo.test", "Carl Compliance", User.Role.COMPLIANCE_OFFICER)
+        compliance = self._staff(
+            "compliance@demo.test", "Carl Compliance", User.Role.COMPLIANCE_OFFICER
+        )
         for provider in Provider.objects.all():
             if not TermsVersion.objects.filter(provider=provider).exists():
                 accounts_services.terms_publish(
-                    provider=provider, version="2026.1", summary="Terms and conditions as signed.", acting_user=billing
+                    provider=provider,
+                    version="2026.1",
+                    summary="Terms and conditions as signed.",
+                    acting_user=billing,
                 )
         logins = []
         for spec in CLIENTS:
             client = self._client(spec, billing)
-            for role, label in ((User.Role.CLIENT_ADMIN, "admin"), (User.Role.CLIENT_VIEWER, "viewer")):
+            for role, label in (
+                (User.Role.CLIENT_ADMIN, "admin"),
+                (User.Role.CLIENT_VIEWER, "viewer"),
+            ):
                 email = f"{label}@{spec['slug']}.demo.test"
                 if not User.objects.filter(email=email).exists():
-                    User.objects.create_user(email, DEMO_PASSWORD, full_name=f"{spec['slug']} {label}", role=role, client=client)
-                logins.append((email, f"{role.label} of {client.legal_name} ({spec['provider']}, {spec['billing_mode']})"))
+                    User.objects.create_user(
+                        email,
+                        DEMO_PASSWORD,
+                        full_name=f"{spec['slug']} {label}",
+                        role=role,
+                        client=client,
+                    )
+                logins.append(
+                    (
+                        email,
+                        f"{role.label} of {client.legal_name} ({spec['provider']}, {spec['billing_mode']})",
+                    )
+                )
+            self._money(client, spec, billing)
+        # CX 10: the €150 dispute minimum is converted at a staff-maintained rate.
+        ExchangeRate.objects.get_or_create(
+            base_currency="EUR",
+            quote_currency="USD",
+            valid_from=dt.date(2026, 1, 1),
+            defaults={"rate": Decimal("1.0850"), "source": "demo"},
+        )
         secret = base64.b32encode(bytes.fromhex(DEMO_TOTP_HEX)).decode()
-        self.stdout.write(self.style.SUCCESS("Demo data ready. Sign in at http://127.0.0.1:8000/ with password " + DEMO_PASSWORD))
+        self.stdout.write(
+            self.style.SUCCESS(
+                "Demo data ready. Sign in at http://127.0.0.1:8000/ with password " + DEMO_PASSWORD
+            )
+        )
         for email, what in logins:
             self.stdout.write(f"  {email:40} {what}")
         self.stdout.write(f"  {billing.email:40} billing staff (two-factor: TOTP secret {secret})")
-        self.stdout.write(f"  {compliance.email:40} compliance officer (two-factor: TOTP secret {secret})")
-        self.stdout.write("  Staff codes: `.venv/bin/python manage.py demo_totp` prints the current one.")
+        self.stdout.write(
+            f"  {compliance.email:40} compliance officer (two-factor: TOTP secret {secret})"
+        )
+        self.stdout.write(
+            "  Staff codes: `.venv/bin/python manage.py demo_totp` prints the current one."
+        )
+
+    def _money(self, client, spec, billing):
+        """A prepaid client gets two top-ups (one usable, one usable tomorrow); a postpaid
+        client an issued invoice for last month. Idempotent by key."""
+        slug = spec["slug"]
+        if client.billing_mode == Client.BillingMode.PREPAID:
+            wallet = billing_services.wallet_for_client(client=client)
+            now = timezone.now()
+            for key, amount, received in (
+                (f"demo:{slug}:1", "500.00", now - dt.timedelta(days=3)),
+                (f"demo:{slug}:2", "200.00", now),
+            ):
+                billing_services.wallet_top_up(
+                    wallet=wallet,
+                    amount=Decimal(amount),
+                    received_at=received,
+                    reference=key,
+                    idempotency_key=key,
+                    acting_user=billing,
+                )
+            return
+        if Invoice.objects.filter(client=client).exists():
+            return
+        draft = invoicing.invoice_draft(
+            client=client,
+            acting_user=billing,
+            lines=[
+                {
+                    "description": "SMS messages, last month",
+                    "quantity": "12000",
+                    "unit_price": "0.045",
+                    "messages": 12000,
+                },
+                {
+                    "description": "WhatsApp Business sessions",
+                    "quantity": "800",
+                    "unit_price": "0.30",
+                },
+            ],
+        )
+        invoicing.invoice_issue(invoice=draft, acting_user=billing)
 
     def _staff(self, email, name, role):
         user = User.objects.filter(email=email).first()
         if user is None:
-            user = User.objects.create_user(email, DEMO_PASSWORD, full_name=name, role=role, is_staff=True)
-        TOTPDevice.objects.get_or_create(user=user, name="demo", defaults={"key": DEMO_TOTP_HEX, "confirmed": True})
+            user = User.objects.create_user(
+                email, DEMO_PASSWORD, full_name=name, role=role, is_staff=True
+            )
+        TOTPDevice.objects.get_or_create(
+            user=user, name="demo", defaults={"key": DEMO_TOTP_HEX, "confirmed": True}
+        )
         return user
 
     def _client(self, spec, billing):
         provider = Provider.objects.get(code=spec["provider"])
-        client = Client.objects.filter(provider=provider, registration_number=spec["registration_number"]).first()
+        client = Client.objects.filter(
+            provider=provider, registration_number=spec["registration_number"]
+        ).first()
         if client is not None:
             return client
         client = Client.objects.create(
-            provider=provider, legal_name=spec["legal_name"], address=spec["address"], country=spec["country"],
+            provider=provider,
+            legal_name=spec["legal_name"],
+            address=spec["address"],
+            country=spec["country"],
             registration_number=spec["registration_number"],
             registration_number_normalised=spec["registration_number"].upper(),
-            vat_number=spec["vat_number"], billing_email=f"billing@{spec['slug']}.demo.test",
+            vat_number=spec["vat_number"],
+            billing_email=f"billing@{spec['slug']}.demo.test",
             billing_mode=spec["billing_mode"],
         )
         Director.objects.create(client=client, name=spec["director"][0], title=spec["director"][1])
@@ -108,7 +223,11 @@ class Command(BaseCommand):
         if terms and not TermsAcceptance.objects.filter(client=client, terms=terms).exists():
             now = timezone.now()
             TermsAcceptance.objects.create(
-                client=client, terms=terms, status=TermsAcceptance.Status.ACCEPTED, objection_deadline=now, decided_at=now
+                client=client,
+                terms=terms,
+                status=TermsAcceptance.Status.ACCEPTED,
+                objection_deadline=now,
+                decided_at=now,
             )
         assert Agreement.objects.filter(client=client).exists()
         return client
