@@ -222,14 +222,16 @@ _DEBIT_REPLAYS_SQL = f"""
 _DEBIT_WRITE_SQL = f"""
     WITH src AS MATERIALIZED (
         SELECT * FROM unnest(%(wallet)s::bigint[], %(amount)s::numeric[],
-                             %(balance)s::numeric[], %(key)s::varchar[], %(cause)s::varchar[])
-               WITH ORDINALITY AS s(wallet_id, amount, balance_after, idempotency_key, cause, n)
+                             %(balance)s::numeric[], %(key)s::varchar[], %(cause)s::varchar[]
+                             /*entry_ids*/)
+               WITH ORDINALITY AS s(wallet_id, amount, balance_after, idempotency_key, cause
+                                    /*entry_id*/, n)
     ),
     entries AS (
         INSERT INTO {LedgerEntry._meta.db_table}
-            (wallet_id, kind, amount, currency, balance_after, idempotency_key, created_at,
+            (/*id_column*/wallet_id, kind, amount, currency, balance_after, idempotency_key, created_at,
              created_by_id, cause, lot_id, memo)
-        SELECT s.wallet_id, %(kind)s, s.amount, c.currency, s.balance_after, s.idempotency_key,
+        SELECT /*id_value*/s.wallet_id, %(kind)s, s.amount, c.currency, s.balance_after, s.idempotency_key,
                %(at)s, %(by)s, s.cause, NULL, ''
           FROM src s
           JOIN unnest(%(currency_wallet)s::bigint[], %(currency)s::varchar[])
@@ -269,6 +271,14 @@ _DEBIT_WRITE_SQL = f"""
     )
     SELECT id FROM ids ORDER BY n
 """
+# The same statement for entries whose ids the caller drew from the sequence beforehand
+# (usage ingestion links its rows to them before it takes the wallet locks).
+_DEBIT_WRITE_WITH_IDS_SQL = (
+    _DEBIT_WRITE_SQL.replace("/*entry_ids*/", ", %(entry_id)s::bigint[]")
+    .replace("/*entry_id*/", ", entry_id")
+    .replace("/*id_column*/", "id, ")
+    .replace("/*id_value*/", "s.entry_id, ")
+)
 _ENTRY_WALLET = LedgerEntry._meta.get_field("wallet")
 _ENTRY_CREATED_BY = LedgerEntry._meta.get_field("created_by")
 
@@ -284,7 +294,12 @@ class _WalletPlan:
 
 
 def wallets_debit_locked(
-    *, debits_by_wallet: dict, at: dt.datetime, acting_user: User | None = None
+    *,
+    debits_by_wallet: dict,
+    at: dt.datetime,
+    acting_user: User | None = None,
+    entry_ids: dict | None = None,
+    as_ids: bool = False,
 ) -> dict:
     """Debit many wallets at once; the caller holds every wallet's lock in its transaction.
 
@@ -299,6 +314,12 @@ def wallets_debit_locked(
     there are any), then one statement that inserts the entries and their allocations and
     updates the lots and the wallets, every column sent as one array literal (parsed by
     PostgreSQL, not quoted element by element in Python).
+
+    For callers that hold other rows pointing at the new entries (usage ingestion, which
+    writes its rows before it takes the wallet locks, so the locks are held for less):
+    `entry_ids` {wallet_pk: [id, ...]}, one per debit, ids drawn beforehand from the ledger's
+    sequence, which a new entry then takes; and `as_ids=True` answers each accepted debit
+    with its entry's pk instead of a `LedgerEntry` (no objects built while the locks are held).
     """
     require_postgresql("Batch debits")
     at = _aware(at, "at")
@@ -349,7 +370,8 @@ def wallets_debit_locked(
         plan = plans[wallet.pk]
         outcomes: list = []
         seen: dict[str, object] = {}
-        for key, raw_amount, cause in debits:
+        wanted_ids = entry_ids[wallet.pk] if entry_ids is not None else None
+        for index, (key, raw_amount, cause) in enumerate(debits):
             try:
                 amount = _amount(raw_amount, allow_zero=True)
             except ApplicationError:
@@ -390,13 +412,22 @@ def wallets_debit_locked(
                 new_allocations.append((position, lot[0], take))
             if amount > 0:
                 plan.charged = True
-            new_entries.append((wallet, key, amount, plan.balance, (cause or "debit")[:200]))
+            new_entries.append(
+                (
+                    wallet,
+                    key,
+                    amount,
+                    plan.balance,
+                    (cause or "debit")[:200],
+                    wanted_ids[index] if wanted_ids is not None else None,
+                )
+            )
             seen[key] = position
             outcomes.append(position)
         results[wallet.pk] = outcomes
 
     if not new_entries:
-        return results
+        return _outcome_ids(results, []) if as_ids else results
     touched = [
         (pk, remaining)
         for plan in plans.values()
@@ -406,44 +437,45 @@ def wallets_debit_locked(
     changed = [
         plan for plan in plans.values() if plan.balance != plan.wallet.balance or plan.charged
     ]
+    params = {
+        "wallet": _pg_plain_array([e[0].pk for e in new_entries]),
+        "amount": _pg_plain_array([-e[2] for e in new_entries]),
+        "balance": _pg_plain_array([e[3] for e in new_entries]),
+        "key": _pg_text_array([e[1] for e in new_entries]),
+        "cause": _pg_text_array([e[4] for e in new_entries]),
+        "kind": LedgerEntry.Kind.DEBIT,
+        "at": at,
+        "by": acting_user.pk if acting_user is not None else None,
+        "currency_wallet": _pg_plain_array(wallet_ids),
+        "currency": _pg_text_array([wallets[wid].currency for wid in wallet_ids]),
+        # positions are 0-based here, ORDINALITY is 1-based
+        "alloc_entry": _pg_plain_array([a[0] + 1 for a in new_allocations]),
+        "alloc_lot": _pg_plain_array([a[1] for a in new_allocations]),
+        "alloc_amount": _pg_plain_array([a[2] for a in new_allocations]),
+        "exhausted": CreditLot.Status.EXHAUSTED,
+        "lot": _pg_plain_array([pk for pk, _ in touched]),
+        "lot_remaining": _pg_plain_array([rem for _, rem in touched]),
+        "changed": _pg_plain_array([p.wallet.pk for p in changed]),
+        "changed_balance": _pg_plain_array([p.balance for p in changed]),
+        "changed_charged": "{" + ",".join(["t" if p.charged else "f" for p in changed]) + "}",
+    }
+    if entry_ids is not None:
+        params["entry_id"] = _pg_plain_array([e[5] for e in new_entries])
     with connection.cursor() as cursor:
-        cursor.execute(
-            _DEBIT_WRITE_SQL,
-            {
-                "wallet": _pg_plain_array([e[0].pk for e in new_entries]),
-                "amount": _pg_plain_array([-e[2] for e in new_entries]),
-                "balance": _pg_plain_array([e[3] for e in new_entries]),
-                "key": _pg_text_array([e[1] for e in new_entries]),
-                "cause": _pg_text_array([e[4] for e in new_entries]),
-                "kind": LedgerEntry.Kind.DEBIT,
-                "at": at,
-                "by": acting_user.pk if acting_user is not None else None,
-                "currency_wallet": _pg_plain_array(wallet_ids),
-                "currency": _pg_text_array([wallets[wid].currency for wid in wallet_ids]),
-                # positions are 0-based here, ORDINALITY is 1-based
-                "alloc_entry": _pg_plain_array([a[0] + 1 for a in new_allocations]),
-                "alloc_lot": _pg_plain_array([a[1] for a in new_allocations]),
-                "alloc_amount": _pg_plain_array([a[2] for a in new_allocations]),
-                "exhausted": CreditLot.Status.EXHAUSTED,
-                "lot": _pg_plain_array([pk for pk, _ in touched]),
-                "lot_remaining": _pg_plain_array([rem for _, rem in touched]),
-                "changed": _pg_plain_array([p.wallet.pk for p in changed]),
-                "changed_balance": _pg_plain_array([p.balance for p in changed]),
-                "changed_charged": "{"
-                + ",".join(["t" if p.charged else "f" for p in changed])
-                + "}",
-            },
-        )
+        cursor.execute(_DEBIT_WRITE_SQL if entry_ids is None else _DEBIT_WRITE_WITH_IDS_SQL, params)
         ids = cursor.fetchall()
     if len(ids) != len(new_entries):  # pragma: no cover - the statement inserts every row
         raise RuntimeError("the ledger insert returned fewer ids than entries")
+    _wallets_remember(changed, at)
+    if as_ids:
+        return _outcome_ids(results, ids)
 
     # The outcomes: LedgerEntry objects as a bulk_create would leave them (pk set, saved).
     db = connection.alias
     kind = LedgerEntry.Kind.DEBIT
     created_by_id = acting_user.pk if acting_user is not None else None
     entries = []
-    for (pk,), (wallet, key, amount, balance_after, cause) in zip(ids, new_entries, strict=True):
+    for (pk,), (wallet, key, amount, balance_after, cause, _) in zip(ids, new_entries, strict=True):
         entry = LedgerEntry(
             pk, wallet.pk, kind, -amount, wallet.currency, balance_after, key, at,
             created_by_id, cause, None, "",
@@ -457,7 +489,22 @@ def wallets_debit_locked(
         for i, outcome in enumerate(outcomes):
             if isinstance(outcome, int):
                 outcomes[i] = entries[outcome]
+    return results
 
+
+def _outcome_ids(results: dict, ids: list) -> dict:
+    """`as_ids`: each accepted debit answered by its entry's pk (new or replayed)."""
+    for outcomes in results.values():
+        for i, outcome in enumerate(outcomes):
+            if isinstance(outcome, int):
+                outcomes[i] = ids[outcome][0]
+            elif isinstance(outcome, LedgerEntry):
+                outcomes[i] = outcome.pk
+    return results
+
+
+def _wallets_remember(changed: list, at: dt.datetime) -> None:
+    """The wallets in memory as the write left their rows."""
     for plan in changed:
         w = plan.wallet
         w.balance = plan.balance
@@ -465,7 +512,6 @@ def wallets_debit_locked(
             w.credit_exhausted_at = at
         if plan.balance > 0:
             w.credit_exhausted_at = None
-    return results
 
 
 def wallet_debit_locked(

@@ -27,7 +27,7 @@ from accounts.db import require_postgresql
 from accounts.models import Agreement, Client, Provider, Suspension, User
 
 from .limits import limit_notices_send, message_account_for_client
-from .models import MessageAccount, UsageRecord, Wallet
+from .models import LedgerEntry, MessageAccount, UsageRecord, Wallet
 
 log = logging.getLogger(__name__)
 
@@ -316,50 +316,68 @@ _INSERT_SQL = None
 
 
 def _insert_sql() -> str:
-    """One statement for the accepted records of a batch, each column one array literal.
-    ON CONFLICT leaves an id recorded concurrently alone, and the count tells the caller so.
-    Rows go in record id order, so two batches that share ids wait on each other in the same
-    order instead of deadlocking."""
+    """One statement for the batch's new records, each column one array literal, written
+    before any account or wallet is locked (so the locks are held for less). ON CONFLICT
+    leaves an id recorded concurrently alone (RETURNING names the rows this batch wrote), and
+    a prepaid row takes its ledger entry's id from the ledger's sequence here, for the debit
+    to use (the foreign key is checked at commit). Rows go in record id order, so two batches
+    that share ids wait on each other in the same order instead of deadlocking."""
     global _INSERT_SQL
     if _INSERT_SQL is None:
         _INSERT_SQL = f"""
-            WITH inserted AS (
-                INSERT INTO {UsageRecord._meta.db_table}
-                    (record_id, client_id, channel, message_count, amount, currency, prepaid,
-                     occurred_at, received_at, recipient, ledger_entry_id)
-                SELECT r.i, r.c, r.ch, r.n, r.a, r.cu, r.p, r.o, %s, r.re, r.l
-                  FROM unnest(%s::varchar[], %s::bigint[], %s::varchar[], %s::integer[],
-                              %s::numeric[], %s::varchar[], %s::boolean[], %s::timestamptz[],
-                              %s::varchar[], %s::bigint[])
-                       AS r(i, c, ch, n, a, cu, p, o, re, l)
-                 ORDER BY r.i
-                ON CONFLICT (record_id) DO NOTHING
-                RETURNING 1
-            )
-            SELECT count(*) FROM inserted
+            INSERT INTO {UsageRecord._meta.db_table}
+                (record_id, client_id, channel, message_count, amount, currency, prepaid,
+                 occurred_at, received_at, recipient, ledger_entry_id)
+            SELECT r.i, r.c, r.ch, r.n, r.a, r.cu, r.p, r.o, %s, r.re,
+                   CASE WHEN r.p THEN nextval(pg_get_serial_sequence(%s, 'id')) END
+              FROM unnest(%s::varchar[], %s::bigint[], %s::varchar[], %s::integer[],
+                          %s::numeric[], %s::varchar[], %s::boolean[], %s::timestamptz[],
+                          %s::varchar[])
+                   AS r(i, c, ch, n, a, cu, p, o, re)
+             ORDER BY r.i
+            ON CONFLICT (record_id) DO NOTHING
+            RETURNING record_id, id, ledger_entry_id
         """
     return _INSERT_SQL
 
 
-def _insert(cursor, rows: list[tuple], clients: dict, now) -> int:
-    """Insert (record, prepaid, ledger entry id) rows; returns how many were inserted."""
+def _insert(cursor, records: list[_Record], clients: dict, now) -> dict[str, tuple[int, int]]:
+    """Insert the records; returns {record_id: (pk, ledger entry id)} for those written."""
     cursor.execute(
         _insert_sql(),
         [
             now,
-            _text_array([r.id for r, _, _ in rows]),
-            _plain_array([r.client_id for r, _, _ in rows]),
-            _plain_array([r.channel for r, _, _ in rows]),
-            _plain_array([r.message_count for r, _, _ in rows]),
-            _plain_array([r.amount for r, _, _ in rows]),
-            _plain_array([clients[r.client_id].currency for r, _, _ in rows]),
-            "{" + ",".join(["t" if prepaid else "f" for _, prepaid, _ in rows]) + "}",
-            _text_array([r.occurred_at.isoformat() for r, _, _ in rows]),
-            _text_array([r.recipient for r, _, _ in rows]),
-            _plain_array([entry for _, _, entry in rows]),
+            LedgerEntry._meta.db_table,
+            _text_array([r.id for r in records]),
+            _plain_array([r.client_id for r in records]),
+            _plain_array([r.channel for r in records]),
+            _plain_array([r.message_count for r in records]),
+            _plain_array([r.amount for r in records]),
+            _plain_array([clients[r.client_id].currency for r in records]),
+            "{" + ",".join(["t" if clients[r.client_id].prepaid else "f" for r in records]) + "}",
+            _text_array([r.occurred_at.isoformat() for r in records]),
+            _text_array([r.recipient for r in records]),
         ],
     )
-    return cursor.fetchone()[0]
+    return {record_id: (pk, entry_id) for record_id, pk, entry_id in cursor.fetchall()}
+
+
+_CLIENT_FK_NAME = None
+
+
+def _client_fk_name(cursor) -> str:
+    """The quoted name of the usage table's foreign key to its client, read from the catalog
+    once per process."""
+    global _CLIENT_FK_NAME
+    if _CLIENT_FK_NAME is None:
+        cursor.execute(
+            "SELECT quote_ident(c.conname) FROM pg_constraint c"
+            " JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = ANY(c.conkey)"
+            " WHERE c.conrelid = %s::regclass AND c.contype = 'f' AND a.attname = %s",
+            [UsageRecord._meta.db_table, UsageRecord._meta.get_field("client").column],
+        )
+        _CLIENT_FK_NAME = cursor.fetchone()[0]
+    return _CLIENT_FK_NAME
 
 
 # --- The batch -----------------------------------------------------------------------------
@@ -477,9 +495,12 @@ def _screen(
 
 def _ingest_valid(valid: list[_Record], now: dt.datetime) -> tuple[dict[int, dict], list[int]]:
     """The set-based part of a batch. The reads that need no lock (clients, ids recorded
-    before) run first, outside the transaction, so the locked part stays short; an id that a
-    concurrent batch records meanwhile is caught by the insert's ON CONFLICT, and the batch
-    then rolls back and runs again (`_Retry`)."""
+    before) run first, outside the transaction. Then, in one transaction, with one lock order
+    for every batch (usage rows, message accounts, wallets, lots; each in id order): the new
+    records are written before any account or wallet is locked, so those locks are held only
+    for the decisions and the debit; a record then refused (limit, credit) is deleted again
+    before commit. An id that a concurrent batch recorded meanwhile is answered as the replay
+    it is; an account or wallet missing rolls everything back and runs again (`_Retry`)."""
     decided: dict[int, dict] = {}
     with connection.cursor() as cursor:
         clients = _load_clients(cursor, sorted({r.client_id for r in valid}))
@@ -487,11 +508,27 @@ def _ingest_valid(valid: list[_Record], now: dt.datetime) -> tuple[dict[int, dic
     pending = _screen(valid, clients, existing, decided)
     if not pending:
         return decided, []
-    touched = {r.client_id for r in pending}
-    postpaid_ids = sorted(cid for cid in touched if not clients[cid].prepaid)
-    prepaid_ids = sorted(cid for cid in touched if clients[cid].prepaid)
 
     with transaction.atomic(), connection.cursor() as cursor:
+        written = _insert(cursor, pending, clients, now)
+        # The new rows' client foreign keys are checked now rather than at commit, so that
+        # deferred work is not done while the locks below are held (the ledger entry key
+        # stays deferred: its entries are written under the wallet locks).
+        cursor.execute(f"SET CONSTRAINTS {_client_fk_name(cursor)} IMMEDIATE")
+        if len(written) != len(pending):
+            # Recorded by a concurrent batch that committed while this insert waited for it.
+            raced = [r for r in pending if r.id not in written]
+            recorded = _existing(cursor, [r.id for r in raced])
+            if len(recorded) != len(raced):  # pragma: no cover - ON CONFLICT saw them
+                raise _Retry()
+            _screen(raced, clients, recorded, decided)
+            pending = [r for r in pending if r.id in written]
+            if not pending:
+                return decided, []
+        touched = {r.client_id for r in pending}
+        postpaid_ids = sorted(cid for cid in touched if not clients[cid].prepaid)
+        prepaid_ids = sorted(cid for cid in touched if clients[cid].prepaid)
+
         # Message accounts, then wallets, each in pk order: concurrent batches for the same
         # client queue here, so a limit is never exceeded and a wallet never overdrawn.
         accounts = _lock_message_accounts(cursor, postpaid_ids)
@@ -501,7 +538,7 @@ def _ingest_valid(valid: list[_Record], now: dt.datetime) -> tuple[dict[int, dic
         if missing_accounts or missing_wallets:
             raise _Retry(missing_accounts, missing_wallets)
 
-        accepted: list[tuple[_Record, bool, int | None]] = []
+        refused: list[int] = []  # usage row pks to delete again
         debits: dict[int, list[_Record]] = {}
         counts = {cid: acc[2] for cid, acc in accounts.items()}
         for r in pending:
@@ -519,19 +556,25 @@ def _ingest_valid(valid: list[_Record], now: dt.datetime) -> tuple[dict[int, dic
                     "messaging is suspended until payment or a higher limit.",
                     "26.2",
                 )
+                refused.append(written[r.id][0])
                 continue
             counts[r.client_id] = new_count
-            accepted.append((r, False, None))
+            decided[r.index] = {"id": r.id, "status": ACCEPTED}
 
+        relinked: list[tuple[int, int]] = []
         if debits:
-            accepted.extend(_debit(wallets, debits, now, decided))
-
-        if accepted:
-            if _insert(cursor, accepted, clients, now) != len(accepted):
-                # A concurrent batch recorded one of these ids first: roll back, run again.
-                raise _Retry()
-            for r, _, _ in accepted:
-                decided[r.index] = {"id": r.id, "status": ACCEPTED}
+            _debit(wallets, debits, written, now, decided, refused, relinked)
+        if refused:
+            cursor.execute(
+                f"DELETE FROM {UsageRecord._meta.db_table} WHERE id = ANY(%s::bigint[])",
+                [_plain_array(sorted(refused))],
+            )
+        if relinked:  # the record's ledger key was in the ledger already
+            cursor.execute(
+                f"UPDATE {UsageRecord._meta.db_table} AS u SET ledger_entry_id = v.e"
+                " FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, e) WHERE u.id = v.id",
+                [_plain_array([pk for pk, _ in relinked]), _plain_array([e for _, e in relinked])],
+            )
 
         crossed = []
         changed = [(acc[0], counts[cid]) for cid, acc in accounts.items() if counts[cid] != acc[2]]
@@ -549,11 +592,19 @@ def _ingest_valid(valid: list[_Record], now: dt.datetime) -> tuple[dict[int, dic
 
 
 def _debit(
-    wallets: dict[int, Wallet], debits: dict[int, list[_Record]], now, decided: dict
-) -> list:
+    wallets: dict[int, Wallet],
+    debits: dict[int, list[_Record]],
+    written: dict[str, tuple[int, int]],
+    now,
+    decided: dict,
+    refused: list[int],
+    relinked: list[tuple[int, int]],
+) -> None:
     """Debit the prepaid wallets (already locked) through billing.services' batch primitive,
     in a fixed number of statements for the whole batch: FIFO by expiry, and a debit larger
-    than the usable balance is refused whole (art. 29.2)."""
+    than the usable balance is refused whole (art. 29.2). Each new entry takes the id its
+    usage row already points at; a refused record's row goes on `refused`, and a row whose
+    key turns out to be in the ledger already on `relinked`, pointed at that entry."""
     from .services import REFUSED_INSUFFICIENT_CREDIT, wallets_debit_locked
 
     outcomes = wallets_debit_locked(
@@ -564,14 +615,24 @@ def _debit(
             for client_id, records in debits.items()
         },
         at=now,
+        entry_ids={
+            wallets[client_id].pk: [written[r.id][1] for r in records]
+            for client_id, records in debits.items()
+        },
+        as_ids=True,
     )
-    accepted = []
     for client_id, records in debits.items():
         for r, outcome in zip(records, outcomes[wallets[client_id].pk], strict=True):
-            if outcome == REFUSED_INSUFFICIENT_CREDIT:
-                decided[r.index] = _refused(r.id, "amount", "insufficient_credit", outcome, "29.2")
-            elif isinstance(outcome, str):
-                decided[r.index] = _refused(r.id, "amount", "invalid", outcome)
-            else:
-                accepted.append((r, True, outcome.pk))
-    return accepted
+            if isinstance(outcome, str):
+                if outcome == REFUSED_INSUFFICIENT_CREDIT:
+                    decided[r.index] = _refused(
+                        r.id, "amount", "insufficient_credit", outcome, "29.2"
+                    )
+                else:
+                    decided[r.index] = _refused(r.id, "amount", "invalid", outcome)
+                refused.append(written[r.id][0])
+                continue
+            pk, entry_id = written[r.id]
+            if outcome != entry_id:
+                relinked.append((pk, outcome))
+            decided[r.index] = {"id": r.id, "status": ACCEPTED}
