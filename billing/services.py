@@ -211,10 +211,15 @@ _DEBIT_LOTS_SQL = f"""
     ORDER BY wallet_id, expires_at, received_at, id
 """
 # Which of the batch's (wallet, key) pairs have an entry already: one index probe per pair.
+# The LATERAL ... LIMIT 1 keeps it so (a nested loop over the unique index): written as an
+# IN (unnest) semi-join, the planner often chose a hash join over a scan of the whole ledger,
+# a cost that grew with the ledger and was paid while the wallet locks are held.
 _DEBIT_REPLAYS_SQL = f"""
-    SELECT e.id FROM {LedgerEntry._meta.db_table} e
-     WHERE (e.wallet_id, e.idempotency_key) IN (
-           SELECT * FROM unnest(%s::bigint[], %s::varchar[]))
+    SELECT e.id FROM unnest(%s::bigint[], %s::varchar[]) AS k(wallet_id, idempotency_key)
+     CROSS JOIN LATERAL (
+           SELECT e.id FROM {LedgerEntry._meta.db_table} e
+            WHERE e.wallet_id = k.wallet_id AND e.idempotency_key = k.idempotency_key
+            LIMIT 1) AS e
 """
 # Every write of a batch in one statement, each column one array literal: the entries (in
 # order), their lot allocations (in order, each pointing at its entry by position), the lots'
