@@ -7,10 +7,14 @@ usable balance is short); postpaid clients' messages count against their message
 (art. 26.2). A bad record never loses its good neighbours.
 
 The work is set-based per batch, so the platform's volume fits (issue 3, benchmark):
-validation in plain Python; then one transaction that locks the touched message accounts and
-wallets in pk order (so concurrent batches for the same client serialise and never exceed a
-limit or overdraw), reads which ids already exist, decides every record in memory, inserts
-the accepted ones in one statement and updates every touched account in one statement.
+validation in plain Python and a read of the ids recorded before; then one transaction that
+first inserts the new records in one statement (ON CONFLICT tells which are new), then locks
+the touched message accounts and wallets in pk order (so concurrent batches for the same
+client serialise and never exceed a limit or overdraw), decides every record in memory,
+debits the wallets, deletes the rows of records refused under the locks and updates every
+touched account in one statement. One lock order for every batch: usage rows (record id
+order), message accounts, wallets, lots; the usage rows come first so that the account and
+wallet locks are held only for the decisions, the debit and the commit.
 """
 
 from __future__ import annotations
