@@ -1,6 +1,9 @@
 """Page forms of data processing: they check the shape of the input; the services check the rules."""
 
+from zoneinfo import ZoneInfo
+
 from django import forms
+from django.utils import timezone
 
 from accounts.models import Client, Provider
 
@@ -17,6 +20,13 @@ _DATE = forms.DateInput(attrs={"type": "date"})
 _DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
 _TEXT2 = forms.Textarea(attrs={"rows": 2})
 _TEXT3 = forms.Textarea(attrs={"rows": 3})
+
+
+def _as_local(value, tz_name: str):
+    """The field read a wall time in the server's zone (UTC); it is the provider's local time."""
+    if value is None:
+        return None
+    return timezone.localtime(value).replace(tzinfo=None).replace(tzinfo=ZoneInfo(tz_name))
 
 
 def _datetime_field(**kwargs) -> forms.DateTimeField:
@@ -140,12 +150,21 @@ class DsrForm(ClientChoiceMixin, forms.Form):
         help_text="Only what is needed to find the subject's data, e.g. a phone number.",
     )
     received_at = _datetime_field(
-        required=False, help_text="When the request was received (UTC); now if left empty."
+        required=False,
+        help_text="When the request was received, in the provider's local time; now if left empty.",
     )
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
+        self._user = user
         self._with_client_field(user)
+
+    def clean(self):
+        cleaned = super().clean()
+        client = cleaned.get("client") or self._user.client
+        if client is not None and cleaned.get("received_at"):
+            cleaned["received_at"] = _as_local(cleaned["received_at"], client.provider.timezone)
+        return cleaned
 
 
 class DsrInstructForm(forms.Form):
@@ -182,11 +201,11 @@ class DsrFilterForm(forms.Form):
 # --- Breaches (art. 21.11) -----------------------------------------------------------------
 class BreachForm(forms.Form):
     provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
-    detected_at = _datetime_field(help_text="UTC.")
+    detected_at = _datetime_field(help_text="The provider's local time.")
     aware_at = _datetime_field(
         label="Aware at",
         required=False,
-        help_text="UTC; the 48-hour notice clock starts here (art. 21.11). Detection by default.",
+        help_text="Local time; the 48-hour notice clock starts here (art. 21.11). Detection by default.",
     )
     description = forms.CharField(widget=_TEXT3)
     data_types = forms.CharField(label="Types of personal data", widget=_TEXT2)
@@ -197,6 +216,14 @@ class BreachForm(forms.Form):
         label="Affected clients",
         widget=forms.CheckboxSelectMultiple,
     )
+
+    def clean(self):
+        cleaned = super().clean()
+        provider = cleaned.get("provider")
+        if provider is not None:
+            for name in ("detected_at", "aware_at"):
+                cleaned[name] = _as_local(cleaned.get(name), provider.timezone)
+        return cleaned
 
 
 class BreachNotifyForm(forms.Form):

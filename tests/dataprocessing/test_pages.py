@@ -495,3 +495,30 @@ def test_lists_show_only_the_clients_own_rows(
     assert list(c.get(url("audits")).context["audits"]) == []
     assert list(c.get(url("assistance")).context["requests"]) == []
     assert "theirs" not in c.get(url("assistance")).content.decode()
+
+
+def test_breach_times_on_the_page_are_the_providers_local_time(as_user, compliance_officer, cx):
+    """A Friday-evening detection in Amsterdam is entered as 19:00, not converted by hand to UTC."""
+    from zoneinfo import ZoneInfo
+
+    from tests.accounts.factories import ClientFactory
+
+    affected = ClientFactory(provider=cx)
+    response = as_user(compliance_officer).post(
+        url("breaches"),
+        {
+            "breach-provider": cx.pk,
+            "breach-detected_at": "2026-11-20T19:00",
+            "breach-description": "Leak",
+            "breach-data_types": "numbers",
+            "breach-approx_subjects": "5",
+            "breach-measures": "Fixed",
+            "breach-clients": [affected.pk],
+        },
+    )
+
+    assert response.status_code == 302
+    notice = BreachNotification.objects.get(client=affected)
+    amsterdam = ZoneInfo("Europe/Amsterdam")
+    assert notice.breach.detected_at == dt.datetime(2026, 11, 20, 19, 0, tzinfo=amsterdam)
+    assert notice.deadline == dt.datetime(2026, 11, 22, 19, 0, tzinfo=amsterdam)
