@@ -263,6 +263,13 @@ class TermsPublishForm(forms.Form):
     document_url = forms.URLField(label="Document URL", required=False, assume_scheme="https")
 
 
+class OnboardingInviteForm(forms.Form):
+    """Staff invite a person to sign up and register its company with a provider."""
+
+    provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
+    email = forms.EmailField()
+
+
 class ClientFilterForm(forms.Form):
     q = forms.CharField(label="Search", required=False)
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Client.Status.choices])

@@ -51,6 +51,7 @@ urlpatterns = [
     # Staff
     path("accounts/terms/publish/", views.terms_publish, name="terms_publish"),
     path("accounts/clients/", views.client_list, name="client_list"),
+    path("accounts/clients/invite/", views.onboarding_invite, name="onboarding_invite"),
     path("accounts/clients/<int:pk>/", views.client_detail, name="client_detail"),
     path("accounts/clients/<int:pk>/approve/", views.client_approve, name="client_approve"),
     path("accounts/clients/<int:pk>/reject/", views.client_reject, name="client_reject"),

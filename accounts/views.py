@@ -37,6 +37,7 @@ from .forms import (
     EmailAuthenticationForm,
     InvitationAcceptForm,
     InviteUserForm,
+    OnboardingInviteForm,
     OptionalReasonForm,
     ReasonForm,
     RoleForm,
@@ -513,13 +514,38 @@ def terms_publish(request):
 # --- Staff: clients ------------------------------------------------------------------------
 @staff_required
 def client_list(request):
+    return _client_list_page(request)
+
+
+def _client_list_page(request, invite_form: OnboardingInviteForm | None = None):
     form = ClientFilterForm(request.GET or None)
     filters = form.cleaned_data if form.is_valid() else {}
     page = paginate(request, selectors.client_list(filters=filters))
     query = urlencode({k: v for k, v in (filters or {}).items() if v})
     return render(
-        request, "accounts/client_list.html", {"form": form, "clients": page, "query": query}
+        request,
+        "accounts/client_list.html",
+        {"form": form, "clients": page, "query": query, "invite_form": invite_form or OnboardingInviteForm()},
+        status=400 if invite_form is not None else 200,
     )
+
+
+@require_POST
+@staff_required
+def onboarding_invite(request):
+    """Billing staff invite a person to sign up and register its company."""
+    form = OnboardingInviteForm(request.POST)
+    if form.is_valid():
+        try:
+            services.onboarding_invite(acting_user=request.user, **form.cleaned_data)
+        except NotAllowed as exc:
+            raise PermissionDenied(exc.message) from exc
+        except ApplicationError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(request, f"Invitation to register sent to {form.cleaned_data['email']}.")
+            return redirect("client_list")
+    return _client_list_page(request, invite_form=form)
 
 
 ACTION_FORMS = {

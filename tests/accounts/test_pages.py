@@ -634,3 +634,47 @@ def test_staff_publish_terms(as_user, billing_staff, client_company, cm):
 def test_client_detail_for_own_client_user_redirects_to_company(as_user, client_admin):
     response = as_user(client_admin).get(reverse("client_detail", args=[client_admin.client_id]))
     assert response.status_code == 302 and response.url == reverse("company")
+
+
+def test_billing_staff_invite_a_company_to_register_from_the_client_list(
+    as_user, billing_staff, cm, mailoutbox, django_capture_on_commit_callbacks
+):
+    from accounts.models import Invitation
+
+    c = as_user(billing_staff)
+    assert "Invite a company to register" in c.get("/accounts/clients/").content.decode()
+    with django_capture_on_commit_callbacks(execute=True):
+        response = c.post(
+            "/accounts/clients/invite/", {"provider": cm.pk, "email": "Founder@NewCo.example"}
+        )
+
+    assert response.status_code == 302
+    invitation = Invitation.objects.get()
+    assert invitation.email == "founder@newco.example" and invitation.client is None
+    assert invitation.provider == cm and invitation.role == "client_admin"
+    assert mailoutbox[-1].to == ["founder@newco.example"]
+
+
+def test_an_onboarding_invitation_to_an_existing_user_is_refused_on_the_field(
+    as_user, billing_staff, cm, client_admin
+):
+    from accounts.models import Invitation
+
+    response = as_user(billing_staff).post(
+        "/accounts/clients/invite/", {"provider": cm.pk, "email": client_admin.email}
+    )
+
+    assert response.status_code == 400
+    assert "already exists" in response.content.decode()
+    assert not Invitation.objects.exists()
+
+
+def test_a_client_admin_cannot_send_onboarding_invitations(as_user, client_admin, cm):
+    from accounts.models import Invitation
+
+    response = as_user(client_admin).post(
+        "/accounts/clients/invite/", {"provider": cm.pk, "email": "x@y.example"}
+    )
+
+    assert response.status_code in (403, 404)
+    assert not Invitation.objects.exists()
