@@ -50,8 +50,8 @@ from .forms import (
     directors_from,
 )
 from .models import Agreement, ChangeRequest, DataRequest, Invitation, TermsAcceptance, User
+from .pages import paginate, staff_required
 
-PAGE_SIZE = 25
 # The registration details shown in the field history (art. 5.5); bookkeeping columns are left out.
 HISTORY_FIELDS = {*services.COMPANY_FIELDS, "billing_mode", "status", "rejection_reason"}
 
@@ -64,10 +64,6 @@ def registration_history(client) -> list[dict]:
 
 
 _MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
-
-
-def paginate(request, queryset, per_page: int = PAGE_SIZE):
-    return Paginator(queryset, per_page).get_page(request.GET.get("page"))
 
 
 def _safe_next(request, default: str) -> str:
@@ -87,17 +83,6 @@ def client_user_required(view):
     def wrapper(request, *args, **kwargs):
         if not request.user.client_id:
             return redirect("dashboard")
-        return view(request, *args, **kwargs)
-
-    return wrapper
-
-
-def staff_required(view):
-    @wraps(view)
-    @login_required
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_provider_staff:
-            raise PermissionDenied
         return view(request, *args, **kwargs)
 
     return wrapper

@@ -8,13 +8,11 @@ by client. Another client's id answers 404 (accounts.selectors.client_get / scop
 
 from __future__ import annotations
 
-from functools import wraps
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -25,6 +23,7 @@ from django.views.decorators.http import require_POST
 from accounts import selectors as account_selectors
 from accounts.exceptions import ApplicationError, NotAllowed
 from accounts.forms import add_service_error
+from accounts.pages import billing_staff_required, paginate
 
 from . import limits, page_selectors, selectors, services
 from .forms import (
@@ -41,14 +40,9 @@ from .forms import (
 )
 from .models import LimitIncreaseRequest, RestitutionRequest
 
-PAGE_SIZE = 25
 SMALL_PAGE = 10
 # A service's refusal of a hidden key is shown above the form.
 KEY_ERRORS = {"idempotency_key": "__all__"}
-
-
-def _page(request, items, param: str, per_page: int = PAGE_SIZE):
-    return Paginator(items, per_page).get_page(request.GET.get(param))
 
 
 def _safe_next(request, default: str) -> str:
@@ -58,19 +52,6 @@ def _safe_next(request, default: str) -> str:
     ):
         return target
     return default
-
-
-def billing_staff_required(view):
-    """A page of the provider's billing staff; other signed-in users are refused."""
-
-    @wraps(view)
-    @login_required
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_billing_staff:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _own_client(request):
@@ -118,7 +99,7 @@ def _wallet_context(request, client, *, staff_view: bool, bound: dict | None = N
     summary = selectors.wallet_summary(client=client)
     filter_form, filters = _ledger_filters(request)
     limit = limits.message_limit_get(client=client)
-    lots_page = _page(request, summary["lots"], "lot_page", SMALL_PAGE)
+    lots_page = paginate(request, summary["lots"], param="lot_page", per_page=SMALL_PAGE)
     query = _filter_query(filters)
     if staff_view:
         csv_url = reverse("billing:client_ledger_csv", args=[client.pk])
@@ -138,14 +119,14 @@ def _wallet_context(request, client, *, staff_view: bool, bound: dict | None = N
         "prepaid": client.billing_mode == client.BillingMode.PREPAID,
         "lots": lots_page,
         "filter_form": filter_form,
-        "ledger": _page(request, selectors.ledger_list(client=client, filters=filters), "page"),
+        "ledger": paginate(request, selectors.ledger_list(client=client, filters=filters)),
         "csv_url": f"{csv_url}?{query}" if query else csv_url,
         "limit": limit,
         "limit_changes": limit["changes"][:5],
         "gauge": page_selectors.limit_gauge(limit),
-        "limit_requests": _page(request, limit_requests, "req_page", SMALL_PAGE),
+        "limit_requests": paginate(request, limit_requests, param="req_page", per_page=SMALL_PAGE),
         "pending_limit_request": pending_limit_request,
-        "restitutions": _page(request, restitutions, "rr_page", SMALL_PAGE),
+        "restitutions": paginate(request, restitutions, param="rr_page", per_page=SMALL_PAGE),
         "limit_form": None,
         "restitution_form": None,
         "open_action": bound.get("open_action"),
@@ -400,7 +381,7 @@ def _queue_context(request, queryset, statuses, *, failed=None) -> dict:
     if client_id.isdigit():
         qs = qs.filter(client_id=int(client_id))
     qs = qs.order_by("requested_at", "pk") if status == "pending" else qs
-    page = _page(request, qs, "page")
+    page = paginate(request, qs)
     failed_errors = []
     if failed and failed[0] not in {item.pk for item in page}:
         # the refused request is not on this page (e.g. no longer pending): say why above it

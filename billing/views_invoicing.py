@@ -20,6 +20,7 @@ from django.views.decorators.http import require_POST
 from accounts import selectors as account_selectors
 from accounts.exceptions import ApplicationError, NotAllowed
 from accounts.forms import add_service_error
+from accounts.pages import PAGE_SIZE, billing_staff_required, paginate
 
 from . import invoicing
 from . import invoicing_page_selectors as pages
@@ -40,9 +41,6 @@ from .forms_invoicing import (
 )
 from .models import Deposit, Dispute, FapiaoRequest, Invoice, RestitutionRequest
 from .pdf import invoice_pdf, invoice_pdf_filename
-from .views import _page, billing_staff_required
-
-PAGE_SIZE = 25
 
 
 def _own_client(request):
@@ -105,7 +103,7 @@ def staff_invoice_list(request):
         request,
         "billing/invoices/staff_list.html",
         {
-            "invoices": _page(request, qs, "page", PAGE_SIZE),
+            "invoices": paginate(request, qs),
             "statuses": Invoice.Status.choices,
             "status": status,
             "client_filter": client,
@@ -120,7 +118,7 @@ def overdue_list(request):
     return render(
         request,
         "billing/invoices/overdue.html",
-        {"invoices": _page(request, pages.overdue_invoices(), "page", PAGE_SIZE)},
+        {"invoices": paginate(request, pages.overdue_invoices())},
     )
 
 
@@ -354,9 +352,7 @@ def invoice_new(request):
 def _deposits_context(request, bound=None) -> dict:
     bound = bound or {}
     client = _client_filter(request)
-    deposits = _page(
-        request, pages.deposit_list(user=request.user, client=client), "page", PAGE_SIZE
-    )
+    deposits = paginate(request, pages.deposit_list(user=request.user, client=client))
     staff = request.user.is_billing_staff
     failed = bound.get("failed")
     for deposit in deposits:
@@ -446,9 +442,7 @@ def set_offs(request, *, form=None, status=200):
     client = _client_filter(request)
     context = {
         "client": client,
-        "set_offs": _page(
-            request, pages.set_off_list(user=request.user, client=client), "page", PAGE_SIZE
-        ),
+        "set_offs": paginate(request, pages.set_off_list(user=request.user, client=client)),
         "form": form or (SetOffForm() if request.user.is_billing_staff else None),
     }
     return render(request, "billing/invoices/set_offs.html", context, status=status)
@@ -508,7 +502,7 @@ def _dispute_rows(request, failed=None):
         qs = pages.dispute_list(
             user=request.user, client=client, status=status if status in statuses else ""
         )
-    page = _page(request, qs, "page", PAGE_SIZE)
+    page = paginate(request, qs)
     now = timezone.now()
     for dispute in page:
         dispute.can_escalate = (
@@ -574,7 +568,7 @@ def fapiao_queue(request, *, failed=None, status=200):
         client=client,
         status=state if state in FapiaoRequest.Status.values else "",
     )
-    page = _page(request, qs, "page", PAGE_SIZE)
+    page = paginate(request, qs)
     now = timezone.now()
     for item in page:
         item.overdue = item.status == FapiaoRequest.Status.REQUESTED and item.due_at < now

@@ -8,12 +8,10 @@ client's id answers 404, never 403.
 """
 
 import datetime as dt
-from functools import wraps
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.template.loader import render_to_string
@@ -24,6 +22,7 @@ from django.views.decorators.http import require_POST
 from accounts.exceptions import ApplicationError, NotAllowed
 from accounts.forms import add_service_error
 from accounts.models import Client, Provider
+from accounts.pages import paginate, staff_required
 from accounts.selectors import client_get
 
 from . import selectors, services
@@ -59,23 +58,7 @@ from .models import (
     SubProcessorChange,
 )
 
-PAGE_SIZE = 25
 DUE_SOON_DAYS = 5
-
-
-def paginate(request, queryset, per_page: int = PAGE_SIZE, param: str = "page"):
-    return Paginator(queryset, per_page).get_page(request.GET.get(param))
-
-
-def staff_required(view):
-    @wraps(view)
-    @login_required
-    def wrapper(request, *args, **kwargs):
-        if not request.user.is_provider_staff:
-            raise PermissionDenied
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _call(request, call, success: str, form=None) -> bool:
