@@ -150,6 +150,21 @@ def _lock_invoice(invoice: Invoice) -> Invoice:
     )
 
 
+def _client_id_batches(provider: Provider, batch_size: int):
+    """The provider's client ids in pk order, `batch_size` at a time (a keyset walk)."""
+    last_pk = 0
+    while True:
+        ids = list(
+            Client.objects.filter(provider=provider, pk__gt=last_pk)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        if not ids:
+            return
+        last_pk = ids[-1]
+        yield ids
+
+
 def _now() -> dt.datetime:
     """The current moment; one place, so tests can move the clock."""
     return timezone.now()
@@ -763,16 +778,7 @@ def invoice_usage(
             )
         tz = ZoneInfo(provider.billing_timezone)
         label = f"{first:%Y-%m}"
-        last_pk = 0
-        while True:
-            ids = list(
-                Client.objects.filter(provider=provider, pk__gt=last_pk)
-                .order_by("pk")
-                .values_list("pk", flat=True)[:batch_size]
-            )
-            if not ids:
-                break
-            last_pk = ids[-1]
+        for ids in _client_id_batches(provider, batch_size):
             rows = (
                 UsageRecord.objects.filter(
                     client_id__in=ids, prepaid=False, occurred_at__gte=start, occurred_at__lt=end
@@ -2365,16 +2371,7 @@ def cpi_adjust(*, today: dt.date | None = None, batch_size: int = 200) -> dict:
             continue
         jan1 = dt.date(adjustment.year, 1, 1)
         factor = 1 + adjustment.rate_pct / HUNDRED
-        last_pk = 0
-        while True:
-            ids = list(
-                Client.objects.filter(provider=provider, pk__gt=last_pk)
-                .order_by("pk")
-                .values_list("pk", flat=True)[:batch_size]
-            )
-            if not ids:
-                break
-            last_pk = ids[-1]
+        for ids in _client_id_batches(provider, batch_size):
             with transaction.atomic():
                 current: dict[tuple[int, str], Price] = {}
                 for price in Price.objects.filter(client_id__in=ids, valid_from__lte=jan1).order_by(
