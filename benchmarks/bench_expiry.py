@@ -18,9 +18,9 @@ import os
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from _db import bench_database
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -31,22 +31,6 @@ BATCH_SIZE = int(os.environ.get("BENCH_EXPIRY_BATCH", "5000"))
 LOTS_PER_WALLET = 20
 # One lot in ten is not yet due, so the job's filter has something to leave alone.
 NOT_DUE_EVERY = 10
-
-
-def _bench_url() -> str:
-    base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/portal"
-    parts = urlsplit(base)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + DB_NAME, "", ""))
-
-
-def _ensure_database(url: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = urlunsplit((parts.scheme, parts.netloc, "/postgres", "", ""))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone():
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
 
 
 def _setup_django(url: str) -> None:
@@ -210,8 +194,7 @@ def _job(now) -> tuple[float, dict]:
 
 def main(argv: list[str]) -> int:
     sizes = [int(a.replace("_", "")) for a in argv] or [1_000_000, 2_000_000]
-    url = _bench_url()
-    _ensure_database(url)
+    url = bench_database(DB_NAME)
     _setup_django(url)
     from django.utils import timezone
 

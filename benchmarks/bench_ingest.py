@@ -34,7 +34,9 @@ import threading
 import time
 from decimal import Decimal
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
+
+from _db import bench_database
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -46,22 +48,6 @@ BATCH = 1000
 CLIENTS = 200  # half postpaid, half prepaid
 PGBENCH_ARGS = ["-N", "-c", "4", "-j", "2", "-T", "15"]
 TARGET_RATIO = 5
-
-
-def _url(db: str) -> str:
-    base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/portal"
-    parts = urlsplit(base)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + db, "", ""))
-
-
-def _ensure_database(url: str, name: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = urlunsplit((parts.scheme, parts.netloc, "/postgres", "", ""))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _server_env(url: str) -> dict:
@@ -267,8 +253,7 @@ def _load(port: int, key: str, bodies: list[bytes], threads: int) -> tuple[float
 
 
 def _pgbench() -> tuple[float, str]:
-    url = _url(PGBENCH_DB)
-    _ensure_database(url, PGBENCH_DB)
+    url = bench_database(PGBENCH_DB)
     parts = urlsplit(url)
     conn_args = [
         "-h",
@@ -364,8 +349,7 @@ def main() -> int:
     parser.add_argument("--skip-pgbench", action="store_true")
     args = parser.parse_args()
 
-    url = _url(DB_NAME)
-    _ensure_database(url, DB_NAME)
+    url = bench_database(DB_NAME)
     os.environ.update(_server_env(url))
     os.environ["DB_CONN_MAX_AGE"] = "0"
     import django

@@ -25,7 +25,8 @@ import statistics
 import sys
 import time
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+
+from _db import bench_database
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -36,22 +37,6 @@ TOTAL = 1_000_000
 TARGET_CLIENT_INVOICES = 100_000
 OTHER_CLIENTS = 99
 TARGET_P95_MS = 50.0
-
-
-def _url(db: str) -> str:
-    base = os.environ.get("DATABASE_URL") or "postgres://postgres@127.0.0.1:5432/portal"
-    parts = urlsplit(base)
-    return urlunsplit((parts.scheme, parts.netloc, "/" + db, "", ""))
-
-
-def _ensure_database(url: str, name: str) -> None:
-    import psycopg
-
-    parts = urlsplit(url)
-    admin = urlunsplit((parts.scheme, parts.netloc, "/postgres", "", ""))
-    with psycopg.connect(admin, autocommit=True) as conn:
-        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone():
-            conn.execute(f'CREATE DATABASE "{name}"')
 
 
 def _setup_django(url: str) -> None:
@@ -213,8 +198,7 @@ def main() -> int:
     parser.add_argument("--reload", action="store_true")
     args = parser.parse_args()
 
-    url = _url(DB_NAME)
-    _ensure_database(url, DB_NAME)
+    url = bench_database(DB_NAME)
     _setup_django(url)
     client_id, admin_id = _load(args.reload)
 

@@ -26,7 +26,9 @@ def machine() -> str:
         pass
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
     pg = subprocess.run(["psql", "--version"], capture_output=True, text=True).stdout.strip()
-    return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}, {pg}"
+    return (
+        f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB, Python {platform.python_version()}, {pg}"
+    )
 
 
 def main() -> int:
@@ -35,7 +37,12 @@ def main() -> int:
     failed = []
     for name in names:
         print(f"== {name}", flush=True)
-        if subprocess.run([sys.executable, str(HERE / f"bench_{name}.py")], cwd=HERE.parent).returncode != 0:
+        if (
+            subprocess.run(
+                [sys.executable, str(HERE / f"bench_{name}.py")], cwd=HERE.parent
+            ).returncode
+            != 0
+        ):
             failed.append(name)
     sections = [p.read_text() for p in sorted(OUT.glob("*.md"))]
     header = (
