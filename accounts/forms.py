@@ -3,7 +3,7 @@
 from django import forms
 from django.contrib.auth import authenticate
 
-from .exceptions import ApplicationError, ValidationFailed
+from .kernel.errors import ApplicationError, ValidationFailed
 from .models import Client, Provider, Suspension, User
 
 

@@ -24,3 +24,22 @@ class StaffTwoFactorMiddleware:
         ):
             return redirect(f"{reverse('two_factor')}?next={request.get_full_path()}")
         return self.get_response(request)
+
+
+class DomainNotFoundMiddleware:
+    """A selector's domain `NotFound` (another client's or provider's id) is a page's 404."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        from django.http import Http404
+
+        from accounts.kernel.errors import NotFound
+
+        if isinstance(exception, NotFound):
+            raise Http404(exception.message) from exception
+        return None

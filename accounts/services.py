@@ -19,9 +19,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import roles, validators, workdays
-from .dates import add_months, local_date
-from .exceptions import (
+from . import validators, workdays
+from .kernel import roles
+from .kernel.dates import add_months, local_date
+from .kernel.errors import (
     ApplicationError,
     Conflict,
     ValidationFailed,
@@ -41,7 +42,7 @@ from .models import (
     TermsVersion,
     User,
 )
-from .notifications import client_admin_emails, client_recipients, notify, staff_emails
+from .kernel.notifications import client_admin_emails, client_recipients, notify, staff_emails
 
 COMPANY_FIELDS = (
     "legal_name",

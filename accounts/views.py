@@ -25,7 +25,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
-from .exceptions import ApplicationError, NotAllowed
+from .kernel.errors import ApplicationError, NotAllowed
 from .forms import (
     ChangeRequestForm,
     ClientFilterForm,
@@ -50,7 +50,7 @@ from .forms import (
     directors_from,
 )
 from .models import Agreement, ChangeRequest, DataRequest, Invitation, TermsAcceptance, User
-from .pages import paginate, staff_required
+from .kernel.pages import paginate, staff_required
 
 # The registration details shown in the field history (art. 5.5); bookkeeping columns are left out.
 HISTORY_FIELDS = {*services.COMPANY_FIELDS, "billing_mode", "status", "rejection_reason"}

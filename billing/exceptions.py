@@ -1,6 +1,6 @@
 """Domain errors of billing; services raise these, never HTTP errors."""
 
-from accounts.exceptions import ApplicationError, Conflict, NotAllowed, ValidationFailed
+from accounts.kernel.errors import ApplicationError, Conflict, NotAllowed, ValidationFailed
 
 __all__ = ["ApplicationError", "Conflict", "InsufficientCredit", "NotAllowed", "ValidationFailed"]
 

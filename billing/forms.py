@@ -11,7 +11,7 @@ from django import forms
 from django.utils import timezone
 
 from .models import LedgerEntry
-from .money import MAX_DIGITS
+from accounts.kernel.money import MAX_DIGITS
 
 DATETIME_LOCAL = "%Y-%m-%dT%H:%M"
 # portal.css styles text inputs; date inputs get the same look here.

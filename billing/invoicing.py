@@ -3,7 +3,7 @@
 Every state change of the invoicing domain is a keyword-only function here, in one
 transaction; a refused call raises an `ApplicationError` naming the field and the article,
 and changes nothing. Who acted is recorded by simple-history (`_history_user`); emails go
-out on commit through `accounts.notifications.notify`, once per key.
+out on commit through `accounts.kernel.notifications.notify`, once per key.
 
 Choices made here, once, for the whole module:
 
@@ -38,11 +38,12 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from stdnum.cn import uscc
 
-from accounts import roles, workdays
+from accounts import workdays
+from accounts.kernel import roles
 from accounts import services as account_services
-from accounts.dates import add_months, local_date, local_midnight
+from accounts.kernel.dates import add_months, local_date, local_midnight
 from accounts.models import Agreement, Client, Provider, Suspension, User
-from accounts.notifications import client_admin_emails, client_recipients, notify, staff_emails
+from accounts.kernel.notifications import client_admin_emails, client_recipients, notify, staff_emails
 
 from . import limits
 from .exceptions import ApplicationError, Conflict, NotAllowed, ValidationFailed
@@ -64,7 +65,7 @@ from .models import (
     SetOff,
     UsageRecord,
 )
-from .money import MAX_DIGITS, apply_rate, round_money, round_unit_price, to_decimal
+from accounts.kernel.money import MAX_DIGITS, apply_rate, round_money, round_unit_price, to_decimal
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from django.db.models import Prefetch, QuerySet, Sum
 
-from accounts.exceptions import ApplicationError
+from accounts.kernel.errors import ApplicationError
 from accounts.models import Client
 
 from .invoicing import (

@@ -7,7 +7,7 @@ higher limit (art. 26.2). The notice at `provider.limit_notice_pct` goes out onc
 crossing: `MessageAccount.notice_armed` is cleared when a notice is sent and set again only
 when the count falls below the threshold or the limit changes.
 
-Each function runs in one transaction; emails go out on commit (accounts.notifications).
+Each function runs in one transaction; emails go out on commit (accounts.kernel.notifications).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from accounts import roles
-from accounts.exceptions import ApplicationError, Conflict, ValidationFailed
+from accounts.kernel import roles
+from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
 from accounts.models import Client, User
-from accounts.notifications import client_recipients, notify
+from accounts.kernel.notifications import client_recipients, notify
 
 from .models import LimitChange, LimitIncreaseRequest, MessageAccount, MessagePayment
 

@@ -10,7 +10,7 @@ from simple_history.models import HistoricalRecords
 
 from accounts.models import Client
 
-from .money import DECIMAL_PLACES, MAX_DIGITS
+from accounts.kernel.money import DECIMAL_PLACES, MAX_DIGITS
 
 
 def money_field(**kwargs):

@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from .invoicing import invoice_due_now, invoice_outstanding, set_off_total, withheld_amount
 from .models import Invoice
-from .money import round_money
+from accounts.kernel.money import round_money
 
 HUNDRED = Decimal("100")
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 from django.db.models import Sum
 from django.utils import timezone
 
-from accounts.dates import local_date, local_midnight
+from accounts.kernel.dates import local_date, local_midnight
 from accounts.models import Client
 
 from .models import CreditLot, LedgerEntry, Wallet

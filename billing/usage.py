@@ -27,7 +27,7 @@ from decimal import Decimal, InvalidOperation
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.db import require_postgresql
+from accounts.kernel.db import require_postgresql
 from accounts.models import Agreement, Client, Provider, Suspension, User
 
 from .limits import limit_notices_send, message_account_for_client

@@ -13,7 +13,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from accounts import workdays
-from accounts.dates import local_date
+from accounts.kernel.dates import local_date
 from accounts.models import Client, Provider, User
 from accounts.selectors import scoped
 

@@ -4,7 +4,7 @@ breaches, records of processing, retention, assistance requests.
 Each function is keyword-only, runs in one transaction, checks its rule and raises an
 `ApplicationError` naming the field and the article when it refuses; a refused call changes
 nothing. Who acted is recorded by simple-history (`_history_user`), emails go out on commit
-through `accounts.notifications.notify` (recorded once under a key).
+through `accounts.kernel.notifications.notify` (recorded once under a key).
 """
 
 from __future__ import annotations
@@ -21,9 +21,10 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import roles, workdays
-from accounts.dates import add_months, local_date
-from accounts.exceptions import (
+from accounts import workdays
+from accounts.kernel import roles
+from accounts.kernel.dates import add_months, local_date
+from accounts.kernel.errors import (
     ApplicationError,
     Conflict,
     NotAllowed,
@@ -31,7 +32,7 @@ from accounts.exceptions import (
     from_django_validation_error,
 )
 from accounts.models import Client, Provider, User
-from accounts.notifications import client_admin_emails, notify, staff_emails
+from accounts.kernel.notifications import client_admin_emails, notify, staff_emails
 
 from .models import (
     AssistanceRequest,

@@ -2,7 +2,7 @@ import logging
 
 from celery import shared_task
 
-from accounts.db import NeedsPostgreSQL
+from accounts.kernel.db import NeedsPostgreSQL
 
 from . import jobs
 

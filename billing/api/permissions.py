@@ -1,9 +1,9 @@
-"""Role permissions of the billing API, beside accounts.api.permissions."""
+"""Role permissions of the billing API, beside accounts.kernel.permissions."""
 
-from accounts.api.permissions import _RolePermission
+from accounts.kernel.permissions import RolePermission
 
 
-class IsPlatform(_RolePermission):
+class IsPlatform(RolePermission):
     """The messaging platform's machine user, authenticated by its hashed API key."""
 
     message = "Only the messaging platform may report usage."

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from accounts import selectors, services
-from accounts.exceptions import ApplicationError, Conflict, NotAllowed, ValidationFailed
+from accounts.kernel.errors import ApplicationError, Conflict, NotAllowed, ValidationFailed
 from accounts.models import Agreement, Client, Notification, Suspension, TermsAcceptance
 from tests.accounts.factories import AgreementFactory, ClientAdminFactory, ClientFactory
 

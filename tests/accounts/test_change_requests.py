@@ -3,7 +3,7 @@
 import pytest
 
 from accounts import selectors, services
-from accounts.exceptions import ApplicationError, NotAllowed, ValidationFailed
+from accounts.kernel.errors import ApplicationError, NotAllowed, ValidationFailed
 from accounts.models import ChangeRequest, Client, Director, Notification
 from tests.accounts.factories import (
     ClientAdminFactory,

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from accounts import selectors, services
-from accounts.exceptions import ApplicationError, NotAllowed, ValidationFailed
+from accounts.kernel.errors import ApplicationError, NotAllowed, ValidationFailed
 from accounts.models import DataRequest, Notification, WorkdayOverride
 from tests.accounts.factories import ClientAdminFactory, ClientFactory
 

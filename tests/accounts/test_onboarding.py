@@ -7,8 +7,8 @@ import pytest
 from django.db import connection
 
 from accounts import services
-from accounts.dates import add_months, local_date
-from accounts.exceptions import NotAllowed, ValidationFailed
+from accounts.kernel.dates import add_months, local_date
+from accounts.kernel.errors import NotAllowed, ValidationFailed
 from accounts.models import Agreement, Client, Director, Invitation, Notification, User
 from tests.accounts.factories import ClientFactory, ComplianceOfficerFactory, make_kvk, make_uscc
 from tests.conftest import PASSWORD
@@ -532,7 +532,7 @@ def test_rejection_records_the_reason_and_tells_the_applicant(
 def test_notifications_are_recorded_once_per_key(
     cm, mailoutbox, django_capture_on_commit_callbacks
 ):
-    from accounts.notifications import notify
+    from accounts.kernel.notifications import notify
 
     with django_capture_on_commit_callbacks(execute=True):
         assert notify(key="once", recipients=["a@example.test"], subject="s", body="b") is True

@@ -7,7 +7,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from accounts import selectors, services
-from accounts.exceptions import ApplicationError, NotAllowed, ValidationFailed
+from accounts.kernel.errors import ApplicationError, NotAllowed, ValidationFailed
 from accounts.models import Invitation, Notification, User
 from tests.accounts.factories import ClientAdminFactory, ClientViewerFactory, UserFactory
 from tests.conftest import PASSWORD

@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from accounts.exceptions import ApplicationError, Conflict, NotAllowed, ValidationFailed
+from accounts.kernel.errors import ApplicationError, Conflict, NotAllowed, ValidationFailed
 from accounts.models import Agreement, Suspension
 from billing.models import CreditLot, LedgerAllocation, LedgerEntry, RestitutionRequest
 from billing.services import (

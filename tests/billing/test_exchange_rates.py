@@ -9,7 +9,7 @@ from django.db import IntegrityError, transaction
 
 from billing import invoicing
 from billing.models import ExchangeRate
-from billing.money import apply_rate
+from accounts.kernel.money import apply_rate
 from tests.billing.invoicing_factories import D, Dec
 
 pytestmark = pytest.mark.django_db

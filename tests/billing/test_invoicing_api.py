@@ -14,7 +14,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.dates import local_date
+from accounts.kernel.dates import local_date
 from billing import invoicing
 from billing.models import Dispute, FapiaoRequest, Invoice, Payment, SetOff
 from tests.accounts.factories import ClientViewerFactory

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from accounts.exceptions import ApplicationError, NotAllowed, ValidationFailed
+from accounts.kernel.errors import ApplicationError, NotAllowed, ValidationFailed
 from accounts.models import Agreement, Notification
 from billing import invoicing, invoicing_selectors
 from billing.models import Deposit, Invoice, RestitutionRequest, SetOff

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from accounts.exceptions import ApplicationError, NotAllowed, ValidationFailed
+from accounts.kernel.errors import ApplicationError, NotAllowed, ValidationFailed
 from accounts.models import Notification
 from billing import invoicing
 from billing.models import Dispute, ExchangeRate, Invoice, SetOff

@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from accounts.exceptions import ApplicationError, Conflict, NotAllowed, ValidationFailed
+from accounts.kernel.errors import ApplicationError, Conflict, NotAllowed, ValidationFailed
 from accounts.models import Notification
 from billing import invoicing
 from billing.models import FapiaoRequest

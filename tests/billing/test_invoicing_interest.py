@@ -3,7 +3,7 @@ day, actual/actual (1/365, 1/366 in a leap year), over month and year ends; char
 
 import pytest
 
-from accounts.exceptions import ApplicationError, ValidationFailed
+from accounts.kernel.errors import ApplicationError, ValidationFailed
 from billing import invoicing
 from billing.models import InterestCharge, Invoice
 from tests.billing.invoicing_factories import (

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from accounts.exceptions import ApplicationError, NotAllowed, ValidationFailed
+from accounts.kernel.errors import ApplicationError, NotAllowed, ValidationFailed
 from billing import invoicing
 from billing.jobs import JOBS
 from billing.models import Invoice, InvoiceCounter

@@ -12,7 +12,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from accounts.dates import local_date
+from accounts.kernel.dates import local_date
 from billing import invoicing
 from billing.models import Deposit, Dispute, FapiaoRequest, Invoice, Payment, SetOff
 from tests.billing.invoicing_factories import admin_of, company, interest_rate, issued, key, line

@@ -5,7 +5,7 @@ import datetime as dt
 
 import pytest
 
-from accounts.exceptions import ApplicationError, Conflict, ValidationFailed
+from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
 from accounts.models import Agreement, Suspension
 from accounts.services import client_resume
 from billing import invoicing, limits

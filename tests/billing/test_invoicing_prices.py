@@ -2,7 +2,7 @@
 
 import pytest
 
-from accounts.exceptions import ApplicationError, ValidationFailed
+from accounts.kernel.errors import ApplicationError, ValidationFailed
 from accounts.models import Notification
 from billing import invoicing
 from billing.jobs import JOBS

@@ -6,7 +6,7 @@ import datetime as dt
 import pytest
 from django.core import mail
 
-from accounts.exceptions import ApplicationError, Conflict, NotAllowed, ValidationFailed
+from accounts.kernel.errors import ApplicationError, Conflict, NotAllowed, ValidationFailed
 from accounts.models import Notification
 from billing import limits
 from billing.jobs import JOBS

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from accounts.exceptions import Conflict
+from accounts.kernel.errors import Conflict
 from billing.exceptions import InsufficientCredit
 from billing.models import CreditLot, LedgerAllocation, LedgerEntry
 from billing.services import (

@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from accounts.dates import add_months
+from accounts.kernel.dates import add_months
 from accounts.models import Client, Notification, User
 from billing.jobs import JOBS
 from billing.models import CreditLot, LedgerEntry, Wallet

@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from accounts.exceptions import Conflict, NotAllowed, ValidationFailed
+from accounts.kernel.errors import Conflict, NotAllowed, ValidationFailed
 from billing.exceptions import InsufficientCredit
 from billing.models import CreditLot, LedgerEntry
 from billing.services import wallet_debit, wallet_for_client, wallet_top_up

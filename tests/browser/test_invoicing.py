@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 from playwright.sync_api import expect
 
-from accounts.dates import local_date
+from accounts.kernel.dates import local_date
 from accounts.models import Provider
 from billing.models import Dispute, FapiaoRequest
 from tests.accounts.factories import BillingStaffFactory, ClientAdminFactory

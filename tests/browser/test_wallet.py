@@ -10,7 +10,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import expect
 
-from accounts.dates import local_date, local_midnight
+from accounts.kernel.dates import local_date, local_midnight
 from accounts.models import Provider
 from billing.limits import message_account_for_client
 from billing.models import LimitIncreaseRequest, MessageAccount

@@ -10,8 +10,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from accounts.dates import add_months
-from accounts.exceptions import ApplicationError, NotAllowed, ValidationFailed
+from accounts.kernel.dates import add_months
+from accounts.kernel.errors import ApplicationError, NotAllowed, ValidationFailed
 from accounts.models import Provider
 from dataprocessing import services
 from dataprocessing.models import AuditRequest

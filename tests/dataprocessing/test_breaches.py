@@ -8,7 +8,7 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from accounts.exceptions import ApplicationError, Conflict, NotAllowed, ValidationFailed
+from accounts.kernel.errors import ApplicationError, Conflict, NotAllowed, ValidationFailed
 from accounts.models import Notification
 from dataprocessing import selectors, services
 from dataprocessing.models import Breach, BreachNotification

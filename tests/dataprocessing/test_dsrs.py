@@ -12,8 +12,8 @@ import pytest
 from django.core import mail
 from django.utils import timezone
 
-from accounts.dates import add_months
-from accounts.exceptions import ApplicationError, NotAllowed, ValidationFailed
+from accounts.kernel.dates import add_months
+from accounts.kernel.errors import ApplicationError, NotAllowed, ValidationFailed
 from accounts.models import Notification
 from dataprocessing import selectors, services
 from dataprocessing.models import DataSubjectRequest, DsrCallback

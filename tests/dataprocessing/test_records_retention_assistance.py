@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from accounts.exceptions import ApplicationError, NotAllowed, ValidationFailed
+from accounts.kernel.errors import ApplicationError, NotAllowed, ValidationFailed
 from dataprocessing import selectors, services
 from dataprocessing.models import (
     AssistanceRequest,

@@ -7,8 +7,8 @@ from django.core import mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.dates import local_date
-from accounts.exceptions import ApplicationError, Conflict, NotAllowed, ValidationFailed
+from accounts.kernel.dates import local_date
+from accounts.kernel.errors import ApplicationError, Conflict, NotAllowed, ValidationFailed
 from accounts.models import Client
 from dataprocessing import selectors, services
 from dataprocessing.models import SubProcessor, SubProcessorChange, SubProcessorObjection

@@ -7,7 +7,7 @@ from accounts import selectors, services
 from accounts.models import Agreement
 
 from ..filters import AgreementFilter
-from ..permissions import IsBillingStaff, IsClientAdminOrBillingStaff
+from accounts.kernel.permissions import IsBillingStaff, IsClientAdminOrBillingStaff
 from ..serializers import AgreementSerializer
 from .base import ERRORS_READ, Api, responses
 

@@ -1,7 +1,7 @@
 """The base of every API view: thin, role-checked, one view per resource or action.
 
 A view reads through `accounts.selectors` (so another client's id is 404), writes through one
-function of `accounts.services`, and lets `accounts.api.errors` turn domain errors into the
+function of `accounts.services`, and lets `accounts.kernel.api_errors` turn domain errors into the
 one error shape.
 """
 
@@ -11,9 +11,9 @@ from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
 
 from accounts import selectors
-from accounts.exceptions import ValidationFailed
+from accounts.kernel.errors import ValidationFailed
 
-from ..permissions import IsClientUserOrStaff
+from accounts.kernel.permissions import IsClientUserOrStaff
 from ..serializers import ErrorsSerializer
 
 _ERROR = OpenApiResponse(ErrorsSerializer, description="the one error shape")

@@ -10,7 +10,7 @@ from accounts import selectors, services
 from accounts.models import Client, Provider, Suspension
 
 from ..filters import ClientFilter
-from ..permissions import IsBillingStaff
+from accounts.kernel.permissions import IsBillingStaff
 from ..serializers import (
     ClientSerializer,
     DirectorSerializer,

@@ -7,7 +7,7 @@ from accounts import selectors, services
 from accounts.models import ChangeRequest, DataRequest
 
 from ..filters import ChangeRequestFilter, DataRequestFilter
-from ..permissions import IsBillingStaff, IsClientAdmin, IsClientAdminOrStaff, IsProviderStaff
+from accounts.kernel.permissions import IsBillingStaff, IsClientAdmin, IsClientAdminOrStaff, IsProviderStaff
 from ..serializers import ChangeRequestSerializer, DataRequestSerializer, DirectorSerializer
 from .base import ERRORS_READ, Api, client_for, responses
 

@@ -8,7 +8,7 @@ from accounts import selectors, services
 from accounts.models import Provider, TermsAcceptance, TermsVersion
 
 from ..filters import TermsAcceptanceFilter, TermsVersionFilter
-from ..permissions import IsBillingStaff, IsClientAdmin, IsProviderStaff
+from accounts.kernel.permissions import IsBillingStaff, IsClientAdmin, IsProviderStaff
 from ..serializers import AgreementSerializer, TermsAcceptanceSerializer, TermsVersionSerializer
 from .base import ERRORS_READ, Api, responses
 

@@ -9,7 +9,7 @@ from accounts import selectors, services
 from accounts.models import Invitation, Provider, User
 
 from ..filters import InvitationFilter, UserFilter
-from ..permissions import IsClientAdminOrStaff
+from accounts.kernel.permissions import IsClientAdminOrStaff
 from ..serializers import InvitationSerializer, UserSerializer
 from .base import ERRORS_READ, Api, client_for, responses
 

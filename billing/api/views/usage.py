@@ -6,7 +6,7 @@ from rest_framework.response import Response
 
 from accounts import selectors
 from accounts.api.views.base import ERRORS_READ, Api, responses
-from accounts.exceptions import ValidationFailed
+from accounts.kernel.errors import ValidationFailed
 from billing.models import UsageRecord
 from billing.usage import MAX_BATCH, usage_ingest
 

@@ -6,7 +6,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 
-from accounts.api.permissions import IsComplianceOfficer
+from accounts.kernel.permissions import IsComplianceOfficer
 from accounts.api.views.base import ERRORS_READ, Api, client_for, responses
 from dataprocessing import selectors, services
 from dataprocessing.models import AuditRequest

@@ -8,7 +8,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from accounts.api.permissions import IsClientAdmin, IsComplianceOfficer
+from accounts.kernel.permissions import IsClientAdmin, IsComplianceOfficer
 from accounts.api.views.base import ERRORS_READ, Api, client_for, responses
 from dataprocessing import selectors, services
 from dataprocessing.models import DataSubjectRequest

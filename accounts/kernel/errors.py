@@ -44,3 +44,13 @@ def from_django_validation_error(exc) -> ValidationFailed:
     else:
         errors = {"non_field_errors": list(exc.messages)}
     return ValidationFailed(errors)
+
+
+class NotFound(ApplicationError):
+    """The object does not exist for this caller: another client's or another provider's id
+    is answered exactly as a missing one (404 in the API and on pages)."""
+
+    code = "not_found"
+
+    def __init__(self, message: str = "Not found.", **kwargs):
+        super().__init__(message, **kwargs)

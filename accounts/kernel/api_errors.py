@@ -7,10 +7,11 @@ from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
-from accounts.exceptions import (
+from accounts.kernel.errors import (
     ApplicationError,
     Conflict,
     NotAllowed,
+    NotFound,
     ValidationFailed,
     from_django_validation_error,
 )
@@ -64,6 +65,8 @@ def _application_error_response(exc: ApplicationError) -> Response:
 def exception_handler(exc, context):
     if isinstance(exc, DjangoValidationError):
         exc = from_django_validation_error(exc)
+    if isinstance(exc, NotFound):
+        exc = Http404(exc.message)
     if isinstance(exc, ApplicationError):
         return _application_error_response(exc)
     if isinstance(exc, Http404):

@@ -8,13 +8,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from accounts.exceptions import ValidationFailed
+from accounts.kernel.errors import ValidationFailed
 
 CENT = Decimal("0.01")
 UNIT_PRICE_PLACES = Decimal("0.000001")
 # Column sizes shared by every money field of the project.
 MAX_DIGITS = 14
 DECIMAL_PLACES = 2
+# The largest amount a money column holds (12 digits and the cents).
+MAX_AMOUNT = Decimal(10 ** (MAX_DIGITS - DECIMAL_PLACES)) - CENT
 
 
 def to_decimal(value, *, field: str = "amount") -> Decimal:

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from django.db import IntegrityError, transaction
 from rest_framework.response import Response
 
-from accounts.exceptions import Conflict
+from accounts.kernel.errors import Conflict
 from accounts.models import IdempotentRequest
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
@@ -59,3 +59,18 @@ def idempotent(request, handler: Callable[[], Response]) -> Response:
             # A refused request leaves the key free for a corrected retry.
             transaction.set_rollback(True)
         return response
+
+
+def create_once(model, *, key_lookup: dict, values: dict, same, conflict_message: str, field: str):
+    """Create `model(**key_lookup, **values)` once per key; a concurrent or repeated call with
+    the same key returns the row already there when `same(existing)` holds, else raises
+    Conflict naming `field`. The insert runs in a savepoint, so the caller's transaction
+    survives the unique-index race."""
+    try:
+        with transaction.atomic():
+            return model.objects.create(**key_lookup, **values), True
+    except IntegrityError:
+        existing = model.objects.get(**key_lookup)
+        if not same(existing):
+            raise Conflict(conflict_message, field=field) from None
+        return existing, False

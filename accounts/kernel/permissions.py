@@ -8,7 +8,7 @@ the role again, so a view that forgets a permission still cannot break a rule.
 from rest_framework.permissions import BasePermission
 
 
-class _RolePermission(BasePermission):
+class RolePermission(BasePermission):
     message = "Your role may not do this."
 
     def has_permission(self, request, view) -> bool:
@@ -19,7 +19,7 @@ class _RolePermission(BasePermission):
         raise NotImplementedError
 
 
-class IsClientUser(_RolePermission):
+class IsClientUser(RolePermission):
     """A client admin or client viewer (a member of exactly one client)."""
 
     message = "Only a client's users may do this."
@@ -28,14 +28,14 @@ class IsClientUser(_RolePermission):
         return user.is_client_user
 
 
-class IsClientAdmin(_RolePermission):
+class IsClientAdmin(RolePermission):
     message = "Only a client admin may do this (art. 5.2)."
 
     def allows(self, user) -> bool:
         return user.is_client_admin
 
 
-class IsProviderStaff(_RolePermission):
+class IsProviderStaff(RolePermission):
     """Billing staff or compliance officers."""
 
     message = "Only provider staff may do this."
@@ -44,21 +44,21 @@ class IsProviderStaff(_RolePermission):
         return user.is_provider_staff
 
 
-class IsBillingStaff(_RolePermission):
+class IsBillingStaff(RolePermission):
     message = "Only billing staff may do this."
 
     def allows(self, user) -> bool:
         return user.is_billing_staff
 
 
-class IsComplianceOfficer(_RolePermission):
+class IsComplianceOfficer(RolePermission):
     message = "Only a compliance officer may do this."
 
     def allows(self, user) -> bool:
         return user.is_compliance_officer
 
 
-class IsClientUserOrStaff(_RolePermission):
+class IsClientUserOrStaff(RolePermission):
     """People: a client's users and provider staff (not the messaging platform's key)."""
 
     message = "Only a client's users and provider staff may do this."
@@ -67,14 +67,14 @@ class IsClientUserOrStaff(_RolePermission):
         return user.is_client_user or user.is_provider_staff
 
 
-class IsClientAdminOrStaff(_RolePermission):
+class IsClientAdminOrStaff(RolePermission):
     message = "Only a client admin or provider staff may do this."
 
     def allows(self, user) -> bool:
         return user.is_client_admin or user.is_provider_staff
 
 
-class IsClientAdminOrBillingStaff(_RolePermission):
+class IsClientAdminOrBillingStaff(RolePermission):
     message = "Only a client admin or billing staff may do this."
 
     def allows(self, user) -> bool:

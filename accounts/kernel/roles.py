@@ -6,8 +6,8 @@ A removed (deactivated) user keeps its row for the record but may no longer act.
 
 from collections.abc import Callable
 
-from .exceptions import NotAllowed
-from .models import Client, User
+from .errors import NotAllowed
+from accounts.models import Client, User
 
 REMOVED = "This user has been removed and may no longer act."
 

@@ -11,7 +11,7 @@ from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from .models import Client, Notification, User
+from accounts.models import Client, Notification, User
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,32 @@
+"""The set-based paths (usage ingestion, batch debits, the expiry job) are written for
+PostgreSQL, which the tests and production use. The embedded SQLite mode is a first look:
+there they refuse with a clear message instead of failing on SQL syntax."""
+
+from django.db import connection
+
+from .errors import ApplicationError
+
+
+class NeedsPostgreSQL(ApplicationError):
+    code = "needs_postgresql"
+
+
+def require_postgresql(feature: str) -> None:
+    if connection.vendor != "postgresql":
+        raise NeedsPostgreSQL(
+            f"{feature} needs PostgreSQL: set DATABASE_URL (the embedded SQLite mode is for a first look)."
+        )
+
+
+def pg_text_array(values) -> str:
+    """A PostgreSQL array literal of text, sent as one parameter. psycopg quotes a Python list
+    element by element in Python, which cost more than the rest of a batch's Python work;
+    PostgreSQL parses the literal in C. Every element is quoted, so any text (empty, "NULL",
+    commas, braces, quotes, backslashes, spaces) arrives exactly."""
+    return "{" + ",".join(['"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values]) + "}"
+
+
+def pg_plain_array(values) -> str:
+    """An array literal of values that need no quoting: integers, finite Decimals (their own
+    text, so money stays exact; never a float), validated codes, ISO timestamps; None is NULL."""
+    return "{" + ",".join(["NULL" if v is None else str(v) for v in values]) + "}"
