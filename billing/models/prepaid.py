@@ -1,0 +1,359 @@
+"""Prepaid: wallets, credit lots and the ledger (art. 29), usage, message limits (art. 26)."""
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from accounts.kernel.money import DECIMAL_PLACES, MAX_DIGITS
+from accounts.models import Client
+
+
+def money_field(**kwargs):
+    return models.DecimalField(max_digits=MAX_DIGITS, decimal_places=DECIMAL_PLACES, **kwargs)
+
+
+# --- Prepaid: wallet, lots, ledger (art. 29) -----------------------------------------------
+class Wallet(models.Model):
+    """One wallet per client in its provider's currency (art. 29.1).
+
+    `balance` is the running sum of the ledger, written in the same transaction as each entry
+    under this row's lock; tests and `wallet_check` prove it equals the ledger's sum.
+    """
+
+    client = models.OneToOneField(Client, on_delete=models.PROTECT, related_name="wallet")
+    currency = models.CharField(max_length=3)
+    balance = money_field(default=Decimal("0"))
+    created_at = models.DateTimeField(default=timezone.now)
+    # art. 29.7: when the account was last charged and when its credit ran out
+    last_charged_at = models.DateTimeField(null=True, blank=True)
+    credit_exhausted_at = models.DateTimeField(null=True, blank=True)
+    inactivity_warned_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"Wallet of {self.client} ({self.currency})"
+
+
+class CreditLot(models.Model):
+    """One top-up: usable from the next local day, expires 12 months after purchase (art. 29.3)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        EXHAUSTED = "exhausted", "Used up"
+        EXPIRED = "expired", "Expired"
+        REVERSED = "reversed", "Reversed (chargeback)"
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="lots")
+    currency = models.CharField(max_length=3)
+    amount = money_field()
+    remaining = money_field()
+    reference = models.CharField(max_length=200, blank=True, help_text="payment reference")
+    received_at = models.DateTimeField()
+    purchase_date = models.DateField(help_text="local date of receipt in the provider's time zone")
+    usable_from = models.DateTimeField()
+    expires_on = models.DateField(
+        help_text="first local day on which the credit is no longer usable"
+    )
+    expires_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    expiry_reminded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["expires_at", "received_at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(remaining__gte=0),
+                name="lot_remaining_not_negative",
+                violation_error_message="A credit lot's remaining amount never goes below zero.",
+            ),
+            models.CheckConstraint(
+                condition=Q(remaining__lte=F("amount")),
+                name="lot_remaining_at_most_amount",
+                violation_error_message="A credit lot never holds more than was topped up.",
+            ),
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="lot_amount_positive",
+                violation_error_message="A top-up amount must be positive.",
+            ),
+        ]
+        indexes = [
+            # the expiry job: active lots past their expiry, walked by keyset (expires_at, id)
+            models.Index(
+                fields=["expires_at", "id"],
+                condition=Q(status="active"),
+                name="lot_active_expiry_id_idx",
+            ),
+            models.Index(fields=["wallet", "status", "expires_at"], name="lot_wallet_fifo_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Lot #{self.pk}: {self.currency} {self.remaining} of {self.amount}, expires {self.expires_on}"
+
+
+class LedgerEntry(models.Model):
+    """An append-only movement of a wallet; the balance is the sum of these (art. 29)."""
+
+    class Kind(models.TextChoices):
+        TOP_UP = "top_up", "Top-up"
+        DEBIT = "debit", "Debit (usage)"
+        EXPIRY = "expiry", "Expiry"
+        CHARGEBACK = "chargeback", "Chargeback"
+        RESTITUTION = "restitution", "Restitution"
+        ADJUSTMENT = "adjustment", "Adjustment"
+
+    wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    amount = money_field(help_text="positive adds credit, negative takes it away")
+    currency = models.CharField(max_length=3)
+    balance_after = money_field()
+    idempotency_key = models.CharField(max_length=200)
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    cause = models.CharField(
+        max_length=200, help_text="who or what caused it: a person, a usage record, a job"
+    )
+    lot = models.ForeignKey(
+        CreditLot, null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+    )
+    memo = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["wallet", "idempotency_key"],
+                name="ledger_idempotency_key_unique_per_wallet",
+                violation_error_message="A ledger entry with this idempotency key already exists.",
+            )
+        ]
+        indexes = [models.Index(fields=["wallet", "created_at"], name="ledger_wallet_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.currency} {self.amount} ({self.idempotency_key})"
+
+
+class LedgerAllocation(models.Model):
+    """How much of which lot one entry consumed (debits, restitution)."""
+
+    entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="allocations")
+    lot = models.ForeignKey(CreditLot, on_delete=models.PROTECT, related_name="allocations")
+    amount = money_field(help_text="positive: taken from the lot")
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
+
+class Chargeback(models.Model):
+    """A charged-back top-up: the client is in default and its account closed (art. 29.4)."""
+
+    lot = models.OneToOneField(CreditLot, on_delete=models.PROTECT, related_name="chargeback")
+    reference = models.CharField(max_length=200)
+    reason = models.TextField(blank=True)
+    reversed_amount = money_field()
+    entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
+
+class RestitutionRequest(models.Model):
+    """A terminating prepaid client's written request to restitute its unexpired credit (art. 29.6)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REFUSED = "refused", "Refused"
+
+    client = models.ForeignKey(
+        Client, on_delete=models.PROTECT, related_name="restitution_requests"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    reason = models.TextField(blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    amount = money_field(null=True, blank=True, help_text="restituted amount, set on approval")
+    currency = models.CharField(max_length=3)
+    entry = models.OneToOneField(
+        LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client"],
+                condition=Q(status="pending"),
+                name="one_pending_restitution_per_client",
+                violation_error_message="A restitution request is already pending for this client.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
+
+# --- Usage and message limits (art. 26) ----------------------------------------------------
+class UsageRecord(models.Model):
+    """One accepted usage record from the messaging platform; its id is the idempotency key."""
+
+    class Channel(models.TextChoices):
+        SMS = "sms", "SMS"
+        WHATSAPP = "whatsapp", "WhatsApp Business"
+        VOICE = "voice", "Voice"
+        RCS = "rcs", "RCS"
+        MMS = "mms", "MMS"
+        PUSH = "push", "Push"
+        OTHER = "other", "Other"
+
+    record_id = models.CharField(max_length=100, unique=True)
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="usage_records")
+    channel = models.CharField(max_length=16, choices=Channel.choices)
+    message_count = models.PositiveIntegerField()
+    amount = money_field()
+    currency = models.CharField(max_length=3)
+    prepaid = models.BooleanField()
+    occurred_at = models.DateTimeField()
+    received_at = models.DateTimeField(default=timezone.now)
+    recipient = models.CharField(
+        max_length=64, blank=True, help_text="personal data; anonymised after retention"
+    )
+    ledger_entry = models.OneToOneField(
+        LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="usage_record"
+    )
+
+    class Meta:
+        ordering = ["-occurred_at", "-pk"]
+        indexes = [models.Index(fields=["client", "occurred_at"], name="usage_client_time_idx")]
+
+    def __str__(self) -> str:
+        return f"Usage {self.record_id}"
+
+
+class MessageAccount(models.Model):
+    """A client's message limit and its unpaid message count (art. 26.1).
+
+    `notice_armed` is true while the count is below the notice threshold (or the limit has
+    changed since the last notice): the next crossing sends one notice and disarms it.
+    """
+
+    client = models.OneToOneField(Client, on_delete=models.PROTECT, related_name="message_account")
+    limit = models.PositiveIntegerField()
+    unpaid_count = models.PositiveIntegerField(default=0)
+    notice_armed = models.BooleanField(default=True)
+    notices_sent = models.PositiveIntegerField(default=0)
+    limit_changed_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords(excluded_fields=["unpaid_count", "notice_armed", "notices_sent"])
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.client}: {self.unpaid_count} of {self.limit} messages unpaid"
+
+
+class MessagePayment(models.Model):
+    """Staff record that messages are paid, lowering the unpaid count (art. 26.2)."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="message_payments")
+    messages = models.PositiveIntegerField()
+    reference = models.CharField(max_length=200, blank=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+    idempotency_key = models.CharField(max_length=200, unique=True)
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
+
+class LimitChange(models.Model):
+    """Every change of a message limit, in writing: who, when, why (art. 26.2)."""
+
+    class Source(models.TextChoices):
+        REQUEST = "request", "Approved client request"
+        STAFF = "staff", "Staff initiative"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="limit_changes")
+    old_limit = models.PositiveIntegerField()
+    new_limit = models.PositiveIntegerField()
+    source = models.CharField(max_length=16, choices=Source.choices)
+    reason = models.TextField()
+    changed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    changed_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
+
+class LimitIncreaseRequest(models.Model):
+    """A client admin asks for a higher limit; it needs CM's written approval (art. 26.2)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        APPROVED = "approved", "Approved"
+        REFUSED = "refused", "Refused"
+
+    client = models.ForeignKey(
+        Client, on_delete=models.PROTECT, related_name="limit_increase_requests"
+    )
+    current_limit = models.PositiveIntegerField()
+    requested_limit = models.PositiveIntegerField()
+    reason = models.TextField()
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-requested_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client"],
+                condition=Q(status="pending"),
+                name="one_pending_limit_request_per_client",
+                violation_error_message="A limit increase request is already pending for this client.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
