@@ -7,11 +7,11 @@ from decimal import Decimal
 
 from django import forms
 
+from accounts.kernel.forms import INPUT_STYLE, OneTimeKeyMixin
+from accounts.kernel.money import MAX_DIGITS
 from accounts.models import Client
 
-from .forms import INPUT_STYLE, OneTimeKeyMixin
 from .models import FapiaoRequest, Invoice, SetOff
-from accounts.kernel.money import MAX_DIGITS
 
 DATE = {"type": "date", "style": INPUT_STYLE}
 LINES = 3
