@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/portal
 REDIS ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test lint bench check-services
+.PHONY: install run test lint checks bench check-services
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -26,12 +26,18 @@ run: install
 check-services: install
 	@DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" REDIS_URL="$${REDIS_URL:-$(REDIS)}" $(BIN)/python bin/check-services
 
-test: check-services
-	DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" REDIS_URL="$${REDIS_URL:-$(REDIS)}" $(BIN)/pytest $(PYTEST_ARGS)
-
-lint: install
+# The checks CI and pre-commit run before the tests; each one fails the build.
+checks: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/lint-imports
+	$(BIN)/mypy
+
+test: checks check-services
+	DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" REDIS_URL="$${REDIS_URL:-$(REDIS)}" $(BIN)/pytest $(PYTEST_ARGS)
+
+lint: checks
 
 bench: check-services
 	DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" REDIS_URL="$${REDIS_URL:-$(REDIS)}" $(BIN)/python benchmarks/run_all.py

@@ -93,7 +93,13 @@ TEMPLATES = [
 # --- Data stores -------------------------------------------------------------------------
 DATABASE_URL = env_url("DATABASE_URL", {"postgres", "postgresql", "pgsql", "sqlite"})
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60))}
+    # Persistent connections, checked before each request reuses one: after PostgreSQL restarts
+    # or terminates backends, a stale connection is replaced instead of answering 500.
+    DATABASES = {
+        "default": dj_database_url.parse(
+            DATABASE_URL, conn_max_age=env_int("DB_CONN_MAX_AGE", 60), conn_health_checks=True
+        )
+    }
 else:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     DATABASES = {
@@ -107,7 +113,9 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_url("REDIS_URL", {"redis", "rediss"})
 if REDIS_URL:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}}
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
@@ -121,21 +129,41 @@ else:
     for _sub in ("out", "processed"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT_OPTIONS = {
+    _FILESYSTEM_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "data_folder_processed": str(_broker_dir / "processed"),
     }
     CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
-# Jobs are idempotent, so a job lost with its worker is safely run again: ack after running.
+# Jobs and notice sends are idempotent, so a task lost with its worker is safely run again:
+# acknowledge after running, and hand a task back to the broker at once when the worker process
+# running it dies (SIGKILL, out of memory) instead of dropping it.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
-# A batch job that runs longer than this is stuck; the next beat tick picks its work up.
-CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 25 * 60)
+# A batch job that runs longer than this is stuck: it is stopped, and the next beat tick picks
+# its work up where the committed batches left it.
+CELERY_TASK_SOFT_TIME_LIMIT = env_int("CELERY_TASK_SOFT_TIME_LIMIT", 15 * 60)
 CELERY_TASK_TIME_LIMIT = CELERY_TASK_SOFT_TIME_LIMIT + 60
+# Redis redelivers an unacknowledged task after the visibility timeout. When a whole worker is
+# killed (no process left to hand the task back), this is how long its task waits: longer than
+# the hard time limit, so a task still running is never delivered twice, and far shorter than
+# Redis's default of one hour.
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", CELERY_TASK_TIME_LIMIT + 5 * 60),
+    "socket_connect_timeout": 2,
+    "socket_timeout": 5,
+}
+# A request that queues a task must not wait for a broker that is down: the outbox row is
+# already committed and the resend job sends it later (accounts.kernel.notifications).
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+if not REDIS_URL:
+    CELERY_BROKER_TRANSPORT_OPTIONS = _FILESYSTEM_TRANSPORT_OPTIONS
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+
 
 # The beat schedule: every job by name, each a thin task over a service (portal/jobs.py).
 def _job(name: str, schedule) -> dict:
@@ -159,7 +187,9 @@ CELERY_BEAT_SCHEDULE = {
     "deposit_refunds_flag": _job("deposit_refunds_flag", crontab(minute=50, hour=6)),
     "fapiao_overdue_flag": _job("fapiao_overdue_flag", crontab(minute=55)),
     "disputes_escalation_flag": _job("disputes_escalation_flag", crontab(minute=0, hour=7)),
-    "cpi_adjust": _job("cpi_adjust", crontab(minute=0, hour=4, day_of_month="1-7", month_of_year=1)),
+    "cpi_adjust": _job(
+        "cpi_adjust", crontab(minute=0, hour=4, day_of_month="1-7", month_of_year=1)
+    ),
     # data processing
     "sub_processor_changes_apply": _job("sub_processor_changes_apply", crontab(minute=25)),
     "dsr_overdue_flag": _job("dsr_overdue_flag", crontab(minute=35)),
@@ -182,7 +212,10 @@ LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "login"
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {
+        "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+        "OPTIONS": {"min_length": 10},
+    },
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -267,6 +300,9 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "portal@localhost")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# A mail server that hangs never holds a worker for long (notices are sent by Celery, never in
+# a request; a timed-out send is retried with backoff).
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 PORTAL_STAFF_EMAIL = env_str("PORTAL_STAFF_EMAIL", "billing@localhost")
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 # Client-supplied callback URLs (OpenDSR) may reach private addresses only in first-look mode.
@@ -299,7 +335,9 @@ SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
 SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
-SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", not DEBUG) else None
+SECURE_PROXY_SSL_HEADER = (
+    ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("BEHIND_TLS_PROXY", not DEBUG) else None
+)
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True

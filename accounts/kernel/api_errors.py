@@ -1,5 +1,8 @@
 """One error shape for the whole API: {"errors": [{"code", "message", "field"}]}."""
 
+from collections.abc import Iterator
+from typing import Any, cast
+
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -17,9 +20,10 @@ from accounts.kernel.errors import (
 )
 
 
-def _flatten(detail, field=None):
+def _flatten(detail: Any, field: str | None = None) -> Iterator[dict[str, Any]]:
     if isinstance(detail, dict):
         for key, value in detail.items():
+            name: str | None
             if isinstance(key, int):  # DRF keys a nested list's errors by position
                 name = f"{field}[{key}]" if field else str(key)
             elif key in ("non_field_errors", "__all__"):
@@ -38,6 +42,7 @@ def _flatten(detail, field=None):
 
 
 def _application_error_response(exc: ApplicationError) -> Response:
+    errors: list[dict[str, str | None]]
     if isinstance(exc, ValidationFailed):
         errors = [
             {
@@ -53,6 +58,7 @@ def _application_error_response(exc: ApplicationError) -> Response:
     if exc.article:
         for error in errors:
             error["article"] = exc.article
+    code: int
     if isinstance(exc, Conflict):
         code = status.HTTP_409_CONFLICT
     elif isinstance(exc, NotAllowed):
@@ -62,7 +68,7 @@ def _application_error_response(exc: ApplicationError) -> Response:
     return Response({"errors": errors}, status=code)
 
 
-def exception_handler(exc, context):
+def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         exc = from_django_validation_error(exc)
     if isinstance(exc, NotFound):
@@ -76,6 +82,8 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
+    # DRF answers only its own exceptions (Http404 and PermissionDenied were converted above).
+    exc = cast(exceptions.APIException, exc)
     response.data = {
         "errors": list(
             _flatten(

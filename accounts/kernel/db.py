@@ -2,6 +2,9 @@
 PostgreSQL, which the tests and production use. The embedded SQLite mode is a first look:
 there they refuse with a clear message instead of failing on SQL syntax."""
 
+from collections.abc import Iterable
+from decimal import Decimal
+
 from django.db import connection
 
 from .errors import ApplicationError
@@ -18,15 +21,19 @@ def require_postgresql(feature: str) -> None:
         )
 
 
-def pg_text_array(values) -> str:
+def pg_text_array(values: Iterable[str]) -> str:
     """A PostgreSQL array literal of text, sent as one parameter. psycopg quotes a Python list
     element by element in Python, which cost more than the rest of a batch's Python work;
     PostgreSQL parses the literal in C. Every element is quoted, so any text (empty, "NULL",
     commas, braces, quotes, backslashes, spaces) arrives exactly."""
-    return "{" + ",".join(['"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values]) + "}"
+    return (
+        "{"
+        + ",".join(['"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values])
+        + "}"
+    )
 
 
-def pg_plain_array(values) -> str:
+def pg_plain_array(values: Iterable[int | Decimal | str | None]) -> str:
     """An array literal of values that need no quoting: integers, finite Decimals (their own
     text, so money stays exact; never a float), validated codes, ISO timestamps; None is NULL."""
     return "{" + ",".join(["NULL" if v is None else str(v) for v in values]) + "}"

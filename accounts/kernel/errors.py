@@ -1,12 +1,24 @@
 """Domain errors. Services raise these, never HTTP errors; the API and pages translate them."""
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from django.core.exceptions import ValidationError as DjangoValidationError
+
 
 class ApplicationError(Exception):
     """A refused operation: it names the field and the rule it breaks, and changed nothing."""
 
     code = "invalid"
 
-    def __init__(self, message: str, *, field: str | None = None, code: str | None = None, article: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        article: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.field = field
@@ -21,12 +33,14 @@ class ApplicationError(Exception):
 class ValidationFailed(ApplicationError):
     """Input that breaks a rule; may carry several field errors."""
 
-    def __init__(self, errors: dict[str, list[str]] | str, *, article: str | None = None):
+    def __init__(self, errors: dict[str, list[str]] | str, *, article: str | None = None) -> None:
         if isinstance(errors, str):
             errors = {"non_field_errors": [errors]}
         self.errors = errors
         field, messages = next(iter(errors.items()))
-        super().__init__(messages[0], field=None if field == "non_field_errors" else field, article=article)
+        super().__init__(
+            messages[0], field=None if field == "non_field_errors" else field, article=article
+        )
 
 
 class NotAllowed(ApplicationError):
@@ -37,10 +51,13 @@ class Conflict(ApplicationError):
     code = "conflict"
 
 
-def from_django_validation_error(exc) -> ValidationFailed:
+def from_django_validation_error(exc: "DjangoValidationError") -> ValidationFailed:
     """Turn a Django ValidationError (from full_clean) into our domain error."""
     if hasattr(exc, "message_dict"):
-        errors = {("non_field_errors" if k == "__all__" else k): list(v) for k, v in exc.message_dict.items()}
+        errors = {
+            ("non_field_errors" if k == "__all__" else k): list(v)
+            for k, v in exc.message_dict.items()
+        }
     else:
         errors = {"non_field_errors": list(exc.messages)}
     return ValidationFailed(errors)
@@ -52,5 +69,5 @@ class NotFound(ApplicationError):
 
     code = "not_found"
 
-    def __init__(self, message: str = "Not found.", **kwargs):
+    def __init__(self, message: str = "Not found.", **kwargs: str | None) -> None:
         super().__init__(message, **kwargs)

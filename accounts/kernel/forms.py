@@ -1,6 +1,7 @@
 """What every app's page forms share: the input style and the one-time key of a money form."""
 
 import uuid
+from typing import Any
 
 from django import forms
 
@@ -15,7 +16,7 @@ class OneTimeKeyMixin(forms.Form):
 
     key = forms.UUIDField(widget=forms.HiddenInput)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if not self.is_bound:
             self.initial.setdefault("key", str(uuid.uuid4()))

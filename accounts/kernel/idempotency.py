@@ -8,41 +8,55 @@ and then replay the committed answer; a failed first attempt rolls back and leav
 import hashlib
 import json
 from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from django.db import IntegrityError, transaction
+from django.db.models import Model
+from rest_framework.request import Request
 from rest_framework.response import Response
 
 from accounts.kernel.errors import Conflict
-from accounts.models import IdempotentRequest
+from accounts.models import IdempotentRequest, User
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
 
+_M = TypeVar("_M", bound=Model)
 
-def _body_hash(data) -> str:
+
+def _body_hash(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def request_key(request) -> str | None:
+def request_key(request: Request) -> str | None:
     key = request.META.get(HEADER, "").strip()
     return key[:200] or None
 
 
-def idempotent(request, handler: Callable[[], Response]) -> Response:
+def idempotent(request: Request, handler: Callable[[], Response]) -> Response:
     """Run `handler` once per (user, Idempotency-Key); without the header just run it."""
     key = request_key(request)
     if key is None:
         return handler()
     body_hash = _body_hash(request.data)
+    # Money-moving views admit signed-in users only, and a dispatched request has a method.
     with transaction.atomic():
         try:
             with transaction.atomic():
                 record = IdempotentRequest.objects.create(
-                    user=request.user, key=key, method=request.method, path=request.path, body_hash=body_hash
+                    user=cast(User, request.user),
+                    key=key,
+                    method=cast(str, request.method),
+                    path=request.path,
+                    body_hash=body_hash,
                 )
         except IntegrityError:
             # A concurrent first attempt held the key until it committed; replay its answer.
-            existing = IdempotentRequest.objects.get(user=request.user, key=key)
-            if existing.body_hash != body_hash or existing.method != request.method or existing.path != request.path:
+            existing = IdempotentRequest.objects.get(user=cast(User, request.user), key=key)
+            if (
+                existing.body_hash != body_hash
+                or existing.method != request.method
+                or existing.path != request.path
+            ):
                 raise Conflict(
                     "This Idempotency-Key was used with a different request; use a new key.",
                     field="Idempotency-Key",
@@ -61,16 +75,25 @@ def idempotent(request, handler: Callable[[], Response]) -> Response:
         return response
 
 
-def create_once(model, *, key_lookup: dict, values: dict, same, conflict_message: str, field: str):
+def create_once(
+    model: type[_M],
+    *,
+    key_lookup: dict[str, Any],
+    values: dict[str, Any],
+    same: Callable[[_M], bool],
+    conflict_message: str,
+    field: str,
+) -> tuple[_M, bool]:
     """Create `model(**key_lookup, **values)` once per key; a concurrent or repeated call with
     the same key returns the row already there when `same(existing)` holds, else raises
     Conflict naming `field`. The insert runs in a savepoint, so the caller's transaction
     survives the unique-index race."""
     try:
         with transaction.atomic():
-            return model.objects.create(**key_lookup, **values), True
+            # django-stubs does not see `objects` on a `type[TypeVar]` (typeddjango/django-stubs#1684).
+            return model.objects.create(**key_lookup, **values), True  # type: ignore[attr-defined]
     except IntegrityError:
-        existing = model.objects.get(**key_lookup)
+        existing = model.objects.get(**key_lookup)  # type: ignore[attr-defined]
         if not same(existing):
             raise Conflict(conflict_message, field=field) from None
         return existing, False

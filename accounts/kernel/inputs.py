@@ -9,7 +9,7 @@ from .money import MAX_AMOUNT, round_money, to_decimal
 MAX_INT = 2_147_483_647
 
 
-def clean_text(value, *, field: str, message: str, max_length: int | None = None) -> str:
+def clean_text(value: object, *, field: str, message: str, max_length: int | None = None) -> str:
     """Stripped text; empty text is refused with `message`, over-long text by its length."""
     text = (value or "").strip() if isinstance(value, str) or value is None else str(value).strip()
     if not text:
@@ -19,16 +19,20 @@ def clean_text(value, *, field: str, message: str, max_length: int | None = None
     return text
 
 
-def optional_text(value) -> str:
+def optional_text(value: object) -> str:
     """Stripped text, or "" for anything that is not text."""
     return value.strip() if isinstance(value, str) else ""
 
 
-def clean_money(value, *, field: str, allow_zero: bool = False, article: str | None = None) -> Decimal:
+def clean_money(
+    value: object, *, field: str, allow_zero: bool = False, article: str | None = None
+) -> Decimal:
     """A positive amount in whole cents (zero only with `allow_zero`), within the money columns."""
     amount = to_decimal(value, field=field)
     if amount != round_money(amount):
-        raise ValidationFailed({field: ["Give the amount in whole cents (2 decimal places)."]}, article=article)
+        raise ValidationFailed(
+            {field: ["Give the amount in whole cents (2 decimal places)."]}, article=article
+        )
     if amount < 0 or (amount == 0 and not allow_zero):
         raise ValidationFailed({field: ["The amount must be positive."]}, article=article)
     if amount > MAX_AMOUNT:
@@ -36,7 +40,7 @@ def clean_money(value, *, field: str, allow_zero: bool = False, article: str | N
     return amount
 
 
-def clean_date(value, *, field: str) -> dt.date:
+def clean_date(value: object, *, field: str) -> dt.date:
     """A calendar date (a `date`, or text as YYYY-MM-DD); datetimes are refused."""
     if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
         if isinstance(value, str):
@@ -48,7 +52,7 @@ def clean_date(value, *, field: str) -> dt.date:
     return value
 
 
-def clean_positive_int(value, *, field: str) -> int:
+def clean_positive_int(value: object, *, field: str) -> int:
     """A whole number above zero that fits an integer column."""
     if isinstance(value, (bool, float)):
         raise ValidationFailed({field: [f"{field} must be a whole number."]})

@@ -19,7 +19,7 @@ DECIMAL_PLACES = 2
 MAX_AMOUNT = Decimal(10 ** (MAX_DIGITS - DECIMAL_PLACES)) - CENT
 
 
-def to_decimal(value, *, field: str = "amount") -> Decimal:
+def to_decimal(value: object, *, field: str = "amount") -> Decimal:
     """Parse an amount given as str/int/Decimal; floats are refused (they are not exact)."""
     if isinstance(value, float):
         raise ValidationFailed(
@@ -61,7 +61,7 @@ class Money:
     amount: Decimal
     currency: str
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if isinstance(self.amount, float):
             raise TypeError("Money never holds a float")
 

@@ -5,6 +5,7 @@ sends once". The unique key is the guard; sending happens in `transaction.on_com
 """
 
 import logging
+from typing import cast
 
 from django.conf import settings
 from django.core.mail import send_mail
@@ -24,11 +25,15 @@ def client_admin_emails(client: Client) -> list[str]:
     )
 
 
-def client_recipients(client: Client, *, include_billing: bool = True, include_viewers: bool = False) -> list[str]:
+def client_recipients(
+    client: Client, *, include_billing: bool = True, include_viewers: bool = False
+) -> list[str]:
     """The client's admins (and viewers), plus its billing email, without duplicates."""
     roles = [User.Role.CLIENT_ADMIN] + ([User.Role.CLIENT_VIEWER] if include_viewers else [])
     emails = list(
-        User.objects.filter(client=client, role__in=roles, is_active=True).order_by("email").values_list("email", flat=True)
+        User.objects.filter(client=client, role__in=roles, is_active=True)
+        .order_by("email")
+        .values_list("email", flat=True)
     )
     if include_billing and client.billing_email and client.billing_email not in emails:
         emails.append(client.billing_email)
@@ -38,10 +43,13 @@ def client_recipients(client: Client, *, include_billing: bool = True, include_v
 def staff_emails(role: str | None = None) -> list[str]:
     qs = User.objects.filter(is_active=True, role__in=role and [role] or list(User.STAFF_ROLES))
     emails = list(qs.order_by("email").values_list("email", flat=True))
-    return emails or [settings.PORTAL_STAFF_EMAIL]
+    # env_str is typed `str | None`, but this setting has a default, so it is always text.
+    return emails or [cast(str, settings.PORTAL_STAFF_EMAIL)]
 
 
-def notify(*, key: str, recipients: list[str], subject: str, body: str, client: Client | None = None) -> bool:
+def notify(
+    *, key: str, recipients: list[str], subject: str, body: str, client: Client | None = None
+) -> bool:
     """Record the notice under `key` and send it once the transaction commits.
 
     Returns False (and sends nothing) when a notice with this key was already recorded.

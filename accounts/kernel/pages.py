@@ -3,29 +3,53 @@
 Pages of billing and data processing use these too (apps may use accounts, DESIGN.md).
 """
 
-from collections.abc import Callable
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 from functools import wraps
+from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar, cast
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
+from django.db.models import Model, QuerySet
+from django.http import HttpRequest, HttpResponseBase
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 PAGE_SIZE = 25
 
+_T = TypeVar("_T")
+_P = ParamSpec("_P")
+_R = TypeVar("_R", bound=HttpResponseBase)
 
-def paginate(request, items, per_page: int = PAGE_SIZE, param: str = "page"):
+
+def paginate(
+    request: HttpRequest,
+    items: QuerySet[Model, _T] | Sequence[_T],
+    per_page: int = PAGE_SIZE,
+    param: str = "page",
+) -> Page[_T]:
     """One page of `items`, chosen by the `param` query parameter."""
     return Paginator(items, per_page).get_page(request.GET.get(param))
 
 
-def role_required(allowed: Callable) -> Callable:
+def role_required(
+    allowed: Callable[[User], bool],
+) -> Callable[
+    [Callable[Concatenate[HttpRequest, _P], _R]], Callable[Concatenate[HttpRequest, _P], _R]
+]:
     """A page for signed-in users for whom `allowed(user)` holds; others are refused (403)."""
 
-    def decorator(view):
+    def decorator(
+        view: Callable[Concatenate[HttpRequest, _P], _R],
+    ) -> Callable[Concatenate[HttpRequest, _P], _R]:
         @wraps(view)
         @login_required
-        def wrapper(request, *args, **kwargs):
-            if not allowed(request.user):
+        def wrapper(request: HttpRequest, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+            # login_required has turned away anonymous visitors: the user is signed in.
+            if not allowed(cast("User", request.user)):
                 raise PermissionDenied
             return view(request, *args, **kwargs)
 

@@ -6,13 +6,16 @@ A removed (deactivated) user keeps its row for the record but may no longer act.
 
 from collections.abc import Callable
 
-from .errors import NotAllowed
 from accounts.models import Client, User
+
+from .errors import NotAllowed
 
 REMOVED = "This user has been removed and may no longer act."
 
 
-def _check(user: User | None, allowed: Callable[[User], bool], message: str, article: str | None = None) -> None:
+def _check(
+    user: User | None, allowed: Callable[[User], bool], message: str, article: str | None = None
+) -> None:
     if user is not None and not user.is_active:
         raise NotAllowed(REMOVED)
     if user is None or not allowed(user):
@@ -23,7 +26,9 @@ def require_active(user: User | None) -> None:
     _check(user, lambda u: True, REMOVED)
 
 
-def require_billing_staff(user: User | None, *, message: str = "Only billing staff may do this.") -> None:
+def require_billing_staff(
+    user: User | None, *, message: str = "Only billing staff may do this."
+) -> None:
     _check(user, lambda u: u.is_billing_staff, message)
 
 
@@ -31,7 +36,9 @@ def require_staff(user: User | None, *, message: str = "Only provider staff may 
     _check(user, lambda u: u.is_provider_staff, message)
 
 
-def require_compliance_officer(user: User | None, *, message: str = "Only a compliance officer may do this.") -> None:
+def require_compliance_officer(
+    user: User | None, *, message: str = "Only a compliance officer may do this."
+) -> None:
     _check(user, lambda u: u.is_compliance_officer, message)
 
 
