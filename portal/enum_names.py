@@ -26,7 +26,9 @@ def overrides() -> dict[str, str]:
                     if values in seen:
                         continue
                     seen.add(values)
-                    result[f"{model.__name__}{name}Enum"] = f"{model.__module__}.{model.__name__}.{name}"
+                    result[f"{model.__name__}{name}Enum"] = (
+                        f"{model.__module__}.{model.__name__}.{name}"
+                    )
     return dict(sorted(result.items()))
 
 

@@ -13,10 +13,16 @@ def retention_anonymise(*, now=None) -> dict:
     """Anonymise every category of personal data past its provider's retention period."""
     summary = {"usage_recipients": 0, "deleted_account_contacts": 0}
     for provider in Provider.objects.order_by("pk"):
-        cutoff = retention_cutoff(provider=provider, category=RetentionPolicy.Category.USAGE_RECIPIENTS, now=now)
+        cutoff = retention_cutoff(
+            provider=provider, category=RetentionPolicy.Category.USAGE_RECIPIENTS, now=now
+        )
         if cutoff is not None:
-            summary["usage_recipients"] += usage_recipients_anonymise(provider=provider, before=cutoff)
-        cutoff = retention_cutoff(provider=provider, category=RetentionPolicy.Category.DELETED_ACCOUNT_CONTACTS, now=now)
+            summary["usage_recipients"] += usage_recipients_anonymise(
+                provider=provider, before=cutoff
+            )
+        cutoff = retention_cutoff(
+            provider=provider, category=RetentionPolicy.Category.DELETED_ACCOUNT_CONTACTS, now=now
+        )
         if cutoff is not None:
             counts = deleted_accounts_contacts_anonymise(provider=provider, before=cutoff)
             summary["deleted_account_contacts"] += sum(counts.values())
