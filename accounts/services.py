@@ -28,6 +28,7 @@ from .kernel.errors import (
     ValidationFailed,
     from_django_validation_error,
 )
+from .kernel.notifications import client_admin_emails, client_recipients, notify, staff_emails
 from .models import (
     Agreement,
     ChangeRequest,
@@ -42,7 +43,6 @@ from .models import (
     TermsVersion,
     User,
 )
-from .kernel.notifications import client_admin_emails, client_recipients, notify, staff_emails
 
 COMPANY_FIELDS = (
     "legal_name",

@@ -25,7 +25,6 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from . import selectors, services
-from .kernel.errors import ApplicationError, NotAllowed
 from .forms import (
     ChangeRequestForm,
     ClientFilterForm,
@@ -49,8 +48,9 @@ from .forms import (
     add_service_error,
     directors_from,
 )
-from .models import Agreement, ChangeRequest, DataRequest, Invitation, TermsAcceptance, User
+from .kernel.errors import ApplicationError, NotAllowed
 from .kernel.pages import paginate, staff_required
+from .models import Agreement, ChangeRequest, DataRequest, Invitation, TermsAcceptance, User
 
 # The registration details shown in the field history (art. 5.5); bookkeeping columns are left out.
 HISTORY_FIELDS = {*services.COMPANY_FIELDS, "billing_mode", "status", "rejection_reason"}

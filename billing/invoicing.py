@@ -38,12 +38,18 @@ from django.db.models.functions import TruncDate
 from django.utils import timezone
 from stdnum.cn import uscc
 
+from accounts import services as account_services
 from accounts import workdays
 from accounts.kernel import roles
-from accounts import services as account_services
 from accounts.kernel.dates import add_months, local_date, local_midnight
+from accounts.kernel.money import MAX_DIGITS, apply_rate, round_money, round_unit_price, to_decimal
+from accounts.kernel.notifications import (
+    client_admin_emails,
+    client_recipients,
+    notify,
+    staff_emails,
+)
 from accounts.models import Agreement, Client, Provider, Suspension, User
-from accounts.kernel.notifications import client_admin_emails, client_recipients, notify, staff_emails
 
 from . import limits
 from .exceptions import ApplicationError, Conflict, NotAllowed, ValidationFailed
@@ -65,7 +71,6 @@ from .models import (
     SetOff,
     UsageRecord,
 )
-from accounts.kernel.money import MAX_DIGITS, apply_rate, round_money, round_unit_price, to_decimal
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from django.utils import timezone
 
 from accounts.kernel import roles
 from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
-from accounts.models import Client, User
 from accounts.kernel.notifications import client_recipients, notify
+from accounts.models import Client, User
 
 from .models import LimitChange, LimitIncreaseRequest, MessageAccount, MessagePayment
 

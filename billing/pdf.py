@@ -13,9 +13,10 @@ from decimal import Decimal
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from accounts.kernel.money import round_money
+
 from .invoicing import invoice_due_now, invoice_outstanding, set_off_total, withheld_amount
 from .models import Invoice
-from accounts.kernel.money import round_money
 
 HUNDRED = Decimal("100")
 

@@ -19,17 +19,17 @@ from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from accounts.kernel import roles
 from accounts import services as account_services
+from accounts.kernel import roles
 from accounts.kernel.dates import add_months, local_date, local_midnight
 from accounts.kernel.db import require_postgresql
 from accounts.kernel.errors import from_django_validation_error
-from accounts.models import Agreement, Client, Provider, Suspension, User
+from accounts.kernel.money import MAX_DIGITS, round_money, to_decimal
 from accounts.kernel.notifications import client_recipients, notify, staff_emails
+from accounts.models import Agreement, Client, Provider, Suspension, User
 
 from .exceptions import ApplicationError, Conflict, InsufficientCredit, NotAllowed, ValidationFailed
 from .models import Chargeback, CreditLot, LedgerAllocation, LedgerEntry, RestitutionRequest, Wallet
-from accounts.kernel.money import MAX_DIGITS, round_money, to_decimal
 
 log = logging.getLogger(__name__)
 

@@ -21,8 +21,8 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
-from accounts.kernel.errors import ApplicationError, NotAllowed
 from accounts.forms import add_service_error
+from accounts.kernel.errors import ApplicationError, NotAllowed
 from accounts.kernel.pages import billing_staff_required, paginate
 
 from . import limits, page_selectors, selectors, services

@@ -18,8 +18,8 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
-from accounts.kernel.errors import ApplicationError, NotAllowed
 from accounts.forms import add_service_error
+from accounts.kernel.errors import ApplicationError, NotAllowed
 from accounts.kernel.pages import PAGE_SIZE, billing_staff_required, paginate
 
 from . import invoicing

@@ -31,8 +31,8 @@ from accounts.kernel.errors import (
     ValidationFailed,
     from_django_validation_error,
 )
-from accounts.models import Client, Provider, User
 from accounts.kernel.notifications import client_admin_emails, notify, staff_emails
+from accounts.models import Client, Provider, User
 
 from .models import (
     AssistanceRequest,

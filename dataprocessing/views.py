@@ -19,10 +19,10 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_POST
 
-from accounts.kernel.errors import ApplicationError, NotAllowed
 from accounts.forms import add_service_error
-from accounts.models import Client, Provider
+from accounts.kernel.errors import ApplicationError, NotAllowed
 from accounts.kernel.pages import paginate, staff_required
+from accounts.models import Client, Provider
 from accounts.selectors import client_get
 
 from . import selectors, services

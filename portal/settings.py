@@ -174,6 +174,8 @@ def _job(name: str, schedule) -> dict:
 
 
 CELERY_BEAT_SCHEDULE = {
+    # the notice outbox: what is still unsent, every two minutes
+    "notifications_resend": _job("notifications_resend", crontab(minute="*/2")),
     # accounts
     "agreement_terms": _job("agreement_terms", crontab(minute=5, hour=0)),
     "terms_deemed_accepted": _job("terms_deemed_accepted", crontab(minute=15)),

@@ -158,3 +158,14 @@ def pytest_collection_modifyitems(items):
         elif {"transactional_db", "live_server"} & set(getattr(item, "fixturenames", ())):
             if "django_db_serialized_rollback" not in item.fixturenames:
                 item.fixturenames.append("django_db_serialized_rollback")
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _celery_runs_tasks_inline():
+    """Tasks queued after commit (notices) run inline in tests, as a worker would run them;
+    tests of the broker and the worker themselves switch this off (tests/portal/test_outbox.py)."""
+    from portal.celery import app
+
+    app.conf.task_always_eager = True
+    yield
+    app.conf.task_always_eager = False

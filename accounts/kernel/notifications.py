@@ -1,15 +1,23 @@
-"""Email notices: each recorded once under a key, sent after the transaction commits.
+"""Email notices through an outbox: each recorded once under a key, sent by Celery after commit.
 
-DESIGN.md (Notifications): "each one recorded once in the database, so a job that runs twice
-sends once". The unique key is the guard; sending happens in `transaction.on_commit`.
+DESIGN.md (Notifications): a notice is written to the outbox table (`Notification`) in the
+transaction that causes it; after commit a Celery task sends it, with the mail server's timeout
+(`EMAIL_TIMEOUT`) and retries with backoff; a beat job (`notifications_resend`) queues again what
+is still unsent. A request never talks to the mail server, so a hung or refused SMTP server
+neither holds nor fails it. "Sent once" holds under retries and redeliveries because a send
+first claims the row (a conditional UPDATE with a lease) and marks it sent afterwards; a worker
+that dies between the mail server's acceptance and that mark is the only way a notice can go
+out twice (at-least-once delivery, as every outbox has).
 """
 
+import datetime as dt
 import logging
 from typing import cast
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from accounts.models import Client, Notification, User
@@ -47,12 +55,20 @@ def staff_emails(role: str | None = None) -> list[str]:
     return emails or [cast(str, settings.PORTAL_STAFF_EMAIL)]
 
 
+# A claimed row is left alone this long; after it a send that died (worker killed mid-send) is
+# retried by the resend job. Longer than any send can take with EMAIL_TIMEOUT.
+CLAIM_LEASE = dt.timedelta(minutes=5)
+# The resend job leaves fresh rows to the task queued at commit.
+RESEND_AFTER = dt.timedelta(minutes=2)
+RESEND_BATCH = 500
+
+
 def notify(
     *, key: str, recipients: list[str], subject: str, body: str, client: Client | None = None
 ) -> bool:
-    """Record the notice under `key` and send it once the transaction commits.
+    """Record the notice under `key` in the outbox; it is queued for sending after commit.
 
-    Returns False (and sends nothing) when a notice with this key was already recorded.
+    Returns False (and records nothing) when a notice with this key was already recorded.
     """
     recipients = [r for r in dict.fromkeys(recipients) if r]
     if not recipients:
@@ -64,14 +80,43 @@ def notify(
             )
     except IntegrityError:
         return False
-    transaction.on_commit(lambda: _send(notification.pk))
+    transaction.on_commit(lambda: notification_enqueue(notification.pk))
     return True
 
 
-def _send(notification_id: int) -> None:
+def notification_enqueue(notification_id: int) -> bool:
+    """Hand the notice to Celery. A broker that is down costs the request nothing: the row is
+    committed and the resend job queues it once the broker is back."""
+    from accounts.tasks import notification_send
+
+    try:
+        notification_send.apply_async((notification_id,), retry=False)
+    except Exception:  # noqa: BLE001 - any broker failure; the outbox row is the record
+        log.warning(
+            "notification %s not queued (broker unavailable); resent later", notification_id
+        )
+        return False
+    return True
+
+
+def _claim(notification_id: int, now: dt.datetime) -> bool:
+    """Take the row for one send attempt; False when it is sent or another attempt holds it."""
+    return (
+        Notification.objects.filter(pk=notification_id, sent_at=None)
+        .filter(Q(claimed_until=None) | Q(claimed_until__lt=now))
+        .update(claimed_until=now + CLAIM_LEASE, attempts=F("attempts") + 1)
+        == 1
+    )
+
+
+def notification_deliver(notification_id: int) -> bool:
+    """Send one outbox row once. True when it went out now; False when there was nothing to do
+    (already sent, or another attempt holds it). A failed send releases the claim, records the
+    error and raises, so the task retries it with backoff."""
+    now = timezone.now()
+    if not _claim(notification_id, now):
+        return False
     notification = Notification.objects.get(pk=notification_id)
-    if notification.sent_at:
-        return
     try:
         send_mail(
             notification.subject,
@@ -79,7 +124,29 @@ def _send(notification_id: int) -> None:
             settings.DEFAULT_FROM_EMAIL,
             notification.recipients,
         )
-    except Exception:  # the row stays unsent; an operator can resend it
-        log.exception("sending notification %s failed", notification.key)
-        return
-    Notification.objects.filter(pk=notification_id, sent_at=None).update(sent_at=timezone.now())
+    except Exception as exc:
+        Notification.objects.filter(pk=notification_id).update(
+            claimed_until=None, last_error=f"{type(exc).__name__}: {exc}"[:500]
+        )
+        log.warning("sending notification %s failed: %s", notification.key, exc)
+        raise
+    Notification.objects.filter(pk=notification_id, sent_at=None).update(
+        sent_at=timezone.now(), claimed_until=None, last_error=""
+    )
+    return True
+
+
+def notifications_resend(
+    *, now: dt.datetime | None = None, batch: int = RESEND_BATCH
+) -> dict[str, int]:
+    """Queue again the notices still unsent (a broker that was down, retries given up, a worker
+    killed mid-send), oldest first, in a bounded batch; a claimed row is left to its attempt."""
+    now = now or timezone.now()
+    ids = list(
+        Notification.objects.filter(sent_at=None, created_at__lte=now - RESEND_AFTER)
+        .filter(Q(claimed_until=None) | Q(claimed_until__lt=now))
+        .order_by("created_at", "pk")
+        .values_list("pk", flat=True)[:batch]
+    )
+    queued = sum(1 for pk in ids if notification_enqueue(pk))
+    return {"unsent": len(ids), "queued": queued}

@@ -7,9 +7,9 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
+from accounts.kernel.money import apply_rate
 from billing import invoicing
 from billing.models import ExchangeRate
-from accounts.kernel.money import apply_rate
 from tests.billing.invoicing_factories import D, Dec
 
 pytestmark = pytest.mark.django_db

@@ -16,8 +16,15 @@ pytestmark = pytest.mark.django_db
 
 def _usage(client, record_id, occurred_at, recipient="+8613800000000"):
     return UsageRecord.objects.create(
-        record_id=record_id, client=client, channel="sms", message_count=1, amount=Decimal("0.05"),
-        currency=client.provider.currency, prepaid=False, occurred_at=occurred_at, recipient=recipient,
+        record_id=record_id,
+        client=client,
+        channel="sms",
+        message_count=1,
+        amount=Decimal("0.05"),
+        currency=client.provider.currency,
+        prepaid=False,
+        occurred_at=occurred_at,
+        recipient=recipient,
     )
 
 
@@ -37,11 +44,24 @@ def test_usage_recipients_past_the_retention_period_are_blanked_once(client_comp
     assert second["usage_recipients"] == 0
 
 
-def test_contacts_of_an_account_deleted_longer_ago_than_the_period_are_anonymised(client_company, client_admin, billing_staff):
-    Notification.objects.create(key="k1", client=client_company, recipients=["someone@client.example"], subject="s", body="b")
+def test_contacts_of_an_account_deleted_longer_ago_than_the_period_are_anonymised(
+    client_company, client_admin, billing_staff
+):
+    Notification.objects.create(
+        key="k1",
+        client=client_company,
+        recipients=["someone@client.example"],
+        subject="s",
+        body="b",
+    )
     Invitation.objects.create(
-        email="invitee@client.example", client=client_company, provider=client_company.provider, role="client_viewer",
-        token_hash="x" * 64, invited_by=client_admin, expires_at=timezone.now(),
+        email="invitee@client.example",
+        client=client_company,
+        provider=client_company.provider,
+        role="client_viewer",
+        token_hash="x" * 64,
+        invited_by=client_admin,
+        expires_at=timezone.now(),
     )
     accounts_services.client_delete_account(client=client_company, reason="inactive (art. 29.7)")
 
@@ -52,4 +72,7 @@ def test_contacts_of_an_account_deleted_longer_ago_than_the_period_are_anonymise
     assert later["deleted_account_contacts"] == 2
     assert Notification.objects.get(key="k1").recipients == ["anonymised@anonymised.invalid"]
     assert Invitation.objects.get().email == "anonymised@anonymised.invalid"
-    assert retention_anonymise(now=timezone.now() + dt.timedelta(days=31))["deleted_account_contacts"] == 0
+    assert (
+        retention_anonymise(now=timezone.now() + dt.timedelta(days=31))["deleted_account_contacts"]
+        == 0
+    )

@@ -4,10 +4,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from accounts import selectors, services
+from accounts.kernel.permissions import IsBillingStaff, IsClientAdminOrBillingStaff
 from accounts.models import Agreement
 
 from ..filters import AgreementFilter
-from accounts.kernel.permissions import IsBillingStaff, IsClientAdminOrBillingStaff
 from ..serializers import AgreementSerializer
 from .base import ERRORS_READ, Api, responses
 

@@ -7,10 +7,10 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
 from accounts import selectors, services
+from accounts.kernel.permissions import IsBillingStaff
 from accounts.models import Client, Provider, Suspension
 
 from ..filters import ClientFilter
-from accounts.kernel.permissions import IsBillingStaff
 from ..serializers import (
     ClientSerializer,
     DirectorSerializer,

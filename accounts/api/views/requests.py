@@ -4,10 +4,15 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from accounts import selectors, services
+from accounts.kernel.permissions import (
+    IsBillingStaff,
+    IsClientAdmin,
+    IsClientAdminOrStaff,
+    IsProviderStaff,
+)
 from accounts.models import ChangeRequest, DataRequest
 
 from ..filters import ChangeRequestFilter, DataRequestFilter
-from accounts.kernel.permissions import IsBillingStaff, IsClientAdmin, IsClientAdminOrStaff, IsProviderStaff
 from ..serializers import ChangeRequestSerializer, DataRequestSerializer, DirectorSerializer
 from .base import ERRORS_READ, Api, client_for, responses
 

@@ -5,10 +5,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from accounts import selectors, services
+from accounts.kernel.permissions import IsBillingStaff, IsClientAdmin, IsProviderStaff
 from accounts.models import Provider, TermsAcceptance, TermsVersion
 
 from ..filters import TermsAcceptanceFilter, TermsVersionFilter
-from accounts.kernel.permissions import IsBillingStaff, IsClientAdmin, IsProviderStaff
 from ..serializers import AgreementSerializer, TermsAcceptanceSerializer, TermsVersionSerializer
 from .base import ERRORS_READ, Api, responses
 

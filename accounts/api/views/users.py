@@ -6,10 +6,10 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
 from accounts import selectors, services
+from accounts.kernel.permissions import IsClientAdminOrStaff
 from accounts.models import Invitation, Provider, User
 
 from ..filters import InvitationFilter, UserFilter
-from accounts.kernel.permissions import IsClientAdminOrStaff
 from ..serializers import InvitationSerializer, UserSerializer
 from .base import ERRORS_READ, Api, client_for, responses
 

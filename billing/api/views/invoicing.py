@@ -15,10 +15,10 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import renderers, serializers
 
 from accounts import selectors as account_selectors
-from accounts.kernel.idempotency import idempotent, request_key
-from accounts.kernel.permissions import IsBillingStaff, IsClientAdmin
 from accounts.api.views.base import ERRORS_READ, Api, client_for, responses
 from accounts.kernel.errors import ValidationFailed
+from accounts.kernel.idempotency import idempotent, request_key
+from accounts.kernel.permissions import IsBillingStaff, IsClientAdmin
 from accounts.models import Provider
 from billing import invoicing
 from billing import invoicing_page_selectors as pages

@@ -4,10 +4,10 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from accounts import selectors
-from accounts.kernel.idempotency import idempotent, request_key
-from accounts.kernel.permissions import IsBillingStaff, IsClientAdmin
 from accounts.api.views.base import ERRORS_READ, Api, client_for, responses
 from accounts.kernel.errors import ValidationFailed
+from accounts.kernel.idempotency import idempotent, request_key
+from accounts.kernel.permissions import IsBillingStaff, IsClientAdmin
 from billing import limits
 from billing.models import LimitIncreaseRequest, MessageAccount, MessagePayment
 

@@ -6,8 +6,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 
-from accounts.kernel.permissions import IsComplianceOfficer
 from accounts.api.views.base import ERRORS_READ, Api, client_for, responses
+from accounts.kernel.permissions import IsComplianceOfficer
 from dataprocessing import selectors, services
 from dataprocessing.models import AuditRequest
 

@@ -5,9 +5,9 @@ from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-from accounts.kernel.permissions import IsComplianceOfficer, IsProviderStaff
 from accounts.api.views.base import ERRORS_READ, Api, responses
 from accounts.kernel.errors import ValidationFailed
+from accounts.kernel.permissions import IsComplianceOfficer, IsProviderStaff
 from accounts.models import Client, Provider
 from dataprocessing import selectors, services
 from dataprocessing.models import Breach, BreachNotification

@@ -8,8 +8,8 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from accounts.kernel.permissions import IsClientAdmin, IsComplianceOfficer
 from accounts.api.views.base import ERRORS_READ, Api, client_for, responses
+from accounts.kernel.permissions import IsClientAdmin, IsComplianceOfficer
 from dataprocessing import selectors, services
 from dataprocessing.models import DataSubjectRequest
 

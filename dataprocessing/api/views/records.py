@@ -7,8 +7,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-from accounts.kernel.permissions import IsComplianceOfficer
 from accounts.api.views.base import ERRORS_READ, Api, client_for, responses
+from accounts.kernel.permissions import IsComplianceOfficer
 from accounts.selectors import client_get, scoped
 from dataprocessing import selectors, services
 from dataprocessing.models import AssistanceRequest, ProcessingRecord

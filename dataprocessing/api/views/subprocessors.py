@@ -7,8 +7,8 @@ from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.response import Response
 
-from accounts.kernel.permissions import IsClientAdmin, IsComplianceOfficer
 from accounts.api.views.base import ERRORS_READ, Api, responses
+from accounts.kernel.permissions import IsClientAdmin, IsComplianceOfficer
 from accounts.models import Provider
 from dataprocessing import selectors, services
 from dataprocessing.models import SubProcessor, SubProcessorChange, SubProcessorObjection
