@@ -234,6 +234,8 @@ AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
 # Staff sign in with a second factor (TOTP); set to false only for local experiments.
 PORTAL_STAFF_OTP_REQUIRED = env_bool("PORTAL_STAFF_OTP_REQUIRED", True)
 OTP_TOTP_ISSUER = "Agreement Portal"
+# Staff API tokens are issued after a TOTP check and last this long (accounts/tokens.py).
+PORTAL_STAFF_TOKEN_HOURS = env_int("PORTAL_STAFF_TOKEN_HOURS", 12)
 
 # --- API ---------------------------------------------------------------------------------
 REST_FRAMEWORK = {
