@@ -15,7 +15,7 @@ from django.db.models import Model
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from accounts.kernel.errors import Conflict
+from accounts.kernel.errors import Conflict, ValidationFailed
 from accounts.models import IdempotentRequest, User
 
 HEADER = "HTTP_IDEMPOTENCY_KEY"
@@ -27,9 +27,42 @@ def _body_hash(data: Any) -> str:
     return hashlib.sha256(json.dumps(data, sort_keys=True, default=str).encode()).hexdigest()
 
 
+# Services prefix the key with its purpose ("top-up:…") in columns of 200 characters.
+MAX_KEY_LENGTH = 128
+_KEY_CHARS = frozenset(map(chr, range(0x21, 0x7F)))
+
+
 def request_key(request: Request) -> str | None:
-    key = request.META.get(HEADER, "").strip()
-    return key[:200] or None
+    """The request's `Idempotency-Key`, or None without one; a key that is too long or not
+    printable ASCII is refused naming the header (never cut short: two long keys that share
+    a beginning are different requests)."""
+    key = str(request.META.get(HEADER, "")).strip()
+    if not key:
+        return None
+    if len(key) > MAX_KEY_LENGTH:
+        raise ValidationFailed(
+            {"Idempotency-Key": [f"At most {MAX_KEY_LENGTH} characters (a UUID is 36)."]}
+        )
+    if not set(key) <= _KEY_CHARS:
+        raise ValidationFailed(
+            {"Idempotency-Key": ["Use printable ASCII characters without spaces (e.g. a UUID)."]}
+        )
+    return key
+
+
+def require_key(request: Request) -> str:
+    """The request's `Idempotency-Key`, required: nothing moves money without one."""
+    key = request_key(request)
+    if key is None:
+        raise ValidationFailed(
+            {
+                "Idempotency-Key": [
+                    "Send an Idempotency-Key header: nothing moves money without one, so a "
+                    "retried request charges once."
+                ]
+            }
+        )
+    return key
 
 
 def idempotent(request: Request, handler: Callable[[], Response]) -> Response:
