@@ -245,6 +245,9 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_PAGINATION_CLASS": "accounts.kernel.pagination.PagePagination",
+    # OPTIONS answers what the endpoint accepts and renders, without introspecting serializers
+    # (several views have none at class level, which made OPTIONS a 500).
+    "DEFAULT_METADATA_CLASS": "accounts.kernel.metadata.PlainMetadata",
     "DEFAULT_PARSER_CLASSES": [
         "accounts.kernel.parsers.BoundedJSONParser",
         "rest_framework.parsers.FormParser",
@@ -266,6 +269,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "accounts.api.schema.error_responses",
+    ],
     # One schema name per model choice set; regenerate with `python -m portal.enum_names`.
     "ENUM_NAME_OVERRIDES": {
         "AgreementPartyEnum": "accounts.models.Agreement.Party",

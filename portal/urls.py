@@ -25,3 +25,6 @@ urlpatterns = [
     # from drf-spectacular-sidecar, so the page works without internet.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+handler404 = "portal.views.not_found"
+handler500 = "portal.views.server_error"

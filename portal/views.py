@@ -101,3 +101,29 @@ def _staff_dashboard(request):
             "invoicing_queues": invoicing_pages.queue_counts() if user.is_billing_staff else None,
         },
     )
+
+
+def _api_error(request, code: str, message: str, status: int):
+    from django.http import JsonResponse
+
+    return JsonResponse(
+        {"errors": [{"code": code, "message": message, "field": None}]}, status=status
+    )
+
+
+def not_found(request, exception=None):
+    """An address no route matches: the API answers its JSON error shape, pages the 404 page."""
+    if request.path.startswith("/api/"):
+        return _api_error(request, "not_found", "Not found.", 404)
+    from django.views.defaults import page_not_found
+
+    return page_not_found(request, exception)
+
+
+def server_error(request):
+    """An unexpected failure: the API answers its JSON error shape, pages the 500 page."""
+    if request.path.startswith("/api/"):
+        return _api_error(request, "server_error", "Something went wrong on our side.", 500)
+    from django.views.defaults import server_error as page_server_error
+
+    return page_server_error(request)

@@ -28,3 +28,30 @@ class OTPSessionAuthenticationScheme(OpenApiAuthenticationExtension):
             "name": "sessionid",
             "description": "The browser's session; staff must have completed two-factor sign-in.",
         }
+
+
+# Answers any operation can give besides its own: a bad query parameter or body (400), no or
+# a bad credential (401), a role that may not (403), an id that is not the caller's (404), an
+# unsupported format (406) or body type (415). Each in the one error shape.
+_ALWAYS = {
+    "400": "invalid input: the errors name each field and the rule",
+    "401": "no credentials, or credentials that are not valid",
+    "403": "the caller's role may not do this",
+    "404": "no such object for this caller (another client's or provider's id answers the same)",
+    "406": "the requested format is not offered",
+}
+_WITH_BODY = {"415": "the body's media type is not accepted"}
+
+
+def error_responses(result, generator, request, public):
+    """drf-spectacular postprocessing hook: document the error answers of every operation."""
+    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}}
+    for path_item in result.get("paths", {}).values():
+        for method, operation in path_item.items():
+            if method not in {"get", "post", "put", "patch", "delete"}:
+                continue
+            responses = operation.setdefault("responses", {})
+            extra = {**_ALWAYS, **(_WITH_BODY if "requestBody" in operation else {})}
+            for code, description in extra.items():
+                responses.setdefault(code, {**error, "description": description})
+    return result
