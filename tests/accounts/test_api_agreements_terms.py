@@ -5,8 +5,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts import services
 from accounts.models import Agreement, TermsAcceptance, TermsVersion
+from accounts.services import agreements, terms
 
 pytestmark = pytest.mark.django_db
 
@@ -91,7 +91,7 @@ def test_termination_for_cause_before_the_cure_period_ends_is_refused_with_the_a
     api, billing_staff, client_company
 ):
     agreement = client_company.agreement
-    services.agreement_notice_of_default(
+    agreements.agreement_notice_of_default(
         agreement=agreement, acting_user=billing_staff, text="Unpaid"
     )
 
@@ -108,7 +108,7 @@ def test_termination_for_cause_before_the_cure_period_ends_is_refused_with_the_a
 
 def test_termination_for_cause_after_the_cure_period(api, billing_staff, client_company):
     agreement = client_company.agreement
-    services.agreement_notice_of_default(
+    agreements.agreement_notice_of_default(
         agreement=agreement, acting_user=billing_staff, text="Unpaid"
     )
     Agreement.objects.filter(pk=agreement.pk).update(
@@ -190,10 +190,10 @@ def test_a_client_admin_may_not_publish_terms(api, client_admin):
 def test_a_client_lists_only_its_providers_published_terms(
     api, client_viewer, billing_staff, cm, cx
 ):
-    mine = services.terms_publish(
+    mine = terms.terms_publish(
         provider=cm, version="2027.1", summary="x", acting_user=billing_staff
     )
-    theirs = services.terms_publish(
+    theirs = terms.terms_publish(
         provider=cx, version="2027.1", summary="x", acting_user=billing_staff
     )
 
@@ -205,7 +205,7 @@ def test_a_client_lists_only_its_providers_published_terms(
 
 @pytest.fixture
 def pending_terms(billing_staff, client_company, other_company, cm):
-    services.terms_publish(
+    terms.terms_publish(
         provider=cm, version="2027.1", summary="New annex", acting_user=billing_staff
     )
     mine = TermsAcceptance.objects.get(client=client_company)
@@ -284,7 +284,7 @@ def test_staff_cancel_the_agreement_after_an_objection(
     api, billing_staff, client_admin, pending_terms
 ):
     mine, _ = pending_terms
-    services.terms_object(acceptance=mine, acting_user=client_admin, reason="No")
+    terms.terms_object(acceptance=mine, acting_user=client_admin, reason="No")
 
     response = api(billing_staff).post(f"/api/v1/terms-acceptances/{mine.pk}/cancel-agreement/")
 

@@ -9,7 +9,6 @@ from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts import services
 from accounts.models import (
     Agreement,
     ChangeRequest,
@@ -21,6 +20,7 @@ from accounts.models import (
     TermsVersion,
     User,
 )
+from accounts.services import agreements, change_requests, data_requests, onboarding, terms, users
 from tests.accounts.factories import ClientFactory, DirectorFactory, make_uscc
 from tests.conftest import PASSWORD
 
@@ -177,7 +177,7 @@ def test_sign_up_needs_a_director(client, cm):
 
 
 def test_employee_invitation_sets_a_password_and_joins(client, client_admin):
-    _, raw = services.user_invite(
+    _, raw = users.user_invite(
         client=client_admin.client,
         email="new@client.example",
         role=User.Role.CLIENT_VIEWER,
@@ -199,7 +199,7 @@ def test_employee_invitation_sets_a_password_and_joins(client, client_admin):
 
 
 def test_onboarding_invitation_opens_the_sign_up_form_for_its_provider(client, cx, billing_staff):
-    invitation, raw = services.onboarding_invite(
+    invitation, raw = onboarding.onboarding_invite(
         provider=cx, email="boss@dutch.example", acting_user=billing_staff
     )
     response = client.get(reverse("invitation", args=[raw]))
@@ -240,7 +240,7 @@ def test_client_dashboard_shows_company_agreement_and_terms(request, as_user, wh
 
 
 def test_client_dashboard_shows_the_suspension_reason(as_user, client_viewer, billing_staff):
-    services.client_suspend(
+    agreements.client_suspend(
         client=client_viewer.client,
         cause=Suspension.Cause.NON_PAYMENT,
         reason="Invoice 2026-001 unpaid",
@@ -253,7 +253,7 @@ def test_client_dashboard_shows_the_suspension_reason(as_user, client_viewer, bi
 def test_client_admin_objects_to_pending_terms_from_the_dashboard(
     as_user, client_admin, billing_staff, cm
 ):
-    services.terms_publish(
+    terms.terms_publish(
         provider=cm, version="2026.1", summary="New liability clause", acting_user=billing_staff
     )
     c = as_user(client_admin)
@@ -266,7 +266,7 @@ def test_client_admin_objects_to_pending_terms_from_the_dashboard(
 
 
 def test_client_admin_accepts_pending_terms(as_user, client_admin, billing_staff, cm):
-    services.terms_publish(
+    terms.terms_publish(
         provider=cm, version="2026.2", summary="Clarifications", acting_user=billing_staff
     )
     acceptance = TermsAcceptance.objects.get(client=client_admin.client)
@@ -276,7 +276,7 @@ def test_client_admin_accepts_pending_terms(as_user, client_admin, billing_staff
 
 
 def test_viewer_cannot_accept_terms(as_user, client_viewer, billing_staff, cm):
-    services.terms_publish(provider=cm, version="2026.3", summary="x", acting_user=billing_staff)
+    terms.terms_publish(provider=cm, version="2026.3", summary="x", acting_user=billing_staff)
     acceptance = TermsAcceptance.objects.get(client=client_viewer.client)
     assert (
         as_user(client_viewer).post(reverse("terms_accept", args=[acceptance.pk])).status_code
@@ -285,7 +285,7 @@ def test_viewer_cannot_accept_terms(as_user, client_viewer, billing_staff, cm):
 
 
 def test_another_clients_terms_answer_404(as_user, other_admin, client_admin, billing_staff, cm):
-    services.terms_publish(provider=cm, version="2026.4", summary="x", acting_user=billing_staff)
+    terms.terms_publish(provider=cm, version="2026.4", summary="x", acting_user=billing_staff)
     acceptance = TermsAcceptance.objects.get(client=client_admin.client)
     assert (
         as_user(other_admin).post(reverse("terms_accept", args=[acceptance.pk])).status_code == 404
@@ -353,10 +353,10 @@ def test_viewer_sees_company_read_only_and_cannot_post(as_user, client_viewer):
 def test_company_page_shows_field_history(as_user, client_admin, billing_staff):
     company = client_admin.client
     DirectorFactory(client=company)
-    request = services.change_request_submit(
+    request = change_requests.change_request_submit(
         client=company, acting_user=client_admin, changes={"billing_email": "new@billing.example"}
     )
-    services.change_request_accept(change_request=request, acting_user=billing_staff)
+    change_requests.change_request_accept(change_request=request, acting_user=billing_staff)
     body = as_user(client_admin).get(reverse("company")).content.decode()
     assert "new@billing.example" in body and billing_staff.email in body
 
@@ -423,7 +423,7 @@ def test_another_clients_user_answers_404(as_user, client_admin, other_admin):
 def test_client_sees_data_request_deadline_in_provider_time_and_answers(
     as_user, client_admin, billing_staff
 ):
-    dr = services.data_request_log(
+    dr = data_requests.data_request_log(
         client=client_admin.client,
         acting_user=billing_staff,
         requested_by="MIIT",
@@ -441,7 +441,7 @@ def test_client_sees_data_request_deadline_in_provider_time_and_answers(
 
 
 def test_viewer_cannot_answer_a_data_request(as_user, client_viewer, billing_staff):
-    dr = services.data_request_log(
+    dr = data_requests.data_request_log(
         client=client_viewer.client, acting_user=billing_staff, requested_by="MIIT", description="x"
     )
     c = as_user(client_viewer)
@@ -452,7 +452,7 @@ def test_viewer_cannot_answer_a_data_request(as_user, client_viewer, billing_sta
 def test_another_clients_data_request_answers_404(
     as_user, other_admin, client_admin, billing_staff
 ):
-    dr = services.data_request_log(
+    dr = data_requests.data_request_log(
         client=client_admin.client, acting_user=billing_staff, requested_by="MIIT", description="x"
     )
     c = as_user(other_admin)
@@ -586,10 +586,10 @@ def test_staff_give_notice_default_and_terminate(as_user, billing_staff, client_
 
 def test_staff_accept_and_reject_change_requests(as_user, billing_staff, client_admin):
     DirectorFactory(client=client_admin.client)
-    first = services.change_request_submit(
+    first = change_requests.change_request_submit(
         client=client_admin.client, acting_user=client_admin, changes={"address": "New 1"}
     )
-    second = services.change_request_submit(
+    second = change_requests.change_request_submit(
         client=client_admin.client, acting_user=client_admin, changes={"address": "New 2"}
     )
     c = as_user(billing_staff)
@@ -608,7 +608,7 @@ def test_staff_accept_and_reject_change_requests(as_user, billing_staff, client_
 
 def test_client_admin_cannot_decide_own_change_request(as_user, client_admin):
     DirectorFactory(client=client_admin.client)
-    request = services.change_request_submit(
+    request = change_requests.change_request_submit(
         client=client_admin.client, acting_user=client_admin, changes={"address": "N"}
     )
     assert (

@@ -12,8 +12,8 @@ from rest_framework.response import Response
 
 from accounts import selectors
 from accounts.kernel.errors import ValidationFailed
-
 from accounts.kernel.permissions import IsClientUserOrStaff
+
 from ..serializers import ErrorsSerializer
 
 _ERROR = OpenApiResponse(ErrorsSerializer, description="the one error shape")

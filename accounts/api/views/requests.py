@@ -3,11 +3,17 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-from accounts import selectors, services
+from accounts import selectors
+from accounts.kernel.permissions import (
+    IsBillingStaff,
+    IsClientAdmin,
+    IsClientAdminOrStaff,
+    IsProviderStaff,
+)
 from accounts.models import ChangeRequest, DataRequest
+from accounts.services import change_requests, data_requests
 
 from ..filters import ChangeRequestFilter, DataRequestFilter
-from accounts.kernel.permissions import IsBillingStaff, IsClientAdmin, IsClientAdminOrStaff, IsProviderStaff
 from ..serializers import ChangeRequestSerializer, DataRequestSerializer, DirectorSerializer
 from .base import ERRORS_READ, Api, client_for, responses
 
@@ -61,7 +67,7 @@ class ChangeRequestListApi(Api):
         client = client_for(request, changes.pop("client", None))
         if "directors" in changes:
             changes["directors"] = [dict(d) for d in changes["directors"]]
-        change_request = services.change_request_submit(
+        change_request = change_requests.change_request_submit(
             client=client, acting_user=request.user, changes=changes
         )
         return self.present(change_request, ChangeRequestSerializer, status=201)
@@ -96,7 +102,7 @@ class ChangeRequestAcceptApi(Api):
         """Accept: the new values apply, and the history records who and when (art. 5.5)."""
         change_request = selectors.scoped_get(ChangeRequest.objects.all(), user=request.user, pk=pk)
         data = self.input(request)
-        services.change_request_accept(
+        change_requests.change_request_accept(
             change_request=change_request, acting_user=request.user, note=data["note"]
         )
         change_request.refresh_from_db()
@@ -118,7 +124,7 @@ class ChangeRequestRejectApi(Api):
     def post(self, request, pk):
         change_request = selectors.scoped_get(ChangeRequest.objects.all(), user=request.user, pk=pk)
         data = self.input(request)
-        change_request = services.change_request_reject(
+        change_request = change_requests.change_request_reject(
             change_request=change_request, acting_user=request.user, note=data["note"]
         )
         return self.present(change_request, ChangeRequestSerializer)
@@ -153,7 +159,7 @@ class DataRequestListApi(Api):
         """Staff log a request; the client must answer within 3 working days (art. 5.6)."""
         data = self.input(request)
         client = selectors.client_get(user=request.user, pk=data["client"])
-        data_request = services.data_request_log(
+        data_request = data_requests.data_request_log(
             client=client,
             acting_user=request.user,
             requested_by=data["requested_by"],
@@ -189,7 +195,7 @@ class DataRequestAnswerApi(Api):
         """The client answers in the portal (art. 5.6)."""
         data_request = selectors.scoped_get(DataRequest.objects.all(), user=request.user, pk=pk)
         data = self.input(request)
-        data_request = services.data_request_answer(
+        data_request = data_requests.data_request_answer(
             data_request=data_request, acting_user=request.user, answer=data["answer"]
         )
         return self.present(data_request, DataRequestSerializer)
