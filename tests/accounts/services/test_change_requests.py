@@ -128,7 +128,9 @@ def test_a_deactivated_admin_cannot_submit_a_change(company, client_admin):
 def test_invalid_new_values_are_refused_naming_the_field(company, client_admin, changes, field):
     before = snapshot(company)
     with pytest.raises(ValidationFailed) as exc:
-        change_requests.change_request_submit(client=company, acting_user=client_admin, changes=changes)
+        change_requests.change_request_submit(
+            client=company, acting_user=client_admin, changes=changes
+        )
     assert field in exc.value.errors
     assert not ChangeRequest.objects.exists()
     assert not Notification.objects.exists()
@@ -300,7 +302,9 @@ def test_rejecting_a_change_needs_a_note(company, client_admin, billing_staff, n
         client=company, acting_user=client_admin, changes={"address": "Elsewhere 1"}
     )
     with pytest.raises(ValidationFailed) as exc:
-        change_requests.change_request_reject(change_request=change, acting_user=billing_staff, note=note)
+        change_requests.change_request_reject(
+            change_request=change, acting_user=billing_staff, note=note
+        )
     assert "note" in exc.value.errors
     change.refresh_from_db()
     assert change.status == ChangeRequest.Status.PENDING
@@ -331,7 +335,9 @@ def test_a_decided_change_cannot_be_decided_again(company, client_admin, billing
     change = change_requests.change_request_submit(
         client=company, acting_user=client_admin, changes={"address": "Elsewhere 1"}
     )
-    change_requests.change_request_reject(change_request=change, acting_user=billing_staff, note="No")
+    change_requests.change_request_reject(
+        change_request=change, acting_user=billing_staff, note="No"
+    )
     with pytest.raises(ApplicationError):
         change_requests.change_request_accept(change_request=change, acting_user=billing_staff)
     company.refresh_from_db()

@@ -1,7 +1,6 @@
 """Data requests (art. 5.6): the client provides its registration data within 3 working days."""
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -9,12 +8,10 @@ from accounts import selectors
 from accounts.kernel.errors import ApplicationError, NotAllowed, ValidationFailed
 from accounts.models import DataRequest, Notification, WorkdayOverride
 from accounts.services import data_requests
+from tests.accounts.clock import AMSTERDAM, SHANGHAI
 from tests.accounts.factories import ClientAdminFactory, ClientFactory
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 def log(client, staff, now, **kwargs):
@@ -174,7 +171,9 @@ def test_an_answer_cannot_be_empty_or_given_twice(open_request, client_admin):
 def test_viewers_and_other_clients_cannot_answer(request, open_request, role_fixture):
     user = request.getfixturevalue(role_fixture)
     with pytest.raises(NotAllowed):
-        data_requests.data_request_answer(data_request=open_request, acting_user=user, answer="Here")
+        data_requests.data_request_answer(
+            data_request=open_request, acting_user=user, answer="Here"
+        )
     open_request.refresh_from_db()
     assert open_request.status == DataRequest.Status.OPEN
     assert open_request.answer == ""
@@ -212,8 +211,13 @@ def test_overdue_requests_are_flagged_to_staff_once(
 
 
 def test_answered_requests_are_never_flagged(open_request, client_admin):
-    data_requests.data_request_answer(data_request=open_request, acting_user=client_admin, answer="Done")
-    assert data_requests.data_requests_flag_overdue(now=open_request.due_at + dt.timedelta(days=5)) == 0
+    data_requests.data_request_answer(
+        data_request=open_request, acting_user=client_admin, answer="Done"
+    )
+    assert (
+        data_requests.data_requests_flag_overdue(now=open_request.due_at + dt.timedelta(days=5))
+        == 0
+    )
     open_request.refresh_from_db()
     assert open_request.overdue_flagged_at is None
     assert not Notification.objects.filter(key__startswith="data-request-overdue").exists()

@@ -7,15 +7,8 @@ from django.utils import timezone
 
 from accounts.models import ChangeRequest, DataRequest
 from accounts.services import change_requests, data_requests
-from tests.accounts.factories import DirectorFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def with_directors(client_company, other_company):
-    DirectorFactory(client=client_company)
-    DirectorFactory(client=other_company)
 
 
 def test_a_client_admin_submits_a_change_request_for_its_own_client(

@@ -66,11 +66,10 @@ def test_another_clients_history_answers_404(api, client_admin, other_company):
 
 
 def test_history_shows_who_changed_a_registration_field(
-    api, client_admin, billing_staff, client_company
+    api, client_admin, billing_staff, client_company, with_directors
 ):
     from accounts.services import change_requests
 
-    DirectorFactory(client=client_company)
     request = change_requests.change_request_submit(
         client=client_company, acting_user=client_admin, changes={"address": "1 New Road, Shenzhen"}
     )

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, TermsAcceptance
 from accounts.services import change_requests, data_requests, terms
-from tests.accounts.factories import ClientViewerFactory, DirectorFactory
+from tests.accounts.factories import ClientViewerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -182,9 +182,8 @@ def test_the_api_docs_page_renders(client):
 
 # --- Tenant isolation: every accounts route with an id answers 404 for another client's ---
 @pytest.fixture
-def other_clients_objects(other_company, other_admin, billing_staff, cm):
+def other_clients_objects(other_company, other_admin, billing_staff, cm, with_directors):
     """One object of every kind the accounts API exposes, all belonging to `other_company`."""
-    DirectorFactory(client=other_company)
     change = change_requests.change_request_submit(
         client=other_company, acting_user=other_admin, changes={"address": "2 Road"}
     )

@@ -109,9 +109,7 @@ def test_a_weak_password_is_refused_on_accepting(client_company, client_admin):
 )
 def test_invitation_input_is_checked(client_company, client_admin, email, role, field):
     with pytest.raises(ValidationFailed) as exc:
-        users.user_invite(
-            client=client_company, email=email, role=role, acting_user=client_admin
-        )
+        users.user_invite(client=client_company, email=email, role=role, acting_user=client_admin)
     assert field in exc.value.errors
     assert not Invitation.objects.exists()
 
@@ -356,9 +354,7 @@ def test_two_admins_removing_each_other_at_once_leave_one_admin(action):
             if action == "remove":
                 users.user_remove(user=target, acting_user=actor)
             else:
-                users.user_change_role(
-                    user=target, role=User.Role.CLIENT_VIEWER, acting_user=actor
-                )
+                users.user_change_role(user=target, role=User.Role.CLIENT_VIEWER, acting_user=actor)
             results[actor.pk] = "ok"
         except Exception as exc:  # checked below
             results[actor.pk] = exc
