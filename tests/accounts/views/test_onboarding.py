@@ -58,7 +58,13 @@ def test_sign_up_registers_a_pending_company_and_shows_pending(client, cm):
 def test_sign_up_shows_the_services_refusal_on_the_field(client, cm):
     response = client.post(reverse("sign_up"), _sign_up_data(cm, registration_number="12345"))
     assert response.status_code == 200
-    assert "Unified Social Credit Code" in response.content.decode()
+    # the service's refusal, on the field (the field's help text names the USCC on every page)
+    assert (
+        response.context["form"]
+        .errors["registration_number"][0]
+        .startswith("Not a valid Unified Social Credit Code")
+    )
+    assert "Not a valid Unified Social Credit Code" in response.content.decode()
     assert not Client.objects.filter(legal_name="Shenzhen Newco Technology Ltd").exists()
 
 
@@ -91,14 +97,19 @@ def test_employee_invitation_sets_a_password_and_joins(client, client_admin):
     assert new.client == client_admin.client and new.role == User.Role.CLIENT_VIEWER
 
 
-def test_onboarding_invitation_opens_the_sign_up_form_for_its_provider(client, cx, billing_staff):
+def test_onboarding_invitation_opens_the_sign_up_form_for_its_provider(
+    client, cm, cx, billing_staff
+):
     invitation, raw = onboarding.onboarding_invite(
         provider=cx, email="boss@dutch.example", acting_user=billing_staff
     )
     response = client.get(reverse("invitation", args=[raw]))
     assert response.status_code == 200
     assert "Register your company" in response.content.decode()
+    # the plain sign-up form offers every provider; the invitation's offers its own only
     assert cx.name in response.content.decode()
+    assert cm.name not in response.content.decode()
+    assert list(response.context["form"].fields["provider"].queryset) == [cx]
     data = _sign_up_data(
         cx,
         country="NL",
