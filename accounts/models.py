@@ -42,9 +42,7 @@ class Provider(models.Model):
     # art. 4.5
     payment_term_days = models.PositiveSmallIntegerField(default=14)
     # art. 10.2: the disputed part may be withheld only above this share of the total excl. VAT
-    dispute_withhold_threshold_pct = models.DecimalField(
-        max_digits=5, decimal_places=2, default=Decimal("5")
-    )
+    dispute_withhold_threshold_pct = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("5"))
     # CX 10: a dispute is admissible only above both of these (null: any amount)
     dispute_min_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     dispute_min_amount_currency = models.CharField(max_length=3, blank=True, default="")
@@ -60,9 +58,7 @@ class Provider(models.Model):
     fapiao_due_days = models.PositiveSmallIntegerField(default=7)
     # art. 26.1
     message_limit_default = models.PositiveIntegerField(default=50_000)
-    limit_notice_pct = models.PositiveSmallIntegerField(
-        default=75, validators=[MaxValueValidator(100)]
-    )
+    limit_notice_pct = models.PositiveSmallIntegerField(default=75, validators=[MaxValueValidator(100)])
     # art. 29.3
     credit_usable_after_days = models.PositiveSmallIntegerField(default=1)
     credit_expiry_months = models.PositiveSmallIntegerField(default=12)
@@ -84,9 +80,7 @@ class Provider(models.Model):
     terms_objection_months = models.PositiveSmallIntegerField(default=1)
     terms_cancel_notice_months = models.PositiveSmallIntegerField(default=1)
     # art. 13.4
-    liability_cap_eur = models.DecimalField(
-        max_digits=12, decimal_places=2, default=Decimal("50000")
-    )
+    liability_cap_eur = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("50000"))
     # art. 15.1-15.2, 15.4
     initial_term_months = models.PositiveSmallIntegerField(default=12)
     renewal_term_months = models.PositiveSmallIntegerField(default=12)
@@ -112,9 +106,7 @@ class WorkdayOverride(models.Model):
         DAY_OFF = "day_off", "Extra day off"
         WORKING_DAY = "working_day", "Extra working day"
 
-    provider = models.ForeignKey(
-        Provider, on_delete=models.CASCADE, related_name="workday_overrides"
-    )
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="workday_overrides")
     day = models.DateField()
     kind = models.CharField(max_length=16, choices=Kind.choices)
     note = models.CharField(max_length=200, blank=True)
@@ -157,9 +149,7 @@ class Client(models.Model):
     registration_number_normalised = models.CharField(max_length=64, editable=False)
     vat_number = models.CharField("VAT number", max_length=64, blank=True)
     billing_email = models.EmailField()
-    billing_mode = models.CharField(
-        max_length=16, choices=BillingMode.choices, default=BillingMode.POSTPAID
-    )
+    billing_mode = models.CharField(max_length=16, choices=BillingMode.choices, default=BillingMode.POSTPAID)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(default=timezone.now)
     approved_at = models.DateTimeField(null=True, blank=True)
@@ -218,9 +208,7 @@ class ChangeRequest(models.Model):
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="change_requests")
     # {"field": {"old": ..., "new": ...}}; directors as a list of {"name", "title"}
     changes = models.JSONField()
-    submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    submitted_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     submitted_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     decided_by = models.ForeignKey(
@@ -248,9 +236,7 @@ class DataRequest(models.Model):
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="data_requests")
     requested_by = models.CharField("requesting operator or authority", max_length=200)
     description = models.TextField()
-    logged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
-    )
+    logged_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
     logged_at = models.DateTimeField(default=timezone.now)
     due_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
@@ -318,9 +304,7 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(unique=True)
     full_name = models.CharField(max_length=200, blank=True)
     role = models.CharField(max_length=32, choices=Role.choices)
-    client = models.ForeignKey(
-        Client, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
-    )
+    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.PROTECT, related_name="users")
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField("Django admin access", default=False)
     date_joined = models.DateTimeField(default=timezone.now)
@@ -372,15 +356,11 @@ class Invitation(models.Model):
     """An invitation to join a client (by its admin) or to onboard a new company (by staff)."""
 
     email = models.EmailField()
-    client = models.ForeignKey(
-        Client, null=True, blank=True, on_delete=models.CASCADE, related_name="invitations"
-    )
+    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.CASCADE, related_name="invitations")
     provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="+")
     role = models.CharField(max_length=32, choices=User.Role.choices)
     token_hash = models.CharField(max_length=64, unique=True)
-    invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
-    )
+    invited_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     created_at = models.DateTimeField(default=timezone.now)
     expires_at = models.DateTimeField()
     accepted_at = models.DateTimeField(null=True, blank=True)
@@ -395,9 +375,7 @@ class Invitation(models.Model):
 class ApiToken(models.Model):
     """A hashed API token: people's scripts (`Token …`) and the messaging platform's key."""
 
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
     name = models.CharField(max_length=100, blank=True)
     prefix = models.CharField(max_length=12, db_index=True)
     key_hash = models.CharField(max_length=64, unique=True)
@@ -416,9 +394,7 @@ class Notification(models.Model):
     """Every email the portal sends, recorded once under a key, so a job that runs twice sends once."""
 
     key = models.CharField(max_length=200, unique=True)
-    client = models.ForeignKey(
-        Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications"
-    )
+    client = models.ForeignKey(Client, null=True, blank=True, on_delete=models.SET_NULL, related_name="notifications")
     recipients = models.JSONField()
     subject = models.CharField(max_length=300)
     body = models.TextField()
@@ -457,9 +433,7 @@ class Agreement(models.Model):
     notice_given_at = models.DateTimeField(null=True, blank=True)
     notice_given_by = models.CharField(max_length=16, choices=Party.choices, blank=True)
     notice_reason = models.TextField(blank=True)
-    end_date = models.DateField(
-        null=True, blank=True, help_text="last day of the agreement once notice is given"
-    )
+    end_date = models.DateField(null=True, blank=True, help_text="last day of the agreement once notice is given")
     # art. 15.4: notice of default and its cure period
     default_notice_at = models.DateTimeField(null=True, blank=True)
     default_notice_text = models.TextField(blank=True)
@@ -490,13 +464,9 @@ class Suspension(models.Model):
     cause = models.CharField(max_length=16, choices=Cause.choices)
     reason = models.TextField()
     started_at = models.DateTimeField(default=timezone.now)
-    started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     ended_at = models.DateTimeField(null=True, blank=True)
-    ended_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    ended_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     end_reason = models.TextField(blank=True)
 
     history = HistoricalRecords()
@@ -524,9 +494,7 @@ class TermsVersion(models.Model):
     summary = models.TextField(help_text="what changed")
     document_url = models.URLField(blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
-    published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
 
     history = HistoricalRecords()
 
@@ -559,9 +527,7 @@ class TermsAcceptance(models.Model):
     notified_at = models.DateTimeField(default=timezone.now)
     objection_deadline = models.DateTimeField()
     decided_at = models.DateTimeField(null=True, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
-    )
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     objection_reason = models.TextField(blank=True)
 
     history = HistoricalRecords()

@@ -57,9 +57,15 @@ def scoped_get(queryset: QuerySet, *, user: User, pk, client_field: str = "clien
     return _get(scoped(queryset, user=user, client_field=client_field), pk)
 
 
-def client_list(
-    *, filters: dict | None = None, user: User | None = None, with_details: bool = False
-) -> QuerySet[Client]:
+def accepted_terms() -> QuerySet[TermsAcceptance]:
+    """Acceptances that put a client on a terms version, the newest version first: the first of
+    a client's is the version it is on (art. 18.3: accepted, or deemed accepted without objection)."""
+    return TermsAcceptance.objects.filter(
+        status__in=[TermsAcceptance.Status.ACCEPTED, TermsAcceptance.Status.DEEMED_ACCEPTED]
+    ).order_by("-terms__published_at", "-pk")
+
+
+def client_list(*, filters: dict | None = None, user: User | None = None, with_details: bool = False) -> QuerySet[Client]:
     """Clients with `is_suspended`; narrowed to what `user` may see when given.
 
     `with_details` prefetches directors, the open suspensions (as `open_suspensions`) and the
@@ -72,22 +78,13 @@ def client_list(
     if user is not None:
         qs = qs.filter(pk__in=clients_visible_to(user).values("pk"))
     if with_details:
-        accepted = TermsAcceptance.objects.filter(
-            status__in=[TermsAcceptance.Status.ACCEPTED, TermsAcceptance.Status.DEEMED_ACCEPTED]
-        )
         qs = qs.prefetch_related(
             "directors",
-            Prefetch(
-                "suspensions",
-                queryset=Suspension.objects.filter(ended_at=None),
-                to_attr="open_suspensions",
-            ),
+            Prefetch("suspensions", queryset=Suspension.objects.filter(ended_at=None), to_attr="open_suspensions"),
             # newest first: the first is the version the client is on (art. 18.3), as client_current_terms
             Prefetch(
                 "terms_acceptances",
-                queryset=accepted.select_related("terms__provider").order_by(
-                    "-terms__published_at", "-pk"
-                ),
+                queryset=accepted_terms().select_related("terms__provider"),
                 to_attr="accepted_terms",
             ),
         )
@@ -147,25 +144,14 @@ def messaging_allowed(*, client: Client) -> bool:
     if client.status != Client.Status.ACTIVE:
         return False
     agreement = Agreement.objects.filter(client=client).first()
-    if agreement is None or agreement.status in (
-        Agreement.Status.TERMINATED,
-        Agreement.Status.SUSPENDED,
-    ):
+    if agreement is None or agreement.status in (Agreement.Status.TERMINATED, Agreement.Status.SUSPENDED):
         return False
     return not client_is_suspended(client=client)
 
 
 def client_current_terms(*, client: Client) -> TermsVersion | None:
     """The terms version the client is on: the newest it accepted or is deemed to have accepted (art. 18.3)."""
-    acceptance = (
-        TermsAcceptance.objects.filter(
-            client=client,
-            status__in=[TermsAcceptance.Status.ACCEPTED, TermsAcceptance.Status.DEEMED_ACCEPTED],
-        )
-        .select_related("terms")
-        .order_by("-terms__published_at", "-pk")
-        .first()
-    )
+    acceptance = accepted_terms().filter(client=client).select_related("terms").first()
     return acceptance.terms if acceptance else None
 
 
@@ -180,21 +166,15 @@ def provider_latest_terms(*, provider: Provider) -> TermsVersion | None:
 
 
 def client_pending_terms(*, client: Client) -> QuerySet[TermsAcceptance]:
-    return TermsAcceptance.objects.filter(
-        client=client, status=TermsAcceptance.Status.PENDING
-    ).select_related("terms")
+    return TermsAcceptance.objects.filter(client=client, status=TermsAcceptance.Status.PENDING).select_related("terms")
 
 
 def change_request_list(*, user: User, status: str | None = None) -> QuerySet[ChangeRequest]:
-    qs = scoped(
-        ChangeRequest.objects.select_related("client", "submitted_by", "decided_by"), user=user
-    )
+    qs = scoped(ChangeRequest.objects.select_related("client", "submitted_by", "decided_by"), user=user)
     return qs.filter(status=status) if status else qs
 
 
-def data_request_list(
-    *, user: User, status: str | None = None, overdue: bool | None = None
-) -> QuerySet[DataRequest]:
+def data_request_list(*, user: User, status: str | None = None, overdue: bool | None = None) -> QuerySet[DataRequest]:
     """The data requests `user` may see; with `overdue`, only those past their deadline (art. 5.6)."""
     qs = scoped(DataRequest.objects.select_related("client"), user=user)
     if status:
@@ -225,9 +205,7 @@ def client_users(*, client: Client) -> QuerySet[User]:
 
 def field_history(*, client: Client) -> list[dict]:
     """Every change of every registration field, oldest first: who, when, old and new value (art. 5.5)."""
-    records = list(
-        client.history.order_by("history_date", "history_id").select_related("history_user")
-    )
+    records = list(client.history.order_by("history_date", "history_id").select_related("history_user"))
     changes = []
     for previous, current in zip(records, records[1:], strict=False):
         delta = current.diff_against(previous)
