@@ -270,8 +270,16 @@ class DataRequest(models.Model):
     def __str__(self) -> str:
         return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
 
+    @staticmethod
+    def overdue_q(now=None) -> Q:
+        """Overdue: still open after its deadline (art. 5.6: the client provides the data within
+        3 working days). Every read of overdue requests filters with this; `is_overdue` is the
+        same rule for one row."""
+        return Q(status=DataRequest.Status.OPEN, due_at__lt=now or timezone.now())
+
     @property
     def is_overdue(self) -> bool:
+        """Still open after its deadline (art. 5.6), as `overdue_q`."""
         return self.status == self.Status.OPEN and timezone.now() > self.due_at
 
 

@@ -1,14 +1,15 @@
 """Reads scoped to a client: every query of client-owned data takes the client (or the user)."""
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
-from django.http import Http404
-from django.shortcuts import get_object_or_404
 
+from .kernel.errors import NotFound
 from .models import (
     Agreement,
     ChangeRequest,
     Client,
     DataRequest,
+    Invitation,
+    Provider,
     Suspension,
     TermsAcceptance,
     TermsVersion,
@@ -27,9 +28,17 @@ def clients_visible_to(user: User) -> QuerySet[Client]:
     return Client.objects.none()
 
 
+def _get(queryset: QuerySet, pk):
+    """The row `pk` of `queryset`, or the domain NotFound (404 on pages and in the API)."""
+    obj = queryset.filter(pk=pk).first()
+    if obj is None:
+        raise NotFound
+    return obj
+
+
 def client_get(*, user: User, pk) -> Client:
     """The client, or 404 for one the user may not see (never 403, never the object)."""
-    return get_object_or_404(clients_visible_to(user).select_related("provider"), pk=pk)
+    return _get(clients_visible_to(user).select_related("provider"), pk)
 
 
 def scoped(queryset: QuerySet, *, user: User, client_field: str = "client") -> QuerySet:
@@ -44,10 +53,16 @@ def scoped(queryset: QuerySet, *, user: User, client_field: str = "client") -> Q
 
 
 def scoped_get(queryset: QuerySet, *, user: User, pk, client_field: str = "client"):
-    obj = scoped(queryset, user=user, client_field=client_field).filter(pk=pk).first()
-    if obj is None:
-        raise Http404
-    return obj
+    """One client-owned row `user` may see, or NotFound (another client's id is a missing one)."""
+    return _get(scoped(queryset, user=user, client_field=client_field), pk)
+
+
+def accepted_terms() -> QuerySet[TermsAcceptance]:
+    """Acceptances that put a client on a terms version, the newest version first: the first of
+    a client's is the version it is on (art. 18.3: accepted, or deemed accepted without objection)."""
+    return TermsAcceptance.objects.filter(
+        status__in=[TermsAcceptance.Status.ACCEPTED, TermsAcceptance.Status.DEEMED_ACCEPTED]
+    ).order_by("-terms__published_at", "-pk")
 
 
 def client_list(*, filters: dict | None = None, user: User | None = None, with_details: bool = False) -> QuerySet[Client]:
@@ -63,16 +78,13 @@ def client_list(*, filters: dict | None = None, user: User | None = None, with_d
     if user is not None:
         qs = qs.filter(pk__in=clients_visible_to(user).values("pk"))
     if with_details:
-        accepted = TermsAcceptance.objects.filter(
-            status__in=[TermsAcceptance.Status.ACCEPTED, TermsAcceptance.Status.DEEMED_ACCEPTED]
-        )
         qs = qs.prefetch_related(
             "directors",
             Prefetch("suspensions", queryset=Suspension.objects.filter(ended_at=None), to_attr="open_suspensions"),
             # newest first: the first is the version the client is on (art. 18.3), as client_current_terms
             Prefetch(
                 "terms_acceptances",
-                queryset=accepted.select_related("terms__provider").order_by("-terms__published_at", "-pk"),
+                queryset=accepted_terms().select_related("terms__provider"),
                 to_attr="accepted_terms",
             ),
         )
@@ -87,7 +99,7 @@ def client_list(*, filters: dict | None = None, user: User | None = None, with_d
 
 def client_detail(*, user: User, pk) -> Client:
     """One client with its details (see client_list), or 404 for one the user may not see."""
-    return get_object_or_404(client_list(user=user, with_details=True), pk=pk)
+    return _get(client_list(user=user, with_details=True), pk)
 
 
 def terms_versions_visible_to(user: User) -> QuerySet[TermsVersion]:
@@ -100,6 +112,23 @@ def terms_versions_visible_to(user: User) -> QuerySet[TermsVersion]:
     if user.client_id:
         return qs.filter(provider__clients=user.client_id, published_at__isnull=False)
     return qs.none()
+
+
+def terms_version_get(*, user: User, pk) -> TermsVersion:
+    """One terms version `user` may see (see terms_versions_visible_to), or NotFound."""
+    return _get(terms_versions_visible_to(user), pk)
+
+
+def terms_objections() -> QuerySet[TermsAcceptance]:
+    """Every client's objection to new terms, for staff to decide on cancellation (art. 18.3)."""
+    return TermsAcceptance.objects.filter(status=TermsAcceptance.Status.OBJECTED).select_related(
+        "client", "terms"
+    )
+
+
+def client_agreement(*, client: Client) -> Agreement | None:
+    """The client's agreement; None until the client is approved (art. 15.1)."""
+    return Agreement.objects.filter(client=client).first()
 
 
 def client_open_suspensions(*, client: Client) -> QuerySet[Suspension]:
@@ -122,16 +151,18 @@ def messaging_allowed(*, client: Client) -> bool:
 
 def client_current_terms(*, client: Client) -> TermsVersion | None:
     """The terms version the client is on: the newest it accepted or is deemed to have accepted (art. 18.3)."""
-    acceptance = (
-        TermsAcceptance.objects.filter(
-            client=client,
-            status__in=[TermsAcceptance.Status.ACCEPTED, TermsAcceptance.Status.DEEMED_ACCEPTED],
-        )
-        .select_related("terms")
-        .order_by("-terms__published_at", "-pk")
+    acceptance = accepted_terms().filter(client=client).select_related("terms").first()
+    return acceptance.terms if acceptance else None
+
+
+def provider_latest_terms(*, provider: Provider) -> TermsVersion | None:
+    """The provider's newest published terms: what a new client signs up on, and what a client
+    approved later is offered (art. 18.3)."""
+    return (
+        TermsVersion.objects.filter(provider=provider, published_at__isnull=False)
+        .order_by("-published_at", "-pk")
         .first()
     )
-    return acceptance.terms if acceptance else None
 
 
 def client_pending_terms(*, client: Client) -> QuerySet[TermsAcceptance]:
@@ -144,14 +175,28 @@ def change_request_list(*, user: User, status: str | None = None) -> QuerySet[Ch
 
 
 def data_request_list(*, user: User, status: str | None = None, overdue: bool | None = None) -> QuerySet[DataRequest]:
-    from django.utils import timezone
-
+    """The data requests `user` may see; with `overdue`, only those past their deadline (art. 5.6)."""
     qs = scoped(DataRequest.objects.select_related("client"), user=user)
     if status:
         qs = qs.filter(status=status)
     if overdue:
-        qs = qs.filter(status=DataRequest.Status.OPEN, due_at__lt=timezone.now())
+        qs = qs.filter(DataRequest.overdue_q())
     return qs
+
+
+def data_request_answerable(*, user: User, data_request: DataRequest) -> bool:
+    """Whether the page offers `user` the answer form: an open request of the admin's own client
+    (art. 5.6: the client provides the data)."""
+    return (
+        data_request.status == DataRequest.Status.OPEN
+        and user.is_client_admin
+        and user.client_id == data_request.client_id
+    )
+
+
+def client_open_invitations(*, client: Client) -> QuerySet[Invitation]:
+    """The client's invitations not yet accepted, newest first."""
+    return Invitation.objects.filter(client=client, accepted_at=None).order_by("-created_at")
 
 
 def client_users(*, client: Client) -> QuerySet[User]:

@@ -16,7 +16,9 @@ class TokenAuthentication(authentication.BaseAuthentication):
         if not header or header[0].lower() not in self.keywords:
             return None
         if len(header) != 2:
-            raise exceptions.AuthenticationFailed("Malformed Authorization header: expected '<keyword> <key>'.")
+            raise exceptions.AuthenticationFailed(
+                "Malformed Authorization header: expected '<keyword> <key>'."
+            )
         user = api_token_authenticate(header[1])
         if user is None:
             raise exceptions.AuthenticationFailed("Invalid or revoked API token.")

@@ -5,8 +5,6 @@ does not exist and 200 for another client's, telling the two apart (tenant isola
 """
 
 import django_filters
-from django.db.models import Q
-from django.utils import timezone
 
 from accounts.models import (
     Agreement,
@@ -56,7 +54,7 @@ class DataRequestFilter(django_filters.FilterSet):
         fields = ["status", "client", "overdue"]
 
     def filter_overdue(self, queryset, name, value):
-        late = Q(status=DataRequest.Status.OPEN, due_at__lt=timezone.now())
+        late = DataRequest.overdue_q()
         return queryset.filter(late) if value else queryset.exclude(late)
 
 

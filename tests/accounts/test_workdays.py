@@ -6,7 +6,6 @@ counts, whatever the hour of `moment`.
 """
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -17,10 +16,7 @@ from accounts.workdays import (
     is_working_day,
     working_days_between,
 )
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-D = dt.date
+from tests.accounts.clock import AMSTERDAM, SHANGHAI, D
 
 
 def at(day: dt.date, hour: int = 10, minute: int = 0, tz=SHANGHAI) -> dt.datetime:

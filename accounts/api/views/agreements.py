@@ -3,9 +3,14 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
+<<<<<<< HEAD
 from accounts import selectors, services
+=======
+from accounts import selectors
+>>>>>>> layout-accounts
 from accounts.kernel.permissions import IsBillingStaff, IsClientAdminOrBillingStaff
 from accounts.models import Agreement
+from accounts.services import agreements
 
 from ..filters import AgreementFilter
 from ..serializers import AgreementSerializer
@@ -54,7 +59,7 @@ class AgreementGiveNoticeApi(Api):
         agreement = selectors.scoped_get(_agreements(request), user=request.user, pk=pk)
         data = self.input(request)
         party = Agreement.Party.CLIENT if request.user.is_client_user else Agreement.Party.PROVIDER
-        agreement = services.agreement_give_notice(
+        agreement = agreements.agreement_give_notice(
             agreement=agreement, party=party, acting_user=request.user, reason=data["reason"]
         )
         return self.present(agreement, AgreementSerializer)
@@ -74,7 +79,7 @@ class AgreementNoticeOfDefaultApi(Api):
         """A written notice of default; the client has ten working days to remedy it (art. 15.4)."""
         agreement = selectors.scoped_get(_agreements(request), user=request.user, pk=pk)
         data = self.input(request)
-        agreement = services.agreement_notice_of_default(
+        agreement = agreements.agreement_notice_of_default(
             agreement=agreement, acting_user=request.user, text=data["text"]
         )
         return self.present(agreement, AgreementSerializer)
@@ -95,7 +100,7 @@ class AgreementTerminateApi(Api):
         """Terminate for cause once the cure period has run out (art. 15.4), or at once (art. 15.5)."""
         agreement = selectors.scoped_get(_agreements(request), user=request.user, pk=pk)
         data = self.input(request)
-        agreement = services.agreement_terminate_for_cause(
+        agreement = agreements.agreement_terminate_for_cause(
             agreement=agreement,
             acting_user=request.user,
             reason=data["reason"],

@@ -1,7 +1,7 @@
 """The base of every API view: thin, role-checked, one view per resource or action.
 
 A view reads through `accounts.selectors` (so another client's id is 404), writes through one
-function of `accounts.services`, and lets `accounts.kernel.api_errors` turn domain errors into the
+function of a noun module of `accounts.services`, and lets `accounts.kernel.api_errors` turn domain errors into the
 one error shape.
 """
 

@@ -6,9 +6,14 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+<<<<<<< HEAD
 from accounts import selectors, services
+=======
+from accounts import selectors
+>>>>>>> layout-accounts
 from accounts.kernel.permissions import IsBillingStaff
 from accounts.models import Client, Provider, Suspension
+from accounts.services import agreements, onboarding
 
 from ..filters import ClientFilter
 from ..serializers import (
@@ -62,7 +67,7 @@ class ClientApproveApi(Api):
     def post(self, request, pk):
         """Approve a pending client: it becomes active and its agreement starts (art. 15.1)."""
         client = selectors.client_get(user=request.user, pk=pk)
-        services.client_approve(client=client, acting_user=request.user)
+        onboarding.client_approve(client=client, acting_user=request.user)
         return self.present(selectors.client_detail(user=request.user, pk=pk), ClientSerializer)
 
 
@@ -78,7 +83,7 @@ class ClientRejectApi(Api):
         """Refuse a pending registration, with a reason (art. 29.7)."""
         client = selectors.client_get(user=request.user, pk=pk)
         data = self.input(request)
-        services.client_reject(client=client, acting_user=request.user, reason=data["reason"])
+        onboarding.client_reject(client=client, acting_user=request.user, reason=data["reason"])
         return self.present(selectors.client_detail(user=request.user, pk=pk), ClientSerializer)
 
 
@@ -95,7 +100,7 @@ class ClientSuspendApi(Api):
         """Suspend the service (art. 7.1); the client stays liable meanwhile (art. 7.2)."""
         client = selectors.client_get(user=request.user, pk=pk)
         data = self.input(request)
-        services.client_suspend(
+        agreements.client_suspend(
             client=client, cause=data["cause"], reason=data["reason"], acting_user=request.user
         )
         return self.present(selectors.client_detail(user=request.user, pk=pk), ClientSerializer)
@@ -118,7 +123,7 @@ class ClientResumeApi(Api):
         """Resume the service once its reason is removed (art. 7.3)."""
         client = selectors.client_get(user=request.user, pk=pk)
         data = self.input(request)
-        services.client_resume(
+        agreements.client_resume(
             client=client, acting_user=request.user, reason=data["reason"], cause=data.get("cause")
         )
         return self.present(selectors.client_detail(user=request.user, pk=pk), ClientSerializer)
@@ -167,6 +172,6 @@ class SignUpApi(Api):
         data = dict(self.input(request))
         provider = data.pop("provider")
         person = {key: data.pop(key) for key in ("email", "password", "full_name", "billing_mode")}
-        user = services.client_sign_up(provider=provider, company=data, **person)
+        user = onboarding.client_sign_up(provider=provider, company=data, **person)
         client = selectors.client_list(with_details=True).get(pk=user.client_id)
         return self.present({"user": user, "client": client}, self.OutputSerializer, status=201)

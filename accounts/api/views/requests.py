@@ -3,7 +3,11 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
+<<<<<<< HEAD
 from accounts import selectors, services
+=======
+from accounts import selectors
+>>>>>>> layout-accounts
 from accounts.kernel.permissions import (
     IsBillingStaff,
     IsClientAdmin,
@@ -11,6 +15,7 @@ from accounts.kernel.permissions import (
     IsProviderStaff,
 )
 from accounts.models import ChangeRequest, DataRequest
+from accounts.services import change_requests, data_requests
 
 from ..filters import ChangeRequestFilter, DataRequestFilter
 from ..serializers import ChangeRequestSerializer, DataRequestSerializer, DirectorSerializer
@@ -66,7 +71,7 @@ class ChangeRequestListApi(Api):
         client = client_for(request, changes.pop("client", None))
         if "directors" in changes:
             changes["directors"] = [dict(d) for d in changes["directors"]]
-        change_request = services.change_request_submit(
+        change_request = change_requests.change_request_submit(
             client=client, acting_user=request.user, changes=changes
         )
         return self.present(change_request, ChangeRequestSerializer, status=201)
@@ -101,7 +106,7 @@ class ChangeRequestAcceptApi(Api):
         """Accept: the new values apply, and the history records who and when (art. 5.5)."""
         change_request = selectors.scoped_get(ChangeRequest.objects.all(), user=request.user, pk=pk)
         data = self.input(request)
-        services.change_request_accept(
+        change_requests.change_request_accept(
             change_request=change_request, acting_user=request.user, note=data["note"]
         )
         change_request.refresh_from_db()
@@ -123,7 +128,7 @@ class ChangeRequestRejectApi(Api):
     def post(self, request, pk):
         change_request = selectors.scoped_get(ChangeRequest.objects.all(), user=request.user, pk=pk)
         data = self.input(request)
-        change_request = services.change_request_reject(
+        change_request = change_requests.change_request_reject(
             change_request=change_request, acting_user=request.user, note=data["note"]
         )
         return self.present(change_request, ChangeRequestSerializer)
@@ -158,7 +163,7 @@ class DataRequestListApi(Api):
         """Staff log a request; the client must answer within 3 working days (art. 5.6)."""
         data = self.input(request)
         client = selectors.client_get(user=request.user, pk=data["client"])
-        data_request = services.data_request_log(
+        data_request = data_requests.data_request_log(
             client=client,
             acting_user=request.user,
             requested_by=data["requested_by"],
@@ -194,7 +199,7 @@ class DataRequestAnswerApi(Api):
         """The client answers in the portal (art. 5.6)."""
         data_request = selectors.scoped_get(DataRequest.objects.all(), user=request.user, pk=pk)
         data = self.input(request)
-        data_request = services.data_request_answer(
+        data_request = data_requests.data_request_answer(
             data_request=data_request, acting_user=request.user, answer=data["answer"]
         )
         return self.present(data_request, DataRequestSerializer)

@@ -1,12 +1,16 @@
 """Terms versions and where each client stands on them (art. 18.3)."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
+<<<<<<< HEAD
 from accounts import selectors, services
+=======
+from accounts import selectors
+>>>>>>> layout-accounts
 from accounts.kernel.permissions import IsBillingStaff, IsClientAdmin, IsProviderStaff
 from accounts.models import Provider, TermsAcceptance, TermsVersion
+from accounts.services import agreements, terms
 
 from ..filters import TermsAcceptanceFilter, TermsVersionFilter
 from ..serializers import AgreementSerializer, TermsAcceptanceSerializer, TermsVersionSerializer
@@ -47,14 +51,14 @@ class TermsVersionListApi(Api):
     def post(self, request):
         """Publish new terms; every active client is notified and may object within one month (art. 18.3)."""
         data = self.input(request)
-        terms = services.terms_publish(
+        published = terms.terms_publish(
             provider=data["provider"],
             version=data["version"],
             summary=data["summary"],
             document_url=data["document_url"],
             acting_user=request.user,
         )
-        return self.present(terms, TermsVersionSerializer, status=201)
+        return self.present(published, TermsVersionSerializer, status=201)
 
 
 class TermsVersionDetailApi(Api):
@@ -62,8 +66,9 @@ class TermsVersionDetailApi(Api):
 
     @extend_schema(tags=["terms"], responses={200: TermsVersionSerializer, **ERRORS_READ})
     def get(self, request, pk):
-        terms = get_object_or_404(selectors.terms_versions_visible_to(request.user), pk=pk)
-        return self.present(terms, TermsVersionSerializer)
+        return self.present(
+            selectors.terms_version_get(user=request.user, pk=pk), TermsVersionSerializer
+        )
 
 
 class TermsAcceptanceListApi(Api):
@@ -99,7 +104,7 @@ class TermsAcceptanceAcceptApi(Api):
     def post(self, request, pk):
         acceptance = selectors.scoped_get(_acceptances(request), user=request.user, pk=pk)
         return self.present(
-            services.terms_accept(acceptance=acceptance, acting_user=request.user),
+            terms.terms_accept(acceptance=acceptance, acting_user=request.user),
             TermsAcceptanceSerializer,
         )
 
@@ -118,7 +123,7 @@ class TermsAcceptanceObjectApi(Api):
         """Object within the month; the previous terms still apply (art. 18.3)."""
         acceptance = selectors.scoped_get(_acceptances(request), user=request.user, pk=pk)
         data = self.input(request)
-        acceptance = services.terms_object(
+        acceptance = terms.terms_object(
             acceptance=acceptance, acting_user=request.user, reason=data["reason"]
         )
         return self.present(acceptance, TermsAcceptanceSerializer)
@@ -132,7 +137,7 @@ class TermsAcceptanceCancelAgreementApi(Api):
     def post(self, request, pk):
         """After an objection, cancel the client's agreement on one month's notice (art. 18.3)."""
         acceptance = selectors.scoped_get(_acceptances(request), user=request.user, pk=pk)
-        agreement = services.agreement_cancel_after_objection(
+        agreement = agreements.agreement_cancel_after_objection(
             acceptance=acceptance, acting_user=request.user
         )
         return self.present(agreement, AgreementSerializer)

@@ -5,9 +5,14 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
+<<<<<<< HEAD
 from accounts import selectors, services
+=======
+from accounts import selectors
+>>>>>>> layout-accounts
 from accounts.kernel.permissions import IsClientAdminOrStaff
 from accounts.models import Invitation, Provider, User
+from accounts.services import onboarding, users
 
 from ..filters import InvitationFilter, UserFilter
 from ..serializers import InvitationSerializer, UserSerializer
@@ -83,7 +88,7 @@ class UserDetailApi(Api):
         user = selectors.scoped_get(_client_users(request), user=request.user, pk=pk)
         data = self.input(request)
         return self.present(
-            services.user_change_role(user=user, role=data["role"], acting_user=request.user),
+            users.user_change_role(user=user, role=data["role"], acting_user=request.user),
             UserSerializer,
         )
 
@@ -91,7 +96,7 @@ class UserDetailApi(Api):
     def delete(self, request, pk):
         """Remove a user: deactivated and kept for the record, never deleted."""
         user = selectors.scoped_get(_client_users(request), user=request.user, pk=pk)
-        services.user_remove(user=user, acting_user=request.user)
+        users.user_remove(user=user, acting_user=request.user)
         return Response(status=204)
 
 
@@ -131,12 +136,12 @@ class InvitationListApi(Api):
         """A client admin invites an employee; billing staff invite a new company (`provider`). The link goes by email."""
         data = self.input(request)
         if data.get("provider") is not None:
-            invitation, _ = services.onboarding_invite(
+            invitation, _ = onboarding.onboarding_invite(
                 provider=data["provider"], email=data["email"], acting_user=request.user
             )
         else:
             client = client_for(request, data.get("client"))
-            invitation, _ = services.user_invite(
+            invitation, _ = users.user_invite(
                 client=client,
                 email=data["email"],
                 role=data.get("role", ""),
@@ -161,7 +166,7 @@ class InvitationAcceptApi(Api):
     def post(self, request):
         """The invited employee sets a password and joins its client with the invited role."""
         data = self.input(request)
-        user = services.invitation_accept(
+        user = users.invitation_accept(
             raw_token=data["token"], full_name=data["full_name"], password=data["password"]
         )
         return self.present(user, UserSerializer, status=201)

@@ -6,10 +6,10 @@ from datetime import timedelta
 import pytest
 from django.db import connection
 
-from accounts import services
 from accounts.kernel.dates import add_months, local_date
-from accounts.kernel.errors import NotAllowed, ValidationFailed
+from accounts.kernel.errors import ApplicationError, NotAllowed, ValidationFailed
 from accounts.models import Agreement, Client, Director, Invitation, Notification, User
+from accounts.services import onboarding, terms, users
 from tests.accounts.factories import ClientFactory, ComplianceOfficerFactory, make_kvk, make_uscc
 from tests.conftest import PASSWORD
 
@@ -48,7 +48,7 @@ def nl_company(n: int = 900_001, **overrides) -> dict:
 
 
 def sign_up(provider, company, email="founder@example.test", **kwargs):
-    return services.client_sign_up(
+    return onboarding.client_sign_up(
         provider=provider,
         email=email,
         password=PASSWORD,
@@ -244,7 +244,7 @@ def test_every_bad_field_is_named_at_once(cm):
 def test_bad_account_fields_are_refused(cm, email, password, field):
     before = counts()
     with pytest.raises(ValidationFailed) as exc:
-        services.client_sign_up(
+        onboarding.client_sign_up(
             provider=cm, email=email, password=password, full_name="F", company=cn_company()
         )
     assert field in exc.value.errors
@@ -344,7 +344,7 @@ def test_the_database_refuses_a_duplicate_registration(cm):
 
 def test_a_rejected_registration_does_not_block_a_new_one(cm, billing_staff):
     first = sign_up(cm, cn_company(n=900_030)).client
-    services.client_reject(client=first, acting_user=billing_staff, reason="Documents unreadable")
+    onboarding.client_reject(client=first, acting_user=billing_staff, reason="Documents unreadable")
     second = sign_up(cm, cn_company(n=900_030), email="second@example.test").client
     second.refresh_from_db()
     first.refresh_from_db()
@@ -365,7 +365,7 @@ def test_concurrent_sign_ups_of_the_same_company_register_it_once():
     def attempt(index: int) -> None:
         try:
             barrier.wait(timeout=10)
-            results[index] = services.client_sign_up(
+            results[index] = onboarding.client_sign_up(
                 provider=cm,
                 email=f"racer{index}@example.test",
                 password=PASSWORD,
@@ -403,24 +403,24 @@ def test_staff_invitation_to_onboard_is_marked_used_by_the_sign_up(
     cm, billing_staff, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        invitation, raw = services.onboarding_invite(
+        invitation, raw = onboarding.onboarding_invite(
             provider=cm, email="new@example.test", acting_user=billing_staff
         )
     assert mailoutbox[0].to == ["new@example.test"]
     assert raw in mailoutbox[0].body
-    assert services.invitation_for_token(raw).pk == invitation.pk
+    assert users.invitation_for_token(raw).pk == invitation.pk
 
     sign_up(cm, cn_company(), email="new@example.test", invitation=invitation)
     invitation.refresh_from_db()
     assert invitation.accepted_at is not None
-    with pytest.raises(services.ApplicationError):
-        services.invitation_for_token(raw)
+    with pytest.raises(ApplicationError):
+        users.invitation_for_token(raw)
 
 
 def test_only_billing_staff_invite_companies_to_onboard(cm, client_admin, compliance_officer):
     for user in (client_admin, compliance_officer):
         with pytest.raises(NotAllowed):
-            services.onboarding_invite(provider=cm, email="new@example.test", acting_user=user)
+            onboarding.onboarding_invite(provider=cm, email="new@example.test", acting_user=user)
     assert not Invitation.objects.exists()
 
 
@@ -433,7 +433,7 @@ def test_approval_activates_the_client_and_starts_its_agreement(
     mailoutbox.clear()
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.client_approve(client=client, acting_user=billing_staff)
+        onboarding.client_approve(client=client, acting_user=billing_staff)
 
     client.refresh_from_db()
     assert client.status == Client.Status.ACTIVE
@@ -461,7 +461,7 @@ def test_agreement_term_comes_from_the_profile(cx, billing_staff):
     cx.notice_period_months = 2
     cx.save()
     client = sign_up(cx, nl_company()).client
-    services.client_approve(client=client, acting_user=billing_staff)
+    onboarding.client_approve(client=client, acting_user=billing_staff)
     agreement = Agreement.objects.get(client=client)
     assert agreement.initial_term_months == 24
     assert agreement.notice_period_months == 2
@@ -475,9 +475,9 @@ def test_only_billing_staff_may_approve(cm, make_user):
     client = sign_up(cm, cn_company()).client
     user = make_user(client)
     with pytest.raises(NotAllowed):
-        services.client_approve(client=client, acting_user=user)
+        onboarding.client_approve(client=client, acting_user=user)
     with pytest.raises(NotAllowed):
-        services.client_reject(client=client, acting_user=user, reason="no")
+        onboarding.client_reject(client=client, acting_user=user, reason="no")
     client.refresh_from_db()
     assert client.status == Client.Status.PENDING
     assert not Agreement.objects.filter(client=client).exists()
@@ -485,9 +485,9 @@ def test_only_billing_staff_may_approve(cm, make_user):
 
 def test_a_client_is_approved_only_once(cm, billing_staff):
     client = sign_up(cm, cn_company()).client
-    services.client_approve(client=client, acting_user=billing_staff)
-    with pytest.raises(services.ApplicationError):
-        services.client_approve(client=client, acting_user=billing_staff)
+    onboarding.client_approve(client=client, acting_user=billing_staff)
+    with pytest.raises(ApplicationError):
+        onboarding.client_approve(client=client, acting_user=billing_staff)
     assert Agreement.objects.filter(client=client).count() == 1
     assert Notification.objects.filter(key=f"client-approved:{client.pk}").count() == 1
 
@@ -496,7 +496,7 @@ def test_a_client_is_approved_only_once(cm, billing_staff):
 def test_rejection_needs_a_reason(cm, billing_staff, reason):
     client = sign_up(cm, cn_company()).client
     with pytest.raises(ValidationFailed) as exc:
-        services.client_reject(client=client, acting_user=billing_staff, reason=reason)
+        onboarding.client_reject(client=client, acting_user=billing_staff, reason=reason)
     assert "reason" in exc.value.errors
     client.refresh_from_db()
     assert client.status == Client.Status.PENDING
@@ -510,7 +510,7 @@ def test_rejection_records_the_reason_and_tells_the_applicant(
     client = user.client
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.client_reject(
+        onboarding.client_reject(
             client=client, acting_user=billing_staff, reason="  Business licence expired "
         )
     client.refresh_from_db()
@@ -523,8 +523,8 @@ def test_rejection_records_the_reason_and_tells_the_applicant(
     assert user.email in mailoutbox[0].to
     assert "Business licence expired" in mailoutbox[0].body
     # a rejected client cannot then be approved
-    with pytest.raises(services.ApplicationError):
-        services.client_approve(client=client, acting_user=billing_staff)
+    with pytest.raises(ApplicationError):
+        onboarding.client_approve(client=client, acting_user=billing_staff)
     client.refresh_from_db()
     assert client.status == Client.Status.REJECTED
 
@@ -545,17 +545,17 @@ def test_terms_published_while_pending_are_offered_on_approval(
     cm, billing_staff, django_capture_on_commit_callbacks
 ):
     """Art. 18.3: a client approved after new terms were published still gets its month to object."""
-    from accounts import services
     from accounts.models import TermsAcceptance
+    from accounts.services import onboarding
     from tests.accounts.factories import ClientFactory
 
-    services.terms_publish(
+    terms.terms_publish(
         provider=cm, version="2026.9", summary="New pricing annex.", acting_user=billing_staff
     )
     pending = ClientFactory(provider=cm, status="pending", approved_at=None)
 
     with django_capture_on_commit_callbacks(execute=True):
-        services.client_approve(client=pending, acting_user=billing_staff)
+        onboarding.client_approve(client=pending, acting_user=billing_staff)
 
     acceptance = TermsAcceptance.objects.get(client=pending, terms__version="2026.9")
     assert acceptance.status == TermsAcceptance.Status.PENDING

@@ -2,9 +2,10 @@
 
 import pytest
 
-from accounts import selectors, services
+from accounts import selectors
 from accounts.kernel.errors import ApplicationError, NotAllowed, ValidationFailed
 from accounts.models import ChangeRequest, Client, Director, Notification
+from accounts.services import change_requests, onboarding, users
 from tests.accounts.factories import (
     ClientAdminFactory,
     ClientFactory,
@@ -25,7 +26,7 @@ def company(client_company):
 def snapshot(client: Client) -> dict:
     client.refresh_from_db()
     return {
-        **{field: getattr(client, field) for field in services.COMPANY_FIELDS},
+        **{field: getattr(client, field) for field in onboarding.COMPANY_FIELDS},
         "registration_number_normalised": client.registration_number_normalised,
         "directors": list(client.directors.values_list("name", "title")),
     }
@@ -37,7 +38,7 @@ def test_client_admin_submits_a_change_with_old_and_new_values(
 ):
     before = snapshot(company)
     with django_capture_on_commit_callbacks(execute=True):
-        request = services.change_request_submit(
+        request = change_requests.change_request_submit(
             client=company,
             acting_user=client_admin,
             changes={"address": "  88 New Street, Shenzhen ", "billing_email": "ap@client.example"},
@@ -60,7 +61,7 @@ def test_client_admin_submits_a_change_with_old_and_new_values(
 
 
 def test_a_change_of_directors_records_the_lists(company, client_admin):
-    request = services.change_request_submit(
+    request = change_requests.change_request_submit(
         client=company,
         acting_user=client_admin,
         changes={
@@ -83,7 +84,7 @@ def test_a_change_of_directors_records_the_lists(company, client_admin):
 
 def test_a_viewer_cannot_submit_a_change(company, client_viewer):
     with pytest.raises(NotAllowed):
-        services.change_request_submit(
+        change_requests.change_request_submit(
             client=company, acting_user=client_viewer, changes={"address": "Elsewhere"}
         )
     assert not ChangeRequest.objects.exists()
@@ -91,7 +92,7 @@ def test_a_viewer_cannot_submit_a_change(company, client_viewer):
 
 def test_an_admin_of_another_client_cannot_submit_a_change(company, other_admin):
     with pytest.raises(NotAllowed):
-        services.change_request_submit(
+        change_requests.change_request_submit(
             client=company, acting_user=other_admin, changes={"address": "Elsewhere"}
         )
     assert not ChangeRequest.objects.exists()
@@ -99,10 +100,10 @@ def test_an_admin_of_another_client_cannot_submit_a_change(company, other_admin)
 
 def test_a_deactivated_admin_cannot_submit_a_change(company, client_admin):
     ClientAdminFactory(client=company)  # another admin, so this one may be removed
-    services.user_remove(user=client_admin, acting_user=client_admin)
+    users.user_remove(user=client_admin, acting_user=client_admin)
     client_admin.refresh_from_db()
     with pytest.raises(NotAllowed):
-        services.change_request_submit(
+        change_requests.change_request_submit(
             client=company, acting_user=client_admin, changes={"address": "Elsewhere"}
         )
     assert not ChangeRequest.objects.exists()
@@ -127,7 +128,9 @@ def test_a_deactivated_admin_cannot_submit_a_change(company, client_admin):
 def test_invalid_new_values_are_refused_naming_the_field(company, client_admin, changes, field):
     before = snapshot(company)
     with pytest.raises(ValidationFailed) as exc:
-        services.change_request_submit(client=company, acting_user=client_admin, changes=changes)
+        change_requests.change_request_submit(
+            client=company, acting_user=client_admin, changes=changes
+        )
     assert field in exc.value.errors
     assert not ChangeRequest.objects.exists()
     assert not Notification.objects.exists()
@@ -139,12 +142,12 @@ def test_a_dutch_client_change_to_a_bad_kvk_number_is_refused(cx):
     admin = ClientAdminFactory(client=client)
     DirectorFactory(client=client)
     with pytest.raises(ValidationFailed) as exc:
-        services.change_request_submit(
+        change_requests.change_request_submit(
             client=client, acting_user=admin, changes={"registration_number": "1234567"}
         )
     assert "registration_number" in exc.value.errors
     with pytest.raises(ValidationFailed) as exc:
-        services.change_request_submit(
+        change_requests.change_request_submit(
             client=client, acting_user=admin, changes={"vat_number": "NL123456789B01"}
         )
     assert "vat_number" in exc.value.errors
@@ -152,7 +155,7 @@ def test_a_dutch_client_change_to_a_bad_kvk_number_is_refused(cx):
 
 def test_a_change_that_changes_nothing_is_refused(company, client_admin):
     with pytest.raises(ValidationFailed):
-        services.change_request_submit(
+        change_requests.change_request_submit(
             client=company, acting_user=client_admin, changes={"address": company.address}
         )
     assert not ChangeRequest.objects.exists()
@@ -164,7 +167,7 @@ def test_a_change_to_another_clients_registration_number_is_refused(
     # art. 29.7: one registration per legal entity, also through a change request
     taken = other_company.registration_number.lower()
     with pytest.raises(ValidationFailed) as exc:
-        services.change_request_submit(
+        change_requests.change_request_submit(
             client=company,
             acting_user=client_admin,
             changes={"registration_number": taken, "vat_number": ""},
@@ -178,7 +181,7 @@ def test_a_change_is_refused_at_acceptance_if_the_number_was_taken_meanwhile(
     company, client_admin, billing_staff, cm
 ):
     new_number = make_uscc(950_001)
-    request = services.change_request_submit(
+    request = change_requests.change_request_submit(
         client=company,
         acting_user=client_admin,
         changes={"registration_number": new_number, "vat_number": new_number},
@@ -188,7 +191,7 @@ def test_a_change_is_refused_at_acceptance_if_the_number_was_taken_meanwhile(
     )
     before = snapshot(company)
     with pytest.raises(ValidationFailed) as exc:
-        services.change_request_accept(change_request=request, acting_user=billing_staff)
+        change_requests.change_request_accept(change_request=request, acting_user=billing_staff)
     assert "registration_number" in exc.value.errors
     request.refresh_from_db()
     assert request.status == ChangeRequest.Status.PENDING
@@ -201,7 +204,7 @@ def test_staff_accept_applies_the_change_and_history_records_who_and_when(
 ):
     new_number = make_uscc(950_002)
     old_number = company.registration_number
-    request = services.change_request_submit(
+    request = change_requests.change_request_submit(
         client=company,
         acting_user=client_admin,
         changes={
@@ -212,7 +215,7 @@ def test_staff_accept_applies_the_change_and_history_records_who_and_when(
     )
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.change_request_accept(
+        change_requests.change_request_accept(
             change_request=request, acting_user=billing_staff, note="Checked the licence"
         )
 
@@ -246,12 +249,12 @@ def test_accepting_a_change_of_directors_replaces_them_with_history(
     company, client_admin, billing_staff
 ):
     old = company.directors.get()
-    request = services.change_request_submit(
+    request = change_requests.change_request_submit(
         client=company,
         acting_user=client_admin,
         changes={"directors": [{"name": "Zhao Min", "title": "CEO"}]},
     )
-    services.change_request_accept(change_request=request, acting_user=billing_staff)
+    change_requests.change_request_accept(change_request=request, acting_user=billing_staff)
     assert list(company.directors.values_list("name", "title")) == [("Zhao Min", "CEO")]
     assert not Director.objects.filter(pk=old.pk).exists()
     removed = Director.history.filter(id=old.pk, history_type="-").get()
@@ -262,10 +265,10 @@ def test_accepting_a_change_of_directors_replaces_them_with_history(
 
 def test_field_history_lists_every_change_oldest_first(company, client_admin, billing_staff):
     for address in ("First Street 1", "Second Street 2"):
-        request = services.change_request_submit(
+        request = change_requests.change_request_submit(
             client=company, acting_user=client_admin, changes={"address": address}
         )
-        services.change_request_accept(change_request=request, acting_user=billing_staff)
+        change_requests.change_request_accept(change_request=request, acting_user=billing_staff)
     addresses = [
         (h["old"], h["new"])
         for h in selectors.field_history(client=company)
@@ -280,14 +283,14 @@ def test_field_history_lists_every_change_oldest_first(company, client_admin, bi
 @pytest.mark.parametrize("role_fixture", ["client_admin", "compliance_officer"])
 def test_only_billing_staff_decide_change_requests(request, company, client_admin, role_fixture):
     user = request.getfixturevalue(role_fixture)
-    change = services.change_request_submit(
+    change = change_requests.change_request_submit(
         client=company, acting_user=client_admin, changes={"address": "Elsewhere 1"}
     )
     before = snapshot(company)
     with pytest.raises(NotAllowed):
-        services.change_request_accept(change_request=change, acting_user=user)
+        change_requests.change_request_accept(change_request=change, acting_user=user)
     with pytest.raises(NotAllowed):
-        services.change_request_reject(change_request=change, acting_user=user, note="no")
+        change_requests.change_request_reject(change_request=change, acting_user=user, note="no")
     change.refresh_from_db()
     assert change.status == ChangeRequest.Status.PENDING
     assert snapshot(company) == before
@@ -295,11 +298,13 @@ def test_only_billing_staff_decide_change_requests(request, company, client_admi
 
 @pytest.mark.parametrize("note", ["", "  ", None])
 def test_rejecting_a_change_needs_a_note(company, client_admin, billing_staff, note):
-    change = services.change_request_submit(
+    change = change_requests.change_request_submit(
         client=company, acting_user=client_admin, changes={"address": "Elsewhere 1"}
     )
     with pytest.raises(ValidationFailed) as exc:
-        services.change_request_reject(change_request=change, acting_user=billing_staff, note=note)
+        change_requests.change_request_reject(
+            change_request=change, acting_user=billing_staff, note=note
+        )
     assert "note" in exc.value.errors
     change.refresh_from_db()
     assert change.status == ChangeRequest.Status.PENDING
@@ -308,13 +313,13 @@ def test_rejecting_a_change_needs_a_note(company, client_admin, billing_staff, n
 def test_rejecting_a_change_keeps_the_details_and_tells_the_client(
     company, client_admin, billing_staff, mailoutbox, django_capture_on_commit_callbacks
 ):
-    change = services.change_request_submit(
+    change = change_requests.change_request_submit(
         client=company, acting_user=client_admin, changes={"address": "Elsewhere 1"}
     )
     before = snapshot(company)
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.change_request_reject(
+        change_requests.change_request_reject(
             change_request=change, acting_user=billing_staff, note="Proof of address missing"
         )
     change.refresh_from_db()
@@ -327,12 +332,14 @@ def test_rejecting_a_change_keeps_the_details_and_tells_the_client(
 
 
 def test_a_decided_change_cannot_be_decided_again(company, client_admin, billing_staff):
-    change = services.change_request_submit(
+    change = change_requests.change_request_submit(
         client=company, acting_user=client_admin, changes={"address": "Elsewhere 1"}
     )
-    services.change_request_reject(change_request=change, acting_user=billing_staff, note="No")
+    change_requests.change_request_reject(
+        change_request=change, acting_user=billing_staff, note="No"
+    )
     with pytest.raises(ApplicationError):
-        services.change_request_accept(change_request=change, acting_user=billing_staff)
+        change_requests.change_request_accept(change_request=change, acting_user=billing_staff)
     company.refresh_from_db()
     assert company.address != "Elsewhere 1"
     change.refresh_from_db()
@@ -342,7 +349,7 @@ def test_a_decided_change_cannot_be_decided_again(company, client_admin, billing
 def test_change_requests_are_listed_only_to_their_client_and_staff(
     company, client_admin, other_admin, billing_staff
 ):
-    change = services.change_request_submit(
+    change = change_requests.change_request_submit(
         client=company, acting_user=client_admin, changes={"address": "Elsewhere 1"}
     )
     assert list(selectors.change_request_list(user=client_admin)) == [change]
@@ -355,9 +362,9 @@ def test_a_dutch_change_normalises_the_kvk_number(cx, billing_staff):
     admin = ClientAdminFactory(client=client)
     DirectorFactory(client=client)
     new = make_kvk(950_003)
-    change = services.change_request_submit(
+    change = change_requests.change_request_submit(
         client=client, acting_user=admin, changes={"registration_number": f"{new[:4]} {new[4:]}"}
     )
-    services.change_request_accept(change_request=change, acting_user=billing_staff)
+    change_requests.change_request_accept(change_request=change, acting_user=billing_staff)
     client.refresh_from_db()
     assert client.registration_number_normalised == new

@@ -1,23 +1,21 @@
 """Data requests (art. 5.6): the client provides its registration data within 3 working days."""
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from accounts import selectors, services
+from accounts import selectors
 from accounts.kernel.errors import ApplicationError, NotAllowed, ValidationFailed
 from accounts.models import DataRequest, Notification, WorkdayOverride
+from accounts.services import data_requests
+from tests.accounts.clock import AMSTERDAM, SHANGHAI
 from tests.accounts.factories import ClientAdminFactory, ClientFactory
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-AMSTERDAM = ZoneInfo("Europe/Amsterdam")
-
 
 def log(client, staff, now, **kwargs):
-    return services.data_request_log(
+    return data_requests.data_request_log(
         client=client,
         acting_user=staff,
         requested_by=kwargs.pop("requested_by", "China Mobile Guangdong"),
@@ -139,7 +137,7 @@ def open_request(client_company, billing_staff):
 
 
 def test_client_admin_answers_in_the_portal(open_request, client_admin):
-    services.data_request_answer(
+    data_requests.data_request_answer(
         data_request=open_request, acting_user=client_admin, answer=" Licence attached "
     )
     open_request.refresh_from_db()
@@ -152,17 +150,17 @@ def test_client_admin_answers_in_the_portal(open_request, client_admin):
 
 def test_an_answer_cannot_be_empty_or_given_twice(open_request, client_admin):
     with pytest.raises(ValidationFailed) as exc:
-        services.data_request_answer(
+        data_requests.data_request_answer(
             data_request=open_request, acting_user=client_admin, answer="   "
         )
     assert "answer" in exc.value.errors
     open_request.refresh_from_db()
     assert open_request.status == DataRequest.Status.OPEN
-    services.data_request_answer(
+    data_requests.data_request_answer(
         data_request=open_request, acting_user=client_admin, answer="First"
     )
     with pytest.raises(ApplicationError):
-        services.data_request_answer(
+        data_requests.data_request_answer(
             data_request=open_request, acting_user=client_admin, answer="Second"
         )
     open_request.refresh_from_db()
@@ -173,7 +171,9 @@ def test_an_answer_cannot_be_empty_or_given_twice(open_request, client_admin):
 def test_viewers_and_other_clients_cannot_answer(request, open_request, role_fixture):
     user = request.getfixturevalue(role_fixture)
     with pytest.raises(NotAllowed):
-        services.data_request_answer(data_request=open_request, acting_user=user, answer="Here")
+        data_requests.data_request_answer(
+            data_request=open_request, acting_user=user, answer="Here"
+        )
     open_request.refresh_from_db()
     assert open_request.status == DataRequest.Status.OPEN
     assert open_request.answer == ""
@@ -197,10 +197,10 @@ def test_overdue_requests_are_flagged_to_staff_once(
     mailoutbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
         # at the deadline itself it is not yet overdue
-        assert services.data_requests_flag_overdue(now=due) == 0
-        assert services.data_requests_flag_overdue(now=due + dt.timedelta(minutes=1)) == 1
+        assert data_requests.data_requests_flag_overdue(now=due) == 0
+        assert data_requests.data_requests_flag_overdue(now=due + dt.timedelta(minutes=1)) == 1
         # the second run flags nothing and sends nothing
-        assert services.data_requests_flag_overdue(now=due + dt.timedelta(hours=2)) == 0
+        assert data_requests.data_requests_flag_overdue(now=due + dt.timedelta(hours=2)) == 0
     open_request.refresh_from_db()
     assert open_request.overdue_flagged_at == due + dt.timedelta(minutes=1)
     assert open_request.status == DataRequest.Status.OPEN
@@ -211,8 +211,13 @@ def test_overdue_requests_are_flagged_to_staff_once(
 
 
 def test_answered_requests_are_never_flagged(open_request, client_admin):
-    services.data_request_answer(data_request=open_request, acting_user=client_admin, answer="Done")
-    assert services.data_requests_flag_overdue(now=open_request.due_at + dt.timedelta(days=5)) == 0
+    data_requests.data_request_answer(
+        data_request=open_request, acting_user=client_admin, answer="Done"
+    )
+    assert (
+        data_requests.data_requests_flag_overdue(now=open_request.due_at + dt.timedelta(days=5))
+        == 0
+    )
     open_request.refresh_from_db()
     assert open_request.overdue_flagged_at is None
     assert not Notification.objects.filter(key__startswith="data-request-overdue").exists()
@@ -225,9 +230,9 @@ def test_overdue_flagging_works_in_batches(cm, billing_staff):
         ClientAdminFactory(client=client)
         log(client, billing_staff, logged)
     later = dt.datetime(2026, 10, 12, 9, 0, tzinfo=SHANGHAI)
-    assert services.data_requests_flag_overdue(now=later, batch_size=2) == 5
+    assert data_requests.data_requests_flag_overdue(now=later, batch_size=2) == 5
     assert DataRequest.objects.filter(overdue_flagged_at=later).count() == 5
-    assert services.data_requests_flag_overdue(now=later, batch_size=2) == 0
+    assert data_requests.data_requests_flag_overdue(now=later, batch_size=2) == 0
     assert Notification.objects.filter(key__startswith="data-request-overdue").count() == 5
 
 

@@ -5,17 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts import services
 from accounts.models import ChangeRequest, DataRequest
-from tests.accounts.factories import DirectorFactory
+from accounts.services import change_requests, data_requests
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def with_directors(client_company, other_company):
-    DirectorFactory(client=client_company)
-    DirectorFactory(client=other_company)
 
 
 def test_a_client_admin_submits_a_change_request_for_its_own_client(
@@ -81,7 +74,7 @@ def test_an_invalid_billing_email_in_a_change_request_names_the_field(
 
 
 def _submitted(client_admin, client_company):
-    return services.change_request_submit(
+    return change_requests.change_request_submit(
         client=client_company,
         acting_user=client_admin,
         changes={"address": "9 Harbour Road, Shenzhen"},
@@ -184,7 +177,7 @@ def test_a_client_admin_may_not_log_a_data_request(api, client_admin, client_com
 
 
 def _logged(staff, client, **kwargs):
-    return services.data_request_log(
+    return data_requests.data_request_log(
         client=client, acting_user=staff, requested_by="MIIT", description="Licence copy", **kwargs
     )
 

@@ -1,29 +1,24 @@
-"""Agreements (art. 15), suspension (art. 7) and terms versions (art. 18.3)."""
+"""Agreements: notice, renewal, termination for cause (art. 15), suspension (art. 7) and
+cancellation after an objection to new terms (art. 18.3)."""
 
 import datetime as dt
-from zoneinfo import ZoneInfo
 
 import pytest
 
-from accounts import selectors, services
+from accounts import selectors
 from accounts.kernel.errors import ApplicationError, Conflict, NotAllowed, ValidationFailed
 from accounts.models import Agreement, Client, Notification, Suspension, TermsAcceptance
+from accounts.services import agreements, terms
+from tests.accounts.clock import PUBLISHED, SHANGHAI, D, noon
 from tests.accounts.factories import AgreementFactory, ClientAdminFactory, ClientFactory
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-D = dt.date
 
 
 def agreement_for(provider, start: dt.date, **kwargs) -> Agreement:
     client = ClientFactory(provider=provider)
     ClientAdminFactory(client=client)
     return AgreementFactory(client=client, start_date=start, **kwargs)
-
-
-def noon(day: dt.date, tz=SHANGHAI) -> dt.datetime:
-    return dt.datetime.combine(day, dt.time(12, 0), tzinfo=tz)
 
 
 # --- Notice (art. 15.1-15.2) ----------------------------------------------------------------------
@@ -45,7 +40,7 @@ def noon(day: dt.date, tz=SHANGHAI) -> dt.datetime:
 def test_notice_computes_the_end_date(cm, billing_staff, start, notice_day, end, party):
     agreement = agreement_for(cm, start)
     actor = agreement.client.users.get() if party == "client" else billing_staff
-    services.agreement_give_notice(
+    agreements.agreement_give_notice(
         agreement=agreement, party=party, acting_user=actor, reason="Moving on", at=noon(notice_day)
     )
     agreement.refresh_from_db()
@@ -60,7 +55,7 @@ def test_notice_computes_the_end_date(cm, billing_staff, start, notice_day, end,
 def test_the_notice_day_is_the_provider_local_day(cm, billing_staff):
     agreement = agreement_for(cm, D(2024, 1, 15))
     # 20:00 UTC on Mar 9 is already Mar 10 in Shenzhen
-    services.agreement_give_notice(
+    agreements.agreement_give_notice(
         agreement=agreement,
         party="provider",
         acting_user=billing_staff,
@@ -76,7 +71,7 @@ def test_notice_tells_both_sides_once(
     agreement = agreement_for(cm, D(2024, 1, 15))
     admin = agreement.client.users.get()
     with django_capture_on_commit_callbacks(execute=True):
-        services.agreement_give_notice(
+        agreements.agreement_give_notice(
             agreement=agreement, party="client", acting_user=admin, at=noon(D(2026, 3, 10))
         )
     assert Notification.objects.filter(key=f"agreement-notice:{agreement.pk}").count() == 1
@@ -86,7 +81,7 @@ def test_notice_tells_both_sides_once(
     )
     assert "2026-06-10" in mailoutbox[0].subject
     with pytest.raises(ApplicationError):
-        services.agreement_give_notice(
+        agreements.agreement_give_notice(
             agreement=agreement, party="client", acting_user=admin, at=noon(D(2026, 4, 1))
         )
     agreement.refresh_from_db()
@@ -106,7 +101,7 @@ def test_who_may_give_notice(request, client_company, party, role_fixture):
     user = request.getfixturevalue(role_fixture)
     agreement = client_company.agreement
     with pytest.raises(NotAllowed):
-        services.agreement_give_notice(agreement=agreement, party=party, acting_user=user)
+        agreements.agreement_give_notice(agreement=agreement, party=party, acting_user=user)
     agreement.refresh_from_db()
     assert agreement.status == Agreement.Status.ACTIVE
     assert agreement.end_date is None
@@ -114,7 +109,7 @@ def test_who_may_give_notice(request, client_company, party, role_fixture):
 
 def test_an_unknown_party_is_refused(client_company, billing_staff):
     with pytest.raises(ValidationFailed) as exc:
-        services.agreement_give_notice(
+        agreements.agreement_give_notice(
             agreement=client_company.agreement, party="court", acting_user=billing_staff
         )
     assert "party" in exc.value.errors
@@ -125,17 +120,17 @@ def test_agreement_renews_at_the_end_of_its_term_and_a_second_run_changes_nothin
     agreement = agreement_for(cm, D(2025, 1, 15))
     assert agreement.current_term_end == D(2026, 1, 14)
     # on its last day nothing happens
-    assert services.agreements_roll(today=D(2026, 1, 14)) == {"renewed": 0, "terminated": 0}
+    assert agreements.agreements_roll(today=D(2026, 1, 14)) == {"renewed": 0, "terminated": 0}
     agreement.refresh_from_db()
     assert agreement.current_term_end == D(2026, 1, 14)
     # the day after, it renews for the renewal term
-    assert services.agreements_roll(today=D(2026, 1, 15)) == {"renewed": 1, "terminated": 0}
+    assert agreements.agreements_roll(today=D(2026, 1, 15)) == {"renewed": 1, "terminated": 0}
     agreement.refresh_from_db()
     assert agreement.current_term_end == D(2027, 1, 14)
     assert agreement.renewals == 1
     assert agreement.status == Agreement.Status.ACTIVE
     # running it again changes nothing
-    assert services.agreements_roll(today=D(2026, 1, 15)) == {"renewed": 0, "terminated": 0}
+    assert agreements.agreements_roll(today=D(2026, 1, 15)) == {"renewed": 0, "terminated": 0}
     agreement.refresh_from_db()
     assert (agreement.current_term_end, agreement.renewals) == (D(2027, 1, 14), 1)
 
@@ -144,7 +139,7 @@ def test_renewal_uses_the_renewal_term_and_catches_up_missed_runs(cm):
     agreement = agreement_for(
         cm, D(2024, 3, 1), renewal_term_months=6, current_term_end=D(2025, 2, 28)
     )
-    services.agreements_roll(today=D(2026, 3, 1))
+    agreements.agreements_roll(today=D(2026, 3, 1))
     agreement.refresh_from_db()
     # 2025-08-31, 2026-02-28, 2026-08-31
     assert agreement.current_term_end == D(2026, 8, 31)
@@ -153,19 +148,19 @@ def test_renewal_uses_the_renewal_term_and_catches_up_missed_runs(cm):
 
 def test_notice_given_in_time_ends_the_agreement_instead_of_renewing(cm, billing_staff):
     agreement = agreement_for(cm, D(2025, 1, 15))
-    services.agreement_give_notice(
+    agreements.agreement_give_notice(
         agreement=agreement, party="provider", acting_user=billing_staff, at=noon(D(2025, 6, 1))
     )
     agreement.refresh_from_db()
     assert agreement.end_date == D(2026, 1, 14)
-    assert services.agreements_roll(today=D(2026, 1, 14)) == {"renewed": 0, "terminated": 0}
-    assert services.agreements_roll(today=D(2026, 1, 15)) == {"renewed": 0, "terminated": 1}
+    assert agreements.agreements_roll(today=D(2026, 1, 14)) == {"renewed": 0, "terminated": 0}
+    assert agreements.agreements_roll(today=D(2026, 1, 15)) == {"renewed": 0, "terminated": 1}
     agreement.refresh_from_db()
     assert agreement.status == Agreement.Status.TERMINATED
     assert agreement.terminated_at is not None
     assert agreement.current_term_end == D(2026, 1, 14)
     assert agreement.renewals == 0
-    assert services.agreements_roll(today=D(2026, 1, 16)) == {"renewed": 0, "terminated": 0}
+    assert agreements.agreements_roll(today=D(2026, 1, 16)) == {"renewed": 0, "terminated": 0}
     agreement.refresh_from_db()
     assert agreement.status == Agreement.Status.TERMINATED
     assert not selectors.messaging_allowed(client=agreement.client)
@@ -173,11 +168,11 @@ def test_notice_given_in_time_ends_the_agreement_instead_of_renewing(cm, billing
 
 def test_notice_after_the_initial_term_ends_mid_term(cm, billing_staff):
     agreement = agreement_for(cm, D(2024, 1, 15), current_term_end=D(2027, 1, 14), renewals=2)
-    services.agreement_give_notice(
+    agreements.agreement_give_notice(
         agreement=agreement, party="provider", acting_user=billing_staff, at=noon(D(2026, 3, 10))
     )
-    assert services.agreements_roll(today=D(2026, 6, 10))["terminated"] == 0
-    assert services.agreements_roll(today=D(2026, 6, 11))["terminated"] == 1
+    assert agreements.agreements_roll(today=D(2026, 6, 10))["terminated"] == 0
+    assert agreements.agreements_roll(today=D(2026, 6, 11))["terminated"] == 1
     agreement.refresh_from_db()
     assert agreement.status == Agreement.Status.TERMINATED
 
@@ -196,7 +191,7 @@ def test_termination_for_cause_waits_for_the_ten_working_day_cure_period(
     agreement = client_company.agreement
     sent = noon(D(2026, 9, 29))
     with django_capture_on_commit_callbacks(execute=True):
-        services.agreement_notice_of_default(
+        agreements.agreement_notice_of_default(
             agreement=agreement, acting_user=billing_staff, text="Unpaid invoices", now=sent
         )
     agreement.refresh_from_db()
@@ -211,7 +206,7 @@ def test_termination_for_cause_waits_for_the_ten_working_day_cure_period(
 
     for moment in (sent, deadline - dt.timedelta(days=1), deadline):
         with pytest.raises(ApplicationError) as exc:
-            services.agreement_terminate_for_cause(
+            agreements.agreement_terminate_for_cause(
                 agreement=agreement, acting_user=billing_staff, reason="Still unpaid", now=moment
             )
         assert exc.value.field == "cure_deadline"
@@ -220,7 +215,7 @@ def test_termination_for_cause_waits_for_the_ten_working_day_cure_period(
         assert agreement.terminated_at is None
 
     after = deadline + dt.timedelta(seconds=1)
-    services.agreement_terminate_for_cause(
+    agreements.agreement_terminate_for_cause(
         agreement=agreement, acting_user=billing_staff, reason="Still unpaid", now=after
     )
     agreement.refresh_from_db()
@@ -234,7 +229,7 @@ def test_termination_for_cause_waits_for_the_ten_working_day_cure_period(
 
 def test_termination_for_cause_needs_a_notice_of_default(client_company, billing_staff):
     with pytest.raises(ApplicationError) as exc:
-        services.agreement_terminate_for_cause(
+        agreements.agreement_terminate_for_cause(
             agreement=client_company.agreement, acting_user=billing_staff, reason="Breach"
         )
     assert exc.value.field == "cure_deadline"
@@ -244,7 +239,7 @@ def test_termination_for_cause_needs_a_notice_of_default(client_company, billing
 
 def test_immediate_termination_needs_no_notice_of_default(client_company, billing_staff):
     # art. 15.5: e.g. bankruptcy, force majeure beyond 20 working days
-    services.agreement_terminate_for_cause(
+    agreements.agreement_terminate_for_cause(
         agreement=client_company.agreement,
         acting_user=billing_staff,
         reason="Bankruptcy declared",
@@ -254,7 +249,7 @@ def test_immediate_termination_needs_no_notice_of_default(client_company, billin
     assert agreement.status == Agreement.Status.TERMINATED
     assert "15.5" in Notification.objects.get(key=f"agreement-terminated:{agreement.pk}").body
     with pytest.raises(ApplicationError):
-        services.agreement_terminate_for_cause(
+        agreements.agreement_terminate_for_cause(
             agreement=agreement, acting_user=billing_staff, reason="Again", immediate=True
         )
 
@@ -265,11 +260,11 @@ def test_only_billing_staff_terminate_or_send_notices_of_default(
 ):
     user = request.getfixturevalue(role_fixture)
     with pytest.raises(NotAllowed):
-        services.agreement_notice_of_default(
+        agreements.agreement_notice_of_default(
             agreement=client_company.agreement, acting_user=user, text="x"
         )
     with pytest.raises(NotAllowed):
-        services.agreement_terminate_for_cause(
+        agreements.agreement_terminate_for_cause(
             agreement=client_company.agreement, acting_user=user, reason="x", immediate=True
         )
     client_company.agreement.refresh_from_db()
@@ -279,12 +274,12 @@ def test_only_billing_staff_terminate_or_send_notices_of_default(
 
 def test_notice_of_default_and_termination_need_text(client_company, billing_staff):
     with pytest.raises(ValidationFailed) as exc:
-        services.agreement_notice_of_default(
+        agreements.agreement_notice_of_default(
             agreement=client_company.agreement, acting_user=billing_staff, text=" "
         )
     assert "text" in exc.value.errors
     with pytest.raises(ValidationFailed) as exc:
-        services.agreement_terminate_for_cause(
+        agreements.agreement_terminate_for_cause(
             agreement=client_company.agreement, acting_user=billing_staff, reason="", immediate=True
         )
     assert "reason" in exc.value.errors
@@ -304,7 +299,7 @@ def test_suspension_and_resumption_with_reasons_told_to_the_client(
 ):
     assert selectors.messaging_allowed(client=client_company)
     with django_capture_on_commit_callbacks(execute=True):
-        suspension = services.client_suspend(
+        suspension = agreements.client_suspend(
             client=client_company,
             cause=Suspension.Cause.BREACH,
             reason="Unsolicited traffic",
@@ -325,7 +320,7 @@ def test_suspension_and_resumption_with_reasons_told_to_the_client(
 
     with django_capture_on_commit_callbacks(execute=True):
         assert (
-            services.client_resume(
+            agreements.client_resume(
                 client=client_company, acting_user=billing_staff, reason="Traffic cleaned up"
             )
             == 1
@@ -343,10 +338,10 @@ def test_suspension_and_resumption_with_reasons_told_to_the_client(
 
 
 def test_resumption_keeps_a_notice_already_given(client_company, client_admin, billing_staff):
-    services.agreement_give_notice(
+    agreements.agreement_give_notice(
         agreement=client_company.agreement, party="client", acting_user=client_admin
     )
-    services.client_suspend(
+    agreements.client_suspend(
         client=client_company,
         cause="non_payment",
         reason="Invoice overdue",
@@ -354,22 +349,22 @@ def test_resumption_keeps_a_notice_already_given(client_company, client_admin, b
     )
     client_company.agreement.refresh_from_db()
     assert client_company.agreement.status == Agreement.Status.SUSPENDED
-    services.client_resume(client=client_company, acting_user=billing_staff, reason="Paid")
+    agreements.client_resume(client=client_company, acting_user=billing_staff, reason="Paid")
     client_company.agreement.refresh_from_db()
     assert client_company.agreement.status == Agreement.Status.NOTICE_GIVEN
 
 
 def test_the_service_stays_suspended_while_another_cause_remains(client_company, billing_staff):
-    services.client_suspend(
+    agreements.client_suspend(
         client=client_company,
         cause="non_payment",
         reason="Invoice overdue",
         acting_user=billing_staff,
     )
-    services.client_suspend(
+    agreements.client_suspend(
         client=client_company, cause="breach", reason="Spam", acting_user=billing_staff
     )
-    services.client_resume(
+    agreements.client_resume(
         client=client_company, acting_user=billing_staff, reason="Paid", cause="non_payment"
     )
     client_company.agreement.refresh_from_db()
@@ -378,7 +373,7 @@ def test_the_service_stays_suspended_while_another_cause_remains(client_company,
     assert list(
         selectors.client_open_suspensions(client=client_company).values_list("cause", flat=True)
     ) == ["breach"]
-    services.client_resume(
+    agreements.client_resume(
         client=client_company, acting_user=billing_staff, reason="Stopped", cause="breach"
     )
     assert selectors.messaging_allowed(client=client_company)
@@ -386,32 +381,32 @@ def test_the_service_stays_suspended_while_another_cause_remains(client_company,
 
 def test_suspension_rules(client_company, client_admin, billing_staff):
     with pytest.raises(ValidationFailed) as exc:
-        services.client_suspend(
+        agreements.client_suspend(
             client=client_company, cause="breach", reason=" ", acting_user=billing_staff
         )
     assert "reason" in exc.value.errors
     with pytest.raises(ValidationFailed) as exc:
-        services.client_suspend(
+        agreements.client_suspend(
             client=client_company, cause="whim", reason="x", acting_user=billing_staff
         )
     assert "cause" in exc.value.errors
     with pytest.raises(NotAllowed):
-        services.client_suspend(
+        agreements.client_suspend(
             client=client_company, cause="breach", reason="x", acting_user=client_admin
         )
     assert not Suspension.objects.exists()
-    services.client_suspend(
+    agreements.client_suspend(
         client=client_company, cause="breach", reason="x", acting_user=billing_staff
     )
     with pytest.raises(Conflict):
-        services.client_suspend(
+        agreements.client_suspend(
             client=client_company, cause="breach", reason="again", acting_user=billing_staff
         )
     assert Suspension.objects.count() == 1
     with pytest.raises(ValidationFailed):
-        services.client_resume(client=client_company, acting_user=billing_staff, reason="")
+        agreements.client_resume(client=client_company, acting_user=billing_staff, reason="")
     with pytest.raises(NotAllowed):
-        services.client_resume(
+        agreements.client_resume(
             client=client_company, acting_user=client_admin, reason="We fixed it"
         )
     assert selectors.client_is_suspended(client=client_company)
@@ -419,235 +414,12 @@ def test_suspension_rules(client_company, client_admin, billing_staff):
 
 def test_resuming_a_client_that_is_not_suspended_is_refused(client_company, billing_staff):
     with pytest.raises(ApplicationError):
-        services.client_resume(client=client_company, acting_user=billing_staff, reason="x")
+        agreements.client_resume(client=client_company, acting_user=billing_staff, reason="x")
 
 
 def test_messaging_is_not_allowed_for_a_pending_client(cm):
     client = ClientFactory(provider=cm, status=Client.Status.PENDING)
     assert not selectors.messaging_allowed(client=client)
-
-
-# --- Terms versions (art. 18.3) ----------------------------------------------------------------------------
-PUBLISHED = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
-DEADLINE = dt.datetime(2026, 4, 10, 9, 0, tzinfo=dt.UTC)
-
-
-@pytest.fixture
-def published(cm, client_company, client_admin, other_company, other_admin, billing_staff):
-    v1 = services.terms_publish(
-        provider=cm,
-        version="2025.1",
-        summary="First",
-        acting_user=billing_staff,
-        now=PUBLISHED - dt.timedelta(days=400),
-    )
-    services.terms_deem_accepted(now=PUBLISHED - dt.timedelta(days=300))
-    v2 = services.terms_publish(
-        provider=cm,
-        version="2026.1",
-        summary="New fees for WhatsApp",
-        acting_user=billing_staff,
-        now=PUBLISHED,
-    )
-    return v1, v2
-
-
-def test_publishing_notifies_every_active_client_with_a_one_month_deadline(
-    cm,
-    cx,
-    client_company,
-    client_admin,
-    other_company,
-    billing_staff,
-    mailoutbox,
-    django_capture_on_commit_callbacks,
-):
-    pending = ClientFactory(provider=cm, status=Client.Status.PENDING)
-    rejected = ClientFactory(provider=cm, status=Client.Status.REJECTED)
-    dutch = ClientFactory(provider=cx)
-    with django_capture_on_commit_callbacks(execute=True):
-        terms = services.terms_publish(
-            provider=cm,
-            version="2026.1",
-            summary="New fees",
-            acting_user=billing_staff,
-            now=PUBLISHED,
-        )
-    terms.refresh_from_db()
-    assert terms.published_at == PUBLISHED
-    assert terms.published_by == billing_staff
-    acceptances = TermsAcceptance.objects.filter(terms=terms)
-    assert set(acceptances.values_list("client_id", flat=True)) == {
-        client_company.pk,
-        other_company.pk,
-    }
-    for acceptance in acceptances:
-        assert acceptance.status == TermsAcceptance.Status.PENDING
-        assert acceptance.notified_at == PUBLISHED
-        assert acceptance.objection_deadline == DEADLINE
-    for client in (pending, rejected, dutch):
-        assert not TermsAcceptance.objects.filter(client=client).exists()
-    assert Notification.objects.filter(key__startswith=f"terms-published:{terms.pk}:").count() == 2
-    assert len(mailoutbox) == 2
-    mine = next(m for m in mailoutbox if client_admin.email in m.to)
-    assert "2026-04-10" in mine.body
-    assert "New fees" in mine.body
-
-
-def test_publishing_needs_a_version_and_summary_and_staff(
-    cm, client_company, client_admin, billing_staff
-):
-    with pytest.raises(ValidationFailed) as exc:
-        services.terms_publish(provider=cm, version=" ", summary=" ", acting_user=billing_staff)
-    assert {"version", "summary"} <= set(exc.value.errors)
-    with pytest.raises(NotAllowed):
-        services.terms_publish(provider=cm, version="1", summary="x", acting_user=client_admin)
-    services.terms_publish(provider=cm, version="1", summary="x", acting_user=billing_staff)
-    with pytest.raises(ValidationFailed) as exc:
-        services.terms_publish(provider=cm, version="1", summary="y", acting_user=billing_staff)
-    assert "version" in exc.value.errors
-    assert TermsAcceptance.objects.filter(client=client_company).count() == 1
-
-
-@pytest.mark.parametrize("moment", [PUBLISHED, DEADLINE - dt.timedelta(seconds=1), DEADLINE])
-def test_a_client_admin_may_object_until_the_deadline(
-    published,
-    client_company,
-    client_admin,
-    billing_staff,
-    moment,
-    mailoutbox,
-    django_capture_on_commit_callbacks,
-):
-    v1, v2 = published
-    acceptance = TermsAcceptance.objects.get(client=client_company, terms=v2)
-    with django_capture_on_commit_callbacks(execute=True):
-        services.terms_object(
-            acceptance=acceptance, acting_user=client_admin, reason="Fees too high", now=moment
-        )
-    acceptance.refresh_from_db()
-    assert acceptance.status == TermsAcceptance.Status.OBJECTED
-    assert acceptance.objection_reason == "Fees too high"
-    assert acceptance.decided_by == client_admin
-    assert acceptance.decided_at == moment
-    # the previous terms still apply
-    assert selectors.client_current_terms(client=client_company) == v1
-    # the deemed-acceptance job leaves the objection alone
-    services.terms_deem_accepted(now=DEADLINE + dt.timedelta(days=1))
-    acceptance.refresh_from_db()
-    assert acceptance.status == TermsAcceptance.Status.OBJECTED
-    assert selectors.client_current_terms(client=client_company) == v1
-    assert Notification.objects.filter(key=f"terms-objection:{acceptance.pk}").count() == 1
-    assert [m.to for m in mailoutbox] == [[billing_staff.email]]
-
-
-def test_an_objection_after_the_deadline_is_refused(published, client_company, client_admin):
-    _, v2 = published
-    acceptance = TermsAcceptance.objects.get(client=client_company, terms=v2)
-    with pytest.raises(ApplicationError) as exc:
-        services.terms_object(
-            acceptance=acceptance,
-            acting_user=client_admin,
-            reason="Late",
-            now=DEADLINE + dt.timedelta(seconds=1),
-        )
-    assert exc.value.article == "18.3"
-    acceptance.refresh_from_db()
-    assert acceptance.status == TermsAcceptance.Status.PENDING
-    assert acceptance.objection_reason == ""
-
-
-@pytest.mark.parametrize("role_fixture", ["client_viewer", "other_admin"])
-def test_only_an_admin_of_the_client_may_object(request, published, client_company, role_fixture):
-    user = request.getfixturevalue(role_fixture)
-    acceptance = TermsAcceptance.objects.get(client=client_company, terms=published[1])
-    with pytest.raises(NotAllowed):
-        services.terms_object(acceptance=acceptance, acting_user=user, reason="No", now=PUBLISHED)
-    acceptance.refresh_from_db()
-    assert acceptance.status == TermsAcceptance.Status.PENDING
-
-
-def test_an_objection_needs_a_reason(published, client_company, client_admin):
-    acceptance = TermsAcceptance.objects.get(client=client_company, terms=published[1])
-    with pytest.raises(ValidationFailed) as exc:
-        services.terms_object(
-            acceptance=acceptance, acting_user=client_admin, reason="  ", now=PUBLISHED
-        )
-    assert "reason" in exc.value.errors
-    acceptance.refresh_from_db()
-    assert acceptance.status == TermsAcceptance.Status.PENDING
-
-
-def test_without_objection_the_terms_are_deemed_accepted_once(
-    published, client_company, other_company, client_admin
-):
-    v1, v2 = published
-    assert selectors.client_current_terms(client=client_company) == v1
-    assert (
-        services.terms_deem_accepted(now=DEADLINE) == 0
-    )  # the month is not over at the deadline itself
-    assert services.terms_deem_accepted(now=DEADLINE + dt.timedelta(seconds=1)) == 2
-    for client in (client_company, other_company):
-        acceptance = TermsAcceptance.objects.get(client=client, terms=v2)
-        assert acceptance.status == TermsAcceptance.Status.DEEMED_ACCEPTED
-        assert acceptance.decided_at == DEADLINE + dt.timedelta(seconds=1)
-        assert selectors.client_current_terms(client=client) == v2
-    assert services.terms_deem_accepted(now=DEADLINE + dt.timedelta(days=1)) == 0
-    assert TermsAcceptance.objects.get(
-        client=client_company, terms=v2
-    ).decided_at == DEADLINE + dt.timedelta(seconds=1)
-    # and it can no longer be objected to
-    with pytest.raises(ApplicationError):
-        services.terms_object(
-            acceptance=TermsAcceptance.objects.get(client=client_company, terms=v2),
-            acting_user=client_admin,
-            reason="Too late",
-            now=DEADLINE - dt.timedelta(days=1),
-        )
-
-
-def test_explicit_acceptance_moves_the_client_to_the_new_terms(
-    published, client_company, client_admin
-):
-    _, v2 = published
-    acceptance = TermsAcceptance.objects.get(client=client_company, terms=v2)
-    services.terms_accept(acceptance=acceptance, acting_user=client_admin)
-    acceptance.refresh_from_db()
-    assert acceptance.status == TermsAcceptance.Status.ACCEPTED
-    assert selectors.client_current_terms(client=client_company) == v2
-    assert list(selectors.client_pending_terms(client=client_company)) == []
-
-
-def test_a_new_client_accepts_the_current_terms_on_sign_up(cm, published):
-    from tests.accounts.factories import make_uscc
-    from tests.conftest import PASSWORD
-
-    uscc = make_uscc(960_001)
-    user = services.client_sign_up(
-        provider=cm,
-        email="new@example.test",
-        password=PASSWORD,
-        full_name="New",
-        company={
-            "legal_name": "New Co",
-            "address": "Somewhere 1",
-            "country": "CN",
-            "registration_number": uscc,
-            "vat_number": "",
-            "billing_email": "ap@new.example",
-            "directors": [{"name": "A", "title": "CEO"}],
-        },
-    )
-    assert selectors.client_current_terms(client=user.client) == published[1]
-
-
-def test_the_job_is_registered(published):
-    from accounts.jobs import JOBS
-
-    assert JOBS["terms_deemed_accepted"]() == {
-        "deemed_accepted": 2
-    }  # the 2026-04 deadline has passed by now
-    assert JOBS["terms_deemed_accepted"]() == {"deemed_accepted": 0}
 
 
 # --- Cancellation after objection (art. 18.3) -------------------------------------------------------------
@@ -660,13 +432,11 @@ def test_staff_may_cancel_on_one_months_notice_after_an_objection(
     django_capture_on_commit_callbacks,
 ):
     acceptance = TermsAcceptance.objects.get(client=client_company, terms=published[1])
-    services.terms_object(
-        acceptance=acceptance, acting_user=client_admin, reason="No", now=PUBLISHED
-    )
+    terms.terms_object(acceptance=acceptance, acting_user=client_admin, reason="No", now=PUBLISHED)
     mailoutbox.clear()
     cancelled_at = noon(D(2026, 4, 20))
     with django_capture_on_commit_callbacks(execute=True):
-        services.agreement_cancel_after_objection(
+        agreements.agreement_cancel_after_objection(
             acceptance=acceptance, acting_user=billing_staff, now=cancelled_at
         )
     agreement = Agreement.objects.get(client=client_company)
@@ -679,7 +449,7 @@ def test_staff_may_cancel_on_one_months_notice_after_an_objection(
     assert client_admin.email in mailoutbox[0].to
     assert "2026-05-20" in mailoutbox[0].subject
     # the roll job ends it after its last day
-    assert services.agreements_roll(today=D(2026, 5, 21))["terminated"] >= 1
+    assert agreements.agreements_roll(today=D(2026, 5, 21))["terminated"] >= 1
     agreement.refresh_from_db()
     assert agreement.status == Agreement.Status.TERMINATED
 
@@ -687,7 +457,9 @@ def test_staff_may_cancel_on_one_months_notice_after_an_objection(
 def test_cancellation_needs_an_objection(published, client_company, billing_staff):
     acceptance = TermsAcceptance.objects.get(client=client_company, terms=published[1])
     with pytest.raises(ApplicationError):
-        services.agreement_cancel_after_objection(acceptance=acceptance, acting_user=billing_staff)
+        agreements.agreement_cancel_after_objection(
+            acceptance=acceptance, acting_user=billing_staff
+        )
     agreement = Agreement.objects.get(client=client_company)
     assert agreement.status == Agreement.Status.ACTIVE
     assert agreement.end_date is None
@@ -700,17 +472,15 @@ def test_cancellation_never_extends_an_earlier_notice(
     agreement.start_date = D(2024, 1, 15)
     agreement.save()
     acceptance = TermsAcceptance.objects.get(client=client_company, terms=published[1])
-    services.terms_object(
-        acceptance=acceptance, acting_user=client_admin, reason="No", now=PUBLISHED
-    )
-    services.agreement_give_notice(
+    terms.terms_object(acceptance=acceptance, acting_user=client_admin, reason="No", now=PUBLISHED)
+    agreements.agreement_give_notice(
         agreement=agreement, party="client", acting_user=client_admin, at=noon(D(2026, 3, 11))
     )
     agreement.refresh_from_db()
     assert agreement.end_date == D(2026, 6, 11)
     # one month's notice from May 20 would end it on Jun 20: later than the client's own notice
     with pytest.raises(ApplicationError):
-        services.agreement_cancel_after_objection(
+        agreements.agreement_cancel_after_objection(
             acceptance=acceptance, acting_user=billing_staff, now=noon(D(2026, 5, 20))
         )
     agreement.refresh_from_db()
@@ -722,10 +492,8 @@ def test_only_billing_staff_cancel_after_an_objection(
     published, client_company, client_admin, compliance_officer
 ):
     acceptance = TermsAcceptance.objects.get(client=client_company, terms=published[1])
-    services.terms_object(
-        acceptance=acceptance, acting_user=client_admin, reason="No", now=PUBLISHED
-    )
+    terms.terms_object(acceptance=acceptance, acting_user=client_admin, reason="No", now=PUBLISHED)
     for user in (client_admin, compliance_officer):
         with pytest.raises(NotAllowed):
-            services.agreement_cancel_after_objection(acceptance=acceptance, acting_user=user)
+            agreements.agreement_cancel_after_objection(acceptance=acceptance, acting_user=user)
     assert Agreement.objects.get(client=client_company).end_date is None

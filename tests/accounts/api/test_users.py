@@ -2,8 +2,8 @@
 
 import pytest
 
-from accounts import services
 from accounts.models import Invitation, User
+from accounts.services import users
 from tests.accounts.factories import ClientAdminFactory, ClientViewerFactory
 
 pytestmark = pytest.mark.django_db
@@ -160,10 +160,10 @@ def test_a_client_admin_may_not_invite_a_company_to_register(api, client_admin):
 def test_invitations_list_only_the_clients_own(
     api, client_admin, other_admin, client_company, other_company
 ):
-    mine, _ = services.user_invite(
+    mine, _ = users.user_invite(
         client=client_company, email="a@x.example", role="client_viewer", acting_user=client_admin
     )
-    services.user_invite(
+    users.user_invite(
         client=other_company, email="b@x.example", role="client_viewer", acting_user=other_admin
     )
 
@@ -173,7 +173,7 @@ def test_invitations_list_only_the_clients_own(
 
 
 def test_an_invited_employee_accepts_without_credentials(api, client_admin, client_company):
-    _, raw = services.user_invite(
+    _, raw = users.user_invite(
         client=client_company, email="new@x.example", role="client_viewer", acting_user=client_admin
     )
 
@@ -188,7 +188,7 @@ def test_an_invited_employee_accepts_without_credentials(api, client_admin, clie
 
 
 def test_a_used_invitation_is_refused(api, client_admin, client_company):
-    _, raw = services.user_invite(
+    _, raw = users.user_invite(
         client=client_company, email="new@x.example", role="client_viewer", acting_user=client_admin
     )
     body = {"token": raw, "full_name": "New Hire", "password": "a-long-enough-passphrase"}

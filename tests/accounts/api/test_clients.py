@@ -66,15 +66,14 @@ def test_another_clients_history_answers_404(api, client_admin, other_company):
 
 
 def test_history_shows_who_changed_a_registration_field(
-    api, client_admin, billing_staff, client_company
+    api, client_admin, billing_staff, client_company, with_directors
 ):
-    from accounts import services
+    from accounts.services import change_requests
 
-    DirectorFactory(client=client_company)
-    request = services.change_request_submit(
+    request = change_requests.change_request_submit(
         client=client_company, acting_user=client_admin, changes={"address": "1 New Road, Shenzhen"}
     )
-    services.change_request_accept(change_request=request, acting_user=billing_staff)
+    change_requests.change_request_accept(change_request=request, acting_user=billing_staff)
 
     response = api(client_admin).get(f"/api/v1/clients/{client_company.pk}/history/")
 

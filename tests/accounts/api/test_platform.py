@@ -11,9 +11,9 @@ from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.validation import validate_schema
 from rest_framework.test import APIClient
 
-from accounts import services
 from accounts.models import ApiToken, TermsAcceptance
-from tests.accounts.factories import ClientViewerFactory, DirectorFactory
+from accounts.services import change_requests, data_requests, terms
+from tests.accounts.factories import ClientViewerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -182,16 +182,15 @@ def test_the_api_docs_page_renders(client):
 
 # --- Tenant isolation: every accounts route with an id answers 404 for another client's ---
 @pytest.fixture
-def other_clients_objects(other_company, other_admin, billing_staff, cm):
+def other_clients_objects(other_company, other_admin, billing_staff, cm, with_directors):
     """One object of every kind the accounts API exposes, all belonging to `other_company`."""
-    DirectorFactory(client=other_company)
-    change = services.change_request_submit(
+    change = change_requests.change_request_submit(
         client=other_company, acting_user=other_admin, changes={"address": "2 Road"}
     )
-    data = services.data_request_log(
+    data = data_requests.data_request_log(
         client=other_company, acting_user=billing_staff, requested_by="MIIT", description="x"
     )
-    services.terms_publish(provider=cm, version="2099.1", summary="x", acting_user=billing_staff)
+    terms.terms_publish(provider=cm, version="2099.1", summary="x", acting_user=billing_staff)
     return {
         "pk": other_company.pk,
         "clients": other_company.pk,

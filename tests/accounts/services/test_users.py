@@ -6,9 +6,10 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts import selectors, services
+from accounts import selectors
 from accounts.kernel.errors import ApplicationError, NotAllowed, ValidationFailed
 from accounts.models import Invitation, Notification, User
+from accounts.services import users
 from tests.accounts.factories import ClientAdminFactory, ClientViewerFactory, UserFactory
 from tests.conftest import PASSWORD
 
@@ -20,7 +21,7 @@ def test_invite_then_accept_creates_a_user_bound_to_the_client(
     client_company, client_admin, mailoutbox, django_capture_on_commit_callbacks
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        invitation, raw = services.user_invite(
+        invitation, raw = users.user_invite(
             client=client_company,
             email=" New.Person@Client.Example ",
             role=User.Role.CLIENT_VIEWER,
@@ -38,7 +39,7 @@ def test_invite_then_accept_creates_a_user_bound_to_the_client(
     assert mailoutbox[0].to == ["new.person@client.example"]
     assert raw in mailoutbox[0].body
 
-    user = services.invitation_accept(raw_token=raw, full_name=" New Person ", password=PASSWORD)
+    user = users.invitation_accept(raw_token=raw, full_name=" New Person ", password=PASSWORD)
 
     user.refresh_from_db()
     assert user.email == "new.person@client.example"
@@ -53,20 +54,20 @@ def test_invite_then_accept_creates_a_user_bound_to_the_client(
 
 
 def test_an_invitation_is_used_once(client_company, client_admin):
-    _, raw = services.user_invite(
+    _, raw = users.user_invite(
         client=client_company,
         email="once@client.example",
         role=User.Role.CLIENT_ADMIN,
         acting_user=client_admin,
     )
-    services.invitation_accept(raw_token=raw, full_name="Once", password=PASSWORD)
+    users.invitation_accept(raw_token=raw, full_name="Once", password=PASSWORD)
     with pytest.raises(ApplicationError):
-        services.invitation_accept(raw_token=raw, full_name="Twice", password=PASSWORD)
+        users.invitation_accept(raw_token=raw, full_name="Twice", password=PASSWORD)
     assert User.objects.filter(email="once@client.example").count() == 1
 
 
 def test_an_expired_or_unknown_invitation_is_refused(client_company, client_admin):
-    invitation, raw = services.user_invite(
+    invitation, raw = users.user_invite(
         client=client_company,
         email="late@client.example",
         role=User.Role.CLIENT_VIEWER,
@@ -76,21 +77,21 @@ def test_an_expired_or_unknown_invitation_is_refused(client_company, client_admi
         expires_at=timezone.now() - dt.timedelta(seconds=1)
     )
     with pytest.raises(ApplicationError):
-        services.invitation_accept(raw_token=raw, full_name="Late", password=PASSWORD)
+        users.invitation_accept(raw_token=raw, full_name="Late", password=PASSWORD)
     with pytest.raises(ApplicationError):
-        services.invitation_accept(raw_token="not-a-token", full_name="Nobody", password=PASSWORD)
+        users.invitation_accept(raw_token="not-a-token", full_name="Nobody", password=PASSWORD)
     assert not User.objects.filter(email="late@client.example").exists()
 
 
 def test_a_weak_password_is_refused_on_accepting(client_company, client_admin):
-    invitation, raw = services.user_invite(
+    invitation, raw = users.user_invite(
         client=client_company,
         email="weak@client.example",
         role=User.Role.CLIENT_VIEWER,
         acting_user=client_admin,
     )
     with pytest.raises(ValidationFailed) as exc:
-        services.invitation_accept(raw_token=raw, full_name="Weak", password="123")
+        users.invitation_accept(raw_token=raw, full_name="Weak", password="123")
     assert "password" in exc.value.errors
     invitation.refresh_from_db()
     assert invitation.accepted_at is None
@@ -108,16 +109,14 @@ def test_a_weak_password_is_refused_on_accepting(client_company, client_admin):
 )
 def test_invitation_input_is_checked(client_company, client_admin, email, role, field):
     with pytest.raises(ValidationFailed) as exc:
-        services.user_invite(
-            client=client_company, email=email, role=role, acting_user=client_admin
-        )
+        users.user_invite(client=client_company, email=email, role=role, acting_user=client_admin)
     assert field in exc.value.errors
     assert not Invitation.objects.exists()
 
 
 def test_an_existing_email_cannot_be_invited(client_company, client_admin, other_admin):
     with pytest.raises(ValidationFailed) as exc:
-        services.user_invite(
+        users.user_invite(
             client=client_company,
             email=other_admin.email.upper(),
             role=User.Role.CLIENT_VIEWER,
@@ -132,7 +131,7 @@ def test_only_an_admin_of_the_client_or_staff_may_invite(request, client_company
     user = request.getfixturevalue(role_fixture)
     if user.is_provider_staff:
         # staff may act for a client (the back office); shown here so the rule is explicit
-        services.user_invite(
+        users.user_invite(
             client=client_company,
             email="x@client.example",
             role=User.Role.CLIENT_VIEWER,
@@ -141,7 +140,7 @@ def test_only_an_admin_of_the_client_or_staff_may_invite(request, client_company
         assert Invitation.objects.count() == 1
         return
     with pytest.raises(NotAllowed):
-        services.user_invite(
+        users.user_invite(
             client=client_company,
             email="x@client.example",
             role=User.Role.CLIENT_VIEWER,
@@ -152,13 +151,13 @@ def test_only_an_admin_of_the_client_or_staff_may_invite(request, client_company
 
 # --- Changing roles ------------------------------------------------------------------------------
 def test_admin_changes_a_viewer_into_an_admin_and_back(client_admin, client_viewer):
-    services.user_change_role(
+    users.user_change_role(
         user=client_viewer, role=User.Role.CLIENT_ADMIN, acting_user=client_admin
     )
     client_viewer.refresh_from_db()
     assert client_viewer.role == User.Role.CLIENT_ADMIN
     assert client_viewer.history.first().history_user == client_admin
-    services.user_change_role(
+    users.user_change_role(
         user=client_viewer, role=User.Role.CLIENT_VIEWER, acting_user=client_admin
     )
     client_viewer.refresh_from_db()
@@ -171,7 +170,7 @@ def test_admin_changes_a_viewer_into_an_admin_and_back(client_admin, client_view
 )
 def test_a_client_user_cannot_be_given_a_staff_role(client_admin, client_viewer, role):
     with pytest.raises(ValidationFailed) as exc:
-        services.user_change_role(user=client_viewer, role=role, acting_user=client_admin)
+        users.user_change_role(user=client_viewer, role=role, acting_user=client_admin)
     assert "role" in exc.value.errors
     client_viewer.refresh_from_db()
     assert client_viewer.role == User.Role.CLIENT_VIEWER
@@ -179,7 +178,7 @@ def test_a_client_user_cannot_be_given_a_staff_role(client_admin, client_viewer,
 
 def test_the_last_admin_cannot_be_demoted(client_admin, client_viewer):
     with pytest.raises(ApplicationError) as exc:
-        services.user_change_role(
+        users.user_change_role(
             user=client_admin, role=User.Role.CLIENT_VIEWER, acting_user=client_admin
         )
     assert exc.value.field == "role"
@@ -189,14 +188,14 @@ def test_the_last_admin_cannot_be_demoted(client_admin, client_viewer):
 
 def test_an_admin_may_step_down_when_another_active_admin_remains(client_company, client_admin):
     second = ClientAdminFactory(client=client_company)
-    services.user_change_role(
+    users.user_change_role(
         user=client_admin, role=User.Role.CLIENT_VIEWER, acting_user=client_admin
     )
     client_admin.refresh_from_db()
     assert client_admin.role == User.Role.CLIENT_VIEWER
     # now `second` is the last admin
     with pytest.raises(ApplicationError):
-        services.user_change_role(user=second, role=User.Role.CLIENT_VIEWER, acting_user=second)
+        users.user_change_role(user=second, role=User.Role.CLIENT_VIEWER, acting_user=second)
     second.refresh_from_db()
     assert second.role == User.Role.CLIENT_ADMIN
 
@@ -204,11 +203,11 @@ def test_an_admin_may_step_down_when_another_active_admin_remains(client_company
 def test_an_inactive_admin_does_not_count_as_the_other_admin(client_company, client_admin):
     ClientAdminFactory(client=client_company, is_active=False)
     with pytest.raises(ApplicationError):
-        services.user_change_role(
+        users.user_change_role(
             user=client_admin, role=User.Role.CLIENT_VIEWER, acting_user=client_admin
         )
     with pytest.raises(ApplicationError):
-        services.user_remove(user=client_admin, acting_user=client_admin)
+        users.user_remove(user=client_admin, acting_user=client_admin)
     client_admin.refresh_from_db()
     assert client_admin.is_active and client_admin.role == User.Role.CLIENT_ADMIN
 
@@ -217,12 +216,12 @@ def test_an_admin_of_another_client_in_a_different_company_does_not_count(
     client_admin, other_admin
 ):
     with pytest.raises(ApplicationError):
-        services.user_remove(user=client_admin, acting_user=client_admin)
+        users.user_remove(user=client_admin, acting_user=client_admin)
 
 
 # --- Removing users ---------------------------------------------------------------------------------
 def test_removing_a_user_deactivates_it_without_deleting(client_admin, client_viewer):
-    services.user_remove(user=client_viewer, acting_user=client_admin)
+    users.user_remove(user=client_viewer, acting_user=client_admin)
     client_viewer.refresh_from_db()  # still there
     assert client_viewer.is_active is False
     assert client_viewer.client == client_admin.client
@@ -237,14 +236,14 @@ def test_removing_a_user_deactivates_it_without_deleting(client_admin, client_vi
 
 def test_the_last_admin_cannot_be_removed(client_admin):
     with pytest.raises(ApplicationError):
-        services.user_remove(user=client_admin, acting_user=client_admin)
+        users.user_remove(user=client_admin, acting_user=client_admin)
     client_admin.refresh_from_db()
     assert client_admin.is_active
 
 
 def test_an_admin_may_remove_another_admin(client_company, client_admin):
     second = ClientAdminFactory(client=client_company)
-    services.user_remove(user=second, acting_user=client_admin)
+    users.user_remove(user=second, acting_user=client_admin)
     second.refresh_from_db()
     assert second.is_active is False
     assert User.objects.filter(pk=second.pk).exists()
@@ -256,13 +255,13 @@ def test_an_admin_of_another_client_cannot_act(
 ):
     with pytest.raises(NotAllowed):
         if action == "remove":
-            services.user_remove(user=client_viewer, acting_user=other_admin)
+            users.user_remove(user=client_viewer, acting_user=other_admin)
         elif action == "change_role":
-            services.user_change_role(
+            users.user_change_role(
                 user=client_viewer, role=User.Role.CLIENT_ADMIN, acting_user=other_admin
             )
         else:
-            services.user_invite(
+            users.user_invite(
                 client=client_company,
                 email="x@client.example",
                 role=User.Role.CLIENT_ADMIN,
@@ -279,9 +278,9 @@ def test_a_viewer_cannot_manage_users(client_company, client_admin, client_viewe
     other_viewer = ClientViewerFactory(client=client_company)
     with pytest.raises(NotAllowed):
         if action == "remove":
-            services.user_remove(user=other_viewer, acting_user=client_viewer)
+            users.user_remove(user=other_viewer, acting_user=client_viewer)
         else:
-            services.user_change_role(
+            users.user_change_role(
                 user=client_viewer, role=User.Role.CLIENT_ADMIN, acting_user=client_viewer
             )
     client_viewer.refresh_from_db()
@@ -292,12 +291,12 @@ def test_a_viewer_cannot_manage_users(client_company, client_admin, client_viewe
 
 def test_a_removed_admin_can_no_longer_manage_users(client_company, client_admin, client_viewer):
     second = ClientAdminFactory(client=client_company)
-    services.user_remove(user=client_admin, acting_user=second)
+    users.user_remove(user=client_admin, acting_user=second)
     client_admin.refresh_from_db()
     with pytest.raises(NotAllowed):
-        services.user_remove(user=client_viewer, acting_user=client_admin)
+        users.user_remove(user=client_viewer, acting_user=client_admin)
     with pytest.raises(NotAllowed):
-        services.user_invite(
+        users.user_invite(
             client=client_company,
             email="x@client.example",
             role=User.Role.CLIENT_VIEWER,
@@ -353,11 +352,9 @@ def test_two_admins_removing_each_other_at_once_leave_one_admin(action):
         try:
             barrier.wait(timeout=10)
             if action == "remove":
-                services.user_remove(user=target, acting_user=actor)
+                users.user_remove(user=target, acting_user=actor)
             else:
-                services.user_change_role(
-                    user=target, role=User.Role.CLIENT_VIEWER, acting_user=actor
-                )
+                users.user_change_role(user=target, role=User.Role.CLIENT_VIEWER, acting_user=actor)
             results[actor.pk] = "ok"
         except Exception as exc:  # checked below
             results[actor.pk] = exc

@@ -1,0 +1,126 @@
+"""Changes of registration details (art. 5.5): a client admin passes them on in writing, billing
+staff accept or reject them, and the history records who changed what and when.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.kernel import roles
+from accounts.kernel.errors import ApplicationError, ValidationFailed
+from accounts.kernel.history import with_history_user
+from accounts.kernel.notifications import client_admin_emails, notify, staff_emails
+from accounts.models import ChangeRequest, Client, Director, User
+
+from .onboarding import COMPANY_FIELDS, company_details_validate, registered_once_per_entity
+
+
+def _current_details(client: Client) -> dict:
+    details = {field: getattr(client, field) for field in COMPANY_FIELDS}
+    details["directors"] = [{"name": d.name, "title": d.title} for d in client.directors.all()]
+    return details
+
+
+@transaction.atomic
+def change_request_submit(*, client: Client, acting_user: User, changes: dict) -> ChangeRequest:
+    """A client admin passes changes of its registration details on in writing (art. 5.5)."""
+    roles.require_client_admin(acting_user, client, staff_may=True)
+    unknown = set(changes) - set(COMPANY_FIELDS) - {"directors"}
+    if unknown:
+        raise ValidationFailed(
+            {sorted(unknown)[0]: ["This field cannot be changed by a change request."]}
+        )
+    current = _current_details(client)
+    proposed = {**current, **changes}
+    cleaned = company_details_validate(
+        provider=client.provider, data=proposed, exclude_client_id=client.pk
+    )
+    diff = {}
+    for field in changes:
+        new_value = cleaned[field]
+        if new_value != current[field]:
+            diff[field] = {"old": current[field], "new": new_value}
+    if not diff:
+        raise ValidationFailed("The request changes nothing: every value is the same as now.")
+    request = ChangeRequest(client=client, changes=diff, submitted_by=acting_user)
+    with_history_user(request, acting_user).save()
+    notify(
+        key=f"change-request:{request.pk}",
+        recipients=staff_emails(User.Role.BILLING_STAFF),
+        subject=f"Change of registration details: {client.legal_name}",
+        body="Fields: " + ", ".join(sorted(diff)),
+    )
+    return request
+
+
+def _locked_pending(change_request: ChangeRequest) -> ChangeRequest:
+    """The change request, locked; it is decided once."""
+    change_request = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
+    if change_request.status != ChangeRequest.Status.PENDING:
+        raise ApplicationError("This change request has already been decided.", field="status")
+    return change_request
+
+
+def _decide(change_request: ChangeRequest, status: str, acting_user: User, note: str) -> None:
+    change_request.status = status
+    change_request.decided_by = acting_user
+    change_request.decided_at = timezone.now()
+    change_request.decision_note = note
+    with_history_user(change_request, acting_user).save()
+
+
+@transaction.atomic
+def change_request_accept(
+    *, change_request: ChangeRequest, acting_user: User, note: str = ""
+) -> Client:
+    """Staff accept a change request; the new values apply and the history records who and when (art. 5.5)."""
+    roles.require_billing_staff(acting_user)
+    change_request = _locked_pending(change_request)
+    client = Client.objects.select_for_update().get(pk=change_request.client_id)
+    new_values = {field: change["new"] for field, change in change_request.changes.items()}
+    cleaned = company_details_validate(
+        provider=client.provider,
+        data={**_current_details(client), **new_values},
+        exclude_client_id=client.pk,
+    )
+    for field in COMPANY_FIELDS:
+        if field in new_values:
+            setattr(client, field, cleaned[field])
+    client.registration_number_normalised = cleaned["registration_number_normalised"]
+    with registered_once_per_entity():
+        with_history_user(client, acting_user).save()
+    if "directors" in new_values:
+        for director in client.directors.all():
+            with_history_user(director, acting_user).delete()
+        for d in cleaned["directors"]:
+            with_history_user(Director(client=client, **d), acting_user).save()
+    _decide(change_request, ChangeRequest.Status.ACCEPTED, acting_user, note)
+    notify(
+        key=f"change-request-decided:{change_request.pk}",
+        client=client,
+        recipients=client_admin_emails(client),
+        subject="Your change of registration details was accepted",
+        body="Applied: " + ", ".join(sorted(new_values)),
+    )
+    return client
+
+
+@transaction.atomic
+def change_request_reject(
+    *, change_request: ChangeRequest, acting_user: User, note: str
+) -> ChangeRequest:
+    """Staff reject a change request with a reason; the registration details stay as they are."""
+    roles.require_billing_staff(acting_user)
+    if not (note or "").strip():
+        raise ValidationFailed({"note": ["Give a reason for the rejection."]})
+    change_request = _locked_pending(change_request)
+    _decide(change_request, ChangeRequest.Status.REJECTED, acting_user, note.strip())
+    notify(
+        key=f"change-request-decided:{change_request.pk}",
+        client=change_request.client,
+        recipients=client_admin_emails(change_request.client),
+        subject="Your change of registration details was not accepted",
+        body=note.strip(),
+    )
+    return change_request

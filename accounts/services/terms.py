@@ -1,0 +1,184 @@
+"""Terms versions (art. 18.3): published terms reach every active client, who may object in
+writing within the objection period; without an objection they are deemed accepted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import selectors
+from accounts.kernel import roles
+from accounts.kernel.dates import add_months
+from accounts.kernel.errors import ApplicationError, ValidationFailed
+from accounts.kernel.history import with_history_user
+from accounts.kernel.notifications import client_recipients, notify, staff_emails
+from accounts.models import Client, Provider, TermsAcceptance, TermsVersion, User
+
+
+def terms_objection_deadline(provider: Provider, notified_at: dt.datetime) -> dt.datetime:
+    """A client may object within the profile's objection period (one month) of being told of
+    new terms (art. 18.3)."""
+    return add_months(notified_at, provider.terms_objection_months)
+
+
+def terms_accept_current_on_sign_up(*, client: Client, user: User) -> None:
+    """A new client signs up on the provider's current terms: accepted at once."""
+    current = selectors.provider_latest_terms(provider=client.provider)
+    if current is None:
+        return
+    now = timezone.now()
+    TermsAcceptance.objects.create(
+        client=client,
+        terms=current,
+        status=TermsAcceptance.Status.ACCEPTED,
+        notified_at=now,
+        objection_deadline=now,
+        decided_at=now,
+        decided_by=user,
+    )
+
+
+def terms_offer_on_approval(*, client: Client) -> None:
+    """Terms published while the client was pending reach it on approval, with the month to object (art. 18.3)."""
+    latest = selectors.provider_latest_terms(provider=client.provider)
+    if latest is None or TermsAcceptance.objects.filter(client=client, terms=latest).exists():
+        return
+    now = timezone.now()
+    TermsAcceptance.objects.create(
+        client=client,
+        terms=latest,
+        notified_at=now,
+        objection_deadline=terms_objection_deadline(client.provider, now),
+    )
+    notify(
+        key=f"terms-published:{latest.pk}:{client.pk}",
+        client=client,
+        recipients=client_recipients(client),
+        subject=f"{client.provider.name} terms and conditions {latest.version}",
+        body=(
+            f"{latest.summary}\n\nIf you do not object in writing within "
+            f"{client.provider.terms_objection_months} month(s), these terms are deemed "
+            "accepted (art. 18.3)."
+        ),
+    )
+
+
+@transaction.atomic
+def terms_publish(
+    *,
+    provider: Provider,
+    version: str,
+    summary: str,
+    acting_user: User,
+    document_url: str = "",
+    now: dt.datetime | None = None,
+) -> TermsVersion:
+    """Publish new terms; every active client is told and may object within one month (art. 18.3)."""
+    roles.require_staff(acting_user)
+    errors = {}
+    if not (version or "").strip():
+        errors["version"] = ["Give the version number."]
+    if not (summary or "").strip():
+        errors["summary"] = ["Summarise what changed; clients are told (art. 18.3)."]
+    if TermsVersion.objects.filter(provider=provider, version=(version or "").strip()).exists():
+        errors["version"] = ["This provider already has a terms version with this number."]
+    if errors:
+        raise ValidationFailed(errors)
+    now = now or timezone.now()
+    terms = TermsVersion(
+        provider=provider,
+        version=version.strip(),
+        summary=summary.strip(),
+        document_url=document_url,
+        published_at=now,
+        published_by=acting_user,
+    )
+    with_history_user(terms, acting_user).save()
+    deadline = terms_objection_deadline(provider, now)
+    clients = list(
+        Client.objects.filter(provider=provider, status=Client.Status.ACTIVE).order_by("pk")
+    )
+    TermsAcceptance.objects.bulk_create(
+        [
+            TermsAcceptance(client=c, terms=terms, notified_at=now, objection_deadline=deadline)
+            for c in clients
+        ]
+    )
+    for client in clients:
+        notify(
+            key=f"terms-published:{terms.pk}:{client.pk}",
+            client=client,
+            recipients=client_recipients(client),
+            subject=f"{provider.name} terms and conditions {terms.version}",
+            body=(
+                f"{terms.summary}\n\nIf you do not object in writing by {deadline:%Y-%m-%d}, the "
+                "new terms are deemed accepted (art. 18.3). You can object in the portal."
+            ),
+        )
+    return terms
+
+
+def _locked_pending(acceptance: TermsAcceptance) -> TermsAcceptance:
+    """The acceptance, locked; only terms still in their objection period can be decided."""
+    acceptance = TermsAcceptance.objects.select_for_update().get(pk=acceptance.pk)
+    if acceptance.status != TermsAcceptance.Status.PENDING:
+        raise ApplicationError(
+            f"These terms are already {acceptance.get_status_display().lower()}.", field="status"
+        )
+    return acceptance
+
+
+@transaction.atomic
+def terms_object(
+    *, acceptance: TermsAcceptance, acting_user: User, reason: str, now: dt.datetime | None = None
+) -> TermsAcceptance:
+    """A client admin objects in writing within the month; the previous terms still apply (art. 18.3)."""
+    roles.require_client_admin(acting_user, acceptance.client, staff_may=True)
+    if not (reason or "").strip():
+        raise ValidationFailed({"reason": ["Say why you object (art. 18.3: in writing)."]})
+    acceptance = _locked_pending(acceptance)
+    now = now or timezone.now()
+    if now > acceptance.objection_deadline:
+        raise ApplicationError(
+            f"The objection period ended on {acceptance.objection_deadline:%Y-%m-%d}; the terms "
+            "are deemed accepted (art. 18.3).",
+            field="status",
+            article="18.3",
+        )
+    acceptance.status = TermsAcceptance.Status.OBJECTED
+    acceptance.objection_reason = reason.strip()
+    acceptance.decided_at = now
+    acceptance.decided_by = acting_user
+    with_history_user(acceptance, acting_user).save()
+    notify(
+        key=f"terms-objection:{acceptance.pk}",
+        client=acceptance.client,
+        recipients=staff_emails(User.Role.BILLING_STAFF),
+        subject=f"{acceptance.client.legal_name} objects to terms {acceptance.terms.version}",
+        body=acceptance.objection_reason,
+    )
+    return acceptance
+
+
+@transaction.atomic
+def terms_accept(*, acceptance: TermsAcceptance, acting_user: User) -> TermsAcceptance:
+    """A client admin accepts new terms before the objection period ends (art. 18.3)."""
+    roles.require_client_admin(acting_user, acceptance.client, staff_may=True)
+    acceptance = _locked_pending(acceptance)
+    acceptance.status = TermsAcceptance.Status.ACCEPTED
+    acceptance.decided_at = timezone.now()
+    acceptance.decided_by = acting_user
+    with_history_user(acceptance, acting_user).save()
+    return acceptance
+
+
+def terms_deem_accepted(*, now: dt.datetime | None = None) -> int:
+    """The beat job: without objection within the month, the new terms are deemed accepted (art. 18.3)."""
+    now = now or timezone.now()
+    # A set-based update: the decided_at stamp on each row is the record (DESIGN.md, History).
+    return TermsAcceptance.objects.filter(
+        status=TermsAcceptance.Status.PENDING, objection_deadline__lt=now
+    ).update(status=TermsAcceptance.Status.DEEMED_ACCEPTED, decided_at=now)

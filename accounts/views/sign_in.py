@@ -1,0 +1,81 @@
+"""Sign-in by email, the staff's second factor (TOTP), sign-out and password reset."""
+
+import django_otp
+import qrcode
+import qrcode.image.svg
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import redirect, render
+from django.urls import reverse, reverse_lazy
+
+from accounts.forms import EmailAuthenticationForm, TOTPCodeForm
+from accounts.services import users as user_services
+
+from .base import safe_next
+
+
+class LoginView(auth_views.LoginView):
+    template_name = "accounts/login.html"
+    authentication_form = EmailAuthenticationForm
+    redirect_authenticated_user = True
+
+
+class LogoutView(auth_views.LogoutView):
+    pass
+
+
+class PasswordResetView(auth_views.PasswordResetView):
+    template_name = "accounts/password_reset_form.html"
+    email_template_name = "accounts/password_reset_email.txt"
+    subject_template_name = "accounts/password_reset_subject.txt"
+    success_url = reverse_lazy("password_reset_done")
+
+
+class PasswordResetDoneView(auth_views.PasswordResetDoneView):
+    template_name = "accounts/password_reset_done.html"
+
+
+class PasswordResetConfirmView(auth_views.PasswordResetConfirmView):
+    template_name = "accounts/password_reset_confirm.html"
+    success_url = reverse_lazy("password_reset_complete")
+
+
+class PasswordResetCompleteView(auth_views.PasswordResetCompleteView):
+    template_name = "accounts/password_reset_complete.html"
+
+
+def _qr_svg(uri: str) -> str:
+    image = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
+    svg = image.to_string(encoding="unicode")
+    # Drop the XML declaration so the SVG can sit inline in the page.
+    return svg[svg.index("<svg") :]
+
+
+@login_required
+def two_factor(request):
+    """Staff prove a second factor (TOTP) before anything else; enrol first if they have no device."""
+    user = request.user
+    next_url = safe_next(request, reverse("dashboard"))
+    if not (user.is_provider_staff or user.is_staff) or user.is_verified():
+        return redirect(next_url)
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    enrolling = not TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    form = TOTPCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = user_services.totp_verify(user=user, token=form.cleaned_data["code"])
+        if device is not None:
+            django_otp.login(request, device)
+            messages.success(request, "Two-factor check passed.")
+            return redirect(next_url)
+        form.add_error(
+            "code", "That code is not valid. Codes change every 30 seconds; try the current one."
+        )
+    context = {"form": form, "enrolling": enrolling, "next": next_url}
+    if enrolling:
+        device = user_services.totp_device_for_enrolment(user=user)
+        context["qr_svg"] = _qr_svg(device.config_url)
+        secret = device.config_url.split("secret=")[1].split("&")[0]
+        context["secret"] = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+    return render(request, "accounts/two_factor.html", context)

@@ -1,0 +1,71 @@
+"""Terms (art. 18.3): the client admin accepts or objects; staff publish new versions and see
+the objections."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts import selectors
+from accounts.forms import ReasonForm, TermsPublishForm, add_service_error
+from accounts.kernel.errors import ApplicationError
+from accounts.kernel.pages import paginate, staff_required
+from accounts.models import TermsAcceptance
+from accounts.services import terms as terms_services
+
+from .base import not_allowed_is_403
+
+
+@require_POST
+@login_required
+def terms_decide(request, pk: int, decision: str):
+    acceptance = selectors.scoped_get(
+        TermsAcceptance.objects.select_related("terms", "client"), user=request.user, pk=pk
+    )
+    try:
+        with not_allowed_is_403():
+            if decision == "accept":
+                terms_services.terms_accept(acceptance=acceptance, acting_user=request.user)
+                messages.success(request, f"You accepted terms {acceptance.terms.version}.")
+            elif decision == "object":
+                reason = ReasonForm(request.POST).data.get("reason", "")
+                terms_services.terms_object(
+                    acceptance=acceptance, acting_user=request.user, reason=reason
+                )
+                messages.success(
+                    request, f"Your objection to terms {acceptance.terms.version} is recorded."
+                )
+            else:
+                raise Http404
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    return redirect("dashboard")
+
+
+@staff_required
+def terms_publish(request):
+    form = TermsPublishForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            with not_allowed_is_403():
+                terms = terms_services.terms_publish(acting_user=request.user, **form.cleaned_data)
+        except ApplicationError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(
+                request,
+                f"Terms {terms.version} published; active clients are notified (art. 18.3).",
+            )
+            return redirect("terms_publish")
+    versions = paginate(
+        request,
+        selectors.terms_versions_visible_to(request.user)
+        .select_related("published_by")
+        .order_by("-published_at", "-pk"),
+    )
+    return render(
+        request,
+        "accounts/terms_publish.html",
+        {"form": form, "versions": versions, "objections": selectors.terms_objections()[:50]},
+    )
