@@ -6,10 +6,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 
-from accounts.kernel.permissions import IsComplianceOfficer
 from accounts.api.views.base import ERRORS_READ, Api, client_for, responses
-from dataprocessing import selectors, services
+from accounts.kernel.permissions import IsComplianceOfficer
+from dataprocessing import selectors
 from dataprocessing.models import AuditRequest
+from dataprocessing.services import audits as services
 
 from ..filters import AuditRequestFilter
 from ..permissions import IsClientAdminOrComplianceOfficer

@@ -8,10 +8,11 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
-from accounts.kernel.permissions import IsClientAdmin, IsComplianceOfficer
 from accounts.api.views.base import ERRORS_READ, Api, client_for, responses
-from dataprocessing import selectors, services
+from accounts.kernel.permissions import IsClientAdmin, IsComplianceOfficer
+from dataprocessing import selectors
 from dataprocessing.models import DataSubjectRequest
+from dataprocessing.services import dsrs as services
 
 from ..filters import DataSubjectRequestFilter
 from ..permissions import IsClientAdminOrComplianceOfficer
@@ -64,7 +65,11 @@ class DataSubjectRequestListApi(Api):
         )
         data["received_by"] = data.get("received_by") or default_receiver
         dsr = services.dsr_receive(client=client, acting_user=request.user, **data)
-        return self.present(dsr, DataSubjectRequestSerializer, status=201)
+        return self.present(
+            selectors.dsr_get(user=request.user, pk=dsr.pk),
+            DataSubjectRequestSerializer,
+            status=201,
+        )
 
 
 class _DsrApi(Api):
