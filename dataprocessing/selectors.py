@@ -16,7 +16,7 @@ from accounts import workdays
 from accounts.kernel.dates import local_date
 from accounts.kernel.errors import NotFound
 from accounts.models import Client, Provider, User
-from accounts.selectors import scoped
+from accounts.selectors import clients_visible_to, scoped
 
 from .models import (
     DSR_DUE_SOON_DAYS,
@@ -63,6 +63,12 @@ def _provider_of(user: User) -> int | None:
 def is_client_side(user: User, client_id: int) -> bool:
     """The user acts as the client's own admin (art. 5.2), not as the provider for it."""
     return user.is_client_admin and user.client_id == client_id
+
+
+def files_for_clients(user: User) -> bool:
+    """A client admin files requests for its own client (art. 5.2), a compliance officer for any
+    client: audits, data-subject and assistance requests. The services check the client again."""
+    return user.is_client_admin or user.is_compliance_officer
 
 
 def providers() -> QuerySet[Provider]:
@@ -472,10 +478,13 @@ def processing_record_of(*, user: User, client: Client) -> ProcessingRecord | No
     return processing_record_list(user=user, client=client).first()
 
 
-def processing_record_clients(*, q: str = "") -> QuerySet[Client]:
-    """Staff's list of records: every client not deleted, with its record, by name."""
-    clients = Client.objects.exclude(status=Client.Status.DELETED).select_related(
-        "provider", "processing_record"
+def processing_record_clients(*, user: User, q: str = "") -> QuerySet[Client]:
+    """The clients whose records the user may see (staff: every client not deleted), each with
+    its record, by name."""
+    clients = (
+        clients_visible_to(user)
+        .exclude(status=Client.Status.DELETED)
+        .select_related("provider", "processing_record")
     )
     if q:
         clients = clients.filter(legal_name__icontains=q)

@@ -197,6 +197,14 @@ def dsr_callbacks_retry(*, now: dt.datetime | None = None, batch_size: int = 100
 
 
 # --- Receipt --------------------------------------------------------------------------------
+def received_by_default(user: User) -> str:
+    """Who received a request logged without saying: the provider when its staff log it, the
+    client when one of its admins files it (art. 21.5.1, 21.5.2)."""
+    if user.is_provider_staff:
+        return DataSubjectRequest.ReceivedBy.PROVIDER
+    return DataSubjectRequest.ReceivedBy.CLIENT
+
+
 def _receive_errors(
     *,
     client,

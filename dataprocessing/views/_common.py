@@ -10,6 +10,10 @@ from django.core.exceptions import PermissionDenied
 
 from accounts.forms import add_service_error
 from accounts.kernel.errors import ApplicationError, NotAllowed
+from accounts.kernel.pages import role_required
+
+# Pages for provider staff and a client's users alike (each sees what the selectors scope).
+staff_or_client_required = role_required(lambda user: user.is_provider_staff or user.client_id)
 
 
 def call_service(request, call, success: str, form=None) -> bool:

@@ -12,15 +12,13 @@ from dataprocessing.forms import AssistanceRequestForm, AssistanceUpdateForm
 from dataprocessing.models import AssistanceRequest
 from dataprocessing.services import assistance as services
 
-from ._common import call_service, history
+from ._common import call_service, history, staff_or_client_required
 
 
-@login_required
+@staff_or_client_required
 def assistance(request):
     user = request.user
-    if not (user.is_provider_staff or user.client_id):
-        raise PermissionDenied
-    can_request = user.is_client_admin or user.is_compliance_officer
+    can_request = selectors.files_for_clients(user)
     form = AssistanceRequestForm(request.POST or None, user=user) if can_request else None
     if request.method == "POST":
         if form is None:

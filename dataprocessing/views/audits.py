@@ -3,7 +3,6 @@ offers the steps the user may take now (agree, declaration, start, report, compl
 withdraw)."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
@@ -20,7 +19,7 @@ from dataprocessing.forms import (
 )
 from dataprocessing.services import audits as services
 
-from ._common import call_service, history
+from ._common import call_service, history, staff_or_client_required
 
 # action in the URL: (form name in the page, form class or None, success message)
 AUDIT_ACTIONS = {
@@ -49,7 +48,7 @@ def _context(request, form=None):
     qs = selectors.audit_request_list(
         user=user, status=data.get("status") or None, kind=data.get("kind") or None
     )
-    can_request = user.is_client_admin or user.is_compliance_officer
+    can_request = selectors.files_for_clients(user)
     return {
         "audits": paginate(request, qs),
         "filters": filters,
@@ -57,12 +56,10 @@ def _context(request, form=None):
     }
 
 
-@login_required
+@staff_or_client_required
 def audits(request):
     """Audit requests (a queue for staff, the client's own otherwise) and the request form."""
     user = request.user
-    if not (user.is_provider_staff or user.client_id):
-        raise PermissionDenied
     if request.method == "POST":
         form = AuditRequestForm(request.POST, user=user)
         if form.is_valid():

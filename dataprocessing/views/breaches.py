@@ -2,7 +2,6 @@
 client's 48-hour deadline; a client sees the notices it was sent, never who else was affected."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -12,16 +11,14 @@ from dataprocessing import selectors
 from dataprocessing.forms import BreachForm, BreachNotifyForm, BreachRootCauseForm, BreachUpdateForm
 from dataprocessing.services import breaches as services
 
-from ._common import call_service, history
+from ._common import call_service, history, staff_or_client_required
 
 
-@login_required
+@staff_or_client_required
 def breaches(request):
     """Staff: every breach and the form to log one. Clients: their breach notices."""
     user = request.user
     if not user.is_provider_staff:
-        if not user.client_id:
-            raise PermissionDenied
         notices = selectors.breach_notification_list(user=user).order_by("-notified_at", "-pk")
         return render(
             request, "dataprocessing/breach_notices.html", {"notices": paginate(request, notices)}

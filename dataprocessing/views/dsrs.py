@@ -2,7 +2,6 @@
 within 5 days highlighted), and each request's page with the steps the user may take now."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -19,10 +18,10 @@ from dataprocessing.forms import (
     OptionalReasonForm,
     ReasonForm,
 )
-from dataprocessing.models import DSR_DUE_SOON_DAYS, DataSubjectRequest
+from dataprocessing.models import DSR_DUE_SOON_DAYS
 from dataprocessing.services import dsrs as services
 
-from ._common import call_service, history
+from ._common import call_service, history, staff_or_client_required
 
 # action in the URL: (form name in the page, form class or None, success message)
 DSR_ACTIONS = {
@@ -57,7 +56,7 @@ def _context(request, form=None):
         due_soon=bool(data.get("due_soon")),
         now=now,
     )
-    can_file = user.is_client_admin or user.is_compliance_officer
+    can_file = selectors.files_for_clients(user)
     return {
         "dsrs": paginate(request, qs),
         "filters": filters,
@@ -67,22 +66,16 @@ def _context(request, form=None):
     }
 
 
-@login_required
+@staff_or_client_required
 def dsrs(request):
     """Data-subject requests with their deadline in days; those due within 5 days are highlighted."""
     user = request.user
-    if not (user.is_provider_staff or user.client_id):
-        raise PermissionDenied
     if request.method == "POST":
         form = DsrForm(request.POST, user=user)
         if form.is_valid():
             data = dict(form.cleaned_data)
             client = client_get(user=user, pk=(data.pop("client", None) or user.client).pk)
-            received_by = (
-                DataSubjectRequest.ReceivedBy.PROVIDER
-                if user.is_provider_staff
-                else DataSubjectRequest.ReceivedBy.CLIENT
-            )
+            received_by = services.received_by_default(user)
             if call_service(
                 request,
                 lambda: services.dsr_receive(

@@ -14,22 +14,20 @@ from dataprocessing import selectors
 from dataprocessing.forms import ProcessingRecordForm
 from dataprocessing.services import records as services
 
-from ._common import call_service, history
+from ._common import call_service, history, staff_or_client_required
 
 
-@login_required
+@staff_or_client_required
 def records(request):
     """Staff: every client with its record; a client user goes to its own record."""
     user = request.user
     if not user.is_provider_staff:
-        if not user.client_id:
-            raise PermissionDenied
         return redirect("dataprocessing:record_detail", client_pk=user.client_id)
     q = request.GET.get("q", "")
     return render(
         request,
         "dataprocessing/records.html",
-        {"clients": paginate(request, selectors.processing_record_clients(q=q)), "q": q},
+        {"clients": paginate(request, selectors.processing_record_clients(user=user, q=q)), "q": q},
     )
 
 

@@ -19,7 +19,7 @@ from dataprocessing.forms import (
 from dataprocessing.models import SubProcessor
 from dataprocessing.services import sub_processors as services
 
-from ._common import call_service, history
+from ._common import call_service, history, staff_or_client_required
 
 TEMPLATE = "dataprocessing/sub_processors.html"
 
@@ -61,11 +61,9 @@ def _context(request, **bound):
     return context
 
 
-@login_required
+@staff_or_client_required
 def sub_processors(request):
     """The register (staff) or the provider's current list with announced changes (clients)."""
-    if not (request.user.is_provider_staff or request.user.client_id):
-        raise PermissionDenied
     return render(request, TEMPLATE, _context(request))
 
 

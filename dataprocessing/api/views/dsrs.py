@@ -58,12 +58,7 @@ class DataSubjectRequestListApi(Api):
         """Log a request; one received by the provider notifies the client's admins at once (art. 21.5.2)."""
         data = dict(self.input(request))
         client = client_for(request, data.pop("client", None))
-        default_receiver = (
-            DataSubjectRequest.ReceivedBy.PROVIDER
-            if request.user.is_provider_staff
-            else DataSubjectRequest.ReceivedBy.CLIENT
-        )
-        data["received_by"] = data.get("received_by") or default_receiver
+        data["received_by"] = data.get("received_by") or services.received_by_default(request.user)
         dsr = services.dsr_receive(client=client, acting_user=request.user, **data)
         return self.present(
             selectors.dsr_get(user=request.user, pk=dsr.pk),
