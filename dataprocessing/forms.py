@@ -8,6 +8,7 @@ from django.utils import timezone
 from accounts.models import Client, Provider
 
 from .models import (
+    DSR_DUE_SOON_DAYS,
     AssistanceRequest,
     AuditRequest,
     DataSubjectRequest,
@@ -195,7 +196,7 @@ class DsrFilterForm(forms.Form):
     type = forms.ChoiceField(
         choices=[("", "Any"), *DataSubjectRequest.Type.choices], required=False
     )
-    due_soon = forms.BooleanField(required=False, label="Due within 5 days")
+    due_soon = forms.BooleanField(required=False, label=f"Due within {DSR_DUE_SOON_DAYS} days")
 
 
 # --- Breaches (art. 21.11) -----------------------------------------------------------------

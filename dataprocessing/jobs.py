@@ -2,20 +2,20 @@
 
 Each is a service that is idempotent, works in bounded batches and returns a summary dict.
 Usage records' recipient numbers live in billing, which this app does not use (DESIGN.md): the
-composing layer anonymises those with `services.retention_cutoff`.
+composing layer anonymises those with `services.retention.retention_cutoff`.
 """
 
-from . import services
+from .services import breaches, dsrs, retention, sub_processors
 
 JOBS = {
     # GDPR 28(2), art. 21.9: announced sub-processor changes take effect after the notice period.
-    "sub_processor_changes_apply": lambda: services.sub_processor_changes_apply(),
+    "sub_processor_changes_apply": lambda: sub_processors.sub_processor_changes_apply(),
     # GDPR 12(3): flag overdue data-subject requests to compliance, once each.
-    "dsr_overdue_flag": lambda: services.dsr_overdue_flag(),
+    "dsr_overdue_flag": lambda: dsrs.dsr_overdue_flag(),
     # OpenDSR: post again the status callbacks that failed.
-    "dsr_callbacks_retry": lambda: services.dsr_callbacks_retry(),
+    "dsr_callbacks_retry": lambda: dsrs.dsr_callbacks_retry(),
     # art. 21.11: escalate breach notices near or past their 48-hour deadline.
-    "breach_deadlines_escalate": lambda: services.breach_deadlines_escalate(),
+    "breach_deadlines_escalate": lambda: breaches.breach_deadlines_escalate(),
     # art. 23: anonymise data-subject references past their retention period.
-    "dsr_references_anonymise": lambda: services.dsr_references_anonymise(),
+    "dsr_references_anonymise": lambda: retention.dsr_references_anonymise(),
 }

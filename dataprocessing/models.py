@@ -1,6 +1,7 @@
 """The provider as processor (Part II, art. 19–24): sub-processors, audits, DSRs, breaches,
 records of processing, retention, assistance requests."""
 
+import datetime as dt
 import uuid
 from decimal import Decimal
 
@@ -13,6 +14,8 @@ from simple_history.models import HistoricalRecords
 from accounts.models import Client, Provider
 
 USER = settings.AUTH_USER_MODEL
+# Open data-subject requests due within this many days are highlighted (ahead of GDPR 12(3)).
+DSR_DUE_SOON_DAYS = 5
 
 
 # --- Sub-processors (art. 21.9, 21.10; GDPR 28(2)) -----------------------------------------
@@ -67,10 +70,16 @@ class SubProcessorChange(models.Model):
         EFFECTIVE = "effective", "In effect"
         WITHDRAWN = "withdrawn", "Withdrawn"
 
-    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="sub_processor_changes")
+    provider = models.ForeignKey(
+        Provider, on_delete=models.PROTECT, related_name="sub_processor_changes"
+    )
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    sub_processor = models.ForeignKey(SubProcessor, on_delete=models.PROTECT, related_name="changes")
-    replaces = models.ForeignKey(SubProcessor, null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by")
+    sub_processor = models.ForeignKey(
+        SubProcessor, on_delete=models.PROTECT, related_name="changes"
+    )
+    replaces = models.ForeignKey(
+        SubProcessor, null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by"
+    )
     description = models.TextField(blank=True)
     announced_at = models.DateTimeField(default=timezone.now)
     announced_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
@@ -91,14 +100,20 @@ class SubProcessorObjection(models.Model):
         OPEN = "open", "Open"
         RESOLVED = "resolved", "Resolved"
 
-    change = models.ForeignKey(SubProcessorChange, on_delete=models.PROTECT, related_name="objections")
-    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="sub_processor_objections")
+    change = models.ForeignKey(
+        SubProcessorChange, on_delete=models.PROTECT, related_name="objections"
+    )
+    client = models.ForeignKey(
+        Client, on_delete=models.PROTECT, related_name="sub_processor_objections"
+    )
     objected_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     objected_at = models.DateTimeField(default=timezone.now)
     reason = models.TextField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     resolution = models.TextField(blank=True)
-    resolved_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    resolved_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     resolved_at = models.DateTimeField(null=True, blank=True)
 
     history = HistoricalRecords()
@@ -132,32 +147,50 @@ class AuditRequest(models.Model):
         REFUSED = "refused", "Refused"
         CANCELLED = "cancelled", "Cancelled"
 
+    # "a request not yet started": its terms may still be agreed, or it refused or cancelled
+    NOT_STARTED_STATUSES = (Status.REQUESTED, Status.AGREED)
+    OPEN_STATUSES = (*NOT_STARTED_STATUSES, Status.IN_PROGRESS, Status.REPORT_SHARED)
+
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="audit_requests")
     kind = models.CharField(max_length=16, choices=Kind.choices)
     requested_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(default=timezone.now)
-    on_behalf_of_client = models.BooleanField(default=False, help_text="logged by a compliance officer for the client")
+    on_behalf_of_client = models.BooleanField(
+        default=False, help_text="logged by a compliance officer for the client"
+    )
     proposed_start = models.DateField(null=True, blank=True)
-    earliest_start = models.DateTimeField(null=True, blank=True, help_text="10 working days after the request")
+    earliest_start = models.DateTimeField(
+        null=True, blank=True, help_text="10 working days after the request"
+    )
     auditor_name = models.CharField(max_length=200, blank=True)
     auditor_firm = models.CharField(max_length=200, blank=True)
-    auditor_accredited = models.BooleanField(default=False, help_text="declared: an accredited external expert")
-    auditor_not_competitor = models.BooleanField(default=False, help_text="declared: not a competitor of the provider")
+    auditor_accredited = models.BooleanField(
+        default=False, help_text="declared: an accredited external expert"
+    )
+    auditor_not_competitor = models.BooleanField(
+        default=False, help_text="declared: not a competitor of the provider"
+    )
     scope = models.TextField(blank=True)
     timing = models.TextField(blank=True)
     duration_days = models.PositiveSmallIntegerField(null=True, blank=True)
     reimbursement_rate = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
     reimbursement_currency = models.CharField(max_length=3, blank=True)
     client_agreed_at = models.DateTimeField(null=True, blank=True)
-    client_agreed_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    client_agreed_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     provider_agreed_at = models.DateTimeField(null=True, blank=True)
-    provider_agreed_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    provider_agreed_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     confidentiality_declaration = models.FileField(upload_to="audits/confidentiality/", blank=True)
     report = models.FileField(upload_to="audits/reports/", blank=True)
     report_shared_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
     status_changed_at = models.DateTimeField(default=timezone.now)
-    status_changed_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    status_changed_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     refusal_reason = models.TextField(blank=True)
 
     history = HistoricalRecords()
@@ -168,8 +201,66 @@ class AuditRequest(models.Model):
     def __str__(self) -> str:
         return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
 
+    @property
+    def is_audit(self) -> bool:
+        return self.kind == self.Kind.AUDIT
+
+    @property
+    def is_not_started(self) -> bool:
+        return self.status in self.NOT_STARTED_STATUSES
+
+    @property
+    def completion_status(self) -> str:
+        """The status a request is completed from: an audit once its report is shared with the
+        provider (art. 21.7.3), an information request while it is open (art. 21.7.1)."""
+        return self.Status.REPORT_SHARED if self.is_audit else self.Status.REQUESTED
+
 
 # --- Data-subject requests (art. 21.5; GDPR art. 12(3)) ------------------------------------
+class DataSubjectRequestQuerySet(models.QuerySet):
+    """The deadline rules of GDPR art. 12(3) as SQL: every list, job, serializer and page reads them."""
+
+    @staticmethod
+    def overdue_condition(now: dt.datetime) -> Q:
+        """A request is overdue once its deadline has passed while it is still open (GDPR art.
+        12(3)); one paused for the subject's identity check is not (its deadline moves when it
+        resumes, GDPR art. 12(6))."""
+        return Q(
+            status__in=DataSubjectRequest.OPEN_STATUSES, identity_check_since=None, due_at__lt=now
+        )
+
+    @staticmethod
+    def due_soon_condition(now: dt.datetime, days: int = DSR_DUE_SOON_DAYS) -> Q:
+        """A request is due soon when it is open, not paused and not yet overdue, and its deadline
+        (GDPR art. 12(3)) falls within `days` days."""
+        return Q(
+            status__in=DataSubjectRequest.OPEN_STATUSES,
+            identity_check_since=None,
+            due_at__gte=now,
+            due_at__lte=now + dt.timedelta(days=days),
+        )
+
+    def open(self):
+        return self.filter(status__in=DataSubjectRequest.OPEN_STATUSES)
+
+    def overdue(self, now: dt.datetime):
+        return self.filter(self.overdue_condition(now))
+
+    def due_soon(self, now: dt.datetime, days: int = DSR_DUE_SOON_DAYS):
+        return self.filter(self.due_soon_condition(now, days))
+
+    def with_deadline_flags(self, now: dt.datetime, days: int = DSR_DUE_SOON_DAYS):
+        """Annotate `is_overdue` and `is_due_soon` (as of `now`), computed by the conditions above."""
+        return self.annotate(
+            is_overdue=models.ExpressionWrapper(
+                self.overdue_condition(now), output_field=models.BooleanField()
+            ),
+            is_due_soon=models.ExpressionWrapper(
+                self.due_soon_condition(now, days), output_field=models.BooleanField()
+            ),
+        )
+
+
 class DataSubjectRequest(models.Model):
     class Type(models.TextChoices):
         ACCESS = "access", "Access"
@@ -190,6 +281,9 @@ class DataSubjectRequest(models.Model):
         COMPLETED = "completed", "Completed"
         CANCELLED = "cancelled", "Cancelled"
 
+    OPEN_STATUSES = (Status.PENDING, Status.IN_PROGRESS)
+    CLOSED_STATUSES = (Status.COMPLETED, Status.CANCELLED)
+
     class Instruction(models.TextChoices):
         TRANSFER = "transfer", "Transfer the data"
         CORRECT = "correct", "Correct the data"
@@ -197,28 +291,39 @@ class DataSubjectRequest(models.Model):
         BLOCK = "block", "Block (restrict) the data"
 
     request_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="data_subject_requests")
+    client = models.ForeignKey(
+        Client, on_delete=models.PROTECT, related_name="data_subject_requests"
+    )
     type = models.CharField(max_length=24, choices=Type.choices)
     received_by = models.CharField(max_length=16, choices=ReceivedBy.choices)
     subject_reference = models.CharField(
-        max_length=200, help_text="the minimum needed to find the subject's data (e.g. a phone number); anonymised after retention"
+        max_length=200,
+        help_text="the minimum needed to find the subject's data (e.g. a phone number); anonymised after retention",
     )
     received_at = models.DateTimeField(default=timezone.now)
-    logged_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    logged_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     due_at = models.DateTimeField()
     extended = models.BooleanField(default=False)
     extension_reason = models.TextField(blank=True)
     extension_told_at = models.DateTimeField(null=True, blank=True)
-    identity_check_since = models.DateTimeField(null=True, blank=True, help_text="paused while waiting on the identity check")
+    identity_check_since = models.DateTimeField(
+        null=True, blank=True, help_text="paused while waiting on the identity check"
+    )
     paused_seconds = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     instruction = models.CharField(max_length=16, choices=Instruction.choices, blank=True)
     instruction_note = models.TextField(blank=True)
     instructed_at = models.DateTimeField(null=True, blank=True)
-    instructed_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    instructed_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     action_taken = models.TextField(blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
-    completed_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    completed_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     assistance_cost = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
     assistance_cost_currency = models.CharField(max_length=3, blank=True)
     status_callback_url = models.URLField(blank=True)
@@ -226,6 +331,7 @@ class DataSubjectRequest(models.Model):
     anonymised_at = models.DateTimeField(null=True, blank=True)
 
     history = HistoricalRecords()
+    objects = DataSubjectRequestQuerySet.as_manager()
 
     class Meta:
         ordering = ["due_at", "pk"]
@@ -234,11 +340,22 @@ class DataSubjectRequest(models.Model):
     def __str__(self) -> str:
         return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
 
+    @property
+    def is_open(self) -> bool:
+        return self.status in self.OPEN_STATUSES
+
+    @property
+    def is_paused(self) -> bool:
+        """Waiting on the subject's identity check (GDPR art. 12(6)): the clock stands still."""
+        return self.identity_check_since is not None
+
 
 class DsrCallback(models.Model):
     """One call of a DSR's status callback URL (OpenDSR), with its outcome."""
 
-    request = models.ForeignKey(DataSubjectRequest, on_delete=models.CASCADE, related_name="callbacks")
+    request = models.ForeignKey(
+        DataSubjectRequest, on_delete=models.CASCADE, related_name="callbacks"
+    )
     status = models.CharField(max_length=16)
     url = models.URLField()
     created_at = models.DateTimeField(default=timezone.now)
@@ -259,7 +376,9 @@ class DsrCallback(models.Model):
 class Breach(models.Model):
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="breaches")
     detected_at = models.DateTimeField()
-    aware_at = models.DateTimeField(help_text="when the provider became aware; the 48-hour clock starts here")
+    aware_at = models.DateTimeField(
+        help_text="when the provider became aware; the 48-hour clock starts here"
+    )
     description = models.TextField()
     data_types = models.TextField("types of personal data")
     approx_subjects = models.PositiveIntegerField("approximate number of data subjects")
@@ -282,10 +401,14 @@ class BreachNotification(models.Model):
     """One affected client's notice, due within 48 hours of awareness (art. 21.11)."""
 
     breach = models.ForeignKey(Breach, on_delete=models.PROTECT, related_name="notifications")
-    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="breach_notifications")
+    client = models.ForeignKey(
+        Client, on_delete=models.PROTECT, related_name="breach_notifications"
+    )
     deadline = models.DateTimeField()
     notified_at = models.DateTimeField(null=True, blank=True)
-    notified_by = models.ForeignKey(USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    notified_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     message = models.TextField(blank=True)
     escalated_near_at = models.DateTimeField(null=True, blank=True)
     escalated_missed_at = models.DateTimeField(null=True, blank=True)
@@ -305,6 +428,13 @@ class BreachNotification(models.Model):
     def __str__(self) -> str:
         return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
 
+    def seconds_left(self, now: dt.datetime | None = None) -> float | None:
+        """The time left to notify the client (48 clock hours from awareness, art. 21.11), in
+        seconds: negative once the deadline is missed, None once the client is notified."""
+        if self.notified_at:
+            return None
+        return (self.deadline - (now or timezone.now())).total_seconds()
+
 
 class BreachUpdate(models.Model):
     breach = models.ForeignKey(Breach, on_delete=models.CASCADE, related_name="updates")
@@ -321,13 +451,17 @@ class BreachUpdate(models.Model):
 
 # --- Records of processing (art. 21.8, 24) -------------------------------------------------
 class ProcessingRecord(models.Model):
-    client = models.OneToOneField(Client, on_delete=models.PROTECT, related_name="processing_record")
+    client = models.OneToOneField(
+        Client, on_delete=models.PROTECT, related_name="processing_record"
+    )
     subject_categories = models.TextField("categories of data subjects (24.2)")
     data_types = models.TextField("types of personal data (24.3)")
     purposes = models.TextField("purposes of processing (24.4)")
     transfers = models.TextField("transfers outside the EEA and their safeguards", blank=True)
     retention = models.TextField("retention")
-    toms_reference = models.CharField("technical and organisational measures (reference)", max_length=300)
+    toms_reference = models.CharField(
+        "technical and organisational measures (reference)", max_length=300
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     history = HistoricalRecords()
@@ -343,7 +477,9 @@ class RetentionPolicy(models.Model):
         DSR_SUBJECT_REFERENCES = "dsr_subject_references", "Data-subject references in DSRs"
         DELETED_ACCOUNT_CONTACTS = "deleted_account_contacts", "Contact details of deleted accounts"
 
-    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="retention_policies")
+    provider = models.ForeignKey(
+        Provider, on_delete=models.PROTECT, related_name="retention_policies"
+    )
     category = models.CharField(max_length=32, choices=Category.choices)
     period_days = models.PositiveIntegerField()
 
@@ -367,13 +503,18 @@ class RetentionPolicy(models.Model):
 class AssistanceRequest(models.Model):
     class Kind(models.TextChoices):
         DPIA = "dpia", "Data-protection impact assessment"
-        PRIOR_CONSULTATION = "prior_consultation", "Prior consultation with the supervisory authority"
+        PRIOR_CONSULTATION = (
+            "prior_consultation",
+            "Prior consultation with the supervisory authority",
+        )
 
     class Status(models.TextChoices):
         OPEN = "open", "Open"
         IN_PROGRESS = "in_progress", "In progress"
         COMPLETED = "completed", "Completed"
         CANCELLED = "cancelled", "Cancelled"
+
+    OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS)
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="assistance_requests")
     kind = models.CharField(max_length=24, choices=Kind.choices)

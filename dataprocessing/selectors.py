@@ -1,5 +1,6 @@
 """Reads of data processing, scoped: every query of client-owned rows takes the user or the client,
-so another client's objects never appear (a page or endpoint answers 404 for them)."""
+so another client's objects never appear. A read of one object raises the domain `NotFound`
+(a page or endpoint answers 404), exactly as for an id that does not exist."""
 
 from __future__ import annotations
 
@@ -9,15 +10,16 @@ import io
 import math
 
 from django.db.models import Q, QuerySet
-from django.http import Http404
 from django.utils import timezone
 
 from accounts import workdays
 from accounts.kernel.dates import local_date
+from accounts.kernel.errors import NotFound
 from accounts.models import Client, Provider, User
-from accounts.selectors import scoped
+from accounts.selectors import clients_visible_to, scoped
 
 from .models import (
+    DSR_DUE_SOON_DAYS,
     AssistanceRequest,
     AuditRequest,
     Breach,
@@ -27,14 +29,6 @@ from .models import (
     SubProcessor,
     SubProcessorChange,
     SubProcessorObjection,
-)
-
-DSR_OPEN = (DataSubjectRequest.Status.PENDING, DataSubjectRequest.Status.IN_PROGRESS)
-AUDIT_OPEN = (
-    AuditRequest.Status.REQUESTED,
-    AuditRequest.Status.AGREED,
-    AuditRequest.Status.IN_PROGRESS,
-    AuditRequest.Status.REPORT_SHARED,
 )
 
 
@@ -51,10 +45,10 @@ def _scope(
     return qs
 
 
-def _get(qs: QuerySet, pk):
-    obj = qs.filter(pk=pk).first()
+def _get(qs: QuerySet, **lookup):
+    obj = qs.filter(**lookup).first()
     if obj is None:
-        raise Http404
+        raise NotFound
     return obj
 
 
@@ -64,6 +58,21 @@ def _provider_of(user: User) -> int | None:
             Client.objects.filter(pk=user.client_id).values_list("provider_id", flat=True).first()
         )
     return None
+
+
+def is_client_side(user: User, client_id: int) -> bool:
+    """The user acts as the client's own admin (art. 5.2), not as the provider for it."""
+    return user.is_client_admin and user.client_id == client_id
+
+
+def files_for_clients(user: User) -> bool:
+    """A client admin files requests for its own client (art. 5.2), a compliance officer for any
+    client: audits, data-subject and assistance requests. The services check the client again."""
+    return user.is_client_admin or user.is_compliance_officer
+
+
+def providers() -> QuerySet[Provider]:
+    return Provider.objects.order_by("code")
 
 
 # --- Sub-processors (art. 21.9, 21.10) ------------------------------------------------------
@@ -79,17 +88,15 @@ def sub_processors_current(
     )
 
 
-def sub_processor_list(*, user: User, current_only: bool = False) -> QuerySet[SubProcessor]:
-    """Staff see the whole register (every provider); a client's users their provider's current list."""
+def sub_processor_list(*, user: User, provider_code: str | None = None) -> QuerySet[SubProcessor]:
+    """Staff see the whole register (every provider, or the one named by `provider_code`); a
+    client's users their provider's current list."""
     if not user.is_authenticated:
         return SubProcessor.objects.none()
     if user.is_provider_staff:
         qs = SubProcessor.objects.select_related("provider")
-        if current_only:
-            today = timezone.localdate()
-            qs = qs.filter(active_from__lte=today).filter(
-                Q(active_to__isnull=True) | Q(active_to__gte=today)
-            )
+        if provider_code:
+            qs = qs.filter(provider__code=provider_code)
         return qs.order_by("provider__code", "name", "pk")
     provider_id = _provider_of(user)
     if provider_id is None:
@@ -97,6 +104,12 @@ def sub_processor_list(*, user: User, current_only: bool = False) -> QuerySet[Su
     return sub_processors_current(provider=Provider.objects.get(pk=provider_id)).select_related(
         "provider"
     )
+
+
+def sub_processor_get(*, user: User, pk) -> SubProcessor:
+    """A register entry the user may see; another provider's (or, for a client, one not yet
+    current) is not found."""
+    return _get(sub_processor_list(user=user), pk=pk)
 
 
 def sub_processor_change_list(
@@ -117,7 +130,7 @@ def sub_processor_change_list(
 
 
 def sub_processor_change_get(*, user: User, pk) -> SubProcessorChange:
-    return _get(sub_processor_change_list(user=user), pk)
+    return _get(sub_processor_change_list(user=user), pk=pk)
 
 
 def sub_processor_objection_list(
@@ -131,6 +144,10 @@ def sub_processor_objection_list(
         client=client,
     )
     return qs.filter(status=status) if status else qs
+
+
+def sub_processor_objection_get(*, user: User, pk) -> SubProcessorObjection:
+    return _get(sub_processor_objection_list(user=user), pk=pk)
 
 
 # --- Audits (art. 21.7) ---------------------------------------------------------------------
@@ -154,7 +171,24 @@ def audit_request_list(
 
 
 def audit_request_get(*, user: User, pk) -> AuditRequest:
-    return _get(audit_request_list(user=user), pk)
+    return _get(audit_request_list(user=user), pk=pk)
+
+
+def audit_actions(*, user: User, audit: AuditRequest) -> dict[str, bool]:
+    """Which steps of art. 21.7 the page offers this user now (the services check them again)."""
+    own_admin = is_client_side(user, audit.client_id)
+    compliance = user.is_compliance_officer
+    either = own_admin or compliance
+    not_started = audit.is_not_started
+    return {
+        "agree": audit.is_audit and not_started and either,
+        "confidentiality": audit.is_audit and not_started and either,
+        "start": audit.is_audit and audit.status == AuditRequest.Status.AGREED and compliance,
+        "report": audit.status == AuditRequest.Status.IN_PROGRESS and either,
+        "complete": compliance and audit.status == audit.completion_status,
+        "refuse": compliance and not_started,
+        "cancel": either and not_started,
+    }
 
 
 # --- Data-subject requests (art. 21.5) ------------------------------------------------------
@@ -164,52 +198,61 @@ def dsr_list(
     client: Client | None = None,
     status: str | None = None,
     type: str | None = None,  # noqa: A002
+    open_only: bool = False,
     overdue: bool | None = None,
+    due_soon: bool | None = None,
+    days: int = DSR_DUE_SOON_DAYS,
+    now: dt.datetime | None = None,
 ) -> QuerySet[DataSubjectRequest]:
+    """Requests, soonest due first, each with `is_overdue` and `is_due_soon` as of `now` (GDPR
+    12(3), `DataSubjectRequestQuerySet`); `overdue` and `due_soon` keep only those."""
+    now = now or timezone.now()
     qs = _scope(
         DataSubjectRequest.objects.select_related("client__provider"), user=user, client=client
-    )
+    ).with_deadline_flags(now, days)
     if status:
         qs = qs.filter(status=status)
     if type:
         qs = qs.filter(type=type)
+    if open_only:
+        qs = qs.open()
     if overdue:
-        qs = qs.filter(status__in=DSR_OPEN, identity_check_since=None, due_at__lt=timezone.now())
-    return qs
+        qs = qs.overdue(now)
+    if due_soon:
+        qs = qs.due_soon(now, days)
+    return qs.order_by("due_at", "pk")
 
 
 def dsr_get(*, user: User, pk) -> DataSubjectRequest:
-    return _get(dsr_list(user=user), pk)
+    return _get(dsr_list(user=user), pk=pk)
 
 
 def dsr_get_by_request_id(*, user: User, request_id) -> DataSubjectRequest:
     """The OpenDSR lookup by `request_id` (a UUID), scoped like every other read."""
-    obj = dsr_list(user=user).filter(request_id=request_id).first()
-    if obj is None:
-        raise Http404
-    return obj
+    return _get(dsr_list(user=user), request_id=request_id)
 
 
-def dsr_due_soon(
-    *,
-    days: int = 5,
-    user: User | None = None,
-    client: Client | None = None,
-    now: dt.datetime | None = None,
-) -> QuerySet[DataSubjectRequest]:
-    """Open requests due within `days` days and not yet overdue: the dashboard's warning (GDPR 12(3)).
+def dsr_actions(*, user: User, dsr: DataSubjectRequest) -> dict[str, bool]:
+    """Which steps of art. 21.5 and GDPR 12(3), 12(6) the page offers this user now (the
+    services check them again)."""
+    own_admin = is_client_side(user, dsr.client_id)
+    compliance = user.is_compliance_officer
+    either = own_admin or compliance
+    return {
+        "instruct": own_admin and dsr.status == DataSubjectRequest.Status.PENDING,
+        "record_action": compliance
+        and dsr.status == DataSubjectRequest.Status.IN_PROGRESS
+        and not dsr.is_paused,
+        "extend": compliance and dsr.is_open and not dsr.extended,
+        "pause": either and dsr.is_open and not dsr.is_paused,
+        "resume": either and dsr.is_open and dsr.is_paused,
+        "cancel": either and dsr.is_open,
+    }
 
-    Without user or client it covers every client (for the compliance officer's jobs)."""
-    now = now or timezone.now()
-    qs = DataSubjectRequest.objects.select_related("client__provider")
-    if user is not None or client is not None:
-        qs = _scope(qs, user=user, client=client)
-    return qs.filter(
-        status__in=DSR_OPEN,
-        identity_check_since=None,
-        due_at__gte=now,
-        due_at__lte=now + dt.timedelta(days=days),
-    ).order_by("due_at", "pk")
+
+def days_left(deadline: dt.datetime, now: dt.datetime) -> int:
+    """Whole days to a deadline (negative once passed), as the queues show them."""
+    return (deadline - now).days
 
 
 # --- Breaches (art. 21.11) ------------------------------------------------------------------
@@ -230,7 +273,7 @@ def breach_list(*, user: User) -> QuerySet[Breach]:
 
 
 def breach_get(*, user: User, pk) -> Breach:
-    return _get(breach_list(user=user), pk)
+    return _get(breach_list(user=user), pk=pk)
 
 
 def breach_notification_list(
@@ -249,12 +292,36 @@ def breach_notification_list(
     return qs
 
 
-def breach_notification_hours_left(
+def breach_notification_get(*, user: User, **lookup) -> BreachNotification:
+    """One notice the user may see, by id or by breach and client."""
+    return _get(breach_notification_list(user=user), **lookup)
+
+
+def breach_notice_countdown(
     notification: BreachNotification, now: dt.datetime | None = None
-) -> float:
-    """The visible countdown: hours to the 48-hour deadline, negative once missed (art. 21.11)."""
-    now = now or timezone.now()
-    return (notification.deadline - now).total_seconds() / 3600
+) -> dict | None:
+    """The time left to a client's 48-hour notice deadline as the pages show it (art. 21.11):
+    "31 h 05 min left" or "overdue by …"; None once the client is notified."""
+    left = notification.seconds_left(now)
+    if left is None:
+        return None
+    seconds = int(left)
+    hours, minutes = divmod(abs(seconds) // 60, 60)
+    text = f"{hours} h {minutes:02d} min"
+    return {
+        "seconds": seconds,
+        "hours": seconds / 3600,
+        "text": f"{text} left" if seconds >= 0 else f"overdue by {text}",
+        "overdue": seconds < 0,
+    }
+
+
+def breach_next_countdown(breach: Breach, now: dt.datetime | None = None) -> dict | None:
+    """The countdown of the breach's notice due first and not yet sent (notifications prefetched)."""
+    pending = [n for n in breach.notifications.all() if n.notified_at is None]
+    if not pending:
+        return None
+    return breach_notice_countdown(min(pending, key=lambda n: n.deadline), now)
 
 
 # --- Assistance (art. 21.6) ----------------------------------------------------------------
@@ -270,108 +337,121 @@ def assistance_request_list(
 
 
 def assistance_request_get(*, user: User, pk) -> AssistanceRequest:
-    return _get(assistance_request_list(user=user), pk)
+    return _get(assistance_request_list(user=user), pk=pk)
 
 
 # --- The compliance officer's open items ----------------------------------------------------
+def _item(kind, obj, client, deadline, remaining, unit, overdue=False, **extra) -> dict:
+    return {
+        "kind": kind,
+        "object": obj,
+        "client": client,
+        "deadline": deadline,
+        "remaining": remaining,
+        "unit": unit,
+        "overdue": overdue,
+        "due_soon": False,
+        **extra,
+    }
+
+
+def _audit_items(keep, now):
+    audits = AuditRequest.objects.filter(status__in=AuditRequest.OPEN_STATUSES)
+    for audit in keep(audits.select_related("client__provider")):
+        deadline = audit.earliest_start
+        remaining = (
+            workdays.working_days_between(now, deadline, audit.client.provider)
+            if deadline
+            else None
+        )
+        yield _item("audit", audit, audit.client, deadline, remaining, "working days")
+
+
+def _breach_notice_items(keep, now):
+    notices = BreachNotification.objects.filter(notified_at=None).select_related(
+        "breach__provider", "client"
+    )
+    for notice in keep(notices, "breach__provider"):
+        hours = notice.seconds_left(now) / 3600
+        yield _item(
+            "breach_notice",
+            notice,
+            notice.client,
+            notice.deadline,
+            math.floor(hours),
+            "hours",
+            overdue=hours < 0,
+            countdown=breach_notice_countdown(notice, now),
+        )
+
+
+def _dsr_items(keep, now):
+    dsrs = DataSubjectRequest.objects.open().with_deadline_flags(now)
+    for dsr in keep(dsrs.select_related("client__provider")):
+        item = _item(
+            "dsr",
+            dsr,
+            dsr.client,
+            dsr.due_at,
+            days_left(dsr.due_at, now),
+            "days",
+            overdue=dsr.is_overdue,
+            paused=dsr.is_paused,
+        )
+        item["due_soon"] = dsr.is_due_soon
+        yield item
+
+
+def _assistance_items(keep, now):
+    requests = AssistanceRequest.objects.filter(status__in=AssistanceRequest.OPEN_STATUSES)
+    for request in keep(requests.select_related("client__provider")):
+        due = request.due_at
+        yield _item(
+            "assistance",
+            request,
+            request.client,
+            due,
+            days_left(due, now) if due else None,
+            "days",
+            overdue=bool(due and due < now),
+        )
+
+
+def _objection_items(keep, now):
+    objections = SubProcessorObjection.objects.filter(status=SubProcessorObjection.Status.OPEN)
+    for objection in keep(objections.select_related("client__provider", "change")):
+        deadline = objection.change.effective_at
+        yield _item(
+            "sub_processor_objection",
+            objection,
+            objection.client,
+            deadline,
+            days_left(deadline, now),
+            "days",
+        )
+
+
 def compliance_open_items(
     *, now: dt.datetime | None = None, provider: Provider | None = None
 ) -> list[dict]:
     """Every open item with its deadline, soonest first: audits counted in working days (art.
     21.7.2), breach notices in hours (art. 21.11), DSRs and assistance requests in days.
 
-    Each item: kind, object, client, deadline, remaining (number), unit, overdue.
+    Each item: kind, object, client, deadline, remaining (number), unit, overdue, due_soon
+    (DSRs), paused (DSRs), countdown (breach notices).
     """
     now = now or timezone.now()
-    items: list[dict] = []
 
     def keep(qs, field="client__provider"):
         return qs.filter(**{field: provider}) if provider is not None else qs
 
-    for audit in keep(
-        AuditRequest.objects.filter(status__in=AUDIT_OPEN).select_related("client__provider")
-    ):
-        profile = audit.client.provider
-        deadline = audit.earliest_start
-        remaining = workdays.working_days_between(now, deadline, profile) if deadline else None
-        items.append(
-            {
-                "kind": "audit",
-                "object": audit,
-                "client": audit.client,
-                "deadline": deadline,
-                "remaining": remaining,
-                "unit": "working days",
-                "overdue": False,
-            }
-        )
-    for notice in keep(
-        BreachNotification.objects.filter(notified_at=None).select_related(
-            "breach__provider", "client"
-        ),
-        "breach__provider",
-    ):
-        hours = breach_notification_hours_left(notice, now)
-        items.append(
-            {
-                "kind": "breach_notice",
-                "object": notice,
-                "client": notice.client,
-                "deadline": notice.deadline,
-                "remaining": math.floor(hours),
-                "unit": "hours",
-                "overdue": hours < 0,
-            }
-        )
-    for dsr in keep(
-        DataSubjectRequest.objects.filter(status__in=DSR_OPEN).select_related("client__provider")
-    ):
-        days = (dsr.due_at - now).days
-        items.append(
-            {
-                "kind": "dsr",
-                "object": dsr,
-                "client": dsr.client,
-                "deadline": dsr.due_at,
-                "remaining": days,
-                "unit": "days",
-                "overdue": dsr.identity_check_since is None and dsr.due_at < now,
-                "paused": dsr.identity_check_since is not None,
-            }
-        )
-    for request in keep(
-        AssistanceRequest.objects.filter(
-            status__in=[AssistanceRequest.Status.OPEN, AssistanceRequest.Status.IN_PROGRESS]
-        ).select_related("client__provider")
-    ):
-        items.append(
-            {
-                "kind": "assistance",
-                "object": request,
-                "client": request.client,
-                "deadline": request.due_at,
-                "remaining": (request.due_at - now).days if request.due_at else None,
-                "unit": "days",
-                "overdue": bool(request.due_at and request.due_at < now),
-            }
-        )
-    for objection in keep(
-        SubProcessorObjection.objects.filter(
-            status=SubProcessorObjection.Status.OPEN
-        ).select_related("client__provider", "change")
-    ):
-        deadline = objection.change.effective_at
-        items.append(
-            {
-                "kind": "sub_processor_objection",
-                "object": objection,
-                "client": objection.client,
-                "deadline": deadline,
-                "remaining": (deadline - now).days,
-                "unit": "days",
-                "overdue": False,
-            }
-        )
+    items = [
+        *_audit_items(keep, now),
+        *_breach_notice_items(keep, now),
+        *_dsr_items(keep, now),
+        *_assistance_items(keep, now),
+        *_objection_items(keep, now),
+    ]
     far = dt.datetime.max.replace(tzinfo=dt.UTC)
     items.sort(key=lambda item: (item["deadline"] or far, item["kind"]))
     return items
@@ -381,20 +461,55 @@ def compliance_open_items(
 RECORD_EXPORT_HEADER = ["section", "item", "detail"]
 
 
-def processing_record_get(
+def processing_record_list(
     *, user: User | None = None, client: Client | None = None
-) -> ProcessingRecord | None:
-    qs = _scope(
+) -> QuerySet[ProcessingRecord]:
+    return _scope(
         ProcessingRecord.objects.select_related("client__provider"), user=user, client=client
     )
-    return qs.first()
+
+
+def processing_record_get(*, user: User, pk) -> ProcessingRecord:
+    return _get(processing_record_list(user=user), pk=pk)
+
+
+def processing_record_of(*, user: User, client: Client) -> ProcessingRecord | None:
+    """The client's record, or None while it has none (one per client, art. 21.8)."""
+    return processing_record_list(user=user, client=client).first()
+
+
+def processing_record_clients(*, user: User, q: str = "") -> QuerySet[Client]:
+    """The clients whose records the user may see (staff: every client not deleted), each with
+    its record, by name."""
+    clients = (
+        clients_visible_to(user)
+        .exclude(status=Client.Status.DELETED)
+        .select_related("provider", "processing_record")
+    )
+    if q:
+        clients = clients.filter(legal_name__icontains=q)
+    return clients.order_by("legal_name", "pk")
+
+
+def _record_rows(record: ProcessingRecord, provider: Provider) -> list[list[str]]:
+    updated = record.updated_at.astimezone(workdays.local_tz(provider)).isoformat()
+    return [
+        ["Categories of data subjects (24.2)", "", record.subject_categories],
+        ["Types of personal data (24.3)", "", record.data_types],
+        ["Purposes of processing (24.4)", "", record.purposes],
+        ["Transfers outside the EEA (21.10)", "", record.transfers],
+        ["Retention (23)", "", record.retention],
+        ["Technical and organisational measures (21.2)", "", record.toms_reference],
+        ["Record", "Last updated", updated],
+    ]
 
 
 def processing_record_export_rows(*, client: Client) -> list[list[str]]:
-    """The rows of a client's record of processing (art. 21.8, 24), shared by the CSV and PDF exports:
-    [section, item, detail], with the provider's current sub-processors, transfers and safeguards."""
+    """The rows of a client's record of processing (art. 21.8, 24), shared by the CSV and PDF
+    exports: [section, item, detail], with the provider's current sub-processors, transfers and
+    safeguards."""
     provider = client.provider
-    record = ProcessingRecord.objects.filter(client=client).first()
+    record = processing_record_list(client=client).first()
     rows: list[list[str]] = [
         ["Controller", "Client", client.legal_name],
         ["Controller", "Country", client.country],
@@ -402,19 +517,7 @@ def processing_record_export_rows(*, client: Client) -> list[list[str]]:
         ["Processor", "Country", provider.country],
     ]
     if record is not None:
-        rows += [
-            ["Categories of data subjects (24.2)", "", record.subject_categories],
-            ["Types of personal data (24.3)", "", record.data_types],
-            ["Purposes of processing (24.4)", "", record.purposes],
-            ["Transfers outside the EEA (21.10)", "", record.transfers],
-            ["Retention (23)", "", record.retention],
-            ["Technical and organisational measures (21.2)", "", record.toms_reference],
-            [
-                "Record",
-                "Last updated",
-                record.updated_at.astimezone(workdays.local_tz(provider)).isoformat(),
-            ],
-        ]
+        rows += _record_rows(record, provider)
     for sp in sub_processors_current(provider=provider):
         transfer = (
             "inside the EEA"

@@ -2,62 +2,72 @@
 
 from django.urls import path
 
-from . import views
+from .views import assistance, audits, breaches, dsrs, home, records, sub_processors
 
 app_name = "dataprocessing"
 
 urlpatterns = [
-    path("", views.home, name="home"),
+    path("", home.home, name="home"),
     # sub-processors (art. 21.9, 21.10)
-    path("sub-processors/", views.sub_processors, name="sub_processors"),
-    path("sub-processors/register/", views.sub_processor_register, name="sub_processor_register"),
-    path("sub-processors/announce/", views.sub_processor_announce, name="sub_processor_announce"),
-    path("sub-processors/<int:pk>/", views.sub_processor_detail, name="sub_processor_detail"),
+    path("sub-processors/", sub_processors.sub_processors, name="sub_processors"),
+    path(
+        "sub-processors/register/",
+        sub_processors.sub_processor_register,
+        name="sub_processor_register",
+    ),
+    path(
+        "sub-processors/announce/",
+        sub_processors.sub_processor_announce,
+        name="sub_processor_announce",
+    ),
+    path(
+        "sub-processors/<int:pk>/", sub_processors.sub_processor_detail, name="sub_processor_detail"
+    ),
     path(
         "sub-processor-changes/<int:pk>/object/",
-        views.sub_processor_object,
+        sub_processors.sub_processor_object,
         name="sub_processor_object",
     ),
     path(
         "sub-processor-changes/<int:pk>/withdraw/",
-        views.sub_processor_change_withdraw,
+        sub_processors.sub_processor_change_withdraw,
         name="sub_processor_change_withdraw",
     ),
     path(
         "sub-processor-objections/<int:pk>/resolve/",
-        views.sub_processor_objection_resolve,
+        sub_processors.sub_processor_objection_resolve,
         name="sub_processor_objection_resolve",
     ),
     # audits (art. 21.7)
-    path("audits/", views.audits, name="audits"),
-    path("audits/<int:pk>/", views.audit_detail, name="audit_detail"),
+    path("audits/", audits.audits, name="audits"),
+    path("audits/<int:pk>/", audits.audit_detail, name="audit_detail"),
     path(
         "audits/<int:pk>/<str:action>/",
-        views.audit_action,
+        audits.audit_action,
         name="audit_action",
     ),
     # data-subject requests (art. 21.5)
-    path("dsrs/", views.dsrs, name="dsrs"),
-    path("dsrs/<int:pk>/", views.dsr_detail, name="dsr_detail"),
-    path("dsrs/<int:pk>/<str:action>/", views.dsr_action, name="dsr_action"),
+    path("dsrs/", dsrs.dsrs, name="dsrs"),
+    path("dsrs/<int:pk>/", dsrs.dsr_detail, name="dsr_detail"),
+    path("dsrs/<int:pk>/<str:action>/", dsrs.dsr_action, name="dsr_action"),
     # breaches (art. 21.11)
-    path("breaches/", views.breaches, name="breaches"),
-    path("breaches/<int:pk>/", views.breach_detail, name="breach_detail"),
+    path("breaches/", breaches.breaches, name="breaches"),
+    path("breaches/<int:pk>/", breaches.breach_detail, name="breach_detail"),
     path(
         "breaches/<int:pk>/notify/<int:notification_pk>/",
-        views.breach_notify,
+        breaches.breach_notify,
         name="breach_notify",
     ),
-    path("breaches/<int:pk>/updates/", views.breach_update, name="breach_update"),
-    path("breaches/<int:pk>/root-cause/", views.breach_root_cause, name="breach_root_cause"),
-    path("breaches/<int:pk>/close/", views.breach_close, name="breach_close"),
-    path("breach-notices/<int:pk>/", views.breach_notice_detail, name="breach_notice_detail"),
+    path("breaches/<int:pk>/updates/", breaches.breach_update, name="breach_update"),
+    path("breaches/<int:pk>/root-cause/", breaches.breach_root_cause, name="breach_root_cause"),
+    path("breaches/<int:pk>/close/", breaches.breach_close, name="breach_close"),
+    path("breach-notices/<int:pk>/", breaches.breach_notice_detail, name="breach_notice_detail"),
     # records of processing (art. 21.8, 24)
-    path("records/", views.records, name="records"),
-    path("records/<int:client_pk>/", views.record_detail, name="record_detail"),
-    path("records/<int:client_pk>/csv/", views.record_csv, name="record_csv"),
-    path("records/<int:client_pk>/pdf/", views.record_pdf, name="record_pdf"),
+    path("records/", records.records, name="records"),
+    path("records/<int:client_pk>/", records.record_detail, name="record_detail"),
+    path("records/<int:client_pk>/csv/", records.record_csv, name="record_csv"),
+    path("records/<int:client_pk>/pdf/", records.record_pdf, name="record_pdf"),
     # assistance (art. 21.6)
-    path("assistance/", views.assistance, name="assistance"),
-    path("assistance/<int:pk>/", views.assistance_detail, name="assistance_detail"),
+    path("assistance/", assistance.assistance, name="assistance"),
+    path("assistance/<int:pk>/", assistance.assistance_detail, name="assistance_detail"),
 ]

@@ -6,7 +6,7 @@ from accounts.models import Provider
 from accounts.services import deleted_accounts_contacts_anonymise
 from billing.retention import usage_recipients_anonymise
 from dataprocessing.models import RetentionPolicy
-from dataprocessing.services import retention_cutoff
+from dataprocessing.services.retention import retention_cutoff
 
 
 def retention_anonymise(*, now=None) -> dict:

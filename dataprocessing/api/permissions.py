@@ -5,10 +5,11 @@ selectors (another client's id is 404) and every service checks the role again.
 """
 
 from accounts.kernel.permissions import RolePermission
+from dataprocessing.selectors import files_for_clients
 
 
 class IsClientAdminOrComplianceOfficer(RolePermission):
     message = "Only a client admin or a compliance officer may do this."
 
     def allows(self, user) -> bool:
-        return user.is_client_admin or user.is_compliance_officer
+        return files_for_clients(user)

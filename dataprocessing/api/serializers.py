@@ -6,7 +6,6 @@ files are shown by name only: the documents themselves are not served through th
 
 import os
 
-from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -165,10 +164,13 @@ class DataSubjectRequestSerializer(serializers.ModelSerializer):
     logged_by = _email("logged_by")
     instructed_by = _email("instructed_by")
     completed_by = _email("completed_by")
-    is_paused = serializers.SerializerMethodField(
-        help_text="waiting on the subject's identity check"
+    is_paused = serializers.BooleanField(
+        read_only=True, help_text="waiting on the subject's identity check"
     )
-    is_overdue = serializers.SerializerMethodField(help_text="open and past its deadline")
+    is_overdue = serializers.BooleanField(
+        read_only=True,
+        help_text="open, not paused and past its deadline (GDPR art. 12(3))",
+    )
 
     class Meta:
         model = DataSubjectRequest
@@ -201,17 +203,6 @@ class DataSubjectRequestSerializer(serializers.ModelSerializer):
             "assistance_cost_currency",
             "status_callback_url",
         ]
-
-    def get_is_paused(self, dsr) -> bool:
-        return dsr.identity_check_since is not None
-
-    def get_is_overdue(self, dsr) -> bool:
-        open_states = (DataSubjectRequest.Status.PENDING, DataSubjectRequest.Status.IN_PROGRESS)
-        return (
-            dsr.status in open_states
-            and dsr.identity_check_since is None
-            and dsr.due_at < timezone.now()
-        )
 
 
 # --- Breaches (art. 21.11) -----------------------------------------------------------------
@@ -248,9 +239,8 @@ class BreachNotificationSerializer(serializers.ModelSerializer):
         ]
 
     def get_seconds_left(self, notice) -> int | None:
-        if notice.notified_at:
-            return None
-        return int((notice.deadline - timezone.now()).total_seconds())
+        left = notice.seconds_left()
+        return None if left is None else int(left)
 
 
 class BreachSerializer(serializers.ModelSerializer):

@@ -2,43 +2,43 @@
 
 from django.urls import path
 
-from .views import audits, breaches, dsrs, records, subprocessors
+from .views import assistance, audits, breaches, dsrs, records, sub_processors
 
 urlpatterns = [
     # sub-processors (art. 21.9, 21.10; GDPR 28(2))
     path(
         "sub-processors/",
-        subprocessors.SubProcessorListApi.as_view(),
+        sub_processors.SubProcessorListApi.as_view(),
         name="api-sub-processor-list",
     ),
     path(
         "sub-processors/<int:pk>/",
-        subprocessors.SubProcessorDetailApi.as_view(),
+        sub_processors.SubProcessorDetailApi.as_view(),
         name="api-sub-processor-detail",
     ),
     path(
         "sub-processor-changes/",
-        subprocessors.SubProcessorChangeListApi.as_view(),
+        sub_processors.SubProcessorChangeListApi.as_view(),
         name="api-sub-processor-change-list",
     ),
     path(
         "sub-processor-changes/<int:pk>/",
-        subprocessors.SubProcessorChangeDetailApi.as_view(),
+        sub_processors.SubProcessorChangeDetailApi.as_view(),
         name="api-sub-processor-change-detail",
     ),
     path(
         "sub-processor-changes/<int:pk>/object/",
-        subprocessors.SubProcessorChangeObjectApi.as_view(),
+        sub_processors.SubProcessorChangeObjectApi.as_view(),
         name="api-sub-processor-change-object",
     ),
     path(
         "sub-processor-changes/<int:pk>/withdraw/",
-        subprocessors.SubProcessorChangeWithdrawApi.as_view(),
+        sub_processors.SubProcessorChangeWithdrawApi.as_view(),
         name="api-sub-processor-change-withdraw",
     ),
     path(
         "sub-processor-objections/<int:pk>/resolve/",
-        subprocessors.SubProcessorObjectionResolveApi.as_view(),
+        sub_processors.SubProcessorObjectionResolveApi.as_view(),
         name="api-sub-processor-objection-resolve",
     ),
     # audits (art. 21.7)
@@ -167,12 +167,12 @@ urlpatterns = [
     # assistance (art. 21.6)
     path(
         "assistance-requests/",
-        records.AssistanceRequestListApi.as_view(),
+        assistance.AssistanceRequestListApi.as_view(),
         name="api-assistance-request-list",
     ),
     path(
         "assistance-requests/<int:pk>/",
-        records.AssistanceRequestDetailApi.as_view(),
+        assistance.AssistanceRequestDetailApi.as_view(),
         name="api-assistance-request-detail",
     ),
 ]

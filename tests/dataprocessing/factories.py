@@ -13,6 +13,7 @@ from dataprocessing.models import (
     DataSubjectRequest,
     SubProcessor,
 )
+from dataprocessing.services import audits, breaches, dsrs, records, sub_processors
 from tests.accounts.factories import ClientFactory, ComplianceOfficerFactory
 
 
@@ -78,3 +79,59 @@ class BreachNotificationFactory(factory.django.DjangoModelFactory):
     breach = factory.SubFactory(BreachFactory)
     client = factory.SubFactory(ClientFactory)
     deadline = factory.LazyAttribute(lambda o: o.breach.aware_at + dt.timedelta(hours=48))
+
+
+# --- Made through the services, as the portal makes them -----------------------------------
+def register_sub_processor(
+    provider, officer, name="Acme Cloud BV", country="NL", active=True, **extra
+):
+    return sub_processors.sub_processor_register(
+        provider=provider,
+        acting_user=officer,
+        name=name,
+        kind="third_party",
+        country=country,
+        services="Hosting",
+        agreement_date=dt.date(2024, 1, 1),
+        active_from=dt.date(2024, 1, 2) if active else None,
+        **extra,
+    )
+
+
+def information_request(client, admin):
+    return audits.audit_request(
+        client=client, kind=AuditRequest.Kind.INFORMATION, acting_user=admin
+    )
+
+
+def receive_dsr(client, user=None, **kw):
+    """A data-subject request received by the provider (erasure), logged by `user`."""
+    data = {"type": "erasure", "received_by": "provider", "subject_reference": "+31612345678"}
+    data.update(kw)
+    return dsrs.dsr_receive(client=client, acting_user=user, **data)
+
+
+def log_breach(provider, officer, *clients):
+    """A breach detected two hours ago affecting `clients`."""
+    return breaches.breach_log(
+        provider=provider,
+        detected_at=timezone.now() - dt.timedelta(hours=2),
+        description="Misdirected export",
+        data_types="phone numbers",
+        approx_subjects=120,
+        measures="Export revoked",
+        affected_clients=list(clients),
+        acting_user=officer,
+    )
+
+
+def keep_record(client, officer):
+    return records.processing_record_save(
+        client=client,
+        acting_user=officer,
+        subject_categories="Customers",
+        data_types="Phone numbers",
+        purposes="Messaging",
+        retention="90 days",
+        toms_reference="art. 21.2",
+    )

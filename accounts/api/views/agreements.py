@@ -3,11 +3,7 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-<<<<<<< HEAD
-from accounts import selectors, services
-=======
 from accounts import selectors
->>>>>>> layout-accounts
 from accounts.kernel.permissions import IsBillingStaff, IsClientAdminOrBillingStaff
 from accounts.models import Agreement
 from accounts.services import agreements

@@ -6,11 +6,7 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-<<<<<<< HEAD
-from accounts import selectors, services
-=======
 from accounts import selectors
->>>>>>> layout-accounts
 from accounts.kernel.permissions import IsBillingStaff
 from accounts.models import Client, Provider, Suspension
 from accounts.services import agreements, onboarding

@@ -3,11 +3,7 @@
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-<<<<<<< HEAD
-from accounts import selectors, services
-=======
 from accounts import selectors
->>>>>>> layout-accounts
 from accounts.kernel.permissions import IsBillingStaff, IsClientAdmin, IsProviderStaff
 from accounts.models import Provider, TermsAcceptance, TermsVersion
 from accounts.services import agreements, terms

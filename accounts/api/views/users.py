@@ -5,11 +5,7 @@ from rest_framework import serializers
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 
-<<<<<<< HEAD
-from accounts import selectors, services
-=======
 from accounts import selectors
->>>>>>> layout-accounts
 from accounts.kernel.permissions import IsClientAdminOrStaff
 from accounts.models import Invitation, Provider, User
 from accounts.services import onboarding, users

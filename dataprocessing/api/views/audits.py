@@ -8,8 +8,9 @@ from rest_framework.parsers import FormParser, MultiPartParser
 
 from accounts.api.views.base import ERRORS_READ, Api, client_for, responses
 from accounts.kernel.permissions import IsComplianceOfficer
-from dataprocessing import selectors, services
+from dataprocessing import selectors
 from dataprocessing.models import AuditRequest
+from dataprocessing.services import audits as services
 
 from ..filters import AuditRequestFilter
 from ..permissions import IsClientAdminOrComplianceOfficer

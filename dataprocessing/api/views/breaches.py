@@ -1,7 +1,6 @@
 """Personal-data breaches (art. 21.11): staff log them and notify each affected client within 48
 hours of awareness; a client sees its own notices (`breach-notices`), never who else was affected."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
@@ -9,8 +8,9 @@ from accounts.api.views.base import ERRORS_READ, Api, responses
 from accounts.kernel.errors import ValidationFailed
 from accounts.kernel.permissions import IsComplianceOfficer, IsProviderStaff
 from accounts.models import Client, Provider
-from dataprocessing import selectors, services
+from dataprocessing import selectors
 from dataprocessing.models import Breach, BreachNotification
+from dataprocessing.services import breaches as services
 
 from ..filters import BreachFilter, BreachNoticeFilter
 from ..serializers import BreachNoticeSerializer, BreachSerializer, BreachUpdateSerializer
@@ -90,10 +90,8 @@ class BreachNotifyApi(_BreachApi):
         """Send one affected client its notice from the portal and record it (art. 21.11(a))."""
         breach = self.breach(request, pk)
         data = self.input(request)
-        notification = get_object_or_404(
-            selectors.breach_notification_list(user=request.user),
-            breach=breach,
-            client_id=data["client"],
+        notification = selectors.breach_notification_get(
+            user=request.user, breach=breach, client_id=data["client"]
         )
         services.breach_notify_client(
             notification=notification, message=data["message"], acting_user=request.user
@@ -164,5 +162,5 @@ class BreachNoticeDetailApi(Api):
 
     @extend_schema(tags=["breach-notices"], responses={200: BreachNoticeSerializer, **ERRORS_READ})
     def get(self, request, pk):
-        notice = get_object_or_404(selectors.breach_notification_list(user=request.user), pk=pk)
+        notice = selectors.breach_notification_get(user=request.user, pk=pk)
         return self.present(notice, BreachNoticeSerializer)

@@ -10,8 +10,9 @@ from rest_framework.response import Response
 
 from accounts.api.views.base import ERRORS_READ, Api, client_for, responses
 from accounts.kernel.permissions import IsClientAdmin, IsComplianceOfficer
-from dataprocessing import selectors, services
+from dataprocessing import selectors
 from dataprocessing.models import DataSubjectRequest
+from dataprocessing.services import dsrs as services
 
 from ..filters import DataSubjectRequestFilter
 from ..permissions import IsClientAdminOrComplianceOfficer
@@ -57,14 +58,13 @@ class DataSubjectRequestListApi(Api):
         """Log a request; one received by the provider notifies the client's admins at once (art. 21.5.2)."""
         data = dict(self.input(request))
         client = client_for(request, data.pop("client", None))
-        default_receiver = (
-            DataSubjectRequest.ReceivedBy.PROVIDER
-            if request.user.is_provider_staff
-            else DataSubjectRequest.ReceivedBy.CLIENT
-        )
-        data["received_by"] = data.get("received_by") or default_receiver
+        data["received_by"] = data.get("received_by") or services.received_by_default(request.user)
         dsr = services.dsr_receive(client=client, acting_user=request.user, **data)
-        return self.present(dsr, DataSubjectRequestSerializer, status=201)
+        return self.present(
+            selectors.dsr_get(user=request.user, pk=dsr.pk),
+            DataSubjectRequestSerializer,
+            status=201,
+        )
 
 
 class _DsrApi(Api):

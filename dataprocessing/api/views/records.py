@@ -1,21 +1,19 @@
-"""Records of processing per client (art. 21.8, 24), exportable as CSV, and assistance requests
-for a data-protection impact assessment or a prior consultation (art. 21.6)."""
+"""Records of processing per client (art. 21.8, 24), exportable as CSV."""
 
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-from accounts.api.views.base import ERRORS_READ, Api, client_for, responses
+from accounts.api.views.base import ERRORS_READ, Api, responses
 from accounts.kernel.permissions import IsComplianceOfficer
-from accounts.selectors import client_get, scoped
-from dataprocessing import selectors, services
-from dataprocessing.models import AssistanceRequest, ProcessingRecord
+from accounts.selectors import client_get
+from dataprocessing import selectors
+from dataprocessing.models import ProcessingRecord
+from dataprocessing.services import records as services
 
-from ..filters import AssistanceRequestFilter, ProcessingRecordFilter
-from ..permissions import IsClientAdminOrComplianceOfficer
-from ..serializers import AssistanceRequestSerializer, ProcessingRecordSerializer
+from ..filters import ProcessingRecordFilter
+from ..serializers import ProcessingRecordSerializer
 
 TAG = ["processing-records"]
 
@@ -33,10 +31,6 @@ class _RecordInput(serializers.Serializer):
     )
 
 
-def _records(request):
-    return scoped(ProcessingRecord.objects.select_related("client__provider"), user=request.user)
-
-
 class ProcessingRecordListApi(Api):
     queryset = ProcessingRecord.objects.none()
     filterset_class = ProcessingRecordFilter
@@ -48,7 +42,10 @@ class ProcessingRecordListApi(Api):
     @extend_schema(tags=TAG, responses={200: ProcessingRecordSerializer(many=True), **ERRORS_READ})
     def get(self, request):
         return self.paginated(
-            _records(request).order_by("client__legal_name", "pk"), ProcessingRecordSerializer
+            selectors.processing_record_list(user=request.user).order_by(
+                "client__legal_name", "pk"
+            ),
+            ProcessingRecordSerializer,
         )
 
     @extend_schema(
@@ -71,13 +68,15 @@ class ProcessingRecordDetailApi(Api):
 
     @extend_schema(tags=TAG, responses={200: ProcessingRecordSerializer, **ERRORS_READ})
     def get(self, request, pk):
-        return self.present(get_object_or_404(_records(request), pk=pk), ProcessingRecordSerializer)
+        return self.present(
+            selectors.processing_record_get(user=request.user, pk=pk), ProcessingRecordSerializer
+        )
 
     @extend_schema(
         tags=TAG, request=InputSerializer, responses=responses(200, ProcessingRecordSerializer)
     )
     def put(self, request, pk):
-        record = get_object_or_404(_records(request), pk=pk)
+        record = selectors.processing_record_get(user=request.user, pk=pk)
         record = services.processing_record_save(
             client=record.client, acting_user=request.user, **self.input(request)
         )
@@ -90,7 +89,7 @@ class ProcessingRecordCsvApi(Api):
     @extend_schema(tags=TAG, responses={(200, "text/csv"): OpenApiTypes.STR, **ERRORS_READ})
     def get(self, request, pk):
         """The record as CSV: section, item, detail, with the current sub-processors (art. 21.8)."""
-        record = get_object_or_404(_records(request), pk=pk)
+        record = selectors.processing_record_get(user=request.user, pk=pk)
         response = HttpResponse(
             selectors.processing_record_csv(client=record.client),
             content_type="text/csv; charset=utf-8",
@@ -99,75 +98,3 @@ class ProcessingRecordCsvApi(Api):
             f'attachment; filename="processing-record-{record.client_id}.csv"'
         )
         return response
-
-
-# --- Assistance (art. 21.6) ----------------------------------------------------------------
-ASSIST_TAG = ["assistance-requests"]
-
-
-class AssistanceRequestListApi(Api):
-    queryset = AssistanceRequest.objects.none()
-    filterset_class = AssistanceRequestFilter
-    write_permission_classes = [IsClientAdminOrComplianceOfficer]
-
-    class InputSerializer(serializers.Serializer):
-        client = serializers.IntegerField(required=False, help_text="compliance officers only")
-        kind = serializers.ChoiceField(choices=AssistanceRequest.Kind.choices)
-        description = serializers.CharField(allow_blank=True)
-        due_at = serializers.DateTimeField(required=False, allow_null=True)
-
-    @extend_schema(
-        tags=ASSIST_TAG, responses={200: AssistanceRequestSerializer(many=True), **ERRORS_READ}
-    )
-    def get(self, request):
-        return self.paginated(
-            selectors.assistance_request_list(user=request.user), AssistanceRequestSerializer
-        )
-
-    @extend_schema(
-        tags=ASSIST_TAG,
-        request=InputSerializer,
-        responses=responses(201, AssistanceRequestSerializer),
-    )
-    def post(self, request):
-        """Ask for help with a DPIA or a prior consultation (art. 21.6)."""
-        data = dict(self.input(request))
-        client = client_for(request, data.pop("client", None))
-        assistance = services.assistance_request_log(
-            client=client, acting_user=request.user, **data
-        )
-        return self.present(assistance, AssistanceRequestSerializer, status=201)
-
-
-class AssistanceRequestDetailApi(Api):
-    queryset = AssistanceRequest.objects.none()
-    write_permission_classes = [IsComplianceOfficer]
-
-    class InputSerializer(serializers.Serializer):
-        status = serializers.ChoiceField(choices=AssistanceRequest.Status.choices, required=False)
-        outcome = serializers.CharField(required=False, allow_blank=True)
-        cost = serializers.DecimalField(
-            max_digits=12,
-            decimal_places=2,
-            required=False,
-            help_text="charged to the client (art. 21.6)",
-        )
-
-    @extend_schema(tags=ASSIST_TAG, responses={200: AssistanceRequestSerializer, **ERRORS_READ})
-    def get(self, request, pk):
-        return self.present(
-            selectors.assistance_request_get(user=request.user, pk=pk), AssistanceRequestSerializer
-        )
-
-    @extend_schema(
-        tags=ASSIST_TAG,
-        request=InputSerializer,
-        responses=responses(200, AssistanceRequestSerializer),
-    )
-    def patch(self, request, pk):
-        """Track the request: status, outcome and cost (art. 21.6)."""
-        assistance = selectors.assistance_request_get(user=request.user, pk=pk)
-        assistance = services.assistance_request_update(
-            assistance_request=assistance, acting_user=request.user, **self.input(request)
-        )
-        return self.present(assistance, AssistanceRequestSerializer)

@@ -1,7 +1,6 @@
 """The sub-processor register (art. 21.9, 21.10) and announced changes with client objections
 (GDPR art. 28(2)). Clients see their provider's current list; compliance officers keep it."""
 
-from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -10,8 +9,9 @@ from rest_framework.response import Response
 from accounts.api.views.base import ERRORS_READ, Api, responses
 from accounts.kernel.permissions import IsClientAdmin, IsComplianceOfficer
 from accounts.models import Provider
-from dataprocessing import selectors, services
+from dataprocessing import selectors
 from dataprocessing.models import SubProcessor, SubProcessorChange, SubProcessorObjection
+from dataprocessing.services import sub_processors as services
 
 from ..filters import SubProcessorChangeFilter, SubProcessorFilter
 from ..serializers import (
@@ -51,11 +51,6 @@ class _SubProcessorInput(serializers.Serializer):
     active_to = serializers.DateField(required=False, allow_null=True)
 
 
-def sub_processor_get(request, pk) -> SubProcessor:
-    """A register entry the caller may see; another provider's (or a not yet current one, for a client) is 404."""
-    return get_object_or_404(selectors.sub_processor_list(user=request.user), pk=pk)
-
-
 class SubProcessorListApi(Api):
     queryset = SubProcessor.objects.none()
     filterset_class = SubProcessorFilter
@@ -92,14 +87,16 @@ class SubProcessorDetailApi(Api):
 
     @extend_schema(tags=TAG, responses={200: SubProcessorSerializer, **ERRORS_READ})
     def get(self, request, pk):
-        return self.present(sub_processor_get(request, pk), SubProcessorSerializer)
+        return self.present(
+            selectors.sub_processor_get(user=request.user, pk=pk), SubProcessorSerializer
+        )
 
     @extend_schema(
         tags=TAG, request=InputSerializer, responses=responses(200, SubProcessorSerializer)
     )
     def patch(self, request, pk):
         """Correct a register entry (e.g. end it with `active_to`); history keeps the old values."""
-        sub_processor = sub_processor_get(request, pk)
+        sub_processor = selectors.sub_processor_get(user=request.user, pk=pk)
         serializer = self.InputSerializer(data=request.data, partial=True)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -143,8 +140,10 @@ class SubProcessorChangeListApi(Api):
         change = services.sub_processor_change_announce(
             provider=data["provider"],
             kind=data["kind"],
-            sub_processor=sub_processor_get(request, data["sub_processor"]),
-            replaces=sub_processor_get(request, replaces) if replaces else None,
+            sub_processor=selectors.sub_processor_get(user=request.user, pk=data["sub_processor"]),
+            replaces=selectors.sub_processor_get(user=request.user, pk=replaces)
+            if replaces
+            else None,
             description=data["description"],
             acting_user=request.user,
         )
@@ -218,9 +217,7 @@ class SubProcessorObjectionResolveApi(Api):
     )
     def post(self, request, pk):
         """Record how a client's objection was resolved (art. 21.9)."""
-        objection = get_object_or_404(
-            selectors.sub_processor_objection_list(user=request.user), pk=pk
-        )
+        objection = selectors.sub_processor_objection_get(user=request.user, pk=pk)
         data = self.input(request)
         objection = services.sub_processor_objection_resolve(
             objection=objection, acting_user=request.user, resolution=data["resolution"]

@@ -1,15 +1,18 @@
-"""Tenant isolation of the reads, the compliance officer's open items, and the job registry."""
+"""Reads: tenant isolation, the due-soon warning, the compliance officer's open items."""
 
 import datetime as dt
 
 import pytest
-from django.http import Http404
 from django.utils import timezone
 
-from dataprocessing import jobs, selectors, services
-from portal import jobs as portal_jobs
-
-from .factories import AuditRequestFactory, BreachNotificationFactory, DataSubjectRequestFactory
+from accounts.kernel.errors import NotFound
+from dataprocessing import selectors
+from dataprocessing.services import assistance
+from tests.dataprocessing.factories import (
+    AuditRequestFactory,
+    BreachNotificationFactory,
+    DataSubjectRequestFactory,
+)
 
 
 def test_a_client_sees_only_its_own_audits_dsrs_and_assistance_requests(
@@ -24,11 +27,11 @@ def test_a_client_sees_only_its_own_audits_dsrs_and_assistance_requests(
     assert set(selectors.audit_request_list(user=compliance_officer)) == {mine, theirs}
     assert list(selectors.audit_request_list(client=other_company)) == [theirs]
     assert list(selectors.dsr_list(user=other_admin)) == [their_dsr]
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         selectors.audit_request_get(user=client_admin, pk=theirs.pk)
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         selectors.dsr_get(user=client_admin, pk=their_dsr.pk)
-    with pytest.raises(Http404):
+    with pytest.raises(NotFound):
         selectors.dsr_get_by_request_id(user=client_admin, request_id=their_dsr.request_id)
     assert (
         selectors.dsr_get_by_request_id(user=client_admin, request_id=my_dsr.request_id) == my_dsr
@@ -54,7 +57,7 @@ def test_the_compliance_officers_open_items_carry_deadlines_in_their_units(
     BreachNotificationFactory(
         client=client_company, deadline=now + dt.timedelta(hours=5), notified_at=now
     )
-    services.assistance_request_log(
+    assistance.assistance_request_log(
         client=client_company, kind="dpia", description="x", acting_user=compliance_officer
     )
     items = selectors.compliance_open_items(now=now)
@@ -72,15 +75,25 @@ def test_the_compliance_officers_open_items_carry_deadlines_in_their_units(
     assert items[0]["kind"] == "dsr" and items[-1]["kind"] == "assistance"
 
 
-def test_every_data_processing_job_is_registered_and_does_nothing_on_an_empty_database(db):
-    expected = {
-        "sub_processor_changes_apply",
-        "dsr_overdue_flag",
-        "dsr_callbacks_retry",
-        "breach_deadlines_escalate",
-        "dsr_references_anonymise",
-    }
-    assert expected <= set(portal_jobs.registry())
-    for name in expected:
-        summary = jobs.JOBS[name]()
-        assert isinstance(summary, dict) and not any(summary.values()), name
+def test_the_dashboard_warns_five_days_ahead(
+    client_company, other_company, client_admin, compliance_officer
+):
+    """Due soon (ahead of GDPR 12(3)) is one read, `dsr_list(due_soon=True)`, scoped like the rest:
+    staff see every client's, a client's users only their own."""
+    now = timezone.now()
+
+    def due_in(client, delta, **kw):
+        return DataSubjectRequestFactory(client=client, due_at=now + delta, **kw)
+
+    soon = due_in(client_company, dt.timedelta(days=4))
+    edge = due_in(client_company, dt.timedelta(days=5))
+    due_in(client_company, dt.timedelta(days=5, minutes=1))  # later
+    due_in(client_company, dt.timedelta(minutes=-1))  # already overdue
+    due_in(client_company, dt.timedelta(days=1), status="completed")
+    due_in(client_company, dt.timedelta(days=1), identity_check_since=now)  # paused
+    other = due_in(other_company, dt.timedelta(days=3))
+    staff = selectors.dsr_list(user=compliance_officer, due_soon=True, days=5, now=now)
+    assert list(staff) == [other, soon, edge]
+    assert all(d.is_due_soon and not d.is_overdue for d in staff)
+    mine = selectors.dsr_list(user=client_admin, due_soon=True, days=5, now=now)
+    assert list(mine) == [soon, edge]

@@ -6,14 +6,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
-from django.utils import timezone
 
 from accounts.kernel.errors import ApplicationError, Conflict, NotAllowed, ValidationFailed
 from accounts.models import Notification
-from dataprocessing import selectors, services
-from dataprocessing.models import Breach, BreachNotification
+from dataprocessing import selectors
+from dataprocessing.models import Breach
+from dataprocessing.services import breaches
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
 FRIDAY_EVENING = dt.datetime(2026, 11, 20, 19, 0, tzinfo=AMSTERDAM)
 
 
@@ -27,7 +29,7 @@ def log(provider, user, clients, **kw):
         "affected_clients": clients,
     }
     data.update(kw)
-    return services.breach_log(provider=provider, acting_user=user, **data)
+    return breaches.breach_log(provider=provider, acting_user=user, **data)
 
 
 def test_a_breach_detected_on_friday_evening_is_due_on_sunday_evening(
@@ -93,7 +95,7 @@ def test_the_notice_is_sent_from_the_portal_to_the_clients_admins_and_recorded(
     breach = log(cm, compliance_officer, [client_company, other_company])
     notice = breach.notifications.get(client=client_company)
     with django_capture_on_commit_callbacks(execute=True):
-        services.breach_notify_client(
+        breaches.breach_notify_client(
             notification=notice, message="We detected a leak.", acting_user=compliance_officer
         )
     notice.refresh_from_db()
@@ -104,7 +106,7 @@ def test_the_notice_is_sent_from_the_portal_to_the_clients_admins_and_recorded(
         key=f"breach-notice:{notice.pk}", client=client_company
     ).exists()
     with pytest.raises(Conflict):
-        services.breach_notify_client(
+        breaches.breach_notify_client(
             notification=notice, message="again", acting_user=compliance_officer
         )
 
@@ -112,7 +114,7 @@ def test_the_notice_is_sent_from_the_portal_to_the_clients_admins_and_recorded(
 def test_an_empty_notice_is_refused(cm, client_company, compliance_officer):
     notice = log(cm, compliance_officer, [client_company]).notifications.get()
     with pytest.raises(ValidationFailed):
-        services.breach_notify_client(
+        breaches.breach_notify_client(
             notification=notice, message=" ", acting_user=compliance_officer
         )
     notice.refresh_from_db()
@@ -125,19 +127,19 @@ def test_escalation_once_when_near_and_once_when_missed(
     notice = log(cx, compliance_officer, [nl_company]).notifications.get()
     deadline = notice.deadline
     with django_capture_on_commit_callbacks(execute=True):
-        assert services.breach_deadlines_escalate(
+        assert breaches.breach_deadlines_escalate(
             now=deadline - dt.timedelta(hours=12, minutes=1)
         ) == {"near": 0, "missed": 0}
-        assert services.breach_deadlines_escalate(now=deadline - dt.timedelta(hours=11)) == {
+        assert breaches.breach_deadlines_escalate(now=deadline - dt.timedelta(hours=11)) == {
             "near": 1,
             "missed": 0,
         }
-        assert services.breach_deadlines_escalate(now=deadline - dt.timedelta(hours=2)) == {
+        assert breaches.breach_deadlines_escalate(now=deadline - dt.timedelta(hours=2)) == {
             "near": 0,
             "missed": 0,
         }
-        assert services.breach_deadlines_escalate(now=deadline) == {"near": 0, "missed": 1}
-        assert services.breach_deadlines_escalate(now=deadline + dt.timedelta(hours=5)) == {
+        assert breaches.breach_deadlines_escalate(now=deadline) == {"near": 0, "missed": 1}
+        assert breaches.breach_deadlines_escalate(now=deadline + dt.timedelta(hours=5)) == {
             "near": 0,
             "missed": 0,
         }
@@ -150,10 +152,10 @@ def test_escalation_once_when_near_and_once_when_missed(
 
 def test_a_notified_client_is_not_escalated(cx, nl_company, compliance_officer):
     notice = log(cx, compliance_officer, [nl_company]).notifications.get()
-    services.breach_notify_client(
+    breaches.breach_notify_client(
         notification=notice, message="Notice", acting_user=compliance_officer
     )
-    assert services.breach_deadlines_escalate(now=notice.deadline + dt.timedelta(hours=1)) == {
+    assert breaches.breach_deadlines_escalate(now=notice.deadline + dt.timedelta(hours=1)) == {
         "near": 0,
         "missed": 0,
     }
@@ -168,32 +170,32 @@ def test_updates_reach_notified_clients_and_the_root_cause_closes_the_breach(
     django_capture_on_commit_callbacks,
 ):
     breach = log(cm, compliance_officer, [client_company, other_company])
-    services.breach_notify_client(
+    breaches.breach_notify_client(
         notification=breach.notifications.get(client=client_company),
         message="Notice",
         acting_user=compliance_officer,
     )
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.breach_add_update(
+        breaches.breach_add_update(
             breach=breach, text="Logs show 300 subjects", acting_user=compliance_officer
         )
     assert [m.to for m in mail.outbox] == [[client_admin.email]]
     with pytest.raises(ApplicationError) as exc:
-        services.breach_close(breach=breach, acting_user=compliance_officer)
+        breaches.breach_close(breach=breach, acting_user=compliance_officer)
     assert exc.value.field == "notifications"
-    services.breach_notify_client(
+    breaches.breach_notify_client(
         notification=breach.notifications.get(client=other_company),
         message="Notice",
         acting_user=compliance_officer,
     )
     with pytest.raises(ApplicationError) as exc:
-        services.breach_close(breach=breach, acting_user=compliance_officer)
+        breaches.breach_close(breach=breach, acting_user=compliance_officer)
     assert exc.value.field == "root_cause"
-    services.breach_set_root_cause(
+    breaches.breach_set_root_cause(
         breach=breach, root_cause="Key in a public repo", acting_user=compliance_officer
     )
-    breach = services.breach_close(breach=breach, acting_user=compliance_officer)
+    breach = breaches.breach_close(breach=breach, acting_user=compliance_officer)
     assert breach.closed_at and breach.root_cause == "Key in a public repo"
     assert breach.updates.count() == 1
 
@@ -203,7 +205,7 @@ def test_a_client_sees_only_breaches_it_was_notified_of_and_only_its_own_notice(
 ):
     breach = log(cm, compliance_officer, [client_company, other_company])
     assert list(selectors.breach_list(user=client_admin)) == []
-    services.breach_notify_client(
+    breaches.breach_notify_client(
         notification=breach.notifications.get(client=client_company),
         message="Notice",
         acting_user=compliance_officer,
@@ -219,12 +221,18 @@ def test_a_client_sees_only_breaches_it_was_notified_of_and_only_its_own_notice(
 
 def test_the_countdown_shows_the_hours_left(cx, nl_company, compliance_officer):
     notice = log(cx, compliance_officer, [nl_company]).notifications.get()
-    assert (
-        selectors.breach_notification_hours_left(
-            notice, now=FRIDAY_EVENING + dt.timedelta(hours=36)
-        )
-        == 12
+    countdown = selectors.breach_notice_countdown(
+        notice, now=FRIDAY_EVENING + dt.timedelta(hours=36)
     )
-    assert BreachNotification.objects.filter(
-        deadline__lt=timezone.now() + dt.timedelta(days=3650)
-    ).exists()
+    assert countdown["hours"] == 12
+    assert countdown["text"] == "12 h 00 min left" and not countdown["overdue"]
+    # past the 48 hours the countdown turns negative and says so
+    missed = selectors.breach_notice_countdown(
+        notice, now=notice.deadline + dt.timedelta(hours=3, minutes=5)
+    )
+    assert missed["overdue"] and missed["text"] == "overdue by 3 h 05 min"
+    # once the client is notified there is nothing left to count
+    notice = breaches.breach_notify_client(
+        notification=notice, message="Notice", acting_user=compliance_officer
+    )
+    assert selectors.breach_notice_countdown(notice) is None

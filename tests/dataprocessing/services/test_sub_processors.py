@@ -10,11 +10,11 @@ from django.utils import timezone
 from accounts.kernel.dates import local_date
 from accounts.kernel.errors import ApplicationError, Conflict, NotAllowed, ValidationFailed
 from accounts.models import Client
-from dataprocessing import selectors, services
+from dataprocessing import selectors
 from dataprocessing.models import SubProcessor, SubProcessorChange, SubProcessorObjection
+from dataprocessing.services import sub_processors
 from tests.accounts.factories import ClientAdminFactory, ClientFactory
-
-from .factories import SubProcessorFactory
+from tests.dataprocessing.factories import SubProcessorFactory
 
 
 def register(provider, user, **kw):
@@ -26,7 +26,7 @@ def register(provider, user, **kw):
         "agreement_date": dt.date(2026, 1, 5),
     }
     data.update(kw)
-    return services.sub_processor_register(provider=provider, acting_user=user, **data)
+    return sub_processors.sub_processor_register(provider=provider, acting_user=user, **data)
 
 
 def test_a_sub_processor_outside_the_eea_without_a_safeguard_is_refused(cm, compliance_officer):
@@ -68,13 +68,13 @@ def test_an_update_that_moves_a_sub_processor_outside_the_eea_needs_a_safeguard(
 ):
     sp = register(cm, compliance_officer)
     with pytest.raises(ValidationFailed) as exc:
-        services.sub_processor_update(
+        sub_processors.sub_processor_update(
             sub_processor=sp, acting_user=compliance_officer, country="IN", in_eea=False
         )
     assert exc.value.field == "safeguard"
     sp.refresh_from_db()
     assert sp.country == "DE"
-    services.sub_processor_update(
+    sub_processors.sub_processor_update(
         sub_processor=sp,
         acting_user=compliance_officer,
         country="IN",
@@ -94,7 +94,7 @@ def test_an_announced_addition_takes_effect_after_the_notice_period_and_every_ac
     sp = register(cm, compliance_officer, name="New Carrier")
     before = timezone.now()
     with django_capture_on_commit_callbacks(execute=True):
-        change = services.sub_processor_change_announce(
+        change = sub_processors.sub_processor_change_announce(
             provider=cm,
             sub_processor=sp,
             kind="addition",
@@ -113,7 +113,7 @@ def test_the_notice_period_comes_from_the_provider_profile(cx, compliance_office
     cx.subprocessor_notice_days = 45
     cx.save()
     sp = register(cx, compliance_officer)
-    change = services.sub_processor_change_announce(
+    change = sub_processors.sub_processor_change_announce(
         provider=cx, sub_processor=sp, kind="addition", acting_user=compliance_officer
     )
     assert change.effective_at - change.announced_at == dt.timedelta(days=45)
@@ -122,7 +122,7 @@ def test_the_notice_period_comes_from_the_provider_profile(cx, compliance_office
 def test_a_replacement_names_the_replaced_sub_processor(cm, compliance_officer):
     new = register(cm, compliance_officer, name="New")
     with pytest.raises(ValidationFailed) as exc:
-        services.sub_processor_change_announce(
+        sub_processors.sub_processor_change_announce(
             provider=cm, sub_processor=new, kind="replacement", acting_user=compliance_officer
         )
     assert exc.value.field == "replaces"
@@ -133,18 +133,19 @@ def test_a_client_may_object_before_the_change_takes_effect(
     cm, compliance_officer, client_admin, client_company
 ):
     sp = register(cm, compliance_officer)
-    change = services.sub_processor_change_announce(
+    change = sub_processors.sub_processor_change_announce(
         provider=cm, sub_processor=sp, kind="addition", acting_user=compliance_officer
     )
-    objection = services.sub_processor_object(
+    objection = sub_processors.sub_processor_object(
         change=change,
         client=client_company,
         acting_user=client_admin,
         reason="Not in our approved list",
     )
     assert objection.status == SubProcessorObjection.Status.OPEN
+    assert objection.history.get().history_user == client_admin
     with pytest.raises(Conflict):
-        services.sub_processor_object(
+        sub_processors.sub_processor_object(
             change=change, client=client_company, acting_user=client_admin, reason="again"
         )
 
@@ -153,14 +154,14 @@ def test_an_objection_after_the_change_took_effect_is_refused(
     cm, compliance_officer, client_admin, client_company
 ):
     sp = register(cm, compliance_officer)
-    change = services.sub_processor_change_announce(
+    change = sub_processors.sub_processor_change_announce(
         provider=cm, sub_processor=sp, kind="addition", acting_user=compliance_officer
     )
     SubProcessorChange.objects.filter(pk=change.pk).update(
         effective_at=timezone.now() - dt.timedelta(seconds=1)
     )
     with pytest.raises(ApplicationError) as exc:
-        services.sub_processor_object(
+        sub_processors.sub_processor_object(
             change=change, client=client_company, acting_user=client_admin, reason="late"
         )
     assert exc.value.field == "change" and "28(2)" in exc.value.message
@@ -171,22 +172,22 @@ def test_an_admin_of_another_client_cannot_object_for_this_client(
     cm, compliance_officer, other_admin, client_company
 ):
     sp = register(cm, compliance_officer)
-    change = services.sub_processor_change_announce(
+    change = sub_processors.sub_processor_change_announce(
         provider=cm, sub_processor=sp, kind="addition", acting_user=compliance_officer
     )
     with pytest.raises(NotAllowed):
-        services.sub_processor_object(
+        sub_processors.sub_processor_object(
             change=change, client=client_company, acting_user=other_admin, reason="x"
         )
 
 
 def test_a_client_of_another_provider_cannot_object(cm, compliance_officer, nl_admin, nl_company):
     sp = register(cm, compliance_officer)
-    change = services.sub_processor_change_announce(
+    change = sub_processors.sub_processor_change_announce(
         provider=cm, sub_processor=sp, kind="addition", acting_user=compliance_officer
     )
     with pytest.raises(NotAllowed):
-        services.sub_processor_object(
+        sub_processors.sub_processor_object(
             change=change, client=nl_company, acting_user=nl_admin, reason="x"
         )
 
@@ -195,15 +196,15 @@ def test_staff_resolve_an_objection_and_the_client_is_told(
     cm, compliance_officer, client_admin, client_company, django_capture_on_commit_callbacks
 ):
     sp = register(cm, compliance_officer)
-    change = services.sub_processor_change_announce(
+    change = sub_processors.sub_processor_change_announce(
         provider=cm, sub_processor=sp, kind="addition", acting_user=compliance_officer
     )
-    objection = services.sub_processor_object(
+    objection = sub_processors.sub_processor_object(
         change=change, client=client_company, acting_user=client_admin, reason="no"
     )
     mail.outbox.clear()
     with django_capture_on_commit_callbacks(execute=True):
-        services.sub_processor_objection_resolve(
+        sub_processors.sub_processor_objection_resolve(
             objection=objection,
             acting_user=compliance_officer,
             resolution="Change withdrawn for you",
@@ -211,10 +212,13 @@ def test_staff_resolve_an_objection_and_the_client_is_told(
     objection.refresh_from_db()
     assert (objection.status, objection.resolved_by) == ("resolved", compliance_officer)
     assert [m.to for m in mail.outbox] == [[client_admin.email]]
-    with pytest.raises(ApplicationError):
-        services.sub_processor_objection_resolve(
+    with pytest.raises(ApplicationError) as again:
+        sub_processors.sub_processor_objection_resolve(
             objection=objection, acting_user=compliance_officer, resolution="x"
         )
+    assert again.value.field == "status"
+    objection.refresh_from_db()
+    assert objection.resolution == "Change withdrawn for you"
 
 
 def test_the_job_makes_a_due_replacement_effective_and_ends_the_replaced_one_once(
@@ -222,7 +226,7 @@ def test_the_job_makes_a_due_replacement_effective_and_ends_the_replaced_one_onc
 ):
     old = SubProcessorFactory(provider=cm, name="Old", active_from=dt.date(2025, 1, 1))
     new = register(cm, compliance_officer, name="New")
-    change = services.sub_processor_change_announce(
+    change = sub_processors.sub_processor_change_announce(
         provider=cm,
         sub_processor=new,
         kind="replacement",
@@ -230,11 +234,11 @@ def test_the_job_makes_a_due_replacement_effective_and_ends_the_replaced_one_onc
         acting_user=compliance_officer,
     )
     # not due yet: nothing changes
-    assert services.sub_processor_changes_apply() == {"applied": 0}
+    assert sub_processors.sub_processor_changes_apply() == {"applied": 0}
     due = timezone.now() - dt.timedelta(hours=1)
     SubProcessorChange.objects.filter(pk=change.pk).update(effective_at=due)
-    assert services.sub_processor_changes_apply() == {"applied": 1}
-    assert services.sub_processor_changes_apply() == {"applied": 0}
+    assert sub_processors.sub_processor_changes_apply() == {"applied": 1}
+    assert sub_processors.sub_processor_changes_apply() == {"applied": 0}
     new.refresh_from_db()
     old.refresh_from_db()
     change.refresh_from_db()

@@ -1,0 +1,276 @@
+"""Personal-data breaches (art. 21.11): each affected client is due a notice within 48 clock
+hours of awareness; follow-ups as information becomes available; the root cause closes it."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.kernel.dates import local_date
+from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
+from accounts.kernel.history import save_with_history
+from accounts.kernel.inputs import clean_text, optional_text
+from accounts.kernel.notifications import client_admin_emails, notify
+from accounts.models import Provider, User
+from dataprocessing.models import Breach, BreachNotification, BreachUpdate
+
+from ._common import compliance_emails, fmt, in_the_future, require_compliance
+
+BREACH_NEAR_HOURS = 12
+
+
+def _log_errors(*, provider, detected_at, aware_at, texts, approx_subjects, clients, now):
+    errors: dict[str, list[str]] = {}
+    if detected_at is None:
+        errors["detected_at"] = ["Give the moment the breach was detected (art. 21.11)."]
+    elif in_the_future(detected_at, now):
+        errors["detected_at"] = ["The detection cannot be in the future."]
+    if aware_at is not None and detected_at is not None and aware_at < detected_at:
+        errors["aware_at"] = ["Awareness cannot come before detection."]
+    if aware_at is not None and in_the_future(aware_at, now):
+        errors["aware_at"] = ["Awareness cannot be in the future."]
+    for field, value in texts.items():
+        if not optional_text(value):
+            errors[field] = [f"Describe the {field.replace('_', ' ')} (art. 21.11)."]
+    if approx_subjects is None:
+        errors["approx_subjects"] = ["Give the approximate number of data subjects (art. 21.11)."]
+    if not clients:
+        errors["affected_clients"] = [
+            "Name the affected clients: each must be notified (art. 21.11)."
+        ]
+    elif any(c.provider_id != provider.pk for c in clients):
+        errors["affected_clients"] = ["Every affected client must be a client of this provider."]
+    return errors
+
+
+def _count(value) -> int | None:
+    try:
+        value = int(value)
+    except (TypeError, ValueError):
+        return None
+    return value if value >= 0 else None
+
+
+def notice_deadline(provider: Provider, aware_at: dt.datetime) -> dt.datetime:
+    """Each affected client's notice is due `profile.breach_notice_hours` (48) clock hours after
+    awareness (art. 21.11): added in UTC, as Python adds a timedelta to a zoned datetime on its
+    wall clock."""
+    return aware_at.astimezone(dt.UTC) + dt.timedelta(hours=provider.breach_notice_hours)
+
+
+@transaction.atomic
+def breach_log(
+    *,
+    provider: Provider,
+    detected_at: dt.datetime,
+    description: str,
+    data_types: str,
+    approx_subjects: int,
+    measures: str,
+    affected_clients,
+    acting_user: User,
+    aware_at: dt.datetime | None = None,
+) -> Breach:
+    """Log a personal-data breach (art. 21.11): each affected client is due a notice within
+    `profile.breach_notice_hours` (48) hours of awareness — clock hours, not working days."""
+    require_compliance(acting_user)
+    aware_at = aware_at or detected_at
+    now = timezone.now()
+    approx = _count(approx_subjects)
+    clients = list(dict.fromkeys(affected_clients or []))
+    errors = _log_errors(
+        provider=provider,
+        detected_at=detected_at,
+        aware_at=aware_at,
+        texts={"description": description, "data_types": data_types, "measures": measures},
+        approx_subjects=approx,
+        clients=clients,
+        now=now,
+    )
+    if errors:
+        raise ValidationFailed(errors, article="21.11")
+    breach = Breach(
+        provider=provider,
+        detected_at=detected_at,
+        aware_at=aware_at,
+        description=optional_text(description),
+        data_types=optional_text(data_types),
+        approx_subjects=approx,
+        measures=optional_text(measures),
+        logged_by=acting_user,
+        logged_at=now,
+    )
+    save_with_history(breach, acting_user)
+    deadline = notice_deadline(provider, aware_at)
+    for client in sorted(clients, key=lambda c: c.pk):
+        save_with_history(
+            BreachNotification(breach=breach, client=client, deadline=deadline), acting_user
+        )
+    return breach
+
+
+@transaction.atomic
+def breach_notify_client(
+    *, notification: BreachNotification, message: str, acting_user: User
+) -> BreachNotification:
+    """Send an affected client its breach notice from the portal and record it (art. 21.11(a))."""
+    require_compliance(acting_user)
+    message = clean_text(
+        message,
+        field="message",
+        message="Write the notice: what happened, the data concerned, the measures (art. 21.11).",
+    )
+    notification = (
+        BreachNotification.objects.select_for_update()
+        .select_related("breach__provider", "client")
+        .get(pk=notification.pk)
+    )
+    if notification.notified_at:
+        raise Conflict("This client has already been notified of this breach.", field="notified_at")
+    notification.message = message
+    notification.notified_at = timezone.now()
+    notification.notified_by = acting_user
+    save_with_history(notification, acting_user)
+    breach = notification.breach
+    notify(
+        key=f"breach-notice:{notification.pk}",
+        client=notification.client,
+        recipients=client_admin_emails(notification.client),
+        subject=f"Personal-data breach notification from {breach.provider.name}",
+        body=(
+            f"{notification.message}\n\nDetected: {fmt(breach.detected_at, breach.provider)}\n"
+            f"Types of personal data: {breach.data_types}\nApproximate number of data subjects: "
+            f"{breach.approx_subjects}\nMeasures: {breach.measures}\n(art. 21.11)"
+        ),
+    )
+    return notification
+
+
+@transaction.atomic
+def breach_add_update(*, breach: Breach, text: str, acting_user: User) -> BreachUpdate:
+    """Add a follow-up as information becomes available (art. 21.11); notified clients receive it."""
+    require_compliance(acting_user)
+    text = clean_text(text, field="text", message="The update cannot be empty.")
+    breach = Breach.objects.select_for_update().get(pk=breach.pk)
+    update = BreachUpdate.objects.create(breach=breach, text=text, created_by=acting_user)
+    detected = local_date(breach.provider, breach.detected_at)
+    notified = breach.notifications.filter(notified_at__isnull=False).select_related("client")
+    for notification in notified:
+        notify(
+            key=f"breach-update:{update.pk}:{notification.client_id}",
+            client=notification.client,
+            recipients=client_admin_emails(notification.client),
+            subject=f"Update on the personal-data breach of {detected}",
+            body=f"{update.text}\n(art. 21.11)",
+        )
+    return update
+
+
+@transaction.atomic
+def breach_set_root_cause(*, breach: Breach, root_cause: str, acting_user: User) -> Breach:
+    """Record the root cause found by the investigation (art. 21.11: identify it, prevent a
+    recurrence)."""
+    require_compliance(acting_user)
+    root_cause = clean_text(
+        root_cause, field="root_cause", message="Describe the root cause (art. 21.11)."
+    )
+    breach = Breach.objects.select_for_update().get(pk=breach.pk)
+    breach.root_cause = root_cause
+    return save_with_history(breach, acting_user)
+
+
+@transaction.atomic
+def breach_close(*, breach: Breach, acting_user: User) -> Breach:
+    """Close a breach once every affected client was notified and its root cause is recorded
+    (art. 21.11)."""
+    require_compliance(acting_user)
+    breach = Breach.objects.select_for_update().get(pk=breach.pk)
+    if breach.closed_at:
+        raise ApplicationError("This breach is already closed.", field="closed_at")
+    if breach.notifications.filter(notified_at=None).exists():
+        raise ApplicationError(
+            "Notify every affected client before closing (art. 21.11).",
+            field="notifications",
+            article="21.11",
+        )
+    if not breach.root_cause:
+        raise ApplicationError(
+            "Record the root cause before closing (art. 21.11).",
+            field="root_cause",
+            article="21.11",
+        )
+    breach.closed_at = timezone.now()
+    return save_with_history(breach, acting_user)
+
+
+def _escalate_missed(pending, now: dt.datetime, batch_size: int) -> int:
+    missed = 0
+    due = pending.filter(escalated_missed_at=None, deadline__lte=now).order_by("deadline", "pk")
+    for notification in due[:batch_size]:
+        with transaction.atomic():
+            # claim: if no row changed, another run got there first
+            if not BreachNotification.objects.filter(
+                pk=notification.pk, escalated_missed_at=None, notified_at=None
+            ).update(escalated_missed_at=now):
+                continue
+            missed += 1
+            provider = notification.breach.provider
+            notify(
+                key=f"breach-missed:{notification.pk}",
+                client=notification.client,
+                recipients=compliance_emails(),
+                subject=f"MISSED breach notice deadline: {notification.client.legal_name}",
+                body=(
+                    f"The notice of the breach detected "
+                    f"{fmt(notification.breach.detected_at, provider)} was due "
+                    f"{fmt(notification.deadline, provider)} and has not been sent (art. 21.11)."
+                ),
+            )
+    return missed
+
+
+def _escalate_near(pending, now: dt.datetime, near_hours: int, batch_size: int) -> int:
+    near = 0
+    soon = pending.filter(
+        escalated_near_at=None,
+        escalated_missed_at=None,
+        deadline__gt=now,
+        deadline__lte=now + dt.timedelta(hours=near_hours),
+    ).order_by("deadline", "pk")
+    for notification in soon[:batch_size]:
+        with transaction.atomic():
+            if not BreachNotification.objects.filter(
+                pk=notification.pk, escalated_near_at=None, notified_at=None
+            ).update(escalated_near_at=now):
+                continue
+            near += 1
+            hours_left = notification.seconds_left(now) / 3600
+            client = notification.client
+            notify(
+                key=f"breach-near:{notification.pk}",
+                client=client,
+                recipients=compliance_emails(),
+                subject=f"Breach notice due in {hours_left:.0f} hours: {client.legal_name}",
+                body=(
+                    f"Notify {client.legal_name} by "
+                    f"{fmt(notification.deadline, notification.breach.provider)} (art. 21.11)."
+                ),
+            )
+    return near
+
+
+def breach_deadlines_escalate(
+    *, now: dt.datetime | None = None, near_hours: int = BREACH_NEAR_HOURS, batch_size: int = 500
+) -> dict:
+    """Job: tell the compliance officers, once each, when a client's breach notice is due within
+    `near_hours` hours and not sent, and once more when its 48-hour deadline is missed (art.
+    21.11)."""
+    now = (now or timezone.now()).astimezone(dt.UTC)
+    pending = BreachNotification.objects.filter(notified_at=None).select_related(
+        "breach__provider", "client"
+    )
+    missed = _escalate_missed(pending, now, batch_size)
+    near = _escalate_near(pending, now, near_hours, batch_size)
+    return {"near": near, "missed": missed}

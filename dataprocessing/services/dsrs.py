@@ -1,0 +1,557 @@
+"""Data-subject requests (art. 21.5; GDPR art. 12(3), 12(6); OpenDSR status callbacks): due one
+month after receipt, extendable once by two months, paused for the identity check; the client
+instructs, the provider acts and records its cost; status changes are posted to the client."""
+
+from __future__ import annotations
+
+import datetime as dt
+import ipaddress
+import json
+import logging
+import socket
+import urllib.error
+import urllib.request
+from urllib.parse import urlparse
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts import workdays
+from accounts.kernel.dates import add_months
+from accounts.kernel.errors import ApplicationError, ValidationFailed
+from accounts.kernel.history import save_with_history
+from accounts.kernel.inputs import clean_text, optional_text
+from accounts.kernel.notifications import client_admin_emails, notify
+from accounts.models import Client, User
+from dataprocessing.models import DataSubjectRequest, DsrCallback
+
+from ._common import (
+    compliance_emails,
+    fmt,
+    in_the_future,
+    money,
+    require_client_admin,
+    require_client_admin_or_compliance,
+    require_compliance,
+)
+
+log = logging.getLogger(__name__)
+
+DSR_EXTENSION_MONTHS = 2
+DSR_CALLBACK_TIMEOUT_SECONDS = 5
+DSR_CALLBACK_MAX_ATTEMPTS = 8
+
+
+def _due(dsr: DataSubjectRequest) -> dt.datetime:
+    """One month from receipt (GDPR 12(3)), two more when extended, shifted by identity-check
+    pauses."""
+    months = 1 + (DSR_EXTENSION_MONTHS if dsr.extended else 0)
+    # months are counted on the provider's wall clock, so a DST change does not move the hour
+    received = dsr.received_at.astimezone(workdays.local_tz(dsr.client.provider))
+    return add_months(received, months).astimezone(dt.UTC) + dt.timedelta(
+        seconds=dsr.paused_seconds
+    )
+
+
+def _locked(dsr: DataSubjectRequest) -> DataSubjectRequest:
+    return (
+        DataSubjectRequest.objects.select_for_update()
+        .select_related("client__provider")
+        .get(pk=dsr.pk)
+    )
+
+
+def _require_open(dsr: DataSubjectRequest) -> None:
+    if not dsr.is_open:
+        raise ApplicationError(
+            f"This request is already {dsr.get_status_display().lower()}.", field="status"
+        )
+
+
+def _paused_seconds(dsr: DataSubjectRequest, now: dt.datetime) -> int:
+    return max(0, int((now - dsr.identity_check_since).total_seconds()))
+
+
+# --- OpenDSR status callbacks ---------------------------------------------------------------
+def dsr_callback_payload(dsr: DataSubjectRequest, status: str) -> dict:
+    """The OpenDSR status callback body."""
+    return {
+        "controller_id": str(dsr.client_id),
+        "request_id": str(dsr.request_id),
+        "subject_request_id": str(dsr.request_id),
+        "request_status": status,
+        "received_time": dsr.received_at.astimezone(dt.UTC).isoformat(),
+        "expected_completion_time": dsr.due_at.astimezone(dt.UTC).isoformat(),
+        "status_callback_url": dsr.status_callback_url,
+    }
+
+
+def _status_changed(dsr: DataSubjectRequest) -> None:
+    """Record the OpenDSR status callback in this transaction; it is posted once it commits."""
+    if not dsr.status_callback_url:
+        return
+    callback = DsrCallback.objects.create(
+        request=dsr, status=dsr.status, url=dsr.status_callback_url
+    )
+    transaction.on_commit(lambda: dsr_callback_deliver(callback_id=callback.pk))
+
+
+def callback_url_error(url: str) -> str | None:
+    """Why the portal will not call `url`, or None. Outside first-look/test settings a status
+    callback must be https and reach a public address: a client-supplied URL must never make
+    the portal post into the provider's own network (server-side request forgery)."""
+    parsed = urlparse(url)
+    allow_private = getattr(settings, "PORTAL_CALLBACKS_ALLOW_PRIVATE", False)
+    if parsed.scheme not in ("https", "http") or not parsed.hostname:
+        return "The status callback URL must be an absolute http(s) URL."
+    if parsed.scheme != "https" and not allow_private:
+        return "The status callback URL must use https."
+    if allow_private:
+        return None
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(parsed.hostname, parsed.port or 443)}
+    except OSError:
+        return "The status callback URL's host does not resolve."
+    for address in addresses:
+        ip = ipaddress.ip_address(address.split("%")[0])
+        if not ip.is_global:
+            return "The status callback URL must reach a public address."
+    return None
+
+
+def _post(url: str, body: bytes) -> tuple[int | None, str]:
+    """POST `body` as JSON with a short timeout: the response code, and the error if any."""
+    req = urllib.request.Request(
+        url,
+        data=body,
+        method="POST",
+        headers={"Content-Type": "application/json", "User-Agent": "agreement-portal-dsr/1"},
+    )
+    timeout = getattr(settings, "DSR_CALLBACK_TIMEOUT_SECONDS", DSR_CALLBACK_TIMEOUT_SECONDS)
+    try:
+        with urllib.request.urlopen(req, timeout=timeout) as response:  # noqa: S310 (http(s) URL validated by URLField)
+            return response.status, ""
+    except urllib.error.HTTPError as exc:
+        return exc.code, f"HTTP {exc.code}"
+    except Exception as exc:  # network errors, timeouts: kept for the retry job
+        return None, f"{type(exc).__name__}: {exc}"[:1000]
+
+
+def dsr_callback_deliver(*, callback_id: int) -> bool:
+    """POST one status callback (JSON) with a short timeout; a failure is kept for the retry job.
+
+    The row is claimed with a conditional UPDATE so two workers never post the same callback.
+    """
+    callback = DsrCallback.objects.select_related("request").filter(pk=callback_id).first()
+    if callback is None or callback.delivered:
+        return False
+    claimed = DsrCallback.objects.filter(
+        pk=callback.pk, delivered=False, attempts=callback.attempts
+    ).update(attempts=callback.attempts + 1, attempted_at=timezone.now())
+    if not claimed:
+        return False
+    refusal = callback_url_error(callback.url)  # checked again: DNS may have changed since
+    if refusal:
+        DsrCallback.objects.filter(pk=callback.pk).update(error=refusal)
+        log.warning("DSR status callback %s to %s refused: %s", callback.pk, callback.url, refusal)
+        return False
+    body = json.dumps(dsr_callback_payload(callback.request, callback.status)).encode()
+    code, error = _post(callback.url, body)
+    delivered = code is not None and 200 <= code < 300
+    DsrCallback.objects.filter(pk=callback.pk).update(
+        response_code=code, error=error, delivered=delivered
+    )
+    if not delivered:
+        log.warning("DSR status callback %s to %s failed: %s", callback.pk, callback.url, error)
+    return delivered
+
+
+def dsr_callbacks_retry(*, now: dt.datetime | None = None, batch_size: int = 100) -> dict:
+    """Job: post again the status callbacks that failed, with back-off (2^attempts minutes).
+
+    A callback older than one already delivered for the same request is superseded and dropped,
+    so the receiver never goes back to an old status.
+    """
+    now = (now or timezone.now()).astimezone(dt.UTC)
+    candidates = list(
+        DsrCallback.objects.filter(delivered=False, attempts__lt=DSR_CALLBACK_MAX_ATTEMPTS)
+        .order_by("pk")
+        .values_list("pk", "request_id", "attempts", "attempted_at")[:batch_size]
+    )
+    delivered = failed = superseded = 0
+    for pk, request_id, attempts, attempted_at in candidates:
+        if DsrCallback.objects.filter(request_id=request_id, delivered=True, pk__gt=pk).exists():
+            DsrCallback.objects.filter(pk=pk, delivered=False).update(
+                attempts=DSR_CALLBACK_MAX_ATTEMPTS, error="superseded by a later status"
+            )
+            superseded += 1
+            continue
+        if attempted_at and attempted_at > now - dt.timedelta(minutes=2**attempts):
+            continue
+        if dsr_callback_deliver(callback_id=pk):
+            delivered += 1
+        else:
+            failed += 1
+    return {"delivered": delivered, "failed": failed, "superseded": superseded}
+
+
+# --- Receipt --------------------------------------------------------------------------------
+def received_by_default(user: User) -> str:
+    """Who received a request logged without saying: the provider when its staff log it, the
+    client when one of its admins files it (art. 21.5.1, 21.5.2)."""
+    if user.is_provider_staff:
+        return DataSubjectRequest.ReceivedBy.PROVIDER
+    return DataSubjectRequest.ReceivedBy.CLIENT
+
+
+def _receive_errors(
+    *,
+    client,
+    type,
+    received_by,
+    reference,
+    received_at,
+    now,
+    acting_user,
+    callback_url,  # noqa: A002
+) -> dict[str, list[str]]:
+    errors: dict[str, list[str]] = {}
+    if type not in DataSubjectRequest.Type.values:
+        errors["type"] = [
+            f"Type must be one of {', '.join(DataSubjectRequest.Type.values)} (art. 21.5.1)."
+        ]
+    if received_by not in DataSubjectRequest.ReceivedBy.values:
+        errors["received_by"] = ["Say who received the request: provider or client (art. 21.5.2)."]
+    elif (
+        acting_user is not None
+        and not acting_user.is_compliance_officer
+        and received_by != DataSubjectRequest.ReceivedBy.CLIENT
+    ):
+        errors["received_by"] = ["A client files the requests it received itself (art. 21.5.1)."]
+    if not reference:
+        errors["subject_reference"] = [
+            "Give a reference to find the subject's data (e.g. a phone number)."
+        ]
+    elif len(reference) > 200:
+        errors["subject_reference"] = [
+            "Keep the subject reference minimal (at most 200 characters): no more personal data "
+            "than needed."
+        ]
+    if in_the_future(received_at, now):
+        errors["received_at"] = ["The receipt cannot be in the future."]
+    if client.status != Client.Status.ACTIVE and client.status != Client.Status.PENDING:
+        errors["client"] = ["This client's account is closed."]
+    if callback_url:
+        refusal = callback_url_error(callback_url)
+        if refusal:
+            errors["status_callback_url"] = [refusal]
+    return errors
+
+
+def _tell_receipt(dsr: DataSubjectRequest) -> None:
+    """A request the provider received is told to the client's admins at once (art. 21.5.2);
+    one the client filed is told to the compliance officers."""
+    client = dsr.client
+    if dsr.received_by == DataSubjectRequest.ReceivedBy.PROVIDER:
+        notify(
+            key=f"dsr-received:{dsr.pk}",
+            client=client,
+            recipients=client_admin_emails(client),
+            subject=f"Data-subject request received: {dsr.get_type_display()}",
+            body=(
+                f"{client.provider.name} received a data-subject request "
+                f"({dsr.get_type_display()}) concerning your data (art. 21.5.2). Reference "
+                f"{dsr.request_id}; it must be answered by {fmt(dsr.due_at, client.provider)} "
+                "(GDPR art. 12(3)). Please instruct us in the portal: transfer, correct, delete "
+                "or block."
+            ),
+        )
+    else:
+        notify(
+            key=f"dsr-filed:{dsr.pk}",
+            client=client,
+            recipients=compliance_emails(),
+            subject=f"Data-subject request filed by {client.legal_name}",
+            body=f"{dsr.get_type_display()}, due {fmt(dsr.due_at, client.provider)} (art. 21.5).",
+        )
+
+
+@transaction.atomic
+def dsr_receive(
+    *,
+    client: Client,
+    type: str,  # noqa: A002 (the OpenDSR field name)
+    received_by: str,
+    subject_reference: str,
+    received_at: dt.datetime | None = None,
+    acting_user: User | None = None,
+    status_callback_url: str = "",
+) -> DataSubjectRequest:
+    """Log a data-subject request (art. 21.5.1); due one month after receipt (GDPR art. 12(3)).
+
+    "CM shall promptly notify Client if CM receives a Data Subject Request" (21.5.2): one
+    received by the provider notifies the client's admins at once. The subject is referenced
+    minimally (e.g. a phone number), never with more personal data than needed to find it.
+    A client admin files its own requests (received by the client); a compliance officer
+    logs either kind. Without `acting_user` the call comes from the system.
+    """
+    if acting_user is not None:
+        require_client_admin_or_compliance(acting_user, client)
+    reference = optional_text(subject_reference)
+    callback_url = optional_text(status_callback_url)
+    now = timezone.now()
+    received_at = received_at or now
+    errors = _receive_errors(
+        client=client,
+        type=type,
+        received_by=received_by,
+        reference=reference,
+        received_at=received_at,
+        now=now,
+        acting_user=acting_user,
+        callback_url=callback_url,
+    )
+    if errors:
+        raise ValidationFailed(errors, article="21.5")
+    dsr = DataSubjectRequest(
+        client=client,
+        type=type,
+        received_by=received_by,
+        subject_reference=reference,
+        received_at=received_at,
+        logged_by=acting_user,
+        status_callback_url=callback_url,
+        due_at=received_at,  # set below
+    )
+    dsr.due_at = _due(dsr)
+    save_with_history(dsr, acting_user, clean=True)
+    _tell_receipt(dsr)
+    return dsr
+
+
+# --- Instruction and action -----------------------------------------------------------------
+@transaction.atomic
+def dsr_instruct(
+    *, dsr: DataSubjectRequest, instruction: str, note: str = "", acting_user: User
+) -> DataSubjectRequest:
+    """The client instructs the provider to transfer, correct, delete or block the data (art.
+    21.5.1)."""
+    dsr = _locked(dsr)
+    require_client_admin(acting_user, dsr.client)
+    if instruction not in DataSubjectRequest.Instruction.values:
+        choices = ", ".join(DataSubjectRequest.Instruction.values)
+        raise ValidationFailed(
+            {"instruction": [f"Instruct one of {choices} (art. 21.5.1)."]}, article="21.5.1"
+        )
+    if dsr.status != DataSubjectRequest.Status.PENDING:
+        raise ApplicationError(
+            f"This request is already {dsr.get_status_display().lower()}; it was instructed "
+            "before.",
+            field="status",
+        )
+    dsr.instruction = instruction
+    dsr.instruction_note = optional_text(note)
+    dsr.instructed_at = timezone.now()
+    dsr.instructed_by = acting_user
+    dsr.status = DataSubjectRequest.Status.IN_PROGRESS
+    save_with_history(dsr, acting_user)
+    _status_changed(dsr)
+    notify(
+        key=f"dsr-instructed:{dsr.pk}",
+        client=dsr.client,
+        recipients=compliance_emails(),
+        subject=f"DSR instructed: {dsr.get_instruction_display()} ({dsr.client.legal_name})",
+        body=f"{dsr.get_type_display()} request {dsr.request_id}: {dsr.instruction_note}",
+    )
+    return dsr
+
+
+@transaction.atomic
+def dsr_record_action(
+    *, dsr: DataSubjectRequest, action_taken: str, acting_user: User, assistance_cost=None
+) -> DataSubjectRequest:
+    """The provider records what it did on the client's instruction (art. 21.5.1) and the cost of
+    its assistance, charged to the client in the provider's currency (art. 21.5.2)."""
+    require_compliance(acting_user)
+    dsr = _locked(dsr)
+    if dsr.status != DataSubjectRequest.Status.IN_PROGRESS:
+        raise ApplicationError(
+            "The provider acts on the client's instruction: instruct the request first "
+            "(art. 21.5.1)."
+            if dsr.status == DataSubjectRequest.Status.PENDING
+            else f"This request is already {dsr.get_status_display().lower()}.",
+            field="status",
+            article="21.5.1",
+        )
+    if dsr.is_paused:
+        raise ApplicationError(
+            "The request waits on the subject's identity check; resume it first.", field="status"
+        )
+    action_taken = clean_text(
+        action_taken, field="action_taken", message="Record what was done (art. 21.5.1)."
+    )
+    if assistance_cost is not None:
+        dsr.assistance_cost = money(assistance_cost, "assistance_cost", "21.5.2")
+        dsr.assistance_cost_currency = dsr.client.provider.currency
+    dsr.action_taken = action_taken
+    dsr.completed_at = timezone.now()
+    dsr.completed_by = acting_user
+    dsr.status = DataSubjectRequest.Status.COMPLETED
+    save_with_history(dsr, acting_user)
+    _status_changed(dsr)
+    cost = (
+        f"\nAssistance cost: {dsr.assistance_cost} {dsr.assistance_cost_currency} (art. 21.5.2)."
+        if dsr.assistance_cost
+        else ""
+    )
+    notify(
+        key=f"dsr-completed:{dsr.pk}",
+        client=dsr.client,
+        recipients=client_admin_emails(dsr.client),
+        subject=f"Data-subject request completed: {dsr.get_type_display()}",
+        body=f"Request {dsr.request_id}: {dsr.action_taken}{cost}",
+    )
+    return dsr
+
+
+# --- The deadline: extension and identity-check pauses --------------------------------------
+@transaction.atomic
+def dsr_extend(*, dsr: DataSubjectRequest, reason: str, acting_user: User) -> DataSubjectRequest:
+    """Extend the deadline by two further months (GDPR art. 12(3)): once, with a reason, and only
+    within the first month; the reason is told to the client at once."""
+    require_compliance(acting_user)
+    dsr = _locked(dsr)
+    _require_open(dsr)
+    reason = clean_text(
+        reason, field="reason", message="Give the reason for the extension (GDPR art. 12(3))."
+    )
+    if dsr.extended:
+        raise ApplicationError(
+            "The deadline can be extended only once (GDPR art. 12(3)).",
+            field="extended",
+            article="GDPR 12(3)",
+        )
+    now = timezone.now()
+    if now > dsr.due_at:
+        raise ApplicationError(
+            "An extension must be decided and told within the first month (GDPR art. 12(3)).",
+            field="due_at",
+            article="GDPR 12(3)",
+        )
+    dsr.extended = True
+    dsr.extension_reason = reason
+    dsr.extension_told_at = now
+    dsr.due_at = _due(dsr)
+    save_with_history(dsr, acting_user)
+    notify(
+        key=f"dsr-extended:{dsr.pk}",
+        client=dsr.client,
+        recipients=client_admin_emails(dsr.client),
+        subject=f"Data-subject request extended by {DSR_EXTENSION_MONTHS} months",
+        body=(
+            f"Request {dsr.request_id} ({dsr.get_type_display()}) is now due "
+            f"{fmt(dsr.due_at, dsr.client.provider)} (GDPR art. 12(3)). "
+            f"Reason: {dsr.extension_reason}"
+        ),
+    )
+    return dsr
+
+
+@transaction.atomic
+def dsr_pause_for_identity(
+    *, dsr: DataSubjectRequest, acting_user: User, now: dt.datetime | None = None
+) -> DataSubjectRequest:
+    """Pause the clock while the subject's identity is checked (GDPR art. 12(6)); the deadline
+    shifts by the pause when it is resumed."""
+    require_client_admin_or_compliance(acting_user, dsr.client)
+    dsr = _locked(dsr)
+    _require_open(dsr)
+    if dsr.is_paused:
+        raise ApplicationError(
+            "This request already waits on the identity check.", field="identity_check_since"
+        )
+    dsr.identity_check_since = now or timezone.now()
+    return save_with_history(dsr, acting_user)
+
+
+@transaction.atomic
+def dsr_resume_after_identity(
+    *, dsr: DataSubjectRequest, acting_user: User, now: dt.datetime | None = None
+) -> DataSubjectRequest:
+    """Resume after the identity check; the deadline moves by the length of the pause."""
+    require_client_admin_or_compliance(acting_user, dsr.client)
+    dsr = _locked(dsr)
+    _require_open(dsr)
+    if not dsr.is_paused:
+        raise ApplicationError(
+            "This request does not wait on an identity check.", field="identity_check_since"
+        )
+    dsr.paused_seconds += _paused_seconds(dsr, now or timezone.now())
+    dsr.identity_check_since = None
+    dsr.due_at = _due(dsr)
+    save_with_history(dsr, acting_user)
+    notify(
+        key=f"dsr-resumed:{dsr.pk}:{dsr.paused_seconds}",
+        client=dsr.client,
+        recipients=client_admin_emails(dsr.client),
+        subject="Data-subject request resumed after the identity check",
+        body=f"Request {dsr.request_id} is now due {fmt(dsr.due_at, dsr.client.provider)}.",
+    )
+    return dsr
+
+
+@transaction.atomic
+def dsr_cancel(
+    *, dsr: DataSubjectRequest, acting_user: User, reason: str = ""
+) -> DataSubjectRequest:
+    """Cancel an open request (OpenDSR state `cancelled`), by the client or a compliance officer."""
+    dsr = _locked(dsr)
+    require_client_admin_or_compliance(acting_user, dsr.client)
+    _require_open(dsr)
+    now = timezone.now()
+    if dsr.is_paused:
+        dsr.paused_seconds += _paused_seconds(dsr, now)
+        dsr.identity_check_since = None
+    dsr.status = DataSubjectRequest.Status.CANCELLED
+    dsr.action_taken = f"Cancelled. {optional_text(reason)}".strip()
+    # completed_at marks when the request was closed; retention counts from it (art. 23)
+    dsr.completed_at = now
+    dsr.completed_by = acting_user
+    save_with_history(dsr, acting_user)
+    _status_changed(dsr)
+    return dsr
+
+
+def dsr_overdue_flag(*, now: dt.datetime | None = None, batch_size: int = 500) -> dict:
+    """Job: flag open requests past their deadline to the compliance officers, once each (GDPR
+    12(3)); "overdue" is `DataSubjectRequestQuerySet.overdue_condition` (a paused request is not).
+    """
+    now = now or timezone.now()
+    flagged = 0
+    while True:
+        with transaction.atomic():
+            batch = list(
+                DataSubjectRequest.objects.select_for_update(skip_locked=True, of=("self",))
+                .overdue(now)
+                .filter(overdue_flagged_at=None)
+                .select_related("client__provider")
+                .order_by("pk")[:batch_size]
+            )
+            if not batch:
+                return {"flagged": flagged}
+            DataSubjectRequest.objects.filter(pk__in=[d.pk for d in batch]).update(
+                overdue_flagged_at=now
+            )
+            for dsr in batch:
+                notify(
+                    key=f"dsr-overdue:{dsr.pk}",
+                    client=dsr.client,
+                    recipients=compliance_emails(),
+                    subject=f"Overdue data-subject request: {dsr.client.legal_name}",
+                    body=(
+                        f"{dsr.get_type_display()} request {dsr.request_id} was due "
+                        f"{fmt(dsr.due_at, dsr.client.provider)} (GDPR art. 12(3))."
+                    ),
+                )
+            flagged += len(batch)

@@ -1,0 +1,97 @@
+"""Records of processing per client (art. 21.8, 24): kept by the compliance officers, read by the
+client's users, exported as CSV and PDF."""
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
+
+from accounts.kernel.pages import paginate
+from accounts.selectors import client_get
+from dataprocessing import selectors
+from dataprocessing.forms import ProcessingRecordForm
+from dataprocessing.services import records as services
+
+from ._common import call_service, history, staff_or_client_required
+
+
+@staff_or_client_required
+def records(request):
+    """Staff: every client with its record; a client user goes to its own record."""
+    user = request.user
+    if not user.is_provider_staff:
+        return redirect("dataprocessing:record_detail", client_pk=user.client_id)
+    q = request.GET.get("q", "")
+    return render(
+        request,
+        "dataprocessing/records.html",
+        {"clients": paginate(request, selectors.processing_record_clients(user=user, q=q)), "q": q},
+    )
+
+
+@login_required
+def record_detail(request, client_pk: int):
+    client = client_get(user=request.user, pk=client_pk)
+    record = selectors.processing_record_of(user=request.user, client=client)
+    form = None
+    if request.user.is_compliance_officer:
+        initial = services.processing_record_defaults(client=client) if record is None else None
+        form = ProcessingRecordForm(request.POST or None, instance=record, initial=initial)
+        if request.method == "POST" and form.is_valid():
+            data = {f: form.cleaned_data[f] for f in ProcessingRecordForm.Meta.fields}
+            if call_service(
+                request,
+                lambda: services.processing_record_save(
+                    client=client, acting_user=request.user, **data
+                ),
+                "Record of processing saved (art. 21.8).",
+                form,
+            ):
+                return redirect("dataprocessing:record_detail", client_pk=client.pk)
+    elif request.method == "POST":
+        raise PermissionDenied
+    return render(
+        request,
+        "dataprocessing/record_detail.html",
+        {
+            "client": client,
+            "record": record,
+            "rows": selectors.processing_record_export_rows(client=client),
+            "form": form,
+            "history": history(record) if record else [],
+        },
+        status=400 if form is not None and form.errors else 200,
+    )
+
+
+@login_required
+def record_csv(request, client_pk: int):
+    client = client_get(user=request.user, pk=client_pk)
+    response = HttpResponse(
+        selectors.processing_record_csv(client=client), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="processing-record-{client.pk}.csv"'
+    return response
+
+
+@login_required
+def record_pdf(request, client_pk: int):
+    """The record of processing as PDF (WeasyPrint), with a CJK-capable font for Chinese names."""
+    from weasyprint import HTML
+
+    client = client_get(user=request.user, pk=client_pk)
+    html = render_to_string(
+        "dataprocessing/record_pdf.html",
+        {
+            "client": client,
+            "rows": selectors.processing_record_export_rows(client=client),
+            "generated_at": timezone.now(),
+        },
+        request=request,
+    )
+    pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
+    response = HttpResponse(pdf, content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="processing-record-{client.pk}.pdf"'
+    return response
