@@ -18,9 +18,9 @@ from tests.accounts.factories import ClientViewerFactory
 pytestmark = pytest.mark.django_db
 
 
-def _issue(email: str) -> str:
+def _issue(email: str, *args: str) -> str:
     out, err = io.StringIO(), io.StringIO()
-    call_command("issue_token", email, stdout=out, stderr=err)
+    call_command("issue_token", email, *args, stdout=out, stderr=err)
     return out.getvalue().strip()
 
 
@@ -35,8 +35,16 @@ def test_issue_token_prints_a_key_that_authenticates_and_stores_only_its_hash(cl
     assert key not in (token.key_hash, token.prefix) and token.key_hash
 
 
-def test_a_staff_token_needs_no_session_second_factor(billing_staff, client_company):
-    key = _issue(billing_staff.email)
+def test_a_staff_token_issued_after_the_totp_check_needs_no_session_second_factor(
+    billing_staff, client_company
+):
+    # Issue 10, section 5: a staff token is issued only after a TOTP check (this test used to
+    # issue one without any second factor); tests/accounts/test_tokens.py covers the refusals.
+    from django_otp.oath import totp
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.create(user=billing_staff, name="phone", confirmed=True)
+    key = _issue(billing_staff.email, "--totp", f"{totp(device.bin_key):06d}")
 
     response = APIClient().get("/api/v1/clients/", HTTP_AUTHORIZATION=f"Token {key}")
 
