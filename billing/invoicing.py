@@ -45,7 +45,7 @@ from accounts.kernel.dates import add_months, local_date, local_midnight
 from accounts.models import Agreement, Client, Provider, Suspension, User
 from accounts.kernel.notifications import client_admin_emails, client_recipients, notify, staff_emails
 
-from . import limits
+from billing.prepaid.services import limits
 from .exceptions import ApplicationError, Conflict, NotAllowed, ValidationFailed
 from .models import (
     CpiAdjustment,
