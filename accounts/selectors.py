@@ -145,13 +145,17 @@ def messaging_refusal(
         )
     if suspension_causes or agreement_status == Agreement.Status.SUSPENDED:
         causes = ", ".join(sorted(set(suspension_causes or []))) or "suspended agreement"
-        return MessagingRefusal("suspended", f"The client's service is suspended ({causes}).", "7.1")
+        return MessagingRefusal(
+            "suspended", f"The client's service is suspended ({causes}).", "7.1"
+        )
     return None
 
 
 def messaging_allowed(*, client: Client) -> bool:
     """Messaging runs only for an active client with a live agreement and no open suspension (art. 7.1)."""
-    agreement_status = Agreement.objects.filter(client=client).values_list("status", flat=True).first()
+    agreement_status = (
+        Agreement.objects.filter(client=client).values_list("status", flat=True).first()
+    )
     causes = list(client_open_suspensions(client=client).values_list("cause", flat=True))
     refusal = messaging_refusal(
         status=client.status, agreement_status=agreement_status, suspension_causes=causes

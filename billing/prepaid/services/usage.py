@@ -20,7 +20,6 @@ wallet locks are held only for the decisions, the debit and the commit.
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from dataclasses import dataclass
 
 from django.db import connection, transaction
@@ -35,8 +34,6 @@ from . import debits as wallet_debits
 from .limits import limit_notices_send, message_account_for_client, notice_threshold_reached
 from .usage_records import Record, refusal, validate
 from .wallets import wallet_for_client
-
-log = logging.getLogger(__name__)
 
 MAX_BATCH = 10_000
 RETRIES = 3

@@ -252,12 +252,12 @@ def test_restitution_refusal_needs_a_note(api, prepaid_admin, billing_staff, pre
     )
     pk = api(prepaid_admin).post("/api/v1/restitution-requests/", {}, format="json").json()["id"]
 
-    assert (
-        api(billing_staff)
-        .post(f"/api/v1/restitution-requests/{pk}/refuse/", {"note": ""}, format="json")
-        .status_code
-        == 400
+    missing = api(billing_staff).post(
+        f"/api/v1/restitution-requests/{pk}/refuse/", {"note": ""}, format="json"
     )
+    assert missing.status_code == 400
+    assert errors(missing)[0]["field"] == "note"
+    assert RestitutionRequest.objects.get(pk=pk).status == RestitutionRequest.Status.PENDING
     refused = api(billing_staff).post(
         f"/api/v1/restitution-requests/{pk}/refuse/", {"note": "no"}, format="json"
     )

@@ -80,8 +80,9 @@ def test_reopening_after_a_chargeback_is_a_staff_action_with_a_reason(
 ):
     lot = top_up(wallet, "10.00", timezone.now() - dt.timedelta(days=2))
     chargeback_record(lot=lot, reference="CB-1", reason="", acting_user=billing_staff)
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed) as refused:
         account_reopen(client=prepaid, reason=" ", acting_user=billing_staff)
+    assert refused.value.field == "reason"
     assert (
         account_reopen(client=prepaid, reason="Paid by bank transfer", acting_user=billing_staff)
         == 1
@@ -121,10 +122,14 @@ def test_restitution_is_requested_by_a_client_admin_of_a_prepaid_client(cm, prep
 
     postpaid = ClientFactory(provider=cm)
     AgreementFactory(client=postpaid, status=Agreement.Status.TERMINATED)
-    with pytest.raises(ApplicationError):
+    with pytest.raises(ApplicationError) as refused:
         restitution_request(
             client=postpaid, acting_user=ClientAdminFactory(client=postpaid), reason=""
         )
+    # refused for being postpaid (art. 29.6), not for the admin's role
+    assert not isinstance(refused.value, NotAllowed)
+    assert (refused.value.field, refused.value.article) == ("client", "29.6")
+    assert not RestitutionRequest.objects.filter(client=postpaid).exists()
 
 
 def test_approved_restitution_takes_the_unexpired_credit_and_never_the_expired(
@@ -165,14 +170,17 @@ def test_refused_restitution_moves_nothing_and_needs_a_note(
     top_up(wallet, "50.00", timezone.now() - dt.timedelta(days=20))
     _give_notice(prepaid)
     request = restitution_request(client=prepaid, acting_user=prepaid_admin, reason="")
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed) as missing:
         restitution_refuse(request=request, acting_user=billing_staff, note="")
+    assert missing.value.field == "note"
     request = restitution_refuse(
         request=request, acting_user=billing_staff, note="credit set off against invoice 12"
     )
     assert request.status == RestitutionRequest.Status.REFUSED
     assert not LedgerEntry.objects.filter(kind=LedgerEntry.Kind.RESTITUTION).exists()
-    with pytest.raises(ApplicationError):
+    with pytest.raises(ApplicationError) as decided:
         restitution_approve(request=request, acting_user=billing_staff)
+    assert decided.value.field == "status"
+    assert "already been decided" in decided.value.message
     wallet.refresh_from_db()
     assert wallet.balance == Decimal("50.00")

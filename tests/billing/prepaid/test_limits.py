@@ -342,8 +342,9 @@ def test_billing_staff_refuse_with_a_reason_and_the_client_is_told(
         client=client_company, requested_limit=60_000, reason="growth", acting_user=client_admin
     )
 
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed) as missing:
         limits.limit_increase_refuse(request=request, acting_user=billing_staff, note=" ")
+    assert missing.value.field == "note"
     with django_capture_on_commit_callbacks(execute=True):
         limits.limit_increase_refuse(
             request=request, acting_user=billing_staff, note="payment history too short"
@@ -413,9 +414,12 @@ def test_approval_of_a_request_overtaken_by_a_higher_limit_is_refused(
         client=client_company, new_limit=70_000, reason="own initiative", acting_user=billing_staff
     )
 
-    with pytest.raises(ApplicationError):
+    with pytest.raises(ApplicationError) as refused:
         limits.limit_increase_approve(request=request, acting_user=billing_staff, note="")
+    assert (refused.value.code, refused.value.article) == ("not_an_increase", "26.2")
     assert MessageAccount.objects.get(client=client_company).limit == 70_000
+    request.refresh_from_db()
+    assert request.status == LimitIncreaseRequest.Status.PENDING
 
 
 def test_staff_change_a_limit_with_immediate_effect_and_the_client_is_emailed(

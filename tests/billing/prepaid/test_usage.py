@@ -118,6 +118,7 @@ def test_a_record_that_is_not_an_object_is_refused(client_company, platform):
     results = usage_ingest(records=["nonsense", record(client_company, 1)], platform_user=platform)
 
     assert [r["status"] for r in results] == ["refused", "accepted"]
+    assert (results[0]["field"], results[0]["code"]) == ("record", "invalid")
 
 
 def test_the_right_currency_is_accepted(client_company, platform):
@@ -189,6 +190,22 @@ def test_the_set_based_check_agrees_with_messaging_allowed(cm, platform):
 
     results = usage_ingest(records=[record(c, 1) for c in clients], platform_user=platform)
 
+    # art. 7.1: an active client with a live agreement (notice given is still live) may message;
+    # an open suspension, an ended agreement or an account not active may not
+    assert [r["status"] for r in results] == [
+        "accepted",
+        "accepted",
+        "refused",
+        "refused",
+        "refused",
+    ]
+    assert [r.get("code") for r in results] == [
+        None,
+        None,
+        "suspended",
+        "agreement_ended",
+        "client_not_active",
+    ]
     assert [r["status"] == "accepted" for r in results] == [
         messaging_allowed(client=c) for c in clients
     ]

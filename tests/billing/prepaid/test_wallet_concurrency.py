@@ -79,11 +79,14 @@ def test_32_parallel_debits_of_uneven_amounts_keep_the_invariant(cm):
     top_up(wallet, "33.33", dt.datetime(2026, 1, 5, tzinfo=SH))
     top_up(wallet, "21.07", dt.datetime(2026, 1, 20, tzinfo=SH))
 
+    def amount(i):
+        return Decimal(f"{1 + i % 5}.{i:02d}")
+
     def debit(i):
         try:
             return wallet_debit(
                 wallet=Wallet(pk=wallet.pk),
-                amount=f"{1 + i % 5}.{i:02d}",
+                amount=amount(i),
                 idempotency_key=f"u{i}",
                 cause="thread",
                 at=AT,
@@ -98,6 +101,11 @@ def test_32_parallel_debits_of_uneven_amounts_keep_the_invariant(cm):
     spent = sum((-r.amount for r in results if isinstance(r, LedgerEntry)), Decimal("0"))
     assert wallet.balance == Decimal("54.40") - spent
     check(wallet)
+    # the 32 debits want more than the 54.40 paid in: some fit, the others are refused whole,
+    # and a debit is refused only when it does not fit what is left (art. 29.2)
+    refused = [amount(i) for i, r in enumerate(results) if r == "refused"]
+    assert refused and len(refused) < 32
+    assert all(wallet.balance < a for a in refused)
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)

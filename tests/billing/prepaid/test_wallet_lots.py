@@ -223,7 +223,7 @@ def test_top_up_refuses_a_bad_amount_naming_the_field(wallet, amount):
 
 
 def test_top_up_refuses_a_float_and_a_naive_moment(wallet):
-    with pytest.raises(ValidationFailed):
+    with pytest.raises(ValidationFailed) as floating:
         wallet_top_up(
             wallet=wallet,
             amount=1.5,
@@ -231,6 +231,7 @@ def test_top_up_refuses_a_float_and_a_naive_moment(wallet):
             reference="",
             idempotency_key="x",
         )
+    assert floating.value.field == "amount"
     with pytest.raises(ValidationFailed) as refused:
         wallet_top_up(
             wallet=wallet,
