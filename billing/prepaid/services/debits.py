@@ -23,6 +23,7 @@ from accounts.models import User
 from billing.exceptions import InsufficientCredit
 from billing.models import CreditLot, LedgerAllocation, LedgerEntry, Wallet
 
+from .. import selectors
 from .wallets import lock_wallet, require_aware, require_idempotency_key
 
 # Refusal reasons of the batch primitive (one string per refused debit).
@@ -428,9 +429,8 @@ def wallet_debit(
         wallet=wallet, debits=[(idempotency_key, amount, cause)], at=at, acting_user=acting_user
     )[0]
     if outcome == REFUSED_INSUFFICIENT_CREDIT:
-        raise InsufficientCredit(
-            usable=_usable_at(wallet, at), amount=amount, currency=wallet.currency
-        )
+        usable = selectors.wallet_summary(client=wallet.client, at=at)["usable_now"]
+        raise InsufficientCredit(usable=usable, amount=amount, currency=wallet.currency)
     if outcome == REFUSED_KEY_REUSED:
         raise Conflict(
             "This idempotency key was already used for a different movement.",
@@ -439,10 +439,3 @@ def wallet_debit(
     if isinstance(outcome, str):
         raise ValidationFailed({"amount": [outcome]})
     return outcome
-
-
-def _usable_at(wallet: Wallet, at: dt.datetime) -> Decimal:
-    lots = CreditLot.objects.filter(
-        wallet=wallet, status=CreditLot.Status.ACTIVE, usable_from__lte=at, expires_at__gt=at
-    ).values_list("remaining", flat=True)
-    return sum(lots, Decimal("0"))

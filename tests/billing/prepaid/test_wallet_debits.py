@@ -77,6 +77,7 @@ def test_a_debit_larger_than_the_usable_balance_is_refused_and_changes_nothing(w
         )
     assert refused.value.field == "amount"
     assert "29.2" in refused.value.message
+    assert refused.value.usable == Decimal("280.00")  # what the refusal tells the client
     wallet.refresh_from_db()
     assert wallet.balance == before_balance
     assert _remaining(*three_lots) == before_lots
