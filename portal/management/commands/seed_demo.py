@@ -24,8 +24,8 @@ from accounts.models import (
     User,
 )
 from billing import invoicing
-from billing.prepaid.services import wallets as billing_wallets
 from billing.models import ExchangeRate, Invoice
+from billing.prepaid.services import wallets as billing_wallets
 
 DEMO_PASSWORD = "demo-portal-2026"
 # A fixed TOTP secret for the demo staff, so a person can add it to an authenticator app.
