@@ -1,5 +1,7 @@
 """Reads scoped to a client: every query of client-owned data takes the client (or the user)."""
 
+from typing import NamedTuple
+
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 
 from .kernel.errors import NotFound
@@ -139,14 +141,55 @@ def client_is_suspended(*, client: Client) -> bool:
     return client_open_suspensions(client=client).exists()
 
 
+class MessagingRefusal(NamedTuple):
+    """Why messaging is refused: a code, the reason in words and the article, if any."""
+
+    code: str
+    reason: str
+    article: str | None
+
+
+def messaging_refusal(
+    *, status: str, agreement_status: str | None, suspension_causes=()
+) -> MessagingRefusal | None:
+    """Messaging runs only for an active client with a live agreement and no open suspension
+    (art. 7.1); the refusal says which of these fails, None means messaging is allowed.
+
+    The one place of this rule, decided from the facts it names: the client's status, its
+    agreement's status (None without one) and the causes of its open suspensions.
+    `messaging_allowed` reads them for one client; usage ingestion (billing) reads them for
+    every client of a batch in one query and asks this function.
+    """
+    if status != Client.Status.ACTIVE:
+        return MessagingRefusal(
+            "client_not_active", f"The client's account is {status}; messaging is refused.", None
+        )
+    if agreement_status is None:
+        return MessagingRefusal(
+            "no_agreement", "The client has no agreement; messaging is refused.", None
+        )
+    if agreement_status == Agreement.Status.TERMINATED:
+        return MessagingRefusal(
+            "agreement_ended", "The client's agreement has ended; messaging is refused.", "15"
+        )
+    if suspension_causes or agreement_status == Agreement.Status.SUSPENDED:
+        causes = ", ".join(sorted(set(suspension_causes or []))) or "suspended agreement"
+        return MessagingRefusal(
+            "suspended", f"The client's service is suspended ({causes}).", "7.1"
+        )
+    return None
+
+
 def messaging_allowed(*, client: Client) -> bool:
     """Messaging runs only for an active client with a live agreement and no open suspension (art. 7.1)."""
-    if client.status != Client.Status.ACTIVE:
-        return False
-    agreement = Agreement.objects.filter(client=client).first()
-    if agreement is None or agreement.status in (Agreement.Status.TERMINATED, Agreement.Status.SUSPENDED):
-        return False
-    return not client_is_suspended(client=client)
+    agreement_status = (
+        Agreement.objects.filter(client=client).values_list("status", flat=True).first()
+    )
+    causes = list(client_open_suspensions(client=client).values_list("cause", flat=True))
+    refusal = messaging_refusal(
+        status=client.status, agreement_status=agreement_status, suspension_causes=causes
+    )
+    return refusal is None
 
 
 def client_current_terms(*, client: Client) -> TermsVersion | None:

@@ -4,7 +4,7 @@ For each size the lots are generated with `generate_series` into a dedicated dat
 (`portal_bench_expiry` on the server of DATABASE_URL, migrated first), then:
 - plain SQL: one statement over every due lot making the same writes as the job (expiry
   entries with their running balance, lots emptied and marked expired, wallets lowered);
-- the job: `billing.services.credit_expire`, batches of 5,000 lots, each its own transaction.
+- the job: `billing.prepaid.services.expiry.credit_expire`, batches of 5,000 lots, each its own transaction.
 The data is regenerated between the two so each starts from the same state. Targets (issue 3):
 the job at most 1.5x the plain SQL, and the 2M run at most 2.1x the 1M run.
 
@@ -175,7 +175,7 @@ def _checkpoints() -> int:
 def _plain_sql(now) -> float:
     from django.db import connection, transaction
 
-    from billing.services import EXPIRY_WRITE_SQL
+    from billing.prepaid.services.expiry import EXPIRY_WRITE_SQL
 
     sql = EXPIRY_WRITE_SQL.format(lots="TRUE", wallets="TRUE")
     start = time.perf_counter()
@@ -185,7 +185,7 @@ def _plain_sql(now) -> float:
 
 
 def _job(now) -> tuple[float, dict]:
-    from billing.services import credit_expire
+    from billing.prepaid.services.expiry import credit_expire
 
     start = time.perf_counter()
     summary = credit_expire(now=now, batch_size=BATCH_SIZE)
@@ -231,7 +231,7 @@ def _runs(sizes, now, rows) -> None:
         job_checkpoints = _checkpoints() - before
         job_digest = _result_digest()
         again_start = time.perf_counter()
-        from billing.services import credit_expire
+        from billing.prepaid.services.expiry import credit_expire
 
         again = credit_expire(now=now, batch_size=BATCH_SIZE)
         again_s = time.perf_counter() - again_start
@@ -256,7 +256,7 @@ def _report(rows) -> int:
     lines = [
         "## Credit expiry job (art. 29.3)",
         "",
-        f"`expire_credit` (`billing.services.credit_expire`, batches of {BATCH_SIZE:,} lots, one transaction "
+        f"`expire_credit` (`billing.prepaid.services.expiry.credit_expire`, batches of {BATCH_SIZE:,} lots, one transaction "
         "and three statements per batch: keyset read of the due lots, lock of their wallets in pk order, one "
         "statement writing entries, lots and wallets) beside one plain SQL statement making the same writes, "
         f"on generated data ({LOTS_PER_WALLET} lots per prepaid wallet, wallets interleaved, lots in purchase "

@@ -78,8 +78,8 @@ def _seed(now: dt.datetime) -> tuple[str, list[int], list[int]]:
 
     from accounts.models import Agreement, Client, Provider, User
     from accounts.tokens import api_token_issue
-    from billing.limits import message_account_for_client
-    from billing.services import wallet_for_client, wallet_top_up
+    from billing.prepaid.services.limits import message_account_for_client
+    from billing.prepaid.services.wallets import wallet_for_client, wallet_top_up
 
     with connection.cursor() as c:
         c.execute(
@@ -280,12 +280,12 @@ def _pgbench() -> tuple[float, str]:
 
 def _debit_share(prepaid: list[int], now: dt.datetime, batches: int = 5) -> tuple[float, float]:
     """In-process, for the record: ms per prepaid batch, and the share of it spent inside
-    billing.services.wallets_debit_locked (the wallet primitive that writes the entries)."""
-    from billing import services
-    from billing.usage import usage_ingest
+    billing.prepaid.services.debits.wallets_debit_locked (the wallet primitive that writes the entries)."""
+    from billing.prepaid.services import debits
+    from billing.prepaid.services.usage import usage_ingest
 
     spent = [0.0]
-    original = services.wallets_debit_locked
+    original = debits.wallets_debit_locked
 
     def timed(**kwargs):
         started = time.perf_counter()
@@ -294,7 +294,7 @@ def _debit_share(prepaid: list[int], now: dt.datetime, batches: int = 5) -> tupl
         finally:
             spent[0] += time.perf_counter() - started
 
-    services.wallets_debit_locked = timed
+    debits.wallets_debit_locked = timed
     try:
         records = [json.loads(b)["records"] for b in _bodies("inprocess", batches, prepaid, now)]
         started = time.perf_counter()
@@ -302,7 +302,7 @@ def _debit_share(prepaid: list[int], now: dt.datetime, batches: int = 5) -> tupl
             usage_ingest(records=batch, now=now)
         total = time.perf_counter() - started
     finally:
-        services.wallets_debit_locked = original
+        debits.wallets_debit_locked = original
     return total / batches * 1000, spent[0] / total
 
 
@@ -431,7 +431,7 @@ def main() -> int:
     lines.append("")
     lines.append(
         f"Where a prepaid batch goes (in-process, 5 batches): {per_batch_ms:,.0f} ms per batch of {BATCH:,}, "
-        f"{debit_share:.0%} of it inside `billing.services.wallets_debit_locked` (a ledger entry and its lot "
+        f"{debit_share:.0%} of it inside `billing.prepaid.services.debits.wallets_debit_locked` (a ledger entry and its lot "
         "allocations per record, lots and wallets updated); the postpaid path writes one usage row per record "
         "and one update per touched message account."
     )

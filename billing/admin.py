@@ -1,4 +1,4 @@
-"""Django admin for the prepaid side: read-mostly; money moves only through billing.services."""
+"""Django admin for the prepaid side: read-mostly; money moves only through billing.prepaid.services."""
 
 from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin

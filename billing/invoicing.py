@@ -51,7 +51,7 @@ from accounts.kernel.notifications import (
 )
 from accounts.models import Agreement, Client, Provider, Suspension, User
 
-from . import limits
+from billing.prepaid.services import limits
 from .exceptions import ApplicationError, Conflict, NotAllowed, ValidationFailed
 from .models import (
     CpiAdjustment,

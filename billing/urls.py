@@ -2,7 +2,8 @@
 
 from django.urls import path
 
-from . import views, views_invoicing
+from . import views_invoicing
+from .prepaid import views
 
 app_name = "billing"
 urlpatterns = [

@@ -4,7 +4,7 @@ the composition root."""
 
 from accounts.models import Provider
 from accounts.services import deleted_accounts_contacts_anonymise
-from billing.retention import usage_recipients_anonymise
+from billing.prepaid.services.retention import usage_recipients_anonymise
 from dataprocessing.models import RetentionPolicy
 from dataprocessing.services.retention import retention_cutoff
 

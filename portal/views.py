@@ -9,7 +9,7 @@ from accounts import selectors
 from accounts.forms import ReasonForm
 from accounts.models import Agreement, ChangeRequest, Client, DataRequest, TermsAcceptance
 from billing import invoicing_page_selectors as invoicing_pages
-from billing import page_selectors as billing_pages
+from billing.prepaid import selectors as billing_pages
 
 QUEUE_SIZE = 10
 

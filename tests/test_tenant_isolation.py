@@ -19,8 +19,6 @@ from django.urls import URLResolver, get_resolver
 from django.utils import timezone
 
 from accounts.models import ChangeRequest, DataRequest, TermsAcceptance, TermsVersion, User
-from billing import limits as billing_limits
-from billing import services as billing_services
 from billing.models import (
     Deposit,
     Dispute,
@@ -30,6 +28,8 @@ from billing.models import (
     RestitutionRequest,
     SetOff,
 )
+from billing.prepaid.services import limits as billing_limits
+from billing.prepaid.services import wallets as billing_wallets
 from dataprocessing.models import (
     AssistanceRequest,
     ProcessingRecord,
@@ -242,8 +242,8 @@ def _sub_processor_objection(client):
 
 
 def _billing_client(client):
-    wallet = billing_services.wallet_for_client(client=client)
-    lot = billing_services.wallet_top_up(
+    wallet = billing_wallets.wallet_for_client(client=client)
+    lot = billing_wallets.wallet_top_up(
         wallet=wallet,
         amount=Decimal("100.00"),
         received_at=timezone.now() - dt.timedelta(days=2),

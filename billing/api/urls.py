@@ -2,7 +2,9 @@
 
 from django.urls import path
 
-from .views import invoicing, limits, usage, wallet
+from billing.prepaid.api.views import limits, usage, wallet
+
+from .views import invoicing
 
 urlpatterns = [
     # usage from the messaging platform (issue 3, section 2)

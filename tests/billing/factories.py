@@ -7,7 +7,7 @@ import factory
 
 from accounts.models import Client
 from billing.models import Wallet
-from billing.services import wallet_top_up
+from billing.prepaid.services.wallets import wallet_top_up
 from tests.accounts.factories import AgreementFactory, ClientFactory
 
 
@@ -48,7 +48,7 @@ def top_up(
 
 def check(wallet) -> None:
     """balance = sum of the ledger = sum of the lots' remaining amounts."""
-    from billing.selectors import wallet_check
+    from billing.prepaid.selectors import wallet_check
 
     result = wallet_check(wallet=wallet)
     assert result["ok"], result

@@ -8,8 +8,9 @@ import pytest
 from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
 from accounts.models import Agreement, Suspension
 from accounts.services import client_resume
-from billing import invoicing, limits
+from billing import invoicing
 from billing.models import Invoice, MessageAccount, MessagePayment, Payment
+from billing.prepaid.services import limits
 from tests.billing.invoicing_factories import (
     D,
     Dec,

@@ -12,9 +12,9 @@ from playwright.sync_api import expect
 
 from accounts.kernel.dates import local_date, local_midnight
 from accounts.models import Provider
-from billing.limits import message_account_for_client
 from billing.models import LimitIncreaseRequest, MessageAccount
-from billing.services import wallet_for_client
+from billing.prepaid.services.limits import message_account_for_client
+from billing.prepaid.services.wallets import wallet_for_client
 from tests.accounts.factories import BillingStaffFactory, ClientAdminFactory
 from tests.billing.factories import prepaid_client, top_up
 from tests.conftest import PASSWORD

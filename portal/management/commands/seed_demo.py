@@ -24,8 +24,8 @@ from accounts.models import (
     User,
 )
 from billing import invoicing
-from billing import services as billing_services
 from billing.models import ExchangeRate, Invoice
+from billing.prepaid.services import wallets as billing_wallets
 
 DEMO_PASSWORD = "demo-portal-2026"
 # A fixed TOTP secret for the demo staff, so a person can add it to an authenticator app.
@@ -152,13 +152,13 @@ class Command(BaseCommand):
         client an issued invoice for last month. Idempotent by key."""
         slug = spec["slug"]
         if client.billing_mode == Client.BillingMode.PREPAID:
-            wallet = billing_services.wallet_for_client(client=client)
+            wallet = billing_wallets.wallet_for_client(client=client)
             now = timezone.now()
             for key, amount, received in (
                 (f"demo:{slug}:1", "500.00", now - dt.timedelta(days=3)),
                 (f"demo:{slug}:2", "200.00", now),
             ):
-                billing_services.wallet_top_up(
+                billing_wallets.wallet_top_up(
                     wallet=wallet,
                     amount=Decimal(amount),
                     received_at=received,

@@ -1,0 +1,125 @@
+"""Page forms of the prepaid side: they check the shape of the input; the services check the rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.utils import timezone
+
+from accounts.kernel.forms import DATETIME_LOCAL, INPUT_STYLE, OneTimeKeyMixin
+from accounts.kernel.money import MAX_DIGITS
+from billing.models import LedgerEntry
+
+
+# --- Client ---------------------------------------------------------------------------------
+class LedgerFilterForm(forms.Form):
+    kind = forms.ChoiceField(
+        required=False, choices=[("", "Any kind"), *LedgerEntry.Kind.choices], label="Kind"
+    )
+    date_from = forms.DateField(
+        required=False,
+        label="From",
+        widget=forms.DateInput(attrs={"type": "date", "style": INPUT_STYLE}),
+    )
+    date_to = forms.DateField(
+        required=False,
+        label="To",
+        widget=forms.DateInput(attrs={"type": "date", "style": INPUT_STYLE}),
+    )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
+            self.add_error("date_to", "The end date is before the start date.")
+        return data
+
+
+class LimitIncreaseRequestForm(forms.Form):
+    requested_limit = forms.IntegerField(
+        label="New limit (messages)",
+        min_value=1,
+        help_text="Unpaid messages the account may have outstanding (art. 26.2).",
+    )
+    reason = forms.CharField(label="Why you need it", widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class RestitutionRequestForm(forms.Form):
+    reason = forms.CharField(
+        label="Your written request",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Remaining unexpired credit is restituted; expired credit is not (art. 29.3, 29.6).",
+    )
+
+
+# --- Staff ----------------------------------------------------------------------------------
+class TopUpForm(OneTimeKeyMixin):
+    amount = forms.DecimalField(
+        max_digits=MAX_DIGITS, decimal_places=2, min_value=Decimal("0.01"), label="Amount"
+    )
+    received_at = forms.DateTimeField(
+        label="Received at",
+        input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
+        widget=forms.DateTimeInput(
+            attrs={"type": "datetime-local", "style": INPUT_STYLE + ";width:100%"},
+            format=DATETIME_LOCAL,
+        ),
+    )
+    reference = forms.CharField(label="Payment reference", max_length=200)
+
+    def __init__(self, *args, provider, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tz = ZoneInfo(provider.timezone)
+        self.fields["amount"].label = f"Amount ({provider.currency})"
+        self.fields[
+            "received_at"
+        ].help_text = f"Local time, {provider.timezone}. Usable from the next day (art. 29.3)."
+        if not self.is_bound:
+            # naive local wall time: the widget would show an aware value in the server's zone
+            now = timezone.now().astimezone(self.tz).replace(second=0, microsecond=0)
+            self.initial.setdefault("received_at", now.replace(tzinfo=None))
+
+    def clean_received_at(self):
+        value = self.cleaned_data["received_at"]
+        # The field reads wall time in the server's zone; it is the provider's local time.
+        local = timezone.make_naive(value).replace(tzinfo=self.tz)
+        if local > timezone.now() + dt.timedelta(minutes=5):
+            raise forms.ValidationError("A payment cannot be received in the future.")
+        return local
+
+
+class ChargebackForm(forms.Form):
+    reference = forms.CharField(label="Chargeback reference", max_length=200)
+    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class ReopenForm(forms.Form):
+    reason = forms.CharField(
+        label="Why the account reopens", widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class LimitChangeForm(forms.Form):
+    new_limit = forms.IntegerField(label="New limit (messages)", min_value=1)
+    reason = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Takes effect at once; the client is emailed (art. 26.2).",
+    )
+
+
+class MessagesPaidForm(OneTimeKeyMixin):
+    messages = forms.IntegerField(label="Messages paid", min_value=1)
+    reference = forms.CharField(label="Payment reference", max_length=200, required=False)
+
+
+class ApproveForm(forms.Form):
+    note = forms.CharField(required=False, label="Note", widget=forms.Textarea(attrs={"rows": 2}))
+
+
+class RefuseForm(forms.Form):
+    note = forms.CharField(
+        label="Reason", widget=forms.Textarea(attrs={"rows": 2}), help_text="The client sees it."
+    )

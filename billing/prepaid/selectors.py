@@ -1,0 +1,377 @@
+"""Every read of the prepaid side: the wallet, its lots and ledger (art. 29), the message limit
+(art. 26), the requests in the staff queues and what the pages and the dashboard show.
+
+One function per read, scoped the same way everywhere: a read of rows of many clients takes
+the user (`accounts.selectors.scoped`: staff see every client's, a client user only its own)
+and may be narrowed to one `client`; a single row is found by the user and its pk, and another
+client's row is answered exactly as a missing one, with the domain `NotFound` (404 in the API
+and on pages). Reads of one client take the client the caller already holds (the page or the
+API found it through `accounts.selectors.client_get`, scoped by user).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db.models import QuerySet, Sum
+from django.utils import timezone
+
+from accounts.kernel.dates import local_date, local_midnight
+from accounts.kernel.errors import NotFound
+from accounts.models import Client, Suspension, User
+from accounts.selectors import scoped
+from billing.models import (
+    CreditLot,
+    LedgerEntry,
+    LimitChange,
+    LimitIncreaseRequest,
+    MessageAccount,
+    MessagePayment,
+    RestitutionRequest,
+    UsageRecord,
+    Wallet,
+)
+
+from .services.limits import notice_threshold_reached
+from .services.restitution import restitution_request_refusal
+
+ZERO = Decimal("0")
+
+
+def _one(queryset: QuerySet, *, pk):
+    """The row with this pk among those the caller may see, or NotFound (never 403)."""
+    obj = queryset.filter(pk=pk).first()
+    if obj is None:
+        raise NotFound()
+    return obj
+
+
+# --- The wallet, its lots and its ledger (art. 29) -----------------------------------------
+def wallet_of(*, client: Client) -> Wallet | None:
+    """The client's wallet, or None before its first top-up or debit (nothing is created)."""
+    return Wallet.objects.filter(client=client).first()
+
+
+def wallet_check(*, wallet: Wallet) -> dict:
+    """The ledger invariant: balance = sum of the ledger = sum of the lots' remaining amounts."""
+    balance = Wallet.objects.values_list("balance", flat=True).get(pk=wallet.pk)
+    ledger = LedgerEntry.objects.filter(wallet_id=wallet.pk).aggregate(s=Sum("amount"))["s"] or ZERO
+    lots = CreditLot.objects.filter(wallet_id=wallet.pk).aggregate(s=Sum("remaining"))["s"] or ZERO
+    return {"balance": balance, "ledger": ledger, "lots": lots, "ok": balance == ledger == lots}
+
+
+def wallet_summary(*, client: Client, at: dt.datetime | None = None) -> dict:
+    """What the client sees (art. 29.3): balance, usable now, pending (usable from tomorrow), lots.
+
+    Pending credit is received but not yet usable ("the day following the day the amount is
+    received"). Lots are listed earliest expiry first, the order in which debits consume them.
+    """
+    at = at or timezone.now()
+    provider = client.provider
+    wallet = wallet_of(client=client)
+    currency = wallet.currency if wallet else provider.currency
+    if wallet is None:
+        return {
+            "currency": currency,
+            "balance": ZERO,
+            "usable_now": ZERO,
+            "pending": ZERO,
+            "expired_unprocessed": ZERO,
+            "lots": [],
+        }
+    lots = list(CreditLot.objects.filter(wallet=wallet).order_by("expires_at", "received_at", "pk"))
+    usable = pending = stale = ZERO
+    rows = []
+    for lot in lots:
+        live = lot.status == CreditLot.Status.ACTIVE and lot.remaining > 0
+        if live and lot.usable_from <= at < lot.expires_at:
+            usable += lot.remaining
+            state = "usable"
+        elif live and at < lot.usable_from:
+            pending += lot.remaining
+            state = "pending"
+        elif live:
+            stale += lot.remaining  # past expiry; the expiry job has not run yet
+            state = "expired"
+        else:
+            state = lot.status
+        rows.append(
+            {
+                "id": lot.pk,
+                "reference": lot.reference,
+                "amount": lot.amount,
+                "remaining": lot.remaining,
+                "currency": lot.currency,
+                "purchase_date": lot.purchase_date,
+                "usable_from": lot.usable_from,
+                "expires_on": lot.expires_on,
+                "last_usable_day": lot.expires_on - dt.timedelta(days=1),
+                "expires_at": lot.expires_at,
+                "status": lot.status,
+                "state": state,
+            }
+        )
+    return {
+        "currency": currency,
+        "balance": wallet.balance,
+        "usable_now": usable,
+        "pending": pending,
+        "expired_unprocessed": stale,
+        "lots": rows,
+        "local_date": local_date(provider, at),
+    }
+
+
+def lot_list(*, client: Client) -> QuerySet[CreditLot]:
+    """The client's lots, earliest expiry first (the order debits consume them, art. 29.2)."""
+    return (
+        CreditLot.objects.filter(wallet__client=client)
+        .select_related("wallet")
+        .order_by("expires_at", "received_at", "pk")
+    )
+
+
+def lot_get(*, user: User, pk, client: Client | None = None) -> CreditLot:
+    """One credit lot the user may see (of `client`, when given), or NotFound."""
+    qs = scoped(
+        CreditLot.objects.select_related("wallet__client"), user=user, client_field="wallet__client"
+    )
+    if client is not None:
+        qs = qs.filter(wallet__client=client)
+    return _one(qs, pk=pk)
+
+
+def charged_back_lot_ids(*, client: Client) -> set[int]:
+    """The client's lots that were charged back (art. 29.4)."""
+    return set(
+        CreditLot.objects.filter(wallet__client=client, chargeback__isnull=False).values_list(
+            "pk", flat=True
+        )
+    )
+
+
+def ledger_list(*, client: Client, filters: dict | None = None) -> QuerySet[LedgerEntry]:
+    """The client's ledger, newest first; filters: kind, date_from, date_to (local dates, inclusive)."""
+    filters = filters or {}
+    qs = (
+        LedgerEntry.objects.filter(wallet__client=client)
+        .select_related("lot", "wallet")
+        .order_by("-created_at", "-pk")
+    )
+    kind = filters.get("kind")
+    if kind:
+        kinds = [kind] if isinstance(kind, str) else list(kind)
+        qs = qs.filter(kind__in=kinds)
+    provider = client.provider
+    if filters.get("date_from"):
+        qs = qs.filter(created_at__gte=local_midnight(provider, _date(filters["date_from"])))
+    if filters.get("date_to"):
+        qs = qs.filter(
+            created_at__lt=local_midnight(
+                provider, _date(filters["date_to"]) + dt.timedelta(days=1)
+            )
+        )
+    return qs
+
+
+def _date(value) -> dt.date:
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
+
+
+CSV_COLUMNS = [
+    "created_at",
+    "kind",
+    "amount",
+    "currency",
+    "balance_after",
+    "lot",
+    "cause",
+    "idempotency_key",
+]
+
+
+def ledger_csv(*, client: Client, filters: dict | None = None) -> str:
+    """The filtered ledger as CSV, times in the provider's time zone."""
+    tz = ZoneInfo(client.provider.timezone)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for e in ledger_list(client=client, filters=filters).iterator(chunk_size=2000):
+        writer.writerow(
+            [
+                e.created_at.astimezone(tz).isoformat(),
+                e.kind,
+                f"{e.amount:.2f}",
+                e.currency,
+                f"{e.balance_after:.2f}",
+                e.lot.reference if e.lot_id else "",
+                _csv_safe(e.cause),
+                _csv_safe(e.idempotency_key),
+            ]
+        )
+    return out.getvalue()
+
+
+def _csv_safe(value: str) -> str:
+    """No spreadsheet formula injection from free text."""
+    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+# --- Chargebacks and restitution (art. 29.4, 29.6) -----------------------------------------
+def closed_after_chargeback(*, client: Client) -> bool:
+    """An open chargeback suspension: the account is closed until staff reopen it (art. 29.4)."""
+    return Suspension.objects.filter(
+        client=client, cause=Suspension.Cause.CHARGEBACK, ended_at=None
+    ).exists()
+
+
+def restitution_possible(*, client: Client) -> bool:
+    """Whether the client may ask for restitution now (art. 29.6), for the page to offer the
+    form; the rule is `restitution_request_refusal`, which `restitution_request` enforces."""
+    return restitution_request_refusal(client=client) is None
+
+
+def restitution_request_list(
+    *, user: User, client: Client | None = None, status: str | None = None
+) -> QuerySet[RestitutionRequest]:
+    """Restitution requests the user may see (of `client`, in `status`, when given)."""
+    qs = scoped(
+        RestitutionRequest.objects.select_related("client__provider", "requested_by", "decided_by"),
+        user=user,
+    )
+    if client is not None:
+        qs = qs.filter(client=client)
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def restitution_request_get(*, user: User, pk) -> RestitutionRequest:
+    """One restitution request the user may see, or NotFound."""
+    return _one(restitution_request_list(user=user), pk=pk)
+
+
+# --- Message limits (art. 26) --------------------------------------------------------------
+def message_limit_summary(*, account: MessageAccount) -> dict:
+    """Where a client stands against its limit (art. 26): the gauge of the wallet page and the API."""
+    pct = account.client.provider.limit_notice_pct
+    used = (account.unpaid_count * 1000 // account.limit) / 10 if account.limit else 100.0
+    return {
+        "client_id": account.client_id,
+        "limit": account.limit,
+        "unpaid_count": account.unpaid_count,
+        "remaining": max(0, account.limit - account.unpaid_count),
+        "used_pct": used,
+        "notice_pct": pct,
+        "limit_reached": account.unpaid_count >= account.limit,
+        "notices_sent": account.notices_sent,
+        "limit_changed_at": account.limit_changed_at,
+    }
+
+
+def message_limit_get(*, client: Client) -> dict:
+    """The client's limit with its history of changes; a client that never sent has the
+    profile's standard limit (art. 26.1), shown without creating the account."""
+    account = (
+        MessageAccount.objects.filter(client_id=client.pk)
+        .select_related("client__provider")
+        .first()
+    )
+    if account is None:
+        account = MessageAccount(client=client, limit=client.provider.message_limit_default)
+    summary = message_limit_summary(account=account)
+    summary["changes"] = list(
+        LimitChange.objects.filter(client_id=client.pk).select_related("changed_by")
+    )
+    return summary
+
+
+def message_account_list(*, user: User) -> QuerySet[MessageAccount]:
+    """The messaging accounts the user may see (staff: every client that has sent), by client."""
+    return scoped(MessageAccount.objects.select_related("client__provider"), user=user).order_by(
+        "client_id"
+    )
+
+
+def limit_gauge(limit: dict) -> dict:
+    """The usage gauge: how full the bar is and its tone, with the notice mark (art. 26.1)."""
+    cap = limit["limit"] or 1
+    if limit["limit_reached"]:
+        tone = "bad"
+    elif notice_threshold_reached(
+        unpaid_count=limit["unpaid_count"], limit=cap, pct=limit["notice_pct"]
+    ):
+        tone = "warn"
+    else:
+        tone = "ok"
+    return {
+        "width": min(100, limit["unpaid_count"] * 100 // cap),
+        "tone": tone,
+        "notice_pct": limit["notice_pct"],
+    }
+
+
+def limit_request_list(
+    *, user: User, client: Client | None = None, status: str | None = None
+) -> QuerySet[LimitIncreaseRequest]:
+    """Limit increase requests the user may see (of `client`, in `status`, when given)."""
+    qs = scoped(
+        LimitIncreaseRequest.objects.select_related(
+            "client__provider", "requested_by", "decided_by"
+        ),
+        user=user,
+    )
+    if client is not None:
+        qs = qs.filter(client=client)
+    if status:
+        qs = qs.filter(status=status)
+    return qs
+
+
+def limit_request_get(*, user: User, pk) -> LimitIncreaseRequest:
+    """One limit increase request the user may see, or NotFound."""
+    return _one(limit_request_list(user=user), pk=pk)
+
+
+def message_payment_list(*, user: User) -> QuerySet[MessagePayment]:
+    """Recorded payments of messages (art. 26.2) the user may see, newest first."""
+    return scoped(MessagePayment.objects.select_related("recorded_by"), user=user).order_by(
+        "-recorded_at", "-pk"
+    )
+
+
+# --- Usage ---------------------------------------------------------------------------------
+def usage_record_list(*, user: User) -> QuerySet[UsageRecord]:
+    """The usage records the user may see, newest first."""
+    return scoped(UsageRecord.objects.all(), user=user).order_by("-occurred_at", "-pk")
+
+
+# --- The dashboards ------------------------------------------------------------------------
+def pending_counts() -> dict:
+    """Staff queue sizes for the dashboard."""
+    return {
+        "limit_requests": LimitIncreaseRequest.objects.filter(
+            status=LimitIncreaseRequest.Status.PENDING
+        ).count(),
+        "restitutions": RestitutionRequest.objects.filter(
+            status=RestitutionRequest.Status.PENDING
+        ).count(),
+    }
+
+
+def client_billing_summary(*, client: Client) -> dict:
+    """The wallet and the limit in brief, for the client's dashboard."""
+    limit = message_limit_get(client=client)
+    return {
+        "prepaid": client.billing_mode == Client.BillingMode.PREPAID,
+        "wallet": wallet_summary(client=client),
+        "limit": limit,
+        "gauge": limit_gauge(limit),
+        "pending_limit_request": LimitIncreaseRequest.objects.filter(
+            client=client, status=LimitIncreaseRequest.Status.PENDING
+        ).first(),
+    }

@@ -1,0 +1,97 @@
+"""Chargebacks (art. 29.4): a charged-back top-up's remaining credit is reversed and the account
+closed (suspended for cause `chargeback`) until billing staff reopen it.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+
+from accounts import services as account_services
+from accounts.kernel import roles
+from accounts.kernel.errors import Conflict
+from accounts.kernel.inputs import clean_text
+from accounts.models import Client, Suspension, User
+from billing.models import Chargeback, CreditLot, LedgerAllocation, LedgerEntry, Wallet
+
+from .. import selectors
+from .wallets import lock_wallet
+
+
+@transaction.atomic
+def chargeback_record(
+    *, lot: CreditLot, reference: str, reason: str, acting_user: User
+) -> Chargeback:
+    """A charged-back top-up: its remaining credit is reversed and the account closed (art. 29.4).
+
+    "The Pre-Paid Client is in default when the credit card payment is being charged back.
+    CM is entitled to close down the Pre-Paid Client's account when a credit card payment is
+    being charged back." The account is suspended with cause `chargeback` (messaging refused,
+    the client's users are told); `account_reopen` reopens it.
+    """
+    roles.require_billing_staff(acting_user)
+    reference = clean_text(
+        reference, field="reference", message="Give the chargeback's reference (art. 29.4)."
+    )
+    wallet = lock_wallet(lot.wallet)
+    lot = CreditLot.objects.select_for_update().get(pk=lot.pk)
+    if Chargeback.objects.filter(lot=lot).exists():
+        raise Conflict("This top-up has already been charged back.", field="lot", article="29.4")
+    # Only credit still on the lot can be reversed; what was used is owed by the client in default.
+    reversed_amount = lot.remaining if lot.status == CreditLot.Status.ACTIVE else Decimal("0")
+    balance = wallet.balance - reversed_amount
+    used = lot.amount - lot.remaining if lot.status != CreditLot.Status.EXPIRED else Decimal("0")
+    entry = LedgerEntry.objects.create(
+        wallet=wallet,
+        kind=LedgerEntry.Kind.CHARGEBACK,
+        amount=-reversed_amount,
+        currency=wallet.currency,
+        balance_after=balance,
+        idempotency_key=f"chargeback:{lot.pk}",
+        created_by=acting_user,
+        cause=f"chargeback {reference} recorded by {acting_user.email}"[:200],
+        lot=lot,
+        memo=(
+            f"Top-up {lot.reference} ({lot.currency} {lot.amount}) charged back: {reason or ''}".strip()
+            + (
+                f"\n{lot.currency} {used} of it was already used; the client is in default (art. 29.4)."
+                if used
+                else ""
+            )
+        ),
+    )
+    if reversed_amount:
+        LedgerAllocation.objects.create(entry=entry, lot=lot, amount=reversed_amount)
+    lot.remaining = Decimal("0")
+    lot.status = CreditLot.Status.REVERSED
+    lot.save(update_fields=["remaining", "status"])
+    Wallet.objects.filter(pk=wallet.pk).update(balance=balance)
+    chargeback = Chargeback.objects.create(
+        lot=lot,
+        reference=reference,
+        reason=(reason or "").strip(),
+        reversed_amount=reversed_amount,
+        entry=entry,
+        recorded_by=acting_user,
+    )
+    client = wallet.client
+    if not selectors.closed_after_chargeback(client=client):
+        account_services.client_suspend(
+            client=client,
+            cause=Suspension.Cause.CHARGEBACK,
+            reason=(
+                f"The payment {lot.reference or reference} was charged back; your account is in default "
+                "and has been closed (art. 29.4)."
+            ),
+            acting_user=acting_user,
+        )
+    return chargeback
+
+
+def account_reopen(*, client: Client, reason: str, acting_user: User) -> int:
+    """Staff reopen an account closed after a chargeback (art. 29.4), saying why."""
+    roles.require_billing_staff(acting_user)
+    return account_services.client_resume(
+        client=client, acting_user=acting_user, reason=reason, cause=Suspension.Cause.CHARGEBACK
+    )
