@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 OPEN_DISPUTE = "This invoice already has an open dispute."
 
 
-# --- Withholding (art. 10.2) ---------------------------------------------------------------
+# --- Withholding -----------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Withholding:
     """Whether the disputed part of an invoice may be withheld, and the words that say so."""

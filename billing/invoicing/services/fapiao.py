@@ -151,6 +151,24 @@ def _amount_errors(
     return errors
 
 
+def _record_issued(request: FapiaoRequest, values: dict, acting_user: User) -> None:
+    """Store the checked fapiao on its request and tell the client (art. 4.8)."""
+    for field_name, value in values.items():
+        setattr(request, field_name, value)
+    request.status = FapiaoRequest.Status.ISSUED
+    request.issued_by, request.issued_at = acting_user, _common.now()
+    with_history_user(request, acting_user).save()
+    invoice = request.invoice
+    notify(
+        key=f"fapiao-issued:{request.pk}",
+        client=invoice.client,
+        recipients=client_recipients(invoice.client),
+        subject=f"Fapiao for invoice {invoice.number}",
+        body=f"{request.get_kind_display()} {request.fapiao_code} {request.fapiao_number} of "
+        f"{request.issue_date:%Y-%m-%d}: {invoice.currency} {request.total} (art. 4.8).",
+    )
+
+
 def _lock_request(request: FapiaoRequest) -> FapiaoRequest:
     return (
         FapiaoRequest.objects.select_for_update(of=("self",))
@@ -225,26 +243,20 @@ def fapiao_issue(
         errors["fapiao_number"] = ["A fapiao with this code and number is already recorded."]
     if errors:
         raise ValidationFailed(errors, article="4.8")
-    request.kind, request.fapiao_number, request.fapiao_code = kind, number, code
-    request.issue_date, request.buyer_name, request.buyer_tax_id = (
-        issue_date,
-        buyer_name.strip(),
-        tax_id,
-    )
-    for field_name, value in buyer.items():
-        setattr(request, field_name, value)
-    request.amount_excl_tax, request.tax_rate = amount, rate
-    request.tax_amount, request.total = tax, gross
-    request.status = FapiaoRequest.Status.ISSUED
-    request.issued_by, request.issued_at = acting_user, _common.now()
-    with_history_user(request, acting_user).save()
-    notify(
-        key=f"fapiao-issued:{request.pk}",
-        client=invoice.client,
-        recipients=client_recipients(invoice.client),
-        subject=f"Fapiao for invoice {invoice.number}",
-        body=f"{request.get_kind_display()} {code} {number} of {issue_date:%Y-%m-%d}: {invoice.currency} {gross} (art. 4.8).",
-    )
+    values = {
+        "kind": kind,
+        "fapiao_number": number,
+        "fapiao_code": code,
+        "issue_date": issue_date,
+        "buyer_name": buyer_name.strip(),
+        "buyer_tax_id": tax_id,
+        **buyer,
+        "amount_excl_tax": amount,
+        "tax_rate": rate,
+        "tax_amount": tax,
+        "total": gross,
+    }
+    _record_issued(request, values, acting_user)
     return request
 
 

@@ -20,6 +20,7 @@ from billing.invoicing.services import disputes as dispute_services
 from billing.invoicing.services import fapiao as fapiao_services
 from billing.invoicing.services import invoices as invoice_services
 from billing.invoicing.services import payments as payment_services
+from billing.invoicing.services import prices as price_services
 from billing.invoicing.services import set_offs as set_off_services
 from billing.models import Dispute, FapiaoRequest, Invoice, Payment, SetOff
 from tests.accounts.factories import ClientViewerFactory
@@ -53,9 +54,10 @@ def pdf_text(content: bytes, invoice: Invoice) -> str:
             ["pdftotext", "-", "-"], input=content, capture_output=True, check=True
         ).stdout
         return out.decode()
-    from billing.invoicing.pdf import invoice_pdf_context
     from django.template.loader import render_to_string
     from weasyprint import HTML
+
+    from billing.invoicing.pdf import invoice_pdf_context
 
     document = HTML(
         string=render_to_string("billing/invoice_pdf.html", invoice_pdf_context(invoice))
@@ -557,45 +559,49 @@ def test_a_client_sees_its_prices_and_staff_set_them(
 
 
 # --- Tenant isolation ----------------------------------------------------------------------
-@pytest.fixture
-def others_objects(other, other_invoice, billing_staff, today):
-    """One object of every kind the invoicing API exposes, all belonging to `other`."""
-    other_admin = admin_of(other)
-    payment_services.payment_record(
-        invoice=other_invoice,
+def _one_of_each(client, admin, invoice, staff, today) -> dict:
+    """One object of every kind the invoicing API exposes, all belonging to `client`, by path."""
+    payment = payment_services.payment_record(
+        invoice=invoice,
         amount="10.00",
         received_on=today,
         reference="x",
         idempotency_key=key(),
-        acting_user=billing_staff,
+        acting_user=staff,
     )
-    deposit = deposit_services.deposit_demand(
-        client=other, amount="100.00", acting_user=billing_staff
-    )
-    deposit_services.deposit_mark_held(
-        deposit=deposit, amount_received="100.00", acting_user=billing_staff
-    )
+    deposit = deposit_services.deposit_demand(client=client, amount="100.00", acting_user=staff)
+    deposit_services.deposit_mark_held(deposit=deposit, amount_received="100.00", acting_user=staff)
     set_off = set_off_services.set_off_record(
-        client=other,
+        client=client,
         source="deposit",
         source_obj=deposit,
-        invoice=other_invoice,
+        invoice=invoice,
         amount="5.00",
-        acting_user=billing_staff,
+        acting_user=staff,
         idempotency_key=key(),
     )
-    fapiao = fapiao_services.fapiao_confirm(invoice=other_invoice, acting_user=other_admin)
+    fapiao = fapiao_services.fapiao_confirm(invoice=invoice, acting_user=admin)
     dispute = dispute_services.dispute_raise(
-        invoice=other_invoice, amount="100.00", reason="x", acting_user=other_admin
+        invoice=invoice, amount="100.00", reason="x", acting_user=admin
+    )
+    price = price_services.price_set(
+        client=client, channel="sms", unit_price="0.05", valid_from=today, acting_user=staff
     )
     return {
-        "invoices": other_invoice.pk,
-        "payments": Payment.objects.get(invoice=other_invoice).pk,
+        "invoices": invoice.pk,
+        "payments": payment.pk,
         "deposits": deposit.pk,
         "set-offs": set_off.pk,
         "fapiao-requests": fapiao.pk,
         "disputes": dispute.pk,
+        "prices": price.pk,
     }
+
+
+@pytest.fixture
+def others_objects(other, other_invoice, billing_staff, today):
+    """One object of every kind the invoicing API exposes, all belonging to `other`."""
+    return _one_of_each(other, admin_of(other), other_invoice, billing_staff, today)
 
 
 ID_GETS = [
@@ -670,11 +676,14 @@ def test_staff_routes_refuse_a_client_before_looking_anything_up(
     ["invoices", "payments", "deposits", "set-offs", "fapiao-requests", "disputes", "prices"],
 )
 def test_lists_show_only_the_callers_rows_and_another_client_param_is_404(
-    api, cn_admin, others_objects, other, path
+    api, cn_client, cn_admin, cn_invoice, billing_staff, today, others_objects, other, path
 ):
+    mine = _one_of_each(cn_client, cn_admin, cn_invoice, billing_staff, today)
     client = api(cn_admin)
 
-    assert client.get(f"/api/v1/{path}/").json()["results"] == []
+    listed = [row["id"] for row in client.get(f"/api/v1/{path}/").json()["results"]]
+    assert listed == [mine[path]]  # the caller's row is there ...
+    assert others_objects[path] not in listed  # ... and the other client's is not
     assert client.get(f"/api/v1/{path}/?client={other.pk}").status_code == 404
 
 

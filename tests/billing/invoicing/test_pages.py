@@ -167,6 +167,7 @@ def test_a_profile_without_fapiao_never_offers_it_on_the_page(as_user, cx, billi
 
     html = body(as_user(admin_of(nl)).get(f"/billing/invoices/{invoice.pk}/"))
 
+    assert invoice.number in html  # the invoice is shown, without any fapiao
     assert "Fapiao" not in html.split("<main>")[1].split("</main>")[0].replace("fapiao_queue", "")
     assert "Confirm for fapiao" not in html
 
@@ -187,8 +188,10 @@ def test_a_client_viewer_sees_invoices_but_may_not_dispute_or_confirm(
     viewer = ClientViewerFactory(client=cn_client)
     page = as_user(viewer)
 
-    html = body(page.get(f"/billing/invoices/{cn_invoice.pk}/"))
-    assert "Raise the dispute" not in html and "Confirm for fapiao" not in html
+    response = page.get(f"/billing/invoices/{cn_invoice.pk}/")
+    html = body(response)
+    assert response.status_code == 200 and cn_invoice.number in html  # the viewer sees it ...
+    assert "Raise the dispute" not in html and "Confirm for fapiao" not in html  # ... only
     assert page.post(f"/billing/invoices/{cn_invoice.pk}/confirm-fapiao/").status_code == 403
     assert (
         page.post(
@@ -372,12 +375,20 @@ def test_client_users_may_not_open_staff_pages(as_user, cn_admin, url):
 
 
 # --- Tenant isolation -----------------------------------------------------------------------
-@pytest.fixture
-def others(other, billing_staff, today):
-    admin = admin_of(other)
-    invoice = issued(other, billing_staff, invoice_date=today)
-    deposit = deposit_services.deposit_demand(
-        client=other, amount="10.00", acting_user=billing_staff
+def _one_of_each(client, admin, staff, today) -> dict:
+    """An invoice, a held deposit set off against it, a dispute and a fapiao request, all of
+    `client`; and the invoice's number, which every list page shows on its rows."""
+    invoice = issued(client, staff, invoice_date=today)
+    deposit = deposit_services.deposit_demand(client=client, amount="10.00", acting_user=staff)
+    deposit_services.deposit_mark_held(deposit=deposit, amount_received="10.00", acting_user=staff)
+    set_off_services.set_off_record(
+        client=client,
+        source="deposit",
+        source_obj=deposit,
+        invoice=invoice,
+        amount="5.00",
+        acting_user=staff,
+        idempotency_key=key(),
     )
     dispute = dispute_services.dispute_raise(
         invoice=invoice, amount="10.00", reason="x", acting_user=admin
@@ -385,11 +396,17 @@ def others(other, billing_staff, today):
     fapiao = fapiao_services.fapiao_confirm(invoice=invoice, acting_user=admin)
     return {
         "invoice": invoice.pk,
+        "number": invoice.number,
         "deposit": deposit.pk,
         "dispute": dispute.pk,
         "fapiao": fapiao.pk,
-        "client": other.pk,
+        "client": client.pk,
     }
+
+
+@pytest.fixture
+def others(other, billing_staff, today):
+    return _one_of_each(other, admin_of(other), billing_staff, today)
 
 
 GETS = ["/billing/invoices/{invoice}/", "/billing/invoices/{invoice}/pdf/"]
@@ -424,20 +441,25 @@ def test_staff_actions_refuse_client_users(as_user, cn_admin, others, url):
 
 
 @pytest.mark.parametrize(
-    "url",
+    "url,row",
     [
-        "/billing/deposits/",
-        "/billing/set-offs/",
-        "/billing/disputes/",
-        "/billing/fapiao/",
-        "/billing/invoices/",
+        ("/billing/deposits/", "deposit-row"),
+        ("/billing/set-offs/", "set-off-row"),
+        ("/billing/disputes/", "dispute-row"),
+        ("/billing/fapiao/", "fapiao-row"),
+        ("/billing/invoices/", "invoice-row"),
     ],
 )
 def test_client_lists_never_show_another_clients_rows_and_ignore_its_id(
-    as_user, cn_admin, others, url, other
+    as_user, cn_client, cn_admin, billing_staff, today, others, url, row, other
 ):
+    mine = _one_of_each(cn_client, cn_admin, billing_staff, today)
+
     html = body(as_user(cn_admin).get(f"{url}?client={others['client']}&status="))
-    assert other.legal_name not in html
+
+    assert html.count(f'data-testid="{row}"') == 1  # one row: the caller's own
+    assert mine["number"] in html
+    assert others["number"] not in html and other.legal_name not in html
 
 
 @pytest.mark.parametrize("url", GETS)
