@@ -8,18 +8,15 @@ recomputed here.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from decimal import Decimal
 
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from accounts.kernel.money import round_money
 from billing.models import Invoice
 
 from .selectors import invoice_amounts
-
-HUNDRED = Decimal("100")
+from .services.invoices import vat_by_rate
 
 
 def plain(value: Decimal) -> str:
@@ -40,14 +37,10 @@ def _line_rows(lines) -> list[dict]:
     ]
 
 
-def vat_by_rate(invoice: Invoice, lines) -> list[dict]:
-    """VAT per rate as on the invoice: the rate's base and its VAT, rounded once per rate (art. 4.1)."""
-    bases: dict[Decimal, Decimal] = defaultdict(lambda: Decimal("0"))
-    for line in lines:
-        bases[Decimal(line.vat_rate)] += line.amount
+def _vat_rows(lines) -> list[dict]:
+    """VAT per rate as on the invoice (`vat_by_rate`, art. 4.1), the rate printed plainly."""
     return [
-        {"rate": plain(rate), "base": base, "vat": round_money(base * rate / HUNDRED)}
-        for rate, base in sorted(bases.items())
+        {"rate": plain(rate), "base": base, "vat": vat} for rate, base, vat in vat_by_rate(lines)
     ]
 
 
@@ -60,7 +53,7 @@ def invoice_pdf_context(invoice: Invoice) -> dict:
         "provider": invoice.provider,
         "client": invoice.client,
         "lines": _line_rows(lines),
-        "vat_rates": vat_by_rate(invoice, lines),
+        "vat_rates": _vat_rows(lines),
         "credited": invoice.credit_note_for,
         "set_off": amounts.set_off,
         "settled": amounts.settled,

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -32,7 +31,7 @@ from billing.models import Dispute, Invoice, InvoiceLine, SetOff
 from . import _common
 from ._common import BATCH, HUNDRED, OPEN_DISPUTE_STATUSES, OPEN_STATUSES, ZERO
 from .exchange_rates import rate_in_force
-from .invoices import credit_note_issue, invoice_outstanding, open_dispute
+from .invoices import credit_note_issue, invoice_outstanding, open_dispute, vat_by_rate
 from .payments import after_settlement
 
 log = logging.getLogger(__name__)
@@ -344,11 +343,9 @@ def _grant_lines(invoice: Invoice, granted: Decimal) -> tuple[list[InvoiceLine],
     is the share less VAT at that rate, and the VAT is what remains, so the credit note's total
     is exactly the granted amount.
     """
-    by_rate: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
-    for line in invoice.lines.all():
-        by_rate[Decimal(line.vat_rate)] += line.amount
-    rates = sorted(by_rate)
-    gross = {r: by_rate[r] + round_money(by_rate[r] * r / HUNDRED) for r in rates}
+    per_rate = vat_by_rate(invoice.lines.all())
+    rates = [rate for rate, _, _ in per_rate]
+    gross = {rate: base + vat for rate, base, vat in per_rate}
     gross_total = sum(gross.values(), ZERO)
     lines, subtotal, vat, left = [], ZERO, ZERO, granted
     for i, rate in enumerate(rates):

@@ -152,13 +152,22 @@ def line_amount(quantity: Decimal, unit_price: Decimal) -> Decimal:
     return round_money(quantity * unit_price)
 
 
+def vat_by_rate(lines) -> list[tuple[Decimal, Decimal, Decimal]]:
+    """(rate, base, VAT) per VAT rate, rates ascending: the base is the sum of that rate's line
+    amounts, and its VAT is rounded half-up once per rate (art. 4.1)."""
+    bases: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
+    for line in lines:
+        bases[Decimal(line.vat_rate)] += line.amount
+    return [
+        (rate, base, round_money(base * rate / HUNDRED)) for rate, base in sorted(bases.items())
+    ]
+
+
 def totals(lines) -> tuple[Decimal, Decimal, Decimal]:
     """(subtotal excl. VAT, VAT, total): VAT per rate on the rate's sum, rounded half-up (art. 4.1)."""
-    by_rate: dict[Decimal, Decimal] = defaultdict(lambda: ZERO)
-    for line in lines:
-        by_rate[Decimal(line.vat_rate)] += line.amount
-    subtotal = sum(by_rate.values(), ZERO)
-    vat = sum((round_money(base * rate / HUNDRED) for rate, base in by_rate.items()), ZERO)
+    rows = vat_by_rate(lines)
+    subtotal = sum((base for _, base, _ in rows), ZERO)
+    vat = sum((vat for _, _, vat in rows), ZERO)
     return subtotal, vat, subtotal + vat
 
 
