@@ -178,12 +178,15 @@ def _deep_cursor(client_id: int, offset: int) -> str:
     return f"{row[0].isoformat()}_{row[1]}"
 
 
-def _explain(client_id: int, cursor: str) -> str:
-    from billing import invoicing_selectors
+def _explain(client_id: int, admin_id: int, cursor: str) -> str:
+    from accounts.models import User
+    from billing.invoicing import selectors as invoicing_selectors
     from billing.models import Client
 
     day, pk = cursor.split("_")
-    qs = invoicing_selectors.invoice_list_queryset(client=Client(pk=client_id)).extra(
+    qs = invoicing_selectors.invoice_list_queryset(
+        user=User.objects.get(pk=admin_id), client=Client(pk=client_id)
+    ).extra(
         where=['("billing_invoice"."invoice_date", "billing_invoice"."id") < (%s, %s)'],
         params=[day, int(pk)],
     )[:51]
@@ -239,7 +242,7 @@ def main() -> int:
         for size in (10, 100)
     }
     q_page = {"first": _queries(http, "/billing/invoices/"), "deep": _queries(http, cases[1][2])}
-    plan = _explain(client_id, deep)
+    plan = _explain(client_id, admin_id, deep)
 
     worst = max(r[3] for r in rows)
     ok = worst <= TARGET_P95_MS and q_api[10] == q_api[100] and q_api_deep[10] == q_api_deep[100]

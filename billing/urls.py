@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from . import views_invoicing
+from .invoicing import views as invoicing_views
 from .prepaid import views
 
 app_name = "billing"
@@ -34,27 +34,27 @@ urlpatterns = [
         name="restitution_decide",
     ),
     # Invoicing (art. 4, 9, 10): the client's invoices, deposits and set-offs; staff queues
-    path("invoices/", views_invoicing.invoice_list, name="invoices"),
-    path("invoices/new/", views_invoicing.invoice_new, name="invoice_new"),
-    path("invoices/overdue/", views_invoicing.overdue_list, name="invoices_overdue"),
-    path("invoices/<int:pk>/", views_invoicing.invoice_detail, name="invoice_detail"),
-    path("invoices/<int:pk>/pdf/", views_invoicing.invoice_pdf_download, name="invoice_pdf"),
-    path("invoices/<int:pk>/dispute/", views_invoicing.invoice_dispute, name="invoice_dispute"),
+    path("invoices/", invoicing_views.invoice_list, name="invoices"),
+    path("invoices/new/", invoicing_views.invoice_new, name="invoice_new"),
+    path("invoices/overdue/", invoicing_views.overdue_list, name="invoices_overdue"),
+    path("invoices/<int:pk>/", invoicing_views.invoice_detail, name="invoice_detail"),
+    path("invoices/<int:pk>/pdf/", invoicing_views.invoice_pdf_download, name="invoice_pdf"),
+    path("invoices/<int:pk>/dispute/", invoicing_views.invoice_dispute, name="invoice_dispute"),
     path(
         "invoices/<int:pk>/confirm-fapiao/",
-        views_invoicing.invoice_confirm_fapiao,
+        invoicing_views.invoice_confirm_fapiao,
         name="invoice_confirm_fapiao",
     ),
-    path("invoices/<int:pk>/issue/", views_invoicing.invoice_issue, name="invoice_issue"),
-    path("invoices/<int:pk>/void/", views_invoicing.invoice_void, name="invoice_void"),
-    path("invoices/<int:pk>/payment/", views_invoicing.invoice_payment, name="invoice_payment"),
-    path("deposits/", views_invoicing.deposits, name="deposits"),
-    path("deposits/demand/", views_invoicing.deposit_demand, name="deposit_demand"),
-    path("deposits/<int:pk>/<str:action>/", views_invoicing.deposit_action, name="deposit_action"),
-    path("set-offs/", views_invoicing.set_offs, name="set_offs"),
-    path("set-offs/record/", views_invoicing.set_off_record, name="set_off_record"),
-    path("disputes/", views_invoicing.disputes, name="disputes"),
-    path("disputes/<int:pk>/<str:action>/", views_invoicing.dispute_action, name="dispute_action"),
-    path("fapiao/", views_invoicing.fapiao_queue, name="fapiao_queue"),
-    path("fapiao/<int:pk>/issue/", views_invoicing.fapiao_issue, name="fapiao_issue"),
+    path("invoices/<int:pk>/issue/", invoicing_views.invoice_issue, name="invoice_issue"),
+    path("invoices/<int:pk>/void/", invoicing_views.invoice_void, name="invoice_void"),
+    path("invoices/<int:pk>/payment/", invoicing_views.invoice_payment, name="invoice_payment"),
+    path("deposits/", invoicing_views.deposits, name="deposits"),
+    path("deposits/demand/", invoicing_views.deposit_demand, name="deposit_demand"),
+    path("deposits/<int:pk>/<str:action>/", invoicing_views.deposit_action, name="deposit_action"),
+    path("set-offs/", invoicing_views.set_offs, name="set_offs"),
+    path("set-offs/record/", invoicing_views.set_off_record, name="set_off_record"),
+    path("disputes/", invoicing_views.disputes, name="disputes"),
+    path("disputes/<int:pk>/<str:action>/", invoicing_views.dispute_action, name="dispute_action"),
+    path("fapiao/", invoicing_views.fapiao_queue, name="fapiao_queue"),
+    path("fapiao/<int:pk>/issue/", invoicing_views.fapiao_issue, name="fapiao_issue"),
 ]

@@ -8,7 +8,7 @@ from django.utils import timezone
 from accounts import selectors
 from accounts.forms import ReasonForm
 from accounts.models import Agreement, ChangeRequest, Client, DataRequest, TermsAcceptance
-from billing import invoicing_page_selectors as invoicing_pages
+from billing.invoicing import selectors as invoicing_selectors
 from billing.prepaid import selectors as billing_pages
 
 QUEUE_SIZE = 10
@@ -98,7 +98,9 @@ def _staff_dashboard(request):
                 "overdue": overdue.count(),
             },
             "billing_queues": billing_pages.pending_counts() if user.is_billing_staff else None,
-            "invoicing_queues": invoicing_pages.queue_counts() if user.is_billing_staff else None,
+            "invoicing_queues": invoicing_selectors.queue_counts()
+            if user.is_billing_staff
+            else None,
         },
     )
 

@@ -43,7 +43,7 @@ from tests.accounts.factories import (
     ClientFactory,
     ClientViewerFactory,
 )
-from tests.billing.invoicing_factories import issued, line
+from tests.billing.invoicing.factories import issued, line
 from tests.dataprocessing.factories import (
     AuditRequestFactory,
     BreachFactory,

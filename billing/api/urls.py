@@ -2,9 +2,16 @@
 
 from django.urls import path
 
+from billing.invoicing.api.views import (
+    deposits,
+    disputes,
+    fapiao,
+    invoices,
+    payments,
+    prices,
+    set_offs,
+)
 from billing.prepaid.api.views import limits, usage, wallet
-
-from .views import invoicing
 
 urlpatterns = [
     # usage from the messaging platform (issue 3, section 2)
@@ -73,61 +80,59 @@ urlpatterns = [
         name="api-restitution-request-refuse",
     ),
     # invoicing (art. 4, 9, 10): invoices, payments, deposits, set-offs, fapiao, disputes, rates, prices
-    path("invoices/", invoicing.InvoiceListApi.as_view(), name="api-invoice-list"),
-    path("invoices/<int:pk>/", invoicing.InvoiceDetailApi.as_view(), name="api-invoice-detail"),
-    path("invoices/<int:pk>/pdf/", invoicing.InvoicePdfApi.as_view(), name="api-invoice-pdf"),
-    path("invoices/<int:pk>/issue/", invoicing.InvoiceIssueApi.as_view(), name="api-invoice-issue"),
-    path("invoices/<int:pk>/void/", invoicing.InvoiceVoidApi.as_view(), name="api-invoice-void"),
+    path("invoices/", invoices.InvoiceListApi.as_view(), name="api-invoice-list"),
+    path("invoices/<int:pk>/", invoices.InvoiceDetailApi.as_view(), name="api-invoice-detail"),
+    path("invoices/<int:pk>/pdf/", invoices.InvoicePdfApi.as_view(), name="api-invoice-pdf"),
+    path("invoices/<int:pk>/issue/", invoices.InvoiceIssueApi.as_view(), name="api-invoice-issue"),
+    path("invoices/<int:pk>/void/", invoices.InvoiceVoidApi.as_view(), name="api-invoice-void"),
     path(
         "invoices/<int:pk>/confirm-fapiao/",
-        invoicing.InvoiceConfirmFapiaoApi.as_view(),
+        invoices.InvoiceConfirmFapiaoApi.as_view(),
         name="api-invoice-confirm-fapiao",
     ),
-    path("payments/", invoicing.PaymentListApi.as_view(), name="api-payment-list"),
-    path("payments/<int:pk>/", invoicing.PaymentDetailApi.as_view(), name="api-payment-detail"),
-    path("deposits/", invoicing.DepositListApi.as_view(), name="api-deposit-list"),
-    path("deposits/<int:pk>/", invoicing.DepositDetailApi.as_view(), name="api-deposit-detail"),
+    path("payments/", payments.PaymentListApi.as_view(), name="api-payment-list"),
+    path("payments/<int:pk>/", payments.PaymentDetailApi.as_view(), name="api-payment-detail"),
+    path("deposits/", deposits.DepositListApi.as_view(), name="api-deposit-list"),
+    path("deposits/<int:pk>/", deposits.DepositDetailApi.as_view(), name="api-deposit-detail"),
     path(
-        "deposits/<int:pk>/adjust/", invoicing.DepositAdjustApi.as_view(), name="api-deposit-adjust"
+        "deposits/<int:pk>/adjust/", deposits.DepositAdjustApi.as_view(), name="api-deposit-adjust"
     ),
     path(
         "deposits/<int:pk>/mark-held/",
-        invoicing.DepositMarkHeldApi.as_view(),
+        deposits.DepositMarkHeldApi.as_view(),
         name="api-deposit-mark-held",
     ),
     path(
-        "deposits/<int:pk>/settle/", invoicing.DepositSettleApi.as_view(), name="api-deposit-settle"
+        "deposits/<int:pk>/settle/", deposits.DepositSettleApi.as_view(), name="api-deposit-settle"
     ),
     path(
-        "deposits/<int:pk>/refund/", invoicing.DepositRefundApi.as_view(), name="api-deposit-refund"
+        "deposits/<int:pk>/refund/", deposits.DepositRefundApi.as_view(), name="api-deposit-refund"
     ),
-    path("set-offs/", invoicing.SetOffListApi.as_view(), name="api-set-off-list"),
-    path("set-offs/<int:pk>/", invoicing.SetOffDetailApi.as_view(), name="api-set-off-detail"),
-    path(
-        "fapiao-requests/", invoicing.FapiaoRequestListApi.as_view(), name="api-fapiao-request-list"
-    ),
+    path("set-offs/", set_offs.SetOffListApi.as_view(), name="api-set-off-list"),
+    path("set-offs/<int:pk>/", set_offs.SetOffDetailApi.as_view(), name="api-set-off-detail"),
+    path("fapiao-requests/", fapiao.FapiaoRequestListApi.as_view(), name="api-fapiao-request-list"),
     path(
         "fapiao-requests/<int:pk>/",
-        invoicing.FapiaoRequestDetailApi.as_view(),
+        fapiao.FapiaoRequestDetailApi.as_view(),
         name="api-fapiao-request-detail",
     ),
     path(
         "fapiao-requests/<int:pk>/issue/",
-        invoicing.FapiaoRequestIssueApi.as_view(),
+        fapiao.FapiaoRequestIssueApi.as_view(),
         name="api-fapiao-request-issue",
     ),
-    path("disputes/", invoicing.DisputeListApi.as_view(), name="api-dispute-list"),
-    path("disputes/<int:pk>/", invoicing.DisputeDetailApi.as_view(), name="api-dispute-detail"),
+    path("disputes/", disputes.DisputeListApi.as_view(), name="api-dispute-list"),
+    path("disputes/<int:pk>/", disputes.DisputeDetailApi.as_view(), name="api-dispute-detail"),
     path(
         "disputes/<int:pk>/escalate/",
-        invoicing.DisputeEscalateApi.as_view(),
+        disputes.DisputeEscalateApi.as_view(),
         name="api-dispute-escalate",
     ),
     path(
         "disputes/<int:pk>/resolve/",
-        invoicing.DisputeResolveApi.as_view(),
+        disputes.DisputeResolveApi.as_view(),
         name="api-dispute-resolve",
     ),
-    path("interest-rates/", invoicing.InterestRateListApi.as_view(), name="api-interest-rate-list"),
-    path("prices/", invoicing.PriceListApi.as_view(), name="api-price-list"),
+    path("interest-rates/", prices.InterestRateListApi.as_view(), name="api-interest-rate-list"),
+    path("prices/", prices.PriceListApi.as_view(), name="api-price-list"),
 ]

@@ -13,7 +13,7 @@ from accounts.kernel.dates import local_date
 from accounts.models import Provider
 from billing.models import Dispute, FapiaoRequest
 from tests.accounts.factories import BillingStaffFactory, ClientAdminFactory
-from tests.billing.invoicing_factories import company, issued, line
+from tests.billing.invoicing.factories import CHINESE_NAME, company, issued, line
 from tests.conftest import PASSWORD
 
 from .test_onboarding import sign_in
@@ -23,9 +23,6 @@ pytestmark = [
     pytest.mark.browser,
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
-
-CHINESE_NAME = "深圳市蓝海信息技术有限公司"
-
 
 def test_a_client_admin_downloads_a_pdf_disputes_an_invoice_and_confirms_one_for_fapiao(
     page, artifacts

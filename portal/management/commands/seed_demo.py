@@ -23,7 +23,7 @@ from accounts.models import (
     TermsVersion,
     User,
 )
-from billing import invoicing
+from billing.invoicing.services import invoices as invoice_services
 from billing.models import ExchangeRate, Invoice
 from billing.prepaid.services import wallets as billing_wallets
 
@@ -169,7 +169,7 @@ class Command(BaseCommand):
             return
         if Invoice.objects.filter(client=client).exists():
             return
-        draft = invoicing.invoice_draft(
+        draft = invoice_services.invoice_draft(
             client=client,
             acting_user=billing,
             lines=[
@@ -186,7 +186,7 @@ class Command(BaseCommand):
                 },
             ],
         )
-        invoicing.invoice_issue(invoice=draft, acting_user=billing)
+        invoice_services.invoice_issue(invoice=draft, acting_user=billing)
 
     def _staff(self, email, name, role):
         user = User.objects.filter(email=email).first()

@@ -1,0 +1,278 @@
+"""Page forms of invoicing: they check the shape of the input; billing.invoicing.services check
+the rules."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from django import forms
+
+from accounts.kernel.forms import INPUT_STYLE, OneTimeKeyMixin
+from accounts.kernel.money import MAX_DIGITS
+from accounts.models import Client
+from billing.models import FapiaoRequest, Invoice, SetOff
+
+DATE = {"type": "date", "style": INPUT_STYLE}
+LINES = 3
+
+
+def _money_field(label: str, **kwargs) -> forms.DecimalField:
+    return forms.DecimalField(max_digits=MAX_DIGITS, decimal_places=2, label=label, **kwargs)
+
+
+# --- Client ---------------------------------------------------------------------------------
+class InvoiceFilterForm(forms.Form):
+    status = forms.ChoiceField(
+        required=False, choices=[("", "Any state"), *Invoice.Status.choices], label="State"
+    )
+    period = forms.CharField(
+        required=False,
+        label="Month",
+        help_text="of the invoice date",
+        widget=forms.TextInput(attrs={"type": "month", "style": INPUT_STYLE}),
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "id_filter_%s")
+        super().__init__(*args, **kwargs)
+
+    def clean_period(self):
+        value = self.cleaned_data["period"]
+        if not value:
+            return None
+        try:
+            first = dt.date.fromisoformat(f"{value}-01")
+        except ValueError:
+            raise forms.ValidationError("Give a month, YYYY-MM.") from None
+        last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
+        return first, last
+
+    def filters(self) -> dict:
+        if not self.is_bound or not self.is_valid():
+            return {}
+        result = {}
+        if self.cleaned_data.get("status"):
+            result["status"] = self.cleaned_data["status"]
+        if self.cleaned_data.get("period"):
+            result["date_from"], result["date_to"] = self.cleaned_data["period"]
+        return result
+
+
+class DisputeForm(forms.Form):
+    amount = _money_field("Disputed amount", min_value=Decimal("0.01"))
+    reason = forms.CharField(
+        label="Motivated complaint",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Say what is wrong and why (art. 10.1).",
+    )
+
+    def __init__(self, *args, invoice: Invoice | None = None, **kwargs):
+        kwargs.setdefault("prefix", "dispute")
+        super().__init__(*args, **kwargs)
+        if invoice is not None:
+            self.fields["amount"].label = f"Disputed amount ({invoice.currency}, incl. VAT)"
+
+
+# --- Staff ----------------------------------------------------------------------------------
+class DraftInvoiceForm(forms.Form):
+    client = forms.ModelChoiceField(
+        queryset=Client.objects.filter(status=Client.Status.ACTIVE).order_by("legal_name"),
+        label="Client",
+    )
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for n in range(1, LINES + 1):
+            required = n == 1
+            self.fields[f"description_{n}"] = forms.CharField(
+                required=required, max_length=300, label=f"Line {n}: description"
+            )
+            self.fields[f"quantity_{n}"] = forms.DecimalField(
+                required=required, decimal_places=3, max_digits=14, label="Quantity", initial=1
+            )
+            self.fields[f"unit_price_{n}"] = forms.DecimalField(
+                required=required,
+                decimal_places=6,
+                max_digits=14,
+                label="Unit price excl. VAT",
+            )
+            self.fields[f"vat_rate_{n}"] = forms.DecimalField(
+                required=False,
+                decimal_places=2,
+                max_digits=5,
+                label="VAT %",
+                help_text="empty: the profile's rate" if n == 1 else "",
+            )
+
+    def line_groups(self):
+        """The bound fields per line, for the template."""
+        return [
+            [self[f"{name}_{n}"] for name in ("description", "quantity", "unit_price", "vat_rate")]
+            for n in range(1, LINES + 1)
+        ]
+
+    def lines(self) -> list[dict]:
+        rows = []
+        for n in range(1, LINES + 1):
+            description = self.cleaned_data.get(f"description_{n}")
+            if not description:
+                continue
+            row = {
+                "description": description,
+                "quantity": self.cleaned_data.get(f"quantity_{n}") or Decimal("1"),
+                "unit_price": self.cleaned_data.get(f"unit_price_{n}"),
+            }
+            if self.cleaned_data.get(f"vat_rate_{n}") is not None:
+                row["vat_rate"] = self.cleaned_data[f"vat_rate_{n}"]
+            rows.append(row)
+        return rows
+
+    def clean(self):
+        data = super().clean()
+        for n in range(2, LINES + 1):
+            if data.get(f"description_{n}") and data.get(f"unit_price_{n}") is None:
+                self.add_error(f"unit_price_{n}", "Give the unit price of this line.")
+        return data
+
+
+class IssueForm(forms.Form):
+    invoice_date = forms.DateField(
+        required=False,
+        label="Invoice date",
+        help_text="today when empty; the due date follows from the payment term (art. 4.5)",
+        widget=forms.DateInput(attrs=DATE),
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "issue")
+        super().__init__(*args, **kwargs)
+
+
+class VoidForm(forms.Form):
+    reason = forms.CharField(
+        label="Reason",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="The client sees it; an issued invoice is cancelled by a credit note (art. 4.1).",
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "void")
+        super().__init__(*args, **kwargs)
+
+
+class PaymentForm(OneTimeKeyMixin):
+    amount = _money_field("Net amount received", min_value=Decimal("0.01"))
+    bank_fee = _money_field(
+        "Bank fee deducted",
+        min_value=Decimal("0"),
+        required=False,
+        initial=Decimal("0"),
+        help_text="kept for the record; the shortfall stays owed (art. 4.10)",
+    )
+    received_on = forms.DateField(label="Received on", widget=forms.DateInput(attrs=DATE))
+    reference = forms.CharField(label="Payment reference", max_length=200, required=False)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "payment")
+        super().__init__(*args, **kwargs)
+
+
+class DepositDemandForm(forms.Form):
+    client = forms.ModelChoiceField(
+        queryset=Client.objects.filter(status=Client.Status.ACTIVE).order_by("legal_name"),
+        label="Client",
+    )
+    amount = _money_field("Amount", min_value=Decimal("0.01"))
+    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "demand")
+        super().__init__(*args, **kwargs)
+
+
+class DepositHeldForm(forms.Form):
+    amount_received = _money_field("Amount received", min_value=Decimal("0.01"))
+
+
+class DepositAdjustForm(forms.Form):
+    amount = _money_field("New amount demanded", min_value=Decimal("0.01"))
+    amount_held = _money_field("Amount held", min_value=Decimal("0"), required=False)
+    reason = forms.CharField(
+        label="Consultation", help_text="the mutual consultation behind it (art. 4.7)"
+    )
+
+
+class DepositSettleForm(forms.Form):
+    """Nothing to fill in: settling sets the deposit off against what is due (art. 4.7)."""
+
+
+class DepositRefundForm(forms.Form):
+    reference = forms.CharField(label="Refund reference", max_length=200)
+
+
+DEPOSIT_ACTIONS = {
+    "mark-held": DepositHeldForm,
+    "adjust": DepositAdjustForm,
+    "settle": DepositSettleForm,
+    "refund": DepositRefundForm,
+}
+
+
+class SetOffForm(OneTimeKeyMixin):
+    source = forms.ChoiceField(choices=SetOff.Source.choices, label="What the provider owes")
+    source_id = forms.IntegerField(
+        label="Its id", help_text="the deposit, restitution request or credit note", min_value=1
+    )
+    invoice = forms.IntegerField(label="Invoice id", min_value=1)
+    amount = _money_field("Amount", min_value=Decimal("0.01"))
+
+
+class EscalateForm(forms.Form):
+    expert_name = forms.CharField(label="External expert", max_length=200)
+    cost_agreement = forms.CharField(
+        label="Agreement on costs", widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class ResolveForm(forms.Form):
+    granted_amount = _money_field(
+        "Granted (incl. VAT)", min_value=Decimal("0"), help_text="0 rejects the dispute"
+    )
+    resolution = forms.CharField(
+        label="Reasons", widget=forms.Textarea(attrs={"rows": 2}), help_text="the client sees them"
+    )
+
+
+class FapiaoIssueForm(forms.Form):
+    kind = forms.ChoiceField(choices=FapiaoRequest.Kind.choices)
+    number = forms.CharField(
+        max_length=20, label="Fapiao number", help_text="20 digits (fully digital) or 8 (paper)"
+    )
+    code = forms.CharField(
+        max_length=12, required=False, label="Fapiao code", help_text="paper only: 10 or 12 digits"
+    )
+    issue_date = forms.DateField(widget=forms.DateInput(attrs=DATE))
+    buyer_name = forms.CharField(max_length=300)
+    buyer_tax_id = forms.CharField(max_length=18, label="Buyer taxpayer ID (USCC)")
+    buyer_address = forms.CharField(max_length=300, required=False)
+    buyer_phone = forms.CharField(max_length=50, required=False)
+    buyer_bank = forms.CharField(max_length=200, required=False)
+    buyer_account = forms.CharField(max_length=50, required=False)
+    amount_excl_tax = _money_field("Amount excl. tax")
+    tax_amount = _money_field("Tax")
+    total = _money_field("Total")
+
+    def __init__(self, *args, request: FapiaoRequest | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if request is not None and not self.is_bound:
+            invoice = request.invoice
+            self.initial.update(
+                buyer_name=invoice.client.legal_name,
+                buyer_tax_id=invoice.client.registration_number,
+                amount_excl_tax=invoice.subtotal,
+                tax_amount=invoice.vat_amount,
+                total=invoice.subtotal + invoice.vat_amount,
+                issue_date=dt.date.today(),
+            )

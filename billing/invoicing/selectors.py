@@ -1,0 +1,530 @@
+"""Reads of invoicing, one function per read, each scoped to the user who asks (the pages and the
+API call the same ones).
+
+A client's user sees only its own client's rows, and never a draft invoice (drafts are the
+provider's until issued); staff see every client's, narrowed to one with `client`. One row of
+another client (or one that does not exist) raises `NotFound`: a 404, never a 403.
+
+The invoice list is keyset-paginated on (invoice_date, id) descending, which the index
+`invoice_client_list_idx` (client, -invoice_date, -id) — or `invoice_client_status_idx` when
+filtering by status — answers directly: one query per page, whatever the page number and
+however many invoices the client has, selecting only the columns a list shows.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from django.db.models import BooleanField, ExpressionWrapper, Prefetch, QuerySet, Sum
+
+from accounts.kernel.errors import ApplicationError, NotFound
+from accounts.models import Client, User
+from accounts.selectors import scoped
+from billing.models import (
+    Deposit,
+    Dispute,
+    FapiaoRequest,
+    InterestRate,
+    Invoice,
+    Payment,
+    Price,
+    RestitutionRequest,
+    SetOff,
+)
+
+from .services import _common
+from .services._common import OPEN_DISPUTE_STATUSES, OPEN_STATUSES, ZERO
+from .services.deposits import deposit_available
+from .services.disputes import (
+    OPEN_DISPUTE,
+    Withholding,
+    dispute_escalatable,
+    dispute_window_check,
+    dispute_withholding,
+)
+from .services.fapiao import fapiao_confirm_check, fapiao_overdue
+from .services.interest import interest_accrued, interest_spans
+from .services.invoices import (
+    dispute_withheld,
+    invoice_due_now,
+    invoice_outstanding,
+    open_dispute,
+    set_off_total,
+    withheld_amount,
+)
+from .services.set_offs import credit_note_available, restitution_available
+
+LIST_COLUMNS = (
+    "id",
+    "client_id",
+    "kind",
+    "number",
+    "status",
+    "invoice_date",
+    "due_date",
+    "currency",
+    "subtotal",
+    "vat_amount",
+    "total",
+    "amount_paid",
+    "period_start",
+    "period_end",
+)
+MAX_PAGE_SIZE = 200
+
+
+def _scoped_get(queryset: QuerySet, *, user: User, pk, client_field: str = "client"):
+    """The row `pk` if `user` may see it; otherwise NotFound (missing and foreign look alike)."""
+    obj = scoped(queryset, user=user, client_field=client_field).filter(pk=pk).first()
+    if obj is None:
+        raise NotFound()
+    return obj
+
+
+def _scoped_list(
+    queryset: QuerySet, *, user: User, client: Client | None, client_field: str = "client"
+) -> QuerySet:
+    """The rows `user` may see, of `client` only when given."""
+    qs = scoped(queryset, user=user, client_field=client_field)
+    if client is not None:
+        qs = qs.filter(**{f"{client_field}_id": client.pk})
+    return qs
+
+
+# --- Invoices --------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list
+    next_cursor: str | None
+
+
+def _cursor_encode(invoice: Invoice) -> str:
+    return f"{invoice.invoice_date.isoformat()}_{invoice.pk}"
+
+
+def _cursor_decode(cursor: str) -> tuple[dt.date, int]:
+    try:
+        day, pk = cursor.split("_", 1)
+        return dt.date.fromisoformat(day), int(pk)
+    except (ValueError, AttributeError):
+        raise ValueError("invalid cursor") from None
+
+
+def invoice_list_queryset(
+    *, user: User, client: Client, filters: dict | None = None
+) -> QuerySet[Invoice]:
+    """The client's issued invoices and credit notes (drafts are the provider's, not shown),
+    newest first, filtered by status, kind and invoice-date period."""
+    filters = filters or {}
+    qs = _scoped_list(Invoice.objects.filter(invoice_date__isnull=False), user=user, client=client)
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    if filters.get("kind"):
+        qs = qs.filter(kind=filters["kind"])
+    if filters.get("date_from"):
+        qs = qs.filter(invoice_date__gte=filters["date_from"])
+    if filters.get("date_to"):
+        qs = qs.filter(invoice_date__lte=filters["date_to"])
+    return qs.only(*LIST_COLUMNS).order_by("-invoice_date", "-id")
+
+
+def invoice_list(
+    *,
+    user: User,
+    client: Client,
+    filters: dict | None = None,
+    cursor: str | None = None,
+    page_size: int = 50,
+) -> Page:
+    """One page of the client's invoice list, keyset-paginated on (invoice_date, id) desc.
+
+    `cursor` is the `next_cursor` of the previous page; an invalid one raises ValueError.
+    """
+    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+    qs = invoice_list_queryset(user=user, client=client, filters=filters)
+    if cursor:
+        day, pk = _cursor_decode(cursor)
+        # A row comparison walks the (client, -invoice_date, -id) index from the cursor on.
+        qs = qs.extra(
+            where=['("billing_invoice"."invoice_date", "billing_invoice"."id") < (%s, %s)'],
+            params=[day, pk],
+        )
+    rows = list(qs[: page_size + 1])
+    next_cursor = _cursor_encode(rows[page_size - 1]) if len(rows) > page_size else None
+    return Page(items=rows[:page_size], next_cursor=next_cursor)
+
+
+def staff_invoice_list(*, filters: dict | None = None) -> QuerySet[Invoice]:
+    """Every client's invoices for billing staff (drafts first when asked), newest first."""
+    filters = filters or {}
+    qs = Invoice.objects.select_related("client").only(
+        "id",
+        "client__id",
+        "client__legal_name",
+        "kind",
+        "number",
+        "status",
+        "invoice_date",
+        "due_date",
+        "currency",
+        "total",
+        "amount_paid",
+        "created_at",
+    )
+    if filters.get("status"):
+        qs = qs.filter(status=filters["status"])
+    if filters.get("client"):
+        qs = qs.filter(client_id=filters["client"])
+    return qs.order_by("-created_at", "-id")
+
+
+def overdue_invoices() -> QuerySet[Invoice]:
+    """Invoices past their due date (art. 4.5), the longest overdue first."""
+    return (
+        Invoice.objects.filter(status=Invoice.Status.OVERDUE)
+        .select_related("client")
+        .order_by("due_date", "id")
+    )
+
+
+def invoice_get(*, user: User, pk) -> Invoice:
+    """One invoice or credit note the user may see; a client's user never sees a draft."""
+    invoice = _scoped_get(
+        Invoice.objects.select_related("client__provider", "provider", "credit_note_for"),
+        user=user,
+        pk=pk,
+    )
+    if not user.is_provider_staff and invoice.status == Invoice.Status.DRAFT:
+        raise NotFound()
+    return invoice
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceAmounts:
+    """What an invoice owes now, as the page, the API and the PDF show it."""
+
+    set_off: Decimal
+    settled: Decimal
+    outstanding: Decimal
+    withheld: Decimal
+    due_now: Decimal
+    withholding: Withholding
+
+
+def invoice_amounts(invoice: Invoice) -> InvoiceAmounts:
+    """Set off, settled, outstanding, withheld under an open dispute and due now; nothing for a
+    credit note. `withholding` words the open dispute's withholding (or, without one, the rule)."""
+    dispute = open_dispute(invoice)
+    withholding = dispute_withholding(
+        invoice=invoice,
+        amount=dispute.amount if dispute else None,
+        allowed=dispute.withholdable if dispute else None,
+    )
+    if invoice.kind != Invoice.Kind.INVOICE:
+        return InvoiceAmounts(ZERO, invoice.amount_paid, ZERO, ZERO, ZERO, withholding)
+    set_off = set_off_total(invoice)
+    return InvoiceAmounts(
+        set_off=set_off,
+        settled=invoice.amount_paid + set_off,
+        outstanding=invoice_outstanding(invoice),
+        withheld=withheld_amount(invoice),
+        due_now=invoice_due_now(invoice),
+        withholding=withholding,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceDetail:
+    invoice: Invoice
+    lines: list
+    payments: list
+    set_offs: list
+    interest_charges: list
+    disputes: list
+    fapiao: FapiaoRequest | None
+    credit_notes: list
+    outstanding: Decimal
+    withheld: Decimal
+    due_now: Decimal
+    withholding: Withholding
+    interest_to_date: Decimal
+    interest_spans: list
+
+
+def _interest_so_far(invoice: Invoice, today: dt.date) -> tuple[Decimal, list]:
+    if invoice.kind != Invoice.Kind.INVOICE or not invoice.due_date or today <= invoice.due_date:
+        return Decimal("0"), []
+    try:
+        interest = interest_accrued(invoice=invoice, until=today)
+        spans = interest_spans(
+            invoice=invoice, first=invoice.due_date + dt.timedelta(days=1), last=today
+        )
+    except ApplicationError:  # no rate entered yet: the page still shows the invoice
+        return Decimal("0"), []
+    return interest, spans
+
+
+def invoice_detail(*, user: User, pk, today: dt.date | None = None) -> InvoiceDetail:
+    """An invoice with its lines, payments, set-offs, interest, disputes (each with what it
+    withholds now), fapiao (with `overdue`) and what is due now."""
+    invoice = invoice_get(user=user, pk=pk)
+    today = today or _common.today(invoice.provider)
+    interest, spans = _interest_so_far(invoice, today)
+    disputes = with_withheld(invoice.disputes.order_by("-raised_at", "-pk"))
+    amounts = invoice_amounts(invoice)
+    return InvoiceDetail(
+        invoice=invoice,
+        lines=list(invoice.lines.order_by("position", "pk")),
+        payments=list(invoice.payments.order_by("received_on", "pk")),
+        set_offs=list(SetOff.objects.filter(invoice=invoice).order_by("recorded_at", "pk")),
+        interest_charges=list(invoice.interest_charges.order_by("from_date")),
+        disputes=disputes,
+        fapiao=_fapiao_queryset().filter(invoice=invoice).first(),
+        credit_notes=list(invoice.credit_notes.order_by("pk")),
+        outstanding=amounts.outstanding,
+        withheld=amounts.withheld,
+        due_now=amounts.due_now,
+        withholding=amounts.withholding,
+        interest_to_date=interest,
+        interest_spans=spans,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceActions:
+    """What `user` may do on the invoice now, as the services would decide it."""
+
+    dispute: bool
+    dispute_closed_reason: str
+    confirm_fapiao: bool
+    issue: bool
+    void: bool
+    record_payment: bool
+
+
+def _dispute_closed_reason(invoice: Invoice, today: dt.date) -> str:
+    try:
+        dispute_window_check(invoice=invoice, today=today)
+    except ApplicationError as exc:
+        return exc.message
+    return OPEN_DISPUTE if open_dispute(invoice) is not None else ""
+
+
+def invoice_actions(*, user: User, invoice: Invoice) -> InvoiceActions:
+    """The dispute form for the client's own admin within the payment term (art. 10.1), else
+    the reason it is closed; fapiao confirmation (art. 4.8); staff's issue, void, payment."""
+    own_admin = user.is_client_admin and user.client_id == invoice.client_id
+    is_invoice = invoice.kind == Invoice.Kind.INVOICE
+    reason = ""
+    if own_admin and is_invoice:
+        reason = _dispute_closed_reason(invoice, _common.today(invoice.provider))
+    try:
+        fapiao_confirm_check(invoice=invoice, acting_user=user)
+        may_confirm = True
+    except ApplicationError:
+        may_confirm = False
+    staff = user.is_billing_staff
+    return InvoiceActions(
+        dispute=own_admin and is_invoice and not reason,
+        dispute_closed_reason=reason,
+        confirm_fapiao=may_confirm,
+        issue=staff and invoice.status == Invoice.Status.DRAFT,
+        void=staff and is_invoice and invoice.status != Invoice.Status.VOID,
+        record_payment=staff and is_invoice and invoice.status in OPEN_STATUSES,
+    )
+
+
+# --- Payments, deposits, set-offs -------------------------------------------------------------
+def payment_list(*, user: User, client: Client | None = None) -> QuerySet[Payment]:
+    """Payments received against the invoices, newest first (art. 4.10)."""
+    return _scoped_list(
+        Payment.objects.select_related("invoice"),
+        user=user,
+        client=client,
+        client_field="invoice__client",
+    ).order_by("-received_on", "-pk")
+
+
+def payment_get(*, user: User, pk) -> Payment:
+    return _scoped_get(
+        Payment.objects.select_related("invoice"), user=user, pk=pk, client_field="invoice__client"
+    )
+
+
+def deposit_list(*, user: User, client: Client | None = None, status: str = "") -> QuerySet:
+    """Deposits with their set-offs (`set_off_amount`, and `set_offs` prefetched), newest first."""
+    qs = _scoped_list(
+        Deposit.objects.select_related("client")
+        .prefetch_related(
+            Prefetch("set_offs", queryset=SetOff.objects.select_related("invoice").order_by("pk"))
+        )
+        .annotate(set_off_amount=Sum("set_offs__amount")),
+        user=user,
+        client=client,
+    )
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-demanded_at", "-pk")
+
+
+def deposit_get(*, user: User, pk) -> Deposit:
+    return _scoped_get(Deposit.objects.select_related("client__provider"), user=user, pk=pk)
+
+
+def deposit_actions(*, user: User, deposit: Deposit) -> list[str]:
+    """The billing staff's actions on a deposit now: mark held, adjust and settle until it is
+    settled, then record its refund once (art. 4.7)."""
+    if not user.is_billing_staff:
+        return []
+    if deposit.status != Deposit.Status.SETTLED:
+        return ["mark-held", "adjust", "settle"]
+    return ["refund"] if deposit.refunded_at is None else []
+
+
+def _set_off_queryset() -> QuerySet[SetOff]:
+    return SetOff.objects.select_related(
+        "client", "invoice", "deposit", "restitution", "credit_note"
+    )
+
+
+def set_off_list(*, user: User, client: Client | None = None) -> QuerySet[SetOff]:
+    """Every set-off, shown on both sides: the source and the invoice (art. 9.1)."""
+    return _scoped_list(_set_off_queryset(), user=user, client=client).order_by(
+        "-recorded_at", "-pk"
+    )
+
+
+def set_off_get(*, user: User, pk) -> SetOff:
+    return _scoped_get(_set_off_queryset(), user=user, pk=pk)
+
+
+SET_OFF_SOURCES = {
+    SetOff.Source.DEPOSIT: Deposit,
+    SetOff.Source.RESTITUTION: RestitutionRequest,
+    SetOff.Source.CREDIT_NOTE: Invoice,
+}
+
+
+def set_off_source_get(*, user: User, source: str, pk):
+    """The deposit, restitution request or credit note a set-off names (art. 9.1)."""
+    return _scoped_get(SET_OFF_SOURCES[source].objects.all(), user=user, pk=pk)
+
+
+def set_off_sources(*, user: User, client: Client) -> dict:
+    """What the provider owes the client and may set off (art. 9.1): remaining per source."""
+    deposits = [
+        (d, deposit_available(d))
+        for d in _scoped_list(Deposit.objects.all(), user=user, client=client)
+        .filter(status=Deposit.Status.HELD)
+        .order_by("pk")
+    ]
+    restitutions = [
+        (r, restitution_available(r))
+        for r in _scoped_list(RestitutionRequest.objects.all(), user=user, client=client)
+        .filter(status=RestitutionRequest.Status.APPROVED)
+        .order_by("pk")
+    ]
+    notes = [
+        (n, credit_note_available(n))
+        for n in _scoped_list(Invoice.objects.all(), user=user, client=client)
+        .filter(kind=Invoice.Kind.CREDIT_NOTE)
+        .order_by("pk")
+    ]
+    return {
+        "deposits": [x for x in deposits if x[1] > 0],
+        "restitutions": [x for x in restitutions if x[1] > 0],
+        "credit_notes": [x for x in notes if x[1] > 0],
+    }
+
+
+# --- Disputes and fapiao ----------------------------------------------------------------------
+def dispute_list(
+    *, user: User, client: Client | None = None, status: str = "", unresolved: bool = False
+) -> QuerySet:
+    """Disputes, newest first; `unresolved` gives the staff's queue (open or escalated, oldest
+    first). Each row says whether it may be escalated now (`can_escalate`)."""
+    qs = _scoped_list(
+        Dispute.objects.select_related("invoice__client", "credit_note"),
+        user=user,
+        client=client,
+        client_field="invoice__client",
+    ).annotate(
+        can_escalate=ExpressionWrapper(
+            dispute_escalatable(_common.now()), output_field=BooleanField()
+        )
+    )
+    if unresolved:
+        return qs.filter(status__in=OPEN_DISPUTE_STATUSES).order_by("raised_at", "pk")
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-raised_at", "-pk")
+
+
+def dispute_get(*, user: User, pk) -> Dispute:
+    return _scoped_get(
+        Dispute.objects.select_related(
+            "invoice__client__provider", "invoice__provider", "credit_note"
+        ),
+        user=user,
+        pk=pk,
+        client_field="invoice__client",
+    )
+
+
+def with_withheld(disputes) -> list:
+    """The disputes, each with what it withholds now (`withheld`)."""
+    disputes = list(disputes)
+    for dispute in disputes:
+        dispute.withheld = dispute_withheld(dispute)
+    return disputes
+
+
+def _fapiao_queryset() -> QuerySet[FapiaoRequest]:
+    """Fapiao requests, each with `overdue` (art. 4.8)."""
+    return FapiaoRequest.objects.select_related(
+        "invoice__client__provider", "invoice__provider"
+    ).annotate(
+        overdue=ExpressionWrapper(fapiao_overdue(_common.now()), output_field=BooleanField())
+    )
+
+
+def fapiao_request_list(*, user: User, client: Client | None = None, status: str = "") -> QuerySet:
+    """Fapiao requests; the requested ones nearest deadline first (the staff's queue)."""
+    qs = _scoped_list(_fapiao_queryset(), user=user, client=client, client_field="invoice__client")
+    if status:
+        qs = qs.filter(status=status)
+    return (
+        qs.order_by("due_at", "pk")
+        if status == FapiaoRequest.Status.REQUESTED
+        else qs.order_by("-confirmed_at", "-pk")
+    )
+
+
+def fapiao_request_get(*, user: User, pk) -> FapiaoRequest:
+    return _scoped_get(_fapiao_queryset(), user=user, pk=pk, client_field="invoice__client")
+
+
+# --- Prices, interest rates, queues -----------------------------------------------------------
+def price_list(*, user: User, client: Client | None = None) -> QuerySet[Price]:
+    return _scoped_list(Price.objects.all(), user=user, client=client).order_by(
+        "client_id", "channel", "-valid_from"
+    )
+
+
+def interest_rate_list(*, provider_code: str = "") -> QuerySet[InterestRate]:
+    qs = InterestRate.objects.select_related("provider")
+    if provider_code:
+        qs = qs.filter(provider__code=provider_code)
+    return qs.order_by("provider__code", "-valid_from")
+
+
+def queue_counts() -> dict:
+    """Sizes of the invoicing queues on the billing staff's dashboard."""
+    return {
+        "drafts": Invoice.objects.filter(status=Invoice.Status.DRAFT).count(),
+        "overdue": Invoice.objects.filter(status=Invoice.Status.OVERDUE).count(),
+        "disputes": Dispute.objects.filter(status__in=OPEN_DISPUTE_STATUSES).count(),
+        "fapiao": FapiaoRequest.objects.filter(status=FapiaoRequest.Status.REQUESTED).count(),
+    }

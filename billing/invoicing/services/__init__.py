@@ -1,0 +1,2 @@
+"""The invoicing services, one module per noun. Import the module you need, e.g.
+`from billing.invoicing.services import payments`."""

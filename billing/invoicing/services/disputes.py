@@ -1,0 +1,452 @@
+"""Disputes (art. 10.1-10.2; CXENGAGE art. 10): raised within the payment term, withheld when
+above the threshold, escalated to an external expert, resolved by credit note or rejection."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+
+from accounts import workdays
+from accounts.kernel.dates import local_midnight
+from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
+from accounts.kernel.history import with_history_user
+from accounts.kernel.inputs import clean_money, clean_text
+from accounts.kernel.money import Money, apply_rate, round_money
+from accounts.kernel.notifications import (
+    client_admin_emails,
+    client_recipients,
+    notify,
+    staff_emails,
+)
+from accounts.kernel.roles import require_billing_staff, require_client_admin
+from accounts.models import User
+from billing.models import Dispute, Invoice, InvoiceLine, SetOff
+
+from . import _common
+from ._common import BATCH, HUNDRED, OPEN_DISPUTE_STATUSES, OPEN_STATUSES, ZERO
+from .exchange_rates import rate_in_force
+from .invoices import credit_note_issue, invoice_outstanding, open_dispute, vat_by_rate
+from .payments import after_settlement
+
+log = logging.getLogger(__name__)
+
+OPEN_DISPUTE = "This invoice already has an open dispute."
+
+
+# --- Withholding -----------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Withholding:
+    """Whether the disputed part of an invoice may be withheld, and the words that say so."""
+
+    allowed: bool
+    rule: str  # the threshold, shown with the dispute form
+    outcome: str  # what the client is told when it raises the dispute
+    notice: str  # the invoice's notice while the dispute withholds
+    short: str  # the dispute's own line while it withholds
+    label: str  # the PDF's row of the withheld amount
+
+
+def dispute_withholding(
+    *, invoice: Invoice, amount: Decimal | None = None, allowed: bool | None = None
+) -> Withholding:
+    """ "The Client will only be entitled to suspend payment of the disputed part of the invoice,
+    if the amount disputed by the Client exceeds 5% of the total amount of the invoice in
+    question (excluding VAT)" (art. 10.2): strictly above the profile's share of the subtotal.
+
+    `allowed` is decided from `amount` unless given (the decision recorded when the dispute
+    was raised, `Dispute.withholdable`). Every wording of withholding (the dispute form, the
+    notice on raising, the invoice page and its PDF) comes from here.
+    """
+    threshold = invoice.provider.dispute_withhold_threshold_pct
+    if allowed is None:
+        allowed = amount is not None and amount * HUNDRED > invoice.subtotal * threshold
+    pct = f"{threshold.normalize():f}"
+    disputed = Money(amount if amount is not None else ZERO, invoice.currency)
+    if allowed:
+        outcome = f"You may withhold the disputed {disputed} until it is resolved; the rest stays due (art. 10.2)."
+    else:
+        outcome = (
+            f"The disputed amount does not exceed {pct} % of the total excluding VAT, so the "
+            "whole invoice stays due (art. 10.2)."
+        )
+    return Withholding(
+        allowed=allowed,
+        rule=f"The disputed part may be withheld only if it exceeds {pct} % of the total excluding VAT (art. 10.2).",
+        outcome=outcome,
+        notice=f"{disputed} is disputed and may be withheld until the dispute is resolved (art. 10.2); the rest stays due.",
+        short="The disputed part may be withheld (art. 10.2).",
+        label="Withheld under dispute (art. 10.2)",
+    )
+
+
+# --- Raising a dispute (art. 10.1; CX 10) ----------------------------------------------------
+def _dispute_minimum(invoice: Invoice, day: dt.date) -> tuple[Decimal | None, str, str]:
+    """The profile's minimum in the invoice's currency on `day`: (minimum, how, note); None
+    with a note when no exchange rate is in force that day."""
+    provider = invoice.provider
+    min_currency = provider.dispute_min_amount_currency or invoice.currency
+    if min_currency.upper() == invoice.currency.upper():
+        return round_money(provider.dispute_min_amount), "", ""
+    rate = rate_in_force(from_currency=min_currency, to_currency=invoice.currency, on=day)
+    if rate is None:
+        note = (
+            f"The minimum of {min_currency} {provider.dispute_min_amount} (art. 10) was not checked: no "
+            f"{min_currency}/{invoice.currency} exchange rate is in force on {day:%Y-%m-%d}, so the "
+            "dispute was admitted on the amount in the client's favour."
+        )
+        return None, "", note
+    minimum = apply_rate(provider.dispute_min_amount, rate.row.rate, inverse=rate.inverse)
+    return minimum, f" ({invoice.currency} {minimum} at {rate}, in force on {day:%Y-%m-%d})", ""
+
+
+def dispute_admissibility(
+    *, invoice: Invoice, amount: Decimal, on: dt.date | None = None
+) -> tuple[bool, str]:
+    """Whether a disputed amount is admissible under the profile (CX 10); (ok, text).
+
+    CXENGAGE: "Disputes are allowed only for amounts exceeding €150 and 3% of the invoice
+    total" — both, strictly above. cm-cn has no minimum (null fields).
+
+    The minimum is kept in `dispute_min_amount_currency` (EUR for cxengage-nl) and the invoice
+    is in the provider's currency (USD). "Disputes are allowed only for amounts exceeding €150"
+    is a condition on the dispute, so the minimum is converted into the invoice's currency at
+    the exchange rate in force on the DISPUTE day (`on`, the profile's local date when the
+    client raises it; default today), not the invoice date, and rounded to cents (`convert`).
+    The disputed amount must exceed that converted minimum (as a money amount it is in whole
+    cents, so where the exact equivalent ends in half a cent or more it rounds up, e.g. at
+    USD→EUR 0.92 the minimum is USD 163.04 for the exact 163.0434…).
+
+    When no rate is in force that day the minimum cannot be checked. The dispute is then
+    decided in the client's favour on the amount (the 3 % share is still checked): ok is True
+    and the text says that the minimum was not checked, so that the dispute records it for
+    staff. Otherwise the text is empty when ok and the reason when not.
+    """
+    provider = invoice.provider
+    note = ""
+    if provider.dispute_min_amount is not None:
+        min_currency = provider.dispute_min_amount_currency or invoice.currency
+        minimum, how, note = _dispute_minimum(invoice, on or _common.today(provider))
+        if minimum is not None and amount <= minimum:
+            return False, (
+                f"A dispute is admissible only for an amount exceeding {min_currency} "
+                f"{provider.dispute_min_amount}{how} (art. 10)."
+            )
+    if (
+        provider.dispute_min_pct is not None
+        and amount * HUNDRED <= invoice.total * provider.dispute_min_pct
+    ):
+        return False, (
+            f"A dispute is admissible only for an amount exceeding {provider.dispute_min_pct} % of the invoice total "
+            f"({invoice.currency} {invoice.total}) (art. 10)."
+        )
+    return True, note
+
+
+def dispute_window_check(*, invoice: Invoice, today: dt.date) -> None:
+    """Raise unless `invoice` may be disputed on `today`: an issued, unpaid invoice, within its
+    payment term (art. 10.1): "Client will provide a motivated complaint within the payment
+    term applicable to the invoice in question"."""
+    if invoice.kind != Invoice.Kind.INVOICE or invoice.status not in OPEN_STATUSES:
+        raise ApplicationError(
+            "Only an issued, unpaid invoice is disputed (art. 10.1).",
+            field="invoice",
+            article="10.1",
+        )
+    if today > invoice.due_date:
+        raise ApplicationError(
+            f"Invoice {invoice.number}: the payment term ended on {invoice.due_date:%Y-%m-%d}; a dispute "
+            "must be raised within the payment term (art. 10.1).",
+            field="invoice",
+            article="10.1",
+        )
+
+
+def escalation_available_at(invoice: Invoice) -> dt.datetime:
+    """The close of business of the 20th working day after the due date (art. 10.2), on the
+    profile's working-day calendar."""
+    provider = invoice.provider
+    return workdays.add_working_days(
+        local_midnight(provider, invoice.due_date),
+        provider.dispute_escalation_working_days,
+        provider,
+    )
+
+
+def _admitted_amount(invoice: Invoice, amount: Decimal, today: dt.date) -> str:
+    """Refuse an amount over the total or not admissible (CX 10); the note of an unchecked
+    minimum otherwise."""
+    if amount > invoice.total:
+        raise ValidationFailed(
+            {"amount": [f"More than the invoice total ({invoice.currency} {invoice.total})."]},
+            article="10.1",
+        )
+    ok, why = dispute_admissibility(invoice=invoice, amount=amount, on=today)
+    if not ok:
+        raise ValidationFailed({"amount": [why]}, article="10")
+    if why:
+        log.warning("dispute on invoice %s admitted unchecked: %s", invoice.number, why)
+    if open_dispute(invoice) is not None:
+        raise Conflict(OPEN_DISPUTE, field="invoice", article="10.1")
+    return why
+
+
+@transaction.atomic
+def dispute_raise(*, invoice: Invoice, amount, reason: str, acting_user: User) -> Dispute:
+    """A client admin disputes an invoice with a motivated complaint within its payment term (art. 10.1).
+
+    "If the Client disputes the accuracy of an invoice sent by CM, Client will provide a
+    motivated complaint within the payment term applicable to the invoice in question by
+    written notice to CM." Admissibility follows the profile (CX 10, see
+    `dispute_admissibility`); whether the disputed part may be withheld, `dispute_withholding`.
+    """
+    invoice = _common.lock_invoice(invoice)
+    require_client_admin(
+        acting_user,
+        invoice.client,
+        message="Only an admin of this client may do this (art. 5.2, 10.1).",
+        article="10.1",
+    )
+    reason = clean_text(
+        reason,
+        field="reason",
+        message="A dispute needs a motivated complaint: say what is wrong (art. 10.1).",
+    )
+    amount = clean_money(amount, field="amount", article="10.1")
+    today = _common.today(invoice.provider)
+    dispute_window_check(invoice=invoice, today=today)
+    why = _admitted_amount(invoice, amount, today)
+    withholding = dispute_withholding(invoice=invoice, amount=amount)
+    dispute = Dispute(
+        invoice=invoice,
+        raised_by=acting_user,
+        amount=amount,
+        currency=invoice.currency,
+        reason=reason,
+        withholdable=withholding.allowed,
+        admissibility_note=why,
+        escalation_available_at=escalation_available_at(invoice),
+    )
+    try:
+        with transaction.atomic():
+            with_history_user(dispute, acting_user).save()
+    except IntegrityError:  # another dispute was raised at the same moment
+        raise Conflict(OPEN_DISPUTE, field="invoice", article="10.1") from None
+    if invoice.status != Invoice.Status.PAID:
+        invoice.status = Invoice.Status.DISPUTED
+        with_history_user(invoice, acting_user).save()
+    notify(
+        key=f"dispute-raised:{dispute.pk}",
+        client=invoice.client,
+        recipients=staff_emails(User.Role.BILLING_STAFF) + client_admin_emails(invoice.client),
+        subject=f"Invoice {invoice.number} disputed",
+        body=f"{invoice.currency} {amount} disputed: {reason}\n{withholding.outcome}"
+        + (f"\n{why}" if why else ""),
+    )
+    return dispute
+
+
+# --- Escalation (art. 10.2) ----------------------------------------------------------------
+def dispute_escalatable(now: dt.datetime) -> Q:
+    """An open dispute may go to an external expert once it is unresolved 20 working days after
+    the invoice's due date (`escalation_available_at`, art. 10.2). A filter, so the queue
+    annotates it and the job selects by it."""
+    return Q(status=Dispute.Status.OPEN, escalation_available_at__lte=now)
+
+
+def disputes_escalation_flag(*, now: dt.datetime | None = None) -> dict:
+    """Job: tell staff and the client once an unresolved dispute may go to an external expert (art. 10.2)."""
+    now = now or _common.now()
+    flagged = 0
+    while True:
+        batch = list(
+            Dispute.objects.filter(dispute_escalatable(now), escalation_flagged_at=None)
+            .select_related("invoice__client")
+            .order_by("pk")[:BATCH]
+        )
+        for dispute in batch:
+            with transaction.atomic():
+                if not Dispute.objects.filter(pk=dispute.pk, escalation_flagged_at=None).update(
+                    escalation_flagged_at=now
+                ):
+                    continue
+                client = dispute.invoice.client
+                notify(
+                    key=f"dispute-escalation:{dispute.pk}",
+                    client=client,
+                    recipients=staff_emails(User.Role.BILLING_STAFF) + client_admin_emails(client),
+                    subject=f"Dispute on {dispute.invoice.number} may be escalated",
+                    body="The dispute is unresolved 20 working days after the due date; the parties may submit it to an "
+                    "external expert appointed in mutual consultation, agreeing on the costs (art. 10.2).",
+                )
+                flagged += 1
+        if len(batch) < BATCH:
+            return {"flagged": flagged}
+
+
+def _lock_dispute(dispute: Dispute) -> Dispute:
+    return (
+        Dispute.objects.select_for_update(of=("self",))
+        .select_related("invoice__provider", "invoice__client")
+        .get(pk=dispute.pk)
+    )
+
+
+@transaction.atomic
+def dispute_escalate(
+    *, dispute: Dispute, expert_name: str, cost_agreement: str, acting_user: User
+) -> Dispute:
+    """Record the external expert and the agreement on costs (art. 10.2), no earlier than 20
+    working days after the invoice's due date (`dispute_escalatable`)."""
+    require_billing_staff(acting_user)
+    expert_name = clean_text(
+        expert_name,
+        field="expert_name",
+        message="Name the external expert appointed in mutual consultation (art. 10.2).",
+        max_length=200,
+    )
+    cost_agreement = clean_text(
+        cost_agreement,
+        field="cost_agreement",
+        message="Record the agreement on the expert's costs (art. 10.2).",
+    )
+    dispute = _lock_dispute(dispute)
+    if dispute.status != Dispute.Status.OPEN:
+        raise ApplicationError("Only an open dispute is escalated.", field="status", article="10.2")
+    now = _common.now()
+    if not Dispute.objects.filter(dispute_escalatable(now), pk=dispute.pk).exists():
+        local = dispute.escalation_available_at.astimezone(
+            ZoneInfo(dispute.invoice.provider.timezone)
+        )
+        raise ApplicationError(
+            f"A dispute may go to an external expert only if unresolved 20 working days after the due date, i.e. from "
+            f"{local:%Y-%m-%d %H:%M} (art. 10.2).",
+            field="status",
+            article="10.2",
+        )
+    dispute.expert_name, dispute.expert_cost_agreement = expert_name, cost_agreement
+    dispute.status, dispute.escalated_at = Dispute.Status.ESCALATED, now
+    with_history_user(dispute, acting_user).save()
+    return dispute
+
+
+# --- Resolution (art. 10.2) ----------------------------------------------------------------
+def _grant_lines(invoice: Invoice, granted: Decimal) -> tuple[list[InvoiceLine], Decimal, Decimal]:
+    """Credit-note lines for a granted amount including VAT, split over the invoice's VAT rates.
+
+    Each rate gets its share of the granted amount by its share of the invoice total; the base
+    is the share less VAT at that rate, and the VAT is what remains, so the credit note's total
+    is exactly the granted amount.
+    """
+    per_rate = vat_by_rate(invoice.lines.all())
+    rates = [rate for rate, _, _ in per_rate]
+    gross = {rate: base + vat for rate, base, vat in per_rate}
+    gross_total = sum(gross.values(), ZERO)
+    lines, subtotal, vat, left = [], ZERO, ZERO, granted
+    for i, rate in enumerate(rates):
+        share = left if i == len(rates) - 1 else round_money(granted * gross[rate] / gross_total)
+        left -= share
+        base = round_money(share * HUNDRED / (HUNDRED + rate))
+        subtotal += base
+        vat += share - base
+        lines.append(
+            InvoiceLine(
+                description=f"Credit granted on dispute of invoice {invoice.number}",
+                quantity=Decimal(1),
+                unit_price=base,
+                vat_rate=rate,
+                amount=base,
+            )
+        )
+    return lines, subtotal, vat
+
+
+def _grant(
+    dispute: Dispute, invoice: Invoice, granted: Decimal, resolution: str, acting_user: User
+):
+    """The credit note for what is granted, set off at once against what the invoice still
+    owes; anything left of it stays available for set-off (art. 9.1)."""
+    lines, subtotal, vat = _grant_lines(invoice, granted)
+    dispute.credit_note = credit_note_issue(
+        invoice=invoice,
+        lines=lines,
+        subtotal=subtotal,
+        vat=vat,
+        acting_user=acting_user,
+        notes=f"Dispute {dispute.pk} on invoice {invoice.number}: {resolution}",
+    )
+    dispute.status = Dispute.Status.GRANTED
+    with_history_user(dispute, acting_user).save()
+    take = min(granted, invoice_outstanding(invoice))
+    if take > 0 and invoice.status in OPEN_STATUSES:
+        SetOff.objects.create(
+            client=invoice.client,
+            source=SetOff.Source.CREDIT_NOTE,
+            credit_note=dispute.credit_note,
+            invoice=invoice,
+            amount=take,
+            currency=invoice.currency,
+            recorded_by=acting_user,
+            idempotency_key=f"dispute-grant:{dispute.pk}",
+        )
+
+
+@transaction.atomic
+def dispute_resolve(
+    *, dispute: Dispute, granted_amount, resolution: str, acting_user: User
+) -> Dispute:
+    """Resolve a dispute: a credit note for what is granted, or a rejection with reasons (art. 10.2).
+
+    The granted amount is on the same footing as the disputed one (including VAT), at most the
+    disputed amount. Its credit note is set off at once against what the invoice still owes;
+    anything left of it (the invoice was already paid) stays available for set-off (art. 9.1).
+    A rejection makes the withheld part due again.
+    """
+    require_billing_staff(acting_user)
+    resolution = clean_text(
+        resolution,
+        field="resolution",
+        message="Give the reasons for the resolution; the client sees them (art. 10.2).",
+    )
+    granted = clean_money(granted_amount, field="granted_amount", allow_zero=True, article="10.2")
+    dispute = _lock_dispute(dispute)
+    invoice = _common.lock_invoice(dispute.invoice)
+    if dispute.status not in OPEN_DISPUTE_STATUSES:
+        raise ApplicationError(
+            "This dispute has already been resolved.", field="status", article="10.2"
+        )
+    if granted > dispute.amount:
+        raise ValidationFailed(
+            {"granted_amount": [f"At most the disputed {dispute.currency} {dispute.amount}."]},
+            article="10.2",
+        )
+    dispute.resolution, dispute.resolved_at, dispute.resolved_by = (
+        resolution,
+        _common.now(),
+        acting_user,
+    )
+    dispute.granted_amount = granted
+    if granted > 0:
+        _grant(dispute, invoice, granted, resolution, acting_user)
+    else:
+        dispute.status = Dispute.Status.REJECTED
+        with_history_user(dispute, acting_user).save()
+    after_settlement(invoice, acting_user=acting_user)
+    notify(
+        key=f"dispute-resolved:{dispute.pk}",
+        client=invoice.client,
+        recipients=client_recipients(invoice.client),
+        subject=f"Dispute on invoice {invoice.number} {'granted' if granted > 0 else 'rejected'}",
+        body=(
+            f"Granted: {invoice.currency} {granted}, by credit note {dispute.credit_note.number}.\n"
+            if granted > 0
+            else "Rejected.\n"
+        )
+        + resolution,
+    )
+    return dispute

@@ -1,0 +1,150 @@
+"""Payments received against invoices, and what follows money reaching an invoice (art. 4.10,
+7.3, 26.2).
+
+**Payments settle what they say**: `Payment.amount` is the net amount received; bank fees are
+kept for the record and never count as paid (art. 4.10).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import ROUND_FLOOR, Decimal
+
+from django.db import transaction
+
+from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
+from accounts.kernel.history import with_history_user
+from accounts.kernel.idempotency import create_once
+from accounts.kernel.inputs import clean_date, clean_money, clean_text
+from accounts.kernel.roles import require_billing_staff
+from accounts.models import User
+from billing.prepaid.services import limits
+from billing.models import Invoice, MessageAccount, Payment
+
+from . import _common
+from ._common import KEY_REQUIRED, OPEN_STATUSES
+from .invoices import invoice_settled, invoice_status_refresh
+from .suspension import resume_if_cleared
+
+KEY_USED = "This idempotency key was already used for another payment."
+
+
+def messages_release(invoice: Invoice, *, acting_user: User | None) -> int:
+    """Lower the unpaid message count by the messages the settled part of the invoice covers.
+
+    Proportional to what is settled (paid or set off), all of them once the invoice is paid
+    (art. 26.2). `messages_released` remembers what was released, so nothing is released
+    twice. Messages that staff already marked paid by hand are not counted again: the
+    release never takes the count below zero.
+    """
+    covered = invoice.messages_covered
+    if not covered or invoice.total <= 0:
+        return 0
+    settled = invoice_settled(invoice)
+    if settled >= invoice.total:
+        target = covered
+    else:
+        target = int(
+            (Decimal(covered) * settled / invoice.total).to_integral_value(rounding=ROUND_FLOOR)
+        )
+    delta = target - invoice.messages_released
+    if delta <= 0:
+        return 0
+    limits.message_account_for_client(client=invoice.client)
+    account = MessageAccount.objects.select_for_update().get(client_id=invoice.client_id)
+    release = min(delta, account.unpaid_count)
+    if release > 0:
+        limits.messages_paid_record(
+            client=invoice.client,
+            messages=release,
+            reference=f"invoice {invoice.number}",
+            idempotency_key=f"invoice:{invoice.pk}:messages-to:{target}",
+            acting_user=acting_user
+            if acting_user is not None and acting_user.is_billing_staff
+            else None,
+        )
+    invoice.messages_released = target
+    Invoice.objects.filter(pk=invoice.pk).update(messages_released=target)
+    return release
+
+
+def after_settlement(invoice: Invoice, *, acting_user: User | None) -> None:
+    """What follows money reaching an invoice: status, messages paid, resumption (art. 4.10, 7.3, 26.2)."""
+    invoice_status_refresh(invoice, acting_user=acting_user)
+    messages_release(invoice, acting_user=acting_user)
+    resume_if_cleared(invoice.client, acting_user=acting_user)
+
+
+@transaction.atomic
+def payment_record(
+    *,
+    invoice: Invoice,
+    amount,
+    received_on: dt.date,
+    reference: str,
+    bank_fee="0",
+    idempotency_key: str,
+    acting_user: User,
+) -> Payment:
+    """Record money received against an invoice, in full or in part (art. 4.10).
+
+    "The net amount received by CM shall correspond to the amount invoiced. In this regard,
+    the Client remains liable to pay the any shortfall": `amount` is what arrived; the bank
+    fee is kept for the record and the shortfall stays owed (partly paid). The invoice is paid
+    once paid plus set off reaches its total. The messages it covers are released in
+    proportion (art. 26.2), and a client suspended for non-payment resumes once nothing is
+    overdue past the grace period any more (art. 7.3). The same idempotency key records once.
+    """
+    require_billing_staff(acting_user)
+    key = clean_text(idempotency_key, field="idempotency_key", message=KEY_REQUIRED, max_length=200)
+    amount = clean_money(amount, field="amount", article="4.10")
+    bank_fee = clean_money(
+        bank_fee if bank_fee is not None else "0", field="bank_fee", allow_zero=True, article="4.10"
+    )
+    received_on = clean_date(received_on, field="received_on")
+    reference = (reference or "").strip()[:200]
+
+    def same(existing: Payment) -> bool:
+        return (existing.invoice_id, existing.amount, existing.received_on, existing.bank_fee) == (
+            invoice.pk,
+            amount,
+            received_on,
+            bank_fee,
+        )
+
+    existing = Payment.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        if not same(existing):
+            raise Conflict(KEY_USED, field="idempotency_key")
+        return existing
+    invoice = _common.lock_invoice(invoice)
+    if invoice.kind != Invoice.Kind.INVOICE or invoice.status not in OPEN_STATUSES:
+        raise ApplicationError(
+            f"Payments are recorded against issued invoices; this one is {invoice.get_status_display().lower()}.",
+            field="invoice",
+            article="4.10",
+        )
+    if received_on > _common.today(invoice.provider):
+        raise ValidationFailed({"received_on": ["A payment is not received in the future."]})
+    payment, created = create_once(
+        Payment,
+        key_lookup={"idempotency_key": key},
+        values={
+            "invoice": invoice,
+            "amount": amount,
+            "currency": invoice.currency,
+            "received_on": received_on,
+            "reference": reference,
+            "bank_fee": bank_fee,
+            "recorded_by": acting_user,
+        },
+        same=same,
+        conflict_message=KEY_USED,
+        field="idempotency_key",
+    )
+    if not created:
+        return payment
+    invoice.amount_paid += amount
+    with_history_user(invoice, acting_user).save()
+    after_settlement(invoice, acting_user=acting_user)
+    return payment

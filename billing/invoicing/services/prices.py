@@ -1,0 +1,203 @@
+"""Prices per message (art. 4.2-4.3) and the yearly CPI adjustment (art. 4.11)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from decimal import Decimal
+
+from django.db import transaction
+
+from accounts.kernel.errors import ApplicationError, ValidationFailed
+from accounts.kernel.history import with_history_user
+from accounts.kernel.inputs import clean_date
+from accounts.kernel.money import round_unit_price, to_decimal
+from accounts.kernel.notifications import client_recipients, notify
+from accounts.kernel.roles import require_billing_staff
+from accounts.models import Client, Provider, User
+from billing.models import CpiAdjustment, Price, UsageRecord
+
+from . import _common
+from ._common import HUNDRED
+
+
+def price_in_force(prices: list[Price], day: dt.date) -> Price | None:
+    """The price in force on `day`: the latest of `prices` (ordered by `valid_from`) valid from
+    that day or before (art. 4.2)."""
+    current = None
+    for price in prices:
+        if price.valid_from <= day:
+            current = price
+    return current
+
+
+def _clean_unit_price(unit_price) -> Decimal:
+    value = to_decimal(unit_price, field="unit_price")
+    if value < 0 or value != round_unit_price(value) or value >= Decimal("1e8"):
+        raise ValidationFailed(
+            {
+                "unit_price": [
+                    "A unit price excluding VAT, zero or more, with at most 6 decimals (art. 4.1)."
+                ]
+            }
+        )
+    return value
+
+
+def _require_agreement(current: Price | None, fixed: bool, reference: str) -> None:
+    """A fixed price is agreed, and replaced, only by a written agreement (art. 4.3)."""
+    if current is not None and current.fixed and not reference:
+        raise ValidationFailed(
+            {
+                "agreement_reference": [
+                    "This price is fixed; it changes only after the client's written agreement: give its reference (art. 4.3)."
+                ]
+            },
+            article="4.3",
+        )
+    if fixed and not reference:
+        raise ValidationFailed(
+            {
+                "agreement_reference": [
+                    "A fixed price is expressly agreed: give the agreement's reference (art. 4.3)."
+                ]
+            },
+            article="4.3",
+        )
+
+
+@transaction.atomic
+def price_set(
+    *,
+    client: Client,
+    channel: str,
+    unit_price,
+    valid_from: dt.date,
+    acting_user: User,
+    fixed: bool = False,
+    agreement_reference: str = "",
+) -> Price:
+    """Set a client's price per message on a channel from a day (art. 4.2, 4.3).
+
+    "If a fixed price has been expressly agreed ... CM is only entitled to change the agreed
+    fixed price(s) after written agreement by the Client" (4.3): replacing a fixed price, and
+    agreeing a new one, both need the reference of that written agreement.
+    """
+    require_billing_staff(acting_user)
+    if channel not in UsageRecord.Channel.values:
+        raise ValidationFailed(
+            {"channel": [f"The channel is one of {', '.join(UsageRecord.Channel.values)}."]}
+        )
+    price_value = _clean_unit_price(unit_price)
+    valid_from = clean_date(valid_from, field="valid_from")
+    reference = (agreement_reference or "").strip()
+    client = (
+        Client.objects.select_for_update(of=("self",)).select_related("provider").get(pk=client.pk)
+    )
+    current = (
+        Price.objects.filter(client=client, channel=channel, valid_from__lte=valid_from)
+        .order_by("-valid_from")
+        .first()
+    )
+    _require_agreement(current, fixed, reference)
+    price = Price.objects.filter(
+        client=client, channel=channel, valid_from=valid_from
+    ).first() or Price(client=client, channel=channel, valid_from=valid_from)
+    price.unit_price, price.currency, price.fixed, price.agreement_reference = (
+        price_value,
+        client.provider.currency,
+        bool(fixed),
+        reference,
+    )
+    with_history_user(price, acting_user).save()
+    return price
+
+
+@transaction.atomic
+def cpi_rate_enter(*, provider: Provider, year: int, rate_pct, acting_user: User) -> CpiAdjustment:
+    """Staff enter the year's national CPI change for a profile, applied in January (art. 4.11)."""
+    require_billing_staff(acting_user)
+    if not isinstance(year, int) or isinstance(year, bool) or not 2000 <= year <= 2100:
+        raise ValidationFailed({"year": ["Give the year whose January the rate applies in."]})
+    rate = to_decimal(rate_pct, field="rate_pct")
+    if rate <= -100 or rate >= 100 or rate != rate.quantize(Decimal("0.001")):
+        raise ValidationFailed({"rate_pct": ["A percentage change, with at most 3 decimals."]})
+    row = CpiAdjustment.objects.select_for_update().filter(provider=provider, year=year).first()
+    if row is not None and row.applied_at is not None:
+        raise ApplicationError(
+            "This year's CPI change has already been applied.", field="year", article="4.11"
+        )
+    row = row or CpiAdjustment(provider=provider, year=year, entered_by=acting_user)
+    row.rate_pct, row.entered_by, row.entered_at = rate, acting_user, _common.now()
+    with_history_user(row, acting_user).save()
+    return row
+
+
+@transaction.atomic
+def _cpi_adjust_batch(adjustment: CpiAdjustment, ids: list[int], result: dict) -> None:
+    """New prices from 1 January for the clients `ids`, each affected client emailed once."""
+    provider = adjustment.provider
+    jan1 = dt.date(adjustment.year, 1, 1)
+    factor = 1 + adjustment.rate_pct / HUNDRED
+    current: dict[tuple[int, str], Price] = {}
+    for price in Price.objects.filter(client_id__in=ids, valid_from__lte=jan1).order_by(
+        "valid_from", "pk"
+    ):
+        current[(price.client_id, price.channel)] = price
+    changed = defaultdict(list)
+    for (client_id, channel), price in sorted(current.items()):
+        if price.fixed or price.valid_from == jan1:
+            continue
+        new = Price(
+            client_id=client_id,
+            channel=channel,
+            unit_price=round_unit_price(price.unit_price * factor),
+            currency=price.currency,
+            fixed=False,
+            valid_from=jan1,
+            agreement_reference=f"CPI {adjustment.year}: {adjustment.rate_pct} % (art. 4.11)",
+        )
+        with_history_user(new, None).save()
+        changed[client_id].append((price, new))
+        result["prices_adjusted"] += 1
+    for client in Client.objects.filter(pk__in=list(changed)).order_by("pk"):
+        lines = "\n".join(
+            f"{old.get_channel_display()}: {old.unit_price} -> {new.unit_price} {new.currency} per message"
+            for old, new in changed[client.pk]
+        )
+        if notify(
+            key=f"cpi:{provider.pk}:{adjustment.year}:{client.pk}",
+            client=client,
+            recipients=client_recipients(client),
+            subject=f"Your prices from 1 January {adjustment.year}",
+            body=f"Prices are adjusted by the national CPI change of {adjustment.rate_pct} % (art. 4.11):\n{lines}",
+        ):
+            result["clients_notified"] += 1
+
+
+def cpi_adjust(*, today: dt.date | None = None, batch_size: int = 200) -> dict:
+    """Job: each January apply the year's CPI change to the prices that are not fixed (art. 4.11).
+
+    "CM shall have the right to make adjustments to its prices (fixed or general) on an annual
+    basis at the beginning of each subsequent calendar year to reflect the annual changes in
+    the national Consumer Price Index." The portal applies it to prices not fixed only (issue
+    4: a fixed price changes only by a recorded written agreement, art. 4.3). Each client's
+    price in force on 1 January gets a new Price row valid from 1 January with the unit price
+    × (1 + rate), rounded to 6 places half-up; each affected client is emailed once. Runs only
+    in January; idempotent per provider and year (`CpiAdjustment.applied_at`), and resumable:
+    a client that already has a price from 1 January for a channel is left as it is.
+    """
+    result = {"prices_adjusted": 0, "clients_notified": 0}
+    for adjustment in (
+        CpiAdjustment.objects.filter(applied_at=None).select_related("provider").order_by("pk")
+    ):
+        provider = adjustment.provider
+        day = today or _common.today(provider)
+        if day.year != adjustment.year or day.month != 1:
+            continue
+        for ids in _common.client_id_batches(provider, batch_size):
+            _cpi_adjust_batch(adjustment, ids, result)
+        CpiAdjustment.objects.filter(pk=adjustment.pk, applied_at=None).update(
+            applied_at=_common.now()
+        )
+    return result

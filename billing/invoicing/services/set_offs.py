@@ -1,0 +1,186 @@
+"""Set-off (art. 9.1-9.2): what the provider owes the client, set off against what it owes."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import Sum
+
+from accounts.kernel.errors import ApplicationError, Conflict, NotAllowed, ValidationFailed
+from accounts.kernel.idempotency import create_once
+from accounts.kernel.inputs import clean_money, clean_text
+from accounts.kernel.notifications import client_recipients, notify
+from accounts.kernel.roles import require_billing_staff
+from accounts.models import Client, User
+from billing.models import Deposit, Dispute, Invoice, RestitutionRequest, SetOff
+
+from . import _common
+from ._common import KEY_REQUIRED, OPEN_STATUSES, ZERO
+from .deposits import deposit_available
+from .invoices import invoice_outstanding
+from .payments import after_settlement
+
+KEY_USED = "This idempotency key was already used for another set-off."
+
+
+def restitution_available(restitution: RestitutionRequest) -> Decimal:
+    """What of an approved restitution is left to set off (art. 9.1, 29.6)."""
+    if restitution.status != RestitutionRequest.Status.APPROVED or not restitution.amount:
+        return ZERO
+    used = SetOff.objects.filter(restitution=restitution).aggregate(s=Sum("amount"))["s"] or ZERO
+    return max(restitution.amount - used, ZERO)
+
+
+def credit_note_available(note: Invoice) -> Decimal:
+    """What of a credit note is left to set off; a note that voids an invoice only cancels it."""
+    if note.kind != Invoice.Kind.CREDIT_NOTE or note.status == Invoice.Status.VOID:
+        return ZERO
+    if not Dispute.objects.filter(credit_note=note).exists():
+        return ZERO
+    used = SetOff.objects.filter(credit_note=note).aggregate(s=Sum("amount"))["s"] or ZERO
+    return max(note.total - used, ZERO)
+
+
+def _lock_source(source: str, source_obj) -> tuple[object, Decimal, dict]:
+    """The source locked, what it has left to set off, and its link on the `SetOff` row."""
+    if source == SetOff.Source.DEPOSIT:
+        if not isinstance(source_obj, Deposit):
+            raise ValidationFailed({"source_obj": ["Give the deposit."]})
+        source_obj = Deposit.objects.select_for_update().get(pk=source_obj.pk)
+        return source_obj, deposit_available(source_obj), {"deposit": source_obj}
+    if source == SetOff.Source.RESTITUTION:
+        if not isinstance(source_obj, RestitutionRequest):
+            raise ValidationFailed({"source_obj": ["Give the restitution request."]})
+        source_obj = RestitutionRequest.objects.select_for_update().get(pk=source_obj.pk)
+        if source_obj.status != RestitutionRequest.Status.APPROVED:
+            raise ApplicationError(
+                "Only an approved restitution is set off (art. 9.1, 29.6).",
+                field="source_obj",
+                article="9.1",
+            )
+        return source_obj, restitution_available(source_obj), {"restitution": source_obj}
+    if not isinstance(source_obj, Invoice):
+        raise ValidationFailed({"source_obj": ["Give the credit note."]})
+    source_obj = Invoice.objects.select_for_update().get(pk=source_obj.pk)
+    if source_obj.kind != Invoice.Kind.CREDIT_NOTE:
+        raise ValidationFailed(
+            {"source_obj": ["Only a credit note is set off against an invoice (art. 9.1)."]},
+            article="9.1",
+        )
+    return source_obj, credit_note_available(source_obj), {"credit_note": source_obj}
+
+
+def _check_target(client: Client, source_obj, invoice: Invoice) -> None:
+    """Both sides belong to the client, the invoice is open, and the currencies match."""
+    if source_obj.client_id != client.pk:
+        raise NotAllowed("The source belongs to another client.", field="source_obj", article="9.1")
+    if invoice.client_id != client.pk:
+        raise NotAllowed("The invoice belongs to another client.", field="invoice", article="9.2")
+    if invoice.kind != Invoice.Kind.INVOICE or invoice.status not in OPEN_STATUSES:
+        raise ApplicationError(
+            "A set-off goes against an open invoice of the client.", field="invoice", article="9.1"
+        )
+    if invoice.currency != source_obj.currency:
+        raise ApplicationError(
+            "The source and the invoice are in different currencies.",
+            field="source_obj",
+            article="9.1",
+        )
+
+
+def _check_amount(amount: Decimal, source: str, available: Decimal, invoice: Invoice) -> None:
+    """Never more than the source has left or the invoice still owes (art. 9.1)."""
+    owed = invoice_outstanding(invoice)
+    if amount > available:
+        raise ValidationFailed(
+            {
+                "amount": [
+                    f"The {source.replace('_', ' ')} has {invoice.currency} {available} left to set off (art. 9.1)."
+                ]
+            },
+            article="9.1",
+        )
+    if amount > owed:
+        raise ValidationFailed(
+            {
+                "amount": [
+                    f"Invoice {invoice.number} still owes {invoice.currency} {owed}; no more is set off (art. 9.1)."
+                ]
+            },
+            article="9.1",
+        )
+
+
+@transaction.atomic
+def set_off_record(
+    *,
+    client: Client,
+    source: str,
+    source_obj,
+    invoice: Invoice,
+    amount,
+    acting_user: User,
+    idempotency_key: str,
+) -> SetOff:
+    """Set off what the provider owes the client against what the client owes (art. 9.1-9.2).
+
+    "CM is entitled to set off the amounts the Client owes to CM against the amounts CM owes
+    to the Client" (9.1), "regardless of the Agreement from which the payment obligations in
+    question derive" (9.2). The source is a held deposit, an approved restitution or a credit
+    note granted on a dispute; the target any open invoice of the client. Never more than the
+    source has left or the invoice still owes. Recorded once as a `SetOff` row, which both the
+    source and the invoice show, and which the client sees (selectors).
+    """
+    require_billing_staff(acting_user)
+    key = clean_text(idempotency_key, field="idempotency_key", message=KEY_REQUIRED, max_length=200)
+    amount = clean_money(amount, field="amount", article="9.1")
+    if source not in SetOff.Source.values:
+        raise ValidationFailed(
+            {"source": [f"The source is one of {', '.join(SetOff.Source.values)} (art. 9.1)."]},
+            article="9.1",
+        )
+
+    def same(existing: SetOff) -> bool:
+        return (existing.invoice_id, existing.amount, existing.source) == (
+            invoice.pk,
+            amount,
+            source,
+        )
+
+    existing = SetOff.objects.filter(idempotency_key=key).first()
+    if existing is not None:
+        if not same(existing):
+            raise Conflict(KEY_USED, field="idempotency_key")
+        return existing
+    source_obj, available, link = _lock_source(source, source_obj)
+    invoice = _common.lock_invoice(invoice)
+    _check_target(client, source_obj, invoice)
+    _check_amount(amount, source, available, invoice)
+    set_off, created = create_once(
+        SetOff,
+        key_lookup={"idempotency_key": key},
+        values={
+            "client": client,
+            "source": source,
+            "invoice": invoice,
+            "amount": amount,
+            "currency": invoice.currency,
+            "recorded_by": acting_user,
+            **link,
+        },
+        same=same,
+        conflict_message=KEY_USED,
+        field="idempotency_key",
+    )
+    if not created:
+        return set_off
+    after_settlement(invoice, acting_user=acting_user)
+    notify(
+        key=f"set-off:{set_off.pk}",
+        client=client,
+        recipients=client_recipients(client),
+        subject=f"Set-off against invoice {invoice.number}",
+        body=f"{set_off.currency} {amount} from your {set_off.get_source_display().lower()} was set off against invoice {invoice.number} (art. 9.1).",
+    )
+    return set_off
