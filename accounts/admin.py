@@ -43,7 +43,14 @@ class DirectorInline(admin.TabularInline):
 
 @admin.register(Client)
 class ClientAdmin(SimpleHistoryAdmin):
-    list_display = ("legal_name", "provider", "country", "registration_number", "status", "billing_mode")
+    list_display = (
+        "legal_name",
+        "provider",
+        "country",
+        "registration_number",
+        "status",
+        "billing_mode",
+    )
     list_filter = ("provider", "status", "billing_mode", "country")
     search_fields = ("legal_name", "registration_number", "vat_number")
     readonly_fields = ("registration_number_normalised",)
@@ -59,9 +66,17 @@ class UserAdmin(SimpleHistoryAdmin, BaseUserAdmin):
     fieldsets = (
         (None, {"fields": ("email", "password")}),
         ("Person", {"fields": ("full_name", "role", "client")}),
-        ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")}),
+        (
+            "Access",
+            {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
+        ),
     )
-    add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "role", "client", "password1", "password2")}),)
+    add_fieldsets = (
+        (
+            None,
+            {"classes": ("wide",), "fields": ("email", "role", "client", "password1", "password2")},
+        ),
+    )
 
 
 for model in (Agreement, ChangeRequest, DataRequest, Suspension, TermsVersion, TermsAcceptance):

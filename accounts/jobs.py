@@ -1,15 +1,19 @@
-"""Scheduled jobs of accounts, by name; portal/jobs.py collects every app's JOBS."""
+"""Scheduled jobs of accounts, named after the functions they run; portal/jobs.py collects
+every app's JOBS."""
 
+from .kernel.jobs import job
 from .kernel.notifications import notifications_resend
 from .services import agreements, data_requests, terms
 
-JOBS = {
-    # Notices still unsent (a broker that was down, a mail server that failed): queued again.
-    "notifications_resend": lambda: notifications_resend(),
-    # art. 15.2: renew at the end of the term unless notice was given; end agreements due.
-    "agreement_terms": lambda: agreements.agreements_roll(),
-    # art. 18.3: deemed accepted after one month without objection.
-    "terms_deemed_accepted": lambda: {"deemed_accepted": terms.terms_deem_accepted()},
-    # art. 5.6: flag data requests past their 3-working-day deadline.
-    "data_requests_overdue": lambda: {"flagged": data_requests.data_requests_flag_overdue()},
-}
+JOBS = dict(
+    [
+        # Notices still unsent (a broker that was down, a mail server that failed): queued again.
+        job(notifications_resend),
+        # art. 15.2: renew at the end of the term unless notice was given; end agreements due.
+        job(agreements.agreements_roll),
+        # art. 18.3: deemed accepted after one month without objection.
+        job(terms.terms_deem_accepted, count_key="deemed_accepted"),
+        # art. 5.6: flag data requests past their 3-working-day deadline.
+        job(data_requests.data_requests_flag_overdue, count_key="flagged"),
+    ]
+)

@@ -67,7 +67,9 @@ def accepted_terms() -> QuerySet[TermsAcceptance]:
     ).order_by("-terms__published_at", "-pk")
 
 
-def client_list(*, filters: dict | None = None, user: User | None = None, with_details: bool = False) -> QuerySet[Client]:
+def client_list(
+    *, filters: dict | None = None, user: User | None = None, with_details: bool = False
+) -> QuerySet[Client]:
     """Clients with `is_suspended`; narrowed to what `user` may see when given.
 
     `with_details` prefetches directors, the open suspensions (as `open_suspensions`) and the
@@ -82,7 +84,11 @@ def client_list(*, filters: dict | None = None, user: User | None = None, with_d
     if with_details:
         qs = qs.prefetch_related(
             "directors",
-            Prefetch("suspensions", queryset=Suspension.objects.filter(ended_at=None), to_attr="open_suspensions"),
+            Prefetch(
+                "suspensions",
+                queryset=Suspension.objects.filter(ended_at=None),
+                to_attr="open_suspensions",
+            ),
             # newest first: the first is the version the client is on (art. 18.3), as client_current_terms
             Prefetch(
                 "terms_acceptances",
@@ -209,15 +215,21 @@ def provider_latest_terms(*, provider: Provider) -> TermsVersion | None:
 
 
 def client_pending_terms(*, client: Client) -> QuerySet[TermsAcceptance]:
-    return TermsAcceptance.objects.filter(client=client, status=TermsAcceptance.Status.PENDING).select_related("terms")
+    return TermsAcceptance.objects.filter(
+        client=client, status=TermsAcceptance.Status.PENDING
+    ).select_related("terms")
 
 
 def change_request_list(*, user: User, status: str | None = None) -> QuerySet[ChangeRequest]:
-    qs = scoped(ChangeRequest.objects.select_related("client", "submitted_by", "decided_by"), user=user)
+    qs = scoped(
+        ChangeRequest.objects.select_related("client", "submitted_by", "decided_by"), user=user
+    )
     return qs.filter(status=status) if status else qs
 
 
-def data_request_list(*, user: User, status: str | None = None, overdue: bool | None = None) -> QuerySet[DataRequest]:
+def data_request_list(
+    *, user: User, status: str | None = None, overdue: bool | None = None
+) -> QuerySet[DataRequest]:
     """The data requests `user` may see; with `overdue`, only those past their deadline (art. 5.6)."""
     qs = scoped(DataRequest.objects.select_related("client"), user=user)
     if status:
@@ -248,7 +260,9 @@ def client_users(*, client: Client) -> QuerySet[User]:
 
 def field_history(*, client: Client) -> list[dict]:
     """Every change of every registration field, oldest first: who, when, old and new value (art. 5.5)."""
-    records = list(client.history.order_by("history_date", "history_id").select_related("history_user"))
+    records = list(
+        client.history.order_by("history_date", "history_id").select_related("history_user")
+    )
     changes = []
     for previous, current in zip(records, records[1:], strict=False):
         delta = current.diff_against(previous)

@@ -11,8 +11,33 @@ from stdnum.eu import vat as eu_vat
 from stdnum.exceptions import ValidationError as StdnumError
 
 EU_COUNTRIES = {
-    "AT", "BE", "BG", "CY", "CZ", "DE", "DK", "EE", "ES", "FI", "FR", "GR", "HR", "HU", "IE",
-    "IT", "LT", "LU", "LV", "MT", "NL", "PL", "PT", "RO", "SE", "SI", "SK",
+    "AT",
+    "BE",
+    "BG",
+    "CY",
+    "CZ",
+    "DE",
+    "DK",
+    "EE",
+    "ES",
+    "FI",
+    "FR",
+    "GR",
+    "HR",
+    "HU",
+    "IE",
+    "IT",
+    "LT",
+    "LU",
+    "LV",
+    "MT",
+    "NL",
+    "PL",
+    "PT",
+    "RO",
+    "SE",
+    "SI",
+    "SK",
 }
 _KVK = re.compile(r"^\d{8}$")
 
@@ -56,7 +81,9 @@ def vat_number_error(country: str, number: str, registration_number: str = "") -
             uscc.validate(number)
         except StdnumError:
             return "For a Chinese company the VAT (taxpayer) number is its Unified Social Credit Code (art. 5.5)."
-        if registration_number and uscc.compact(number) != normalise_registration_number("CN", registration_number):
+        if registration_number and uscc.compact(number) != normalise_registration_number(
+            "CN", registration_number
+        ):
             return "For a Chinese company the taxpayer number must equal its Unified Social Credit Code (art. 5.5)."
         return None
     if country in EU_COUNTRIES:

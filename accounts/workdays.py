@@ -27,7 +27,9 @@ def _calendar(country: str, year: int) -> holidays.HolidayBase:
 
 def _overrides(profile: Provider, first: dt.date, last: dt.date) -> dict[dt.date, str]:
     return dict(
-        WorkdayOverride.objects.filter(provider=profile, day__range=(first, last)).values_list("day", "kind")
+        WorkdayOverride.objects.filter(provider=profile, day__range=(first, last)).values_list(
+            "day", "kind"
+        )
     )
 
 
@@ -36,7 +38,9 @@ def _package_says_working(day: dt.date, profile: Provider) -> bool:
     return _calendar(profile.holiday_calendar, day.year).is_working_day(day)
 
 
-def is_working_day(day: dt.date, profile: Provider, *, _overrides_cache: dict | None = None) -> bool:
+def is_working_day(
+    day: dt.date, profile: Provider, *, _overrides_cache: dict | None = None
+) -> bool:
     """True when `day` is a working day under the profile's calendar and its overrides (art. 1)."""
     overrides = _overrides_cache if _overrides_cache is not None else _overrides(profile, day, day)
     kind = overrides.get(day)

@@ -256,7 +256,7 @@ def _report(rows) -> int:
     lines = [
         "## Credit expiry job (art. 29.3)",
         "",
-        f"`expire_credit` (`billing.prepaid.services.expiry.credit_expire`, batches of {BATCH_SIZE:,} lots, one transaction "
+        f"`credit_expire` (`billing.prepaid.services.expiry.credit_expire`, batches of {BATCH_SIZE:,} lots, one transaction "
         "and three statements per batch: keyset read of the due lots, lock of their wallets in pk order, one "
         "statement writing entries, lots and wallets) beside one plain SQL statement making the same writes, "
         f"on generated data ({LOTS_PER_WALLET} lots per prepaid wallet, wallets interleaved, lots in purchase "

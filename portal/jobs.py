@@ -7,15 +7,14 @@ from collections.abc import Callable
 
 def registry() -> dict[str, Callable]:
     from accounts.jobs import JOBS as accounts_jobs
+    from accounts.kernel.jobs import job
     from billing.jobs import JOBS as billing_jobs
     from dataprocessing.jobs import JOBS as dataprocessing_jobs
 
     from .retention import retention_anonymise
 
-    composed = {
-        # art. 23: every category of personal data past its retention period, across apps.
-        "retention_anonymise": lambda: retention_anonymise(),
-    }
+    # art. 23: every category of personal data past its retention period, across apps.
+    composed = dict([job(retention_anonymise)])
     return {**accounts_jobs, **billing_jobs, **dataprocessing_jobs, **composed}
 
 

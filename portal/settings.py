@@ -177,14 +177,16 @@ CELERY_BEAT_SCHEDULE = {
     # the notice outbox: what is still unsent, every two minutes
     "notifications_resend": _job("notifications_resend", crontab(minute="*/2")),
     # accounts
-    "agreement_terms": _job("agreement_terms", crontab(minute=5, hour=0)),
-    "terms_deemed_accepted": _job("terms_deemed_accepted", crontab(minute=15)),
-    "data_requests_overdue": _job("data_requests_overdue", crontab(minute="*/30")),
+    "agreements_roll": _job("agreements_roll", crontab(minute=5, hour=0)),
+    "terms_deem_accepted": _job("terms_deem_accepted", crontab(minute=15)),
+    "data_requests_flag_overdue": _job("data_requests_flag_overdue", crontab(minute="*/30")),
     # billing: prepaid and limits
-    "expire_credit": _job("expire_credit", crontab(minute=2)),
-    "limit_notices": _job("limit_notices", crontab(minute="*/5")),
-    "credit_expiry_reminders": _job("credit_expiry_reminders", crontab(minute=20, hour=1)),
-    "delete_inactive_accounts": _job("delete_inactive_accounts", crontab(minute=30, hour=2)),
+    "credit_expire": _job("credit_expire", crontab(minute=2)),
+    "limit_notices_send": _job("limit_notices_send", crontab(minute="*/5")),
+    "credit_expiry_reminders_send": _job(
+        "credit_expiry_reminders_send", crontab(minute=20, hour=1)
+    ),
+    "inactive_accounts_delete": _job("inactive_accounts_delete", crontab(minute=30, hour=2)),
     # billing: invoicing (the monthly run waits until the period has closed in Amsterdam)
     "invoice_usage": _job("invoice_usage", crontab(minute=0, hour=3, day_of_month="1-3")),
     "invoices_mark_overdue": _job("invoices_mark_overdue", crontab(minute=40)),

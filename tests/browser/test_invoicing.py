@@ -24,6 +24,7 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
+
 def test_a_client_admin_downloads_a_pdf_disputes_an_invoice_and_confirms_one_for_fapiao(
     page, artifacts
 ):

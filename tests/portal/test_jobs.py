@@ -18,8 +18,21 @@ def test_every_job_is_scheduled_and_every_scheduled_job_exists():
 @pytest.mark.django_db
 def test_run_job_runs_a_job_and_prints_what_it_did():
     out = StringIO()
-    call_command("run_job", "terms_deemed_accepted", stdout=out)
-    assert "terms_deemed_accepted: {'deemed_accepted': 0}" in out.getvalue()
+    call_command("run_job", "terms_deem_accepted", stdout=out)
+    assert "terms_deem_accepted: {'deemed_accepted': 0}" in out.getvalue()
+
+
+def test_every_job_is_named_after_the_function_it_runs():
+    """Issue 9: `run_job credit_expire` runs `credit_expire`, so a log line leads to the code."""
+    for name, runner in jobs.registry().items():
+        function = getattr(runner, "__wrapped__", runner)
+        assert function.__name__ == name, (name, function)
+        assert callable(function) and function.__module__.split(".")[0] in {
+            "accounts",
+            "billing",
+            "dataprocessing",
+            "portal",
+        }
 
 
 def test_run_job_refuses_an_unknown_name():

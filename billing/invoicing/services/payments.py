@@ -18,8 +18,8 @@ from accounts.kernel.idempotency import create_once
 from accounts.kernel.inputs import clean_date, clean_money, clean_text
 from accounts.kernel.roles import require_billing_staff
 from accounts.models import User
-from billing.prepaid.services import limits
 from billing.models import Invoice, MessageAccount, Payment
+from billing.prepaid.services import limits
 
 from . import _common
 from ._common import KEY_REQUIRED, OPEN_STATUSES

@@ -71,7 +71,7 @@ EXPIRY_WRITE_SQL = f"""
                w.balance - SUM(due.remaining) OVER (
                    PARTITION BY due.wallet_id ORDER BY due.expires_at, due.id
                ),
-               'expiry:' || due.id, %(now)s, NULL, 'job expire_credit (art. 29.3)', due.id, ''
+               'expiry:' || due.id, %(now)s, NULL, 'job credit_expire (art. 29.3)', due.id, ''
         FROM due JOIN {_WALLET} w ON w.id = due.wallet_id AND {{wallets}}
         WHERE due.remaining > 0
         ORDER BY due.wallet_id, due.expires_at, due.id

@@ -180,7 +180,7 @@ def test_notice_after_the_initial_term_ends_mid_term(cm, billing_staff):
 def test_the_renewal_job_is_registered(client_company):
     from accounts.jobs import JOBS
 
-    result = JOBS["agreement_terms"]()
+    result = JOBS["agreements_roll"]()
     assert set(result) == {"renewed", "terminated"}
 
 

@@ -242,5 +242,5 @@ def test_the_overdue_job_is_registered(client_company, billing_staff):
     log(
         client_company, billing_staff, dt.datetime(2024, 9, 27, 11, 0, tzinfo=SHANGHAI)
     )  # long overdue
-    assert JOBS["data_requests_overdue"]() == {"flagged": 1}
-    assert JOBS["data_requests_overdue"]() == {"flagged": 0}
+    assert JOBS["data_requests_flag_overdue"]() == {"flagged": 1}
+    assert JOBS["data_requests_flag_overdue"]() == {"flagged": 0}

@@ -208,7 +208,7 @@ def test_a_new_client_accepts_the_current_terms_on_sign_up(cm, published):
 def test_the_job_is_registered(published):
     from accounts.jobs import JOBS
 
-    assert JOBS["terms_deemed_accepted"]() == {
+    assert JOBS["terms_deem_accepted"]() == {
         "deemed_accepted": 2
     }  # the 2026-04 deadline has passed by now
-    assert JOBS["terms_deemed_accepted"]() == {"deemed_accepted": 0}
+    assert JOBS["terms_deem_accepted"]() == {"deemed_accepted": 0}

@@ -149,7 +149,7 @@ def test_the_notice_goes_to_admins_and_billing_email_once_when_75_percent_is_cro
     # further usage above the threshold sends nothing more, neither does the job
     with django_capture_on_commit_callbacks(execute=True):
         usage_ingest(records=[record(client_company, 3, messages=10)], platform_user=platform)
-        assert JOBS["limit_notices"]() == {"sent": 0}
+        assert JOBS["limit_notices_send"]() == {"sent": 0}
     assert len(notices(client_company)) == 1
     assert len(mail.outbox) == 1
 
@@ -226,8 +226,8 @@ def test_the_limit_notices_job_sends_a_due_notice_once(
     MessageAccount.objects.filter(pk=small_limit.pk).update(unpaid_count=90)
 
     with django_capture_on_commit_callbacks(execute=True):
-        assert JOBS["limit_notices"]() == {"sent": 1}
-        assert JOBS["limit_notices"]() == {"sent": 0}
+        assert JOBS["limit_notices_send"]() == {"sent": 1}
+        assert JOBS["limit_notices_send"]() == {"sent": 0}
 
     assert len(notices(client_company)) == 1
     assert len(mail.outbox) == 1

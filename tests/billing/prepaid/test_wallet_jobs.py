@@ -1,4 +1,4 @@
-"""The prepaid jobs: expire_credit, credit_expiry_reminders, delete_inactive_accounts (art. 29.3, 29.7)."""
+"""The prepaid jobs: expire_credit, credit_expiry_reminders, inactive_accounts_delete (art. 29.3, 29.7)."""
 
 import datetime as dt
 from decimal import Decimal
@@ -24,10 +24,12 @@ AMS = ZoneInfo("Europe/Amsterdam")
 
 
 def test_the_three_prepaid_jobs_are_registered():
-    assert {"expire_credit", "credit_expiry_reminders", "delete_inactive_accounts"} <= set(JOBS)
+    assert {"credit_expire", "credit_expiry_reminders_send", "inactive_accounts_delete"} <= set(
+        JOBS
+    )
 
 
-# --- expire_credit -----------------------------------------------------------------------------
+# --- credit_expire -----------------------------------------------------------------------------
 @pytest.mark.parametrize("code, tz", [("cm-cn", SH), ("cxengage-nl", AMS)])
 def test_expiry_writes_an_entry_for_what_is_left_from_00_00_of_the_expiry_day(db, code, tz):
     from accounts.models import Provider
@@ -109,11 +111,11 @@ def test_a_used_up_lot_expires_without_an_entry(cm):
 def test_expire_credit_runs_through_the_job_registry(cm):
     wallet = wallet_for_client(client=prepaid_client(cm))
     top_up(wallet, "10.00", timezone.now() - dt.timedelta(days=400))
-    assert JOBS["expire_credit"]()["lots_expired"] == 1
-    assert JOBS["expire_credit"]()["lots_expired"] == 0
+    assert JOBS["credit_expire"]()["lots_expired"] == 1
+    assert JOBS["credit_expire"]()["lots_expired"] == 0
 
 
-# --- credit_expiry_reminders -----------------------------------------------------------------------
+# --- credit_expiry_reminders_send -----------------------------------------------------------------------
 def test_a_reminder_goes_30_days_before_a_lot_with_credit_expires_once(
     cm, django_capture_on_commit_callbacks
 ):
@@ -146,7 +148,7 @@ def test_a_reminder_goes_30_days_before_a_lot_with_credit_expires_once(
     assert lot.expiry_reminded_at is not None
 
 
-# --- delete_inactive_accounts (art. 29.7) ------------------------------------------------------------
+# --- inactive_accounts_delete (art. 29.7) ------------------------------------------------------------
 def _registered(cm, at):
     client = prepaid_client(cm, approved_at=at, created_at=at)
     ClientAdminFactory(client=client, email=f"admin{client.pk}@client.test", full_name="Ada Admin")
