@@ -6,6 +6,7 @@ Input serializers live inside their view (HackSoft style); these only present ro
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.kernel.fields import MomentField
 from accounts.models import (
     Agreement,
     ChangeRequest,
@@ -104,7 +105,7 @@ class FieldChangeSerializer(serializers.Serializer):
     field = serializers.CharField()
     old = serializers.JSONField(allow_null=True)
     new = serializers.JSONField(allow_null=True)
-    at = serializers.DateTimeField()
+    at = MomentField()
     by = serializers.CharField(help_text="email of who made the change, or 'system'")
 
 

@@ -33,7 +33,7 @@ def clean_money(
         raise ValidationFailed(
             {field: ["Give the amount in whole cents (2 decimal places)."]}, article=article
         )
-    if amount < 0 or (amount == 0 and not allow_zero):
+    if amount < 0 or amount.is_signed() or (amount == 0 and not allow_zero):
         raise ValidationFailed({field: ["The amount must be positive."]}, article=article)
     if amount > MAX_AMOUNT:
         raise ValidationFailed({field: ["The amount is too large."]}, article=article)

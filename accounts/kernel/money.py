@@ -5,8 +5,9 @@ Invoices round to 2 places, half-up; unit prices may carry more (DESIGN.md, Mone
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 
 from accounts.kernel.errors import ValidationFailed
 
@@ -19,21 +20,41 @@ DECIMAL_PLACES = 2
 MAX_AMOUNT = Decimal(10 ** (MAX_DIGITS - DECIMAL_PLACES)) - CENT
 
 
+# A plain decimal in ASCII digits: an optional minus, at most 12 digits before the point and 6
+# after it (unit prices carry 6 places). No exponent ("1e2"), no padding, no other digits.
+_PLAIN = re.compile(r"-?[0-9]{1,12}(\.[0-9]{1,6})?")
+# Above this no amount of the project can be stored or added up (see MAX_AMOUNT).
+_LIMIT = Decimal(10**12)
+
+
 def to_decimal(value: object, *, field: str = "amount") -> Decimal:
-    """Parse an amount given as str/int/Decimal; floats are refused (they are not exact)."""
+    """Parse an amount given as a plain decimal string, an int or a Decimal; floats are refused
+    (they are not exact), and so are exponents, padding, non-ASCII digits and anything of 13
+    or more digits before the point, each naming `field`."""
     if isinstance(value, float):
         raise ValidationFailed(
             {field: ["Give amounts as strings or integers, never floating point numbers."]}
         )
+    if isinstance(value, bool):
+        raise ValidationFailed({field: [f"{value!r} is not an amount."]})
     if isinstance(value, Decimal):
         result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, str) and _PLAIN.fullmatch(value):
+        result = Decimal(value)
     else:
-        try:
-            result = Decimal(str(value).strip())
-        except (InvalidOperation, ValueError):
-            raise ValidationFailed({field: [f"{value!r} is not an amount."]}) from None
+        raise ValidationFailed(
+            {
+                field: [
+                    f'{str(value)[:40]!r} is not an amount: give digits with at most one point, e.g. "1250.00".'
+                ]
+            }
+        )
     if not result.is_finite():
         raise ValidationFailed({field: [f"{value!r} is not an amount."]})
+    if abs(result) >= _LIMIT:
+        raise ValidationFailed({field: ["The amount is too large."]})
     return result
 
 

@@ -6,6 +6,7 @@ does not exist and 200 for another client's, telling the two apart (tenant isola
 
 import django_filters
 
+from accounts.kernel.moments import bounded_datetime_filter
 from dataprocessing.models import (
     AssistanceRequest,
     AuditRequest,
@@ -55,7 +56,7 @@ class DataSubjectRequestFilter(django_filters.FilterSet):
     client = django_filters.NumberFilter(**_CLIENT)
     status = django_filters.ChoiceFilter(choices=DataSubjectRequest.Status.choices)
     type = django_filters.ChoiceFilter(choices=DataSubjectRequest.Type.choices)
-    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
+    due_before = bounded_datetime_filter(field_name="due_at", lookup_expr="lt")
 
     class Meta:
         model = DataSubjectRequest

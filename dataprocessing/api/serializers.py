@@ -9,6 +9,7 @@ import os
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from accounts.kernel.fields import MomentField
 from dataprocessing.models import (
     AssistanceRequest,
     AuditRequest,
@@ -273,8 +274,8 @@ class BreachNoticeSerializer(serializers.ModelSerializer):
     """A client's own notice of a breach: what the provider has told it (art. 21.11)."""
 
     breach = serializers.IntegerField(source="breach_id", read_only=True)
-    detected_at = serializers.DateTimeField(source="breach.detected_at", read_only=True)
-    aware_at = serializers.DateTimeField(source="breach.aware_at", read_only=True)
+    detected_at = MomentField(source="breach.detected_at", read_only=True)
+    aware_at = MomentField(source="breach.aware_at", read_only=True)
     description = serializers.CharField(source="breach.description", read_only=True)
     data_types = serializers.CharField(source="breach.data_types", read_only=True)
     approx_subjects = serializers.IntegerField(source="breach.approx_subjects", read_only=True)

@@ -23,7 +23,7 @@ from billing.prepaid.services import limits
 
 from . import _common
 from ._common import KEY_REQUIRED, OPEN_STATUSES
-from .invoices import invoice_settled, invoice_status_refresh
+from .invoices import invoice_outstanding, invoice_settled, invoice_status_refresh
 from .suspension import resume_if_cleared
 
 KEY_USED = "This idempotency key was already used for another payment."
@@ -76,6 +76,25 @@ def after_settlement(invoice: Invoice, *, acting_user: User | None) -> None:
 
 
 @transaction.atomic
+def payment_fits_outstanding(invoice: Invoice, amount: Decimal) -> None:
+    """A payment is recorded against an invoice only up to what is outstanding on it (total −
+    paid − set-offs): an overpayment is refused, naming the outstanding amount, so no money is
+    silently absorbed. The excess is the client's (art. 9.1 set-off, or a refund)."""
+    outstanding = invoice_outstanding(invoice)
+    if amount > outstanding:
+        raise ValidationFailed(
+            {
+                "amount": [
+                    f"{invoice.currency} {amount:,.2f} is more than the {invoice.currency} "
+                    f"{outstanding:,.2f} outstanding on invoice {invoice.number}: record at most "
+                    "the outstanding amount; the excess is the client's to set off or refund "
+                    "(art. 9.1)."
+                ]
+            },
+            article="9.1",
+        )
+
+
 def payment_record(
     *,
     invoice: Invoice,
@@ -126,6 +145,7 @@ def payment_record(
         )
     if received_on > _common.today(invoice.provider):
         raise ValidationFailed({"received_on": ["A payment is not received in the future."]})
+    payment_fits_outstanding(invoice, amount)
     payment, created = create_once(
         Payment,
         key_lookup={"idempotency_key": key},

@@ -3,6 +3,7 @@ plain numbers (a choice filter would tell another client's id apart from a missi
 
 import django_filters
 
+from accounts.kernel.moments import bounded_datetime_filter
 from billing.models import LimitIncreaseRequest, MessagePayment, UsageRecord
 
 
@@ -10,8 +11,8 @@ class UsageFilter(django_filters.FilterSet):
     client = django_filters.NumberFilter(field_name="client_id", help_text="client id (staff)")
     channel = django_filters.ChoiceFilter(choices=UsageRecord.Channel.choices)
     prepaid = django_filters.BooleanFilter()
-    occurred_after = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="gte")
-    occurred_before = django_filters.IsoDateTimeFilter(field_name="occurred_at", lookup_expr="lt")
+    occurred_after = bounded_datetime_filter(field_name="occurred_at", lookup_expr="gte")
+    occurred_before = bounded_datetime_filter(field_name="occurred_at", lookup_expr="lt")
 
     class Meta:
         model = UsageRecord

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from accounts.kernel.fields import MomentField
 from billing.models import (
     Chargeback,
     CreditLot,
@@ -59,7 +60,7 @@ class MessageLimitSerializer(serializers.Serializer):
         help_text="messaging is suspended until payment or a higher limit (art. 26.2)"
     )
     notices_sent = serializers.IntegerField()
-    limit_changed_at = serializers.DateTimeField()
+    limit_changed_at = MomentField()
 
 
 class MessageLimitDetailSerializer(MessageLimitSerializer):
@@ -156,12 +157,12 @@ class WalletLotSerializer(serializers.Serializer):
     remaining = serializers.DecimalField(max_digits=14, decimal_places=2)
     currency = serializers.CharField()
     purchase_date = serializers.DateField()
-    usable_from = serializers.DateTimeField()
+    usable_from = MomentField()
     expires_on = serializers.DateField(
         help_text="the first local day on which the credit is no longer usable"
     )
     last_usable_day = serializers.DateField()
-    expires_at = serializers.DateTimeField()
+    expires_at = MomentField()
     status = serializers.CharField()
     state = serializers.CharField(
         help_text="usable, pending (usable from tomorrow), expired, or the lot's status"

@@ -11,6 +11,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from accounts.kernel.moments import LATEST, OUT_OF_RANGE, moment_problem
 from accounts.kernel.money import MAX_AMOUNT
 from billing.models import UsageRecord
 
@@ -147,6 +148,11 @@ def _occurred_at(occurred, now: dt.datetime) -> dt.datetime:
         raise _Refuse(
             "occurred_at", "invalid", "occurred_at must carry a UTC offset (e.g. 'Z' or '+08:00')."
         )
+    problem = moment_problem(occurred_at)
+    if problem == OUT_OF_RANGE and occurred_at.year >= LATEST.year:
+        raise _Refuse("occurred_at", "future", "occurred_at lies in the future.")
+    if problem:
+        raise _Refuse("occurred_at", "invalid", f"occurred_at: {problem}")
     if occurred_at > now + FUTURE_TOLERANCE:
         raise _Refuse("occurred_at", "future", "occurred_at lies in the future.")
     return occurred_at

@@ -20,6 +20,7 @@ from accounts.kernel.dates import add_months, local_date, local_midnight
 from accounts.kernel.errors import Conflict, ValidationFailed
 from accounts.kernel.history import save_with_history
 from accounts.kernel.inputs import clean_money, clean_text
+from accounts.kernel.money import MAX_AMOUNT
 from accounts.models import Client, User
 from billing.models import CreditLot, LedgerEntry, Wallet
 
@@ -107,6 +108,15 @@ def wallet_top_up(
                 field="idempotency_key",
             )
         return existing.lot
+    if wallet.balance + amount > MAX_AMOUNT:
+        raise ValidationFailed(
+            {
+                "amount": [
+                    f"The balance would exceed {wallet.currency} {MAX_AMOUNT:,}, the most a wallet "
+                    "holds; record the payment in smaller top-ups on separate wallets or refund it."
+                ]
+            }
+        )
     provider = wallet.client.provider
     lot = CreditLot(
         wallet=wallet,

@@ -5,6 +5,7 @@ from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from accounts.api.views.base import ERRORS_READ, Api, client_for, responses
+from accounts.kernel.fields import MomentField
 from accounts.kernel.permissions import IsComplianceOfficer
 from dataprocessing import selectors
 from dataprocessing.models import AssistanceRequest
@@ -26,7 +27,7 @@ class AssistanceRequestListApi(Api):
         client = serializers.IntegerField(required=False, help_text="compliance officers only")
         kind = serializers.ChoiceField(choices=AssistanceRequest.Kind.choices)
         description = serializers.CharField(allow_blank=True)
-        due_at = serializers.DateTimeField(required=False, allow_null=True)
+        due_at = MomentField(required=False, allow_null=True)
 
     @extend_schema(tags=TAG, responses={200: AssistanceRequestSerializer(many=True), **ERRORS_READ})
     def get(self, request):

@@ -7,6 +7,7 @@ from rest_framework import serializers
 from rest_framework.parsers import FormParser, MultiPartParser
 
 from accounts.api.views.base import ERRORS_READ, Api, client_for, responses
+from accounts.kernel.fields import MomentField
 from accounts.kernel.permissions import IsComplianceOfficer
 from dataprocessing import selectors
 from dataprocessing.models import AuditRequest
@@ -44,7 +45,7 @@ class AuditRequestListApi(Api):
             default=False, help_text="declared: not a competitor of the provider (art. 21.7.1)"
         )
         scope = serializers.CharField(required=False, allow_blank=True, default="")
-        requested_at = serializers.DateTimeField(
+        requested_at = MomentField(
             required=False,
             allow_null=True,
             help_text="compliance officers: when a written request was received; now by default",

@@ -6,6 +6,7 @@ from rest_framework import serializers
 
 from accounts.api.views.base import ERRORS_READ, Api, responses
 from accounts.kernel.errors import ValidationFailed
+from accounts.kernel.fields import MomentField
 from accounts.kernel.permissions import IsComplianceOfficer, IsProviderStaff
 from accounts.models import Client, Provider
 from dataprocessing import selectors
@@ -26,8 +27,8 @@ class BreachListApi(Api):
 
     class InputSerializer(serializers.Serializer):
         provider = serializers.SlugRelatedField(slug_field="code", queryset=Provider.objects.all())
-        detected_at = serializers.DateTimeField()
-        aware_at = serializers.DateTimeField(
+        detected_at = MomentField()
+        aware_at = MomentField(
             required=False,
             allow_null=True,
             help_text="the 48-hour clock starts here; detection by default",

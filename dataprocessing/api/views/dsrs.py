@@ -9,6 +9,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 
 from accounts.api.views.base import ERRORS_READ, Api, client_for, responses
+from accounts.kernel.fields import MomentField
 from accounts.kernel.permissions import IsClientAdmin, IsComplianceOfficer
 from dataprocessing import selectors
 from dataprocessing.models import DataSubjectRequest
@@ -41,7 +42,7 @@ class DataSubjectRequestListApi(Api):
             allow_blank=True,
             help_text="the minimum needed to find the subject's data, e.g. a phone number",
         )
-        received_at = serializers.DateTimeField(required=False, allow_null=True)
+        received_at = MomentField(required=False, allow_null=True)
         status_callback_url = serializers.URLField(required=False, allow_blank=True, default="")
 
     @extend_schema(
@@ -211,7 +212,7 @@ class OpenDsrRequestListApi(Api):
             required=False,
             help_text="ignored: the portal assigns the id and answers with it (use it to follow the request)",
         )
-        submitted_time = serializers.DateTimeField(
+        submitted_time = MomentField(
             required=False, allow_null=True, help_text="when the controller received the request"
         )
         status_callback_urls = serializers.ListField(
@@ -226,8 +227,8 @@ class OpenDsrRequestListApi(Api):
         extensions = serializers.JSONField(required=False)
 
     class OutputSerializer(serializers.Serializer):
-        received_time = serializers.DateTimeField()
-        expected_completion_time = serializers.DateTimeField()
+        received_time = MomentField()
+        expected_completion_time = MomentField()
         encoded_request = serializers.CharField(help_text="the request as received, base64")
         subject_request_id = serializers.UUIDField()
         controller_id = serializers.CharField()
@@ -271,8 +272,8 @@ class OpenDsrRequestDetailApi(Api):
             choices=DataSubjectRequest.Status.choices,
             help_text="pending, in_progress, completed or cancelled",
         )
-        received_time = serializers.DateTimeField(source="received_at")
-        expected_completion_time = serializers.DateTimeField(source="due_at")
+        received_time = MomentField(source="received_at")
+        expected_completion_time = MomentField(source="due_at")
         controller_id = serializers.CharField(source="client_id")
         api_version = serializers.SerializerMethodField()
         results_url = serializers.SerializerMethodField()

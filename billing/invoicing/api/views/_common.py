@@ -4,10 +4,10 @@ decimal-string amount field and the invoice the caller may see."""
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter
-from rest_framework import serializers
 
 from accounts.api.views.base import client_for
 from accounts.kernel.errors import ValidationFailed
+from accounts.kernel.fields import AmountField
 from accounts.kernel.idempotency import request_key
 from billing.invoicing import selectors
 from billing.models import Invoice
@@ -22,15 +22,8 @@ KEY_HEADER_OPTIONAL = OpenApiParameter(
 DEFAULT_PAGE_SIZE = 50
 
 
-class DecimalString(serializers.CharField):
-    """An amount as a decimal string; a JSON float is refused (DESIGN.md, Money)."""
-
-    def to_internal_value(self, data):
-        if isinstance(data, float):
-            raise serializers.ValidationError(
-                "Give amounts as decimal strings, never floating point numbers."
-            )
-        return super().to_internal_value(data)
+# Every amount of the invoicing API (accounts.kernel.fields).
+DecimalString = AmountField
 
 
 def client_from_query(request):

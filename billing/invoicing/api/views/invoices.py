@@ -195,6 +195,14 @@ class InvoicePdfApi(Api):
     queryset = Invoice.objects.none()
     renderer_classes = [renderers.JSONRenderer, PdfRenderer]
 
+    def finalize_response(self, request, response, *args, **kwargs):
+        # An error (404, 401, ...) is JSON in the one error shape even when the PDF was asked
+        # for (`?format=pdf` or `Accept: application/pdf`): a PDF renderer cannot say why.
+        if response.status_code >= 400 and hasattr(response, "data"):
+            request.accepted_renderer = renderers.JSONRenderer()
+            request.accepted_media_type = "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
+
     @extend_schema(
         tags=["invoices"],
         responses={

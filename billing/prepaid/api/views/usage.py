@@ -6,6 +6,7 @@ from rest_framework.response import Response
 
 from accounts.api.views.base import ERRORS_READ, Api, responses
 from accounts.kernel.errors import ValidationFailed
+from accounts.kernel.fields import MomentField
 from billing.models import UsageRecord
 from billing.prepaid import selectors
 from billing.prepaid.services.usage import MAX_BATCH, usage_ingest
@@ -26,7 +27,7 @@ class UsageInputRecordSerializer(serializers.Serializer):
     currency = serializers.CharField(
         required=False, help_text="optional; must be the client's currency"
     )
-    occurred_at = serializers.DateTimeField(help_text="ISO 8601 with its UTC offset")
+    occurred_at = MomentField(help_text="ISO 8601 with its UTC offset")
     recipient = serializers.CharField(required=False, max_length=64)
 
 

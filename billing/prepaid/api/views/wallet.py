@@ -11,6 +11,7 @@ from rest_framework import renderers, serializers
 from accounts import selectors as account_selectors
 from accounts.api.views.base import ERRORS_READ, Api, client_for, responses
 from accounts.kernel.errors import ValidationFailed
+from accounts.kernel.fields import AmountField, MomentField
 from accounts.kernel.idempotency import idempotent, request_key
 from accounts.kernel.permissions import IsBillingStaff, IsClientAdmin
 from billing.models import Chargeback, CreditLot, LedgerEntry, RestitutionRequest, Wallet
@@ -180,8 +181,8 @@ class TopUpApi(Api):
 
     class InputSerializer(serializers.Serializer):
         client = serializers.IntegerField()
-        amount = serializers.CharField(help_text='a decimal string, e.g. "500.00"')
-        received_at = serializers.DateTimeField(help_text="when the payment was received")
+        amount = AmountField(help_text='a decimal string, e.g. "500.00"')
+        received_at = MomentField(help_text="when the payment was received")
         reference = serializers.CharField(allow_blank=True, help_text="the payment's reference")
 
         def validate_amount(self, value):
