@@ -1,0 +1,30 @@
+"""Providers and their calendars, clients (companies), users and roles, agreements and terms.
+
+One module per noun; everything is re-exported here, so `accounts.X` references, the app
+label and the migrations do not change.
+"""
+
+from .agreements import Agreement, Suspension, TermsAcceptance, TermsVersion
+from .clients import ChangeRequest, Client, DataRequest, Director
+from .kernel import IdempotentRequest, Notification
+from .providers import Provider, WorkdayOverride
+from .users import ApiToken, Invitation, User, UserManager
+
+__all__ = [
+    "Provider",
+    "WorkdayOverride",
+    "Client",
+    "Director",
+    "ChangeRequest",
+    "DataRequest",
+    "UserManager",
+    "User",
+    "Invitation",
+    "ApiToken",
+    "Notification",
+    "IdempotentRequest",
+    "Agreement",
+    "Suspension",
+    "TermsVersion",
+    "TermsAcceptance",
+]

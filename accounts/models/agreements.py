@@ -1,0 +1,158 @@
+"""Agreements, suspensions and terms versions with their acceptances (art. 15, 18)."""
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from .clients import Client
+from .providers import Provider
+
+
+class Agreement(models.Model):
+    """The agreement: its term, renewal and notice (art. 15), suspension (art. 7)."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        NOTICE_GIVEN = "notice_given", "Notice given"
+        SUSPENDED = "suspended", "Suspended"
+        TERMINATED = "terminated", "Terminated"
+
+    class Party(models.TextChoices):
+        CLIENT = "client", "Client"
+        PROVIDER = "provider", "Provider"
+
+    client = models.OneToOneField(Client, on_delete=models.CASCADE, related_name="agreement")
+    start_date = models.DateField()
+    initial_term_months = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    renewal_term_months = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
+    notice_period_months = models.PositiveSmallIntegerField()
+    current_term_end = models.DateField(help_text="last day of the current term")
+    renewals = models.PositiveSmallIntegerField(default=0)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    notice_given_at = models.DateTimeField(null=True, blank=True)
+    notice_given_by = models.CharField(max_length=16, choices=Party.choices, blank=True)
+    notice_reason = models.TextField(blank=True)
+    end_date = models.DateField(
+        null=True, blank=True, help_text="last day of the agreement once notice is given"
+    )
+    # art. 15.4: notice of default and its cure period
+    default_notice_at = models.DateTimeField(null=True, blank=True)
+    default_notice_text = models.TextField(blank=True)
+    cure_deadline = models.DateTimeField(null=True, blank=True)
+    terminated_at = models.DateTimeField(null=True, blank=True)
+    termination_reason = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"Agreement with {self.client}"
+
+
+class Suspension(models.Model):
+    """A suspension of service (art. 7.1); the client stays liable while it lasts (art. 7.2)."""
+
+    class Cause(models.TextChoices):
+        BREACH = "breach", "Breach of the agreement or applicable law"
+        NON_PAYMENT = "non_payment", "Non-payment"
+        CHARGEBACK = "chargeback", "Chargeback (art. 29.4)"
+        MESSAGE_LIMIT = "message_limit", "Message limit reached"
+        OTHER = "other", "Other"
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="suspensions")
+    cause = models.CharField(max_length=16, choices=Cause.choices)
+    reason = models.TextField()
+    started_at = models.DateTimeField(default=timezone.now)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    end_reason = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-started_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "cause"],
+                condition=Q(ended_at__isnull=True),
+                name="one_open_suspension_per_cause",
+                violation_error_message="The client is already suspended for this cause.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_cause_display()}: {self.client}"
+
+
+class TermsVersion(models.Model):
+    """A published version of a provider's terms and conditions (art. 18.3)."""
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="terms_versions")
+    version = models.CharField(max_length=32)
+    summary = models.TextField(help_text="what changed")
+    document_url = models.URLField(blank=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["provider", "-published_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "version"],
+                name="unique_terms_version_per_provider",
+                violation_error_message="This provider already has a terms version with this number.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider.code} terms {self.version}"
+
+
+class TermsAcceptance(models.Model):
+    """Where one client stands on one terms version: notified, objected, accepted (art. 18.3)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Notified, objection period running"
+        ACCEPTED = "accepted", "Accepted"
+        DEEMED_ACCEPTED = "deemed_accepted", "Deemed accepted (no objection within the period)"
+        OBJECTED = "objected", "Objected"
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="terms_acceptances")
+    terms = models.ForeignKey(TermsVersion, on_delete=models.PROTECT, related_name="acceptances")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    notified_at = models.DateTimeField(default=timezone.now)
+    objection_deadline = models.DateTimeField()
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    objection_reason = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-notified_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["client", "terms"],
+                name="one_acceptance_per_client_and_terms",
+                violation_error_message="This client has already been notified of this terms version.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.client} / {self.terms}: {self.get_status_display()}"

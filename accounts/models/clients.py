@@ -1,0 +1,156 @@
+"""Clients (companies), their directors, change requests and data requests (art. 2, 5)."""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from .providers import Provider
+
+
+class Client(models.Model):
+    """A company contracting with one provider (art. 5.5 lists the details it must give)."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending approval"
+        ACTIVE = "active", "Active"
+        REJECTED = "rejected", "Rejected"
+        DELETED = "deleted", "Deleted"
+
+    class BillingMode(models.TextChoices):
+        PREPAID = "prepaid", "Prepaid"
+        POSTPAID = "postpaid", "Postpaid"
+
+    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="clients")
+    legal_name = models.CharField("full legal name", max_length=300)
+    address = models.TextField()
+    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
+    registration_number = models.CharField(max_length=64)
+    registration_number_normalised = models.CharField(max_length=64, editable=False)
+    vat_number = models.CharField("VAT number", max_length=64, blank=True)
+    billing_email = models.EmailField()
+    billing_mode = models.CharField(
+        max_length=16, choices=BillingMode.choices, default=BillingMode.POSTPAID
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    approved_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    rejection_reason = models.TextField(blank=True)
+    deleted_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["legal_name", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "registration_number_normalised"],
+                condition=~Q(status="rejected"),
+                name="one_registration_per_legal_entity",
+                violation_error_message="This company is already registered with this provider (art. 29.7).",
+            )
+        ]
+        indexes = [models.Index(fields=["provider", "status"])]
+
+    def __str__(self) -> str:
+        return self.legal_name
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == self.Status.ACTIVE
+
+
+class Director(models.Model):
+    """A director authorised to sign the agreement (art. 5.5)."""
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="directors")
+    name = models.CharField(max_length=200)
+    title = models.CharField(max_length=200)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.title})"
+
+
+class ChangeRequest(models.Model):
+    """A client's written change of its registration details (art. 5.5), applied on acceptance."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        REJECTED = "rejected", "Rejected"
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="change_requests")
+    # {"field": {"old": ..., "new": ...}}; directors as a list of {"name", "title"}
+    changes = models.JSONField()
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(default=timezone.now)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-submitted_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
+
+class DataRequest(models.Model):
+    """An operator's or authority's request for a client's registration data (art. 5.6)."""
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        ANSWERED = "answered", "Answered"
+
+    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="data_requests")
+    requested_by = models.CharField("requesting operator or authority", max_length=200)
+    description = models.TextField()
+    logged_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    logged_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField()
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    answer = models.TextField(blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    answered_at = models.DateTimeField(null=True, blank=True)
+    overdue_flagged_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["due_at", "pk"]
+        indexes = [models.Index(fields=["status", "due_at"])]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
+    @staticmethod
+    def overdue_q(now=None) -> Q:
+        """Overdue: still open after its deadline (art. 5.6: the client provides the data within
+        3 working days). Every read of overdue requests filters with this; `is_overdue` is the
+        same rule for one row."""
+        return Q(status=DataRequest.Status.OPEN, due_at__lt=now or timezone.now())
+
+    @property
+    def is_overdue(self) -> bool:
+        """Still open after its deadline (art. 5.6), as `overdue_q`."""
+        return self.status == self.Status.OPEN and timezone.now() > self.due_at

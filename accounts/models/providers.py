@@ -1,0 +1,129 @@
+"""Providers and their working-day calendars (DESIGN.md, provider profile; art. 1)."""
+
+from decimal import Decimal
+
+from django.core.validators import MaxValueValidator
+from django.db import models
+from simple_history.models import HistoricalRecords
+
+
+class Provider(models.Model):
+    """A contracting entity and every number its terms fix (DESIGN.md, provider profile).
+
+    Where the two terms differ, the difference is a field here, never a branch on the code.
+    """
+
+    class Calendar(models.TextChoices):
+        CHINA = "CN", "China (with make-up working weekends)"
+        NETHERLANDS = "NL", "Netherlands"
+
+    code = models.SlugField(unique=True)
+    name = models.CharField(max_length=200)
+    legal_name = models.CharField(max_length=300)
+    country = models.CharField(max_length=2)
+    # art. 4.1 / CX 3
+    currency = models.CharField(max_length=3)
+    # art. 4.1, 4.9
+    default_vat_rate = models.DecimalField(max_digits=5, decimal_places=2, help_text="percent")
+    vat_reverse_charge_eu_b2b = models.BooleanField(default=False)
+    # art. 1, Working Day
+    timezone = models.CharField(max_length=64)
+    working_hours_start = models.TimeField()
+    working_hours_end = models.TimeField()
+    holiday_calendar = models.CharField(max_length=2, choices=Calendar.choices)
+    # art. 4.2: the billing period follows CE(S)T
+    billing_timezone = models.CharField(max_length=64, default="Europe/Amsterdam")
+    # art. 4.5
+    payment_term_days = models.PositiveSmallIntegerField(default=14)
+    # art. 10.2: the disputed part may be withheld only above this share of the total excl. VAT
+    dispute_withhold_threshold_pct = models.DecimalField(
+        max_digits=5, decimal_places=2, default=Decimal("5")
+    )
+    # CX 10: a dispute is admissible only above both of these (null: any amount)
+    dispute_min_amount = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    dispute_min_amount_currency = models.CharField(max_length=3, blank=True, default="")
+    dispute_min_pct = models.DecimalField(max_digits=5, decimal_places=2, null=True, blank=True)
+    # art. 10.2
+    dispute_escalation_working_days = models.PositiveSmallIntegerField(default=20)
+    # art. 7.1: an invoice this many days overdue suspends the account
+    overdue_suspension_grace_days = models.PositiveSmallIntegerField(default=14)
+    # art. 4.7
+    deposit_refund_months = models.PositiveSmallIntegerField(default=2)
+    # art. 4.8
+    fapiao_enabled = models.BooleanField(default=False)
+    fapiao_due_days = models.PositiveSmallIntegerField(default=7)
+    # art. 26.1
+    message_limit_default = models.PositiveIntegerField(default=50_000)
+    limit_notice_pct = models.PositiveSmallIntegerField(
+        default=75, validators=[MaxValueValidator(100)]
+    )
+    # art. 29.3
+    credit_usable_after_days = models.PositiveSmallIntegerField(default=1)
+    credit_expiry_months = models.PositiveSmallIntegerField(default=12)
+    # art. 29.7
+    inactive_deletion_months = models.PositiveSmallIntegerField(default=3)
+    inactive_warning_days = models.PositiveSmallIntegerField(default=14)
+    # art. 5.6
+    registration_data_working_days = models.PositiveSmallIntegerField(default=3)
+    # art. 13.6
+    loss_report_working_days = models.PositiveSmallIntegerField(default=10)
+    # art. 21.7.2
+    audit_interval_months = models.PositiveSmallIntegerField(default=12)
+    audit_notice_working_days = models.PositiveSmallIntegerField(default=10)
+    # art. 21.9, GDPR 28(2)
+    subprocessor_notice_days = models.PositiveSmallIntegerField(default=30)
+    # art. 21.11
+    breach_notice_hours = models.PositiveSmallIntegerField(default=48)
+    # art. 18.3
+    terms_objection_months = models.PositiveSmallIntegerField(default=1)
+    terms_cancel_notice_months = models.PositiveSmallIntegerField(default=1)
+    # art. 13.4
+    liability_cap_eur = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("50000")
+    )
+    # art. 15.1-15.2, 15.4
+    initial_term_months = models.PositiveSmallIntegerField(default=12)
+    renewal_term_months = models.PositiveSmallIntegerField(default=12)
+    notice_period_months = models.PositiveSmallIntegerField(default=3)
+    cure_period_working_days = models.PositiveSmallIntegerField(default=10)
+    # art. 17
+    governing_law = models.CharField(max_length=200)
+    competent_court = models.CharField(max_length=200, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WorkdayOverride(models.Model):
+    """A staff correction to the holiday calendar; it wins over the `holidays` package (art. 1)."""
+
+    class Kind(models.TextChoices):
+        DAY_OFF = "day_off", "Extra day off"
+        WORKING_DAY = "working_day", "Extra working day"
+
+    provider = models.ForeignKey(
+        Provider, on_delete=models.CASCADE, related_name="workday_overrides"
+    )
+    day = models.DateField()
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    note = models.CharField(max_length=200, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["provider", "day"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "day"],
+                name="one_override_per_provider_day",
+                violation_error_message="This day already has an override for this provider.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider.code} {self.day} {self.get_kind_display()}"

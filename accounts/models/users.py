@@ -1,0 +1,142 @@
+"""Users and roles, invitations and API tokens (art. 5.2)."""
+
+from django.conf import settings
+from django.contrib.auth.base_user import BaseUserManager
+from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from .clients import Client
+from .providers import Provider
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email, password=None, **extra):
+        if not email:
+            raise ValueError("email is required")
+        user = self.model(email=self.normalize_email(email).lower(), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email, password=None, **extra):
+        extra.setdefault("is_staff", True)
+        extra.setdefault("is_superuser", True)
+        extra.setdefault("role", User.Role.BILLING_STAFF)
+        return self.create_user(email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person (or the messaging platform) signing in; a client role binds to one client (art. 5.2)."""
+
+    class Role(models.TextChoices):
+        CLIENT_ADMIN = "client_admin", "Client admin"
+        CLIENT_VIEWER = "client_viewer", "Client viewer"
+        BILLING_STAFF = "billing_staff", "Billing staff"
+        COMPLIANCE_OFFICER = "compliance_officer", "Compliance officer"
+        PLATFORM = "platform", "Messaging platform (machine)"
+
+    CLIENT_ROLES = (Role.CLIENT_ADMIN, Role.CLIENT_VIEWER)
+    STAFF_ROLES = (Role.BILLING_STAFF, Role.COMPLIANCE_OFFICER)
+
+    email = models.EmailField(unique=True)
+    full_name = models.CharField(max_length=200, blank=True)
+    role = models.CharField(max_length=32, choices=Role.choices)
+    client = models.ForeignKey(
+        Client, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+    )
+    is_active = models.BooleanField(default=True)
+    is_staff = models.BooleanField("Django admin access", default=False)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS: list[str] = []
+
+    class Meta:
+        ordering = ["email"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(Q(role__in=["client_admin", "client_viewer"], client__isnull=False))
+                | (~Q(role__in=["client_admin", "client_viewer"]) & Q(client__isnull=True)),
+                name="client_roles_belong_to_exactly_one_client",
+                violation_error_message="Client admins and viewers belong to exactly one client; staff to none (art. 5.2).",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    @property
+    def is_client_user(self) -> bool:
+        return self.role in self.CLIENT_ROLES
+
+    @property
+    def is_client_admin(self) -> bool:
+        return self.role == self.Role.CLIENT_ADMIN
+
+    @property
+    def is_provider_staff(self) -> bool:
+        return self.role in self.STAFF_ROLES or self.is_superuser
+
+    @property
+    def is_billing_staff(self) -> bool:
+        return self.role == self.Role.BILLING_STAFF or self.is_superuser
+
+    @property
+    def is_compliance_officer(self) -> bool:
+        return self.role == self.Role.COMPLIANCE_OFFICER or self.is_superuser
+
+
+class Invitation(models.Model):
+    """An invitation to join a client (by its admin) or to onboard a new company (by staff)."""
+
+    email = models.EmailField()
+    client = models.ForeignKey(
+        Client, null=True, blank=True, on_delete=models.CASCADE, related_name="invitations"
+    )
+    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="+")
+    role = models.CharField(max_length=32, choices=User.Role.choices)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
+
+class ApiToken(models.Model):
+    """A hashed API token: people's scripts (`Token …`) and the messaging platform's key."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    name = models.CharField(max_length=100, blank=True)
+    prefix = models.CharField(max_length=12, db_index=True)
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    # Staff tokens expire (issued after a second-factor check); client and platform keys do not.
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.user})"
