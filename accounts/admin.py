@@ -1,3 +1,5 @@
+from django import forms
+from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from simple_history.admin import SimpleHistoryAdmin
@@ -24,8 +26,34 @@ class WorkdayOverrideInline(admin.TabularInline):
     extra = 1
 
 
+class ProviderAdminForm(forms.ModelForm):
+    """The profile's language lists as check boxes of the portal's languages."""
+
+    languages = forms.MultipleChoiceField(
+        choices=settings.LANGUAGES, widget=forms.CheckboxSelectMultiple
+    )
+    terms_languages = forms.MultipleChoiceField(
+        choices=settings.LANGUAGES,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+        help_text="every terms version is published in each of these (art. 18.6 for cm-cn)",
+    )
+
+    class Meta:
+        model = Provider
+        exclude: list[str] = []
+
+    def clean(self):
+        cleaned = super().clean()
+        default, offered = cleaned.get("default_language"), cleaned.get("languages") or []
+        if default and offered and default not in offered:
+            self.add_error("default_language", "The default language must be one of those offered.")
+        return cleaned
+
+
 @admin.register(Provider)
 class ProviderAdmin(SimpleHistoryAdmin):
+    form = ProviderAdminForm
     list_display = ("code", "name", "currency", "timezone", "holiday_calendar", "fapiao_enabled")
     inlines = [WorkdayOverrideInline]
 

@@ -1,6 +1,7 @@
 """Page forms: they check the shape of the input; the services check the rules."""
 
 from django import forms
+from django.conf import settings
 from django.contrib.auth import authenticate
 
 from .kernel.errors import ApplicationError, ValidationFailed
@@ -21,6 +22,12 @@ class EmailAuthenticationForm(forms.Form):
         label="Password",
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
+    )
+
+    language = forms.ChoiceField(
+        label="Language",
+        required=False,
+        choices=[("", "Keep my setting"), *settings.LANGUAGES],
     )
 
     error_messages = {
@@ -256,11 +263,39 @@ class DecisionNoteForm(forms.Form):
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
+class LanguageForm(forms.Form):
+    """The profile page's language choice, among the languages offered to the user."""
+
+    language = forms.ChoiceField(label="Language", required=False)
+
+    def __init__(self, *args, offered: list[str], **kwargs):
+        super().__init__(*args, **kwargs)
+        names = dict(settings.LANGUAGES)
+        self.fields["language"].choices = [("", "My provider's default")] + [
+            (code, names[code]) for code in offered
+        ]
+
+
 class TermsPublishForm(forms.Form):
     provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
     version = forms.CharField(max_length=32)
     summary = forms.CharField(label="What changed", widget=forms.Textarea(attrs={"rows": 4}))
     document_url = forms.URLField(label="Document URL", required=False, assume_scheme="https")
+    text_en = forms.CharField(
+        label="Terms text (English)", required=False, widget=forms.Textarea(attrs={"rows": 6})
+    )
+    text_zh_hans = forms.CharField(
+        label="Terms text (简体中文)",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="Required for CM Telecom (Shenzhen): its terms are made in Chinese and English (art. 18.6).",
+    )
+
+    def service_arguments(self) -> dict:
+        """The cleaned data as terms_publish takes it: the texts by language code."""
+        data = dict(self.cleaned_data)
+        data["texts"] = {"en": data.pop("text_en", ""), "zh-hans": data.pop("text_zh_hans", "")}
+        return data
 
 
 class OnboardingInviteForm(forms.Form):

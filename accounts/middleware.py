@@ -43,3 +43,26 @@ class DomainNotFoundMiddleware:
         if isinstance(exception, NotFound):
             raise Http404(exception.message) from exception
         return None
+
+
+class UserLanguageMiddleware:
+    """After sign-in the page is in the user's language (their choice, else their provider's
+    default for clients); before it LocaleMiddleware's (cookie, then Accept-Language) stands."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        from django.utils import translation
+
+        from accounts.kernel.languages import SESSION_KEY, user_language
+
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            if SESSION_KEY not in request.session:
+                request.session[SESSION_KEY] = user_language(user) or ""
+            language = request.session[SESSION_KEY]
+            if language:
+                translation.activate(language)
+                request.LANGUAGE_CODE = language
+        return self.get_response(request)

@@ -18,6 +18,7 @@ urlpatterns = [
     path("accounts/login/", sign_in.LoginView.as_view(), name="login"),
     path("accounts/logout/", sign_in.LogoutView.as_view(), name="logout"),
     path("accounts/two-factor/", sign_in.two_factor, name="two_factor"),
+    path("accounts/profile/", sign_in.profile, name="profile"),
     path("accounts/password-reset/", sign_in.PasswordResetView.as_view(), name="password_reset"),
     path(
         "accounts/password-reset/sent/",
@@ -63,6 +64,7 @@ urlpatterns = [
     ),
     # Staff
     path("accounts/terms/publish/", terms.terms_publish, name="terms_publish"),
+    path("accounts/terms/<int:pk>/", terms.terms_read, name="terms_read"),
     path("accounts/clients/", clients.client_list, name="client_list"),
     path("accounts/clients/invite/", onboarding.onboarding_invite, name="onboarding_invite"),
     path("accounts/clients/<int:pk>/", clients.client_detail, name="client_detail"),

@@ -61,9 +61,11 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.UserLanguageMiddleware",
     "django_otp.middleware.OTPMiddleware",
     "accounts.middleware.StaffTwoFactorMiddleware",
     "accounts.middleware.DomainNotFoundMiddleware",
@@ -334,7 +336,12 @@ PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
 PORTAL_CALLBACKS_ALLOW_PRIVATE = env_bool("PORTAL_CALLBACKS_ALLOW_PRIVATE", DEBUG)
 
 # --- Internationalisation ----------------------------------------------------------------
+# English, Simplified Chinese (CM Telecom (Shenzhen)'s clients) and Dutch (CXENGAGE's). Before
+# sign-in the browser's Accept-Language (or the sign-in page's choice) decides; after it the
+# user's own choice, else their provider's default (accounts.middleware.UserLanguageMiddleware).
 LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文"), ("nl", "Nederlands")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

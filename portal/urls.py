@@ -15,6 +15,7 @@ api_v1 = [
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("accounts.urls")),
     path("billing/", include("billing.urls")),
     path("data-processing/", include("dataprocessing.urls")),

@@ -123,6 +123,7 @@ def restore_seed_if_flushed():
         return
     for module in (
         "accounts.migrations.0002_seed_providers",
+        "accounts.migrations.0006_languages",
         "dataprocessing.migrations.0002_seed_retention_policies",
     ):
         importlib.import_module(module).seed(apps, None)

@@ -52,10 +52,15 @@ class SuspensionSerializer(serializers.ModelSerializer):
 
 class TermsVersionSerializer(serializers.ModelSerializer):
     provider = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    texts = serializers.DictField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="the text by language code; where they differ the English prevails (art. 18.6)",
+    )
 
     class Meta:
         model = TermsVersion
-        fields = ["id", "provider", "version", "summary", "document_url", "published_at"]
+        fields = ["id", "provider", "version", "summary", "document_url", "texts", "published_at"]
 
 
 class ClientSerializer(serializers.ModelSerializer):
@@ -204,6 +209,11 @@ class AgreementSerializer(serializers.ModelSerializer):
 
 class TermsAcceptanceSerializer(serializers.ModelSerializer):
     terms = TermsVersionSerializer(read_only=True)
+    languages_shown = serializers.ListField(
+        child=serializers.CharField(),
+        read_only=True,
+        help_text="the language versions of the text the client's users were shown (art. 18.6)",
+    )
     decided_by = serializers.EmailField(source="decided_by.email", read_only=True, allow_null=True)
 
     class Meta:
@@ -218,4 +228,5 @@ class TermsAcceptanceSerializer(serializers.ModelSerializer):
             "decided_at",
             "decided_by",
             "objection_reason",
+            "languages_shown",
         ]

@@ -101,6 +101,8 @@ class TermsVersion(models.Model):
     version = models.CharField(max_length=32)
     summary = models.TextField(help_text="what changed")
     document_url = models.URLField(blank=True)
+    # art. 18.6: the text in each of the provider's terms languages, by language code
+    texts = models.JSONField(default=dict, blank=True)
     published_at = models.DateTimeField(null=True, blank=True)
     published_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -141,6 +143,8 @@ class TermsAcceptance(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     objection_reason = models.TextField(blank=True)
+    # art. 18.6: the language versions of the text the client's users were shown
+    languages_shown = models.JSONField(default=list, blank=True)
 
     history = HistoricalRecords()
 

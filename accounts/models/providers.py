@@ -2,9 +2,18 @@
 
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 from simple_history.models import HistoricalRecords
+
+
+def default_languages() -> list[str]:
+    return ["en"]
+
+
+def default_terms_languages() -> list[str]:
+    return []
 
 
 class Provider(models.Model):
@@ -89,6 +98,18 @@ class Provider(models.Model):
     # art. 17
     governing_law = models.CharField(max_length=200)
     competent_court = models.CharField(max_length=200, blank=True)
+    # The portal's languages for this provider's clients, and the one they see by default.
+    default_language = models.CharField(max_length=16, choices=settings.LANGUAGES, default="en")
+    languages = models.JSONField(
+        default=default_languages,
+        help_text="languages the portal offers this provider's clients",
+    )
+    # art. 18.6 (cm-cn): the terms are made in Chinese and English; the English version prevails
+    terms_languages = models.JSONField(
+        default=default_terms_languages,
+        blank=True,
+        help_text="every terms version is published in each of these languages (none: any)",
+    )
 
     history = HistoricalRecords()
 

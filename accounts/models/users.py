@@ -46,6 +46,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     email = models.EmailField(unique=True)
     full_name = models.CharField(max_length=200, blank=True)
     role = models.CharField(max_length=32, choices=Role.choices)
+    # blank: the provider's default for its clients, the browser's choice for staff
+    language = models.CharField(max_length=16, choices=settings.LANGUAGES, blank=True, default="")
     client = models.ForeignKey(
         Client, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )

@@ -14,6 +14,7 @@ from accounts.kernel import roles
 from accounts.kernel.dates import add_months
 from accounts.kernel.errors import ApplicationError, ValidationFailed
 from accounts.kernel.history import with_history_user
+from accounts.kernel.languages import LANGUAGE_NAMES
 from accounts.kernel.notifications import client_recipients, notify, staff_emails
 from accounts.models import Client, Provider, TermsAcceptance, TermsVersion, User
 
@@ -74,9 +75,15 @@ def terms_publish(
     summary: str,
     acting_user: User,
     document_url: str = "",
+    texts: dict[str, str] | None = None,
     now: dt.datetime | None = None,
 ) -> TermsVersion:
-    """Publish new terms; every active client is told and may object within one month (art. 18.3)."""
+    """Publish new terms; every active client is told and may object within one month (art. 18.3).
+
+    Art. 18.6 (cm-cn): "These Terms and Conditions are made and offered in both Chinese and
+    English; in case of any discrepancy, the English version shall prevail." A version is
+    published with its text in each of the provider's `terms_languages`, or refused.
+    """
     roles.require_staff(acting_user)
     errors = {}
     if not (version or "").strip():
@@ -85,6 +92,18 @@ def terms_publish(
         errors["summary"] = ["Summarise what changed; clients are told (art. 18.3)."]
     if TermsVersion.objects.filter(provider=provider, version=(version or "").strip()).exists():
         errors["version"] = ["This provider already has a terms version with this number."]
+    texts = {code: (text or "").strip() for code, text in (texts or {}).items()}
+    texts = {code: text for code, text in texts.items() if text}
+    # the English document, where one is linked, is the English version
+    present = set(texts) | ({"en"} if (document_url or "").strip() else set())
+    missing = [code for code in provider.terms_languages if code not in present]
+    if missing:
+        names = " and ".join(LANGUAGE_NAMES.get(code, code) for code in provider.terms_languages)
+        for code in missing:
+            errors[f"text_{code.replace('-', '_')}"] = [
+                f"{provider.name}'s terms are made in {names} (art. 18.6): give the "
+                f"{LANGUAGE_NAMES.get(code, code)} text."
+            ]
     if errors:
         raise ValidationFailed(errors)
     now = now or timezone.now()
@@ -93,6 +112,7 @@ def terms_publish(
         version=version.strip(),
         summary=summary.strip(),
         document_url=document_url,
+        texts=texts,
         published_at=now,
         published_by=acting_user,
     )
@@ -182,3 +202,21 @@ def terms_deem_accepted(*, now: dt.datetime | None = None) -> int:
     return TermsAcceptance.objects.filter(
         status=TermsAcceptance.Status.PENDING, objection_deadline__lt=now
     ).update(status=TermsAcceptance.Status.DEEMED_ACCEPTED, decided_at=now)
+
+
+def terms_text_shown(*, terms: TermsVersion, language: str, client: Client | None) -> str:
+    """The language version of `terms` a reader is shown: theirs when it exists, else English
+    (which prevails, art. 18.6). A client's acceptance records each version its users were
+    shown, so the record says which texts the decision was made on."""
+    shown = language if language in terms.texts else "en"
+    if client is not None:
+        with transaction.atomic():
+            acceptance = (
+                TermsAcceptance.objects.select_for_update()
+                .filter(client=client, terms=terms)
+                .first()
+            )
+            if acceptance is not None and shown not in acceptance.languages_shown:
+                acceptance.languages_shown = [*acceptance.languages_shown, shown]
+                acceptance.save(update_fields=["languages_shown"])
+    return shown

@@ -19,7 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from accounts.kernel import roles
-from accounts.kernel.errors import ApplicationError, ValidationFailed
+from accounts.kernel.errors import ApplicationError, NotAllowed, ValidationFailed
 from accounts.kernel.history import with_history_user
 from accounts.kernel.notifications import notify
 from accounts.models import Client, Invitation, Provider, User
@@ -237,3 +237,21 @@ def totp_verify(*, user: User, token: str):
     device.confirmed = True
     device.save(update_fields=["confirmed"])
     return device
+
+
+def user_set_language(*, user: User, language: str, acting_user: User) -> User:
+    """A user chooses the portal's language, among those their provider offers ("" for the
+    default); their emails go out in it too."""
+    from accounts.kernel.languages import LANGUAGE_NAMES, offered_languages
+
+    roles.require_active(acting_user)
+    if acting_user.pk != user.pk:
+        raise NotAllowed("Only the user may choose their own language.")
+    language = (language or "").strip()
+    offered = offered_languages(user)
+    if language and language not in offered:
+        names = ", ".join(LANGUAGE_NAMES[code] for code in offered)
+        raise ValidationFailed({"language": [f"Choose one of the languages offered: {names}."]})
+    user.language = language
+    with_history_user(user, acting_user).save(update_fields=["language"])
+    return user

@@ -9,7 +9,14 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 
-from accounts.forms import EmailAuthenticationForm, TOTPCodeForm
+from accounts.forms import (
+    EmailAuthenticationForm,
+    LanguageForm,
+    TOTPCodeForm,
+    add_service_error,
+)
+from accounts.kernel.errors import ApplicationError
+from accounts.kernel.languages import SESSION_KEY, offered_languages
 from accounts.services import users as user_services
 
 from .base import safe_next
@@ -19,6 +26,22 @@ class LoginView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = EmailAuthenticationForm
     redirect_authenticated_user = True
+
+    def get_initial(self):
+        return {**super().get_initial(), "language": ""}
+
+    def form_valid(self, form):
+        """A language chosen on the sign-in page becomes the user's own (else theirs stands)."""
+        response = super().form_valid(form)
+        chosen = form.cleaned_data.get("language")
+        if chosen:
+            user = form.get_user()
+            try:
+                user_services.user_set_language(user=user, language=chosen, acting_user=user)
+            except ApplicationError as exc:
+                messages.warning(self.request, exc.message)
+        self.request.session.pop(SESSION_KEY, None)
+        return response
 
 
 class LogoutView(auth_views.LogoutView):
@@ -79,3 +102,24 @@ def two_factor(request):
         secret = device.config_url.split("secret=")[1].split("&")[0]
         context["secret"] = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
     return render(request, "accounts/two_factor.html", context)
+
+
+@login_required
+def profile(request):
+    """The user's own settings: the language of the portal and of their emails."""
+    user = request.user
+    form = LanguageForm(
+        request.POST or None, offered=offered_languages(user), initial={"language": user.language}
+    )
+    if request.method == "POST" and form.is_valid():
+        try:
+            user_services.user_set_language(
+                user=user, language=form.cleaned_data["language"], acting_user=user
+            )
+        except ApplicationError as exc:
+            add_service_error(form, exc)
+        else:
+            request.session.pop(SESSION_KEY, None)
+            messages.success(request, "Your language is saved.")
+            return redirect("profile")
+    return render(request, "accounts/profile.html", {"form": form})

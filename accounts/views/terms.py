@@ -5,11 +5,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
 from accounts import selectors
 from accounts.forms import ReasonForm, TermsPublishForm, add_service_error
 from accounts.kernel.errors import ApplicationError
+from accounts.kernel.languages import LANGUAGE_NAMES
 from accounts.kernel.pages import paginate, staff_required
 from accounts.models import TermsAcceptance
 from accounts.services import terms as terms_services
@@ -49,7 +51,9 @@ def terms_publish(request):
     if request.method == "POST" and form.is_valid():
         try:
             with not_allowed_is_403():
-                terms = terms_services.terms_publish(acting_user=request.user, **form.cleaned_data)
+                terms = terms_services.terms_publish(
+                    acting_user=request.user, **form.service_arguments()
+                )
         except ApplicationError as exc:
             add_service_error(form, exc)
         else:
@@ -68,4 +72,25 @@ def terms_publish(request):
         request,
         "accounts/terms_publish.html",
         {"form": form, "versions": versions, "objections": selectors.terms_objections()[:50]},
+    )
+
+
+@login_required
+def terms_read(request, pk: int):
+    """A terms version's text in the reader's language where it exists, else in English, with
+    the note that the English version prevails (art. 18.6)."""
+    terms = selectors.terms_version_get(user=request.user, pk=pk)
+    wanted = request.GET.get("lang") or get_language()
+    client = request.user.client if request.user.client_id else None
+    shown = terms_services.terms_text_shown(terms=terms, language=wanted, client=client)
+    return render(
+        request,
+        "accounts/terms_read.html",
+        {
+            "terms": terms,
+            "shown": shown,
+            "text": terms.texts.get(shown, ""),
+            "versions": [(code, LANGUAGE_NAMES.get(code, code)) for code in terms.texts],
+            "language_names": LANGUAGE_NAMES,
+        },
     )

@@ -6,7 +6,7 @@ import pytest
 
 from accounts.services import terms
 from tests.accounts.clock import PUBLISHED
-from tests.accounts.factories import DirectorFactory
+from tests.accounts.factories import BOTH_TEXTS, DirectorFactory
 
 
 @pytest.fixture
@@ -21,6 +21,7 @@ def published(cm, client_company, client_admin, other_company, other_admin, bill
     """Terms 2025.1, long since deemed accepted, and 2026.1, published at PUBLISHED: both
     companies are within their objection period for 2026.1 (art. 18.3)."""
     v1 = terms.terms_publish(
+        texts=BOTH_TEXTS,
         provider=cm,
         version="2025.1",
         summary="First",
@@ -29,6 +30,7 @@ def published(cm, client_company, client_admin, other_company, other_admin, bill
     )
     terms.terms_deem_accepted(now=PUBLISHED - dt.timedelta(days=300))
     v2 = terms.terms_publish(
+        texts=BOTH_TEXTS,
         provider=cm,
         version="2026.1",
         summary="New fees for WhatsApp",

@@ -105,3 +105,7 @@ class ComplianceOfficerFactory(UserFactory):
 class PlatformUserFactory(UserFactory):
     role = User.Role.PLATFORM
     client = None
+
+
+# art. 18.6: a cm-cn terms version is published in English and Chinese
+BOTH_TEXTS = {"en": "These are the terms.", "zh-hans": "这是条款。"}

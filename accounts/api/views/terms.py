@@ -31,6 +31,12 @@ class TermsVersionListApi(Api):
             allow_blank=True, help_text="what changed; every active client is told"
         )
         document_url = serializers.URLField(required=False, allow_blank=True, default="")
+        texts = serializers.DictField(
+            child=serializers.CharField(allow_blank=True, max_length=200_000),
+            required=False,
+            default=dict,
+            help_text="the text by language code (en, zh-hans, nl); cm-cn needs en and zh-hans (art. 18.6)",
+        )
 
     @extend_schema(
         tags=["terms"], responses={200: TermsVersionSerializer(many=True), **ERRORS_READ}
@@ -52,6 +58,7 @@ class TermsVersionListApi(Api):
             version=data["version"],
             summary=data["summary"],
             document_url=data["document_url"],
+            texts=data["texts"],
             acting_user=request.user,
         )
         return self.present(published, TermsVersionSerializer, status=201)

@@ -79,6 +79,13 @@ CLIENTS = [
 ]
 
 
+# art. 18.6: cm-cn's terms are made in Chinese and English; the English version prevails.
+DEMO_TERMS_TEXTS = {
+    "en": "The terms and conditions as signed at registration.",
+    "zh-hans": "注册时签署的条款和条件。",
+}
+
+
 class Command(BaseCommand):
     help = "Load the demo data (idempotent) and print the logins."
 
@@ -99,6 +106,7 @@ class Command(BaseCommand):
                     provider=provider,
                     version="2026.1",
                     summary="Terms and conditions as signed.",
+                    texts=DEMO_TERMS_TEXTS,
                     acting_user=billing,
                 )
         logins = []

@@ -13,7 +13,7 @@ from rest_framework.test import APIClient
 
 from accounts.models import ApiToken, TermsAcceptance
 from accounts.services import change_requests, data_requests, terms
-from tests.accounts.factories import ClientViewerFactory
+from tests.accounts.factories import BOTH_TEXTS, ClientViewerFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -198,7 +198,9 @@ def other_clients_objects(other_company, other_admin, billing_staff, cm, with_di
     data = data_requests.data_request_log(
         client=other_company, acting_user=billing_staff, requested_by="MIIT", description="x"
     )
-    terms.terms_publish(provider=cm, version="2099.1", summary="x", acting_user=billing_staff)
+    terms.terms_publish(
+        texts=BOTH_TEXTS, provider=cm, version="2099.1", summary="x", acting_user=billing_staff
+    )
     return {
         "pk": other_company.pk,
         "clients": other_company.pk,

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from accounts.models import TermsAcceptance, TermsVersion
 from accounts.services import terms
+from tests.accounts.factories import BOTH_TEXTS
 
 pytestmark = pytest.mark.django_db
 
@@ -17,7 +18,12 @@ def test_staff_publish_terms_and_every_active_client_gets_an_acceptance(
 ):
     response = api(compliance_officer).post(
         "/api/v1/terms-versions/",
-        {"provider": "cm-cn", "version": "2027.1", "summary": "New data-processing annex"},
+        {
+            "provider": "cm-cn",
+            "version": "2027.1",
+            "summary": "New data-processing annex",
+            "texts": BOTH_TEXTS,
+        },
     )
 
     assert response.status_code == 201, response.data
@@ -30,10 +36,11 @@ def test_staff_publish_terms_and_every_active_client_gets_an_acceptance(
 
 
 def test_publishing_a_version_twice_names_the_field(api, billing_staff, client_company):
-    body = {"provider": "cm-cn", "version": "2027.1", "summary": "New annex"}
-    api(billing_staff).post("/api/v1/terms-versions/", body)
+    body = {"provider": "cm-cn", "version": "2027.1", "summary": "New annex", "texts": BOTH_TEXTS}
+    first = api(billing_staff).post("/api/v1/terms-versions/", body, format="json")
+    assert first.status_code == 201, first.data
 
-    response = api(billing_staff).post("/api/v1/terms-versions/", body)
+    response = api(billing_staff).post("/api/v1/terms-versions/", body, format="json")
 
     assert response.status_code == 400
     assert response.data["errors"][0]["field"] == "version"
@@ -60,10 +67,10 @@ def test_a_client_lists_only_its_providers_published_terms(
     api, client_viewer, billing_staff, cm, cx
 ):
     mine = terms.terms_publish(
-        provider=cm, version="2027.1", summary="x", acting_user=billing_staff
+        texts=BOTH_TEXTS, provider=cm, version="2027.1", summary="x", acting_user=billing_staff
     )
     theirs = terms.terms_publish(
-        provider=cx, version="2027.1", summary="x", acting_user=billing_staff
+        texts=BOTH_TEXTS, provider=cx, version="2027.1", summary="x", acting_user=billing_staff
     )
 
     listed = api(client_viewer).get("/api/v1/terms-versions/")
@@ -75,7 +82,11 @@ def test_a_client_lists_only_its_providers_published_terms(
 @pytest.fixture
 def pending_terms(billing_staff, client_company, other_company, cm):
     terms.terms_publish(
-        provider=cm, version="2027.1", summary="New annex", acting_user=billing_staff
+        texts=BOTH_TEXTS,
+        provider=cm,
+        version="2027.1",
+        summary="New annex",
+        acting_user=billing_staff,
     )
     mine = TermsAcceptance.objects.get(client=client_company)
     theirs = TermsAcceptance.objects.get(client=other_company)

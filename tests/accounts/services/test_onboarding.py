@@ -10,7 +10,13 @@ from accounts.kernel.dates import add_months, local_date
 from accounts.kernel.errors import ApplicationError, NotAllowed, ValidationFailed
 from accounts.models import Agreement, Client, Director, Invitation, Notification, User
 from accounts.services import onboarding, terms, users
-from tests.accounts.factories import ClientFactory, ComplianceOfficerFactory, make_kvk, make_uscc
+from tests.accounts.factories import (
+    BOTH_TEXTS,
+    ClientFactory,
+    ComplianceOfficerFactory,
+    make_kvk,
+    make_uscc,
+)
 from tests.conftest import PASSWORD
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
@@ -550,7 +556,11 @@ def test_terms_published_while_pending_are_offered_on_approval(
     from tests.accounts.factories import ClientFactory
 
     terms.terms_publish(
-        provider=cm, version="2026.9", summary="New pricing annex.", acting_user=billing_staff
+        texts=BOTH_TEXTS,
+        provider=cm,
+        version="2026.9",
+        summary="New pricing annex.",
+        acting_user=billing_staff,
     )
     pending = ClientFactory(provider=cm, status="pending", approved_at=None)
 

@@ -9,7 +9,7 @@ from accounts.kernel.errors import ApplicationError, NotAllowed, ValidationFaile
 from accounts.models import Client, Notification, TermsAcceptance
 from accounts.services import onboarding, terms
 from tests.accounts.clock import DEADLINE, PUBLISHED
-from tests.accounts.factories import ClientFactory
+from tests.accounts.factories import BOTH_TEXTS, ClientFactory
 
 pytestmark = pytest.mark.usefixtures("fast_password_hashing")
 
@@ -29,6 +29,7 @@ def test_publishing_notifies_every_active_client_with_a_one_month_deadline(
     dutch = ClientFactory(provider=cx)
     with django_capture_on_commit_callbacks(execute=True):
         version = terms.terms_publish(
+            texts=BOTH_TEXTS,
             provider=cm,
             version="2026.1",
             summary="New fees",
@@ -62,13 +63,21 @@ def test_publishing_needs_a_version_and_summary_and_staff(
     cm, client_company, client_admin, billing_staff
 ):
     with pytest.raises(ValidationFailed) as exc:
-        terms.terms_publish(provider=cm, version=" ", summary=" ", acting_user=billing_staff)
+        terms.terms_publish(
+            texts=BOTH_TEXTS, provider=cm, version=" ", summary=" ", acting_user=billing_staff
+        )
     assert {"version", "summary"} <= set(exc.value.errors)
     with pytest.raises(NotAllowed):
-        terms.terms_publish(provider=cm, version="1", summary="x", acting_user=client_admin)
-    terms.terms_publish(provider=cm, version="1", summary="x", acting_user=billing_staff)
+        terms.terms_publish(
+            texts=BOTH_TEXTS, provider=cm, version="1", summary="x", acting_user=client_admin
+        )
+    terms.terms_publish(
+        texts=BOTH_TEXTS, provider=cm, version="1", summary="x", acting_user=billing_staff
+    )
     with pytest.raises(ValidationFailed) as exc:
-        terms.terms_publish(provider=cm, version="1", summary="y", acting_user=billing_staff)
+        terms.terms_publish(
+            texts=BOTH_TEXTS, provider=cm, version="1", summary="y", acting_user=billing_staff
+        )
     assert "version" in exc.value.errors
     assert TermsAcceptance.objects.filter(client=client_company).count() == 1
 

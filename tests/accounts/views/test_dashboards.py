@@ -12,7 +12,7 @@ from accounts.models import (
     Suspension,
 )
 from accounts.services import agreements, terms
-from tests.accounts.factories import ClientFactory
+from tests.accounts.factories import BOTH_TEXTS, ClientFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -31,6 +31,7 @@ def test_client_dashboard_shows_company_agreement_and_terms(
 ):
     user = request.getfixturevalue(who)
     terms.terms_publish(
+        texts=BOTH_TEXTS,
         provider=cm,
         version="2026.5",
         summary="Annex",
