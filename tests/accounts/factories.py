@@ -76,6 +76,9 @@ class UserFactory(factory.django.DjangoModelFactory):
     full_name = factory.Sequence(lambda n: f"User {n}")
     role = User.Role.CLIENT_ADMIN
     client = factory.SubFactory(ClientFactory)
+    # The suite reads the pages in English; tests of the language choice clear it ("" is the
+    # provider's default, e.g. 简体中文 for cm-cn's clients).
+    language = "en"
     password = factory.PostGenerationMethodCall("set_password", "correct-horse-battery")
 
     @factory.post_generation
