@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PG_URL ?= postgres://postgres@127.0.0.1:5432/portal
 REDIS ?= redis://127.0.0.1:6379/0
 
-.PHONY: install run test lint checks bench check-services
+.PHONY: install run test lint checks bench check-services messages
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -18,7 +18,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 install: $(VENV)/.installed
 
-run: install
+# The compiled catalogues are built from locale/*/LC_MESSAGES/django.po (Debian's gettext).
+messages: install
+	$(BIN)/python manage.py compilemessages --ignore=.venv --ignore=node_modules --ignore=staticfiles
+
+run: install messages
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_demo
 	bin/run-portal
@@ -34,7 +38,7 @@ checks: install
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-test: checks check-services
+test: checks check-services messages
 	DATABASE_URL="$${DATABASE_URL:-$(PG_URL)}" REDIS_URL="$${REDIS_URL:-$(REDIS)}" $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: checks

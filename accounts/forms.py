@@ -3,6 +3,7 @@
 from django import forms
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.utils.translation import gettext_lazy as _
 
 from .kernel.errors import ApplicationError, ValidationFailed
 from .models import Client, Provider, Suspension, User
@@ -16,23 +17,24 @@ class EmailAuthenticationForm(forms.Form):
     """
 
     email = forms.EmailField(
-        label="Email", widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"})
+        label=_("Email"),
+        widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "email"}),
     )
     password = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password"}),
     )
 
     language = forms.ChoiceField(
-        label="Language",
+        label=_("Language"),
         required=False,
-        choices=[("", "Keep my setting"), *settings.LANGUAGES],
+        choices=[("", _("Keep my setting")), *settings.LANGUAGES],
     )
 
     error_messages = {
-        "invalid_login": "Enter a correct email and password. The password is case-sensitive.",
-        "inactive": "This account is inactive.",
+        "invalid_login": _("Enter a correct email and password. The password is case-sensitive."),
+        "inactive": _("This account is inactive."),
     }
 
     def __init__(self, request=None, *args, **kwargs):
@@ -266,12 +268,12 @@ class DecisionNoteForm(forms.Form):
 class LanguageForm(forms.Form):
     """The profile page's language choice, among the languages offered to the user."""
 
-    language = forms.ChoiceField(label="Language", required=False)
+    language = forms.ChoiceField(label=_("Language"), required=False)
 
     def __init__(self, *args, offered: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         names = dict(settings.LANGUAGES)
-        self.fields["language"].choices = [("", "My provider's default")] + [
+        self.fields["language"].choices = [("", _("My provider's default"))] + [
             (code, names[code]) for code in offered
         ]
 

@@ -170,3 +170,10 @@ def _celery_runs_tasks_inline():
     app.conf.task_always_eager = True
     yield
     app.conf.task_always_eager = False
+
+
+def pytest_sessionstart(session):
+    """The compiled catalogues (.mo) are built, not committed: build them for this run."""
+    from django.core.management import call_command
+
+    call_command("compilemessages", ignore=[".venv", "node_modules", "staticfiles"], verbosity=0)

@@ -17,6 +17,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.kernel import roles
 from accounts.kernel.errors import ApplicationError, NotAllowed, ValidationFailed
@@ -246,12 +247,14 @@ def user_set_language(*, user: User, language: str, acting_user: User) -> User:
 
     roles.require_active(acting_user)
     if acting_user.pk != user.pk:
-        raise NotAllowed("Only the user may choose their own language.")
+        raise NotAllowed(_("Only the user may choose their own language."))
     language = (language or "").strip()
     offered = offered_languages(user)
     if language and language not in offered:
         names = ", ".join(LANGUAGE_NAMES[code] for code in offered)
-        raise ValidationFailed({"language": [f"Choose one of the languages offered: {names}."]})
+        raise ValidationFailed(
+            {"language": [_("Choose one of the languages offered: %(names)s.") % {"names": names}]}
+        )
     user.language = language
     with_history_user(user, acting_user).save(update_fields=["language"])
     return user

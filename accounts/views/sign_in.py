@@ -8,6 +8,7 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
+from django.utils.translation import gettext as _
 
 from accounts.forms import (
     EmailAuthenticationForm,
@@ -120,6 +121,6 @@ def profile(request):
             add_service_error(form, exc)
         else:
             request.session.pop(SESSION_KEY, None)
-            messages.success(request, "Your language is saved.")
+            messages.success(request, _("Your language is saved."))
             return redirect("profile")
     return render(request, "accounts/profile.html", {"form": form})
