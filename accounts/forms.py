@@ -273,7 +273,9 @@ class LanguageForm(forms.Form):
     def __init__(self, *args, offered: list[str], **kwargs):
         super().__init__(*args, **kwargs)
         names = dict(settings.LANGUAGES)
-        self.fields["language"].choices = [("", _("My provider's default"))] + [
+        field = self.fields["language"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", _("My provider's default"))] + [
             (code, names[code]) for code in offered
         ]
 

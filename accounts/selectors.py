@@ -230,12 +230,13 @@ def change_request_list(*, user: User, status: str | None = None) -> QuerySet[Ch
 def data_request_list(
     *, user: User, status: str | None = None, overdue: bool | None = None
 ) -> QuerySet[DataRequest]:
-    """The data requests `user` may see; with `overdue`, only those past their deadline (art. 5.6)."""
+    """The data requests `user` may see; with `overdue=True` only those past their deadline
+    (art. 5.6), with `overdue=False` only those not (both by `DataRequest.overdue_q`)."""
     qs = scoped(DataRequest.objects.select_related("client"), user=user)
     if status:
         qs = qs.filter(status=status)
-    if overdue:
-        qs = qs.filter(DataRequest.overdue_q())
+    if overdue is not None:
+        qs = qs.filter(DataRequest.overdue_q()) if overdue else qs.exclude(DataRequest.overdue_q())
     return qs
 
 

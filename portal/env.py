@@ -5,6 +5,9 @@ from urllib.parse import urlparse
 
 from django.core.exceptions import ImproperlyConfigured
 
+# Where `make run` serves (bin/run-portal hands it to runserver); the one place for the default.
+DEFAULT_PORTAL_ADDR = "127.0.0.1:8000"
+
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
 
@@ -12,6 +15,12 @@ _FALSE = {"0", "false", "no", "off", ""}
 def env_str(name: str, default: str | None = None) -> str | None:
     value = os.environ.get(name)
     return default if value is None else value
+
+
+def portal_addr() -> str:
+    """The address the portal is served on: `PORTAL_ADDR` (host:port), else 127.0.0.1:8000.
+    bin/run-portal serves this and `seed_demo` prints it, both read when they run."""
+    return os.environ.get("PORTAL_ADDR") or DEFAULT_PORTAL_ADDR
 
 
 def env_bool(name: str, default: bool) -> bool:

@@ -12,7 +12,7 @@ import dj_database_url
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
-from .env import env_bool, env_int, env_list, env_str, env_url
+from .env import env_bool, env_int, env_list, env_str, env_url, portal_addr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -331,7 +331,8 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # a request; a timed-out send is retried with backoff).
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 PORTAL_STAFF_EMAIL = env_str("PORTAL_STAFF_EMAIL", "billing@localhost")
-PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
+PORTAL_ADDR = portal_addr()
+PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", f"http://{PORTAL_ADDR}")
 # Client-supplied callback URLs (OpenDSR) may reach private addresses only in first-look mode.
 PORTAL_CALLBACKS_ALLOW_PRIVATE = env_bool("PORTAL_CALLBACKS_ALLOW_PRIVATE", DEBUG)
 

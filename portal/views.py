@@ -3,7 +3,6 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import render
-from django.utils import timezone
 
 from accounts import selectors
 from accounts.forms import ReasonForm
@@ -65,11 +64,9 @@ def _staff_dashboard(request):
     overdue = selectors.data_request_list(user=user, overdue=True).select_related(
         "client__provider"
     )
-    open_requests = (
-        selectors.data_request_list(user=user, status=DataRequest.Status.OPEN)
-        .filter(due_at__gte=timezone.now())
-        .select_related("client__provider")
-    )
+    open_requests = selectors.data_request_list(
+        user=user, status=DataRequest.Status.OPEN, overdue=False
+    ).select_related("client__provider")
     return render(
         request,
         "portal/staff_dashboard.html",

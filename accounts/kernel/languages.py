@@ -18,7 +18,7 @@ SESSION_KEY = "portal_language"
 
 def offered_languages(user: User) -> list[str]:
     """The languages `user` may choose: their provider's for a client's user, all for staff."""
-    if user.client_id:
+    if user.client is not None:
         provider = user.client.provider
         return [code for code in provider.languages if code in LANGUAGE_NAMES] or ["en"]
     return ALL_LANGUAGES
@@ -32,7 +32,7 @@ def user_language(user: User) -> str | None:
     """The user's language; None leaves the choice to the browser (staff without a choice)."""
     if user.language and user.language in offered_languages(user):
         return user.language
-    if user.client_id:
+    if user.client is not None:
         return provider_language(user.client.provider)
     return None
 

@@ -1,11 +1,13 @@
-"""What every app's pages share: pagination and the role gates of a page view.
+"""What every app's pages share: pagination, the role gates of a page view and the one mapping
+of a service's NotAllowed to the page's 403.
 
 Pages of billing and data processing use these too (apps may use accounts, DESIGN.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import wraps
 from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar, cast
 
@@ -14,6 +16,8 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Page, Paginator
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponseBase
+
+from accounts.kernel.errors import NotAllowed
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -62,3 +66,13 @@ def role_required(
 staff_required = role_required(lambda user: user.is_provider_staff)
 # The provider's billing staff only.
 billing_staff_required = role_required(lambda user: user.is_billing_staff)
+
+
+@contextmanager
+def not_allowed_is_403() -> Iterator[None]:
+    """A service's refusal of the role (NotAllowed) is the page's 403; other refusals pass on
+    to the caller, which shows them on the form or as a message."""
+    try:
+        yield
+    except NotAllowed as exc:
+        raise PermissionDenied(exc.message) from exc

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from datetime import timedelta
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
@@ -248,7 +249,7 @@ def agreement_cancel_after_objection(
 
 
 # --- The renewal job (art. 15.2) -----------------------------------------------------------
-def agreements_roll(*, today: dt.date | None = None, batch_size: int = 500) -> dict:
+def agreements_roll(*, today: dt.date | None = None, batch_size: int = 500) -> dict[str, Any]:
     """The beat job: renew agreements at the end of their term unless they end (art. 15.2), end those due.
 
     Runs in provider-local dates; running it twice on the same day changes nothing the second time.

@@ -4,6 +4,8 @@ staff accept or reject them, and the history records who changed what and when.
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 from django.utils import timezone
 
@@ -16,14 +18,16 @@ from accounts.models import ChangeRequest, Client, Director, User
 from .onboarding import COMPANY_FIELDS, company_details_validate, registered_once_per_entity
 
 
-def _current_details(client: Client) -> dict:
+def _current_details(client: Client) -> dict[str, Any]:
     details = {field: getattr(client, field) for field in COMPANY_FIELDS}
     details["directors"] = [{"name": d.name, "title": d.title} for d in client.directors.all()]
     return details
 
 
 @transaction.atomic
-def change_request_submit(*, client: Client, acting_user: User, changes: dict) -> ChangeRequest:
+def change_request_submit(
+    *, client: Client, acting_user: User, changes: dict[str, Any]
+) -> ChangeRequest:
     """A client admin passes changes of its registration details on in writing (art. 5.5)."""
     roles.require_client_admin(acting_user, client, staff_may=True)
     unknown = set(changes) - set(COMPANY_FIELDS) - {"directors"}

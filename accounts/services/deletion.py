@@ -7,6 +7,7 @@ goes.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -50,7 +51,9 @@ def client_delete_account(
     return client
 
 
-def deleted_accounts_contacts_anonymise(*, provider: Provider, before: dt.datetime) -> dict:
+def deleted_accounts_contacts_anonymise(
+    *, provider: Provider, before: dt.datetime
+) -> dict[str, Any]:
     """Art. 23: contact details that outlive a deleted account (the recipients of its notices,
     its invitations) are anonymised once the retention period after deletion has passed.
     Set-based; running it twice changes nothing the second time."""

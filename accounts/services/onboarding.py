@@ -8,6 +8,7 @@ the field and the article when it refuses (a refused call changes nothing).
 from __future__ import annotations
 
 from contextlib import contextmanager
+from typing import Any
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
@@ -41,8 +42,8 @@ DUPLICATE_REGISTRATION = (
 
 # --- Company details (art. 5.5) ------------------------------------------------------------
 def company_details_validate(
-    *, provider: Provider, data: dict, exclude_client_id: int | None = None
-) -> dict:
+    *, provider: Provider, data: dict[str, Any], exclude_client_id: int | None = None
+) -> dict[str, Any]:
     """Validate and normalise the company details art. 5.5 asks for; raise naming every bad field."""
     errors: dict[str, list[str]] = {}
     cleaned = {
@@ -79,7 +80,7 @@ def company_details_validate(
     return cleaned
 
 
-def _check_numbers(cleaned: dict, errors: dict[str, list[str]]) -> None:
+def _check_numbers(cleaned: dict[str, Any], errors: dict[str, list[str]]) -> None:
     """The registration and VAT numbers, checked for the company's country (art. 5.5)."""
     reg_error = validators.registration_number_error(
         cleaned["country"], cleaned.get("registration_number") or ""
@@ -113,7 +114,9 @@ def _clean_directors(directors, errors: dict[str, list[str]]) -> list[dict]:
     return cleaned
 
 
-def _registered_already(provider: Provider, cleaned: dict, exclude_client_id: int | None) -> bool:
+def _registered_already(
+    provider: Provider, cleaned: dict[str, Any], exclude_client_id: int | None
+) -> bool:
     """A legal entity registers once per provider; a rejected registration does not count (art. 29.7)."""
     duplicate = Client.objects.filter(
         provider=provider,
@@ -143,7 +146,7 @@ def client_sign_up(
     email: str,
     password: str,
     full_name: str,
-    company: dict,
+    company: dict[str, Any],
     billing_mode: str = Client.BillingMode.POSTPAID,
     invitation: Invitation | None = None,
 ) -> User:

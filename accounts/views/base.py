@@ -1,17 +1,13 @@
 """What the pages of accounts share: the safe `next` target, the client-user gate, the refusal
 of a role as a 403, and the registration history shown on the company and client pages."""
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from functools import wraps
 
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 
 from accounts import selectors
-from accounts.kernel.errors import NotAllowed
 from accounts.services.onboarding import COMPANY_FIELDS
 
 MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
@@ -48,13 +44,3 @@ def client_user_required(view):
         return view(request, *args, **kwargs)
 
     return wrapper
-
-
-@contextmanager
-def not_allowed_is_403() -> Iterator[None]:
-    """A service's refusal of the role (NotAllowed) is the page's 403; other refusals pass on
-    to the caller, which shows them on the form or as a message."""
-    try:
-        yield
-    except NotAllowed as exc:
-        raise PermissionDenied(exc.message) from exc

@@ -19,12 +19,12 @@ from accounts.forms import (
     directors_from,
 )
 from accounts.kernel.errors import ApplicationError
-from accounts.kernel.pages import paginate, staff_required
+from accounts.kernel.pages import not_allowed_is_403, paginate, staff_required
 from accounts.models import ChangeRequest
 from accounts.services import change_requests as change_request_services
 from accounts.services.onboarding import COMPANY_FIELDS
 
-from .base import client_user_required, not_allowed_is_403, registration_history, safe_next
+from .base import client_user_required, registration_history, safe_next
 
 
 def _change_forms(request, client, directors):

@@ -25,9 +25,9 @@ from accounts.forms import (
     add_service_error,
 )
 from accounts.kernel.errors import ApplicationError
-from accounts.kernel.pages import paginate, staff_required
+from accounts.kernel.pages import not_allowed_is_403, paginate, staff_required
 
-from .base import not_allowed_is_403, registration_history
+from .base import registration_history
 
 # The forms of the detail page's actions, by context name; each is bound under its prefix.
 ACTION_FORMS = {

@@ -8,11 +8,10 @@ from django.shortcuts import redirect, render
 from accounts import selectors
 from accounts.forms import DataRequestAnswerForm, add_service_error
 from accounts.kernel.errors import ApplicationError
-from accounts.kernel.pages import paginate
+from accounts.kernel.pages import not_allowed_is_403, paginate
 from accounts.models import DataRequest
 from accounts.services import data_requests as data_request_services
 
-from .base import not_allowed_is_403
 from .clients import client_action
 
 
@@ -22,7 +21,7 @@ def data_requests(request):
     status = request.GET.get("status") or None
     overdue = request.GET.get("overdue") == "1"
     qs = selectors.data_request_list(
-        user=request.user, status=status, overdue=overdue
+        user=request.user, status=status, overdue=overdue or None
     ).select_related("client__provider")
     return render(
         request,

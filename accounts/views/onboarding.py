@@ -15,12 +15,12 @@ from accounts.forms import (
     directors_from,
 )
 from accounts.kernel.errors import ApplicationError
-from accounts.kernel.pages import staff_required
+from accounts.kernel.pages import not_allowed_is_403, staff_required
 from accounts.models import Invitation
 from accounts.services import onboarding as onboarding_services
 from accounts.services import users as user_services
 
-from .base import MODEL_BACKEND, not_allowed_is_403
+from .base import MODEL_BACKEND
 from .clients import client_action, client_list_page
 
 

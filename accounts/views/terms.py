@@ -12,11 +12,9 @@ from accounts import selectors
 from accounts.forms import ReasonForm, TermsPublishForm, add_service_error
 from accounts.kernel.errors import ApplicationError
 from accounts.kernel.languages import LANGUAGE_NAMES
-from accounts.kernel.pages import paginate, staff_required
+from accounts.kernel.pages import not_allowed_is_403, paginate, staff_required
 from accounts.models import TermsAcceptance
 from accounts.services import terms as terms_services
-
-from .base import not_allowed_is_403
 
 
 @require_POST

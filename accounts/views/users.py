@@ -9,11 +9,11 @@ from django.views.decorators.http import require_POST
 from accounts import selectors
 from accounts.forms import InviteUserForm, RoleForm, add_service_error
 from accounts.kernel.errors import ApplicationError
-from accounts.kernel.pages import paginate
+from accounts.kernel.pages import not_allowed_is_403, paginate
 from accounts.models import User
 from accounts.services import users as user_services
 
-from .base import client_user_required, not_allowed_is_403, safe_next
+from .base import client_user_required, safe_next
 
 
 def _users_context(request, client, invite_form=None):

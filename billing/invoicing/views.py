@@ -22,8 +22,8 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
 from accounts.forms import add_service_error
-from accounts.kernel.errors import ApplicationError, NotAllowed, NotFound
-from accounts.kernel.pages import PAGE_SIZE, billing_staff_required, paginate
+from accounts.kernel.errors import ApplicationError, NotFound
+from accounts.kernel.pages import PAGE_SIZE, billing_staff_required, not_allowed_is_403, paginate
 from billing.models import Dispute, FapiaoRequest, Invoice
 
 from . import selectors
@@ -199,9 +199,8 @@ def _invoice_action(form_name: str, form_class, call, *, staff: bool, field_map=
         )
         if form.is_valid():
             try:
-                done = call(request, invoice, form.cleaned_data)
-            except NotAllowed as exc:
-                raise PermissionDenied(exc.message) from exc
+                with not_allowed_is_403():
+                    done = call(request, invoice, form.cleaned_data)
             except ApplicationError as exc:
                 add_service_error(form, exc, field_map=field_map)
             else:
@@ -270,9 +269,8 @@ def invoice_confirm_fapiao(request, pk: int):
     """The client admin confirms the invoice in writing for a fapiao (art. 4.8)."""
     invoice = selectors.invoice_get(user=request.user, pk=pk)
     try:
-        fapiao = fapiao_services.fapiao_confirm(invoice=invoice, acting_user=request.user)
-    except NotAllowed as exc:
-        raise PermissionDenied(exc.message) from exc
+        with not_allowed_is_403():
+            fapiao = fapiao_services.fapiao_confirm(invoice=invoice, acting_user=request.user)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

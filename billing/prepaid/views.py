@@ -22,8 +22,8 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
 from accounts.forms import add_service_error
-from accounts.kernel.errors import ApplicationError, NotAllowed
-from accounts.kernel.pages import billing_staff_required, paginate
+from accounts.kernel.errors import ApplicationError
+from accounts.kernel.pages import billing_staff_required, not_allowed_is_403, paginate
 from billing.models import LimitIncreaseRequest, RestitutionRequest
 
 from . import selectors
@@ -222,11 +222,10 @@ def limit_request(request):
     form = LimitIncreaseRequestForm(request.POST)
     if form.is_valid():
         try:
-            limits.limit_increase_request(
-                client=client, acting_user=request.user, **form.cleaned_data
-            )
-        except NotAllowed as exc:
-            raise PermissionDenied(exc.message) from exc
+            with not_allowed_is_403():
+                limits.limit_increase_request(
+                    client=client, acting_user=request.user, **form.cleaned_data
+                )
         except ApplicationError as exc:
             add_service_error(form, exc)
         else:
@@ -249,11 +248,10 @@ def restitution_request(request):
     form = RestitutionRequestForm(request.POST)
     if form.is_valid():
         try:
-            restitution.restitution_request(
-                client=client, acting_user=request.user, reason=form.cleaned_data["reason"]
-            )
-        except NotAllowed as exc:
-            raise PermissionDenied(exc.message) from exc
+            with not_allowed_is_403():
+                restitution.restitution_request(
+                    client=client, acting_user=request.user, reason=form.cleaned_data["reason"]
+                )
         except ApplicationError as exc:
             add_service_error(form, exc)
         else:
@@ -278,9 +276,8 @@ def _staff_action(form_name: str, call, *, field_map: dict | None = None):
         form = form_class(request.POST, prefix=form_name.removesuffix("_form"), **kwargs)
         if form.is_valid():
             try:
-                success = call(request, client, form.cleaned_data)
-            except NotAllowed as exc:
-                raise PermissionDenied(exc.message) from exc
+                with not_allowed_is_403():
+                    success = call(request, client, form.cleaned_data)
             except ApplicationError as exc:
                 add_service_error(form, exc, field_map=field_map)
             else:
@@ -353,9 +350,10 @@ def chargeback(request, pk: int, lot_pk: int):
     form = ChargebackForm(request.POST, prefix="chargeback", auto_id=f"id_cb{lot.pk}_%s")
     if form.is_valid():
         try:
-            chargebacks.chargeback_record(lot=lot, acting_user=request.user, **form.cleaned_data)
-        except NotAllowed as exc:
-            raise PermissionDenied(exc.message) from exc
+            with not_allowed_is_403():
+                chargebacks.chargeback_record(
+                    lot=lot, acting_user=request.user, **form.cleaned_data
+                )
         except ApplicationError as exc:
             add_service_error(form, exc)
         else:
@@ -451,9 +449,8 @@ def _decide(get, approve, refuse, queue_view, queue_url: str, done: dict):
             raise Http404
         if form.is_valid():
             try:
-                call(request=item, acting_user=request.user, note=form.cleaned_data["note"])
-            except NotAllowed as exc:
-                raise PermissionDenied(exc.message) from exc
+                with not_allowed_is_403():
+                    call(request=item, acting_user=request.user, note=form.cleaned_data["note"])
             except ApplicationError as exc:
                 add_service_error(
                     form, exc, field_map={"status": "note", "requested_limit": "note"}

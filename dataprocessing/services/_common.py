@@ -41,7 +41,7 @@ def in_the_future(moment: dt.datetime, now: dt.datetime) -> bool:
     return moment > now + CLOCK_SKEW
 
 
-def money(value, field: str, article: str) -> Decimal:
+def money(value: object, field: str, article: str) -> Decimal:
     """An amount of at least zero, in cents (kernel parsing and rounding); refusals cite `article`."""
     try:
         amount = to_decimal(value, field=field)

@@ -24,7 +24,7 @@ from ._common import (
 )
 
 # From each open status, where a request may go.
-ASSISTANCE_TRANSITIONS = {
+ASSISTANCE_TRANSITIONS: dict[str, set[str]] = {
     AssistanceRequest.Status.OPEN: {
         AssistanceRequest.Status.IN_PROGRESS,
         AssistanceRequest.Status.COMPLETED,
@@ -88,7 +88,7 @@ def assistance_request_update(
     acting_user: User,
     status: str | None = None,
     outcome: str | None = None,
-    cost=None,
+    cost: object = None,
 ) -> AssistanceRequest:
     """Track an assistance request: its status, outcome and cost, charged to the client in the
     provider's currency (art. 21.6, 21.5.2)."""

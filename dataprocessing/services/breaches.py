@@ -4,8 +4,11 @@ hours of awareness; follow-ups as information becomes available; the root cause 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import Any
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from accounts.kernel.dates import local_date
@@ -13,7 +16,7 @@ from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
 from accounts.kernel.history import save_with_history
 from accounts.kernel.inputs import clean_text, optional_text
 from accounts.kernel.notifications import client_admin_emails, notify
-from accounts.models import Provider, User
+from accounts.models import Client, Provider, User
 from dataprocessing.models import Breach, BreachNotification, BreachUpdate
 
 from ._common import compliance_emails, fmt, in_the_future, require_compliance
@@ -21,7 +24,16 @@ from ._common import compliance_emails, fmt, in_the_future, require_compliance
 BREACH_NEAR_HOURS = 12
 
 
-def _log_errors(*, provider, detected_at, aware_at, texts, approx_subjects, clients, now):
+def _log_errors(
+    *,
+    provider: Provider,
+    detected_at: dt.datetime | None,
+    aware_at: dt.datetime | None,
+    texts: dict[str, str],
+    approx_subjects: int | None,
+    clients: list[Client],
+    now: dt.datetime,
+) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if detected_at is None:
         errors["detected_at"] = ["Give the moment the breach was detected (art. 21.11)."]
@@ -45,12 +57,12 @@ def _log_errors(*, provider, detected_at, aware_at, texts, approx_subjects, clie
     return errors
 
 
-def _count(value) -> int | None:
+def _count(value: object) -> int | None:
     try:
-        value = int(value)
+        count = int(value)  # type: ignore[call-overload]  # any input; int() refuses the rest
     except (TypeError, ValueError):
         return None
-    return value if value >= 0 else None
+    return count if count >= 0 else None
 
 
 def notice_deadline(provider: Provider, aware_at: dt.datetime) -> dt.datetime:
@@ -69,7 +81,7 @@ def breach_log(
     data_types: str,
     approx_subjects: int,
     measures: str,
-    affected_clients,
+    affected_clients: Iterable[Client] | None,
     acting_user: User,
     aware_at: dt.datetime | None = None,
 ) -> Breach:
@@ -91,6 +103,7 @@ def breach_log(
     )
     if errors:
         raise ValidationFailed(errors, article="21.11")
+    assert approx is not None and detected_at is not None  # refused above when missing
     breach = Breach(
         provider=provider,
         detected_at=detected_at,
@@ -205,7 +218,9 @@ def breach_close(*, breach: Breach, acting_user: User) -> Breach:
     return save_with_history(breach, acting_user)
 
 
-def _escalate_missed(pending, now: dt.datetime, batch_size: int) -> int:
+def _escalate_missed(
+    pending: QuerySet[BreachNotification], now: dt.datetime, batch_size: int
+) -> int:
     missed = 0
     due = pending.filter(escalated_missed_at=None, deadline__lte=now).order_by("deadline", "pk")
     for notification in due[:batch_size]:
@@ -231,7 +246,9 @@ def _escalate_missed(pending, now: dt.datetime, batch_size: int) -> int:
     return missed
 
 
-def _escalate_near(pending, now: dt.datetime, near_hours: int, batch_size: int) -> int:
+def _escalate_near(
+    pending: QuerySet[BreachNotification], now: dt.datetime, near_hours: int, batch_size: int
+) -> int:
     near = 0
     soon = pending.filter(
         escalated_near_at=None,
@@ -246,7 +263,10 @@ def _escalate_near(pending, now: dt.datetime, near_hours: int, batch_size: int) 
             ).update(escalated_near_at=now):
                 continue
             near += 1
-            hours_left = notification.seconds_left(now) / 3600
+            # claimed above with notified_at=None, so there is time left to count
+            seconds_left = notification.seconds_left(now)
+            assert seconds_left is not None
+            hours_left = seconds_left / 3600
             client = notification.client
             notify(
                 key=f"breach-near:{notification.pk}",
@@ -263,7 +283,7 @@ def _escalate_near(pending, now: dt.datetime, near_hours: int, batch_size: int) 
 
 def breach_deadlines_escalate(
     *, now: dt.datetime | None = None, near_hours: int = BREACH_NEAR_HOURS, batch_size: int = 500
-) -> dict:
+) -> dict[str, Any]:
     """Job: tell the compliance officers, once each, when a client's breach notice is due within
     `near_hours` hours and not sent, and once more when its 48-hour deadline is missed (art.
     21.11)."""

@@ -11,6 +11,7 @@ import logging
 import socket
 import urllib.error
 import urllib.request
+from typing import Any
 from urllib.parse import urlparse
 
 from django.conf import settings
@@ -74,7 +75,7 @@ def _paused_seconds(dsr: DataSubjectRequest, now: dt.datetime) -> int:
 
 
 # --- OpenDSR status callbacks ---------------------------------------------------------------
-def dsr_callback_payload(dsr: DataSubjectRequest, status: str) -> dict:
+def dsr_callback_payload(dsr: DataSubjectRequest, status: str) -> dict[str, Any]:
     """The OpenDSR status callback body."""
     return {
         "controller_id": str(dsr.client_id),
@@ -167,7 +168,7 @@ def dsr_callback_deliver(*, callback_id: int) -> bool:
     return delivered
 
 
-def dsr_callbacks_retry(*, now: dt.datetime | None = None, batch_size: int = 100) -> dict:
+def dsr_callbacks_retry(*, now: dt.datetime | None = None, batch_size: int = 100) -> dict[str, Any]:
     """Job: post again the status callbacks that failed, with back-off (2^attempts minutes).
 
     A callback older than one already delivered for the same request is superseded and dropped,
@@ -369,7 +370,7 @@ def dsr_instruct(
 
 @transaction.atomic
 def dsr_record_action(
-    *, dsr: DataSubjectRequest, action_taken: str, acting_user: User, assistance_cost=None
+    *, dsr: DataSubjectRequest, action_taken: str, acting_user: User, assistance_cost: object = None
 ) -> DataSubjectRequest:
     """The provider records what it did on the client's instruction (art. 21.5.1) and the cost of
     its assistance, charged to the client in the provider's currency (art. 21.5.2)."""
@@ -523,7 +524,7 @@ def dsr_cancel(
     return dsr
 
 
-def dsr_overdue_flag(*, now: dt.datetime | None = None, batch_size: int = 500) -> dict:
+def dsr_overdue_flag(*, now: dt.datetime | None = None, batch_size: int = 500) -> dict[str, Any]:
     """Job: flag open requests past their deadline to the compliance officers, once each (GDPR
     12(3)); "overdue" is `DataSubjectRequestQuerySet.overdue_condition` (a paused request is not).
     """

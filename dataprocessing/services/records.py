@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.db import transaction
 
 from accounts.kernel.errors import ValidationFailed
@@ -37,7 +39,7 @@ REQUIRED_PARTS = {
 }
 
 
-def processing_record_defaults(*, client: Client) -> dict:
+def processing_record_defaults(*, client: Client) -> dict[str, Any]:
     """The contract's own description (art. 24.2–24.4) as a starting point for a client's record."""
     retention = ", ".join(
         f"{p.get_category_display()}: {p.period_days} days"

@@ -6,6 +6,7 @@ with `retention_cutoff` (portal/retention.py)."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -33,7 +34,9 @@ def retention_cutoff(
     return (now or timezone.now()).astimezone(dt.UTC) - dt.timedelta(days=period)
 
 
-def _anonymise_closed_before(provider: Provider, cutoff: dt.datetime, now, batch_size) -> int:
+def _anonymise_closed_before(
+    provider: Provider, cutoff: dt.datetime, now: dt.datetime, batch_size: int
+) -> int:
     history = DataSubjectRequest.history.model
     anonymised = 0
     while True:
@@ -57,7 +60,9 @@ def _anonymise_closed_before(provider: Provider, cutoff: dt.datetime, now, batch
             anonymised += len(ids)
 
 
-def dsr_references_anonymise(*, now: dt.datetime | None = None, batch_size: int = 1000) -> dict:
+def dsr_references_anonymise(
+    *, now: dt.datetime | None = None, batch_size: int = 1000
+) -> dict[str, Any]:
     """Job: irreversibly replace the subject reference of DSRs closed longer ago than their
     provider's retention period, in the rows and in their history (art. 23: "de-identify ...
     into anonymized data ... no unique identifiers"). Set-based; running it twice changes nothing

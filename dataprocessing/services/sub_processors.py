@@ -4,6 +4,7 @@ changes, client objections, and the job that makes due changes effective."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -339,7 +340,9 @@ def _apply(change: SubProcessorChange) -> None:
     save_with_history(change, None)
 
 
-def sub_processor_changes_apply(*, now: dt.datetime | None = None, batch_size: int = 200) -> dict:
+def sub_processor_changes_apply(
+    *, now: dt.datetime | None = None, batch_size: int = 200
+) -> dict[str, Any]:
     """Job: announced changes whose notice has run become effective (GDPR art. 28(2), art. 21.9).
 
     Idempotent: only announced, due changes are touched.

@@ -6,11 +6,10 @@ client's id answers 404 (the selectors' NotFound), never 403.
 """
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied
 
 from accounts.forms import add_service_error
-from accounts.kernel.errors import ApplicationError, NotAllowed
-from accounts.kernel.pages import role_required
+from accounts.kernel.errors import ApplicationError
+from accounts.kernel.pages import not_allowed_is_403, role_required
 
 # Pages for provider staff and a client's users alike (each sees what the selectors scope).
 staff_or_client_required = role_required(lambda user: user.is_provider_staff or user.client_id)
@@ -19,9 +18,8 @@ staff_or_client_required = role_required(lambda user: user.is_provider_staff or 
 def call_service(request, call, success: str, form=None) -> bool:
     """Run a service; its refusal goes on the form's field (or into the messages). True on success."""
     try:
-        call()
-    except NotAllowed as exc:
-        raise PermissionDenied(exc.message) from exc
+        with not_allowed_is_403():
+            call()
     except ApplicationError as exc:
         if form is not None:
             add_service_error(form, exc)

@@ -5,7 +5,7 @@ function of a noun module of `accounts.services`, and lets `accounts.kernel.api_
 one error shape.
 """
 
-from drf_spectacular.utils import OpenApiResponse
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.response import Response
@@ -20,6 +20,12 @@ _ERROR = OpenApiResponse(ErrorsSerializer, description="the one error shape")
 ERRORS_READ = {401: _ERROR, 403: _ERROR, 404: _ERROR}
 ERRORS_WRITE = {400: _ERROR, 401: _ERROR, 403: _ERROR, 404: _ERROR, 409: _ERROR}
 
+# `?client=` (read by client_from_query) and the `Idempotency-Key` header of money-moving POSTs.
+CLIENT_PARAM = OpenApiParameter(
+    "client", int, description="the client's id (staff; a client user's own client by default)"
+)
+KEY_HEADER = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=True)
+
 
 def client_for(request, client_id):
     """The client an input names, or the caller's own; another client's id is 404."""
@@ -27,6 +33,14 @@ def client_for(request, client_id):
     if client_id is None:
         raise ValidationFailed({"client": ["Name the client this is for."]})
     return selectors.client_get(user=request.user, pk=client_id)
+
+
+def client_from_query(request):
+    """The client named by `?client=` (staff) or the caller's own; another client's id is 404."""
+    raw = request.query_params.get("client")
+    if raw is not None and not raw.isdigit():
+        raise ValidationFailed({"client": ["client must be a client id."]})
+    return client_for(request, int(raw) if raw else None)
 
 
 def responses(ok_status: int, serializer, errors=None) -> dict:

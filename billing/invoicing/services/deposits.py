@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
@@ -246,7 +247,7 @@ def _flag_refund(deposit: Deposit, kind: str, field: str, now: dt.datetime) -> b
 
 def deposit_refunds_flag(
     *, today: dt.date | None = None, notice_days: int = DEPOSIT_REFUND_NOTICE_DAYS
-) -> dict:
+) -> dict[str, Any]:
     """Job: tell billing staff of deposit refunds coming due and overdue, once each (art. 4.7)."""
     result = {"coming_due": 0, "overdue": 0}
     now = _common.now()

@@ -7,6 +7,7 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
@@ -259,7 +260,7 @@ def dispute_escalatable(now: dt.datetime) -> Q:
     return Q(status=Dispute.Status.OPEN, escalation_available_at__lte=now)
 
 
-def disputes_escalation_flag(*, now: dt.datetime | None = None) -> dict:
+def disputes_escalation_flag(*, now: dt.datetime | None = None) -> dict[str, Any]:
     """Job: tell staff and the client once an unresolved dispute may go to an external expert (art. 10.2)."""
     now = now or _common.now()
     flagged = 0

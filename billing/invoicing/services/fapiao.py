@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -115,7 +116,9 @@ def _number_errors(kind: str, number: str, code: str) -> dict[str, list[str]]:
     return errors
 
 
-def _buyer_errors(kind: str, buyer_name: str, tax_id: str, buyer: dict) -> dict[str, list[str]]:
+def _buyer_errors(
+    kind: str, buyer_name: str, tax_id: str, buyer: dict[str, Any]
+) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not (buyer_name or "").strip():
         errors["buyer_name"] = ["Give the buyer's name."]
@@ -151,7 +154,7 @@ def _amount_errors(
     return errors
 
 
-def _record_issued(request: FapiaoRequest, values: dict, acting_user: User) -> None:
+def _record_issued(request: FapiaoRequest, values: dict[str, Any], acting_user: User) -> None:
     """Store the checked fapiao on its request and tell the client (art. 4.8)."""
     for field_name, value in values.items():
         setattr(request, field_name, value)
@@ -260,7 +263,7 @@ def fapiao_issue(
     return request
 
 
-def fapiao_overdue_flag(*, now: dt.datetime | None = None) -> dict:
+def fapiao_overdue_flag(*, now: dt.datetime | None = None) -> dict[str, Any]:
     """Job: flag fapiao requests past their 7-day deadline to billing staff, once each (art. 4.8)."""
     now = now or _common.now()
     flagged = 0

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
@@ -177,7 +178,7 @@ def invoice_recalculate(invoice: Invoice) -> None:
     invoice.messages_covered = sum(line.messages for line in invoice.lines.all())
 
 
-def _line_quantity(raw: dict, prefix: str) -> Decimal:
+def _line_quantity(raw: dict[str, Any], prefix: str) -> Decimal:
     quantity = to_decimal(raw.get("quantity", "1"), field=f"{prefix}.quantity")
     if (
         quantity <= 0
@@ -190,7 +191,7 @@ def _line_quantity(raw: dict, prefix: str) -> Decimal:
     return quantity
 
 
-def _line_unit_price(raw: dict, prefix: str) -> Decimal:
+def _line_unit_price(raw: dict[str, Any], prefix: str) -> Decimal:
     unit_price = to_decimal(raw.get("unit_price"), field=f"{prefix}.unit_price")
     if unit_price < 0 or unit_price != round_unit_price(unit_price) or unit_price >= Decimal("1e8"):
         raise ValidationFailed(
@@ -203,7 +204,9 @@ def _line_unit_price(raw: dict, prefix: str) -> Decimal:
     return unit_price
 
 
-def _line_vat_rate(raw: dict, prefix: str, default_rate: Decimal, reverse_charge: bool) -> Decimal:
+def _line_vat_rate(
+    raw: dict[str, Any], prefix: str, default_rate: Decimal, reverse_charge: bool
+) -> Decimal:
     if raw.get("vat_rate") is None:
         return default_rate
     vat_rate = to_decimal(raw["vat_rate"], field=f"{prefix}.vat_rate")
@@ -479,7 +482,9 @@ def invoice_void(*, invoice: Invoice, acting_user: User, reason: str) -> Invoice
     return note
 
 
-def invoices_mark_overdue(*, today: dt.date | None = None, batch_size: int = BATCH) -> dict:
+def invoices_mark_overdue(
+    *, today: dt.date | None = None, batch_size: int = BATCH
+) -> dict[str, Any]:
     """Job: an invoice not paid by its due date is overdue from the next day (art. 4.5, 4.6).
 
     Issued, partly paid and disputed invoices past their due date with something due now

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 
@@ -134,7 +135,7 @@ def cpi_rate_enter(*, provider: Provider, year: int, rate_pct, acting_user: User
 
 
 @transaction.atomic
-def _cpi_adjust_batch(adjustment: CpiAdjustment, ids: list[int], result: dict) -> None:
+def _cpi_adjust_batch(adjustment: CpiAdjustment, ids: list[int], result: dict[str, Any]) -> None:
     """New prices from 1 January for the clients `ids`, each affected client emailed once."""
     provider = adjustment.provider
     jan1 = dt.date(adjustment.year, 1, 1)
@@ -175,7 +176,7 @@ def _cpi_adjust_batch(adjustment: CpiAdjustment, ids: list[int], result: dict) -
             result["clients_notified"] += 1
 
 
-def cpi_adjust(*, today: dt.date | None = None, batch_size: int = 200) -> dict:
+def cpi_adjust(*, today: dt.date | None = None, batch_size: int = 200) -> dict[str, Any]:
     """Job: each January apply the year's CPI change to the prices that are not fixed (art. 4.11).
 
     "CM shall have the right to make adjustments to its prices (fixed or general) on an annual

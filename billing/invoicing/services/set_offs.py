@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
@@ -42,7 +43,7 @@ def credit_note_available(note: Invoice) -> Decimal:
     return max(note.total - used, ZERO)
 
 
-def _lock_source(source: str, source_obj) -> tuple[object, Decimal, dict]:
+def _lock_source(source: str, source_obj) -> tuple[object, Decimal, dict[str, Any]]:
     """The source locked, what it has left to set off, and its link on the `SetOff` row."""
     if source == SetOff.Source.DEPOSIT:
         if not isinstance(source_obj, Deposit):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
@@ -114,7 +115,9 @@ def _suspend_if_overdue(client_id: int, day: dt.date) -> bool:
     return True
 
 
-def suspend_for_non_payment(*, today: dt.date | None = None, batch_size: int = BATCH) -> dict:
+def suspend_for_non_payment(
+    *, today: dt.date | None = None, batch_size: int = BATCH
+) -> dict[str, Any]:
     """Job: suspend a client with an invoice overdue by the profile's grace period (art. 7.1).
 
     "If the Client acts contrary to ... the obligation to pay the amounts due to CM within the

@@ -8,6 +8,7 @@ import logging
 import re
 from collections import defaultdict
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
@@ -51,7 +52,9 @@ def billing_period(
     return first, following, start, end
 
 
-def _usage_line(label: str, channel: str, period_label: str, group: dict) -> dict:
+def _usage_line(
+    label: str, channel: str, period_label: str, group: dict[str, Any]
+) -> dict[str, Any]:
     price = group["price"]
     if price is not None:
         return {
@@ -112,7 +115,7 @@ def _invoice_client(provider: Provider, client_id: int, key: str, lines, first, 
     return True
 
 
-def _invoice_batch(provider: Provider, ids: list[int], period, now, result: dict) -> None:
+def _invoice_batch(provider: Provider, ids: list[int], period, now, result: dict[str, Any]) -> None:
     first, following, start, end = period
     tz = ZoneInfo(provider.billing_timezone)
     label = f"{first:%Y-%m}"
@@ -154,7 +157,7 @@ def _invoice_batch(provider: Provider, ids: list[int], period, now, result: dict
 
 def invoice_usage(
     *, period: str | None = None, now: dt.datetime | None = None, batch_size: int = 200
-) -> dict:
+) -> dict[str, Any]:
     """Monthly job: invoice each postpaid client's usage of the past calendar month (art. 4.2).
 
     Usage recorded as postpaid (`UsageRecord.prepaid` false) with `occurred_at` inside the

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -146,12 +147,12 @@ class _NewRows:
 
 def wallets_debit_locked(
     *,
-    debits_by_wallet: dict,
+    debits_by_wallet: dict[str, Any],
     at: dt.datetime,
     acting_user: User | None = None,
     entry_ids: dict | None = None,
     as_ids: bool = False,
-) -> dict:
+) -> dict[str, Any]:
     """Debit many wallets at once; the caller holds every wallet's lock in its transaction.
 
     `debits_by_wallet`: {Wallet: [(idempotency_key, amount, cause), ...]}. Returns
@@ -201,7 +202,7 @@ def wallets_debit_locked(
     return _outcome_entries(results, ids, rows.entries, at, acting_user)
 
 
-def _read_lots_and_replays(debits_by_wallet: dict, at: dt.datetime) -> tuple[dict, dict]:
+def _read_lots_and_replays(debits_by_wallet: dict[str, Any], at: dt.datetime) -> tuple[dict, dict]:
     """Lock and read the usable lots (FIFO order) and the entries of replayed keys."""
     wallets = {w.pk: w for w in debits_by_wallet}
     wallet_ids = sorted(wallets)
@@ -241,7 +242,9 @@ def _read_lots_and_replays(debits_by_wallet: dict, at: dt.datetime) -> tuple[dic
     return plans, existing
 
 
-def _decide(plan: _WalletPlan, debits: list, existing: dict, rows: _NewRows, wanted_ids) -> list:
+def _decide(
+    plan: _WalletPlan, debits: list, existing: dict[str, Any], rows: _NewRows, wanted_ids
+) -> list:
     """One wallet's debits, in order, each accepted (FIFO over the usable lots) or refused on
     its own (art. 29.2); returns the outcomes, a new entry as its position in `rows`."""
     outcomes: list = []
@@ -301,7 +304,9 @@ def _decide(plan: _WalletPlan, debits: list, existing: dict, rows: _NewRows, wan
     return outcomes
 
 
-def _write(plans: dict, changed: list, rows: _NewRows, at, acting_user, *, with_ids: bool):
+def _write(
+    plans: dict[str, Any], changed: list, rows: _NewRows, at, acting_user, *, with_ids: bool
+):
     """The one write statement of the batch; returns the new entries' ids, in order."""
     wallet_ids = sorted(plans)
     touched = [
@@ -343,7 +348,9 @@ def _write(plans: dict, changed: list, rows: _NewRows, at, acting_user, *, with_
     return ids
 
 
-def _outcome_entries(results: dict, ids: list, new_entries: list, at, acting_user) -> dict:
+def _outcome_entries(
+    results: dict[str, Any], ids: list, new_entries: list, at, acting_user
+) -> dict[str, Any]:
     """The outcomes: LedgerEntry objects as a bulk_create would leave them (pk set, saved)."""
     db = connection.alias
     kind = LedgerEntry.Kind.DEBIT
@@ -366,7 +373,7 @@ def _outcome_entries(results: dict, ids: list, new_entries: list, at, acting_use
     return results
 
 
-def _outcome_ids(results: dict, ids: list) -> dict:
+def _outcome_ids(results: dict[str, Any], ids: list) -> dict[str, Any]:
     """`as_ids`: each accepted debit answered by its entry's pk (new or replayed)."""
     for outcomes in results.values():
         for i, outcome in enumerate(outcomes):

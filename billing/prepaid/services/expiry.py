@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -82,7 +83,7 @@ EXPIRY_WRITE_SQL = f"""
 """
 
 
-def credit_expire(*, now: dt.datetime | None = None, batch_size: int = 5000) -> dict:
+def credit_expire(*, now: dt.datetime | None = None, batch_size: int = 5000) -> dict[str, Any]:
     """Expire what is left on lots past their expiry (art. 29.3).
 
     "Pre-paid credit is non-refundable and will expire twelve (12) months after the date on
@@ -139,7 +140,9 @@ def credit_expire(*, now: dt.datetime | None = None, batch_size: int = 5000) -> 
 
 
 # --- Job: reminders before credit expires --------------------------------------------------
-def credit_expiry_reminders_send(*, now: dt.datetime | None = None, batch_size: int = 500) -> dict:
+def credit_expiry_reminders_send(
+    *, now: dt.datetime | None = None, batch_size: int = 500
+) -> dict[str, Any]:
     """Email the client 30 days before a lot with remaining credit expires (art. 29.3), once per lot."""
     now = now or timezone.now()
     horizon = now + dt.timedelta(days=CREDIT_EXPIRY_REMINDER_DAYS)

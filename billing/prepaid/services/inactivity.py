@@ -6,6 +6,7 @@ deleted (a job, billing.prepaid.jobs).
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
@@ -43,7 +44,9 @@ def inactivity_deadline(
     return start, add_months(start, months)
 
 
-def inactive_accounts_delete(*, now: dt.datetime | None = None, batch_size: int = 200) -> dict:
+def inactive_accounts_delete(
+    *, now: dt.datetime | None = None, batch_size: int = 200
+) -> dict[str, Any]:
     """Warn, then delete, prepaid accounts not charged in time (art. 29.7).
 
     The account is warned by email `inactive_warning_days` (14) before its deadline; on the

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -166,7 +167,9 @@ def _insert_sql() -> str:
     return _INSERT_SQL
 
 
-def _insert(cursor, records: list[Record], clients: dict, now) -> dict[str, tuple[int, int]]:
+def _insert(
+    cursor, records: list[Record], clients: dict[str, Any], now
+) -> dict[str, tuple[int, int]]:
     """Insert the records; returns {record_id: (pk, ledger entry id)} for those written."""
     cursor.execute(
         _insert_sql(),
@@ -414,7 +417,9 @@ def _correct_rows(cursor, refused: list[int], relinked: list[tuple[int, int]]) -
         )
 
 
-def _update_accounts(cursor, accounts: dict, counts: dict, clients: dict) -> list[int]:
+def _update_accounts(
+    cursor, accounts: dict[str, Any], counts: dict[str, Any], clients: dict[str, Any]
+) -> list[int]:
     """Write the new unpaid counts in one statement; returns the clients whose armed notice
     this batch's usage made due (art. 26.1)."""
     crossed = []
@@ -441,7 +446,7 @@ def _debit(
     debits: dict[int, list[Record]],
     written: dict[str, tuple[int, int]],
     now,
-    decided: dict,
+    decided: dict[str, Any],
     refused: list[int],
     relinked: list[tuple[int, int]],
 ) -> None:

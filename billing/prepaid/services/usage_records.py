@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from accounts.kernel.moments import LATEST, OUT_OF_RANGE, moment_problem
 from accounts.kernel.money import MAX_AMOUNT
@@ -36,7 +37,9 @@ class Record:
     currency: str | None
 
 
-def refusal(record_id, field: str, code: str, reason: str, article: str | None = None) -> dict:
+def refusal(
+    record_id, field: str, code: str, reason: str, article: str | None = None
+) -> dict[str, Any]:
     """The answer for a refused record: the field, a code, the rule in words and its article."""
     result = {"id": record_id, "status": REFUSED, "field": field, "code": code, "reason": reason}
     if article:

@@ -11,6 +11,7 @@ lot holds its wallet's lock.
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -54,7 +55,7 @@ def wallet_for_client(*, client: Client) -> Wallet:
     return wallet
 
 
-def credit_lot_dates(*, provider, received_at: dt.datetime) -> dict:
+def credit_lot_dates(*, provider, received_at: dt.datetime) -> dict[str, Any]:
     """When a top-up becomes usable and when it expires (art. 29.3).
 
     "Pre-paid credits ... can be used ... the day following the day the amount is received"

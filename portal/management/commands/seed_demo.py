@@ -26,6 +26,7 @@ from accounts.models import (
 from billing.invoicing.services import invoices as invoice_services
 from billing.models import ExchangeRate, Invoice
 from billing.prepaid.services import wallets as billing_wallets
+from portal.env import portal_addr
 
 DEMO_PASSWORD = "demo-portal-2026"
 # A fixed TOTP secret for the demo staff, so a person can add it to an authenticator app.
@@ -142,7 +143,7 @@ class Command(BaseCommand):
         secret = base64.b32encode(bytes.fromhex(DEMO_TOTP_HEX)).decode()
         self.stdout.write(
             self.style.SUCCESS(
-                "Demo data ready. Sign in at http://127.0.0.1:8000/ with password " + DEMO_PASSWORD
+                f"Demo data ready. Sign in at http://{portal_addr()}/ with password {DEMO_PASSWORD}"
             )
         )
         for email, what in logins:

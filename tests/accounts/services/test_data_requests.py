@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from accounts import selectors
 from accounts.kernel.errors import ApplicationError, NotAllowed, ValidationFailed
@@ -187,6 +188,26 @@ def test_the_client_sees_its_requests_with_the_deadline_and_no_one_elses(
     ]
     assert list(selectors.data_request_list(user=other_admin)) == []
     assert list(selectors.data_request_list(user=billing_staff)) == [open_request]
+
+
+def test_the_list_splits_open_requests_by_the_overdue_rule(client_company, billing_staff):
+    """`overdue=True` and `overdue=False` are the two sides of `DataRequest.overdue_q` (art.
+    5.6); the staff dashboard's "open, not yet overdue" queue reads the second."""
+    late = log(client_company, billing_staff, dt.datetime(2024, 3, 4, 9, 0, tzinfo=SHANGHAI))
+    current = log(client_company, billing_staff, timezone.now())
+    answered = log(client_company, billing_staff, dt.datetime(2024, 3, 4, 9, 0, tzinfo=SHANGHAI))
+    DataRequest.objects.filter(pk=answered.pk).update(status=DataRequest.Status.ANSWERED)
+    assert list(selectors.data_request_list(user=billing_staff, overdue=True)) == [late]
+    assert set(selectors.data_request_list(user=billing_staff, overdue=False)) == {
+        current,
+        answered,
+    }
+    assert list(
+        selectors.data_request_list(
+            user=billing_staff, status=DataRequest.Status.OPEN, overdue=False
+        )
+    ) == [current]
+    assert len(selectors.data_request_list(user=billing_staff)) == 3
 
 
 # --- Overdue flagging (beat job) -------------------------------------------------------------

@@ -1,21 +1,17 @@
-"""What the invoicing API's views share: query parameters, the Idempotency-Key header, the
-decimal-string amount field and the invoice the caller may see."""
+"""What the invoicing API's views share: the optional Idempotency-Key header, the list
+filters, the decimal-string amount field and the invoice the caller may see. `?client=` and the
+required key are the accounts API base's and the kernel's (one helper each)."""
 
 from __future__ import annotations
 
 from drf_spectacular.utils import OpenApiParameter
 
-from accounts.api.views.base import client_for
+from accounts.api.views.base import client_from_query
 from accounts.kernel.errors import ValidationFailed
 from accounts.kernel.fields import AmountField
-from accounts.kernel.idempotency import request_key
 from billing.invoicing import selectors
 from billing.models import Invoice
 
-CLIENT_PARAM = OpenApiParameter(
-    "client", int, description="the client's id (staff; a client user's own client by default)"
-)
-KEY_HEADER = OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=True)
 KEY_HEADER_OPTIONAL = OpenApiParameter(
     "Idempotency-Key", str, OpenApiParameter.HEADER, description="same key, same body: one answer"
 )
@@ -26,32 +22,11 @@ DEFAULT_PAGE_SIZE = 50
 DecimalString = AmountField
 
 
-def client_from_query(request):
-    """The client named by `?client=` (staff) or the caller's own; another client's id is 404."""
-    raw = request.query_params.get("client")
-    if raw is not None and not raw.isdigit():
-        raise ValidationFailed({"client": ["client must be a client id."]})
-    return client_for(request, int(raw) if raw else None)
-
-
 def optional_client(request):
     """Staff may list every client's rows (or one with `?client=`); a client user its own."""
     if request.user.is_provider_staff and not request.query_params.get("client"):
         return None
     return client_from_query(request)
-
-
-def require_key(request) -> str:
-    key = request_key(request)
-    if not key:
-        raise ValidationFailed(
-            {
-                "Idempotency-Key": [
-                    "Send an Idempotency-Key header: nothing moves money without one."
-                ]
-            }
-        )
-    return key
 
 
 def status_param(request, choices) -> str:

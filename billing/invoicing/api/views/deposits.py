@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 
 from accounts import selectors as account_selectors
-from accounts.api.views.base import ERRORS_READ, Api, responses
+from accounts.api.views.base import CLIENT_PARAM, ERRORS_READ, Api, responses
 from accounts.kernel.idempotency import idempotent
 from accounts.kernel.permissions import IsBillingStaff
 from billing.invoicing import selectors
@@ -14,7 +14,7 @@ from billing.invoicing.services import deposits as deposit_services
 from billing.models import Deposit
 
 from ..serializers import DepositSerializer
-from ._common import CLIENT_PARAM, KEY_HEADER_OPTIONAL, DecimalString, optional_client, status_param
+from ._common import KEY_HEADER_OPTIONAL, DecimalString, optional_client, status_param
 
 
 class DepositListApi(Api):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 
-from accounts.api.views.base import ERRORS_READ, Api, responses
+from accounts.api.views.base import CLIENT_PARAM, ERRORS_READ, Api, responses
 from accounts.kernel.idempotency import idempotent
 from accounts.kernel.permissions import IsBillingStaff, IsClientAdmin
 from billing.invoicing import selectors
@@ -13,14 +13,7 @@ from billing.invoicing.services import disputes as dispute_services
 from billing.models import Dispute
 
 from ..serializers import DisputeSerializer
-from ._common import (
-    CLIENT_PARAM,
-    KEY_HEADER_OPTIONAL,
-    DecimalString,
-    invoice_of,
-    optional_client,
-    status_param,
-)
+from ._common import KEY_HEADER_OPTIONAL, DecimalString, invoice_of, optional_client, status_param
 
 
 class DisputeListApi(Api):

@@ -5,14 +5,14 @@ from __future__ import annotations
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 
-from accounts.api.views.base import ERRORS_READ, Api, responses
+from accounts.api.views.base import CLIENT_PARAM, ERRORS_READ, Api, responses
 from accounts.kernel.permissions import IsBillingStaff
 from billing.invoicing import selectors
 from billing.invoicing.services import fapiao as fapiao_services
 from billing.models import FapiaoRequest
 
 from ..serializers import FapiaoRequestSerializer
-from ._common import CLIENT_PARAM, DecimalString, optional_client, status_param
+from ._common import DecimalString, optional_client, status_param
 
 
 class FapiaoRequestListApi(Api):

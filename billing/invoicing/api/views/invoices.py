@@ -11,7 +11,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import renderers, serializers
 
 from accounts import selectors as account_selectors
-from accounts.api.views.base import ERRORS_READ, Api, responses
+from accounts.api.views.base import CLIENT_PARAM, ERRORS_READ, Api, client_from_query, responses
 from accounts.kernel.errors import ValidationFailed
 from accounts.kernel.idempotency import idempotent
 from accounts.kernel.permissions import IsBillingStaff, IsClientAdmin
@@ -23,11 +23,9 @@ from billing.models import FapiaoRequest, Invoice, UsageRecord
 
 from ..serializers import FapiaoRequestSerializer, InvoiceDetailSerializer, InvoiceListSerializer
 from ._common import (
-    CLIENT_PARAM,
     DEFAULT_PAGE_SIZE,
     KEY_HEADER_OPTIONAL,
     DecimalString,
-    client_from_query,
     invoice_answer,
     invoice_of,
     status_param,

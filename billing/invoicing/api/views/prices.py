@@ -6,7 +6,7 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 
 from accounts import selectors as account_selectors
-from accounts.api.views.base import ERRORS_READ, Api, responses
+from accounts.api.views.base import CLIENT_PARAM, ERRORS_READ, Api, responses
 from accounts.kernel.errors import ValidationFailed
 from accounts.kernel.permissions import IsBillingStaff
 from accounts.models import Provider
@@ -16,7 +16,7 @@ from billing.invoicing.services import prices as price_services
 from billing.models import InterestRate, Price, UsageRecord
 
 from ..serializers import InterestRateSerializer, PriceSerializer
-from ._common import CLIENT_PARAM, DecimalString, optional_client
+from ._common import DecimalString, optional_client
 
 
 class InterestRateListApi(Api):

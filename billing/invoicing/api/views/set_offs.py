@@ -5,22 +5,15 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
-from accounts.api.views.base import ERRORS_READ, Api, responses
-from accounts.kernel.idempotency import idempotent
+from accounts.api.views.base import CLIENT_PARAM, ERRORS_READ, KEY_HEADER, Api, responses
+from accounts.kernel.idempotency import idempotent, require_key
 from accounts.kernel.permissions import IsBillingStaff
 from billing.invoicing import selectors
 from billing.invoicing.services import set_offs as set_off_services
 from billing.models import SetOff
 
 from ..serializers import SetOffSerializer
-from ._common import (
-    CLIENT_PARAM,
-    KEY_HEADER,
-    DecimalString,
-    invoice_of,
-    optional_client,
-    require_key,
-)
+from ._common import DecimalString, invoice_of, optional_client
 
 
 class SetOffListApi(Api):

@@ -9,10 +9,18 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import renderers, serializers
 
 from accounts import selectors as account_selectors
-from accounts.api.views.base import ERRORS_READ, Api, client_for, responses
+from accounts.api.views.base import (
+    CLIENT_PARAM,
+    ERRORS_READ,
+    KEY_HEADER,
+    Api,
+    client_for,
+    client_from_query,
+    responses,
+)
 from accounts.kernel.errors import ValidationFailed
 from accounts.kernel.fields import AmountField, MomentField
-from accounts.kernel.idempotency import idempotent, request_key
+from accounts.kernel.idempotency import idempotent, require_key
 from accounts.kernel.permissions import IsBillingStaff, IsClientAdmin
 from billing.models import Chargeback, CreditLot, LedgerEntry, RestitutionRequest, Wallet
 from billing.prepaid import selectors
@@ -26,34 +34,9 @@ from ..serializers import (
     WalletSerializer,
 )
 
-CLIENT_PARAM = OpenApiParameter(
-    "client", int, description="the client's id (staff; a client user's own client by default)"
-)
-
-
-def _client_from_query(request):
-    """The client named by `?client=` (staff) or the caller's own; another client's id is 404."""
-    raw = request.query_params.get("client")
-    if raw is not None and not raw.isdigit():
-        raise ValidationFailed({"client": ["client must be a client id."]})
-    return client_for(request, int(raw) if raw else None)
-
 
 def _wallet_answer(client) -> dict:
     return {"client": client.pk, **selectors.wallet_summary(client=client)}
-
-
-def _require_key(request) -> str:
-    key = request_key(request)
-    if not key:
-        raise ValidationFailed(
-            {
-                "Idempotency-Key": [
-                    "Send an Idempotency-Key header: nothing moves money without one."
-                ]
-            }
-        )
-    return key
 
 
 # --- Wallet --------------------------------------------------------------------------------
@@ -65,7 +48,7 @@ class WalletApi(Api):
     )
     def get(self, request):
         """Balance, usable now, pending (usable from the next day) and every lot (art. 29.3)."""
-        return self.present(_wallet_answer(_client_from_query(request)), WalletSerializer)
+        return self.present(_wallet_answer(client_from_query(request)), WalletSerializer)
 
 
 class ClientWalletApi(Api):
@@ -89,7 +72,7 @@ class CreditLotListApi(Api):
     )
     def get(self, request):
         """The client's lots, earliest expiry first (the order debits consume them, art. 29.2)."""
-        client = _client_from_query(request)
+        client = client_from_query(request)
         return self.paginated(selectors.lot_list(client=client), CreditLotSerializer)
 
 
@@ -149,7 +132,7 @@ class LedgerApi(Api):
     )
     def get(self, request):
         """The ledger, newest first, filtered; `?format=csv` (or ledger.csv) exports it."""
-        client = _client_from_query(request)
+        client = client_from_query(request)
         filters = _ledger_filters(request)
         if request.accepted_renderer.format == "csv":
             return _ledger_csv_response(client, filters)
@@ -171,7 +154,7 @@ class LedgerCsvApi(Api):
         },
     )
     def get(self, request):
-        return _ledger_csv_response(_client_from_query(request), _ledger_filters(request))
+        return _ledger_csv_response(client_from_query(request), _ledger_filters(request))
 
 
 # --- Top-ups and chargebacks (staff) -------------------------------------------------------
@@ -196,9 +179,7 @@ class TopUpApi(Api):
     @extend_schema(
         tags=["wallet"],
         request=InputSerializer,
-        parameters=[
-            OpenApiParameter("Idempotency-Key", str, OpenApiParameter.HEADER, required=True)
-        ],
+        parameters=[KEY_HEADER],
         responses=responses(201, CreditLotSerializer),
     )
     def post(self, request):
@@ -206,7 +187,7 @@ class TopUpApi(Api):
         expiring 12 months after purchase (art. 29.3). Requires Idempotency-Key."""
 
         def handler():
-            key = _require_key(request)
+            key = require_key(request)
             data = self.input(request)
             client = account_selectors.client_get(user=request.user, pk=data["client"])
             lot = wallets.wallet_top_up(
