@@ -48,6 +48,11 @@ urlpatterns = [
     ),
     # data-subject requests (art. 21.5)
     path("dsrs/", dsrs.dsrs, name="dsrs"),
+    path(
+        "dsrs/callback-secret/rotate/",
+        dsrs.dsr_callback_secret_rotate,
+        name="dsr_callback_secret_rotate",
+    ),
     path("dsrs/<int:pk>/", dsrs.dsr_detail, name="dsr_detail"),
     path("dsrs/<int:pk>/<str:action>/", dsrs.dsr_action, name="dsr_action"),
     # breaches (art. 21.11)

@@ -5,6 +5,7 @@ broker, console email) for a first look. `DATABASE_URL` and `REDIS_URL` switch i
 PostgreSQL and Redis, which is what the tests and production use.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -330,8 +331,21 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 PORTAL_STAFF_EMAIL = env_str("PORTAL_STAFF_EMAIL", "billing@localhost")
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", "http://127.0.0.1:8000")
-# Client-supplied callback URLs (OpenDSR) may reach private addresses only in first-look mode.
-PORTAL_CALLBACKS_ALLOW_PRIVATE = env_bool("PORTAL_CALLBACKS_ALLOW_PRIVATE", DEBUG)
+# Client-supplied callback URLs (OpenDSR) must reach public addresses over https; only these
+# networks are exempt (and may use plain http): loopback in first-look mode and the tests,
+# none in production. Comma-separated CIDRs, e.g. "127.0.0.0/8,::1/128".
+PORTAL_CALLBACKS_ALLOWED_NETWORKS = env_list(
+    "PORTAL_CALLBACKS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if DEBUG else []
+)
+for _network in PORTAL_CALLBACKS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"PORTAL_CALLBACKS_ALLOWED_NETWORKS: {_network!r} is not a network (CIDR)."
+        ) from _exc
+# Connect, send and read of one status callback, in seconds; a slow receiver fails the attempt.
+DSR_CALLBACK_TIMEOUT_SECONDS = env_int("DSR_CALLBACK_TIMEOUT_SECONDS", 5)
 
 # --- Internationalisation ----------------------------------------------------------------
 LANGUAGE_CODE = "en"
