@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import assistance, audits, breaches, dsrs, home, records, sub_processors
+from .views import assistance, audits, breaches, documents, dsrs, home, records, sub_processors
 
 app_name = "dataprocessing"
 
@@ -24,6 +24,11 @@ urlpatterns = [
         "sub-processors/<int:pk>/", sub_processors.sub_processor_detail, name="sub_processor_detail"
     ),
     path(
+        "sub-processors/<int:pk>/agreement-document/",
+        documents.sub_processor_document,
+        name="sub_processor_document",
+    ),
+    path(
         "sub-processor-changes/<int:pk>/object/",
         sub_processors.sub_processor_object,
         name="sub_processor_object",
@@ -41,6 +46,11 @@ urlpatterns = [
     # audits (art. 21.7)
     path("audits/", audits.audits, name="audits"),
     path("audits/<int:pk>/", audits.audit_detail, name="audit_detail"),
+    path(
+        "audits/<int:pk>/documents/<str:document>/",
+        documents.audit_document,
+        name="audit_document",
+    ),
     path(
         "audits/<int:pk>/<str:action>/",
         audits.audit_action,

@@ -364,8 +364,18 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
-MEDIA_URL = "media/"
+# Uploaded documents (audit declarations and reports, sub-processor agreements) live outside the
+# web root and no URL serves the folder: MEDIA_URL stays unset, and the only way to a document
+# is a view that checks the user is a party to it (dataprocessing/views/documents.py).
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media"))).resolve()
+for _public in (STATIC_ROOT, *STATICFILES_DIRS):
+    if MEDIA_ROOT == Path(_public).resolve() or Path(_public).resolve() in MEDIA_ROOT.parents:
+        raise ImproperlyConfigured(
+            f"MEDIA_ROOT={MEDIA_ROOT} lies in a folder served as static files ({_public}); "
+            "uploads must stay outside the web root."
+        )
+# An uploaded document is refused above this size (accounts/kernel/uploads.py).
+PORTAL_UPLOAD_MAX_BYTES = env_int("PORTAL_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 
 # --- Security (production values unless DEBUG) -------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
