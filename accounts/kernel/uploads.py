@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.exceptions import SuspiciousFileOperation
+from django.core.files import File
+from django.db.models.fields.files import FieldFile
 from django.utils.text import get_valid_filename
 
 from accounts.kernel.errors import ValidationFailed
@@ -42,7 +44,7 @@ def max_bytes() -> int:
     return int(getattr(settings, "PORTAL_UPLOAD_MAX_BYTES", DEFAULT_MAX_BYTES))
 
 
-def _head(file, n: int = 16) -> bytes:
+def _head(file: File[bytes], n: int = 16) -> bytes:
     position = file.tell() if hasattr(file, "tell") else None
     file.seek(0)
     head = file.read(n)
@@ -55,7 +57,7 @@ def kind_of(head: bytes) -> Kind | None:
     return next((k for k in KINDS if head.startswith(k.signature)), None)
 
 
-def document_check(file, *, field: str, what: str = "The document") -> Kind:
+def document_check(file: File[bytes], *, field: str, what: str = "The document") -> Kind:
     """Refuse (naming `field`) a file over the size limit or not of an accepted type by content;
     on success the file's name carries the extension of the type found."""
     limit = max_bytes()
@@ -88,7 +90,7 @@ def document_check(file, *, field: str, what: str = "The document") -> Kind:
     return kind
 
 
-def stored_kind(field_file) -> Kind | None:
+def stored_kind(field_file: FieldFile) -> Kind | None:
     """The accepted type of a stored file, read from its content (None when it is not one)."""
     with field_file.open("rb") as f:
         return kind_of(f.read(16))
