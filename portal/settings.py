@@ -227,10 +227,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Lock a username from one address out after repeated failures (art. 5.2: credentials kept secure).
+# Lock a username from one address out after repeated failures, and an address that fails
+# across many usernames (password spraying) after more (art. 5.2: credentials kept secure).
+# django-axes has one limit for all parameter sets; accounts.axes_handler gives the IP-only set
+# its own. Never the username alone: anyone could then lock any user out from anywhere.
+AXES_HANDLER = "accounts.axes_handler.AxesHandler"
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+PORTAL_AXES_IP_FAILURE_LIMIT = env_int("PORTAL_AXES_IP_FAILURE_LIMIT", 20)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], ["ip_address"]]
+# Password-reset requests per address and per IP address in an hour (accounts/views/sign_in.py).
+PORTAL_PASSWORD_RESETS_PER_ADDRESS_HOUR = env_int("PORTAL_PASSWORD_RESETS_PER_ADDRESS_HOUR", 5)
+PORTAL_PASSWORD_RESETS_PER_IP_HOUR = env_int("PORTAL_PASSWORD_RESETS_PER_IP_HOUR", 20)
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
