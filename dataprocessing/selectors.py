@@ -174,6 +174,36 @@ def audit_request_get(*, user: User, pk) -> AuditRequest:
     return _get(audit_request_list(user=user), pk=pk)
 
 
+# The documents of an audit by their name in a URL (art. 21.7.3).
+AUDIT_DOCUMENTS = {
+    "confidentiality-declaration": "confidentiality_declaration",
+    "report": "report",
+}
+
+
+def audit_document_get(*, user: User, pk, document: str):
+    """An audit's uploaded document, for the parties only: the client's users and the
+    provider's staff who may see the audit (art. 21.7.3); anyone else, or a document not
+    uploaded, is not found."""
+    if document not in AUDIT_DOCUMENTS:
+        raise NotFound
+    file = getattr(audit_request_get(user=user, pk=pk), AUDIT_DOCUMENTS[document])
+    if not file:
+        raise NotFound
+    return file
+
+
+def sub_processor_document_get(*, user: User, pk):
+    """A sub-processor's written agreement (art. 21.9.2) is between the provider and its
+    sub-processor: its staff download it; a client's user is not found, like any other user."""
+    if not user.is_provider_staff:
+        raise NotFound
+    file = sub_processor_get(user=user, pk=pk).agreement_document
+    if not file:
+        raise NotFound
+    return file
+
+
 def audit_actions(*, user: User, audit: AuditRequest) -> dict[str, bool]:
     """Which steps of art. 21.7 the page offers this user now (the services check them again)."""
     own_admin = is_client_side(user, audit.client_id)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .views import assistance, audits, breaches, dsrs, home, records, sub_processors
+from .views import assistance, audits, breaches, documents, dsrs, home, records, sub_processors
 
 app_name = "dataprocessing"
 
@@ -24,6 +24,11 @@ urlpatterns = [
         "sub-processors/<int:pk>/", sub_processors.sub_processor_detail, name="sub_processor_detail"
     ),
     path(
+        "sub-processors/<int:pk>/agreement-document/",
+        documents.sub_processor_document,
+        name="sub_processor_document",
+    ),
+    path(
         "sub-processor-changes/<int:pk>/object/",
         sub_processors.sub_processor_object,
         name="sub_processor_object",
@@ -42,12 +47,22 @@ urlpatterns = [
     path("audits/", audits.audits, name="audits"),
     path("audits/<int:pk>/", audits.audit_detail, name="audit_detail"),
     path(
+        "audits/<int:pk>/documents/<str:document>/",
+        documents.audit_document,
+        name="audit_document",
+    ),
+    path(
         "audits/<int:pk>/<str:action>/",
         audits.audit_action,
         name="audit_action",
     ),
     # data-subject requests (art. 21.5)
     path("dsrs/", dsrs.dsrs, name="dsrs"),
+    path(
+        "dsrs/callback-secret/rotate/",
+        dsrs.dsr_callback_secret_rotate,
+        name="dsr_callback_secret_rotate",
+    ),
     path("dsrs/<int:pk>/", dsrs.dsr_detail, name="dsr_detail"),
     path("dsrs/<int:pk>/<str:action>/", dsrs.dsr_action, name="dsr_action"),
     # breaches (art. 21.11)

@@ -5,6 +5,7 @@ broker, console email) for a first look. `DATABASE_URL` and `REDIS_URL` switch i
 PostgreSQL and Redis, which is what the tests and production use.
 """
 
+import ipaddress
 from datetime import timedelta
 from pathlib import Path
 
@@ -228,10 +229,18 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-# Lock a username from one address out after repeated failures (art. 5.2: credentials kept secure).
+# Lock a username from one address out after repeated failures, and an address that fails
+# across many usernames (password spraying) after more (art. 5.2: credentials kept secure).
+# django-axes has one limit for all parameter sets; accounts.axes_handler gives the IP-only set
+# its own. Never the username alone: anyone could then lock any user out from anywhere.
+AXES_HANDLER = "accounts.axes_handler.AxesHandler"
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5)
+PORTAL_AXES_IP_FAILURE_LIMIT = env_int("PORTAL_AXES_IP_FAILURE_LIMIT", 20)
 AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 30))
-AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], ["ip_address"]]
+# Password-reset requests per address and per IP address in an hour (accounts/views/sign_in.py).
+PORTAL_PASSWORD_RESETS_PER_ADDRESS_HOUR = env_int("PORTAL_PASSWORD_RESETS_PER_ADDRESS_HOUR", 5)
+PORTAL_PASSWORD_RESETS_PER_IP_HOUR = env_int("PORTAL_PASSWORD_RESETS_PER_IP_HOUR", 20)
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
@@ -333,8 +342,21 @@ EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 PORTAL_STAFF_EMAIL = env_str("PORTAL_STAFF_EMAIL", "billing@localhost")
 PORTAL_ADDR = portal_addr()
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", f"http://{PORTAL_ADDR}")
-# Client-supplied callback URLs (OpenDSR) may reach private addresses only in first-look mode.
-PORTAL_CALLBACKS_ALLOW_PRIVATE = env_bool("PORTAL_CALLBACKS_ALLOW_PRIVATE", DEBUG)
+# Client-supplied callback URLs (OpenDSR) must reach public addresses over https; only these
+# networks are exempt (and may use plain http): loopback in first-look mode and the tests,
+# none in production. Comma-separated CIDRs, e.g. "127.0.0.0/8,::1/128".
+PORTAL_CALLBACKS_ALLOWED_NETWORKS = env_list(
+    "PORTAL_CALLBACKS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if DEBUG else []
+)
+for _network in PORTAL_CALLBACKS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"PORTAL_CALLBACKS_ALLOWED_NETWORKS: {_network!r} is not a network (CIDR)."
+        ) from _exc
+# Connect, send and read of one status callback, in seconds; a slow receiver fails the attempt.
+DSR_CALLBACK_TIMEOUT_SECONDS = env_int("DSR_CALLBACK_TIMEOUT_SECONDS", 5)
 
 # --- Internationalisation ----------------------------------------------------------------
 # English, Simplified Chinese (CM Telecom (Shenzhen)'s clients) and Dutch (CXENGAGE's). Before
@@ -358,8 +380,18 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
-MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
-MEDIA_URL = "media/"
+# Uploaded documents (audit declarations and reports, sub-processor agreements) live outside the
+# web root and no URL serves the folder: MEDIA_URL stays unset, and the only way to a document
+# is a view that checks the user is a party to it (dataprocessing/views/documents.py).
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media"))).resolve()
+for _public in (STATIC_ROOT, *STATICFILES_DIRS):
+    if MEDIA_ROOT == Path(_public).resolve() or Path(_public).resolve() in MEDIA_ROOT.parents:
+        raise ImproperlyConfigured(
+            f"MEDIA_ROOT={MEDIA_ROOT} lies in a folder served as static files ({_public}); "
+            "uploads must stay outside the web root."
+        )
+# An uploaded document is refused above this size (accounts/kernel/uploads.py).
+PORTAL_UPLOAD_MAX_BYTES = env_int("PORTAL_UPLOAD_MAX_BYTES", 10 * 1024 * 1024)
 
 # --- Security (production values unless DEBUG) -------------------------------------------
 SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)

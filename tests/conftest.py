@@ -104,6 +104,17 @@ def api(db):
 
 
 @pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache (rate-limit counters live there)."""
+    from django.core.cache import cache
+
+    try:
+        cache.clear()
+    except Exception:  # noqa: BLE001 - tests of a Redis outage run without it
+        pass
+
+
+@pytest.fixture(autouse=True)
 def fast_password_hashing(settings):
     """A fast hasher everywhere in tests: PBKDF2's cost is a production concern, and the
     factories hash a password for every user they make. Sign-in itself works the same."""

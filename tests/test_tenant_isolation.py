@@ -15,6 +15,7 @@ import uuid
 from decimal import Decimal
 
 import pytest
+from django.core.files.base import ContentFile
 from django.urls import URLResolver, get_resolver
 from django.utils import timezone
 
@@ -157,8 +158,16 @@ def _assistance(client):
     return {"pk": request.pk}
 
 
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
 def _audit(client):
-    return {"pk": AuditRequestFactory(client=client, requested_by=_admin(client)).pk}
+    audit = AuditRequestFactory(client=client, requested_by=_admin(client))
+    # with a document on file, so the download route is walked against a real file
+    audit.confidentiality_declaration.save("nda.pdf", ContentFile(b"%PDF-1.4 theirs"))
+    return {"pk": audit.pk, "document": "confidentiality-declaration"}
 
 
 def _breach_notice(client):

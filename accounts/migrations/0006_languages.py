@@ -49,6 +49,7 @@ class Migration(migrations.Migration):
             model_name="historicalprovider",
             name="terms_languages",
             field=models.JSONField(
+                blank=True,
                 default=accounts.models.providers.default_terms_languages,
                 help_text="every terms version is published in each of these languages (none: any)",
             ),
@@ -94,6 +95,7 @@ class Migration(migrations.Migration):
             model_name="provider",
             name="terms_languages",
             field=models.JSONField(
+                blank=True,
                 default=accounts.models.providers.default_terms_languages,
                 help_text="every terms version is published in each of these languages (none: any)",
             ),

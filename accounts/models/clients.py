@@ -1,5 +1,8 @@
 """Clients (companies), their directors, change requests and data requests (art. 2, 5)."""
 
+import base64
+import secrets
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
@@ -7,6 +10,11 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from .providers import Provider
+
+
+def callback_secret_new() -> str:
+    """A Standard Webhooks signing secret: `whsec_` and 32 random bytes in base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(32)).decode()
 
 
 class Client(models.Model):
@@ -41,8 +49,11 @@ class Client(models.Model):
     )
     rejection_reason = models.TextField(blank=True)
     deleted_at = models.DateTimeField(null=True, blank=True)
+    # Signs the status callbacks the portal posts to the client (Standard Webhooks HMAC); shown
+    # to the client's admins, rotatable. Kept out of the history so old secrets are not kept.
+    callback_secret = models.CharField(max_length=64, default=callback_secret_new, editable=False)
 
-    history = HistoricalRecords()
+    history = HistoricalRecords(excluded_fields=["callback_secret"])
 
     class Meta:
         ordering = ["legal_name", "pk"]

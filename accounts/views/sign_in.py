@@ -1,11 +1,15 @@
 """Sign-in by email, the staff's second factor (TOTP), sign-out and password reset."""
 
+import logging
+
 import django_otp
 import qrcode
 import qrcode.image.svg
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
+from django.http import HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse, reverse_lazy
 from django.utils.translation import gettext as _
@@ -16,11 +20,14 @@ from accounts.forms import (
     TOTPCodeForm,
     add_service_error,
 )
+from accounts.kernel import ratelimit
 from accounts.kernel.errors import ApplicationError
 from accounts.kernel.languages import SESSION_KEY, offered_languages
 from accounts.services import users as user_services
 
 from .base import safe_next
+
+log = logging.getLogger(__name__)
 
 
 class LoginView(auth_views.LoginView):
@@ -50,10 +57,40 @@ class LogoutView(auth_views.LogoutView):
 
 
 class PasswordResetView(auth_views.PasswordResetView):
+    """Reset requests are limited per address and per IP address (art. 5.2: credentials kept
+    secure; no mail bombing of an address, no enumeration of many from one place).
+
+    Over a limit the answer is the same neutral "if the address is known we sent a link" page
+    as always, and nothing is sent: neither the answer nor its status tells whether the address
+    exists or the limit was reached. Every request counts, for known and unknown addresses.
+    """
+
     template_name = "accounts/password_reset_form.html"
     email_template_name = "accounts/password_reset_email.txt"
     subject_template_name = "accounts/password_reset_subject.txt"
     success_url = reverse_lazy("password_reset_done")
+
+    def form_valid(self, form):
+        address = form.cleaned_data["email"].strip().lower()
+        ip = self.request.META.get("REMOTE_ADDR", "")
+        hour = 60 * 60
+        # both counted, so a sprayer's requests keep counting against its IP address
+        within_address = ratelimit.hit(
+            "password-reset:address",
+            address,
+            limit=settings.PORTAL_PASSWORD_RESETS_PER_ADDRESS_HOUR,
+            window_seconds=hour,
+        )
+        within_ip = ratelimit.hit(
+            "password-reset:ip",
+            ip,
+            limit=settings.PORTAL_PASSWORD_RESETS_PER_IP_HOUR,
+            window_seconds=hour,
+        )
+        if within_address and within_ip:
+            return super().form_valid(form)
+        log.warning("password reset over the limit (%s); nothing sent", ip)
+        return HttpResponseRedirect(self.get_success_url())
 
 
 class PasswordResetDoneView(auth_views.PasswordResetDoneView):

@@ -15,6 +15,7 @@ from accounts.kernel.errors import ApplicationError, ValidationFailed
 from accounts.kernel.history import save_with_history
 from accounts.kernel.inputs import clean_text, optional_text
 from accounts.kernel.notifications import client_admin_emails, notify
+from accounts.kernel.uploads import document_check
 from accounts.models import Client, Provider, User
 from dataprocessing.models import AuditRequest
 from dataprocessing.selectors import is_client_side
@@ -316,6 +317,7 @@ def audit_upload_confidentiality(*, audit: AuditRequest, file, acting_user: User
         raise ValidationFailed(
             {"file": ["Upload the signed confidentiality declaration (art. 21.7.3)."]}
         )
+    document_check(file, field="file", what="The confidentiality declaration")
     audit.confidentiality_declaration.save(
         getattr(file, "name", "declaration.pdf"), file, save=False
     )
@@ -372,6 +374,7 @@ def audit_share_report(*, audit: AuditRequest, file, acting_user: User) -> Audit
         )
     if not file:
         raise ValidationFailed({"file": ["Upload the auditor's report (art. 21.7.3)."]})
+    document_check(file, field="file", what="The report")
     audit.report.save(getattr(file, "name", "report.pdf"), file, save=False)
     audit.report_shared_at = timezone.now()
     _set_status(audit, AuditRequest.Status.REPORT_SHARED, acting_user)

@@ -5,18 +5,13 @@ instructs, the provider acts and records its cost; status changes are posted to 
 from __future__ import annotations
 
 import datetime as dt
-import ipaddress
 import json
 import logging
-import socket
-import urllib.error
-import urllib.request
 from typing import Any
-from urllib.parse import urlparse
 
-from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from standardwebhooks import Webhook
 
 from accounts import workdays
 from accounts.kernel.dates import add_months
@@ -25,8 +20,10 @@ from accounts.kernel.history import save_with_history
 from accounts.kernel.inputs import clean_text, optional_text
 from accounts.kernel.notifications import client_admin_emails, notify
 from accounts.models import Client, User
+from accounts.models.clients import callback_secret_new
 from dataprocessing.models import DataSubjectRequest, DsrCallback
 
+from . import _outbound
 from ._common import (
     compliance_emails,
     fmt,
@@ -40,7 +37,6 @@ from ._common import (
 log = logging.getLogger(__name__)
 
 DSR_EXTENSION_MONTHS = 2
-DSR_CALLBACK_TIMEOUT_SECONDS = 5
 DSR_CALLBACK_MAX_ATTEMPTS = 8
 
 
@@ -89,62 +85,80 @@ def dsr_callback_payload(dsr: DataSubjectRequest, status: str) -> dict[str, Any]
 
 
 def _status_changed(dsr: DataSubjectRequest) -> None:
-    """Record the OpenDSR status callback in this transaction; it is posted once it commits."""
+    """Record the OpenDSR status callback in this transaction; after commit a Celery task
+    posts it, so the request that changed the status never waits on the client's server."""
     if not dsr.status_callback_url:
         return
     callback = DsrCallback.objects.create(
         request=dsr, status=dsr.status, url=dsr.status_callback_url
     )
-    transaction.on_commit(lambda: dsr_callback_deliver(callback_id=callback.pk))
+    transaction.on_commit(lambda: dsr_callback_enqueue(callback.pk))
+
+
+def dsr_callback_enqueue(callback_id: int) -> bool:
+    """Hand the callback to Celery; a broker that is down costs the request nothing (the row is
+    committed and the retry job posts it)."""
+    from dataprocessing.tasks import dsr_callback_send
+
+    try:
+        dsr_callback_send.apply_async((callback_id,), retry=False)
+    except Exception:  # noqa: BLE001 - any broker failure; the row is the record
+        log.warning("DSR status callback %s not queued (broker unavailable)", callback_id)
+        return False
+    return True
 
 
 def callback_url_error(url: str) -> str | None:
-    """Why the portal will not call `url`, or None. Outside first-look/test settings a status
-    callback must be https and reach a public address: a client-supplied URL must never make
-    the portal post into the provider's own network (server-side request forgery)."""
-    parsed = urlparse(url)
-    allow_private = getattr(settings, "PORTAL_CALLBACKS_ALLOW_PRIVATE", False)
-    if parsed.scheme not in ("https", "http") or not parsed.hostname:
-        return "The status callback URL must be an absolute http(s) URL."
-    if parsed.scheme != "https" and not allow_private:
-        return "The status callback URL must use https."
-    if allow_private:
-        return None
+    """Why the portal will not call `url`, or None. A status callback must be https and reach
+    only public addresses (networks in `PORTAL_CALLBACKS_ALLOWED_NETWORKS` aside, where plain
+    http is accepted too): a client-supplied URL must never make the portal post into the
+    provider's own network (server-side request forgery). Delivery checks again and connects
+    to the very address it checked (`_outbound`)."""
     try:
-        addresses = {info[4][0] for info in socket.getaddrinfo(parsed.hostname, parsed.port or 443)}
-    except OSError:
-        return "The status callback URL's host does not resolve."
-    for address in addresses:
-        ip = ipaddress.ip_address(address.split("%")[0])
-        if not ip.is_global:
-            return "The status callback URL must reach a public address."
+        _outbound.resolve(url)
+    except _outbound.Refused as exc:
+        return str(exc)
     return None
 
 
-def _post(url: str, body: bytes) -> tuple[int | None, str]:
-    """POST `body` as JSON with a short timeout: the response code, and the error if any."""
-    req = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "agreement-portal-dsr/1"},
-    )
-    timeout = getattr(settings, "DSR_CALLBACK_TIMEOUT_SECONDS", DSR_CALLBACK_TIMEOUT_SECONDS)
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as response:  # noqa: S310 (http(s) URL validated by URLField)
-            return response.status, ""
-    except urllib.error.HTTPError as exc:
-        return exc.code, f"HTTP {exc.code}"
-    except Exception as exc:  # network errors, timeouts: kept for the retry job
-        return None, f"{type(exc).__name__}: {exc}"[:1000]
+def dsr_callback_secret_rotate(*, client: Client, acting_user: User) -> str:
+    """A new secret for signing the client's status callbacks; the old one stops at once.
+    Only the client's own admin rotates it (art. 5.2)."""
+    require_client_admin(acting_user, client)
+    secret = callback_secret_new()
+    Client.objects.filter(pk=client.pk).update(callback_secret=secret)
+    client.callback_secret = secret
+    return secret
+
+
+def dsr_callback_headers(
+    *, callback: DsrCallback, secret: str, body: bytes, now: dt.datetime
+) -> dict[str, str]:
+    """Standard Webhooks signature headers: the id is the callback's, the same on every retry,
+    so the receiver can drop a repeat; the signature is HMAC-SHA256 over id, timestamp and
+    body, with the client's secret."""
+    msg_id = f"dsr-callback-{callback.pk}"
+    signature = Webhook(secret).sign(msg_id=msg_id, timestamp=now, data=body.decode())
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(now.timestamp())),
+        "webhook-signature": signature,
+    }
 
 
 def dsr_callback_deliver(*, callback_id: int) -> bool:
-    """POST one status callback (JSON) with a short timeout; a failure is kept for the retry job.
+    """POST one status callback (JSON, signed) with a short timeout; a failure is kept for the
+    retry job.
 
     The row is claimed with a conditional UPDATE so two workers never post the same callback.
+    The URL is checked again at delivery (DNS may have changed since receipt), resolved once,
+    and the connection goes to the checked address; redirects are not followed.
     """
-    callback = DsrCallback.objects.select_related("request").filter(pk=callback_id).first()
+    callback = (
+        DsrCallback.objects.select_related("request__client__provider")
+        .filter(pk=callback_id)
+        .first()
+    )
     if callback is None or callback.delivered:
         return False
     claimed = DsrCallback.objects.filter(
@@ -152,13 +166,14 @@ def dsr_callback_deliver(*, callback_id: int) -> bool:
     ).update(attempts=callback.attempts + 1, attempted_at=timezone.now())
     if not claimed:
         return False
-    refusal = callback_url_error(callback.url)  # checked again: DNS may have changed since
-    if refusal:
-        DsrCallback.objects.filter(pk=callback.pk).update(error=refusal)
-        log.warning("DSR status callback %s to %s refused: %s", callback.pk, callback.url, refusal)
-        return False
     body = json.dumps(dsr_callback_payload(callback.request, callback.status)).encode()
-    code, error = _post(callback.url, body)
+    headers = dsr_callback_headers(
+        callback=callback,
+        secret=callback.request.client.callback_secret,
+        body=body,
+        now=timezone.now().astimezone(dt.UTC),
+    )
+    code, error = _outbound.post_json(callback.url, body, headers)
     delivered = code is not None and 200 <= code < 300
     DsrCallback.objects.filter(pk=callback.pk).update(
         response_code=code, error=error, delivered=delivered

@@ -15,6 +15,7 @@ from accounts.kernel.history import save_with_history
 from accounts.kernel.idempotency import create_once
 from accounts.kernel.inputs import clean_text, optional_text
 from accounts.kernel.notifications import client_admin_emails, notify
+from accounts.kernel.uploads import document_check
 from accounts.models import Client, Provider, User
 from dataprocessing.models import SubProcessor, SubProcessorChange, SubProcessorObjection
 
@@ -113,7 +114,8 @@ def sub_processor_register(
         active_from=active_from,
         active_to=active_to,
     )
-    if agreement_document is not None:
+    if agreement_document:
+        document_check(agreement_document, field="agreement_document", what="The agreement")
         sp.agreement_document = agreement_document
     _validate(sp)
     return save_with_history(sp, acting_user, clean=True)
@@ -129,6 +131,10 @@ def sub_processor_update(
     unknown = set(changes) - set(SUB_PROCESSOR_FIELDS)
     if unknown:
         raise ValidationFailed({sorted(unknown)[0]: ["This field cannot be changed."]})
+    if changes.get("agreement_document"):
+        document_check(
+            changes["agreement_document"], field="agreement_document", what="The agreement"
+        )
     sp = SubProcessor.objects.select_for_update().get(pk=sub_processor.pk)
     for field, value in changes.items():
         if field == "safeguard":

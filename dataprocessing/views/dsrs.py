@@ -58,6 +58,8 @@ def _context(request, form=None):
     )
     can_file = selectors.files_for_clients(user)
     return {
+        # the client's own admin sees the secret its status callbacks are signed with
+        "callback_secret": user.client.callback_secret if user.is_client_admin else "",
         "dsrs": paginate(request, qs),
         "filters": filters,
         "form": (form or DsrForm(user=user)) if can_file else None,
@@ -146,3 +148,18 @@ def dsr_action(request, pk: int, action: str):
         ):
             return redirect("dataprocessing:dsr_detail", pk=pk)
     return _page(request, dsr, bound={name: form}, open_action=name, status=400)
+
+
+@require_POST
+@staff_or_client_required
+def dsr_callback_secret_rotate(request):
+    """The client's admin replaces the secret its status callbacks are signed with."""
+    user = request.user
+    if not user.client_id:
+        raise Http404
+    call_service(
+        request,
+        lambda: services.dsr_callback_secret_rotate(client=user.client, acting_user=user),
+        "New signing secret made; the old one no longer verifies.",
+    )
+    return redirect("dataprocessing:dsrs")

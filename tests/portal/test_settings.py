@@ -35,6 +35,14 @@ def _manage(*args, env_overrides=None):
         ({"EMAIL_PORT": "twenty-five"}, "EMAIL_PORT='twenty-five' is not a whole number"),
         ({"DEBUG": "false"}, "SECRET_KEY must be set when DEBUG is off"),
         ({"DEBUG": "false", "SECRET_KEY": "short"}, "at least 50 characters"),
+        (
+            {"PORTAL_CALLBACKS_ALLOWED_NETWORKS": "127.0.0.1/33"},
+            "PORTAL_CALLBACKS_ALLOWED_NETWORKS: '127.0.0.1/33' is not a network",
+        ),
+        (
+            {"MEDIA_ROOT": str(ROOT / "static" / "uploads")},
+            "uploads must stay outside the web root",
+        ),
     ],
 )
 def test_a_bad_setting_fails_at_start_naming_the_variable(overrides, message):

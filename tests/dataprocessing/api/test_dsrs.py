@@ -3,6 +3,7 @@ the OpenDSR shape."""
 
 import base64
 import json
+import socket
 import uuid
 
 import pytest
@@ -106,7 +107,18 @@ def test_dsr_list_filters_by_status_and_is_scoped(
 
 
 # --- OpenDSR -------------------------------------------------------------------------------
-def test_opendsr_submission_answers_in_the_opendsr_shape(api, client_admin):
+def test_opendsr_submission_answers_in_the_opendsr_shape(api, client_admin, monkeypatch):
+    # the callback host is resolved and checked at receipt: give it a public address
+    real = socket.getaddrinfo
+    monkeypatch.setattr(
+        socket,
+        "getaddrinfo",
+        lambda host, port, *a, **kw: (
+            [(socket.AF_INET, socket.SOCK_STREAM, 6, "", ("8.8.8.8", port))]
+            if host == "controller.example"
+            else real(host, port, *a, **kw)
+        ),
+    )
     body = {
         "subject_request_id": str(uuid.uuid4()),
         "subject_request_type": "erasure",

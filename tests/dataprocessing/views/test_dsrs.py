@@ -57,3 +57,32 @@ def test_an_unknown_action_is_404(as_user, compliance_officer, client_company):
         as_user(compliance_officer).post(url("dsr_action", request.pk, "explode")).status_code
         == 404
     )
+
+
+def test_the_client_admin_sees_its_callback_secret_and_rotates_it(
+    as_user, client_admin, client_company, other_company
+):
+    page = as_user(client_admin).get(url("dsrs"))
+    assert client_company.callback_secret in page.content.decode()
+    assert other_company.callback_secret not in page.content.decode()
+    old = client_company.callback_secret
+
+    response = as_user(client_admin).post(url("dsr_callback_secret_rotate"))
+
+    assert response.status_code == 302
+    client_company.refresh_from_db()
+    assert client_company.callback_secret != old
+    assert client_company.callback_secret in as_user(client_admin).get(url("dsrs")).content.decode()
+
+
+@pytest.mark.parametrize("who", ["client_viewer", "compliance_officer"])
+def test_no_one_but_the_client_admin_sees_or_rotates_the_callback_secret(
+    request, as_user, client_company, who
+):
+    user = request.getfixturevalue(who)
+    before = client_company.callback_secret
+    assert before not in as_user(user).get(url("dsrs")).content.decode()
+    response = as_user(user).post(url("dsr_callback_secret_rotate"))
+    assert response.status_code in (403, 404)
+    client_company.refresh_from_db()
+    assert client_company.callback_secret == before
