@@ -156,12 +156,18 @@ def charged_back_lot_ids(*, client: Client) -> set[int]:
 
 
 def ledger_list(*, client: Client, filters: dict | None = None) -> QuerySet[LedgerEntry]:
-    """The client's ledger, newest first; filters: kind, date_from, date_to (local dates, inclusive)."""
+    """The client's ledger as a statement, newest first; filters: kind, date_from, date_to
+    (local dates of `created_at`, inclusive).
+
+    The order is the entries' ids: drawn under the wallet lock in the order their running
+    balances were computed, so each `balance_after` is the previous one plus its amount.
+    `created_at` is when the money moved (a payment's receipt, a usage batch's moment) and may
+    be earlier than the booking (a payment received last week, recorded today)."""
     filters = filters or {}
     qs = (
         LedgerEntry.objects.filter(wallet__client=client)
         .select_related("lot", "wallet")
-        .order_by("-created_at", "-pk")
+        .order_by("-pk")
     )
     kind = filters.get("kind")
     if kind:
