@@ -4,15 +4,14 @@ so another client's objects never appear. A read of one object raises the domain
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 import math
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from accounts import workdays
+from accounts.kernel.csv_export import csv_text
 from accounts.kernel.dates import local_date
 from accounts.kernel.errors import NotFound
 from accounts.models import Client, Provider, User
@@ -566,11 +565,6 @@ def processing_record_export_rows(*, client: Client) -> list[list[str]]:
 
 
 def processing_record_csv(*, client: Client) -> str:
-    """The record of processing as CSV text (art. 21.8); formula-like cells are neutralised."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(RECORD_EXPORT_HEADER)
-    for row in processing_record_export_rows(client=client):
-        # a leading =, +, - or @ would run as a formula in a spreadsheet (CSV injection)
-        writer.writerow(["'" + cell if cell[:1] in ("=", "+", "-", "@") else cell for cell in row])
-    return out.getvalue()
+    """The record of processing as CSV text (art. 21.8), through the kernel's one CSV writer:
+    formula-like cells are neutralised."""
+    return csv_text(RECORD_EXPORT_HEADER, processing_record_export_rows(client=client))

@@ -98,7 +98,10 @@ class CreditLot(models.Model):
 
 
 class LedgerEntry(models.Model):
-    """An append-only movement of a wallet; the balance is the sum of these (art. 29)."""
+    """An append-only movement of a wallet; the balance is the sum of these (art. 29).
+
+    Ordered by id, the entries of a wallet read like a bank statement: each id is drawn under
+    the wallet's lock, in the order the running `balance_after` is computed."""
 
     class Kind(models.TextChoices):
         TOP_UP = "top_up", "Top-up"
@@ -127,7 +130,8 @@ class LedgerEntry(models.Model):
     memo = models.TextField(blank=True)
 
     class Meta:
-        ordering = ["-created_at", "-pk"]
+        # The statement order: ids are drawn under the wallet lock, in balance order.
+        ordering = ["-pk"]
         constraints = [
             models.UniqueConstraint(
                 fields=["wallet", "idempotency_key"],
@@ -135,7 +139,10 @@ class LedgerEntry(models.Model):
                 violation_error_message="A ledger entry with this idempotency key already exists.",
             )
         ]
-        indexes = [models.Index(fields=["wallet", "created_at"], name="ledger_wallet_time_idx")]
+        indexes = [
+            models.Index(fields=["wallet", "created_at"], name="ledger_wallet_time_idx"),
+            models.Index(fields=["wallet", "id"], name="ledger_wallet_order_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.currency} {self.amount} ({self.idempotency_key})"

@@ -11,16 +11,17 @@ API found it through `accounts.selectors.client_get`, scoped by user).
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
+from collections.abc import Iterator
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
 
+from accounts.kernel.csv_export import csv_text
 from accounts.kernel.dates import local_date, local_midnight
+from accounts.kernel.db import keyset_iter
 from accounts.kernel.errors import NotFound
 from accounts.models import Client, Suspension, User
 from accounts.selectors import scoped
@@ -155,12 +156,18 @@ def charged_back_lot_ids(*, client: Client) -> set[int]:
 
 
 def ledger_list(*, client: Client, filters: dict | None = None) -> QuerySet[LedgerEntry]:
-    """The client's ledger, newest first; filters: kind, date_from, date_to (local dates, inclusive)."""
+    """The client's ledger as a statement, newest first; filters: kind, date_from, date_to
+    (local dates of `created_at`, inclusive).
+
+    The order is the entries' ids: drawn under the wallet lock in the order their running
+    balances were computed, so each `balance_after` is the previous one plus its amount.
+    `created_at` is when the money moved (a payment's receipt, a usage batch's moment) and may
+    be earlier than the booking (a payment received last week, recorded today)."""
     filters = filters or {}
     qs = (
         LedgerEntry.objects.filter(wallet__client=client)
         .select_related("lot", "wallet")
-        .order_by("-created_at", "-pk")
+        .order_by("-pk")
     )
     kind = filters.get("kind")
     if kind:
@@ -194,31 +201,29 @@ CSV_COLUMNS = [
 ]
 
 
-def ledger_csv(*, client: Client, filters: dict | None = None) -> str:
-    """The filtered ledger as CSV, times in the provider's time zone."""
+def ledger_csv_rows(*, client: Client, filters: dict | None = None) -> Iterator[list[object]]:
+    """The filtered ledger's CSV rows (`CSV_COLUMNS`), newest first, times in the provider's
+    time zone, read by keyset in chunks (an export of any length stays flat in memory). Amounts
+    are Decimals, so the kernel's `csv_safe` writes a negative amount as the number it is;
+    every text cell (the lot's payment reference, the cause, the key) is neutralised there."""
     tz = ZoneInfo(client.provider.timezone)
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(CSV_COLUMNS)
-    for e in ledger_list(client=client, filters=filters).iterator(chunk_size=2000):
-        writer.writerow(
-            [
-                e.created_at.astimezone(tz).isoformat(),
-                e.kind,
-                f"{e.amount:.2f}",
-                e.currency,
-                f"{e.balance_after:.2f}",
-                e.lot.reference if e.lot_id else "",
-                _csv_safe(e.cause),
-                _csv_safe(e.idempotency_key),
-            ]
-        )
-    return out.getvalue()
+    cent = Decimal("0.01")
+    for e in keyset_iter(ledger_list(client=client, filters=filters), descending=True):
+        yield [
+            e.created_at.astimezone(tz).isoformat(),
+            e.kind,
+            e.amount.quantize(cent),
+            e.currency,
+            e.balance_after.quantize(cent),
+            e.lot.reference if e.lot_id else "",
+            e.cause,
+            e.idempotency_key,
+        ]
 
 
-def _csv_safe(value: str) -> str:
-    """No spreadsheet formula injection from free text."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+def ledger_csv(*, client: Client, filters: dict | None = None) -> str:
+    """The filtered ledger as CSV text (the kernel's one CSV writer; tests and small reads)."""
+    return csv_text(CSV_COLUMNS, ledger_csv_rows(client=client, filters=filters))
 
 
 # --- Chargebacks and restitution (art. 29.4, 29.6) -----------------------------------------

@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpResponse
+from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,6 +22,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
 from accounts.forms import add_service_error
+from accounts.kernel.csv_export import csv_response
 from accounts.kernel.errors import ApplicationError
 from accounts.kernel.pages import billing_staff_required, not_allowed_is_403, paginate
 from billing.models import LimitIncreaseRequest, RestitutionRequest
@@ -188,13 +189,14 @@ def client_wallet(request, pk: int):
     return _render_wallet(request, client, staff_view=True)
 
 
-def _csv_response(client, filters: dict) -> HttpResponse:
-    response = HttpResponse(
-        selectors.ledger_csv(client=client, filters=filters), content_type="text/csv; charset=utf-8"
-    )
+def _csv_response(client, filters: dict) -> StreamingHttpResponse:
+    """The ledger streamed through the kernel's one CSV helper (no formula injection)."""
     stamp = timezone.now().strftime("%Y%m%d")
-    response["Content-Disposition"] = f'attachment; filename="ledger-{client.pk}-{stamp}.csv"'
-    return response
+    return csv_response(
+        f"ledger-{client.pk}-{stamp}.csv",
+        selectors.CSV_COLUMNS,
+        selectors.ledger_csv_rows(client=client, filters=filters),
+    )
 
 
 @login_required

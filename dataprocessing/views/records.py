@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
 
+from accounts.kernel.csv_export import csv_response
 from accounts.kernel.pages import paginate
 from accounts.selectors import client_get
 from dataprocessing import selectors
@@ -69,11 +70,11 @@ def record_detail(request, client_pk: int):
 @login_required
 def record_csv(request, client_pk: int):
     client = client_get(user=request.user, pk=client_pk)
-    response = HttpResponse(
-        selectors.processing_record_csv(client=client), content_type="text/csv; charset=utf-8"
+    return csv_response(
+        f"processing-record-{client.pk}.csv",
+        selectors.RECORD_EXPORT_HEADER,
+        selectors.processing_record_export_rows(client=client),
     )
-    response["Content-Disposition"] = f'attachment; filename="processing-record-{client.pk}.csv"'
-    return response
 
 
 @login_required

@@ -75,7 +75,6 @@ def after_settlement(invoice: Invoice, *, acting_user: User | None) -> None:
     resume_if_cleared(invoice.client, acting_user=acting_user)
 
 
-@transaction.atomic
 def payment_fits_outstanding(invoice: Invoice, amount: Decimal) -> None:
     """A payment is recorded against an invoice only up to what is outstanding on it (total −
     paid − set-offs): an overpayment is refused, naming the outstanding amount, so no money is
@@ -95,6 +94,7 @@ def payment_fits_outstanding(invoice: Invoice, amount: Decimal) -> None:
         )
 
 
+@transaction.atomic
 def payment_record(
     *,
     invoice: Invoice,
@@ -113,6 +113,7 @@ def payment_record(
     once paid plus set off reaches its total. The messages it covers are released in
     proportion (art. 26.2), and a client suspended for non-payment resumes once nothing is
     overdue past the grace period any more (art. 7.3). The same idempotency key records once.
+    One transaction (the invoice page calls it outside any): a refused payment changes nothing.
     """
     require_billing_staff(acting_user)
     key = clean_text(idempotency_key, field="idempotency_key", message=KEY_REQUIRED, max_length=200)

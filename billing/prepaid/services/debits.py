@@ -63,19 +63,20 @@ _DEBIT_REPLAYS_SQL = f"""
 # Every write of a batch in one statement, each column one array literal: the entries (in
 # order), their lot allocations (in order, each pointing at its entry by position), the lots'
 # remaining amounts and statuses, the wallets' balances. Returns the entries' ids in order.
+# The entries take their ids from the ledger's sequence here, under the wallet locks, in the
+# order their running balances were computed (ORDER BY s.n): the ledger's order is its ids,
+# and each entry's balance_after is the one before it plus its amount (a bank statement).
 _DEBIT_WRITE_SQL = f"""
     WITH src AS MATERIALIZED (
         SELECT * FROM unnest(%(wallet)s::bigint[], %(amount)s::numeric[],
-                             %(balance)s::numeric[], %(key)s::varchar[], %(cause)s::varchar[]
-                             /*entry_ids*/)
-               WITH ORDINALITY AS s(wallet_id, amount, balance_after, idempotency_key, cause
-                                    /*entry_id*/, n)
+                             %(balance)s::numeric[], %(key)s::varchar[], %(cause)s::varchar[])
+               WITH ORDINALITY AS s(wallet_id, amount, balance_after, idempotency_key, cause, n)
     ),
     entries AS (
         INSERT INTO {LedgerEntry._meta.db_table}
-            (/*id_column*/wallet_id, kind, amount, currency, balance_after, idempotency_key, created_at,
+            (wallet_id, kind, amount, currency, balance_after, idempotency_key, created_at,
              created_by_id, cause, lot_id, memo)
-        SELECT /*id_value*/s.wallet_id, %(kind)s, s.amount, c.currency, s.balance_after, s.idempotency_key,
+        SELECT s.wallet_id, %(kind)s, s.amount, c.currency, s.balance_after, s.idempotency_key,
                %(at)s, %(by)s, s.cause, NULL, ''
           FROM src s
           JOIN unnest(%(currency_wallet)s::bigint[], %(currency)s::varchar[])
@@ -115,14 +116,6 @@ _DEBIT_WRITE_SQL = f"""
     )
     SELECT id FROM ids ORDER BY n
 """
-# The same statement for entries whose ids the caller drew from the sequence beforehand
-# (usage ingestion links its rows to them before it takes the wallet locks).
-_DEBIT_WRITE_WITH_IDS_SQL = (
-    _DEBIT_WRITE_SQL.replace("/*entry_ids*/", ", %(entry_id)s::bigint[]")
-    .replace("/*entry_id*/", ", entry_id")
-    .replace("/*id_column*/", "id, ")
-    .replace("/*id_value*/", "s.entry_id, ")
-)
 _ENTRY_WALLET = LedgerEntry._meta.get_field("wallet")
 _ENTRY_CREATED_BY = LedgerEntry._meta.get_field("created_by")
 
@@ -139,7 +132,7 @@ class _WalletPlan:
 
 @dataclass(slots=True)
 class _NewRows:
-    # entries as (wallet, key, amount, balance_after, cause, wanted id); allocations as
+    # entries as (wallet, key, amount, balance_after, cause); allocations as
     # (entry position, lot pk, amount)
     entries: list = field(default_factory=list)
     allocations: list = field(default_factory=list)
@@ -150,7 +143,6 @@ def wallets_debit_locked(
     debits_by_wallet: dict[str, Any],
     at: dt.datetime,
     acting_user: User | None = None,
-    entry_ids: dict | None = None,
     as_ids: bool = False,
 ) -> dict[str, Any]:
     """Debit many wallets at once; the caller holds every wallet's lock in its transaction.
@@ -167,11 +159,12 @@ def wallets_debit_locked(
     updates the lots and the wallets, every column sent as one array literal (parsed by
     PostgreSQL, not quoted element by element in Python).
 
-    For callers that hold other rows pointing at the new entries (usage ingestion, which
-    writes its rows before it takes the wallet locks, so the locks are held for less):
-    `entry_ids` {wallet_pk: [id, ...]}, one per debit, ids drawn beforehand from the ledger's
-    sequence, which a new entry then takes; and `as_ids=True` answers each accepted debit
-    with its entry's pk instead of a `LedgerEntry` (no objects built while the locks are held).
+    The new entries take their ids from the ledger's sequence in the write statement, under
+    the wallet locks and in the order of their running balances, so ordered by id the ledger
+    chains (issue 10, section 5: an id drawn before the lock let a batch that locked later
+    take smaller ids). `as_ids=True` answers each accepted debit with its entry's pk instead
+    of a `LedgerEntry` (no objects built while the locks are held; usage ingestion then
+    points its rows at them).
     """
     require_postgresql("Batch debits")
     at = require_aware(at, "at")
@@ -181,13 +174,7 @@ def wallets_debit_locked(
     plans, existing = _read_lots_and_replays(debits_by_wallet, at)
     rows = _NewRows()
     results = {
-        wallet.pk: _decide(
-            plans[wallet.pk],
-            debits,
-            existing,
-            rows,
-            entry_ids[wallet.pk] if entry_ids is not None else None,
-        )
+        wallet.pk: _decide(plans[wallet.pk], debits, existing, rows)
         for wallet, debits in debits_by_wallet.items()
     }
     if not rows.entries:
@@ -195,7 +182,7 @@ def wallets_debit_locked(
     changed = [
         plan for plan in plans.values() if plan.balance != plan.wallet.balance or plan.charged
     ]
-    ids = _write(plans, changed, rows, at, acting_user, with_ids=entry_ids is not None)
+    ids = _write(plans, changed, rows, at, acting_user)
     _wallets_remember(changed, at)
     if as_ids:
         return _outcome_ids(results, ids)
@@ -242,15 +229,13 @@ def _read_lots_and_replays(debits_by_wallet: dict[str, Any], at: dt.datetime) ->
     return plans, existing
 
 
-def _decide(
-    plan: _WalletPlan, debits: list, existing: dict[str, Any], rows: _NewRows, wanted_ids
-) -> list:
+def _decide(plan: _WalletPlan, debits: list, existing: dict[str, Any], rows: _NewRows) -> list:
     """One wallet's debits, in order, each accepted (FIFO over the usable lots) or refused on
     its own (art. 29.2); returns the outcomes, a new entry as its position in `rows`."""
     outcomes: list = []
     seen: dict[str, object] = {}
     wallet_pk = plan.wallet.pk
-    for index, (key, raw_amount, cause) in enumerate(debits):
+    for key, raw_amount, cause in debits:
         try:
             amount = clean_money(raw_amount, field="amount", allow_zero=True)
         except ApplicationError:
@@ -289,24 +274,13 @@ def _decide(
             rows.allocations.append((position, lot[0], take))
         if amount > 0:
             plan.charged = True
-        rows.entries.append(
-            (
-                plan.wallet,
-                key,
-                amount,
-                plan.balance,
-                (cause or "debit")[:200],
-                wanted_ids[index] if wanted_ids is not None else None,
-            )
-        )
+        rows.entries.append((plan.wallet, key, amount, plan.balance, (cause or "debit")[:200]))
         seen[key] = position
         outcomes.append(position)
     return outcomes
 
 
-def _write(
-    plans: dict[str, Any], changed: list, rows: _NewRows, at, acting_user, *, with_ids: bool
-):
+def _write(plans: dict[str, Any], changed: list, rows: _NewRows, at, acting_user):
     """The one write statement of the batch; returns the new entries' ids, in order."""
     wallet_ids = sorted(plans)
     touched = [
@@ -338,10 +312,8 @@ def _write(
         "changed_balance": pg_plain_array([p.balance for p in changed]),
         "changed_charged": pg_plain_array(["t" if p.charged else "f" for p in changed]),
     }
-    if with_ids:
-        params["entry_id"] = pg_plain_array([e[5] for e in entries])
     with connection.cursor() as cursor:
-        cursor.execute(_DEBIT_WRITE_WITH_IDS_SQL if with_ids else _DEBIT_WRITE_SQL, params)
+        cursor.execute(_DEBIT_WRITE_SQL, params)
         ids = cursor.fetchall()
     if len(ids) != len(entries):  # pragma: no cover - the statement inserts every row
         raise RuntimeError("the ledger insert returned fewer ids than entries")
@@ -356,7 +328,7 @@ def _outcome_entries(
     kind = LedgerEntry.Kind.DEBIT
     created_by_id = acting_user.pk if acting_user is not None else None
     entries = []
-    for (pk,), (wallet, key, amount, balance_after, cause, _) in zip(ids, new_entries, strict=True):
+    for (pk,), (wallet, key, amount, balance_after, cause) in zip(ids, new_entries, strict=True):
         entry = LedgerEntry(
             pk, wallet.pk, kind, -amount, wallet.currency, balance_after, key, at,
             created_by_id, cause, None, "",

@@ -29,7 +29,7 @@ from django.utils import timezone
 from accounts.kernel.db import pg_plain_array, pg_text_array, require_postgresql
 from accounts.models import Agreement, Client, Provider, Suspension, User
 from accounts.selectors import messaging_refusal
-from billing.models import LedgerEntry, MessageAccount, UsageRecord, Wallet
+from billing.models import MessageAccount, UsageRecord, Wallet
 
 from . import debits as wallet_debits
 from .limits import limit_notices_send, message_account_for_client, notice_threshold_reached
@@ -144,38 +144,35 @@ _INSERT_SQL = None
 def _insert_sql() -> str:
     """One statement for the batch's new records, each column one array literal, written
     before any account or wallet is locked (so the locks are held for less). ON CONFLICT
-    leaves an id recorded concurrently alone (RETURNING names the rows this batch wrote), and
-    a prepaid row takes its ledger entry's id from the ledger's sequence here, for the debit
-    to use (the foreign key is checked at commit). Rows go in record id order, so two batches
-    that share ids wait on each other in the same order instead of deadlocking."""
+    leaves an id recorded concurrently alone (RETURNING names the rows this batch wrote). A
+    prepaid row is pointed at its ledger entry after the debit (`_link_rows`): the entry's id
+    is drawn under the wallet lock, so the ledger's id order is its balance order. Rows go in
+    record id order, so two batches that share ids wait on each other in the same order
+    instead of deadlocking."""
     global _INSERT_SQL
     if _INSERT_SQL is None:
         _INSERT_SQL = f"""
             INSERT INTO {UsageRecord._meta.db_table}
                 (record_id, client_id, channel, message_count, amount, currency, prepaid,
-                 occurred_at, received_at, recipient, ledger_entry_id)
-            SELECT r.i, r.c, r.ch, r.n, r.a, r.cu, r.p, r.o, %s, r.re,
-                   CASE WHEN r.p THEN nextval(pg_get_serial_sequence(%s, 'id')) END
+                 occurred_at, received_at, recipient)
+            SELECT r.i, r.c, r.ch, r.n, r.a, r.cu, r.p, r.o, %s, r.re
               FROM unnest(%s::varchar[], %s::bigint[], %s::varchar[], %s::integer[],
                           %s::numeric[], %s::varchar[], %s::boolean[], %s::timestamptz[],
                           %s::varchar[])
                    AS r(i, c, ch, n, a, cu, p, o, re)
              ORDER BY r.i
             ON CONFLICT (record_id) DO NOTHING
-            RETURNING record_id, id, ledger_entry_id
+            RETURNING record_id, id
         """
     return _INSERT_SQL
 
 
-def _insert(
-    cursor, records: list[Record], clients: dict[str, Any], now
-) -> dict[str, tuple[int, int]]:
-    """Insert the records; returns {record_id: (pk, ledger entry id)} for those written."""
+def _insert(cursor, records: list[Record], clients: dict[str, Any], now) -> dict[str, int]:
+    """Insert the records; returns {record_id: pk} for those written."""
     cursor.execute(
         _insert_sql(),
         [
             now,
-            LedgerEntry._meta.db_table,
             pg_text_array([r.id for r in records]),
             pg_plain_array([r.client_id for r in records]),
             pg_plain_array([r.channel for r in records]),
@@ -187,7 +184,7 @@ def _insert(
             pg_text_array([r.recipient for r in records]),
         ],
     )
-    return {record_id: (pk, entry_id) for record_id, pk, entry_id in cursor.fetchall()}
+    return dict(cursor.fetchall())
 
 
 _CLIENT_FK_NAME = None
@@ -337,8 +334,7 @@ def _ingest_valid(valid: list[Record], now: dt.datetime) -> tuple[dict[int, dict
     with transaction.atomic(), connection.cursor() as cursor:
         written = _insert(cursor, pending, clients, now)
         # The new rows' client foreign keys are checked now rather than at commit, so that
-        # deferred work is not done while the locks below are held (the ledger entry key
-        # stays deferred: its entries are written under the wallet locks).
+        # deferred work is not done while the locks below are held.
         cursor.execute(f"SET CONSTRAINTS {_client_fk_name(cursor)} IMMEDIATE")
         if len(written) != len(pending):
             # Recorded by a concurrent batch that committed while this insert waited for it.
@@ -365,10 +361,10 @@ def _ingest_valid(valid: list[Record], now: dt.datetime) -> tuple[dict[int, dict
 
         refused: list[int] = []  # usage row pks to delete again
         counts, debits = _count_postpaid(pending, clients, accounts, written, decided, refused)
-        relinked: list[tuple[int, int]] = []
+        linked: list[tuple[int, int]] = []
         if debits:
-            _debit(wallets, debits, written, now, decided, refused, relinked)
-        _correct_rows(cursor, refused, relinked)
+            _debit(wallets, debits, written, now, decided, refused, linked)
+        _correct_rows(cursor, refused, linked)
         crossed = _update_accounts(cursor, accounts, counts, clients)
     return decided, crossed
 
@@ -394,26 +390,26 @@ def _count_postpaid(pending, clients, accounts, written, decided, refused):
                 "messaging is suspended until payment or a higher limit.",
                 "26.2",
             )
-            refused.append(written[r.id][0])
+            refused.append(written[r.id])
             continue
         counts[r.client_id] = new_count
         decided[r.index] = {"id": r.id, "status": ACCEPTED}
     return counts, debits
 
 
-def _correct_rows(cursor, refused: list[int], relinked: list[tuple[int, int]]) -> None:
-    """Delete the rows of records refused under the locks; point a row whose ledger key was in
-    the ledger already at that entry."""
+def _correct_rows(cursor, refused: list[int], linked: list[tuple[int, int]]) -> None:
+    """Delete the rows of records refused under the locks; point each debited row at its
+    ledger entry (new, or the one already in the ledger for its key), in one statement."""
     if refused:
         cursor.execute(
             f"DELETE FROM {UsageRecord._meta.db_table} WHERE id = ANY(%s::bigint[])",
             [pg_plain_array(sorted(refused))],
         )
-    if relinked:
+    if linked:
         cursor.execute(
             f"UPDATE {UsageRecord._meta.db_table} AS u SET ledger_entry_id = v.e"
             " FROM unnest(%s::bigint[], %s::bigint[]) AS v(id, e) WHERE u.id = v.id",
-            [pg_plain_array([pk for pk, _ in relinked]), pg_plain_array([e for _, e in relinked])],
+            [pg_plain_array([pk for pk, _ in linked]), pg_plain_array([e for _, e in linked])],
         )
 
 
@@ -444,17 +440,17 @@ def _update_accounts(
 def _debit(
     wallets: dict[int, Wallet],
     debits: dict[int, list[Record]],
-    written: dict[str, tuple[int, int]],
+    written: dict[str, int],
     now,
     decided: dict[str, Any],
     refused: list[int],
-    relinked: list[tuple[int, int]],
+    linked: list[tuple[int, int]],
 ) -> None:
     """Debit the prepaid wallets (already locked) through the batch primitive of `debits.py`,
     in a fixed number of statements for the whole batch: FIFO by expiry, and a debit larger
-    than the usable balance is refused whole (art. 29.2). Each new entry takes the id its
-    usage row already points at; a refused record's row goes on `refused`, and a row whose
-    key turns out to be in the ledger already on `relinked`, pointed at that entry."""
+    than the usable balance is refused whole (art. 29.2). The entries take their ids under the
+    wallet locks; each accepted row goes on `linked` with its entry's id (a new one, or the
+    entry already in the ledger for its key), a refused record's row on `refused`."""
     outcomes = wallet_debits.wallets_debit_locked(
         debits_by_wallet={
             wallets[client_id]: [
@@ -463,10 +459,6 @@ def _debit(
             for client_id, records in debits.items()
         },
         at=now,
-        entry_ids={
-            wallets[client_id].pk: [written[r.id][1] for r in records]
-            for client_id, records in debits.items()
-        },
         as_ids=True,
     )
     for client_id, records in debits.items():
@@ -478,9 +470,7 @@ def _debit(
                     )
                 else:
                     decided[r.index] = refusal(r.id, "amount", "invalid", outcome)
-                refused.append(written[r.id][0])
+                refused.append(written[r.id])
                 continue
-            pk, entry_id = written[r.id]
-            if outcome != entry_id:
-                relinked.append((pk, outcome))
+            linked.append((written[r.id], outcome))
             decided[r.index] = {"id": r.id, "status": ACCEPTED}

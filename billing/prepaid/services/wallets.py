@@ -30,8 +30,17 @@ KEY_REQUIRED = "Every movement of money needs an idempotency key."
 
 # --- Shared by every writer of a wallet ----------------------------------------------------
 def lock_wallet(wallet: Wallet) -> Wallet:
-    """The wallet's row, locked for this transaction (the first lock of every prepaid write)."""
-    return Wallet.objects.select_for_update().select_related("client__provider").get(pk=wallet.pk)
+    """The wallet's row, locked for this transaction (the first lock of every prepaid write).
+
+    Only the wallet's row (`of=("self",)`): the client and provider are read with it but not
+    locked. Locking them too serialised every prepaid write of a provider on its one row, and
+    deadlocked against usage ingestion, which holds its clients' rows in key-share (the usage
+    rows' foreign keys) before it takes the wallet locks (issue 10, section 5)."""
+    return (
+        Wallet.objects.select_for_update(of=("self",))
+        .select_related("client__provider")
+        .get(pk=wallet.pk)
+    )
 
 
 def require_aware(moment: dt.datetime, field: str) -> dt.datetime:

@@ -1,11 +1,11 @@
 """Records of processing per client (art. 21.8, 24), exportable as CSV."""
 
-from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
 from accounts.api.views.base import ERRORS_READ, Api, responses
+from accounts.kernel.csv_export import csv_response
 from accounts.kernel.permissions import IsComplianceOfficer
 from accounts.selectors import client_get
 from dataprocessing import selectors
@@ -90,11 +90,8 @@ class ProcessingRecordCsvApi(Api):
     def get(self, request, pk):
         """The record as CSV: section, item, detail, with the current sub-processors (art. 21.8)."""
         record = selectors.processing_record_get(user=request.user, pk=pk)
-        response = HttpResponse(
-            selectors.processing_record_csv(client=record.client),
-            content_type="text/csv; charset=utf-8",
+        return csv_response(
+            f"processing-record-{record.client_id}.csv",
+            selectors.RECORD_EXPORT_HEADER,
+            selectors.processing_record_export_rows(client=record.client),
         )
-        response["Content-Disposition"] = (
-            f'attachment; filename="processing-record-{record.client_id}.csv"'
-        )
-        return response

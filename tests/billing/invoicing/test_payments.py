@@ -4,6 +4,7 @@ end on payment (art. 7.1-7.3)."""
 import datetime as dt
 
 import pytest
+from django.db import connection
 
 from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
 from accounts.models import Agreement, Suspension
@@ -213,3 +214,20 @@ def test_an_invoice_overdue_within_the_grace_period_does_not_suspend(
     invoice_services.invoices_mark_overdue(today=D(2026, 3, 20))
     assert suspension_services.suspend_for_non_payment(today=D(2026, 3, 20)) == {"suspended": 0}
     assert not open_non_payment(client_company).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_payment_is_recorded_in_its_own_transaction_as_the_invoice_page_calls_it(
+    client_company, billing_staff, clock
+):
+    """The page calls the service outside any transaction: it opens its own, so its invoice
+    lock holds (select_for_update outside a transaction raised TransactionManagementError,
+    a 500 on every payment recorded from the invoice page)."""
+    invoice = issued(client_company, billing_staff, THOUSAND, invoice_date=clock.moment.date())
+    assert not connection.in_atomic_block
+
+    pay(invoice, billing_staff, "40.00", on=clock.moment.date(), key="outside-atomic")
+
+    invoice.refresh_from_db()
+    assert invoice.amount_paid == Dec("40.00")
+    assert invoice.status == Invoice.Status.PARTLY_PAID

@@ -93,7 +93,7 @@ def test_the_ledger_filters_by_kind_and_exports_csv(api, prepaid_admin, prepaid)
     for response in (csv_query, csv_path):
         assert response.status_code == 200
         assert response["Content-Type"].startswith("text/csv")
-        lines = response.content.decode().strip().splitlines()
+        lines = response.getvalue().decode().strip().splitlines()
         assert lines[0].startswith("created_at,kind,amount")
         assert len(lines) == 2 and ",debit,-2.50," in lines[1]
 

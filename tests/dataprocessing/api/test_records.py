@@ -31,7 +31,7 @@ def test_a_compliance_officer_keeps_a_record_and_exports_it_as_csv(
 
     assert csv_response.status_code == 200
     assert csv_response["Content-Type"].startswith("text/csv")
-    text = csv_response.content.decode()
+    text = csv_response.getvalue().decode()
     assert text.splitlines()[0] == "section,item,detail"
     assert "Phone numbers" in text and "深圳云服务有限公司" in text
 

@@ -19,7 +19,7 @@ def test_a_record_is_exported_as_csv_and_pdf(as_user, compliance_officer, client
     pdf_response = c.get(url("record_pdf", client_company.pk))
 
     assert csv_response.status_code == 200 and csv_response["Content-Type"].startswith("text/csv")
-    assert "深圳云服务有限公司" in csv_response.content.decode()
+    assert "深圳云服务有限公司" in csv_response.getvalue().decode()
     assert pdf_response.status_code == 200
     assert pdf_response["Content-Type"] == "application/pdf"
     assert pdf_response.content.startswith(b"%PDF")

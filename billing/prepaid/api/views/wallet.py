@@ -3,7 +3,7 @@ restitution requests. Thin views over billing.prepaid.services and billing.prepa
 
 import datetime as dt
 
-from django.http import HttpResponse
+from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import renderers, serializers
@@ -18,6 +18,7 @@ from accounts.api.views.base import (
     client_from_query,
     responses,
 )
+from accounts.kernel.csv_export import csv_response
 from accounts.kernel.errors import ValidationFailed
 from accounts.kernel.fields import AmountField, MomentField
 from accounts.kernel.idempotency import idempotent, require_key
@@ -105,12 +106,13 @@ def _ledger_filters(request) -> dict:
     return filters
 
 
-def _ledger_csv_response(client, filters) -> HttpResponse:
-    response = HttpResponse(
-        selectors.ledger_csv(client=client, filters=filters), content_type="text/csv; charset=utf-8"
+def _ledger_csv_response(client, filters) -> StreamingHttpResponse:
+    """The ledger streamed through the kernel's one CSV helper (no formula injection)."""
+    return csv_response(
+        f"ledger-{client.pk}.csv",
+        selectors.CSV_COLUMNS,
+        selectors.ledger_csv_rows(client=client, filters=filters),
     )
-    response["Content-Disposition"] = f'attachment; filename="ledger-{client.pk}.csv"'
-    return response
 
 
 LEDGER_PARAMS = [
