@@ -173,3 +173,11 @@ def test_an_overpayment_is_refused_naming_what_is_outstanding(staff_api, invoice
         HTTP_IDEMPOTENCY_KEY="exact-1",
     )
     assert response.status_code == 201, response.content
+
+
+# --- refusals to a CSV request answer JSON ---------------------------------------------------
+def test_a_csv_request_with_a_bad_filter_answers_the_json_error(api, client_admin):
+    """Found by schemathesis: `?format=csv` rendered the 400 as an empty text/csv body."""
+    response = api(client_admin).get("/api/v1/ledger/", {"format": "csv", "date_to": "not-a-date"})
+    assert response["Content-Type"].startswith("application/json")
+    assert _field_errors(response) == {"date_to"}

@@ -8,6 +8,7 @@ one error shape.
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import SAFE_METHODS
+from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
 from accounts import selectors
@@ -58,6 +59,16 @@ class Api(GenericAPIView):
     permission_classes = [IsClientUserOrStaff]
     # Who may write (POST, PATCH, DELETE) where that differs from who may read.
     write_permission_classes: list | None = None
+
+    def handle_exception(self, exc):
+        """A refusal always answers JSON, even to `?format=csv` or a PDF request: the error
+        body is the API's error object, never an empty file."""
+        response = super().handle_exception(exc)
+        renderer = getattr(self.request, "accepted_renderer", None)
+        if renderer is not None and renderer.format not in ("json", "api"):
+            self.request.accepted_renderer = JSONRenderer()
+            self.request.accepted_media_type = JSONRenderer.media_type
+        return response
 
     def get_permissions(self):
         if self.write_permission_classes is not None and self.request.method not in SAFE_METHODS:
