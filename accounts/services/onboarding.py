@@ -149,10 +149,12 @@ def client_sign_up(
     company: dict[str, Any],
     billing_mode: str = Client.BillingMode.POSTPAID,
     invitation: Invitation | None = None,
+    language: str = "",
 ) -> User:
     """A person signs up and registers its company; the client is pending until staff approve it.
 
-    Art. 5.5 lists the details; art. 29.7: one registration per legal entity.
+    Art. 5.5 lists the details; art. 29.7: one registration per legal entity. The language the
+    person registers in becomes theirs where the provider offers it.
     """
     email = (email or "").strip().lower()
     errors: dict[str, list[str]] = {}
@@ -183,7 +185,12 @@ def client_sign_up(
         client = Client.objects.create(provider=provider, billing_mode=billing_mode, **cleaned)
     Director.objects.bulk_create([Director(client=client, **d) for d in directors])
     user = User.objects.create_user(
-        email, password, full_name=full_name.strip(), role=User.Role.CLIENT_ADMIN, client=client
+        email,
+        password,
+        full_name=full_name.strip(),
+        role=User.Role.CLIENT_ADMIN,
+        client=client,
+        language=language if language in provider.languages else "",
     )
     if invitation is not None:
         Invitation.objects.filter(pk=invitation.pk).update(accepted_at=timezone.now())

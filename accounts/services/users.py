@@ -118,8 +118,9 @@ def invitation_for_token(raw: str) -> Invitation:
 
 
 @transaction.atomic
-def invitation_accept(*, raw_token: str, full_name: str, password: str) -> User:
-    """The invited employee sets a password and joins its client with the invited role."""
+def invitation_accept(*, raw_token: str, full_name: str, password: str, language: str = "") -> User:
+    """The invited employee sets a password and joins its client with the invited role; the
+    language they accept in becomes theirs where their provider offers it."""
     invitation = invitation_for_token(raw_token)
     if invitation.client is None:
         raise ApplicationError(
@@ -138,6 +139,7 @@ def invitation_accept(*, raw_token: str, full_name: str, password: str) -> User:
         full_name=(full_name or "").strip(),
         role=invitation.role,
         client=invitation.client,
+        language=language if language in invitation.client.provider.languages else "",
     )
     invitation.accepted_at = timezone.now()
     invitation.save(update_fields=["accepted_at"])

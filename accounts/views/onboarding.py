@@ -4,6 +4,7 @@ the staff's invitation to register, and the staff's approval or rejection of a r
 from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.views.decorators.http import require_POST
 
 from accounts.forms import (
@@ -40,6 +41,7 @@ def _sign_up(request, invitation: Invitation | None = None, token: str | None = 
                 company=company,
                 billing_mode=data["billing_mode"],
                 invitation=invitation,
+                language=get_language(),
             )
         except ApplicationError as exc:
             add_service_error(form, exc, field_map={"password": "password1"}, formset=formset)
@@ -82,6 +84,7 @@ def invitation(request, token: str):
                 raw_token=token,
                 full_name=form.cleaned_data["full_name"],
                 password=form.cleaned_data["password1"],
+                language=get_language(),
             )
         except ApplicationError as exc:
             add_service_error(form, exc, field_map={"password": "password1"})

@@ -252,3 +252,20 @@ def test_the_dashboard_banner_links_to_the_text(as_user, cm, billing_staff, clie
     version = _published(cm, billing_staff)
     page = as_user(client_admin).get(reverse("dashboard")).content.decode()
     assert reverse("terms_read", args=[version.pk]) in page
+
+
+# --- The language one registers in ---------------------------------------------------------
+def test_the_language_of_the_sign_up_becomes_the_users_where_offered(cx):
+    from tests.accounts.services.test_onboarding import nl_company, sign_up
+
+    dutch = sign_up(cx, nl_company(900_101), email="nl@example.test", language="nl")
+    assert dutch.language == "nl"
+    # CXENGAGE offers no Chinese: the user reads the provider's default
+    other = sign_up(
+        cx,
+        nl_company(900_102, legal_name="Ander B.V."),
+        email="zh@example.test",
+        language="zh-hans",
+    )
+    assert other.language == ""
+    assert user_language(other) == "en"
