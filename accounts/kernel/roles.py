@@ -54,7 +54,8 @@ def require_client_admin(
 
     def allowed(u: User) -> bool:
         if staff_may and u.is_provider_staff:
-            return True
+            # the staff of the client's own provider only (art. 11.1, 21.4)
+            return client is not None and u.serves(client)
         return u.is_client_admin and client is not None and u.client_id == client.pk
 
     _check(user, allowed, message, article)

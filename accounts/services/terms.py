@@ -176,7 +176,7 @@ def terms_object(
     notify(
         key=f"terms-objection:{acceptance.pk}",
         client=acceptance.client,
-        recipients=staff_emails(User.Role.BILLING_STAFF),
+        recipients=staff_emails(User.Role.BILLING_STAFF, provider=acceptance.client.provider_id),
         subject=f"{acceptance.client.legal_name} objects to terms {acceptance.terms.version}",
         body=acceptance.objection_reason,
     )

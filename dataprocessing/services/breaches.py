@@ -235,7 +235,7 @@ def _escalate_missed(
             notify(
                 key=f"breach-missed:{notification.pk}",
                 client=notification.client,
-                recipients=compliance_emails(),
+                recipients=compliance_emails(provider=notification.client.provider_id),
                 subject=f"MISSED breach notice deadline: {notification.client.legal_name}",
                 body=(
                     f"The notice of the breach detected "
@@ -271,7 +271,7 @@ def _escalate_near(
             notify(
                 key=f"breach-near:{notification.pk}",
                 client=client,
-                recipients=compliance_emails(),
+                recipients=compliance_emails(provider=client.provider_id),
                 subject=f"Breach notice due in {hours_left:.0f} hours: {client.legal_name}",
                 body=(
                     f"Notify {client.legal_name} by "

@@ -291,7 +291,7 @@ def sub_processor_object(
     notify(
         key=f"subprocessor-objection:{objection.pk}",
         client=client,
-        recipients=compliance_emails(),
+        recipients=compliance_emails(provider=client.provider_id),
         subject=f"Objection to sub-processor change: {client.legal_name}",
         body=(
             f"{client.legal_name} objects to {change.sub_processor.name} "
