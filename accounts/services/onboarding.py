@@ -213,6 +213,7 @@ def onboarding_invite(
 ) -> tuple[Invitation, str]:
     """Staff invite a person to sign up and register its company."""
     roles.require_billing_staff(acting_user)
+    roles.require_serves_provider(acting_user, provider)
     email = users.normalised_email(email)
     users.refuse_existing_user(email)
     invitation, raw = users.invitation_create(

@@ -85,6 +85,7 @@ def terms_publish(
     published with its text in each of the provider's `terms_languages`, or refused.
     """
     roles.require_staff(acting_user)
+    roles.require_serves_provider(acting_user, provider)
     errors = {}
     if not (version or "").strip():
         errors["version"] = ["Give the version number."]

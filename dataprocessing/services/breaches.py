@@ -16,6 +16,7 @@ from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
 from accounts.kernel.history import save_with_history
 from accounts.kernel.inputs import clean_text, optional_text
 from accounts.kernel.notifications import client_admin_emails, notify
+from accounts.kernel.roles import require_serves_provider
 from accounts.models import Client, Provider, User
 from dataprocessing.models import Breach, BreachNotification, BreachUpdate
 
@@ -88,6 +89,7 @@ def breach_log(
     """Log a personal-data breach (art. 21.11): each affected client is due a notice within
     `profile.breach_notice_hours` (48) hours of awareness — clock hours, not working days."""
     require_compliance(acting_user)
+    require_serves_provider(acting_user, provider)
     aware_at = aware_at or detected_at
     now = timezone.now()
     approx = _count(approx_subjects)
