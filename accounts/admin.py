@@ -88,12 +88,15 @@ class ClientAdmin(SimpleHistoryAdmin):
 @admin.register(User)
 class UserAdmin(SimpleHistoryAdmin, BaseUserAdmin):
     ordering = ("email",)
-    list_display = ("email", "full_name", "role", "client", "is_active")
-    list_filter = ("role", "is_active")
+    list_display = ("email", "full_name", "role", "client", "all_providers", "is_active")
+    list_filter = ("role", "providers", "all_providers", "is_active")
     search_fields = ("email", "full_name")
+    raw_id_fields = ("client",)  # never a list of every client
+    filter_horizontal = ("providers", "groups", "user_permissions")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Person", {"fields": ("full_name", "role", "client")}),
+        ("Person", {"fields": ("full_name", "role", "client", "language")}),
+        ("Providers served (staff; art. 11.1, 21.4)", {"fields": ("providers", "all_providers")}),
         (
             "Access",
             {"fields": ("is_active", "is_staff", "is_superuser", "groups", "user_permissions")},
@@ -102,9 +105,20 @@ class UserAdmin(SimpleHistoryAdmin, BaseUserAdmin):
     add_fieldsets = (
         (
             None,
-            {"classes": ("wide",), "fields": ("email", "role", "client", "password1", "password2")},
+            {
+                "classes": ("wide",),
+                "fields": ("email", "role", "client", "providers", "password1", "password2"),
+            },
         ),
     )
+
+    def get_readonly_fields(self, request, obj=None):
+        """Only a superuser makes someone a group operator or a superuser: a provider's staff
+        with admin access cannot widen anyone's reach, their own included."""
+        readonly = list(super().get_readonly_fields(request, obj))
+        if not request.user.is_superuser:
+            readonly += ["all_providers", "is_superuser"]
+        return readonly
 
 
 for model in (Agreement, ChangeRequest, DataRequest, Suspension, TermsVersion, TermsAcceptance):

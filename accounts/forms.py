@@ -7,6 +7,78 @@ from django.utils.translation import gettext_lazy as _
 
 from .kernel.errors import ApplicationError, ValidationFailed
 from .models import Client, Provider, Suspension, User
+from .selectors import clients_visible_to, provider_scoped, providers_visible_to
+
+
+# --- Choices narrowed to the user (art. 11.1, 21.4) ------------------------------------------
+class ClientNumberInput(forms.TextInput):
+    """A client named by its number: a form never lists every client (a provider has 100,000).
+    Several numbers may be given, separated by commas, spaces or new lines."""
+
+    def __init__(self, attrs=None):
+        super().__init__({"inputmode": "numeric", "autocomplete": "off", **(attrs or {})})
+
+    def value_from_datadict(self, data, files, name):
+        values = data.getlist(name) if hasattr(data, "getlist") else [data.get(name)]
+        return [part for value in values if value for part in str(value).replace(",", " ").split()]
+
+    def format_value(self, value):
+        if isinstance(value, list | tuple):
+            return " ".join(str(v) for v in value)
+        return super().format_value(value)
+
+
+class ClientField(forms.ModelChoiceField):
+    """One client by its number, among the clients the user may act for."""
+
+    widget = forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"})
+    default_error_messages = {
+        "invalid_choice": "No client with this number among your clients.",
+    }
+
+    def __init__(self, queryset=None, **kwargs):
+        kwargs.setdefault("help_text", "The client number, as on the client list.")
+        super().__init__(queryset if queryset is not None else Client.objects.all(), **kwargs)
+
+
+class ClientsField(forms.ModelMultipleChoiceField):
+    """Several clients by their numbers, among the clients the user may act for."""
+
+    widget = ClientNumberInput
+    default_error_messages = {
+        "invalid_choice": "No client with number %(value)s among your clients.",
+        "invalid_pk_value": "“%(pk)s” is not a client number.",
+    }
+
+    def __init__(self, queryset=None, **kwargs):
+        kwargs.setdefault("help_text", "Client numbers, separated by commas or spaces.")
+        super().__init__(queryset if queryset is not None else Client.objects.all(), **kwargs)
+
+
+def scope_choices(form: forms.BaseForm, user: User) -> None:
+    """Narrow every model choice of `form` to what `user` may see: clients to their clients,
+    providers to those they serve, provider-owned rows to those providers. Another provider's
+    id is refused as a choice that does not exist."""
+    for field in form.fields.values():
+        if not isinstance(field, forms.ModelChoiceField):
+            continue
+        queryset = field.queryset
+        model = queryset.model
+        if model is Client:
+            field.queryset = queryset.filter(pk__in=clients_visible_to(user).values("pk"))
+        elif model is Provider:
+            field.queryset = queryset.filter(pk__in=providers_visible_to(user).values("pk"))
+        elif any(f.name == "provider" for f in model._meta.get_fields()):
+            field.queryset = provider_scoped(queryset, user=user)
+
+
+class UserScopedForm(forms.Form):
+    """A staff form whose choices are narrowed to the acting user (see scope_choices)."""
+
+    def __init__(self, *args, user: User, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.user = user
+        scope_choices(self, user)
 
 
 class EmailAuthenticationForm(forms.Form):
@@ -280,7 +352,7 @@ class LanguageForm(forms.Form):
         ]
 
 
-class TermsPublishForm(forms.Form):
+class TermsPublishForm(UserScopedForm):
     provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
     version = forms.CharField(max_length=32)
     summary = forms.CharField(label="What changed", widget=forms.Textarea(attrs={"rows": 4}))
@@ -302,7 +374,7 @@ class TermsPublishForm(forms.Form):
         return data
 
 
-class OnboardingInviteForm(forms.Form):
+class OnboardingInviteForm(UserScopedForm):
     """Staff invite a person to sign up and register its company with a provider."""
 
     provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
@@ -314,10 +386,10 @@ class ClientFilterForm(forms.Form):
     status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Client.Status.choices])
     provider = forms.ChoiceField(required=False, choices=[])
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["provider"].choices = [("", "Any provider")] + [
-            (p.code, p.name) for p in Provider.objects.all()
+            (p.code, p.name) for p in providers_visible_to(user).order_by("code")
         ]
 
 

@@ -19,12 +19,48 @@ from .models import (
 )
 
 
+def provider_scope(user: User) -> frozenset[int] | None:
+    """The provider ids a staff user's reads are narrowed to; None for the explicit group
+    operator, who sees every provider (art. 11.1, 21.4: the providers are separate legal
+    entities, and each one's staff see its own clients only)."""
+    if user.sees_all_providers:
+        return None
+    return user.staff_provider_ids
+
+
+def providers_visible_to(user: User) -> QuerySet[Provider]:
+    """Staff: the providers they serve (every one for the group operator); a client's users:
+    their own provider."""
+    if not user.is_authenticated:
+        return Provider.objects.none()
+    if user.is_provider_staff:
+        ids = provider_scope(user)
+        return Provider.objects.all() if ids is None else Provider.objects.filter(pk__in=ids)
+    if user.client_id:
+        return Provider.objects.filter(clients=user.client_id)
+    return Provider.objects.none()
+
+
+def provider_scoped(
+    queryset: QuerySet, *, user: User, provider_field: str = "provider"
+) -> QuerySet:
+    """Narrow provider-owned rows (terms, sub-processors, breaches, rates) to a staff user's
+    providers. Client users are narrowed by the caller (to what their provider publishes)."""
+    if not user.is_authenticated:
+        return queryset.none()
+    ids = provider_scope(user) if user.is_provider_staff else None
+    if ids is None:
+        return queryset
+    return queryset.filter(**{f"{provider_field}_id__in": ids})
+
+
 def clients_visible_to(user: User) -> QuerySet[Client]:
-    """Staff see every client; a client user sees only its own (tenant isolation)."""
+    """Staff see the clients of the providers they serve; a client user sees only its own
+    (tenant isolation). Another provider's client is as missing as another client."""
     if not user.is_authenticated:
         return Client.objects.none()
     if user.is_provider_staff:
-        return Client.objects.all()
+        return provider_scoped(Client.objects.all(), user=user)
     if user.client_id:
         return Client.objects.filter(pk=user.client_id)
     return Client.objects.none()
@@ -44,11 +80,12 @@ def client_get(*, user: User, pk) -> Client:
 
 
 def scoped(queryset: QuerySet, *, user: User, client_field: str = "client") -> QuerySet:
-    """Narrow a queryset of client-owned rows to what `user` may see."""
+    """Narrow a queryset of client-owned rows to what `user` may see: staff to their
+    providers' clients, a client's users to their client."""
     if not user.is_authenticated:
         return queryset.none()
     if user.is_provider_staff:
-        return queryset
+        return provider_scoped(queryset, user=user, provider_field=f"{client_field}__provider")
     if user.client_id:
         return queryset.filter(**{f"{client_field}_id": user.client_id})
     return queryset.none()
@@ -116,7 +153,7 @@ def terms_versions_visible_to(user: User) -> QuerySet[TermsVersion]:
     if not user.is_authenticated:
         return qs.none()
     if user.is_provider_staff:
-        return qs
+        return provider_scoped(qs, user=user)
     if user.client_id:
         return qs.filter(provider__clients=user.client_id, published_at__isnull=False)
     return qs.none()
@@ -127,11 +164,12 @@ def terms_version_get(*, user: User, pk) -> TermsVersion:
     return _get(terms_versions_visible_to(user), pk)
 
 
-def terms_objections() -> QuerySet[TermsAcceptance]:
-    """Every client's objection to new terms, for staff to decide on cancellation (art. 18.3)."""
-    return TermsAcceptance.objects.filter(status=TermsAcceptance.Status.OBJECTED).select_related(
-        "client", "terms"
-    )
+def terms_objections(*, user: User) -> QuerySet[TermsAcceptance]:
+    """The objections to new terms of the clients `user` serves, for staff to decide on
+    cancellation (art. 18.3)."""
+    return scoped(
+        TermsAcceptance.objects.filter(status=TermsAcceptance.Status.OBJECTED), user=user
+    ).select_related("client", "terms")
 
 
 def client_agreement(*, client: Client) -> Agreement | None:

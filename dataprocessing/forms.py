@@ -5,6 +5,7 @@ from zoneinfo import ZoneInfo
 from django import forms
 from django.utils import timezone
 
+from accounts.forms import ClientField, ClientsField, UserScopedForm, scope_choices
 from accounts.models import Client, Provider
 
 from .models import (
@@ -41,15 +42,15 @@ class ClientChoiceMixin:
 
     def _with_client_field(self, user, required=True):
         if user.is_provider_staff:
-            self.fields["client"] = forms.ModelChoiceField(
-                queryset=Client.objects.filter(status=Client.Status.ACTIVE).order_by("legal_name"),
-                required=required,
+            self.fields["client"] = ClientField(
+                queryset=Client.objects.filter(status=Client.Status.ACTIVE), required=required
             )
+            scope_choices(self, user)
             self.order_fields(["client", *[f for f in self.fields if f != "client"]])
 
 
 # --- Sub-processors (art. 21.9, 21.10) -----------------------------------------------------
-class SubProcessorForm(forms.Form):
+class SubProcessorForm(UserScopedForm):
     """A register entry; the service checks it (the safeguard rule of art. 21.10 included)."""
 
     provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
@@ -79,7 +80,7 @@ class SubProcessorForm(forms.Form):
     active_to = forms.DateField(required=False, widget=_DATE)
 
 
-class SubProcessorAnnounceForm(forms.Form):
+class SubProcessorAnnounceForm(UserScopedForm):
     provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
     kind = forms.ChoiceField(choices=SubProcessorChange.Kind.choices)
     sub_processor = forms.ModelChoiceField(
@@ -200,7 +201,7 @@ class DsrFilterForm(forms.Form):
 
 
 # --- Breaches (art. 21.11) -----------------------------------------------------------------
-class BreachForm(forms.Form):
+class BreachForm(UserScopedForm):
     provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
     detected_at = _datetime_field(help_text="The provider's local time.")
     aware_at = _datetime_field(
@@ -212,10 +213,8 @@ class BreachForm(forms.Form):
     data_types = forms.CharField(label="Types of personal data", widget=_TEXT2)
     approx_subjects = forms.IntegerField(min_value=0, label="Approximate number of data subjects")
     measures = forms.CharField(label="Measures taken or proposed", widget=_TEXT2)
-    clients = forms.ModelMultipleChoiceField(
-        queryset=Client.objects.exclude(status=Client.Status.DELETED).order_by("legal_name"),
-        label="Affected clients",
-        widget=forms.CheckboxSelectMultiple,
+    clients = ClientsField(
+        queryset=Client.objects.exclude(status=Client.Status.DELETED), label="Affected clients"
     )
 
     def clean(self):

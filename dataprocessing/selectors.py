@@ -15,7 +15,7 @@ from accounts.kernel.csv_export import csv_text
 from accounts.kernel.dates import local_date
 from accounts.kernel.errors import NotFound
 from accounts.models import Client, Provider, User
-from accounts.selectors import clients_visible_to, scoped
+from accounts.selectors import clients_visible_to, provider_scoped, providers_visible_to, scoped
 
 from .models import (
     DSR_DUE_SOON_DAYS,
@@ -70,8 +70,9 @@ def files_for_clients(user: User) -> bool:
     return user.is_client_admin or user.is_compliance_officer
 
 
-def providers() -> QuerySet[Provider]:
-    return Provider.objects.order_by("code")
+def providers(*, user: User) -> QuerySet[Provider]:
+    """The providers whose registers the user may see (staff: those they serve)."""
+    return providers_visible_to(user).order_by("code")
 
 
 # --- Sub-processors (art. 21.9, 21.10) ------------------------------------------------------
@@ -88,12 +89,12 @@ def sub_processors_current(
 
 
 def sub_processor_list(*, user: User, provider_code: str | None = None) -> QuerySet[SubProcessor]:
-    """Staff see the whole register (every provider, or the one named by `provider_code`); a
-    client's users their provider's current list."""
+    """Staff see the whole register of the providers they serve (or the one named by
+    `provider_code`); a client's users their provider's current list."""
     if not user.is_authenticated:
         return SubProcessor.objects.none()
     if user.is_provider_staff:
-        qs = SubProcessor.objects.select_related("provider")
+        qs = provider_scoped(SubProcessor.objects.select_related("provider"), user=user)
         if provider_code:
             qs = qs.filter(provider__code=provider_code)
         return qs.order_by("provider__code", "name", "pk")
@@ -114,8 +115,12 @@ def sub_processor_get(*, user: User, pk) -> SubProcessor:
 def sub_processor_change_list(
     *, user: User, status: str | None = None
 ) -> QuerySet[SubProcessorChange]:
-    """Announced changes: staff see all, a client's users those of their provider."""
-    qs = SubProcessorChange.objects.select_related("provider", "sub_processor", "replaces")
+    """Announced changes: staff those of the providers they serve, a client's users those of
+    their provider."""
+    qs = provider_scoped(
+        SubProcessorChange.objects.select_related("provider", "sub_processor", "replaces"),
+        user=user,
+    )
     if not user.is_authenticated:
         return qs.none()
     if not user.is_provider_staff:
@@ -286,14 +291,15 @@ def days_left(deadline: dt.datetime, now: dt.datetime) -> int:
 
 # --- Breaches (art. 21.11) ------------------------------------------------------------------
 def breach_list(*, user: User) -> QuerySet[Breach]:
-    """Staff see every breach; a client's users only breaches they were notified of.
+    """Staff see the breaches of the providers they serve; a client's users only breaches they
+    were notified of.
 
     A client must not learn which other clients a breach affected: show it
     `breach_notification_list`, never `breach.notifications`."""
     if not user.is_authenticated:
         return Breach.objects.none()
     if user.is_provider_staff:
-        return Breach.objects.select_related("provider", "logged_by")
+        return provider_scoped(Breach.objects.select_related("provider", "logged_by"), user=user)
     if not user.client_id:
         return Breach.objects.none()
     return Breach.objects.filter(
@@ -461,7 +467,7 @@ def _objection_items(keep, now):
 
 
 def compliance_open_items(
-    *, now: dt.datetime | None = None, provider: Provider | None = None
+    *, user: User, now: dt.datetime | None = None, provider: Provider | None = None
 ) -> list[dict]:
     """Every open item with its deadline, soonest first: audits counted in working days (art.
     21.7.2), breach notices in hours (art. 21.11), DSRs and assistance requests in days.
@@ -472,6 +478,7 @@ def compliance_open_items(
     now = now or timezone.now()
 
     def keep(qs, field="client__provider"):
+        qs = provider_scoped(qs, user=user, provider_field=field)
         return qs.filter(**{field: provider}) if provider is not None else qs
 
     items = [

@@ -6,7 +6,7 @@ from django.shortcuts import render
 
 from accounts import selectors
 from accounts.forms import ReasonForm
-from accounts.models import Agreement, ChangeRequest, Client, DataRequest, TermsAcceptance
+from accounts.models import Agreement, ChangeRequest, Client, DataRequest
 from billing.invoicing import selectors as invoicing_selectors
 from billing.prepaid import selectors as billing_pages
 
@@ -55,10 +55,11 @@ def _queue(request, queryset, param: str):
 
 def _staff_dashboard(request):
     user = request.user
-    pending_clients = selectors.client_list(filters={"status": Client.Status.PENDING}).order_by(
-        "created_at", "pk"
-    )
-    suspended = selectors.client_list(filters={"status": Client.Status.ACTIVE}).filter(
+    # Every queue and count is of the clients of the providers `user` serves (art. 11.1, 21.4).
+    pending_clients = selectors.client_list(
+        filters={"status": Client.Status.PENDING}, user=user
+    ).order_by("created_at", "pk")
+    suspended = selectors.client_list(filters={"status": Client.Status.ACTIVE}, user=user).filter(
         is_suspended=True
     )
     overdue = selectors.data_request_list(user=user, overdue=True).select_related(
@@ -84,18 +85,20 @@ def _staff_dashboard(request):
             "suspended_clients": _queue(request, suspended, "suspended_page"),
             "objections": _queue(
                 request,
-                TermsAcceptance.objects.filter(status=TermsAcceptance.Status.OBJECTED)
-                .select_related("client", "terms")
-                .order_by("-decided_at", "-pk"),
+                selectors.terms_objections(user=user).order_by("-decided_at", "-pk"),
                 "objection_page",
             ),
             "counts": {
-                "active": Client.objects.filter(status=Client.Status.ACTIVE).count(),
+                "active": selectors.clients_visible_to(user)
+                .filter(status=Client.Status.ACTIVE)
+                .count(),
                 "pending": pending_clients.count(),
                 "overdue": overdue.count(),
             },
-            "billing_queues": billing_pages.pending_counts() if user.is_billing_staff else None,
-            "invoicing_queues": invoicing_selectors.queue_counts()
+            "billing_queues": billing_pages.pending_counts(user=user)
+            if user.is_billing_staff
+            else None,
+            "invoicing_queues": invoicing_selectors.queue_counts(user=user)
             if user.is_billing_staff
             else None,
         },

@@ -20,7 +20,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from accounts.models import Client, Notification, User
+from accounts.models import Client, Notification, Provider, User
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +48,29 @@ def client_recipients(
     return emails
 
 
-def staff_emails(role: str | None = None) -> list[str]:
-    qs = User.objects.filter(is_active=True, role__in=role and [role] or list(User.STAFF_ROLES))
-    emails = list(qs.order_by("email").values_list("email", flat=True))
+def staff_emails(role: str | None = None, *, provider: Provider | int) -> list[str]:
+    """Where a staff notice about `provider`'s client goes: that provider's staff only (art. 11.1,
+    21.4: the providers are separate legal entities; a CXENGAGE dispute never reaches CM staff).
+
+    The team mailbox the provider's profile names (`staff_email` for billing, `compliance_email`
+    for data processing), then the active staff of `role` who serve the provider by their own
+    addresses; `PORTAL_STAFF_EMAIL` only when the provider names no one at all. The group
+    operator (`all_providers`) sees every provider but is not on every provider's mailing list.
+    """
+    provider_id = provider if isinstance(provider, int) else provider.pk
+    profile = (
+        Provider.objects.filter(pk=provider_id).values("staff_email", "compliance_email").get()
+    )
+    mailbox = (
+        profile["compliance_email"]
+        if role == User.Role.COMPLIANCE_OFFICER
+        else profile["staff_email"]
+    )
+    roles = [role] if role else list(User.STAFF_ROLES)
+    people = User.objects.filter(is_active=True, role__in=roles, providers=provider_id)
+    emails = ([mailbox] if mailbox else []) + [
+        e for e in people.order_by("email").values_list("email", flat=True) if e != mailbox
+    ]
     # env_str is typed `str | None`, but this setting has a default, so it is always text.
     return emails or [cast(str, settings.PORTAL_STAFF_EMAIL)]
 

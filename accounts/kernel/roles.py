@@ -8,7 +8,7 @@ from collections.abc import Callable
 
 from accounts.models import Client, User
 
-from .errors import NotAllowed
+from .errors import NotAllowed, ValidationFailed
 
 REMOVED = "This user has been removed and may no longer act."
 
@@ -54,7 +54,18 @@ def require_client_admin(
 
     def allowed(u: User) -> bool:
         if staff_may and u.is_provider_staff:
-            return True
+            # the staff of the client's own provider only (art. 11.1, 21.4)
+            return client is not None and u.serves(client)
         return u.is_client_admin and client is not None and u.client_id == client.pk
 
     _check(user, allowed, message, article)
+
+
+def require_serves_provider(user: User | None, provider, *, field: str = "provider") -> None:
+    """Staff act for the providers they serve only (art. 11.1, 21.4: separate legal entities):
+    publishing terms, inviting a company, logging a breach or a sub-processor, entering a rate
+    for another provider is refused on the field that names it."""
+    if user is None or not user.is_provider_staff or user.sees_all_providers:
+        return
+    if provider is not None and provider.pk not in user.staff_provider_ids:
+        raise ValidationFailed({field: ["You do not act for this provider (art. 11.1)."]})

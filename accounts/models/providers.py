@@ -111,6 +111,15 @@ class Provider(models.Model):
         help_text="every terms version is published in each of these languages (none: any)",
     )
 
+    # art. 11.1, 21.4: where this provider's staff notices go (its own people, never the other
+    # provider's); blank: the provider's billing staff / compliance officers by their addresses.
+    staff_email = models.EmailField(
+        blank=True, help_text="billing notices of this provider's clients (a team mailbox)"
+    )
+    compliance_email = models.EmailField(
+        blank=True, help_text="data-processing notices of this provider's clients"
+    )
+
     history = HistoricalRecords()
 
     class Meta:

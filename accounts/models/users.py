@@ -6,6 +6,7 @@ from django.contrib.auth.models import AbstractBaseUser, PermissionsMixin
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.functional import cached_property
 from simple_history.models import HistoricalRecords
 
 from .clients import Client
@@ -51,11 +52,27 @@ class User(AbstractBaseUser, PermissionsMixin):
     client = models.ForeignKey(
         Client, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
     )
+    # Staff work for one or more providers, separate legal entities (art. 11.1, 21.4): they see
+    # and act on those providers' clients only, and receive those providers' notices.
+    providers = models.ManyToManyField(
+        Provider,
+        blank=True,
+        related_name="staff",
+        help_text="the providers whose clients this staff user serves",
+    )
+    # A group-level operator sees every provider's clients; granted explicitly, never implied.
+    all_providers = models.BooleanField(
+        "group operator (every provider)",
+        default=False,
+        help_text="sees and acts on the clients of every provider",
+    )
     is_active = models.BooleanField(default=True)
     is_staff = models.BooleanField("Django admin access", default=False)
     date_joined = models.DateTimeField(default=timezone.now)
 
-    history = HistoricalRecords(excluded_fields=["password", "last_login"])
+    history = HistoricalRecords(
+        excluded_fields=["password", "last_login"], m2m_fields=["providers"]
+    )
 
     objects = UserManager()
 
@@ -88,6 +105,24 @@ class User(AbstractBaseUser, PermissionsMixin):
     @property
     def is_provider_staff(self) -> bool:
         return self.role in self.STAFF_ROLES or self.is_superuser
+
+    @property
+    def sees_all_providers(self) -> bool:
+        """The explicit group operator (or a superuser): staff scoping does not narrow them."""
+        return self.all_providers or self.is_superuser
+
+    @cached_property
+    def staff_provider_ids(self) -> frozenset[int]:
+        """The providers this staff user serves (empty for client users and unassigned staff)."""
+        if not self.is_provider_staff or self.pk is None:
+            return frozenset()
+        return frozenset(self.providers.values_list("pk", flat=True))
+
+    def serves(self, client: Client) -> bool:
+        """This staff user acts for `client`: it belongs to a provider they serve (art. 11.1)."""
+        return self.is_provider_staff and (
+            self.sees_all_providers or client.provider_id in self.staff_provider_ids
+        )
 
     @property
     def is_billing_staff(self) -> bool:

@@ -110,7 +110,8 @@ def agreement_give_notice(
     notify(
         key=f"agreement-notice:{agreement.pk}",
         client=client,
-        recipients=client_recipients(client) + staff_emails(User.Role.BILLING_STAFF),
+        recipients=client_recipients(client)
+        + staff_emails(User.Role.BILLING_STAFF, provider=client.provider_id),
         subject=f"Notice of termination: the agreement ends on {agreement.end_date}",
         body=(
             f"Notice given by the {party} on {at:%Y-%m-%d}. The agreement ends on "

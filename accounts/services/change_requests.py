@@ -51,7 +51,7 @@ def change_request_submit(
     with_history_user(request, acting_user).save()
     notify(
         key=f"change-request:{request.pk}",
-        recipients=staff_emails(User.Role.BILLING_STAFF),
+        recipients=staff_emails(User.Role.BILLING_STAFF, provider=client.provider_id),
         subject=f"Change of registration details: {client.legal_name}",
         body="Fields: " + ", ".join(sorted(diff)),
     )

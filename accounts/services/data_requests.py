@@ -109,7 +109,7 @@ def data_requests_flag_overdue(*, now: dt.datetime | None = None, batch_size: in
                 notify(
                     key=f"data-request-overdue:{request.pk}",
                     client=request.client,
-                    recipients=staff_emails(),
+                    recipients=staff_emails(provider=request.client.provider_id),
                     subject=f"Overdue data request: {request.client.legal_name}",
                     body=(
                         f"{request.requested_by} asked on {request.logged_at:%Y-%m-%d}; "

@@ -197,7 +197,7 @@ def client_sign_up(
     terms.terms_accept_current_on_sign_up(client=client, user=user)
     notify(
         key=f"client-signed-up:{client.pk}",
-        recipients=staff_emails(User.Role.BILLING_STAFF),
+        recipients=staff_emails(User.Role.BILLING_STAFF, provider=provider),
         subject=f"New client awaiting approval: {client.legal_name}",
         body=(
             f"{client.legal_name} ({client.country}, {client.registration_number}) signed up "
@@ -213,6 +213,7 @@ def onboarding_invite(
 ) -> tuple[Invitation, str]:
     """Staff invite a person to sign up and register its company."""
     roles.require_billing_staff(acting_user)
+    roles.require_serves_provider(acting_user, provider)
     email = users.normalised_email(email)
     users.refuse_existing_user(email)
     invitation, raw = users.invitation_create(

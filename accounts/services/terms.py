@@ -85,6 +85,7 @@ def terms_publish(
     published with its text in each of the provider's `terms_languages`, or refused.
     """
     roles.require_staff(acting_user)
+    roles.require_serves_provider(acting_user, provider)
     errors = {}
     if not (version or "").strip():
         errors["version"] = ["Give the version number."]
@@ -176,7 +177,7 @@ def terms_object(
     notify(
         key=f"terms-objection:{acceptance.pk}",
         client=acceptance.client,
-        recipients=staff_emails(User.Role.BILLING_STAFF),
+        recipients=staff_emails(User.Role.BILLING_STAFF, provider=acceptance.client.provider_id),
         subject=f"{acceptance.client.legal_name} objects to terms {acceptance.terms.version}",
         body=acceptance.objection_reason,
     )

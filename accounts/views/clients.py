@@ -49,9 +49,9 @@ def client_list(request):
 
 def client_list_page(request, invite_form: OnboardingInviteForm | None = None):
     """The list, filtered by the query; with a refused `invite_form`, shown again with its errors."""
-    form = ClientFilterForm(request.GET or None)
+    form = ClientFilterForm(request.GET or None, user=request.user)
     filters = form.cleaned_data if form.is_valid() else {}
-    page = paginate(request, selectors.client_list(filters=filters))
+    page = paginate(request, selectors.client_list(filters=filters, user=request.user))
     query = urlencode({k: v for k, v in (filters or {}).items() if v})
     return render(
         request,
@@ -60,7 +60,7 @@ def client_list_page(request, invite_form: OnboardingInviteForm | None = None):
             "form": form,
             "clients": page,
             "query": query,
-            "invite_form": invite_form or OnboardingInviteForm(),
+            "invite_form": invite_form or OnboardingInviteForm(user=request.user),
         },
         status=400 if invite_form is not None else 200,
     )

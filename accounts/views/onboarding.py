@@ -100,7 +100,7 @@ def invitation(request, token: str):
 @staff_required
 def onboarding_invite(request):
     """Billing staff invite a person to sign up and register its company."""
-    form = OnboardingInviteForm(request.POST)
+    form = OnboardingInviteForm(request.POST, user=request.user)
     if form.is_valid():
         try:
             with not_allowed_is_403():

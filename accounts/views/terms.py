@@ -45,7 +45,7 @@ def terms_decide(request, pk: int, decision: str):
 
 @staff_required
 def terms_publish(request):
-    form = TermsPublishForm(request.POST or None)
+    form = TermsPublishForm(request.POST or None, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             with not_allowed_is_403():
@@ -69,7 +69,11 @@ def terms_publish(request):
     return render(
         request,
         "accounts/terms_publish.html",
-        {"form": form, "versions": versions, "objections": selectors.terms_objections()[:50]},
+        {
+            "form": form,
+            "versions": versions,
+            "objections": selectors.terms_objections(user=request.user)[:50],
+        },
     )
 
 

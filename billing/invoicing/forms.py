@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from django import forms
 
+from accounts.forms import ClientField, UserScopedForm
 from accounts.kernel.forms import INPUT_STYLE, OneTimeKeyMixin
 from accounts.kernel.money import MAX_DIGITS
 from accounts.models import Client
@@ -75,10 +76,9 @@ class DisputeForm(forms.Form):
 
 
 # --- Staff ----------------------------------------------------------------------------------
-class DraftInvoiceForm(forms.Form):
-    client = forms.ModelChoiceField(
-        queryset=Client.objects.filter(status=Client.Status.ACTIVE).order_by("legal_name"),
-        label="Client",
+class DraftInvoiceForm(UserScopedForm):
+    client = ClientField(
+        queryset=Client.objects.filter(status=Client.Status.ACTIVE), label="Client"
     )
     notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
@@ -179,10 +179,9 @@ class PaymentForm(OneTimeKeyMixin):
         super().__init__(*args, **kwargs)
 
 
-class DepositDemandForm(forms.Form):
-    client = forms.ModelChoiceField(
-        queryset=Client.objects.filter(status=Client.Status.ACTIVE).order_by("legal_name"),
-        label="Client",
+class DepositDemandForm(UserScopedForm):
+    client = ClientField(
+        queryset=Client.objects.filter(status=Client.Status.ACTIVE), label="Client"
     )
     amount = _money_field("Amount", min_value=Decimal("0.01"))
     reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))

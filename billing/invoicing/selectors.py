@@ -21,7 +21,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Prefetch, QuerySet
 
 from accounts.kernel.errors import ApplicationError, NotFound
 from accounts.models import Client, User
-from accounts.selectors import scoped
+from accounts.selectors import providers_visible_to, scoped
 from billing.models import (
     Deposit,
     Dispute,
@@ -156,22 +156,27 @@ def invoice_list(
     return Page(items=rows[:page_size], next_cursor=next_cursor)
 
 
-def staff_invoice_list(*, filters: dict | None = None) -> QuerySet[Invoice]:
-    """Every client's invoices for billing staff (drafts first when asked), newest first."""
+def staff_invoice_list(*, user: User, filters: dict | None = None) -> QuerySet[Invoice]:
+    """The invoices of the clients `user` serves (their providers' only, art. 11.1), newest
+    first."""
     filters = filters or {}
-    qs = Invoice.objects.select_related("client").only(
-        "id",
-        "client__id",
-        "client__legal_name",
-        "kind",
-        "number",
-        "status",
-        "invoice_date",
-        "due_date",
-        "currency",
-        "total",
-        "amount_paid",
-        "created_at",
+    qs = (
+        scoped(Invoice.objects.all(), user=user)
+        .select_related("client")
+        .only(
+            "id",
+            "client__id",
+            "client__legal_name",
+            "kind",
+            "number",
+            "status",
+            "invoice_date",
+            "due_date",
+            "currency",
+            "total",
+            "amount_paid",
+            "created_at",
+        )
     )
     if filters.get("status"):
         qs = qs.filter(status=filters["status"])
@@ -180,10 +185,11 @@ def staff_invoice_list(*, filters: dict | None = None) -> QuerySet[Invoice]:
     return qs.order_by("-created_at", "-id")
 
 
-def overdue_invoices() -> QuerySet[Invoice]:
-    """Invoices past their due date (art. 4.5), the longest overdue first."""
+def overdue_invoices(*, user: User) -> QuerySet[Invoice]:
+    """Invoices past their due date (art. 4.5) of the clients `user` serves, the longest
+    overdue first."""
     return (
-        Invoice.objects.filter(status=Invoice.Status.OVERDUE)
+        scoped(Invoice.objects.filter(status=Invoice.Status.OVERDUE), user=user)
         .select_related("client")
         .order_by("due_date", "id")
     )
@@ -513,18 +519,30 @@ def price_list(*, user: User, client: Client | None = None) -> QuerySet[Price]:
     )
 
 
-def interest_rate_list(*, provider_code: str = "") -> QuerySet[InterestRate]:
-    qs = InterestRate.objects.select_related("provider")
+def interest_rate_list(*, user: User, provider_code: str = "") -> QuerySet[InterestRate]:
+    """The rates of the providers `user` serves (a client's users: their provider's)."""
+    qs = InterestRate.objects.select_related("provider").filter(
+        provider__in=providers_visible_to(user)
+    )
     if provider_code:
         qs = qs.filter(provider__code=provider_code)
     return qs.order_by("provider__code", "-valid_from")
 
 
-def queue_counts() -> dict:
-    """Sizes of the invoicing queues on the billing staff's dashboard."""
+def queue_counts(*, user: User) -> dict:
+    """Sizes of the invoicing queues on the billing staff's dashboard (their providers' only)."""
+    invoices = scoped(Invoice.objects.all(), user=user)
     return {
-        "drafts": Invoice.objects.filter(status=Invoice.Status.DRAFT).count(),
-        "overdue": Invoice.objects.filter(status=Invoice.Status.OVERDUE).count(),
-        "disputes": Dispute.objects.filter(status__in=OPEN_DISPUTE_STATUSES).count(),
-        "fapiao": FapiaoRequest.objects.filter(status=FapiaoRequest.Status.REQUESTED).count(),
+        "drafts": invoices.filter(status=Invoice.Status.DRAFT).count(),
+        "overdue": invoices.filter(status=Invoice.Status.OVERDUE).count(),
+        "disputes": scoped(
+            Dispute.objects.filter(status__in=OPEN_DISPUTE_STATUSES),
+            user=user,
+            client_field="invoice__client",
+        ).count(),
+        "fapiao": scoped(
+            FapiaoRequest.objects.filter(status=FapiaoRequest.Status.REQUESTED),
+            user=user,
+            client_field="invoice__client",
+        ).count(),
     }

@@ -103,10 +103,11 @@ def staff_invoice_list(request):
     status = request.GET.get("status") or ""
     client = _client_filter(request)
     qs = selectors.staff_invoice_list(
+        user=request.user,
         filters={
             "status": status if status in Invoice.Status.values else "",
             "client": client and client.pk,
-        }
+        },
     )
     return render(
         request,
@@ -116,7 +117,7 @@ def staff_invoice_list(request):
             "statuses": Invoice.Status.choices,
             "status": status,
             "client_filter": client,
-            "counts": selectors.queue_counts(),
+            "counts": selectors.queue_counts(user=request.user),
         },
     )
 
@@ -127,7 +128,7 @@ def overdue_list(request):
     return render(
         request,
         "billing/invoices/overdue.html",
-        {"invoices": paginate(request, selectors.overdue_invoices())},
+        {"invoices": paginate(request, selectors.overdue_invoices(user=request.user))},
     )
 
 
@@ -288,7 +289,7 @@ def invoice_new(request):
     initial = {}
     if request.GET.get("client", "").isdigit():
         initial["client"] = int(request.GET["client"])
-    form = DraftInvoiceForm(request.POST or None, initial=initial)
+    form = DraftInvoiceForm(request.POST or None, initial=initial, user=request.user)
     if request.method == "POST" and form.is_valid():
         try:
             draft = invoice_services.invoice_draft(
@@ -333,7 +334,8 @@ def _deposits_context(request, bound=None) -> dict:
         "client": client,
         "deposits": deposits,
         "set_offs": selectors.set_off_list(user=request.user, client=client)[:50],
-        "demand_form": bound.get("demand_form") or (DepositDemandForm() if staff else None),
+        "demand_form": bound.get("demand_form")
+        or (DepositDemandForm(user=request.user) if staff else None),
     }
 
 
@@ -346,7 +348,7 @@ def deposits(request):
 @require_POST
 @billing_staff_required
 def deposit_demand(request):
-    form = DepositDemandForm(request.POST)
+    form = DepositDemandForm(request.POST, user=request.user)
     if form.is_valid():
         try:
             deposit = deposit_services.deposit_demand(acting_user=request.user, **form.cleaned_data)

@@ -356,14 +356,16 @@ def usage_record_list(*, user: User) -> QuerySet[UsageRecord]:
 
 
 # --- The dashboards ------------------------------------------------------------------------
-def pending_counts() -> dict:
-    """Staff queue sizes for the dashboard."""
+def pending_counts(*, user: User) -> dict:
+    """Staff queue sizes for the dashboard (the clients of their providers only, art. 11.1)."""
     return {
-        "limit_requests": LimitIncreaseRequest.objects.filter(
-            status=LimitIncreaseRequest.Status.PENDING
+        "limit_requests": scoped(
+            LimitIncreaseRequest.objects.filter(status=LimitIncreaseRequest.Status.PENDING),
+            user=user,
         ).count(),
-        "restitutions": RestitutionRequest.objects.filter(
-            status=RestitutionRequest.Status.PENDING
+        "restitutions": scoped(
+            RestitutionRequest.objects.filter(status=RestitutionRequest.Status.PENDING),
+            user=user,
         ).count(),
     }
 

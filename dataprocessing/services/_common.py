@@ -52,8 +52,9 @@ def money(value: object, field: str, article: str) -> Decimal:
     return round_money(amount)
 
 
-def compliance_emails() -> list[str]:
-    return staff_emails(User.Role.COMPLIANCE_OFFICER)
+def compliance_emails(*, provider: Provider | int) -> list[str]:
+    """The compliance officers of the client's provider (art. 21.4), never the other provider's."""
+    return staff_emails(User.Role.COMPLIANCE_OFFICER, provider=provider)
 
 
 def fmt(moment: dt.datetime, provider: Provider) -> str:

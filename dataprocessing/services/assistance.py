@@ -72,7 +72,7 @@ def assistance_request_log(
     notify(
         key=f"assistance-requested:{request.pk}",
         client=client,
-        recipients=compliance_emails()
+        recipients=compliance_emails(provider=client.provider_id)
         if is_client_side(acting_user, client.pk)
         else client_admin_emails(client),
         subject=f"Assistance request ({request.get_kind_display()}): {client.legal_name}",

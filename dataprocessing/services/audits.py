@@ -129,7 +129,7 @@ def _tell_requested(audit: AuditRequest) -> None:
     notify(
         key=f"audit-requested:{audit.pk}",
         client=client,
-        recipients=compliance_emails(),
+        recipients=compliance_emails(provider=client.provider_id),
         subject=f"{audit.get_kind_display()} requested: {client.legal_name}",
         body=f"{client.legal_name} requests: {audit.get_kind_display()} (art. 21.7).{details}",
     )
@@ -289,7 +289,9 @@ def audit_agree(
     notify(
         key=f"audit-agree:{audit.pk}:{side}:{now.timestamp()}",
         client=client,
-        recipients=compliance_emails() if side == "client" else client_admin_emails(client),
+        recipients=compliance_emails(provider=client.provider_id)
+        if side == "client"
+        else client_admin_emails(client),
         subject=f"Audit terms {'agreed' if both else 'proposed'}: {client.legal_name}",
         body=(
             f"Scope: {audit.scope}\nTiming: {audit.timing}\nDuration: {audit.duration_days} days\n"
@@ -381,7 +383,7 @@ def audit_share_report(*, audit: AuditRequest, file, acting_user: User) -> Audit
     notify(
         key=f"audit-report:{audit.pk}",
         client=audit.client,
-        recipients=compliance_emails(),
+        recipients=compliance_emails(provider=audit.client.provider_id),
         subject=f"Audit report shared: {audit.client.legal_name}",
         body="The auditor's report is available in the portal (art. 21.7.3).",
     )

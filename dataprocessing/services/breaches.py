@@ -16,6 +16,7 @@ from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
 from accounts.kernel.history import save_with_history
 from accounts.kernel.inputs import clean_text, optional_text
 from accounts.kernel.notifications import client_admin_emails, notify
+from accounts.kernel.roles import require_serves_provider
 from accounts.models import Client, Provider, User
 from dataprocessing.models import Breach, BreachNotification, BreachUpdate
 
@@ -88,6 +89,7 @@ def breach_log(
     """Log a personal-data breach (art. 21.11): each affected client is due a notice within
     `profile.breach_notice_hours` (48) hours of awareness — clock hours, not working days."""
     require_compliance(acting_user)
+    require_serves_provider(acting_user, provider)
     aware_at = aware_at or detected_at
     now = timezone.now()
     approx = _count(approx_subjects)
@@ -235,7 +237,7 @@ def _escalate_missed(
             notify(
                 key=f"breach-missed:{notification.pk}",
                 client=notification.client,
-                recipients=compliance_emails(),
+                recipients=compliance_emails(provider=notification.client.provider_id),
                 subject=f"MISSED breach notice deadline: {notification.client.legal_name}",
                 body=(
                     f"The notice of the breach detected "
@@ -271,7 +273,7 @@ def _escalate_near(
             notify(
                 key=f"breach-near:{notification.pk}",
                 client=client,
-                recipients=compliance_emails(),
+                recipients=compliance_emails(provider=client.provider_id),
                 subject=f"Breach notice due in {hours_left:.0f} hours: {client.legal_name}",
                 body=(
                     f"Notify {client.legal_name} by "

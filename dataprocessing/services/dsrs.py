@@ -287,7 +287,7 @@ def _tell_receipt(dsr: DataSubjectRequest) -> None:
         notify(
             key=f"dsr-filed:{dsr.pk}",
             client=client,
-            recipients=compliance_emails(),
+            recipients=compliance_emails(provider=client.provider_id),
             subject=f"Data-subject request filed by {client.legal_name}",
             body=f"{dsr.get_type_display()}, due {fmt(dsr.due_at, client.provider)} (art. 21.5).",
         )
@@ -376,7 +376,7 @@ def dsr_instruct(
     notify(
         key=f"dsr-instructed:{dsr.pk}",
         client=dsr.client,
-        recipients=compliance_emails(),
+        recipients=compliance_emails(provider=dsr.client.provider_id),
         subject=f"DSR instructed: {dsr.get_instruction_display()} ({dsr.client.legal_name})",
         body=f"{dsr.get_type_display()} request {dsr.request_id}: {dsr.instruction_note}",
     )
@@ -563,7 +563,7 @@ def dsr_overdue_flag(*, now: dt.datetime | None = None, batch_size: int = 500) -
                 notify(
                     key=f"dsr-overdue:{dsr.pk}",
                     client=dsr.client,
-                    recipients=compliance_emails(),
+                    recipients=compliance_emails(provider=dsr.client.provider_id),
                     subject=f"Overdue data-subject request: {dsr.client.legal_name}",
                     body=(
                         f"{dsr.get_type_display()} request {dsr.request_id} was due "

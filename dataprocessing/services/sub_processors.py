@@ -15,6 +15,7 @@ from accounts.kernel.history import save_with_history
 from accounts.kernel.idempotency import create_once
 from accounts.kernel.inputs import clean_text, optional_text
 from accounts.kernel.notifications import client_admin_emails, notify
+from accounts.kernel.roles import require_serves_provider
 from accounts.kernel.uploads import document_check
 from accounts.models import Client, Provider, User
 from dataprocessing.models import SubProcessor, SubProcessorChange, SubProcessorObjection
@@ -102,6 +103,7 @@ def sub_processor_register(
     `sub_processor_change_announce` and the change job makes it active when the notice ends.
     """
     require_compliance(acting_user)
+    require_serves_provider(acting_user, provider)
     sp = SubProcessor(
         provider=provider,
         name=name,
@@ -218,6 +220,7 @@ def sub_processor_change_announce(
     active client's admins are told now, and may object until then.
     """
     require_compliance(acting_user)
+    require_serves_provider(acting_user, provider)
     sub_processor = SubProcessor.objects.select_for_update().get(pk=sub_processor.pk)
     errors = _announce_errors(provider, sub_processor, kind, replaces)
     if errors:
@@ -291,7 +294,7 @@ def sub_processor_object(
     notify(
         key=f"subprocessor-objection:{objection.pk}",
         client=client,
-        recipients=compliance_emails(),
+        recipients=compliance_emails(provider=client.provider_id),
         subject=f"Objection to sub-processor change: {client.legal_name}",
         body=(
             f"{client.legal_name} objects to {change.sub_processor.name} "

@@ -23,7 +23,7 @@ def breaches(request):
         return render(
             request, "dataprocessing/breach_notices.html", {"notices": paginate(request, notices)}
         )
-    form = BreachForm(request.POST or None, prefix="breach")
+    form = BreachForm(request.POST or None, prefix="breach", user=request.user)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         clients = list(data.pop("clients"))

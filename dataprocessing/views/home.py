@@ -57,7 +57,7 @@ def _item_url(item) -> str:
 
 def _compliance_dashboard(request):
     kind = request.GET.get("kind") or ""
-    items = selectors.compliance_open_items(now=timezone.now())
+    items = selectors.compliance_open_items(user=request.user, now=timezone.now())
     counts = {k: 0 for k in ITEM_LABELS}
     for item in items:
         counts[item["kind"]] += 1

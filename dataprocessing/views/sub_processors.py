@@ -43,12 +43,14 @@ def _context(request, **bound):
         "provider": provider,
     }
     if user.is_provider_staff:
-        context["register_form"] = bound.get("register_form") or SubProcessorForm(prefix="register")
+        context["register_form"] = bound.get("register_form") or SubProcessorForm(
+            prefix="register", user=user
+        )
         context["announce_form"] = bound.get("announce_form") or SubProcessorAnnounceForm(
-            prefix="announce"
+            prefix="announce", user=user
         )
         context["resolution_form"] = ResolutionForm()
-        context["providers"] = selectors.providers()
+        context["providers"] = selectors.providers(user=user)
     else:
         own = set(
             selectors.sub_processor_objection_list(user=user).values_list("change_id", flat=True)
@@ -70,7 +72,7 @@ def sub_processors(request):
 @require_POST
 @staff_required
 def sub_processor_register(request):
-    form = SubProcessorForm(request.POST, request.FILES, prefix="register")
+    form = SubProcessorForm(request.POST, request.FILES, prefix="register", user=request.user)
     if form.is_valid():
         data = dict(form.cleaned_data)
         if call_service(
@@ -87,7 +89,7 @@ def sub_processor_register(request):
 @require_POST
 @staff_required
 def sub_processor_announce(request):
-    form = SubProcessorAnnounceForm(request.POST, prefix="announce")
+    form = SubProcessorAnnounceForm(request.POST, prefix="announce", user=request.user)
     if form.is_valid():
         data = form.cleaned_data
         if call_service(
@@ -116,7 +118,10 @@ def sub_processor_detail(request, pk: int):
     form = None
     if request.user.is_compliance_officer:
         form = SubProcessorForm(
-            request.POST or None, request.FILES or None, initial=_initial(sub_processor)
+            request.POST or None,
+            request.FILES or None,
+            initial=_initial(sub_processor),
+            user=request.user,
         )
         form.fields.pop("provider")
         if request.method == "POST" and form.is_valid():

@@ -95,14 +95,26 @@ class ClientViewerFactory(UserFactory):
     role = User.Role.CLIENT_VIEWER
 
 
-class BillingStaffFactory(UserFactory):
+class StaffFactory(UserFactory):
+    """Staff serve providers (art. 11.1, 21.4): by default both seeded ones, so a test about one
+    rule needs no set-up; `providers=[cm]` makes staff of one provider only."""
+
+    client = None
+
+    @factory.post_generation
+    def providers(self, create, extracted, **kwargs):
+        if not create:
+            return
+        self.providers.set(Provider.objects.all() if extracted is None else extracted)
+        self.__dict__.pop("staff_provider_ids", None)
+
+
+class BillingStaffFactory(StaffFactory):
     role = User.Role.BILLING_STAFF
-    client = None
 
 
-class ComplianceOfficerFactory(UserFactory):
+class ComplianceOfficerFactory(StaffFactory):
     role = User.Role.COMPLIANCE_OFFICER
-    client = None
 
 
 class PlatformUserFactory(UserFactory):

@@ -45,7 +45,11 @@ def test_overdue_is_one_rule_read_by_the_job_the_lists_the_api_and_the_pages(
     assert {d.pk for d in listed if d.is_overdue} == expected
     results = api(compliance_officer).get("/api/v1/data-subject-requests/").data["results"]
     assert {r["id"] for r in results if r["is_overdue"]} == expected
-    items = [i for i in selectors.compliance_open_items(now=now) if i["kind"] == "dsr"]
+    items = [
+        i
+        for i in selectors.compliance_open_items(user=compliance_officer, now=now)
+        if i["kind"] == "dsr"
+    ]
     assert {i["object"].pk for i in items if i["overdue"]} == expected
     queue = as_user(compliance_officer).get(url("dsrs"), {"status": "all"}).content.decode()
     assert queue.count('<span class="badge bad">Overdue</span>') == 1
@@ -65,7 +69,11 @@ def test_due_soon_is_one_rule_read_by_the_lists_the_dashboard_and_the_pages(
     assert {d.pk for d in DataSubjectRequest.objects.due_soon(now)} == expected
     listed = selectors.dsr_list(user=compliance_officer, now=now)
     assert {d.pk for d in listed if d.is_due_soon} == expected
-    items = [i for i in selectors.compliance_open_items(now=now) if i["kind"] == "dsr"]
+    items = [
+        i
+        for i in selectors.compliance_open_items(user=compliance_officer, now=now)
+        if i["kind"] == "dsr"
+    ]
     assert {i["object"].pk for i in items if i["due_soon"]} == expected
     dashboard = as_user(compliance_officer).get(url("home"))
     assert dashboard.context["due_soon"] == 1
@@ -81,7 +89,11 @@ def test_the_time_left_to_a_breach_notice_is_one_rule(api, compliance_officer, c
 
     assert 10 * 3600 < notice.seconds_left(now) <= 10.5 * 3600
     assert selectors.breach_notice_countdown(notice, now)["text"] == "10 h 30 min left"
-    item = next(i for i in selectors.compliance_open_items(now=now) if i["kind"] == "breach_notice")
+    item = next(
+        i
+        for i in selectors.compliance_open_items(user=compliance_officer, now=now)
+        if i["kind"] == "breach_notice"
+    )
     assert (item["remaining"], item["unit"], item["overdue"]) == (10, "hours", False)
     breach = api(compliance_officer).get(f"/api/v1/breaches/{notice.breach_id}/").data
     assert 10 * 3600 - 60 < breach["notifications"][0]["seconds_left"] <= 10.5 * 3600

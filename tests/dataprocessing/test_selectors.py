@@ -60,7 +60,7 @@ def test_the_compliance_officers_open_items_carry_deadlines_in_their_units(
     assistance.assistance_request_log(
         client=client_company, kind="dpia", description="x", acting_user=compliance_officer
     )
-    items = selectors.compliance_open_items(now=now)
+    items = selectors.compliance_open_items(user=compliance_officer, now=now)
     by_kind = {}
     for item in items:
         by_kind.setdefault(item["kind"], []).append(item)

@@ -120,9 +120,11 @@ class InvitationListApi(Api):
 
     @extend_schema(tags=["users"], responses={200: InvitationSerializer(many=True), **ERRORS_READ})
     def get(self, request):
-        invitations = selectors.scoped(
-            Invitation.objects.select_related("provider", "invited_by"), user=request.user
-        )
+        invitations = Invitation.objects.select_related("provider", "invited_by")
+        if request.user.is_provider_staff:  # onboarding invitations have no client yet
+            invitations = selectors.provider_scoped(invitations, user=request.user)
+        else:
+            invitations = selectors.scoped(invitations, user=request.user)
         return self.paginated(invitations, InvitationSerializer)
 
     @extend_schema(

@@ -238,7 +238,7 @@ def _flag_refund(deposit: Deposit, kind: str, field: str, now: dt.datetime) -> b
         notify(
             key=f"deposit-refund-{kind}:{deposit.pk}",
             client=deposit.client,
-            recipients=staff_emails(User.Role.BILLING_STAFF),
+            recipients=staff_emails(User.Role.BILLING_STAFF, provider=deposit.client.provider_id),
             subject=f"Deposit refund {'overdue' if kind == 'overdue' else 'coming due'}: {deposit.client.legal_name}",
             body=f"Refund {deposit.currency} {deposit.refund_amount} by {deposit.refund_due_by:%Y-%m-%d} (art. 4.7).",
         )

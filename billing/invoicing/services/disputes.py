@@ -244,7 +244,8 @@ def dispute_raise(*, invoice: Invoice, amount, reason: str, acting_user: User) -
     notify(
         key=f"dispute-raised:{dispute.pk}",
         client=invoice.client,
-        recipients=staff_emails(User.Role.BILLING_STAFF) + client_admin_emails(invoice.client),
+        recipients=staff_emails(User.Role.BILLING_STAFF, provider=invoice.client.provider_id)
+        + client_admin_emails(invoice.client),
         subject=f"Invoice {invoice.number} disputed",
         body=f"{invoice.currency} {amount} disputed: {reason}\n{withholding.outcome}"
         + (f"\n{why}" if why else ""),
@@ -280,7 +281,8 @@ def disputes_escalation_flag(*, now: dt.datetime | None = None) -> dict[str, Any
                 notify(
                     key=f"dispute-escalation:{dispute.pk}",
                     client=client,
-                    recipients=staff_emails(User.Role.BILLING_STAFF) + client_admin_emails(client),
+                    recipients=staff_emails(User.Role.BILLING_STAFF, provider=client.provider_id)
+                    + client_admin_emails(client),
                     subject=f"Dispute on {dispute.invoice.number} may be escalated",
                     body="The dispute is unresolved 20 working days after the due date; the parties may submit it to an "
                     "external expert appointed in mutual consultation, agreeing on the costs (art. 10.2).",

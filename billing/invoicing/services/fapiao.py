@@ -92,7 +92,7 @@ def fapiao_confirm(*, invoice: Invoice, acting_user: User) -> FapiaoRequest:
     notify(
         key=f"fapiao-requested:{request.pk}",
         client=invoice.client,
-        recipients=staff_emails(User.Role.BILLING_STAFF),
+        recipients=staff_emails(User.Role.BILLING_STAFF, provider=invoice.client.provider_id),
         subject=f"Fapiao requested for {invoice.number}",
         body=f"{invoice.client.legal_name} confirmed invoice {invoice.number}; the fapiao is due by {request.due_at:%Y-%m-%d %H:%M} UTC (art. 4.8).",
     )
@@ -282,7 +282,9 @@ def fapiao_overdue_flag(*, now: dt.datetime | None = None) -> dict[str, Any]:
                 notify(
                     key=f"fapiao-overdue:{request.pk}",
                     client=request.invoice.client,
-                    recipients=staff_emails(User.Role.BILLING_STAFF),
+                    recipients=staff_emails(
+                        User.Role.BILLING_STAFF, provider=request.invoice.client.provider_id
+                    ),
                     subject=f"Fapiao overdue for {request.invoice.number}",
                     body=f"The fapiao was due by {request.due_at:%Y-%m-%d %H:%M} UTC (art. 4.8).",
                 )

@@ -21,7 +21,7 @@ from accounts.kernel.errors import ApplicationError, ValidationFailed
 from accounts.kernel.history import with_history_user
 from accounts.kernel.inputs import clean_date
 from accounts.kernel.money import round_money, to_decimal
-from accounts.kernel.roles import require_billing_staff
+from accounts.kernel.roles import require_billing_staff, require_serves_provider
 from accounts.models import Client, Provider, User
 from billing.models import Dispute, InterestCharge, InterestRate, Invoice, InvoiceLine, SetOff
 
@@ -241,6 +241,7 @@ def interest_rate_enter(
 ) -> InterestRate:
     """Staff keep the dated table of statutory commercial interest rates per profile (art. 4.6)."""
     require_billing_staff(acting_user)
+    require_serves_provider(acting_user, provider)
     valid_from = clean_date(valid_from, field="valid_from")
     rate = to_decimal(annual_rate_pct, field="annual_rate_pct")
     if rate < 0 or rate >= 1000 or rate != rate.quantize(Decimal("0.001")):

@@ -14,7 +14,7 @@ from accounts.kernel.history import with_history_user
 from accounts.kernel.inputs import clean_date
 from accounts.kernel.money import round_unit_price, to_decimal
 from accounts.kernel.notifications import client_recipients, notify
-from accounts.kernel.roles import require_billing_staff
+from accounts.kernel.roles import require_billing_staff, require_serves_provider
 from accounts.models import Client, Provider, User
 from billing.models import CpiAdjustment, Price, UsageRecord
 
@@ -118,6 +118,7 @@ def price_set(
 def cpi_rate_enter(*, provider: Provider, year: int, rate_pct, acting_user: User) -> CpiAdjustment:
     """Staff enter the year's national CPI change for a profile, applied in January (art. 4.11)."""
     require_billing_staff(acting_user)
+    require_serves_provider(acting_user, provider)
     if not isinstance(year, int) or isinstance(year, bool) or not 2000 <= year <= 2100:
         raise ValidationFailed({"year": ["Give the year whose January the rate applies in."]})
     rate = to_decimal(rate_pct, field="rate_pct")

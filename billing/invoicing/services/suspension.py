@@ -95,7 +95,7 @@ def _suspend_if_overdue(client_id: int, day: dt.date) -> bool:
     claimed = notify(
         key=f"non-payment-suspension:{client.pk}:{newest.pk}",
         client=client,
-        recipients=staff_emails(User.Role.BILLING_STAFF),
+        recipients=staff_emails(User.Role.BILLING_STAFF, provider=client.provider_id),
         subject=f"Suspended for non-payment: {client.legal_name}",
         body=", ".join(inv.number for inv in overdue)
         + " overdue beyond the grace period (art. 7.1).",

@@ -84,7 +84,7 @@ def restitution_request(
     notify(
         key=f"restitution-requested:{request.pk}",
         client=client,
-        recipients=staff_emails(User.Role.BILLING_STAFF),
+        recipients=staff_emails(User.Role.BILLING_STAFF, provider=client.provider_id),
         subject=f"Restitution requested: {client.legal_name}",
         body=f"{client.legal_name} asks for restitution of its remaining prepaid credit (art. 29.6).\n{request.reason}",
     )

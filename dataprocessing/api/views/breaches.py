@@ -8,7 +8,8 @@ from accounts.api.views.base import ERRORS_READ, Api, responses
 from accounts.kernel.errors import ValidationFailed
 from accounts.kernel.fields import MomentField
 from accounts.kernel.permissions import IsComplianceOfficer, IsProviderStaff
-from accounts.models import Client, Provider
+from accounts.models import Provider
+from accounts.selectors import clients_visible_to
 from dataprocessing import selectors
 from dataprocessing.models import Breach, BreachNotification
 from dataprocessing.services import breaches as services
@@ -53,7 +54,7 @@ class BreachListApi(Api):
         """Log a breach; each affected client is due its notice within 48 hours (art. 21.11)."""
         data = dict(self.input(request))
         ids = data.pop("affected_clients")
-        clients = list(Client.objects.filter(pk__in=ids))
+        clients = list(clients_visible_to(request.user).filter(pk__in=ids))
         if len(clients) != len(set(ids)):
             raise ValidationFailed({"affected_clients": ["Unknown client id."]})
         breach = services.breach_log(acting_user=request.user, affected_clients=clients, **data)

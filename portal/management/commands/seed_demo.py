@@ -97,10 +97,24 @@ class Command(BaseCommand):
 
     @transaction.atomic
     def _seed(self):
-        billing = self._staff("billing@demo.test", "Bea Billing", User.Role.BILLING_STAFF)
-        compliance = self._staff(
-            "compliance@demo.test", "Carl Compliance", User.Role.COMPLIANCE_OFFICER
+        providers = {p.code: p for p in Provider.objects.all()}
+        # Staff serve providers (art. 11.1, 21.4): the demo's billing and compliance staff serve
+        # both, and one billing user per provider shows the scoping.
+        billing = self._staff(
+            "billing@demo.test", "Bea Billing", User.Role.BILLING_STAFF, providers.values()
         )
+        compliance = self._staff(
+            "compliance@demo.test",
+            "Carl Compliance",
+            User.Role.COMPLIANCE_OFFICER,
+            providers.values(),
+        )
+        scoped_staff = [
+            self._staff(
+                f"billing-{code}@demo.test", f"{p.name} billing", User.Role.BILLING_STAFF, [p]
+            )
+            for code, p in providers.items()
+        ]
         for provider in Provider.objects.all():
             if not TermsVersion.objects.filter(provider=provider).exists():
                 accounts_services.terms_publish(
@@ -148,10 +162,14 @@ class Command(BaseCommand):
         )
         for email, what in logins:
             self.stdout.write(f"  {email:40} {what}")
-        self.stdout.write(f"  {billing.email:40} billing staff (two-factor: TOTP secret {secret})")
         self.stdout.write(
-            f"  {compliance.email:40} compliance officer (two-factor: TOTP secret {secret})"
+            f"  {billing.email:40} billing staff of both providers (two-factor: TOTP secret {secret})"
         )
+        self.stdout.write(
+            f"  {compliance.email:40} compliance officer of both providers (same TOTP secret)"
+        )
+        for user in scoped_staff:
+            self.stdout.write(f"  {user.email:40} {user.full_name} only (same TOTP secret)")
         self.stdout.write(
             "  Staff codes: `.venv/bin/python manage.py demo_totp` prints the current one."
         )
@@ -197,12 +215,13 @@ class Command(BaseCommand):
         )
         invoice_services.invoice_issue(invoice=draft, acting_user=billing)
 
-    def _staff(self, email, name, role):
+    def _staff(self, email, name, role, providers):
         user = User.objects.filter(email=email).first()
         if user is None:
             user = User.objects.create_user(
                 email, DEMO_PASSWORD, full_name=name, role=role, is_staff=True
             )
+            user.providers.set(providers)
         TOTPDevice.objects.get_or_create(
             user=user, name="demo", defaults={"key": DEMO_TOTP_HEX, "confirmed": True}
         )

@@ -37,7 +37,9 @@ class InterestRateListApi(Api):
     def get(self, request):
         """The dated table of late-interest rates per profile (art. 4.6)."""
         return self.paginated(
-            selectors.interest_rate_list(provider_code=request.query_params.get("provider", "")),
+            selectors.interest_rate_list(
+                user=request.user, provider_code=request.query_params.get("provider", "")
+            ),
             InterestRateSerializer,
         )
 
