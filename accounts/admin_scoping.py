@@ -58,16 +58,16 @@ class ProviderScopedAdminMixin:
     """Lists, change forms and foreign-key choices narrowed to the user's providers."""
 
     def get_queryset(self, request):
-        return scope_queryset(super().get_queryset(request), request.user)  # type: ignore[misc]
+        return scope_queryset(super().get_queryset(request), request.user)
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        field = super().formfield_for_foreignkey(db_field, request, **kwargs)  # type: ignore[misc]
+        field = super().formfield_for_foreignkey(db_field, request, **kwargs)
         if field is not None and hasattr(field, "queryset"):
             field.queryset = scope_queryset(field.queryset, request.user)
         return field
 
     def formfield_for_manytomany(self, db_field, request, **kwargs):
-        field = super().formfield_for_manytomany(db_field, request, **kwargs)  # type: ignore[misc]
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
         if field is not None and hasattr(field, "queryset"):
             field.queryset = scope_queryset(field.queryset, request.user)
         return field

@@ -63,6 +63,8 @@ def scope_choices(form: forms.BaseForm, user: User) -> None:
         if not isinstance(field, forms.ModelChoiceField):
             continue
         queryset = field.queryset
+        if queryset is None:
+            continue
         model = queryset.model
         if model is Client:
             field.queryset = queryset.filter(pk__in=clients_visible_to(user).values("pk"))
@@ -388,7 +390,9 @@ class ClientFilterForm(forms.Form):
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["provider"].choices = [("", "Any provider")] + [
+        field = self.fields["provider"]
+        assert isinstance(field, forms.ChoiceField)
+        field.choices = [("", "Any provider")] + [
             (p.code, p.name) for p in providers_visible_to(user).order_by("code")
         ]
 

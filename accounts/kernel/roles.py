@@ -6,7 +6,7 @@ A removed (deactivated) user keeps its row for the record but may no longer act.
 
 from collections.abc import Callable
 
-from accounts.models import Client, User
+from accounts.models import Client, Provider, User
 
 from .errors import NotAllowed, ValidationFailed
 
@@ -61,7 +61,9 @@ def require_client_admin(
     _check(user, allowed, message, article)
 
 
-def require_serves_provider(user: User | None, provider, *, field: str = "provider") -> None:
+def require_serves_provider(
+    user: User | None, provider: Provider | None, *, field: str = "provider"
+) -> None:
     """Staff act for the providers they serve only (art. 11.1, 21.4: separate legal entities):
     publishing terms, inviting a company, logging a breach or a sub-processor, entering a rate
     for another provider is refused on the field that names it."""
