@@ -3,6 +3,7 @@
 from django import forms
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .kernel.errors import ApplicationError, ValidationFailed
@@ -29,16 +30,42 @@ class ClientNumberInput(forms.TextInput):
 
 
 class ClientField(forms.ModelChoiceField):
-    """One client by its number, among the clients the user may act for."""
+    """One client, among the clients the user may act for, found by what staff have at hand:
+    its number, its exact legal name or its registration number (a search, never a list of
+    every client)."""
 
-    widget = forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"})
+    widget = forms.TextInput(attrs={"autocomplete": "off"})
     default_error_messages = {
-        "invalid_choice": "No client with this number among your clients.",
+        "invalid_choice": "No client with this number or name among your clients.",
+        "ambiguous": "Several of your clients match “%(value)s”: give the client number.",
     }
 
     def __init__(self, queryset=None, **kwargs):
-        kwargs.setdefault("help_text", "The client number, as on the client list.")
+        kwargs.setdefault(
+            "help_text",
+            "The client number (as on the client list), legal name or registration number.",
+        )
         super().__init__(queryset if queryset is not None else Client.objects.all(), **kwargs)
+
+    def to_python(self, value):
+        text = str(value or "").strip()
+        if not text or text.isdigit():
+            return super().to_python(text)
+        assert self.queryset is not None
+        matches = list(
+            self.queryset.filter(
+                Q(legal_name__iexact=text) | Q(registration_number__iexact=text)
+            ).values_list("pk", flat=True)[:2]
+        )
+        if len(matches) > 1:
+            raise forms.ValidationError(
+                self.error_messages["ambiguous"], code="ambiguous", params={"value": text}
+            )
+        if not matches:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return super().to_python(matches[0])
 
 
 class ClientsField(forms.ModelMultipleChoiceField):

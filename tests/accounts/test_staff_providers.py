@@ -142,7 +142,7 @@ def test_a_draft_invoice_for_another_providers_client_is_refused_naming_the_fiel
     )
 
     assert answer.status_code in (200, 400)
-    assert "No client with this number among your clients." in answer.content.decode()
+    assert "No client with this number or name among your clients." in answer.content.decode()
     assert not Invoice.objects.filter(client=foreign).exists()
 
 
@@ -290,3 +290,28 @@ def test_the_breach_api_refuses_another_providers_client_as_unknown(cm, cx, api)
 
     assert answer.status_code == 400
     assert answer.json()["errors"][0]["field"] == "affected_clients"
+
+
+def test_a_client_is_found_by_number_name_or_registration_number_among_own_clients_only(
+    cm, cx, cm_staff
+):
+    from billing.invoicing.forms import DepositDemandForm
+
+    own = _company(cm, legal_name="Shenzhen Blue Ltd")
+    foreign = _company(cx, legal_name="Rotterdam Blue BV")
+    _company(cm, legal_name="Twin Co"), _company(cm, legal_name="twin co")
+
+    def pick(value):
+        form = DepositDemandForm({"demand-client": value, "demand-amount": "10"}, user=cm_staff)
+        form.is_valid()
+        return form.cleaned_data.get("client"), form.errors.get("client")
+
+    assert pick(str(own.pk))[0] == own
+    assert pick("shenzhen blue ltd")[0] == own
+    assert pick(own.registration_number)[0] == own
+    assert pick(foreign.legal_name) == (
+        None,
+        ["No client with this number or name among your clients."],
+    )
+    assert pick(str(foreign.pk))[1] == ["No client with this number or name among your clients."]
+    assert "give the client number" in pick("Twin Co")[1][0]
