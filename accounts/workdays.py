@@ -82,14 +82,29 @@ def add_working_days(moment: dt.datetime, n: int, profile: Provider) -> dt.datet
     return dt.datetime.combine(day, profile.working_hours_end, tzinfo=tz)
 
 
-def working_days_between(start: dt.datetime, end: dt.datetime, profile: Provider) -> int:
-    """Whole working days after the day of `start` up to and including the day of `end` (negative if end is earlier)."""
+def overrides_between(profile: Provider, first: dt.date, last: dt.date) -> dict[dt.date, str]:
+    """The profile's calendar corrections in a date range, read once for many computations
+    (a dashboard of many deadlines reads them in one query, not one per row)."""
+    return _overrides(profile, first, last)
+
+
+def working_days_between(
+    start: dt.datetime,
+    end: dt.datetime,
+    profile: Provider,
+    *,
+    overrides: dict[dt.date, str] | None = None,
+) -> int:
+    """Whole working days after the day of `start` up to and including the day of `end` (negative if end is earlier).
+
+    `overrides`, when given, must cover the range (see overrides_between)."""
     tz = local_tz(profile)
     a, b = start.astimezone(tz).date(), end.astimezone(tz).date()
     sign = 1
     if b < a:
         a, b, sign = b, a, -1
-    overrides = _overrides(profile, a, b)
+    if overrides is None:
+        overrides = _overrides(profile, a, b)
     count = 0
     day = a
     while day < b:

@@ -391,11 +391,38 @@ def _item(kind, obj, client, deadline, remaining, unit, overdue=False, **extra) 
 
 
 def _audit_items(keep, now):
-    audits = AuditRequest.objects.filter(status__in=AuditRequest.OPEN_STATUSES)
-    for audit in keep(audits.select_related("client__provider")):
+    audits = list(
+        keep(
+            AuditRequest.objects.filter(status__in=AuditRequest.OPEN_STATUSES).select_related(
+                "client__provider"
+            )
+        )
+    )
+    # the calendar corrections of each provider over the whole window, in one query each
+    # (not one per audit: the dashboard's query count does not grow with the audits)
+    window: dict[int, tuple[Provider, dt.date, dt.date]] = {}
+    for audit in audits:
+        if audit.earliest_start:
+            provider = audit.client.provider
+            days = sorted([now.date(), audit.earliest_start.date()])
+            seen = window.get(provider.pk)
+            first, last = days[0] - dt.timedelta(days=1), days[1] + dt.timedelta(days=1)
+            if seen:
+                first, last = min(first, seen[1]), max(last, seen[2])
+            window[provider.pk] = (provider, first, last)
+    overrides = {
+        pk: workdays.overrides_between(provider, first, last)
+        for pk, (provider, first, last) in window.items()
+    }
+    for audit in audits:
         deadline = audit.earliest_start
         remaining = (
-            workdays.working_days_between(now, deadline, audit.client.provider)
+            workdays.working_days_between(
+                now,
+                deadline,
+                audit.client.provider,
+                overrides=overrides[audit.client.provider_id],
+            )
             if deadline
             else None
         )
@@ -404,7 +431,7 @@ def _audit_items(keep, now):
 
 def _breach_notice_items(keep, now):
     notices = BreachNotification.objects.filter(notified_at=None).select_related(
-        "breach__provider", "client"
+        "breach__provider", "client__provider"
     )
     for notice in keep(notices, "breach__provider"):
         hours = notice.seconds_left(now) / 3600

@@ -84,3 +84,45 @@ def test_a_client_user_gets_its_own_overview_not_the_compliance_dashboard(as_use
 
     assert page.status_code == 200
     assert "Compliance dashboard" not in page.content.decode()
+
+
+def _open_items(client_company, client_admin, compliance_officer, cm, n):
+    from tests.accounts.factories import ClientAdminFactory, ClientFactory
+
+    for _ in range(n):
+        company = ClientFactory(provider=cm)
+        admin = ClientAdminFactory(client=company)
+        audits.audit_request(
+            client=company,
+            kind="audit",
+            acting_user=admin,
+            proposed_start=timezone.localdate() + dt.timedelta(days=40),
+            auditor_name="Jan",
+            auditor_accredited=True,
+            auditor_not_competitor=True,
+        )
+        receive_dsr(company, compliance_officer)
+        assistance.assistance_request_log(
+            client=company, kind="dpia", description="x", acting_user=admin
+        )
+        log_breach(cm, compliance_officer, company)
+
+
+def test_the_compliance_dashboards_query_count_does_not_grow_with_its_items(
+    as_user, compliance_officer, client_admin, client_company, cm
+):
+    """Issue 16: it ran one query per open audit (508 on a provider-sized database)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    browser = as_user(compliance_officer)
+    browser.get(url("home"))  # the session's first request reads a few things once
+    counts = []
+    for n in (2, 6):
+        _open_items(client_company, client_admin, compliance_officer, cm, n)
+        with CaptureQueriesContext(connection) as queries:
+            page = browser.get(url("home"))
+        assert page.status_code == 200
+        counts.append(len(queries))
+
+    assert counts[0] == counts[1], counts
