@@ -410,6 +410,23 @@ def _missing(route: str) -> dict:
     return values
 
 
+def _assert_hidden(client, url: str, missing_url: str, other) -> None:
+    """GET and POST of `url` answer 404, or the very refusal a non-existent id gets (403/405),
+    and never show the other company."""
+    for method in ("get", "post"):
+        answer = getattr(client, method)(url)
+        assert other.legal_name.encode() not in answer.content, (method, url)
+        if answer.status_code != 404:
+            missing = getattr(client, method)(missing_url)
+            assert answer.status_code == missing.status_code, (
+                method,
+                url,
+                answer.status_code,
+                missing.status_code,
+            )
+            assert answer.status_code in (403, 405), (method, url, answer.status_code)
+
+
 def test_every_url_with_an_id_is_walked():
     unknown = [
         route for route in _routes() if _key(route) not in MAKERS and _key(route) not in EXEMPT
@@ -430,19 +447,8 @@ def test_another_clients_id_answers_404_on_every_page_and_endpoint(route, client
     url = _url(route, MAKERS[_key(route)](other))
     missing_url = _url(route, _missing(route))
 
-    for method in ("get", "post"):
-        # when the admin asks for the other company's object
-        answer = getattr(client, method)(url)
-        # then it is 404, or the very refusal a non-existent id gets
-        if answer.status_code != 404:
-            missing = getattr(client, method)(missing_url)
-            assert answer.status_code == missing.status_code, (
-                method,
-                url,
-                answer.status_code,
-                missing.status_code,
-            )
-            assert answer.status_code in (403, 405), (method, url, answer.status_code)
+    # when the admin asks for the other company's object, then it is hidden
+    _assert_hidden(client, url, missing_url, other)
 
 
 # --- Staff of one provider against the other provider's objects (art. 11.1, 21.4) ----------
@@ -461,20 +467,8 @@ def test_staff_of_one_provider_get_404_for_the_other_providers_objects(route, ro
     missing_url = _url(route, _missing(route))
     login_verified(client, staff)
 
-    for method in ("get", "post"):
-        # when the CM staff user asks for the CXENGAGE client's object
-        answer = getattr(client, method)(url)
-        # then it is 404, or the very refusal a non-existent id gets, and never shows it
-        assert other.legal_name.encode() not in answer.content, (method, url)
-        if answer.status_code != 404:
-            missing = getattr(client, method)(missing_url)
-            assert answer.status_code == missing.status_code, (
-                method,
-                url,
-                answer.status_code,
-                missing.status_code,
-            )
-            assert answer.status_code in (403, 405), (method, url, answer.status_code)
+    # when the CM staff user asks for the CXENGAGE client's object, then it is hidden
+    _assert_hidden(client, url, missing_url, other)
 
 
 @pytest.mark.django_db
