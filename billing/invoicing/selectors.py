@@ -23,6 +23,7 @@ from accounts.kernel.errors import ApplicationError, NotFound
 from accounts.models import Client, User
 from accounts.selectors import scoped
 from billing.models import (
+    BankAccount,
     Deposit,
     Dispute,
     FapiaoRequest,
@@ -36,6 +37,7 @@ from billing.models import (
 
 from .services import _common
 from .services._common import OPEN_DISPUTE_STATUSES, OPEN_STATUSES, ZERO
+from .services.bank_details import EURO, account_as_issued
 from .services.deposits import deposit_available
 from .services.disputes import (
     OPEN_DISPUTE,
@@ -71,6 +73,7 @@ LIST_COLUMNS = (
     "amount_paid",
     "period_start",
     "period_end",
+    "payment_reference",
 )
 MAX_PAGE_SIZE = 200
 
@@ -192,7 +195,7 @@ def overdue_invoices() -> QuerySet[Invoice]:
 def invoice_get(*, user: User, pk) -> Invoice:
     """One invoice or credit note the user may see; a client's user never sees a draft."""
     invoice = _scoped_get(
-        Invoice.objects.select_related("client__provider", "provider", "credit_note_for"),
+        Invoice.objects.select_related("client__provider", "provider", "credit_note_for", "pay_to"),
         user=user,
         pk=pk,
     )
@@ -235,6 +238,76 @@ def invoice_amounts(invoice: Invoice) -> InvoiceAmounts:
     )
 
 
+EPC_MAX_AMOUNT = Decimal("999999999.99")  # EPC069-12: the amount field, EUR 0.01 to 999999999.99
+
+
+@dataclass(frozen=True, slots=True)
+class EpcTransfer:
+    """The fields of an EPC069-12 QR code ("GiroCode"): a SEPA credit transfer in euro."""
+
+    name: str
+    iban: str
+    bic: str
+    amount: Decimal
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentInstructions:
+    """How to pay an issued invoice: the reference to quote, the account to pay into as the
+    invoice names it (art. 4.10), and the EPC QR transfer when one applies."""
+
+    reference: str
+    reference_display: str
+    account: BankAccount | None
+    epc: EpcTransfer | None
+
+
+def epc_transfer(
+    *, invoice: Invoice, account: BankAccount | None, due_now: Decimal
+) -> EpcTransfer | None:
+    """The EPC QR code applies to a euro amount due to a SEPA account (EPC069-12): the invoice
+    and the account are in euro, the account's IBAN is in a SEPA country, and something between
+    EUR 0.01 and 999,999,999.99 is due now; it carries that amount and the RF reference."""
+    if (
+        account is None
+        or invoice.kind != Invoice.Kind.INVOICE
+        or invoice.currency != EURO
+        or account.currency != EURO
+        or not account.is_sepa
+        or not invoice.payment_reference
+        or not (Decimal("0.01") <= due_now <= EPC_MAX_AMOUNT)
+    ):
+        return None
+    return EpcTransfer(
+        name=account.account_holder,
+        iban=account.iban,
+        bic=account.bic,
+        amount=due_now,
+        reference=invoice.payment_reference,
+    )
+
+
+def invoice_payment_instructions(
+    invoice: Invoice, *, due_now: Decimal | None = None
+) -> PaymentInstructions | None:
+    """What the invoice page, its PDF and the API print about paying it; None for a draft or a
+    credit note (nothing for the client to pay)."""
+    if invoice.kind != Invoice.Kind.INVOICE or not invoice.payment_reference:
+        return None
+    if due_now is None:
+        due_now = invoice_due_now(invoice)
+    account = account_as_issued(invoice)
+    reference = invoice.payment_reference
+    display = " ".join(reference[i : i + 4] for i in range(0, len(reference), 4))
+    return PaymentInstructions(
+        reference=reference,
+        reference_display=display if reference.startswith("RF") else reference,
+        account=account,
+        epc=epc_transfer(invoice=invoice, account=account, due_now=due_now),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class InvoiceDetail:
     invoice: Invoice
@@ -251,6 +324,7 @@ class InvoiceDetail:
     withholding: Withholding
     interest_to_date: Decimal
     interest_spans: list
+    pay: PaymentInstructions | None
 
 
 def _interest_so_far(invoice: Invoice, today: dt.date) -> tuple[Decimal, list]:
@@ -289,6 +363,7 @@ def invoice_detail(*, user: User, pk, today: dt.date | None = None) -> InvoiceDe
         withholding=amounts.withholding,
         interest_to_date=interest,
         interest_spans=spans,
+        pay=invoice_payment_instructions(invoice, due_now=amounts.due_now),
     )
 
 
