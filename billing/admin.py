@@ -11,6 +11,8 @@ from .models import (
     LedgerAllocation,
     LedgerEntry,
     RestitutionRequest,
+    StatementEntry,
+    StatementImport,
     Wallet,
 )
 
@@ -194,3 +196,44 @@ class BankAccountAdmin(SimpleHistoryAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+@admin.register(StatementImport)
+class StatementImportAdmin(ReadOnlyAdmin):
+    """Uploaded bank statements (issue 14 §2); imported on the statements page, never here."""
+
+    list_display = (
+        "uploaded_at",
+        "provider",
+        "format",
+        "statement_id",
+        "status",
+        "entries_total",
+        "matched",
+        "partly_matched",
+        "unmatched",
+        "duplicates",
+    )
+    list_filter = ("provider", "format", "status")
+    search_fields = ("statement_id", "filename", "sha256")
+    exclude = ("content",)
+
+
+@admin.register(StatementEntry)
+class StatementEntryAdmin(ReadOnlyAdmin):
+    """Credit entries of the statements; staff assign or refund them on the unmatched queue page."""
+
+    list_display = (
+        "booking_date",
+        "provider",
+        "bank_reference",
+        "amount",
+        "currency",
+        "payer_name",
+        "status",
+        "matched_by",
+        "invoice",
+    )
+    list_filter = ("provider", "status", "matched_by")
+    search_fields = ("bank_reference", "payer_name", "structured_reference", "remittance_text")
+    list_select_related = ("provider", "invoice")

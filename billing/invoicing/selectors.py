@@ -17,7 +17,7 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import BooleanField, ExpressionWrapper, Prefetch, QuerySet, Sum
+from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet, Sum
 
 from accounts.kernel.errors import ApplicationError, NotFound
 from accounts.models import Client, User
@@ -33,6 +33,8 @@ from billing.models import (
     Price,
     RestitutionRequest,
     SetOff,
+    StatementEntry,
+    StatementImport,
 )
 
 from .services import _common
@@ -57,6 +59,7 @@ from .services.invoices import (
     withheld_amount,
 )
 from .services.set_offs import credit_note_available, restitution_available
+from .services.statements import providers_visible_to
 
 LIST_COLUMNS = (
     "id",
@@ -603,3 +606,61 @@ def queue_counts() -> dict:
         "disputes": Dispute.objects.filter(status__in=OPEN_DISPUTE_STATUSES).count(),
         "fapiao": FapiaoRequest.objects.filter(status=FapiaoRequest.Status.REQUESTED).count(),
     }
+
+
+# --- Bank statements (issue 14 §2) -------------------------------------------------------------
+def statement_import_list(*, user: User) -> QuerySet[StatementImport]:
+    """The statement imports of the providers `user` works for, newest first."""
+    return (
+        StatementImport.objects.filter(provider__in=providers_visible_to(user))
+        .select_related("provider", "bank_account", "uploaded_by")
+        .defer("content")
+        .order_by("-id")
+    )
+
+
+def statement_import_get(*, user: User, pk) -> StatementImport:
+    found = statement_import_list(user=user).filter(pk=pk).first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def statement_entries(*, statement: StatementImport) -> QuerySet[StatementEntry]:
+    return statement.entries.select_related("invoice").order_by("pk")
+
+
+def unmatched_entries(*, user: User) -> QuerySet[StatementEntry]:
+    """The staff queue: entries no invoice was found for, oldest first (index
+    statement_entry_queue_idx: provider, status, id)."""
+    return (
+        StatementEntry.objects.filter(
+            provider__in=providers_visible_to(user), status=StatementEntry.Status.UNMATCHED
+        )
+        .select_related("statement", "provider")
+        .order_by("id")
+    )
+
+
+def statement_entry_get(*, user: User, pk) -> StatementEntry:
+    found = (
+        StatementEntry.objects.filter(provider__in=providers_visible_to(user), pk=pk)
+        .select_related("provider")
+        .first()
+    )
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def invoice_by_number(*, user: User, number: str) -> Invoice | None:
+    """An issued invoice the user may see, by its number or payment reference."""
+    number = (number or "").strip().upper().replace(" ", "")
+    if not number:
+        return None
+    return (
+        scoped(Invoice.objects.filter(kind=Invoice.Kind.INVOICE), user=user)
+        .filter(Q(number=number) | Q(payment_reference=number))
+        .select_related("provider", "client")
+        .first()
+    )

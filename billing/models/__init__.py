@@ -32,6 +32,7 @@ from .prepaid import (
     Wallet,
     money_field,
 )
+from .statements import StatementEntry, StatementImport
 
 __all__ = [
     "BankAccount",
@@ -57,6 +58,8 @@ __all__ = [
     "Price",
     "RestitutionRequest",
     "SetOff",
+    "StatementEntry",
+    "StatementImport",
     "UsageRecord",
     "Wallet",
     "money_field",
