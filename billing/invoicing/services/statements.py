@@ -269,24 +269,32 @@ def statement_import_run(*, statement_id: int) -> dict[str, int | str]:
         done = 0
         for start in range(0, len(credits), BATCH):
             batch = credits[start : start + BATCH]
-            with transaction.atomic():
-                known = dict(
-                    StatementEntry.objects.filter(
-                        provider_id=statement.provider_id,
-                        bank_reference__in=[e.bank_reference for e in batch],
-                    ).values_list("bank_reference", "statement_id")
-                )
-                new = []
-                for e in batch:
-                    if e.bank_reference in seen or (
-                        e.bank_reference in known and known[e.bank_reference] != statement.pk
-                    ):
-                        duplicates += 1
-                    elif e.bank_reference not in known:
-                        new.append(_entry(statement, e))
-                    seen.add(e.bank_reference)
-                created = StatementEntry.objects.bulk_create(new)
-            for entry in created:
+            refs = [e.bank_reference for e in batch]
+            first_seen = {}
+            for e in batch:
+                if e.bank_reference not in seen and e.bank_reference not in first_seen:
+                    first_seen[e.bank_reference] = e
+            # ON CONFLICT DO NOTHING: an entry another file (or a concurrent import) holds
+            # already stays theirs; the unique constraint decides, not a read before the write.
+            StatementEntry.objects.bulk_create(
+                [_entry(statement, e) for e in first_seen.values()], ignore_conflicts=True
+            )
+            owned = set(
+                StatementEntry.objects.filter(
+                    statement=statement, bank_reference__in=refs
+                ).values_list("bank_reference", flat=True)
+            )
+            for e in batch:
+                if e.bank_reference in seen or e.bank_reference not in owned:
+                    duplicates += 1
+                seen.add(e.bank_reference)
+            # new ones, and on a re-run those a crash left before their matching (no note yet)
+            for entry in StatementEntry.objects.filter(
+                statement=statement,
+                bank_reference__in=refs,
+                status=StatementEntry.Status.UNMATCHED,
+                note="",
+            ).order_by("pk"):
                 statement_entry_match(entry, user=user)
             done += len(batch)
             StatementImport.objects.filter(pk=statement.pk).update(

@@ -360,3 +360,44 @@ def test_the_statement_pages_are_for_billing_staff_only(as_user, books, complian
     with pytest.raises(ApplicationError):
         statement_services.statement_upload(filename="x", content=CAMT, acting_user=client_admin)
     assert Invoice.objects.filter(status="paid").count() == 0
+
+
+def test_an_entry_a_crash_left_unmatched_is_matched_when_the_task_runs_again(
+    books, billing_staff, django_capture_on_commit_callbacks
+):
+    statement = statement_services.statement_upload(
+        filename="s.xml", content=CAMT, acting_user=billing_staff
+    )
+    # the worker stored the first entry, then died before matching it
+    StatementEntry.objects.create(
+        statement=statement,
+        provider_id=statement.provider_id,
+        bank_reference="DEMOBANK-20260305-0001",
+        booking_date=D(2026, 3, 5),
+        amount=Dec("1000.00"),
+        currency="EUR",
+        structured_reference=books[0].payment_reference,
+    )
+    StatementImport.objects.filter(pk=statement.pk).update(status="running")
+
+    statement_services.statement_import_run(statement_id=statement.pk)
+
+    statement.refresh_from_db()
+    assert (statement.matched, statement.duplicates) == (3, 1)
+    assert state(books)[0] == ("paid", Dec("1000.00"))
+    assert Payment.objects.count() == 4
+
+
+def test_the_import_page_shows_progress_and_refreshes_while_it_runs(as_user, books, billing_staff):
+    statement = statement_services.statement_upload(
+        filename="s.xml", content=CAMT, acting_user=billing_staff
+    )  # queued: no worker ran it (on_commit not executed)
+
+    response = as_user(billing_staff).get(f"/billing/statements/{statement.pk}/")
+
+    assert response["Refresh"] == "3"
+    assert 'data-testid="progress">0 / 6<' in response.content.decode()
+    statement_services.statement_import_run(statement_id=statement.pk)
+    done = as_user(billing_staff).get(f"/billing/statements/{statement.pk}/")
+    assert not done.has_header("Refresh")
+    assert 'data-testid="progress">6 / 6<' in done.content.decode()
