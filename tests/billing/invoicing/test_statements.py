@@ -401,3 +401,25 @@ def test_the_import_page_shows_progress_and_refreshes_while_it_runs(as_user, boo
     done = as_user(billing_staff).get(f"/billing/statements/{statement.pk}/")
     assert not done.has_header("Refresh")
     assert 'data-testid="progress">6 / 6<' in done.content.decode()
+
+
+def test_amount_and_payer_match_only_a_unique_candidate(
+    books, billing_staff, django_capture_on_commit_callbacks
+):
+    # a second open 250.00 invoice of Polder Health: entry 6 (no reference) is ambiguous now
+    invoice_services.invoice_issue(
+        invoice=invoice_services.invoice_draft(
+            client=books[3].client,
+            lines=[line("250.00", vat_rate="0")],
+            acting_user=billing_staff,
+            currency="EUR",
+        ),
+        acting_user=billing_staff,
+    )
+
+    upload(CAMT, billing_staff, django_capture_on_commit_callbacks)
+
+    entry = StatementEntry.objects.get(bank_reference__endswith="0006")
+    assert entry.status == "unmatched" and entry.invoice is None
+    assert "2 open invoices" in entry.note
+    assert state(books)[3] == ("issued", Dec("0.00"))
