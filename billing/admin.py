@@ -4,12 +4,15 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import (
+    BankAccount,
     Chargeback,
     CreditLot,
     ExchangeRate,
     LedgerAllocation,
     LedgerEntry,
     RestitutionRequest,
+    StatementEntry,
+    StatementImport,
     Wallet,
 )
 
@@ -162,3 +165,75 @@ class ExchangeRateAdmin(SimpleHistoryAdmin):
     search_fields = ("base_currency", "quote_currency", "source", "note")
     date_hierarchy = "valid_from"
     ordering = ("base_currency", "quote_currency", "-valid_from")
+
+
+@admin.register(BankAccount)
+class BankAccountAdmin(SimpleHistoryAdmin):
+    """The providers' bank accounts printed on invoices (art. 4.10), with history. IBAN and
+    BIC/SWIFT codes are checked with python-stdnum (ISO 13616, ISO 9362) by the model's
+    validators; a refusal names the field and the rule. Close an account (untick "active")
+    rather than deleting it: issued invoices name it."""
+
+    list_display = (
+        "provider",
+        "currency",
+        "kind",
+        "display_number",
+        "bank_name",
+        "account_holder",
+        "is_primary",
+        "active",
+    )
+    list_filter = ("provider", "currency", "kind", "active")
+    search_fields = ("iban", "account_number", "bank_name", "account_holder")
+    list_select_related = ("provider",)
+    fieldsets = (
+        (None, {"fields": ("provider", "kind", "currency", "is_primary", "active")}),
+        ("Account", {"fields": ("account_holder", "bank_name", "branch", "note")}),
+        ("IBAN account", {"fields": ("iban", "bic")}),
+        ("Chinese account", {"fields": ("account_number",), "description": "SWIFT code: above."}),
+    )
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(StatementImport)
+class StatementImportAdmin(ReadOnlyAdmin):
+    """Uploaded bank statements (issue 14 §2); imported on the statements page, never here."""
+
+    list_display = (
+        "uploaded_at",
+        "provider",
+        "format",
+        "statement_id",
+        "status",
+        "entries_total",
+        "matched",
+        "partly_matched",
+        "unmatched",
+        "duplicates",
+    )
+    list_filter = ("provider", "format", "status")
+    search_fields = ("statement_id", "filename", "sha256")
+    exclude = ("content",)
+
+
+@admin.register(StatementEntry)
+class StatementEntryAdmin(ReadOnlyAdmin):
+    """Credit entries of the statements; staff assign or refund them on the unmatched queue page."""
+
+    list_display = (
+        "booking_date",
+        "provider",
+        "bank_reference",
+        "amount",
+        "currency",
+        "payer_name",
+        "status",
+        "matched_by",
+        "invoice",
+    )
+    list_filter = ("provider", "status", "matched_by")
+    search_fields = ("bank_reference", "payer_name", "structured_reference", "remittance_text")
+    list_select_related = ("provider", "invoice")

@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from .invoicing import statement_views
 from .invoicing import views as invoicing_views
 from .prepaid import views
 
@@ -57,4 +58,13 @@ urlpatterns = [
     path("disputes/<int:pk>/<str:action>/", invoicing_views.dispute_action, name="dispute_action"),
     path("fapiao/", invoicing_views.fapiao_queue, name="fapiao_queue"),
     path("fapiao/<int:pk>/issue/", invoicing_views.fapiao_issue, name="fapiao_issue"),
+    # Bank statements in, payments matched (issue 14 §2): billing staff
+    path("statements/", statement_views.statements, name="statements"),
+    path("statements/unmatched/", statement_views.unmatched, name="statements_unmatched"),
+    path("statements/<int:pk>/", statement_views.statement_detail, name="statement_detail"),
+    path(
+        "statements/entries/<int:pk>/<str:action>/",
+        statement_views.entry_action,
+        name="statement_entry_action",
+    ),
 ]

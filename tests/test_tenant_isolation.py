@@ -68,6 +68,7 @@ WORDS = {"action": "cancel", "decision": "approve"}
 WORDS_BY_PREFIX = {
     "billing/deposits/": {"action": "settle"},
     "billing/disputes/": {"action": "resolve"},
+    "billing/statements/entries/": {"action": "assign"},
 }
 
 
@@ -338,7 +339,43 @@ def _set_off(client):
     return {"pk": set_off.pk}
 
 
+def _statement_entry(client):
+    """A statement of the client's provider with one unmatched entry (staff pages, issue 14)."""
+    from billing.models import BankAccount, StatementEntry, StatementImport
+
+    provider = client.provider
+    account = BankAccount.objects.create(
+        provider=provider,
+        currency=provider.currency,
+        account_holder=provider.legal_name[:70],
+        bank_name="Walk bank",
+        iban="NL93DEMO0123456789",
+        bic="DEMONL2A",
+    )
+    statement = StatementImport.objects.create(
+        provider=provider,
+        bank_account=account,
+        format=StatementImport.Format.CAMT_053,
+        filename="walk.xml",
+        sha256=uuid.uuid4().hex,
+        statement_id="WALK",
+        content=b"",
+        uploaded_by=_staff(),
+    )
+    entry = StatementEntry.objects.create(
+        statement=statement,
+        provider=provider,
+        bank_reference=f"walk-{uuid.uuid4().hex}",
+        booking_date=timezone.localdate(),
+        amount=Decimal("10.00"),
+        currency=provider.currency,
+    )
+    return {"pk": statement.pk} | {"entry": entry.pk}
+
+
 MAKERS = {
+    "billing/statements/": _statement_entry,
+    "billing/statements/entries/": lambda client: {"pk": _statement_entry(client)["entry"]},
     "api/v1/invoices/": _invoice,
     "billing/invoices/": _invoice,
     "api/v1/deposits/": _deposit,

@@ -275,3 +275,20 @@ class FapiaoIssueForm(forms.Form):
                 total=invoice.subtotal + invoice.vat_amount,
                 issue_date=dt.date.today(),
             )
+
+
+class StatementUploadForm(forms.Form):
+    file = forms.FileField(
+        label="Statement file",
+        help_text="ISO 20022 camt.053 or camt.054 XML, or SWIFT MT940, as the bank exports it.",
+    )
+
+
+class StatementAssignForm(forms.Form):
+    invoice = forms.CharField(
+        label="Invoice number or payment reference", max_length=40, strip=True
+    )
+
+
+class StatementRefundForm(forms.Form):
+    note = forms.CharField(label="How it was refunded", max_length=300, strip=True)

@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from billing.models import Invoice
 
-from .selectors import invoice_amounts
+from .payment_qr import epc_qr_data_uri
+from .selectors import invoice_amounts, invoice_payment_instructions
 from .services.invoices import vat_by_rate
 
 
@@ -47,6 +48,7 @@ def _vat_rows(lines) -> list[dict]:
 def invoice_pdf_context(invoice: Invoice) -> dict:
     lines = list(invoice.lines.order_by("position", "pk"))
     amounts = invoice_amounts(invoice)
+    pay = invoice_payment_instructions(invoice, due_now=amounts.due_now)
     return {
         "invoice": invoice,
         "is_invoice": invoice.kind == Invoice.Kind.INVOICE,
@@ -61,6 +63,8 @@ def invoice_pdf_context(invoice: Invoice) -> dict:
         "withheld": amounts.withheld,
         "withheld_label": amounts.withholding.label,
         "due_now": amounts.due_now,
+        "pay": pay,
+        "qr_src": epc_qr_data_uri(pay.epc if pay else None),
         "generated_at": timezone.now(),
     }
 
@@ -69,7 +73,7 @@ def invoice_pdf(invoice: Invoice) -> bytes:
     """The invoice or credit note as a PDF document (A4)."""
     from weasyprint import HTML  # imported here: it loads Pango and the fonts
 
-    invoice = Invoice.objects.select_related("provider", "client", "credit_note_for").get(
+    invoice = Invoice.objects.select_related("provider", "client", "credit_note_for", "pay_to").get(
         pk=invoice.pk
     )
     html = render_to_string("billing/invoice_pdf.html", invoice_pdf_context(invoice))

@@ -17,12 +17,13 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import BooleanField, ExpressionWrapper, Prefetch, QuerySet, Sum
+from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet, Sum
 
 from accounts.kernel.errors import ApplicationError, NotFound
 from accounts.models import Client, User
 from accounts.selectors import providers_visible_to, scoped
 from billing.models import (
+    BankAccount,
     Deposit,
     Dispute,
     FapiaoRequest,
@@ -32,10 +33,13 @@ from billing.models import (
     Price,
     RestitutionRequest,
     SetOff,
+    StatementEntry,
+    StatementImport,
 )
 
 from .services import _common
 from .services._common import OPEN_DISPUTE_STATUSES, OPEN_STATUSES, ZERO
+from .services.bank_details import EURO, account_as_issued
 from .services.deposits import deposit_available
 from .services.disputes import (
     OPEN_DISPUTE,
@@ -71,6 +75,7 @@ LIST_COLUMNS = (
     "amount_paid",
     "period_start",
     "period_end",
+    "payment_reference",
 )
 MAX_PAGE_SIZE = 200
 
@@ -198,7 +203,7 @@ def overdue_invoices(*, user: User) -> QuerySet[Invoice]:
 def invoice_get(*, user: User, pk) -> Invoice:
     """One invoice or credit note the user may see; a client's user never sees a draft."""
     invoice = _scoped_get(
-        Invoice.objects.select_related("client__provider", "provider", "credit_note_for"),
+        Invoice.objects.select_related("client__provider", "provider", "credit_note_for", "pay_to"),
         user=user,
         pk=pk,
     )
@@ -241,6 +246,76 @@ def invoice_amounts(invoice: Invoice) -> InvoiceAmounts:
     )
 
 
+EPC_MAX_AMOUNT = Decimal("999999999.99")  # EPC069-12: the amount field, EUR 0.01 to 999999999.99
+
+
+@dataclass(frozen=True, slots=True)
+class EpcTransfer:
+    """The fields of an EPC069-12 QR code ("GiroCode"): a SEPA credit transfer in euro."""
+
+    name: str
+    iban: str
+    bic: str
+    amount: Decimal
+    reference: str
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentInstructions:
+    """How to pay an issued invoice: the reference to quote, the account to pay into as the
+    invoice names it (art. 4.10), and the EPC QR transfer when one applies."""
+
+    reference: str
+    reference_display: str
+    account: BankAccount | None
+    epc: EpcTransfer | None
+
+
+def epc_transfer(
+    *, invoice: Invoice, account: BankAccount | None, due_now: Decimal
+) -> EpcTransfer | None:
+    """The EPC QR code applies to a euro amount due to a SEPA account (EPC069-12): the invoice
+    and the account are in euro, the account's IBAN is in a SEPA country, and something between
+    EUR 0.01 and 999,999,999.99 is due now; it carries that amount and the RF reference."""
+    if (
+        account is None
+        or invoice.kind != Invoice.Kind.INVOICE
+        or invoice.currency != EURO
+        or account.currency != EURO
+        or not account.is_sepa
+        or not invoice.payment_reference
+        or not (Decimal("0.01") <= due_now <= EPC_MAX_AMOUNT)
+    ):
+        return None
+    return EpcTransfer(
+        name=account.account_holder,
+        iban=account.iban,
+        bic=account.bic,
+        amount=due_now,
+        reference=invoice.payment_reference,
+    )
+
+
+def invoice_payment_instructions(
+    invoice: Invoice, *, due_now: Decimal | None = None
+) -> PaymentInstructions | None:
+    """What the invoice page, its PDF and the API print about paying it; None for a draft or a
+    credit note (nothing for the client to pay)."""
+    if invoice.kind != Invoice.Kind.INVOICE or not invoice.payment_reference:
+        return None
+    if due_now is None:
+        due_now = invoice_due_now(invoice)
+    account = account_as_issued(invoice)
+    reference = invoice.payment_reference
+    display = " ".join(reference[i : i + 4] for i in range(0, len(reference), 4))
+    return PaymentInstructions(
+        reference=reference,
+        reference_display=display if reference.startswith("RF") else reference,
+        account=account,
+        epc=epc_transfer(invoice=invoice, account=account, due_now=due_now),
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class InvoiceDetail:
     invoice: Invoice
@@ -257,6 +332,7 @@ class InvoiceDetail:
     withholding: Withholding
     interest_to_date: Decimal
     interest_spans: list
+    pay: PaymentInstructions | None
 
 
 def _interest_so_far(invoice: Invoice, today: dt.date) -> tuple[Decimal, list]:
@@ -295,6 +371,7 @@ def invoice_detail(*, user: User, pk, today: dt.date | None = None) -> InvoiceDe
         withholding=amounts.withholding,
         interest_to_date=interest,
         interest_spans=spans,
+        pay=invoice_payment_instructions(invoice, due_now=amounts.due_now),
     )
 
 
@@ -546,3 +623,61 @@ def queue_counts(*, user: User) -> dict:
             client_field="invoice__client",
         ).count(),
     }
+
+
+# --- Bank statements (issue 14 §2) -------------------------------------------------------------
+def statement_import_list(*, user: User) -> QuerySet[StatementImport]:
+    """The statement imports of the providers `user` works for, newest first."""
+    return (
+        StatementImport.objects.filter(provider__in=providers_visible_to(user))
+        .select_related("provider", "bank_account", "uploaded_by")
+        .defer("content")
+        .order_by("-id")
+    )
+
+
+def statement_import_get(*, user: User, pk) -> StatementImport:
+    found = statement_import_list(user=user).filter(pk=pk).first()
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def statement_entries(*, statement: StatementImport) -> QuerySet[StatementEntry]:
+    return statement.entries.select_related("invoice").order_by("pk")
+
+
+def unmatched_entries(*, user: User) -> QuerySet[StatementEntry]:
+    """The staff queue: entries no invoice was found for, oldest first (index
+    statement_entry_queue_idx: provider, status, id)."""
+    return (
+        StatementEntry.objects.filter(
+            provider__in=providers_visible_to(user), status=StatementEntry.Status.UNMATCHED
+        )
+        .select_related("statement", "provider")
+        .order_by("id")
+    )
+
+
+def statement_entry_get(*, user: User, pk) -> StatementEntry:
+    found = (
+        StatementEntry.objects.filter(provider__in=providers_visible_to(user), pk=pk)
+        .select_related("provider")
+        .first()
+    )
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def invoice_by_number(*, user: User, number: str) -> Invoice | None:
+    """An issued invoice the user may see, by its number or payment reference."""
+    number = (number or "").strip().upper().replace(" ", "")
+    if not number:
+        return None
+    return (
+        scoped(Invoice.objects.filter(kind=Invoice.Kind.INVOICE), user=user)
+        .filter(Q(number=number) | Q(payment_reference=number))
+        .select_related("provider", "client")
+        .first()
+    )

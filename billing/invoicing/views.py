@@ -41,6 +41,7 @@ from .forms import (
     SetOffForm,
     VoidForm,
 )
+from .payment_qr import epc_qr_data_uri
 from .pdf import invoice_pdf, invoice_pdf_filename
 from .services import _common
 from .services import deposits as deposit_services
@@ -142,6 +143,7 @@ def _detail_context(request, pk: int, bound: dict | None = None) -> dict:
     today = _common.today(provider)
     context = {
         "d": detail,
+        "qr_src": epc_qr_data_uri(detail.pay.epc if detail.pay else None),
         "invoice": invoice,
         "client": invoice.client,
         "provider": provider,

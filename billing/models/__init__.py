@@ -1,6 +1,7 @@
 """Billing's models, one module per domain, re-exported here so the app label, the migrations
 and every "billing.X" reference stay as they were."""
 
+from .banking import BankAccount
 from .invoicing import (
     CpiAdjustment,
     Deposit,
@@ -31,8 +32,10 @@ from .prepaid import (
     Wallet,
     money_field,
 )
+from .statements import StatementEntry, StatementImport
 
 __all__ = [
+    "BankAccount",
     "Chargeback",
     "CpiAdjustment",
     "CreditLot",
@@ -55,6 +58,8 @@ __all__ = [
     "Price",
     "RestitutionRequest",
     "SetOff",
+    "StatementEntry",
+    "StatementImport",
     "UsageRecord",
     "Wallet",
     "money_field",

@@ -161,11 +161,37 @@ class Invoice(models.Model):
     )
     void_reason = models.TextField(blank=True)
     overdue_since = models.DateField(null=True, blank=True)
+    # NULL, not "", until issued: drafts and credit notes have none, and the unique constraint
+    # below must not see them as equal.
+    payment_reference = models.CharField(  # noqa: DJ001
+        max_length=35,
+        null=True,
+        blank=True,
+        help_text=(
+            "what the client quotes when paying, given at issue: the ISO 11649 creditor "
+            "reference (RF…) for euro invoices, the invoice number otherwise"
+        ),
+    )
+    pay_to = models.ForeignKey(
+        "billing.BankAccount",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="the provider's account the invoice names, chosen at issue (art. 4.10)",
+    )
 
     history = HistoricalRecords()
 
     class Meta:
         ordering = ["-invoice_date", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["payment_reference"],
+                name="invoice_payment_reference_unique",
+                violation_error_message="Another invoice already has this payment reference.",
+            )
+        ]
         indexes = [
             models.Index(fields=["client", "-invoice_date", "-id"], name="invoice_client_list_idx"),
             models.Index(

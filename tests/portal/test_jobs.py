@@ -52,8 +52,9 @@ def test_seed_demo_is_idempotent_and_gives_every_role():
     first = counts()
     call_command("seed_demo", stdout=StringIO())
     assert counts() == first
+    # each postpaid client's invoice, and tulip-logistics' euro invoice (EPC QR code, issue 14)
     assert (
-        CreditLot.objects.count() == 4 and Invoice.objects.filter(number__isnull=False).count() == 2
+        CreditLot.objects.count() == 4 and Invoice.objects.filter(number__isnull=False).count() == 3
     )
     assert Client.objects.filter(provider__code="cm-cn", status="active").count() == 2
     assert Client.objects.filter(provider__code="cxengage-nl", status="active").count() == 2

@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from billing.models import (
+    BankAccount,
     Deposit,
     Dispute,
     FapiaoRequest,
@@ -38,6 +39,7 @@ class InvoiceListItemSerializer(serializers.ModelSerializer):
             "vat_amount",
             "total",
             "amount_paid",
+            "payment_reference",
         ]
 
 
@@ -186,6 +188,43 @@ class FapiaoRequestSerializer(serializers.ModelSerializer):
         ]
 
 
+class BankAccountSerializer(serializers.ModelSerializer):
+    """The provider's account an invoice names (art. 4.10)."""
+
+    class Meta:
+        model = BankAccount
+        fields = [
+            "kind",
+            "currency",
+            "account_holder",
+            "bank_name",
+            "branch",
+            "iban",
+            "bic",
+            "account_number",
+        ]
+
+
+class EpcTransferSerializer(serializers.Serializer):
+    """The fields of the invoice's EPC QR code (EPC069-12), when one applies."""
+
+    name = serializers.CharField()
+    iban = serializers.CharField()
+    bic = serializers.CharField()
+    amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    reference = serializers.CharField()
+
+
+class PaymentInstructionsSerializer(serializers.Serializer):
+    reference = serializers.CharField(
+        help_text="quote it when paying: ISO 11649 RF reference for euro, else the invoice number"
+    )
+    account = BankAccountSerializer(allow_null=True)
+    epc_qr = EpcTransferSerializer(
+        source="epc", allow_null=True, help_text="SEPA credit transfer in euro only"
+    )
+
+
 class InvoiceDetailSerializer(serializers.Serializer):
     """An invoice with lines, payments, set-offs, interest, disputes, fapiao and what is due now."""
 
@@ -211,6 +250,10 @@ class InvoiceDetailSerializer(serializers.Serializer):
     notes = serializers.CharField(source="invoice.notes")
     credit_note_for = serializers.IntegerField(source="invoice.credit_note_for_id", allow_null=True)
     void_reason = serializers.CharField(source="invoice.void_reason")
+    payment_reference = serializers.CharField(source="invoice.payment_reference", allow_null=True)
+    pay = PaymentInstructionsSerializer(
+        allow_null=True, help_text="how to pay an issued invoice; null for drafts and credit notes"
+    )
     outstanding = serializers.DecimalField(max_digits=14, decimal_places=2)
     withheld = serializers.DecimalField(
         max_digits=14,

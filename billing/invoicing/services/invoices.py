@@ -32,10 +32,11 @@ from accounts.kernel.money import MAX_AMOUNT, round_money, round_unit_price, to_
 from accounts.kernel.notifications import client_recipients, notify
 from accounts.kernel.roles import require_billing_staff
 from accounts.models import Client, Provider, User
-from billing.models import Dispute, FapiaoRequest, Invoice, InvoiceLine, SetOff
+from billing.models import BankAccount, Dispute, FapiaoRequest, Invoice, InvoiceLine, SetOff
 
 from . import _common
 from ._common import BATCH, HUNDRED, OPEN_DISPUTE_STATUSES, ZERO
+from .bank_details import invoice_payment_terms_assign
 from .numbering import invoice_number_next
 
 # Member states of the European Union, for the reverse charge on EU B2B supplies (art. 4.9).
@@ -270,6 +271,24 @@ def _clean_lines(client: Client, lines) -> tuple[list[InvoiceLine], bool]:
 
 
 # --- Invoices (art. 4.1, 4.5) --------------------------------------------------------------
+def _draft_currency(provider: Provider, currency: str | None) -> str:
+    """The profile's currency, or another one the provider keeps an active account in (art. 4.1, 4.10)."""
+    code = (currency or "").strip().upper()
+    if not code or code == provider.currency:
+        return provider.currency
+    if not BankAccount.objects.filter(provider=provider, currency=code, active=True).exists():
+        raise ValidationFailed(
+            {
+                "currency": [
+                    f"{provider.name} invoices in {provider.currency} or in a currency it keeps a "
+                    f"bank account in; it has none in {code!r} (art. 4.1, 4.10)."
+                ]
+            },
+            article="4.1",
+        )
+    return code
+
+
 @transaction.atomic
 def invoice_draft(
     *,
@@ -280,12 +299,18 @@ def invoice_draft(
     period_start: dt.date | None = None,
     period_end: dt.date | None = None,
     source_key: str | None = None,
+    currency: str | None = None,
 ) -> Invoice:
     """A draft invoice in the provider's currency, prices excluding VAT (art. 4.1).
 
     Each line is a dict: description, quantity, unit_price, and optionally vat_rate (the
     profile's default; 0 % under the reverse charge for an EU business client, art. 4.9),
     channel and messages. Drafts have no number; `invoice_issue` gives one.
+
+    `currency` is the agreed one when it is not the profile's ("All prices stated are in RMB
+    or RMB equivalents to Euros", art. 4.1; CX 3 "the agreed currency (default: USD)"): only a
+    currency the provider keeps an active bank account in, so the invoice can name where to
+    pay (art. 4.10).
     """
     if acting_user is not None:
         require_billing_staff(acting_user)
@@ -296,12 +321,13 @@ def invoice_draft(
         )
     built, reverse_charge = _clean_lines(client, lines)
     provider = client.provider
+    currency = _draft_currency(provider, currency)
     invoice = Invoice(
         client=client,
         provider=provider,
         kind=Invoice.Kind.INVOICE,
         status=Invoice.Status.DRAFT,
-        currency=provider.currency,
+        currency=currency,
         reverse_charge=reverse_charge,
         notes=(notes or "").strip(),
         period_start=period_start,
@@ -330,6 +356,7 @@ def _issue(invoice: Invoice, *, acting_user: User | None, invoice_date: dt.date)
     invoice.status = Invoice.Status.ISSUED
     invoice.issued_at = _common.now()
     invoice.issued_by = acting_user
+    invoice_payment_terms_assign(invoice)
     with_history_user(invoice, acting_user).save()
     return invoice
 

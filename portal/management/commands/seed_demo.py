@@ -23,12 +23,52 @@ from accounts.models import (
     TermsVersion,
     User,
 )
+from billing.invoicing.services import bank_details
 from billing.invoicing.services import invoices as invoice_services
-from billing.models import ExchangeRate, Invoice
+from billing.models import BankAccount, ExchangeRate, Invoice
 from billing.prepaid.services import wallets as billing_wallets
 from portal.env import portal_addr
 
 DEMO_PASSWORD = "demo-portal-2026"
+
+# The providers' bank accounts (art. 4.10): demo banks ("DEMO" bank and BIC codes), numbers
+# whose check digits are right (ISO 13616, ISO 9362) but which no bank holds. Keyed by
+# (provider, currency, number) so a second run finds them.
+DEMO_BANK_ACCOUNTS = [
+    {
+        "provider": "cm-cn",
+        "kind": BankAccount.Kind.CHINA,
+        "currency": "CNY",
+        "bank_name": "DEMO Bank of Shenzhen (demo data, do not pay)",
+        "branch": "Nanshan Sub-branch",
+        "account_number": "4000012345678900001",
+        "bic": "DEMOCNSZXXX",
+    },
+    {
+        "provider": "cm-cn",
+        "kind": BankAccount.Kind.IBAN,
+        "currency": "EUR",
+        "bank_name": "DEMO Bank Frankfurt (demo data, do not pay)",
+        "iban": "DE52000000000012345678",
+        "bic": "DEMODEFFXXX",
+    },
+    {
+        "provider": "cxengage-nl",
+        "kind": BankAccount.Kind.IBAN,
+        "currency": "EUR",
+        "bank_name": "DEMO Bank Amsterdam (demo data, do not pay)",
+        "iban": "NL93DEMO0123456789",
+        "bic": "DEMONL2A",
+    },
+    {
+        "provider": "cxengage-nl",
+        "kind": BankAccount.Kind.IBAN,
+        "currency": "USD",
+        "bank_name": "DEMO Bank Amsterdam (demo data, do not pay)",
+        "iban": "NL45DEMO0987654321",
+        "bic": "DEMONL2A",
+    },
+]
 # A fixed TOTP secret for the demo staff, so a person can add it to an authenticator app.
 DEMO_TOTP_HEX = "3132333435363738393031323334353637383930"
 
@@ -115,6 +155,7 @@ class Command(BaseCommand):
             )
             for code, p in providers.items()
         ]
+        self._bank_accounts(billing)
         for provider in Provider.objects.all():
             if not TermsVersion.objects.filter(provider=provider).exists():
                 accounts_services.terms_publish(
@@ -174,6 +215,28 @@ class Command(BaseCommand):
             "  Staff codes: `.venv/bin/python manage.py demo_totp` prints the current one."
         )
 
+    def _bank_accounts(self, billing):
+        for spec in DEMO_BANK_ACCOUNTS:
+            provider = Provider.objects.get(code=spec["provider"])
+            number = {
+                "iban": spec.get("iban", ""),
+                "account_number": spec.get("account_number", ""),
+            }
+            if BankAccount.objects.filter(
+                provider=provider, currency=spec["currency"], **number
+            ).exists():
+                continue
+            fields = {k: v for k, v in spec.items() if k != "provider"}
+            bank_details.bank_account_save(
+                account=BankAccount(
+                    provider=provider,
+                    account_holder=provider.legal_name[:70],
+                    is_primary=True,
+                    **fields,
+                ),
+                acting_user=billing,
+            )
+
     def _money(self, client, spec, billing):
         """A prepaid client gets two top-ups (one usable, one usable tomorrow); a postpaid
         client an issued invoice for last month. Idempotent by key."""
@@ -194,7 +257,9 @@ class Command(BaseCommand):
                     acting_user=billing,
                 )
             return
-        if Invoice.objects.filter(client=client).exists():
+        if spec["provider"] == "cxengage-nl":
+            self._euro_invoice(client, billing)
+        if Invoice.objects.filter(client=client, source_key=None).exists():
             return
         draft = invoice_services.invoice_draft(
             client=client,
@@ -211,6 +276,27 @@ class Command(BaseCommand):
                     "quantity": "800",
                     "unit_price": "0.30",
                 },
+            ],
+        )
+        invoice_services.invoice_issue(invoice=draft, acting_user=billing)
+
+    def _euro_invoice(self, client, billing):
+        """A euro invoice to a SEPA account: its page and PDF carry the EPC QR code."""
+        key = f"demo:eur:{client.pk}"
+        if Invoice.objects.filter(source_key=key).exists():
+            return
+        draft = invoice_services.invoice_draft(
+            client=client,
+            acting_user=billing,
+            currency="EUR",
+            source_key=key,
+            lines=[
+                {
+                    "description": "SMS messages to EU numbers, last month (EUR agreed)",
+                    "quantity": "5000",
+                    "unit_price": "0.052",
+                    "messages": 5000,
+                }
             ],
         )
         invoice_services.invoice_issue(invoice=draft, acting_user=billing)

@@ -1,0 +1,144 @@
+"""Pages of bank statements (issue 14 §2), billing staff only: upload a statement and see the
+imports, one import's progress and summary, and the queue of unmatched entries where staff
+assign an entry to an invoice with one action or mark it refunded.
+
+Thin views: the services in `services/statements.py` read the file, match and record; the
+selectors scope every read to the providers the user works for.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.forms import add_service_error
+from accounts.kernel.errors import ApplicationError
+from accounts.kernel.pages import billing_staff_required, not_allowed_is_403, paginate
+
+from . import selectors
+from .forms import StatementAssignForm, StatementRefundForm, StatementUploadForm
+from .services import statements as statement_services
+
+
+def _statements_page(request, form=None, status=200):
+    return render(
+        request,
+        "billing/statements/list.html",
+        {
+            "form": form or StatementUploadForm(),
+            "imports": paginate(request, selectors.statement_import_list(user=request.user)),
+            "unmatched_count": selectors.unmatched_entries(user=request.user).count(),
+        },
+        status=status,
+    )
+
+
+@billing_staff_required
+def statements(request):
+    """GET: the imports, newest first, and the upload form. POST: upload a statement."""
+    if request.method != "POST":
+        return _statements_page(request)
+    form = StatementUploadForm(request.POST, request.FILES)
+    if form.is_valid():
+        upload = form.cleaned_data["file"]
+        try:
+            with not_allowed_is_403():
+                statement = statement_services.statement_upload(
+                    filename=upload.name, content=upload.read(), acting_user=request.user
+                )
+        except ApplicationError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(
+                request,
+                f"{statement.filename}: {statement.entries_total} credit entries queued for import.",
+            )
+            return redirect("billing:statement_detail", pk=statement.pk)
+    return _statements_page(request, form, status=400)
+
+
+@billing_staff_required
+def statement_detail(request, pk: int):
+    """One import: its progress while it runs (the page refreshes itself), then the summary."""
+    statement = selectors.statement_import_get(user=request.user, pk=pk)
+    running = statement.status in ("queued", "running")
+    response = render(
+        request,
+        "billing/statements/detail.html",
+        {
+            "statement": statement,
+            "running": running,
+            "entries": paginate(request, selectors.statement_entries(statement=statement)),
+        },
+    )
+    if running:
+        response["Refresh"] = "3"  # progress without JavaScript
+    return response
+
+
+def _queue_page(request, failed=None, status=200):
+    rows = []
+    page = paginate(request, selectors.unmatched_entries(user=request.user))
+    for entry in page:
+        bound = failed if failed and failed[0] == entry.pk else None
+        rows.append(
+            {
+                "entry": entry,
+                "assign_form": bound[1]
+                if bound and bound[2] == "assign"
+                else StatementAssignForm(),
+                "refund_form": bound[1]
+                if bound and bound[2] == "refund"
+                else StatementRefundForm(),
+            }
+        )
+    return render(
+        request,
+        "billing/statements/unmatched.html",
+        {"rows": rows, "page": page},
+        status=status,
+    )
+
+
+@billing_staff_required
+def unmatched(request):
+    """The queue of entries that found no invoice, oldest first."""
+    return _queue_page(request)
+
+
+@require_POST
+@billing_staff_required
+def entry_action(request, pk: int, action: str):
+    """Assign an unmatched entry to an invoice (one action), or mark it refunded."""
+    entry = selectors.statement_entry_get(user=request.user, pk=pk)
+    form_class = StatementAssignForm if action == "assign" else StatementRefundForm
+    if action not in ("assign", "refund"):
+        return redirect("billing:statements_unmatched")
+    form = form_class(request.POST)
+    if form.is_valid():
+        try:
+            with not_allowed_is_403():
+                if action == "assign":
+                    invoice = selectors.invoice_by_number(
+                        user=request.user, number=form.cleaned_data["invoice"]
+                    )
+                    if invoice is None:
+                        raise ApplicationError(
+                            f"No invoice {form.cleaned_data['invoice']!r}.", field="invoice"
+                        )
+                    statement_services.statement_entry_assign(
+                        entry=entry, invoice=invoice, acting_user=request.user
+                    )
+                    done = f"{entry.currency} {entry.amount} recorded as a payment of {invoice.number}."
+                else:
+                    statement_services.statement_entry_refund(
+                        entry=entry, note=form.cleaned_data["note"], acting_user=request.user
+                    )
+                    done = f"{entry.currency} {entry.amount} marked refunded."
+        except ApplicationError as exc:
+            add_service_error(form, exc, field_map={"amount": "invoice", "entry": "__all__"})
+        else:
+            messages.success(request, done)
+            return redirect("billing:statements_unmatched")
+    return _queue_page(request, failed=(entry.pk, form, action), status=400)

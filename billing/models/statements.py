@@ -1,0 +1,130 @@
+"""Bank statements imported by billing staff, and their credit entries matched to invoices
+(issue 14 §2; art. 4.10)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from .banking import BankAccount
+from .invoicing import Invoice, Payment
+from .prepaid import money_field
+
+
+class StatementImport(models.Model):
+    """One uploaded statement file; the import itself runs in a Celery task, counting as it goes."""
+
+    class Format(models.TextChoices):
+        CAMT_053 = "camt.053", "ISO 20022 camt.053"
+        CAMT_054 = "camt.054", "ISO 20022 camt.054"
+        MT940 = "mt940", "SWIFT MT940"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    provider = models.ForeignKey(
+        "accounts.Provider", on_delete=models.PROTECT, related_name="statement_imports"
+    )
+    bank_account = models.ForeignKey(
+        BankAccount, on_delete=models.PROTECT, related_name="statement_imports"
+    )
+    format = models.CharField(max_length=10, choices=Format.choices)
+    filename = models.CharField(max_length=255)
+    sha256 = models.CharField(max_length=64)
+    statement_id = models.CharField(max_length=100)
+    content = models.BinaryField(help_text="the file as uploaded; the task reads it from here")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    entries_total = models.PositiveIntegerField(default=0)
+    entries_done = models.PositiveIntegerField(default=0)
+    matched = models.PositiveIntegerField(default=0)
+    partly_matched = models.PositiveIntegerField(default=0)
+    unmatched = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    debits = models.PositiveIntegerField(default=0, help_text="outgoing entries, not matched")
+    error = models.TextField(blank=True)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-uploaded_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "sha256"],
+                name="one_import_per_statement_file",
+                violation_error_message="This statement file was already imported.",
+            )
+        ]
+        indexes = [models.Index(fields=["provider", "-id"], name="statement_import_list_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_format_display()} {self.statement_id}"
+
+
+class StatementEntry(models.Model):
+    """A credit entry of a statement; its bank reference is its idempotency key per provider,
+    so a statement imported twice books nothing twice."""
+
+    class Status(models.TextChoices):
+        MATCHED = "matched", "Matched"
+        PARTLY_MATCHED = "partly_matched", "Partly matched"
+        UNMATCHED = "unmatched", "Unmatched"
+        ASSIGNED = "assigned", "Assigned by staff"
+        REFUNDED = "refunded", "Refunded"
+
+    class MatchedBy(models.TextChoices):
+        REFERENCE = "reference", "Structured reference"
+        INVOICE_NUMBER = "invoice_number", "Invoice number in the remittance text"
+        AMOUNT_PAYER = "amount_payer", "Amount and payer"
+        STAFF = "staff", "Billing staff"
+
+    statement = models.ForeignKey(StatementImport, on_delete=models.PROTECT, related_name="entries")
+    provider = models.ForeignKey("accounts.Provider", on_delete=models.PROTECT, related_name="+")
+    bank_reference = models.CharField(max_length=100)
+    booking_date = models.DateField()
+    amount = money_field()
+    currency = models.CharField(max_length=3)
+    payer_name = models.CharField(max_length=200, blank=True)
+    payer_iban = models.CharField(max_length=34, blank=True)
+    structured_reference = models.CharField(max_length=35, blank=True)
+    remittance_text = models.CharField(max_length=500, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.UNMATCHED)
+    matched_by = models.CharField(max_length=16, choices=MatchedBy.choices, blank=True)
+    invoice = models.ForeignKey(
+        Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="statement_entries"
+    )
+    payment = models.OneToOneField(
+        Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="statement_entry"
+    )
+    note = models.CharField(
+        max_length=300, blank=True, help_text="why it is unmatched, or staff's note"
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["statement", "pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "bank_reference"],
+                name="one_entry_per_bank_reference",
+                violation_error_message="This bank entry was already imported.",
+            )
+        ]
+        indexes = [
+            models.Index(fields=["provider", "status", "id"], name="statement_entry_queue_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.currency} {self.amount} {self.bank_reference}"
