@@ -61,7 +61,7 @@ class EmailAuthenticationForm(forms.Form):
 
 class TOTPCodeForm(forms.Form):
     code = forms.CharField(
-        label="Six-digit code",
+        label=_("Six-digit code"),
         max_length=8,
         widget=forms.TextInput(
             attrs={
@@ -76,27 +76,29 @@ class TOTPCodeForm(forms.Form):
     def clean_code(self):
         code = self.cleaned_data["code"].replace(" ", "")
         if not code.isdigit():
-            raise forms.ValidationError("The code has digits only.")
+            raise forms.ValidationError(_("The code has digits only."))
         return code
 
 
 # --- Company details -------------------------------------------------------------------------
 class CompanyFieldsMixin(forms.Form):
-    legal_name = forms.CharField(label="Full legal name", max_length=300)
-    address = forms.CharField(label="Registered address", widget=forms.Textarea(attrs={"rows": 3}))
+    legal_name = forms.CharField(label=_("Full legal name"), max_length=300)
+    address = forms.CharField(
+        label=_("Registered address"), widget=forms.Textarea(attrs={"rows": 3})
+    )
     country = forms.CharField(
         max_length=2,
-        help_text="Two-letter ISO code, e.g. CN or NL.",
+        help_text=_("Two-letter ISO code, e.g. CN or NL."),
         widget=forms.TextInput(attrs={"size": 3, "style": "text-transform:uppercase"}),
     )
     registration_number = forms.CharField(
         max_length=64,
-        help_text="China: Unified Social Credit Code; Netherlands: KvK number (8 digits).",
+        help_text=_("China: Unified Social Credit Code; Netherlands: KvK number (8 digits)."),
     )
     vat_number = forms.CharField(
-        label="VAT number", max_length=64, required=False, help_text="If applicable."
+        label=_("VAT number"), max_length=64, required=False, help_text=_("If applicable.")
     )
-    billing_email = forms.EmailField(label="Billing email")
+    billing_email = forms.EmailField(label=_("Billing email"))
 
 
 class DirectorForm(forms.Form):
@@ -119,15 +121,15 @@ def directors_from(formset) -> list[dict]:
 
 
 class SignUpForm(CompanyFieldsMixin):
-    full_name = forms.CharField(label="Your full name", max_length=200)
-    email = forms.EmailField(label="Your email", help_text="You sign in with this address.")
+    full_name = forms.CharField(label=_("Your full name"), max_length=200)
+    email = forms.EmailField(label=_("Your email"), help_text=_("You sign in with this address."))
     password1 = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     password2 = forms.CharField(
-        label="Password again",
+        label=_("Password again"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -139,7 +141,7 @@ class SignUpForm(CompanyFieldsMixin):
     provider = forms.ModelChoiceField(
         queryset=Provider.objects.all(),
         empty_label=None,
-        label="Contracting provider",
+        label=_("Contracting provider"),
         widget=forms.RadioSelect,
     )
 
@@ -175,7 +177,7 @@ class SignUpForm(CompanyFieldsMixin):
             and data.get("password2")
             and data["password1"] != data["password2"]
         ):
-            self.add_error("password2", "The two passwords differ.")
+            self.add_error("password2", _("The two passwords differ."))
         return data
 
 
@@ -184,14 +186,14 @@ class ChangeRequestForm(CompanyFieldsMixin):
 
 
 class InvitationAcceptForm(forms.Form):
-    full_name = forms.CharField(label="Your full name", max_length=200)
+    full_name = forms.CharField(label=_("Your full name"), max_length=200)
     password1 = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     password2 = forms.CharField(
-        label="Password again",
+        label=_("Password again"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -203,7 +205,7 @@ class InvitationAcceptForm(forms.Form):
             and data.get("password2")
             and data["password1"] != data["password2"]
         ):
-            self.add_error("password2", "The two passwords differ.")
+            self.add_error("password2", _("The two passwords differ."))
         return data
 
 
@@ -226,8 +228,10 @@ class DataRequestAnswerForm(forms.Form):
 
 
 class DataRequestLogForm(forms.Form):
-    requested_by = forms.CharField(label="Requesting operator or authority", max_length=200)
-    description = forms.CharField(label="Data requested", widget=forms.Textarea(attrs={"rows": 3}))
+    requested_by = forms.CharField(label=_("Requesting operator or authority"), max_length=200)
+    description = forms.CharField(
+        label=_("Data requested"), widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class ReasonForm(forms.Form):
@@ -241,23 +245,23 @@ class OptionalReasonForm(forms.Form):
 class SuspendForm(forms.Form):
     cause = forms.ChoiceField(choices=Suspension.Cause.choices)
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), help_text="The client sees this (art. 7.1)."
+        widget=forms.Textarea(attrs={"rows": 2}), help_text=_("The client sees this (art. 7.1).")
     )
 
 
 class DefaultNoticeForm(forms.Form):
     text = forms.CharField(
-        label="Failure, in detail",
+        label=_("Failure, in detail"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="The client has 10 working days to remedy it (art. 15.4).",
+        help_text=_("The client has 10 working days to remedy it (art. 15.4)."),
     )
 
 
 class TerminateForm(forms.Form):
-    reason = forms.CharField(label="Cause", widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label=_("Cause"), widget=forms.Textarea(attrs={"rows": 2}))
     immediate = forms.BooleanField(
         required=False,
-        label="Immediately (art. 15.5: insolvency, suspension of payments, …)",
+        label=_("Immediately (art. 15.5: insolvency, suspension of payments, …)"),
     )
 
 
@@ -283,16 +287,18 @@ class LanguageForm(forms.Form):
 class TermsPublishForm(forms.Form):
     provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
     version = forms.CharField(max_length=32)
-    summary = forms.CharField(label="What changed", widget=forms.Textarea(attrs={"rows": 4}))
-    document_url = forms.URLField(label="Document URL", required=False, assume_scheme="https")
+    summary = forms.CharField(label=_("What changed"), widget=forms.Textarea(attrs={"rows": 4}))
+    document_url = forms.URLField(label=_("Document URL"), required=False, assume_scheme="https")
     text_en = forms.CharField(
-        label="Terms text (English)", required=False, widget=forms.Textarea(attrs={"rows": 6})
+        label=_("Terms text (English)"), required=False, widget=forms.Textarea(attrs={"rows": 6})
     )
     text_zh_hans = forms.CharField(
-        label="Terms text (简体中文)",
+        label=_("Terms text (简体中文)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text="Required for CM Telecom (Shenzhen): its terms are made in Chinese and English (art. 18.6).",
+        help_text=_(
+            "Required for CM Telecom (Shenzhen): its terms are made in Chinese and English (art. 18.6)."
+        ),
     )
 
     def service_arguments(self) -> dict:
@@ -310,13 +316,15 @@ class OnboardingInviteForm(forms.Form):
 
 
 class ClientFilterForm(forms.Form):
-    q = forms.CharField(label="Search", required=False)
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Client.Status.choices])
+    q = forms.CharField(label=_("Search"), required=False)
+    status = forms.ChoiceField(
+        required=False, choices=[("", _("Any status")), *Client.Status.choices]
+    )
     provider = forms.ChoiceField(required=False, choices=[])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["provider"].choices = [("", "Any provider")] + [
+        self.fields["provider"].choices = [("", _("Any provider"))] + [
             (p.code, p.name) for p in Provider.objects.all()
         ]
 
