@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.models import Client, Provider
 
@@ -57,24 +58,26 @@ class SubProcessorForm(forms.Form):
     kind = forms.ChoiceField(choices=SubProcessor.Kind.choices)
     country = forms.CharField(
         max_length=2,
-        help_text="Two-letter ISO code.",
+        help_text=_("Two-letter ISO code."),
         widget=forms.TextInput(attrs={"size": 3, "style": "text-transform:uppercase"}),
     )
-    services = forms.CharField(label="Services performed", widget=_TEXT2)
-    agreement_date = forms.DateField(label="Written agreement date", widget=_DATE)
+    services = forms.CharField(label=_("Services performed"), widget=_TEXT2)
+    agreement_date = forms.DateField(label=_("Written agreement date"), widget=_DATE)
     agreement_document = forms.FileField(required=False)
     in_eea = forms.NullBooleanField(
-        label="In the EEA",
+        label=_("In the EEA"),
         required=False,
-        help_text="Unknown: derived from the country.",
+        help_text=_("Unknown: derived from the country."),
     )
     safeguard = forms.ChoiceField(
         choices=SubProcessor.Safeguard.choices,
         required=False,
-        help_text="Required for a transfer outside the EEA (art. 21.10, GDPR art. 46).",
+        help_text=_("Required for a transfer outside the EEA (art. 21.10, GDPR art. 46)."),
     )
     active_from = forms.DateField(
-        required=False, widget=_DATE, help_text="Leave empty and announce the change (GDPR 28(2))."
+        required=False,
+        widget=_DATE,
+        help_text=_("Leave empty and announce the change (GDPR 28(2))."),
     )
     active_to = forms.DateField(required=False, widget=_DATE)
 
@@ -83,17 +86,19 @@ class SubProcessorAnnounceForm(forms.Form):
     provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
     kind = forms.ChoiceField(choices=SubProcessorChange.Kind.choices)
     sub_processor = forms.ModelChoiceField(
-        queryset=SubProcessor.objects.all(), help_text="The sub-processor to be added."
+        queryset=SubProcessor.objects.all(), help_text=_("The sub-processor to be added.")
     )
     replaces = forms.ModelChoiceField(
-        queryset=SubProcessor.objects.all(), required=False, help_text="For a replacement."
+        queryset=SubProcessor.objects.all(), required=False, help_text=_("For a replacement.")
     )
     description = forms.CharField(required=False, widget=_TEXT2)
 
 
 class ObjectionForm(forms.Form):
     reason = forms.CharField(
-        label="Why you object", widget=_TEXT2, help_text="Staff will contact you to resolve it."
+        label=_("Why you object"),
+        widget=_TEXT2,
+        help_text=_("Staff will contact you to resolve it."),
     )
 
 
@@ -107,15 +112,15 @@ class AuditRequestForm(ClientChoiceMixin, forms.Form):
     proposed_start = forms.DateField(
         required=False,
         widget=_DATE,
-        help_text="At least 10 working days from today (art. 21.7.2). For an audit only.",
+        help_text=_("At least 10 working days from today (art. 21.7.2). For an audit only."),
     )
     auditor_name = forms.CharField(max_length=200, required=False)
     auditor_firm = forms.CharField(max_length=200, required=False)
     auditor_accredited = forms.BooleanField(
-        required=False, label="The auditor is an accredited external expert (art. 21.7.2)."
+        required=False, label=_("The auditor is an accredited external expert (art. 21.7.2).")
     )
     auditor_not_competitor = forms.BooleanField(
-        required=False, label="The auditor is not a competitor of the provider (art. 21.7.1)."
+        required=False, label=_("The auditor is not a competitor of the provider (art. 21.7.1).")
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -126,7 +131,7 @@ class AuditRequestForm(ClientChoiceMixin, forms.Form):
 class AuditAgreeForm(forms.Form):
     scope = forms.CharField(widget=_TEXT2)
     timing = forms.CharField(widget=_TEXT2)
-    duration_days = forms.IntegerField(min_value=1, label="Duration (days)")
+    duration_days = forms.IntegerField(min_value=1, label=_("Duration (days)"))
     reimbursement_rate = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0)
 
 
@@ -139,8 +144,10 @@ class ReasonForm(forms.Form):
 
 
 class AuditFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=[("", "Any"), *AuditRequest.Status.choices], required=False)
-    kind = forms.ChoiceField(choices=[("", "Any"), *AuditRequest.Kind.choices], required=False)
+    status = forms.ChoiceField(
+        choices=[("", _("Any")), *AuditRequest.Status.choices], required=False
+    )
+    kind = forms.ChoiceField(choices=[("", _("Any")), *AuditRequest.Kind.choices], required=False)
 
 
 # --- Data-subject requests (art. 21.5) -----------------------------------------------------
@@ -148,11 +155,13 @@ class DsrForm(ClientChoiceMixin, forms.Form):
     type = forms.ChoiceField(choices=DataSubjectRequest.Type.choices)
     subject_reference = forms.CharField(
         max_length=200,
-        help_text="Only what is needed to find the subject's data, e.g. a phone number.",
+        help_text=_("Only what is needed to find the subject's data, e.g. a phone number."),
     )
     received_at = _datetime_field(
         required=False,
-        help_text="When the request was received, in the provider's local time; now if left empty.",
+        help_text=_(
+            "When the request was received, in the provider's local time; now if left empty."
+        ),
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -174,13 +183,13 @@ class DsrInstructForm(forms.Form):
 
 
 class DsrActionForm(forms.Form):
-    action_taken = forms.CharField(label="What was done", widget=_TEXT2)
+    action_taken = forms.CharField(label=_("What was done"), widget=_TEXT2)
     assistance_cost = forms.DecimalField(
         max_digits=12,
         decimal_places=2,
         min_value=0,
         required=False,
-        help_text="Charged to the client (art. 21.5.2).",
+        help_text=_("Charged to the client (art. 21.5.2)."),
     )
 
 
@@ -190,11 +199,11 @@ class OptionalReasonForm(forms.Form):
 
 class DsrFilterForm(forms.Form):
     status = forms.ChoiceField(
-        choices=[("", "Open"), ("all", "Any"), *DataSubjectRequest.Status.choices],
+        choices=[("", _("Open")), ("all", _("Any")), *DataSubjectRequest.Status.choices],
         required=False,
     )
     type = forms.ChoiceField(
-        choices=[("", "Any"), *DataSubjectRequest.Type.choices], required=False
+        choices=[("", _("Any")), *DataSubjectRequest.Type.choices], required=False
     )
     due_soon = forms.BooleanField(required=False, label=f"Due within {DSR_DUE_SOON_DAYS} days")
 
@@ -202,19 +211,23 @@ class DsrFilterForm(forms.Form):
 # --- Breaches (art. 21.11) -----------------------------------------------------------------
 class BreachForm(forms.Form):
     provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
-    detected_at = _datetime_field(help_text="The provider's local time.")
+    detected_at = _datetime_field(help_text=_("The provider's local time."))
     aware_at = _datetime_field(
-        label="Aware at",
+        label=_("Aware at"),
         required=False,
-        help_text="Local time; the 48-hour notice clock starts here (art. 21.11). Detection by default.",
+        help_text=_(
+            "Local time; the 48-hour notice clock starts here (art. 21.11). Detection by default."
+        ),
     )
     description = forms.CharField(widget=_TEXT3)
-    data_types = forms.CharField(label="Types of personal data", widget=_TEXT2)
-    approx_subjects = forms.IntegerField(min_value=0, label="Approximate number of data subjects")
-    measures = forms.CharField(label="Measures taken or proposed", widget=_TEXT2)
+    data_types = forms.CharField(label=_("Types of personal data"), widget=_TEXT2)
+    approx_subjects = forms.IntegerField(
+        min_value=0, label=_("Approximate number of data subjects")
+    )
+    measures = forms.CharField(label=_("Measures taken or proposed"), widget=_TEXT2)
     clients = forms.ModelMultipleChoiceField(
         queryset=Client.objects.exclude(status=Client.Status.DELETED).order_by("legal_name"),
-        label="Affected clients",
+        label=_("Affected clients"),
         widget=forms.CheckboxSelectMultiple,
     )
 
@@ -229,12 +242,14 @@ class BreachForm(forms.Form):
 
 class BreachNotifyForm(forms.Form):
     message = forms.CharField(
-        widget=_TEXT3, help_text="Sent to the client's admins and recorded (art. 21.11)."
+        widget=_TEXT3, help_text=_("Sent to the client's admins and recorded (art. 21.11).")
     )
 
 
 class BreachUpdateForm(forms.Form):
-    text = forms.CharField(label="Update", widget=_TEXT2, help_text="Notified clients receive it.")
+    text = forms.CharField(
+        label=_("Update"), widget=_TEXT2, help_text=_("Notified clients receive it.")
+    )
 
 
 class BreachRootCauseForm(forms.Form):
@@ -280,5 +295,5 @@ class AssistanceUpdateForm(forms.Form):
         decimal_places=2,
         min_value=0,
         required=False,
-        help_text="Charged to the client (art. 21.6).",
+        help_text=_("Charged to the client (art. 21.6)."),
     )
