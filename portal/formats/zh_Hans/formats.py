@@ -1,0 +1,6 @@
+"""简体中文 dates: Django's, with the time zone on date-times (deadlines cross zones)."""
+
+DATE_FORMAT = "Y年n月j日"
+DATETIME_FORMAT = "Y年n月j日 H:i T"
+SHORT_DATETIME_FORMAT = "Y年n月j日 H:i"
+MONTH_DAY_FORMAT = "n月j日"
