@@ -87,11 +87,13 @@ class CompanyFieldsMixin(forms.Form):
         label=_("Registered address"), widget=forms.Textarea(attrs={"rows": 3})
     )
     country = forms.CharField(
+        label=_("Country"),
         max_length=2,
         help_text=_("Two-letter ISO code, e.g. CN or NL."),
         widget=forms.TextInput(attrs={"size": 3, "style": "text-transform:uppercase"}),
     )
     registration_number = forms.CharField(
+        label=_("Registration number"),
         max_length=64,
         help_text=_("China: Unified Social Credit Code; Netherlands: KvK number (8 digits)."),
     )
@@ -102,8 +104,8 @@ class CompanyFieldsMixin(forms.Form):
 
 
 class DirectorForm(forms.Form):
-    name = forms.CharField(max_length=200, required=False)
-    title = forms.CharField(max_length=200, required=False)
+    name = forms.CharField(label=_("Name"), max_length=200, required=False)
+    title = forms.CharField(label=_("Title"), max_length=200, required=False)
 
 
 DirectorFormSet = forms.formset_factory(DirectorForm, extra=3, max_num=10)
@@ -134,6 +136,7 @@ class SignUpForm(CompanyFieldsMixin):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     billing_mode = forms.ChoiceField(
+        label=_("Billing mode"),
         choices=Client.BillingMode.choices,
         initial=Client.BillingMode.POSTPAID,
         widget=forms.RadioSelect,
@@ -214,17 +217,21 @@ CLIENT_ROLE_CHOICES = [(r.value, r.label) for r in User.CLIENT_ROLES]
 
 
 class InviteUserForm(forms.Form):
-    email = forms.EmailField()
-    role = forms.ChoiceField(choices=CLIENT_ROLE_CHOICES, initial=User.Role.CLIENT_VIEWER)
+    email = forms.EmailField(
+        label=_("Email"),
+    )
+    role = forms.ChoiceField(
+        label=_("Role"), choices=CLIENT_ROLE_CHOICES, initial=User.Role.CLIENT_VIEWER
+    )
 
 
 class RoleForm(forms.Form):
-    role = forms.ChoiceField(choices=CLIENT_ROLE_CHOICES)
+    role = forms.ChoiceField(label=_("Role"), choices=CLIENT_ROLE_CHOICES)
 
 
 # --- Requests, decisions ---------------------------------------------------------------------
 class DataRequestAnswerForm(forms.Form):
-    answer = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+    answer = forms.CharField(label=_("Answer"), widget=forms.Textarea(attrs={"rows": 4}))
 
 
 class DataRequestLogForm(forms.Form):
@@ -235,17 +242,21 @@ class DataRequestLogForm(forms.Form):
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class OptionalReasonForm(forms.Form):
-    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class SuspendForm(forms.Form):
-    cause = forms.ChoiceField(choices=Suspension.Cause.choices)
+    cause = forms.ChoiceField(label=_("Cause"), choices=Suspension.Cause.choices)
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), help_text=_("The client sees this (art. 7.1).")
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("The client sees this (art. 7.1)."),
     )
 
 
@@ -266,7 +277,9 @@ class TerminateForm(forms.Form):
 
 
 class DecisionNoteForm(forms.Form):
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class LanguageForm(forms.Form):
@@ -285,8 +298,10 @@ class LanguageForm(forms.Form):
 
 
 class TermsPublishForm(forms.Form):
-    provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
-    version = forms.CharField(max_length=32)
+    provider = forms.ModelChoiceField(
+        label=_("Provider"), queryset=Provider.objects.all(), empty_label=None
+    )
+    version = forms.CharField(label=_("Version"), max_length=32)
     summary = forms.CharField(label=_("What changed"), widget=forms.Textarea(attrs={"rows": 4}))
     document_url = forms.URLField(label=_("Document URL"), required=False, assume_scheme="https")
     text_en = forms.CharField(
@@ -311,16 +326,20 @@ class TermsPublishForm(forms.Form):
 class OnboardingInviteForm(forms.Form):
     """Staff invite a person to sign up and register its company with a provider."""
 
-    provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
-    email = forms.EmailField()
+    provider = forms.ModelChoiceField(
+        label=_("Provider"), queryset=Provider.objects.all(), empty_label=None
+    )
+    email = forms.EmailField(
+        label=_("Email"),
+    )
 
 
 class ClientFilterForm(forms.Form):
     q = forms.CharField(label=_("Search"), required=False)
     status = forms.ChoiceField(
-        required=False, choices=[("", _("Any status")), *Client.Status.choices]
+        label=_("Status"), required=False, choices=[("", _("Any status")), *Client.Status.choices]
     )
-    provider = forms.ChoiceField(required=False, choices=[])
+    provider = forms.ChoiceField(label=_("Provider"), required=False, choices=[])
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

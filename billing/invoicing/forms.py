@@ -81,7 +81,9 @@ class DraftInvoiceForm(forms.Form):
         queryset=Client.objects.filter(status=Client.Status.ACTIVE).order_by("legal_name"),
         label=_("Client"),
     )
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -188,7 +190,9 @@ class DepositDemandForm(forms.Form):
         label=_("Client"),
     )
     amount = _money_field("Amount", min_value=Decimal("0.01"))
-    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("prefix", "demand")
@@ -253,7 +257,7 @@ class ResolveForm(forms.Form):
 
 
 class FapiaoIssueForm(forms.Form):
-    kind = forms.ChoiceField(choices=FapiaoRequest.Kind.choices)
+    kind = forms.ChoiceField(label=_("Kind"), choices=FapiaoRequest.Kind.choices)
     number = forms.CharField(
         max_length=20,
         label=_("Fapiao number"),
@@ -265,13 +269,13 @@ class FapiaoIssueForm(forms.Form):
         label=_("Fapiao code"),
         help_text=_("paper only: 10 or 12 digits"),
     )
-    issue_date = forms.DateField(widget=forms.DateInput(attrs=DATE))
-    buyer_name = forms.CharField(max_length=300)
+    issue_date = forms.DateField(label=_("Issue date"), widget=forms.DateInput(attrs=DATE))
+    buyer_name = forms.CharField(label=_("Buyer name"), max_length=300)
     buyer_tax_id = forms.CharField(max_length=18, label=_("Buyer taxpayer ID (USCC)"))
-    buyer_address = forms.CharField(max_length=300, required=False)
-    buyer_phone = forms.CharField(max_length=50, required=False)
-    buyer_bank = forms.CharField(max_length=200, required=False)
-    buyer_account = forms.CharField(max_length=50, required=False)
+    buyer_address = forms.CharField(label=_("Buyer address"), max_length=300, required=False)
+    buyer_phone = forms.CharField(label=_("Buyer phone"), max_length=50, required=False)
+    buyer_bank = forms.CharField(label=_("Buyer bank"), max_length=200, required=False)
+    buyer_account = forms.CharField(label=_("Buyer account"), max_length=50, required=False)
     amount_excl_tax = _money_field("Amount excl. tax")
     tax_amount = _money_field("Tax")
     total = _money_field("Total")

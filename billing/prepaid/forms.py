@@ -96,7 +96,9 @@ class TopUpForm(OneTimeKeyMixin):
 
 class ChargebackForm(forms.Form):
     reference = forms.CharField(label=_("Chargeback reference"), max_length=200)
-    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class ReopenForm(forms.Form):
@@ -108,6 +110,7 @@ class ReopenForm(forms.Form):
 class LimitChangeForm(forms.Form):
     new_limit = forms.IntegerField(label=_("New limit (messages)"), min_value=1)
     reason = forms.CharField(
+        label=_("Reason"),
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text=_("Takes effect at once; the client is emailed (art. 26.2)."),
     )

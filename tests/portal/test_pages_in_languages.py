@@ -176,3 +176,26 @@ def test_the_same_pages_stay_english_for_an_english_reader(as_user, client_compa
 )
 def test_amounts_are_written_for_the_language(language, amount, currency, written):
     assert money(Decimal(amount), currency, language) == written
+
+
+@pytest.mark.parametrize(
+    ("language", "words"),
+    [
+        ("zh-hans", "付款期限已于 2026-03-16 届满"),
+        ("nl", "de betalingstermijn is verstreken op 2026-03-16"),
+        ("en", "the payment term ended on 2026-03-16"),
+    ],
+)
+def test_a_refused_dispute_is_explained_in_the_readers_language(cm, billing_staff, language, words):
+    """The refusal is written when it is raised, in the language of the request (art. 10.1)."""
+    from django.utils import translation
+
+    from accounts.kernel.errors import ApplicationError
+    from billing.invoicing.services.disputes import dispute_window_check
+
+    invoice = issued(company(cm), billing_staff, [line("100.00")], invoice_date=dt.date(2026, 3, 2))
+    assert invoice.due_date == dt.date(2026, 3, 16)
+    with translation.override(language), pytest.raises(ApplicationError) as refused:
+        dispute_window_check(invoice=invoice, today=dt.date(2026, 3, 17))
+    assert words in refused.value.message
+    assert invoice.number in refused.value.message

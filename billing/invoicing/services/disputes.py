@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils.translation import gettext, gettext_noop
 
 from accounts import workdays
 from accounts.kernel.dates import local_midnight
@@ -37,7 +38,7 @@ from .payments import after_settlement
 
 log = logging.getLogger(__name__)
 
-OPEN_DISPUTE = "This invoice already has an open dispute."
+OPEN_DISPUTE = gettext_noop("This invoice already has an open dispute.")
 
 
 # --- Withholding -----------------------------------------------------------------------------
@@ -155,14 +156,17 @@ def dispute_window_check(*, invoice: Invoice, today: dt.date) -> None:
     term applicable to the invoice in question"."""
     if invoice.kind != Invoice.Kind.INVOICE or invoice.status not in OPEN_STATUSES:
         raise ApplicationError(
-            "Only an issued, unpaid invoice is disputed (art. 10.1).",
+            gettext("Only an issued, unpaid invoice is disputed (art. 10.1)."),
             field="invoice",
             article="10.1",
         )
     if today > invoice.due_date:
         raise ApplicationError(
-            f"Invoice {invoice.number}: the payment term ended on {invoice.due_date:%Y-%m-%d}; a dispute "
-            "must be raised within the payment term (art. 10.1).",
+            gettext(
+                "Invoice %(number)s: the payment term ended on %(date)s; a dispute "
+                "must be raised within the payment term (art. 10.1)."
+            )
+            % {"number": invoice.number, "date": f"{invoice.due_date:%Y-%m-%d}"},
             field="invoice",
             article="10.1",
         )
@@ -184,7 +188,12 @@ def _admitted_amount(invoice: Invoice, amount: Decimal, today: dt.date) -> str:
     minimum otherwise."""
     if amount > invoice.total:
         raise ValidationFailed(
-            {"amount": [f"More than the invoice total ({invoice.currency} {invoice.total})."]},
+            {
+                "amount": [
+                    gettext("More than the invoice total (%(currency)s %(total)s).")
+                    % {"currency": invoice.currency, "total": invoice.total}
+                ]
+            },
             article="10.1",
         )
     ok, why = dispute_admissibility(invoice=invoice, amount=amount, on=today)
@@ -193,7 +202,7 @@ def _admitted_amount(invoice: Invoice, amount: Decimal, today: dt.date) -> str:
     if why:
         log.warning("dispute on invoice %s admitted unchecked: %s", invoice.number, why)
     if open_dispute(invoice) is not None:
-        raise Conflict(OPEN_DISPUTE, field="invoice", article="10.1")
+        raise Conflict(gettext(OPEN_DISPUTE), field="invoice", article="10.1")
     return why
 
 
@@ -237,7 +246,7 @@ def dispute_raise(*, invoice: Invoice, amount, reason: str, acting_user: User) -
         with transaction.atomic():
             with_history_user(dispute, acting_user).save()
     except IntegrityError:  # another dispute was raised at the same moment
-        raise Conflict(OPEN_DISPUTE, field="invoice", article="10.1") from None
+        raise Conflict(gettext(OPEN_DISPUTE), field="invoice", article="10.1") from None
     if invoice.status != Invoice.Status.PAID:
         invoice.status = Invoice.Status.DISPUTED
         with_history_user(invoice, acting_user).save()

@@ -18,6 +18,8 @@ from django.db.models import F
 from django.db.models.expressions import Combinable
 from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 
 from accounts.kernel import roles
 from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
@@ -226,14 +228,19 @@ def limit_increase_request(
     _require_client_admin(acting_user, client)
     requested_limit = clean_positive_int(requested_limit, field="requested_limit")
     reason = clean_text(
-        reason, field="reason", message="Say why the client needs a higher limit (art. 26.2)."
+        reason,
+        field="reason",
+        message=gettext("Say why the client needs a higher limit (art. 26.2)."),
     )
     account = _lock_account(client)
     if requested_limit <= account.limit:
         raise ValidationFailed(
             {
                 "requested_limit": [
-                    f"Ask for more than the current limit of {account.limit:,} messages (art. 26.2)."
+                    gettext(
+                        "Ask for more than the current limit of %(limit)s messages (art. 26.2)."
+                    )
+                    % {"limit": number_format(account.limit, force_grouping=True)}
                 ]
             },
             article="26.2",
@@ -242,7 +249,8 @@ def limit_increase_request(
         client=client, status=LimitIncreaseRequest.Status.PENDING
     ).exists():
         raise Conflict(
-            "A limit increase request is already pending for this client.", field="requested_limit"
+            gettext("A limit increase request is already pending for this client."),
+            field="requested_limit",
         )
     request = LimitIncreaseRequest(
         client=client,

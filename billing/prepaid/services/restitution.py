@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from accounts.kernel import roles
 from accounts.kernel.errors import ApplicationError, Conflict
@@ -20,7 +21,7 @@ from billing.models import CreditLot, LedgerAllocation, LedgerEntry, Restitution
 
 from .wallets import lock_wallet, wallet_for_client
 
-PENDING_ALREADY = "A restitution request is already pending for this client."
+PENDING_ALREADY = gettext_noop("A restitution request is already pending for this client.")
 
 
 def restitution_request_refusal(*, client: Client) -> ApplicationError | None:
@@ -68,7 +69,7 @@ def restitution_request(
     if RestitutionRequest.objects.filter(
         client=client, status=RestitutionRequest.Status.PENDING
     ).exists():
-        raise Conflict(PENDING_ALREADY, field="client")
+        raise Conflict(gettext(PENDING_ALREADY), field="client")
     wallet = wallet_for_client(client=client)
     request = RestitutionRequest(
         client=client,
@@ -80,7 +81,7 @@ def restitution_request(
         with transaction.atomic():
             save_with_history(request, acting_user)
     except IntegrityError as exc:  # a pending request made concurrently
-        raise Conflict(PENDING_ALREADY, field="client") from exc
+        raise Conflict(gettext(PENDING_ALREADY), field="client") from exc
     notify(
         key=f"restitution-requested:{request.pk}",
         client=client,
