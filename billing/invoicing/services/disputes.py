@@ -219,13 +219,13 @@ def dispute_raise(*, invoice: Invoice, amount, reason: str, acting_user: User) -
     require_client_admin(
         acting_user,
         invoice.client,
-        message="Only an admin of this client may do this (art. 5.2, 10.1).",
+        message=gettext("Only an admin of this client may do this (art. 5.2, 10.1)."),
         article="10.1",
     )
     reason = clean_text(
         reason,
         field="reason",
-        message="A dispute needs a motivated complaint: say what is wrong (art. 10.1).",
+        message=gettext("A dispute needs a motivated complaint: say what is wrong (art. 10.1)."),
     )
     amount = clean_money(amount, field="amount", article="10.1")
     today = _common.today(invoice.provider)
@@ -317,17 +317,19 @@ def dispute_escalate(
     expert_name = clean_text(
         expert_name,
         field="expert_name",
-        message="Name the external expert appointed in mutual consultation (art. 10.2).",
+        message=gettext("Name the external expert appointed in mutual consultation (art. 10.2)."),
         max_length=200,
     )
     cost_agreement = clean_text(
         cost_agreement,
         field="cost_agreement",
-        message="Record the agreement on the expert's costs (art. 10.2).",
+        message=gettext("Record the agreement on the expert's costs (art. 10.2)."),
     )
     dispute = _lock_dispute(dispute)
     if dispute.status != Dispute.Status.OPEN:
-        raise ApplicationError("Only an open dispute is escalated.", field="status", article="10.2")
+        raise ApplicationError(
+            gettext("Only an open dispute is escalated."), field="status", article="10.2"
+        )
     now = _common.now()
     if not Dispute.objects.filter(dispute_escalatable(now), pk=dispute.pk).exists():
         local = dispute.escalation_available_at.astimezone(
@@ -421,14 +423,14 @@ def dispute_resolve(
     resolution = clean_text(
         resolution,
         field="resolution",
-        message="Give the reasons for the resolution; the client sees them (art. 10.2).",
+        message=gettext("Give the reasons for the resolution; the client sees them (art. 10.2)."),
     )
     granted = clean_money(granted_amount, field="granted_amount", allow_zero=True, article="10.2")
     dispute = _lock_dispute(dispute)
     invoice = _common.lock_invoice(dispute.invoice)
     if dispute.status not in OPEN_DISPUTE_STATUSES:
         raise ApplicationError(
-            "This dispute has already been resolved.", field="status", article="10.2"
+            gettext("This dispute has already been resolved."), field="status", article="10.2"
         )
     if granted > dispute.amount:
         raise ValidationFailed(

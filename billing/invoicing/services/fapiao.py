@@ -55,7 +55,7 @@ def fapiao_confirm_check(*, invoice: Invoice, acting_user: User | None) -> None:
     require_client_admin(
         acting_user,
         invoice.client,
-        message="Only an admin of this client may do this (art. 5.2, 4.8).",
+        message=gettext("Only an admin of this client may do this (art. 5.2, 4.8)."),
         article="4.8",
     )
     if invoice.kind != Invoice.Kind.INVOICE or invoice.status in (
@@ -219,7 +219,9 @@ def fapiao_issue(
     _require_fapiao(invoice.provider)
     if request.status != FapiaoRequest.Status.REQUESTED:
         raise ApplicationError(
-            "The fapiao for this invoice has already been issued.", field="status", article="4.8"
+            gettext("The fapiao for this invoice has already been issued."),
+            field="status",
+            article="4.8",
         )
     if kind not in FapiaoRequest.Kind.values:
         raise ValidationFailed(

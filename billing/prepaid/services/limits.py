@@ -52,7 +52,7 @@ def notice_threshold_reached(*, unpaid_count, limit, pct):
 
 def _require_billing_staff(user: User) -> None:
     roles.require_billing_staff(
-        user, message="Only billing staff may do this (art. 26.2: CM's written approval)."
+        user, message=gettext("Only billing staff may do this (art. 26.2: CM's written approval).")
     )
 
 
@@ -60,7 +60,9 @@ def _require_client_admin(user: User, client: Client) -> None:
     roles.require_client_admin(
         user,
         client,
-        message="Only an admin of this client may ask for a higher message limit (art. 5.2, 26.2).",
+        message=gettext(
+            "Only an admin of this client may ask for a higher message limit (art. 5.2, 26.2)."
+        ),
     )
 
 
@@ -175,7 +177,7 @@ def messages_paid_record(
         _require_billing_staff(acting_user)
     messages = clean_positive_int(messages, field="messages")
     key = clean_text(
-        idempotency_key, field="idempotency_key", message="An idempotency key is required."
+        idempotency_key, field="idempotency_key", message=gettext("An idempotency key is required.")
     )
 
     def same(existing: MessagePayment) -> bool:
@@ -362,7 +364,9 @@ def limit_increase_refuse(
     """Refuse a limit increase, with the reason (art. 26.2: CM decides at its discretion)."""
     _require_billing_staff(acting_user)
     note = clean_text(
-        note, field="note", message="Give the reason for refusing; the client is told (art. 26.2)."
+        note,
+        field="note",
+        message=gettext("Give the reason for refusing; the client is told (art. 26.2)."),
     )
     request = _lock_pending_request(request)
     now = timezone.now()
@@ -389,7 +393,7 @@ def limit_change(*, client: Client, new_limit: int, reason: str, acting_user: Us
     reason = clean_text(
         reason,
         field="reason",
-        message="Give the reason for the change; the client is told (art. 26.2).",
+        message=gettext("Give the reason for the change; the client is told (art. 26.2)."),
     )
     account = _lock_account(client)
     if new_limit == account.limit:

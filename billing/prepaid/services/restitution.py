@@ -35,7 +35,7 @@ def restitution_request_refusal(*, client: Client) -> ApplicationError | None:
     """
     if client.billing_mode != Client.BillingMode.PREPAID:
         return ApplicationError(
-            "Only a prepaid client can request restitution of credit (art. 29.6).",
+            gettext("Only a prepaid client can request restitution of credit (art. 29.6)."),
             field="client",
             article="29.6",
         )
@@ -44,7 +44,9 @@ def restitution_request_refusal(*, client: Client) -> ApplicationError | None:
         agreement.status == Agreement.Status.TERMINATED or agreement.notice_given_at
     ):
         return ApplicationError(
-            "Restitution can be requested once the agreement has been terminated in writing (art. 29.6).",
+            gettext(
+                "Restitution can be requested once the agreement has been terminated in writing (art. 29.6)."
+            ),
             field="agreement",
             article="29.6",
         )
@@ -60,7 +62,7 @@ def restitution_request(
     roles.require_client_admin(
         acting_user,
         client,
-        message="Only an admin of this client may request restitution (art. 5.2, 29.6).",
+        message=gettext("Only an admin of this client may request restitution (art. 5.2, 29.6)."),
     )
     client = Client.objects.select_for_update().get(pk=client.pk)
     refusal = restitution_request_refusal(client=client)
@@ -98,7 +100,9 @@ def _decidable(request: RestitutionRequest, acting_user: User) -> RestitutionReq
         RestitutionRequest.objects.select_for_update().select_related("client").get(pk=request.pk)
     )
     if request.status != RestitutionRequest.Status.PENDING:
-        raise ApplicationError("This restitution request has already been decided.", field="status")
+        raise ApplicationError(
+            gettext("This restitution request has already been decided."), field="status"
+        )
     return request
 
 
@@ -169,7 +173,7 @@ def restitution_refuse(
 ) -> RestitutionRequest:
     """Staff refuse a restitution request, saying why (art. 29.6); nothing moves."""
     note = clean_text(
-        note, field="note", message="Give the reason for the refusal; the client sees it."
+        note, field="note", message=gettext("Give the reason for the refusal; the client sees it.")
     )
     request = _decidable(request, acting_user)
     request.status = RestitutionRequest.Status.REFUSED
