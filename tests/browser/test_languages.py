@@ -90,3 +90,29 @@ def test_a_cm_client_admin_with_a_chinese_browser_reads_the_portal_in_chinese(zh
     expect(row).to_contain_text(f"¥{invoice.total:,.2f}")
     expect(row).to_contain_text("已开具")
     page.screenshot(path=str(artifacts / "invoices-zh.png"), full_page=True)
+
+
+def test_a_dutch_user_of_cxengage_reads_dashboard_and_wallet_in_dutch(page, artifacts):
+    # given: a prepaid cxengage-nl client whose admin chose Nederlands (the provider's default
+    # is English, Dutch is offered)
+    cx = Provider.objects.get(code="cxengage-nl")
+    client = prepaid_client(cx, legal_name="Zuidas Berichten B.V.")
+    admin = ClientAdminFactory(client=client, email="sanne@zuidas.example", language="nl")
+    top_up(wallet_for_client(client=client), "1200.00", timezone.now() - dt.timedelta(days=2))
+
+    # when: the admin signs in from an English browser
+    page.goto("/accounts/login/")
+    page.fill("#id_email", admin.email)
+    page.fill("#id_password", PASSWORD)
+    page.click("button:has-text('Sign in')")
+
+    # then: after sign-in its own choice wins: the dashboard and wallet are Dutch
+    expect(page.locator("html")).to_have_attribute("lang", "nl")
+    wallet_card = page.get_by_test_id("dashboard-wallet")
+    expect(wallet_card).to_contain_text("Tegoed en berichtlimiet")
+    expect(wallet_card).to_contain_text("US$\xa01.200,00")
+    wallet_card.get_by_role("link", name="Openen").click()
+    expect(page.get_by_role("heading", name="Tegoed en berichtlimiet")).to_be_visible()
+    expect(page.get_by_test_id("balance")).to_have_text("US$\xa01.200,00")
+    expect(page.get_by_role("heading", name="Tegoedpartijen")).to_be_visible()
+    page.screenshot(path=str(artifacts / "wallet-nl.png"), full_page=True)
