@@ -36,14 +36,14 @@ class ClientField(forms.ModelChoiceField):
 
     widget = forms.TextInput(attrs={"autocomplete": "off"})
     default_error_messages = {
-        "invalid_choice": "No client with this number or name among your clients.",
-        "ambiguous": "Several of your clients match “%(value)s”: give the client number.",
+        "invalid_choice": _("No client with this number or name among your clients."),
+        "ambiguous": _("Several of your clients match “%(value)s”: give the client number."),
     }
 
     def __init__(self, queryset=None, **kwargs):
         kwargs.setdefault(
             "help_text",
-            "The client number (as on the client list), legal name or registration number.",
+            _("The client number (as on the client list), legal name or registration number."),
         )
         super().__init__(queryset if queryset is not None else Client.objects.all(), **kwargs)
 
@@ -73,12 +73,12 @@ class ClientsField(forms.ModelMultipleChoiceField):
 
     widget = ClientNumberInput
     default_error_messages = {
-        "invalid_choice": "No client with number %(value)s among your clients.",
-        "invalid_pk_value": "“%(pk)s” is not a client number.",
+        "invalid_choice": _("No client with number %(value)s among your clients."),
+        "invalid_pk_value": _("“%(pk)s” is not a client number."),
     }
 
     def __init__(self, queryset=None, **kwargs):
-        kwargs.setdefault("help_text", "Client numbers, separated by commas or spaces.")
+        kwargs.setdefault("help_text", _("Client numbers, separated by commas or spaces."))
         super().__init__(queryset if queryset is not None else Client.objects.all(), **kwargs)
 
 
@@ -162,7 +162,7 @@ class EmailAuthenticationForm(forms.Form):
 
 class TOTPCodeForm(forms.Form):
     code = forms.CharField(
-        label="Six-digit code",
+        label=_("Six-digit code"),
         max_length=8,
         widget=forms.TextInput(
             attrs={
@@ -177,32 +177,36 @@ class TOTPCodeForm(forms.Form):
     def clean_code(self):
         code = self.cleaned_data["code"].replace(" ", "")
         if not code.isdigit():
-            raise forms.ValidationError("The code has digits only.")
+            raise forms.ValidationError(_("The code has digits only."))
         return code
 
 
 # --- Company details -------------------------------------------------------------------------
 class CompanyFieldsMixin(forms.Form):
-    legal_name = forms.CharField(label="Full legal name", max_length=300)
-    address = forms.CharField(label="Registered address", widget=forms.Textarea(attrs={"rows": 3}))
+    legal_name = forms.CharField(label=_("Full legal name"), max_length=300)
+    address = forms.CharField(
+        label=_("Registered address"), widget=forms.Textarea(attrs={"rows": 3})
+    )
     country = forms.CharField(
+        label=_("Country"),
         max_length=2,
-        help_text="Two-letter ISO code, e.g. CN or NL.",
+        help_text=_("Two-letter ISO code, e.g. CN or NL."),
         widget=forms.TextInput(attrs={"size": 3, "style": "text-transform:uppercase"}),
     )
     registration_number = forms.CharField(
+        label=_("Registration number"),
         max_length=64,
-        help_text="China: Unified Social Credit Code; Netherlands: KvK number (8 digits).",
+        help_text=_("China: Unified Social Credit Code; Netherlands: KvK number (8 digits)."),
     )
     vat_number = forms.CharField(
-        label="VAT number", max_length=64, required=False, help_text="If applicable."
+        label=_("VAT number"), max_length=64, required=False, help_text=_("If applicable.")
     )
-    billing_email = forms.EmailField(label="Billing email")
+    billing_email = forms.EmailField(label=_("Billing email"))
 
 
 class DirectorForm(forms.Form):
-    name = forms.CharField(max_length=200, required=False)
-    title = forms.CharField(max_length=200, required=False)
+    name = forms.CharField(label=_("Name"), max_length=200, required=False)
+    title = forms.CharField(label=_("Title"), max_length=200, required=False)
 
 
 DirectorFormSet = forms.formset_factory(DirectorForm, extra=3, max_num=10)
@@ -220,19 +224,20 @@ def directors_from(formset) -> list[dict]:
 
 
 class SignUpForm(CompanyFieldsMixin):
-    full_name = forms.CharField(label="Your full name", max_length=200)
-    email = forms.EmailField(label="Your email", help_text="You sign in with this address.")
+    full_name = forms.CharField(label=_("Your full name"), max_length=200)
+    email = forms.EmailField(label=_("Your email"), help_text=_("You sign in with this address."))
     password1 = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     password2 = forms.CharField(
-        label="Password again",
+        label=_("Password again"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     billing_mode = forms.ChoiceField(
+        label=_("Billing mode"),
         choices=Client.BillingMode.choices,
         initial=Client.BillingMode.POSTPAID,
         widget=forms.RadioSelect,
@@ -240,7 +245,7 @@ class SignUpForm(CompanyFieldsMixin):
     provider = forms.ModelChoiceField(
         queryset=Provider.objects.all(),
         empty_label=None,
-        label="Contracting provider",
+        label=_("Contracting provider"),
         widget=forms.RadioSelect,
     )
 
@@ -276,7 +281,7 @@ class SignUpForm(CompanyFieldsMixin):
             and data.get("password2")
             and data["password1"] != data["password2"]
         ):
-            self.add_error("password2", "The two passwords differ.")
+            self.add_error("password2", _("The two passwords differ."))
         return data
 
 
@@ -285,14 +290,14 @@ class ChangeRequestForm(CompanyFieldsMixin):
 
 
 class InvitationAcceptForm(forms.Form):
-    full_name = forms.CharField(label="Your full name", max_length=200)
+    full_name = forms.CharField(label=_("Your full name"), max_length=200)
     password1 = forms.CharField(
-        label="Password",
+        label=_("Password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     password2 = forms.CharField(
-        label="Password again",
+        label=_("Password again"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -304,7 +309,7 @@ class InvitationAcceptForm(forms.Form):
             and data.get("password2")
             and data["password1"] != data["password2"]
         ):
-            self.add_error("password2", "The two passwords differ.")
+            self.add_error("password2", _("The two passwords differ."))
         return data
 
 
@@ -313,57 +318,69 @@ CLIENT_ROLE_CHOICES = [(r.value, r.label) for r in User.CLIENT_ROLES]
 
 
 class InviteUserForm(forms.Form):
-    email = forms.EmailField()
-    role = forms.ChoiceField(choices=CLIENT_ROLE_CHOICES, initial=User.Role.CLIENT_VIEWER)
+    email = forms.EmailField(
+        label=_("Email"),
+    )
+    role = forms.ChoiceField(
+        label=_("Role"), choices=CLIENT_ROLE_CHOICES, initial=User.Role.CLIENT_VIEWER
+    )
 
 
 class RoleForm(forms.Form):
-    role = forms.ChoiceField(choices=CLIENT_ROLE_CHOICES)
+    role = forms.ChoiceField(label=_("Role"), choices=CLIENT_ROLE_CHOICES)
 
 
 # --- Requests, decisions ---------------------------------------------------------------------
 class DataRequestAnswerForm(forms.Form):
-    answer = forms.CharField(widget=forms.Textarea(attrs={"rows": 4}))
+    answer = forms.CharField(label=_("Answer"), widget=forms.Textarea(attrs={"rows": 4}))
 
 
 class DataRequestLogForm(forms.Form):
-    requested_by = forms.CharField(label="Requesting operator or authority", max_length=200)
-    description = forms.CharField(label="Data requested", widget=forms.Textarea(attrs={"rows": 3}))
+    requested_by = forms.CharField(label=_("Requesting operator or authority"), max_length=200)
+    description = forms.CharField(
+        label=_("Data requested"), widget=forms.Textarea(attrs={"rows": 3})
+    )
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 2}))
 
 
 class OptionalReasonForm(forms.Form):
-    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class SuspendForm(forms.Form):
-    cause = forms.ChoiceField(choices=Suspension.Cause.choices)
+    cause = forms.ChoiceField(label=_("Cause"), choices=Suspension.Cause.choices)
     reason = forms.CharField(
-        widget=forms.Textarea(attrs={"rows": 2}), help_text="The client sees this (art. 7.1)."
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("The client sees this (art. 7.1)."),
     )
 
 
 class DefaultNoticeForm(forms.Form):
     text = forms.CharField(
-        label="Failure, in detail",
+        label=_("Failure, in detail"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="The client has 10 working days to remedy it (art. 15.4).",
+        help_text=_("The client has 10 working days to remedy it (art. 15.4)."),
     )
 
 
 class TerminateForm(forms.Form):
-    reason = forms.CharField(label="Cause", widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(label=_("Cause"), widget=forms.Textarea(attrs={"rows": 2}))
     immediate = forms.BooleanField(
         required=False,
-        label="Immediately (art. 15.5: insolvency, suspension of payments, …)",
+        label=_("Immediately (art. 15.5: insolvency, suspension of payments, …)"),
     )
 
 
 class DecisionNoteForm(forms.Form):
-    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class LanguageForm(forms.Form):
@@ -382,18 +399,22 @@ class LanguageForm(forms.Form):
 
 
 class TermsPublishForm(UserScopedForm):
-    provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
-    version = forms.CharField(max_length=32)
-    summary = forms.CharField(label="What changed", widget=forms.Textarea(attrs={"rows": 4}))
-    document_url = forms.URLField(label="Document URL", required=False, assume_scheme="https")
+    provider = forms.ModelChoiceField(
+        label=_("Provider"), queryset=Provider.objects.all(), empty_label=None
+    )
+    version = forms.CharField(label=_("Version"), max_length=32)
+    summary = forms.CharField(label=_("What changed"), widget=forms.Textarea(attrs={"rows": 4}))
+    document_url = forms.URLField(label=_("Document URL"), required=False, assume_scheme="https")
     text_en = forms.CharField(
-        label="Terms text (English)", required=False, widget=forms.Textarea(attrs={"rows": 6})
+        label=_("Terms text (English)"), required=False, widget=forms.Textarea(attrs={"rows": 6})
     )
     text_zh_hans = forms.CharField(
-        label="Terms text (简体中文)",
+        label=_("Terms text (简体中文)"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 6}),
-        help_text="Required for CM Telecom (Shenzhen): its terms are made in Chinese and English (art. 18.6).",
+        help_text=_(
+            "Required for CM Telecom (Shenzhen): its terms are made in Chinese and English (art. 18.6)."
+        ),
     )
 
     def service_arguments(self) -> dict:
@@ -406,20 +427,26 @@ class TermsPublishForm(UserScopedForm):
 class OnboardingInviteForm(UserScopedForm):
     """Staff invite a person to sign up and register its company with a provider."""
 
-    provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
-    email = forms.EmailField()
+    provider = forms.ModelChoiceField(
+        label=_("Provider"), queryset=Provider.objects.all(), empty_label=None
+    )
+    email = forms.EmailField(
+        label=_("Email"),
+    )
 
 
 class ClientFilterForm(forms.Form):
-    q = forms.CharField(label="Search", required=False)
-    status = forms.ChoiceField(required=False, choices=[("", "Any status"), *Client.Status.choices])
-    provider = forms.ChoiceField(required=False, choices=[])
+    q = forms.CharField(label=_("Search"), required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), required=False, choices=[("", _("Any status")), *Client.Status.choices]
+    )
+    provider = forms.ChoiceField(label=_("Provider"), required=False, choices=[])
 
     def __init__(self, *args, user: User, **kwargs):
         super().__init__(*args, **kwargs)
         field = self.fields["provider"]
         assert isinstance(field, forms.ChoiceField)
-        field.choices = [("", "Any provider")] + [
+        field.choices = [("", _("Any provider"))] + [
             (p.code, p.name) for p in providers_visible_to(user).order_by("code")
         ]
 

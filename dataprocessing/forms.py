@@ -4,6 +4,9 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.utils import timezone
+from django.utils.functional import lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import ClientField, ClientsField, UserScopedForm, scope_choices
 from accounts.models import Client, Provider
@@ -43,7 +46,9 @@ class ClientChoiceMixin:
     def _with_client_field(self, user, required=True):
         if user.is_provider_staff:
             self.fields["client"] = ClientField(
-                queryset=Client.objects.filter(status=Client.Status.ACTIVE), required=required
+                label=_("Client"),
+                queryset=Client.objects.filter(status=Client.Status.ACTIVE),
+                required=required,
             )
             scope_choices(self, user)
             self.order_fields(["client", *[f for f in self.fields if f != "client"]])
@@ -53,70 +58,89 @@ class ClientChoiceMixin:
 class SubProcessorForm(UserScopedForm):
     """A register entry; the service checks it (the safeguard rule of art. 21.10 included)."""
 
-    provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
-    name = forms.CharField(max_length=200)
-    kind = forms.ChoiceField(choices=SubProcessor.Kind.choices)
+    provider = forms.ModelChoiceField(
+        label=_("Provider"), queryset=Provider.objects.all(), empty_label=None
+    )
+    name = forms.CharField(label=_("Name"), max_length=200)
+    kind = forms.ChoiceField(label=_("Kind"), choices=SubProcessor.Kind.choices)
     country = forms.CharField(
+        label=_("Country"),
         max_length=2,
-        help_text="Two-letter ISO code.",
+        help_text=_("Two-letter ISO code."),
         widget=forms.TextInput(attrs={"size": 3, "style": "text-transform:uppercase"}),
     )
-    services = forms.CharField(label="Services performed", widget=_TEXT2)
-    agreement_date = forms.DateField(label="Written agreement date", widget=_DATE)
-    agreement_document = forms.FileField(required=False)
+    services = forms.CharField(label=_("Services performed"), widget=_TEXT2)
+    agreement_date = forms.DateField(label=_("Written agreement date"), widget=_DATE)
+    agreement_document = forms.FileField(label=_("Agreement document"), required=False)
     in_eea = forms.NullBooleanField(
-        label="In the EEA",
+        label=_("In the EEA"),
         required=False,
-        help_text="Unknown: derived from the country.",
+        help_text=_("Unknown: derived from the country."),
     )
     safeguard = forms.ChoiceField(
+        label=_("Safeguard"),
         choices=SubProcessor.Safeguard.choices,
         required=False,
-        help_text="Required for a transfer outside the EEA (art. 21.10, GDPR art. 46).",
+        help_text=_("Required for a transfer outside the EEA (art. 21.10, GDPR art. 46)."),
     )
     active_from = forms.DateField(
-        required=False, widget=_DATE, help_text="Leave empty and announce the change (GDPR 28(2))."
+        label=_("Active from"),
+        required=False,
+        widget=_DATE,
+        help_text=_("Leave empty and announce the change (GDPR 28(2))."),
     )
-    active_to = forms.DateField(required=False, widget=_DATE)
+    active_to = forms.DateField(label=_("Active to"), required=False, widget=_DATE)
 
 
 class SubProcessorAnnounceForm(UserScopedForm):
-    provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
-    kind = forms.ChoiceField(choices=SubProcessorChange.Kind.choices)
+    provider = forms.ModelChoiceField(
+        label=_("Provider"), queryset=Provider.objects.all(), empty_label=None
+    )
+    kind = forms.ChoiceField(label=_("Kind"), choices=SubProcessorChange.Kind.choices)
     sub_processor = forms.ModelChoiceField(
-        queryset=SubProcessor.objects.all(), help_text="The sub-processor to be added."
+        label=_("Sub processor"),
+        queryset=SubProcessor.objects.all(),
+        help_text=_("The sub-processor to be added."),
     )
     replaces = forms.ModelChoiceField(
-        queryset=SubProcessor.objects.all(), required=False, help_text="For a replacement."
+        label=_("Replaces"),
+        queryset=SubProcessor.objects.all(),
+        required=False,
+        help_text=_("For a replacement."),
     )
-    description = forms.CharField(required=False, widget=_TEXT2)
+    description = forms.CharField(label=_("Description"), required=False, widget=_TEXT2)
 
 
 class ObjectionForm(forms.Form):
     reason = forms.CharField(
-        label="Why you object", widget=_TEXT2, help_text="Staff will contact you to resolve it."
+        label=_("Why you object"),
+        widget=_TEXT2,
+        help_text=_("Staff will contact you to resolve it."),
     )
 
 
 class ResolutionForm(forms.Form):
-    resolution = forms.CharField(widget=_TEXT2)
+    resolution = forms.CharField(label=_("Resolution"), widget=_TEXT2)
 
 
 # --- Audits (art. 21.7) --------------------------------------------------------------------
 class AuditRequestForm(ClientChoiceMixin, forms.Form):
-    kind = forms.ChoiceField(choices=AuditRequest.Kind.choices, initial=AuditRequest.Kind.AUDIT)
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=AuditRequest.Kind.choices, initial=AuditRequest.Kind.AUDIT
+    )
     proposed_start = forms.DateField(
+        label=_("Proposed start"),
         required=False,
         widget=_DATE,
-        help_text="At least 10 working days from today (art. 21.7.2). For an audit only.",
+        help_text=_("At least 10 working days from today (art. 21.7.2). For an audit only."),
     )
-    auditor_name = forms.CharField(max_length=200, required=False)
-    auditor_firm = forms.CharField(max_length=200, required=False)
+    auditor_name = forms.CharField(label=_("Auditor name"), max_length=200, required=False)
+    auditor_firm = forms.CharField(label=_("Auditor firm"), max_length=200, required=False)
     auditor_accredited = forms.BooleanField(
-        required=False, label="The auditor is an accredited external expert (art. 21.7.2)."
+        required=False, label=_("The auditor is an accredited external expert (art. 21.7.2).")
     )
     auditor_not_competitor = forms.BooleanField(
-        required=False, label="The auditor is not a competitor of the provider (art. 21.7.1)."
+        required=False, label=_("The auditor is not a competitor of the provider (art. 21.7.1).")
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -125,35 +149,47 @@ class AuditRequestForm(ClientChoiceMixin, forms.Form):
 
 
 class AuditAgreeForm(forms.Form):
-    scope = forms.CharField(widget=_TEXT2)
-    timing = forms.CharField(widget=_TEXT2)
-    duration_days = forms.IntegerField(min_value=1, label="Duration (days)")
-    reimbursement_rate = forms.DecimalField(max_digits=12, decimal_places=2, min_value=0)
+    scope = forms.CharField(label=_("Scope"), widget=_TEXT2)
+    timing = forms.CharField(label=_("Timing"), widget=_TEXT2)
+    duration_days = forms.IntegerField(min_value=1, label=_("Duration (days)"))
+    reimbursement_rate = forms.DecimalField(
+        label=_("Reimbursement rate"), max_digits=12, decimal_places=2, min_value=0
+    )
 
 
 class FileForm(forms.Form):
-    file = forms.FileField()
+    file = forms.FileField(
+        label=_("File"),
+    )
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(widget=_TEXT2)
+    reason = forms.CharField(label=_("Reason"), widget=_TEXT2)
 
 
 class AuditFilterForm(forms.Form):
-    status = forms.ChoiceField(choices=[("", "Any"), *AuditRequest.Status.choices], required=False)
-    kind = forms.ChoiceField(choices=[("", "Any"), *AuditRequest.Kind.choices], required=False)
+    status = forms.ChoiceField(
+        label=_("Status"), choices=[("", _("Any")), *AuditRequest.Status.choices], required=False
+    )
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=[("", _("Any")), *AuditRequest.Kind.choices], required=False
+    )
 
 
 # --- Data-subject requests (art. 21.5) -----------------------------------------------------
 class DsrForm(ClientChoiceMixin, forms.Form):
-    type = forms.ChoiceField(choices=DataSubjectRequest.Type.choices)
+    type = forms.ChoiceField(label=_("Type"), choices=DataSubjectRequest.Type.choices)
     subject_reference = forms.CharField(
+        label=_("Subject reference"),
         max_length=200,
-        help_text="Only what is needed to find the subject's data, e.g. a phone number.",
+        help_text=_("Only what is needed to find the subject's data, e.g. a phone number."),
     )
     received_at = _datetime_field(
+        label=_("Received at"),
         required=False,
-        help_text="When the request was received, in the provider's local time; now if left empty.",
+        help_text=_(
+            "When the request was received, in the provider's local time; now if left empty."
+        ),
     )
 
     def __init__(self, *args, user, **kwargs):
@@ -170,51 +206,69 @@ class DsrForm(ClientChoiceMixin, forms.Form):
 
 
 class DsrInstructForm(forms.Form):
-    instruction = forms.ChoiceField(choices=DataSubjectRequest.Instruction.choices)
-    note = forms.CharField(required=False, widget=_TEXT2)
+    instruction = forms.ChoiceField(
+        label=_("Instruction"), choices=DataSubjectRequest.Instruction.choices
+    )
+    note = forms.CharField(label=_("Note"), required=False, widget=_TEXT2)
 
 
 class DsrActionForm(forms.Form):
-    action_taken = forms.CharField(label="What was done", widget=_TEXT2)
+    action_taken = forms.CharField(label=_("What was done"), widget=_TEXT2)
     assistance_cost = forms.DecimalField(
+        label=_("Assistance cost"),
         max_digits=12,
         decimal_places=2,
         min_value=0,
         required=False,
-        help_text="Charged to the client (art. 21.5.2).",
+        help_text=_("Charged to the client (art. 21.5.2)."),
     )
 
 
 class OptionalReasonForm(forms.Form):
-    reason = forms.CharField(required=False, widget=_TEXT2)
+    reason = forms.CharField(label=_("Reason"), required=False, widget=_TEXT2)
 
 
 class DsrFilterForm(forms.Form):
     status = forms.ChoiceField(
-        choices=[("", "Open"), ("all", "Any"), *DataSubjectRequest.Status.choices],
+        label=_("Status"),
+        choices=[("", _("Open")), ("all", _("Any")), *DataSubjectRequest.Status.choices],
         required=False,
     )
     type = forms.ChoiceField(
-        choices=[("", "Any"), *DataSubjectRequest.Type.choices], required=False
+        label=_("Type"), choices=[("", _("Any")), *DataSubjectRequest.Type.choices], required=False
     )
-    due_soon = forms.BooleanField(required=False, label=f"Due within {DSR_DUE_SOON_DAYS} days")
+    due_soon = forms.BooleanField(
+        required=False,
+        label=lazy(
+            lambda: (
+                gettext("Due within %(due_soon_days)s days") % {"due_soon_days": DSR_DUE_SOON_DAYS}
+            ),
+            str,
+        )(),
+    )
 
 
 # --- Breaches (art. 21.11) -----------------------------------------------------------------
 class BreachForm(UserScopedForm):
-    provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
-    detected_at = _datetime_field(help_text="The provider's local time.")
-    aware_at = _datetime_field(
-        label="Aware at",
-        required=False,
-        help_text="Local time; the 48-hour notice clock starts here (art. 21.11). Detection by default.",
+    provider = forms.ModelChoiceField(
+        label=_("Provider"), queryset=Provider.objects.all(), empty_label=None
     )
-    description = forms.CharField(widget=_TEXT3)
-    data_types = forms.CharField(label="Types of personal data", widget=_TEXT2)
-    approx_subjects = forms.IntegerField(min_value=0, label="Approximate number of data subjects")
-    measures = forms.CharField(label="Measures taken or proposed", widget=_TEXT2)
+    detected_at = _datetime_field(label=_("Detected at"), help_text=_("The provider's local time."))
+    aware_at = _datetime_field(
+        label=_("Aware at"),
+        required=False,
+        help_text=_(
+            "Local time; the 48-hour notice clock starts here (art. 21.11). Detection by default."
+        ),
+    )
+    description = forms.CharField(label=_("Description"), widget=_TEXT3)
+    data_types = forms.CharField(label=_("Types of personal data"), widget=_TEXT2)
+    approx_subjects = forms.IntegerField(
+        min_value=0, label=_("Approximate number of data subjects")
+    )
+    measures = forms.CharField(label=_("Measures taken or proposed"), widget=_TEXT2)
     clients = ClientsField(
-        queryset=Client.objects.exclude(status=Client.Status.DELETED), label="Affected clients"
+        queryset=Client.objects.exclude(status=Client.Status.DELETED), label=_("Affected clients")
     )
 
     def clean(self):
@@ -228,16 +282,20 @@ class BreachForm(UserScopedForm):
 
 class BreachNotifyForm(forms.Form):
     message = forms.CharField(
-        widget=_TEXT3, help_text="Sent to the client's admins and recorded (art. 21.11)."
+        label=_("Message"),
+        widget=_TEXT3,
+        help_text=_("Sent to the client's admins and recorded (art. 21.11)."),
     )
 
 
 class BreachUpdateForm(forms.Form):
-    text = forms.CharField(label="Update", widget=_TEXT2, help_text="Notified clients receive it.")
+    text = forms.CharField(
+        label=_("Update"), widget=_TEXT2, help_text=_("Notified clients receive it.")
+    )
 
 
 class BreachRootCauseForm(forms.Form):
-    root_cause = forms.CharField(widget=_TEXT2)
+    root_cause = forms.CharField(label=_("Root cause"), widget=_TEXT2)
 
 
 # --- Records of processing (art. 21.8, 24) -------------------------------------------------
@@ -263,8 +321,8 @@ class ProcessingRecordForm(forms.ModelForm):
 
 # --- Assistance (art. 21.6) ----------------------------------------------------------------
 class AssistanceRequestForm(ClientChoiceMixin, forms.Form):
-    kind = forms.ChoiceField(choices=AssistanceRequest.Kind.choices)
-    description = forms.CharField(widget=_TEXT3)
+    kind = forms.ChoiceField(label=_("Kind"), choices=AssistanceRequest.Kind.choices)
+    description = forms.CharField(label=_("Description"), widget=_TEXT3)
 
     def __init__(self, *args, user, **kwargs):
         super().__init__(*args, **kwargs)
@@ -272,12 +330,13 @@ class AssistanceRequestForm(ClientChoiceMixin, forms.Form):
 
 
 class AssistanceUpdateForm(forms.Form):
-    status = forms.ChoiceField(choices=AssistanceRequest.Status.choices)
-    outcome = forms.CharField(required=False, widget=_TEXT3)
+    status = forms.ChoiceField(label=_("Status"), choices=AssistanceRequest.Status.choices)
+    outcome = forms.CharField(label=_("Outcome"), required=False, widget=_TEXT3)
     cost = forms.DecimalField(
+        label=_("Cost"),
         max_digits=12,
         decimal_places=2,
         min_value=0,
         required=False,
-        help_text="Charged to the client (art. 21.6).",
+        help_text=_("Charged to the client (art. 21.6)."),
     )

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounts.models import Client, Provider
@@ -21,23 +22,23 @@ DSR_DUE_SOON_DAYS = 5
 # --- Sub-processors (art. 21.9, 21.10; GDPR 28(2)) -----------------------------------------
 class SubProcessor(models.Model):
     class Kind(models.TextChoices):
-        AFFILIATE = "affiliate", "Affiliate"
-        THIRD_PARTY = "third_party", "Third party"
+        AFFILIATE = "affiliate", _("Affiliate")
+        THIRD_PARTY = "third_party", _("Third party")
 
     class Safeguard(models.TextChoices):
-        NONE = "", "None (inside the EEA)"
-        SCC = "scc", "Standard contractual clauses"
-        ADEQUACY = "adequacy", "Adequacy decision"
-        BCR = "bcr", "Binding corporate rules"
+        NONE = "", _("None (inside the EEA)")
+        SCC = "scc", _("Standard contractual clauses")
+        ADEQUACY = "adequacy", _("Adequacy decision")
+        BCR = "bcr", _("Binding corporate rules")
 
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="sub_processors")
     name = models.CharField(max_length=200)
     kind = models.CharField(max_length=16, choices=Kind.choices)
     country = models.CharField(max_length=2)
-    services = models.TextField("services performed")
-    agreement_date = models.DateField("written agreement date")
+    services = models.TextField(_("services performed"))
+    agreement_date = models.DateField(_("written agreement date"))
     agreement_document = models.FileField(upload_to="subprocessors/", blank=True)
-    in_eea = models.BooleanField("in the EEA")
+    in_eea = models.BooleanField(_("in the EEA"))
     safeguard = models.CharField(max_length=16, choices=Safeguard.choices, blank=True, default="")
     active_from = models.DateField(null=True, blank=True)
     active_to = models.DateField(null=True, blank=True)
@@ -62,13 +63,13 @@ class SubProcessorChange(models.Model):
     """An intended addition or replacement, announced a notice period ahead (GDPR 28(2), art. 21.9)."""
 
     class Kind(models.TextChoices):
-        ADDITION = "addition", "Addition"
-        REPLACEMENT = "replacement", "Replacement"
+        ADDITION = "addition", _("Addition")
+        REPLACEMENT = "replacement", _("Replacement")
 
     class Status(models.TextChoices):
-        ANNOUNCED = "announced", "Announced"
-        EFFECTIVE = "effective", "In effect"
-        WITHDRAWN = "withdrawn", "Withdrawn"
+        ANNOUNCED = "announced", _("Announced")
+        EFFECTIVE = "effective", _("In effect")
+        WITHDRAWN = "withdrawn", _("Withdrawn")
 
     provider = models.ForeignKey(
         Provider, on_delete=models.PROTECT, related_name="sub_processor_changes"
@@ -97,8 +98,8 @@ class SubProcessorChange(models.Model):
 
 class SubProcessorObjection(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        RESOLVED = "resolved", "Resolved"
+        OPEN = "open", _("Open")
+        RESOLVED = "resolved", _("Resolved")
 
     change = models.ForeignKey(
         SubProcessorChange, on_delete=models.PROTECT, related_name="objections"
@@ -135,17 +136,17 @@ class SubProcessorObjection(models.Model):
 # --- Audits (art. 21.7) --------------------------------------------------------------------
 class AuditRequest(models.Model):
     class Kind(models.TextChoices):
-        AUDIT = "audit", "Audit"
-        INFORMATION = "information", "Certifications and security information (21.7.1)"
+        AUDIT = "audit", _("Audit")
+        INFORMATION = "information", _("Certifications and security information (21.7.1)")
 
     class Status(models.TextChoices):
-        REQUESTED = "requested", "Requested"
-        AGREED = "agreed", "Terms agreed"
-        IN_PROGRESS = "in_progress", "In progress"
-        REPORT_SHARED = "report_shared", "Report shared"
-        COMPLETED = "completed", "Completed"
-        REFUSED = "refused", "Refused"
-        CANCELLED = "cancelled", "Cancelled"
+        REQUESTED = "requested", _("Requested")
+        AGREED = "agreed", _("Terms agreed")
+        IN_PROGRESS = "in_progress", _("In progress")
+        REPORT_SHARED = "report_shared", _("Report shared")
+        COMPLETED = "completed", _("Completed")
+        REFUSED = "refused", _("Refused")
+        CANCELLED = "cancelled", _("Cancelled")
 
     # "a request not yet started": its terms may still be agreed, or it refused or cancelled
     NOT_STARTED_STATUSES = (Status.REQUESTED, Status.AGREED)
@@ -156,19 +157,19 @@ class AuditRequest(models.Model):
     requested_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     requested_at = models.DateTimeField(default=timezone.now)
     on_behalf_of_client = models.BooleanField(
-        default=False, help_text="logged by a compliance officer for the client"
+        default=False, help_text=_("logged by a compliance officer for the client")
     )
     proposed_start = models.DateField(null=True, blank=True)
     earliest_start = models.DateTimeField(
-        null=True, blank=True, help_text="10 working days after the request"
+        null=True, blank=True, help_text=_("10 working days after the request")
     )
     auditor_name = models.CharField(max_length=200, blank=True)
     auditor_firm = models.CharField(max_length=200, blank=True)
     auditor_accredited = models.BooleanField(
-        default=False, help_text="declared: an accredited external expert"
+        default=False, help_text=_("declared: an accredited external expert")
     )
     auditor_not_competitor = models.BooleanField(
-        default=False, help_text="declared: not a competitor of the provider"
+        default=False, help_text=_("declared: not a competitor of the provider")
     )
     scope = models.TextField(blank=True)
     timing = models.TextField(blank=True)
@@ -263,32 +264,32 @@ class DataSubjectRequestQuerySet(models.QuerySet):
 
 class DataSubjectRequest(models.Model):
     class Type(models.TextChoices):
-        ACCESS = "access", "Access"
-        RECTIFICATION = "rectification", "Rectification"
-        RESTRICTION = "restriction", "Restriction"
-        ERASURE = "erasure", "Erasure"
-        PORTABILITY = "portability", "Portability"
-        OBJECTION = "objection", "Objection"
-        AUTOMATED_DECISION = "automated_decision", "Automated decision-making"
+        ACCESS = "access", _("Access")
+        RECTIFICATION = "rectification", _("Rectification")
+        RESTRICTION = "restriction", _("Restriction")
+        ERASURE = "erasure", _("Erasure")
+        PORTABILITY = "portability", _("Portability")
+        OBJECTION = "objection", _("Objection")
+        AUTOMATED_DECISION = "automated_decision", _("Automated decision-making")
 
     class ReceivedBy(models.TextChoices):
-        PROVIDER = "provider", "Provider"
-        CLIENT = "client", "Client"
+        PROVIDER = "provider", _("Provider")
+        CLIENT = "client", _("Client")
 
     class Status(models.TextChoices):  # OpenDSR request states
-        PENDING = "pending", "Pending"
-        IN_PROGRESS = "in_progress", "In progress"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
+        PENDING = "pending", _("Pending")
+        IN_PROGRESS = "in_progress", _("In progress")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     OPEN_STATUSES = (Status.PENDING, Status.IN_PROGRESS)
     CLOSED_STATUSES = (Status.COMPLETED, Status.CANCELLED)
 
     class Instruction(models.TextChoices):
-        TRANSFER = "transfer", "Transfer the data"
-        CORRECT = "correct", "Correct the data"
-        DELETE = "delete", "Delete the data"
-        BLOCK = "block", "Block (restrict) the data"
+        TRANSFER = "transfer", _("Transfer the data")
+        CORRECT = "correct", _("Correct the data")
+        DELETE = "delete", _("Delete the data")
+        BLOCK = "block", _("Block (restrict) the data")
 
     request_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     client = models.ForeignKey(
@@ -298,7 +299,9 @@ class DataSubjectRequest(models.Model):
     received_by = models.CharField(max_length=16, choices=ReceivedBy.choices)
     subject_reference = models.CharField(
         max_length=200,
-        help_text="the minimum needed to find the subject's data (e.g. a phone number); anonymised after retention",
+        help_text=_(
+            "the minimum needed to find the subject's data (e.g. a phone number); anonymised after retention"
+        ),
     )
     received_at = models.DateTimeField(default=timezone.now)
     logged_by = models.ForeignKey(
@@ -309,7 +312,7 @@ class DataSubjectRequest(models.Model):
     extension_reason = models.TextField(blank=True)
     extension_told_at = models.DateTimeField(null=True, blank=True)
     identity_check_since = models.DateTimeField(
-        null=True, blank=True, help_text="paused while waiting on the identity check"
+        null=True, blank=True, help_text=_("paused while waiting on the identity check")
     )
     paused_seconds = models.PositiveIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
@@ -377,12 +380,12 @@ class Breach(models.Model):
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="breaches")
     detected_at = models.DateTimeField()
     aware_at = models.DateTimeField(
-        help_text="when the provider became aware; the 48-hour clock starts here"
+        help_text=_("when the provider became aware; the 48-hour clock starts here")
     )
     description = models.TextField()
-    data_types = models.TextField("types of personal data")
-    approx_subjects = models.PositiveIntegerField("approximate number of data subjects")
-    measures = models.TextField("measures taken or proposed")
+    data_types = models.TextField(_("types of personal data"))
+    approx_subjects = models.PositiveIntegerField(_("approximate number of data subjects"))
+    measures = models.TextField(_("measures taken or proposed"))
     root_cause = models.TextField(blank=True)
     logged_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
     logged_at = models.DateTimeField(default=timezone.now)
@@ -454,13 +457,13 @@ class ProcessingRecord(models.Model):
     client = models.OneToOneField(
         Client, on_delete=models.PROTECT, related_name="processing_record"
     )
-    subject_categories = models.TextField("categories of data subjects (24.2)")
-    data_types = models.TextField("types of personal data (24.3)")
-    purposes = models.TextField("purposes of processing (24.4)")
-    transfers = models.TextField("transfers outside the EEA and their safeguards", blank=True)
-    retention = models.TextField("retention")
+    subject_categories = models.TextField(_("categories of data subjects (24.2)"))
+    data_types = models.TextField(_("types of personal data (24.3)"))
+    purposes = models.TextField(_("purposes of processing (24.4)"))
+    transfers = models.TextField(_("transfers outside the EEA and their safeguards"), blank=True)
+    retention = models.TextField(_("retention"))
     toms_reference = models.CharField(
-        "technical and organisational measures (reference)", max_length=300
+        _("technical and organisational measures (reference)"), max_length=300
     )
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -473,9 +476,12 @@ class ProcessingRecord(models.Model):
 # --- Retention (art. 23) -------------------------------------------------------------------
 class RetentionPolicy(models.Model):
     class Category(models.TextChoices):
-        USAGE_RECIPIENTS = "usage_recipients", "Recipient numbers in usage records"
-        DSR_SUBJECT_REFERENCES = "dsr_subject_references", "Data-subject references in DSRs"
-        DELETED_ACCOUNT_CONTACTS = "deleted_account_contacts", "Contact details of deleted accounts"
+        USAGE_RECIPIENTS = "usage_recipients", _("Recipient numbers in usage records")
+        DSR_SUBJECT_REFERENCES = "dsr_subject_references", _("Data-subject references in DSRs")
+        DELETED_ACCOUNT_CONTACTS = (
+            "deleted_account_contacts",
+            _("Contact details of deleted accounts"),
+        )
 
     provider = models.ForeignKey(
         Provider, on_delete=models.PROTECT, related_name="retention_policies"
@@ -502,17 +508,17 @@ class RetentionPolicy(models.Model):
 # --- Assistance (art. 21.6) ----------------------------------------------------------------
 class AssistanceRequest(models.Model):
     class Kind(models.TextChoices):
-        DPIA = "dpia", "Data-protection impact assessment"
+        DPIA = "dpia", _("Data-protection impact assessment")
         PRIOR_CONSULTATION = (
             "prior_consultation",
             "Prior consultation with the supervisory authority",
         )
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        IN_PROGRESS = "in_progress", "In progress"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
+        OPEN = "open", _("Open")
+        IN_PROGRESS = "in_progress", _("In progress")
+        COMPLETED = "completed", _("Completed")
+        CANCELLED = "cancelled", _("Cancelled")
 
     OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS)
 

@@ -365,6 +365,9 @@ DSR_CALLBACK_TIMEOUT_SECONDS = env_int("DSR_CALLBACK_TIMEOUT_SECONDS", 5)
 LANGUAGE_CODE = "en"
 LANGUAGES = [("en", "English"), ("zh-hans", "简体中文"), ("nl", "Nederlands")]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates per language (Django's formats, English kept as the pages wrote it); amounts through
+# Babel in accounts.kernel.l10n.
+FORMAT_MODULE_PATH = ["portal.formats"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -19,6 +19,8 @@ class ApplicationError(Exception):
         code: str | None = None,
         article: str | None = None,
     ) -> None:
+        # A lazy translation is read here, in the language of the request that was refused.
+        message = str(message)
         super().__init__(message)
         self.message = message
         self.field = field
@@ -69,5 +71,7 @@ class NotFound(ApplicationError):
 
     code = "not_found"
 
-    def __init__(self, message: str = "Not found.", **kwargs: str | None) -> None:
-        super().__init__(message, **kwargs)
+    def __init__(self, message: str | None = None, **kwargs: str | None) -> None:
+        from django.utils.translation import gettext
+
+        super().__init__(message or gettext("Not found."), **kwargs)

@@ -12,6 +12,7 @@ from typing import Any, TypeVar, cast
 
 from django.db import IntegrityError, transaction
 from django.db.models import Model
+from django.utils.translation import gettext
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -45,7 +46,11 @@ def request_key(request: Request) -> str | None:
         )
     if not set(key) <= _KEY_CHARS:
         raise ValidationFailed(
-            {"Idempotency-Key": ["Use printable ASCII characters without spaces (e.g. a UUID)."]}
+            {
+                "Idempotency-Key": [
+                    gettext("Use printable ASCII characters without spaces (e.g. a UUID).")
+                ]
+            }
         )
     return key
 
@@ -57,8 +62,10 @@ def require_key(request: Request) -> str:
         raise ValidationFailed(
             {
                 "Idempotency-Key": [
-                    "Send an Idempotency-Key header: nothing moves money without one, so a "
-                    "retried request charges once."
+                    gettext(
+                        "Send an Idempotency-Key header: nothing moves money without one, so a "
+                        "retried request charges once."
+                    )
                 ]
             }
         )
@@ -91,7 +98,9 @@ def idempotent(request: Request, handler: Callable[[], Response]) -> Response:
                 or existing.path != request.path
             ):
                 raise Conflict(
-                    "This Idempotency-Key was used with a different request; use a new key.",
+                    gettext(
+                        "This Idempotency-Key was used with a different request; use a new key."
+                    ),
                     field="Idempotency-Key",
                 ) from None
             response = Response(existing.response_body, status=existing.status_code)

@@ -3,6 +3,8 @@
 import datetime as dt
 from decimal import Decimal
 
+from django.utils.translation import gettext
+
 from .errors import ValidationFailed
 from .money import MAX_AMOUNT, round_money, to_decimal
 
@@ -31,12 +33,13 @@ def clean_money(
     amount = to_decimal(value, field=field)
     if amount != round_money(amount):
         raise ValidationFailed(
-            {field: ["Give the amount in whole cents (2 decimal places)."]}, article=article
+            {field: [gettext("Give the amount in whole cents (2 decimal places).")]},
+            article=article,
         )
     if amount < 0 or amount.is_signed() or (amount == 0 and not allow_zero):
-        raise ValidationFailed({field: ["The amount must be positive."]}, article=article)
+        raise ValidationFailed({field: [gettext("The amount must be positive.")]}, article=article)
     if amount > MAX_AMOUNT:
-        raise ValidationFailed({field: ["The amount is too large."]}, article=article)
+        raise ValidationFailed({field: [gettext("The amount is too large.")]}, article=article)
     return amount
 
 
@@ -48,7 +51,7 @@ def clean_date(value: object, *, field: str) -> dt.date:
                 return dt.date.fromisoformat(value)
             except ValueError:
                 pass
-        raise ValidationFailed({field: ["Give a calendar date (YYYY-MM-DD)."]})
+        raise ValidationFailed({field: [gettext("Give a calendar date (YYYY-MM-DD).")]})
     return value
 
 

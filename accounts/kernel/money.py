@@ -9,6 +9,8 @@ import re
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from django.utils.translation import gettext
+
 from accounts.kernel.errors import ValidationFailed
 
 CENT = Decimal("0.01")
@@ -33,7 +35,7 @@ def to_decimal(value: object, *, field: str = "amount") -> Decimal:
     or more digits before the point, each naming `field`."""
     if isinstance(value, float):
         raise ValidationFailed(
-            {field: ["Give amounts as strings or integers, never floating point numbers."]}
+            {field: [gettext("Give amounts as strings or integers, never floating point numbers.")]}
         )
     if isinstance(value, bool):
         raise ValidationFailed({field: [f"{value!r} is not an amount."]})
@@ -54,7 +56,7 @@ def to_decimal(value: object, *, field: str = "amount") -> Decimal:
     if not result.is_finite():
         raise ValidationFailed({field: [f"{value!r} is not an amount."]})
     if abs(result) >= _LIMIT:
-        raise ValidationFailed({field: ["The amount is too large."]})
+        raise ValidationFailed({field: [gettext("The amount is too large.")]})
     return result
 
 

@@ -6,6 +6,8 @@ A removed (deactivated) user keeps its row for the record but may no longer act.
 
 from collections.abc import Callable
 
+from django.utils.translation import gettext as _
+
 from accounts.models import Client, Provider, User
 
 from .errors import NotAllowed, ValidationFailed
@@ -70,4 +72,4 @@ def require_serves_provider(
     if user is None or not user.is_provider_staff or user.sees_all_providers:
         return
     if provider is not None and provider.pk not in user.staff_provider_ids:
-        raise ValidationFailed({field: ["You do not act for this provider (art. 11.1)."]})
+        raise ValidationFailed({field: [_("You do not act for this provider (art. 11.1).")]})

@@ -5,6 +5,7 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from .clients import Client
@@ -15,28 +16,28 @@ class Agreement(models.Model):
     """The agreement: its term, renewal and notice (art. 15), suspension (art. 7)."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        NOTICE_GIVEN = "notice_given", "Notice given"
-        SUSPENDED = "suspended", "Suspended"
-        TERMINATED = "terminated", "Terminated"
+        ACTIVE = "active", _("Active")
+        NOTICE_GIVEN = "notice_given", _("Notice given")
+        SUSPENDED = "suspended", _("Suspended")
+        TERMINATED = "terminated", _("Terminated")
 
     class Party(models.TextChoices):
-        CLIENT = "client", "Client"
-        PROVIDER = "provider", "Provider"
+        CLIENT = "client", _("Client")
+        PROVIDER = "provider", _("Provider")
 
     client = models.OneToOneField(Client, on_delete=models.CASCADE, related_name="agreement")
     start_date = models.DateField()
     initial_term_months = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
     renewal_term_months = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
     notice_period_months = models.PositiveSmallIntegerField()
-    current_term_end = models.DateField(help_text="last day of the current term")
+    current_term_end = models.DateField(help_text=_("last day of the current term"))
     renewals = models.PositiveSmallIntegerField(default=0)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
     notice_given_at = models.DateTimeField(null=True, blank=True)
     notice_given_by = models.CharField(max_length=16, choices=Party.choices, blank=True)
     notice_reason = models.TextField(blank=True)
     end_date = models.DateField(
-        null=True, blank=True, help_text="last day of the agreement once notice is given"
+        null=True, blank=True, help_text=_("last day of the agreement once notice is given")
     )
     # art. 15.4: notice of default and its cure period
     default_notice_at = models.DateTimeField(null=True, blank=True)
@@ -58,11 +59,11 @@ class Suspension(models.Model):
     """A suspension of service (art. 7.1); the client stays liable while it lasts (art. 7.2)."""
 
     class Cause(models.TextChoices):
-        BREACH = "breach", "Breach of the agreement or applicable law"
-        NON_PAYMENT = "non_payment", "Non-payment"
-        CHARGEBACK = "chargeback", "Chargeback (art. 29.4)"
-        MESSAGE_LIMIT = "message_limit", "Message limit reached"
-        OTHER = "other", "Other"
+        BREACH = "breach", _("Breach of the agreement or applicable law")
+        NON_PAYMENT = "non_payment", _("Non-payment")
+        CHARGEBACK = "chargeback", _("Chargeback (art. 29.4)")
+        MESSAGE_LIMIT = "message_limit", _("Message limit reached")
+        OTHER = "other", _("Other")
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="suspensions")
     cause = models.CharField(max_length=16, choices=Cause.choices)
@@ -99,7 +100,7 @@ class TermsVersion(models.Model):
 
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="terms_versions")
     version = models.CharField(max_length=32)
-    summary = models.TextField(help_text="what changed")
+    summary = models.TextField(help_text=_("what changed"))
     document_url = models.URLField(blank=True)
     # art. 18.6: the text in each of the provider's terms languages, by language code
     texts = models.JSONField(default=dict, blank=True)
@@ -128,10 +129,10 @@ class TermsAcceptance(models.Model):
     """Where one client stands on one terms version: notified, objected, accepted (art. 18.3)."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Notified, objection period running"
-        ACCEPTED = "accepted", "Accepted"
-        DEEMED_ACCEPTED = "deemed_accepted", "Deemed accepted (no objection within the period)"
-        OBJECTED = "objected", "Objected"
+        PENDING = "pending", _("Notified, objection period running")
+        ACCEPTED = "accepted", _("Accepted")
+        DEEMED_ACCEPTED = "deemed_accepted", _("Deemed accepted (no objection within the period)")
+        OBJECTED = "objected", _("Objected")
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="terms_acceptances")
     terms = models.ForeignKey(TermsVersion, on_delete=models.PROTECT, related_name="acceptances")

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from .providers import Provider
@@ -21,22 +22,22 @@ class Client(models.Model):
     """A company contracting with one provider (art. 5.5 lists the details it must give)."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending approval"
-        ACTIVE = "active", "Active"
-        REJECTED = "rejected", "Rejected"
-        DELETED = "deleted", "Deleted"
+        PENDING = "pending", _("Pending approval")
+        ACTIVE = "active", _("Active")
+        REJECTED = "rejected", _("Rejected")
+        DELETED = "deleted", _("Deleted")
 
     class BillingMode(models.TextChoices):
-        PREPAID = "prepaid", "Prepaid"
-        POSTPAID = "postpaid", "Postpaid"
+        PREPAID = "prepaid", _("Prepaid")
+        POSTPAID = "postpaid", _("Postpaid")
 
     provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="clients")
-    legal_name = models.CharField("full legal name", max_length=300)
+    legal_name = models.CharField(_("full legal name"), max_length=300)
     address = models.TextField()
-    country = models.CharField(max_length=2, help_text="ISO 3166-1 alpha-2")
+    country = models.CharField(max_length=2, help_text=_("ISO 3166-1 alpha-2"))
     registration_number = models.CharField(max_length=64)
     registration_number_normalised = models.CharField(max_length=64, editable=False)
-    vat_number = models.CharField("VAT number", max_length=64, blank=True)
+    vat_number = models.CharField(_("VAT number"), max_length=64, blank=True)
     billing_email = models.EmailField()
     billing_mode = models.CharField(
         max_length=16, choices=BillingMode.choices, default=BillingMode.POSTPAID
@@ -95,9 +96,9 @@ class ChangeRequest(models.Model):
     """A client's written change of its registration details (art. 5.5), applied on acceptance."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        ACCEPTED = "accepted", "Accepted"
-        REJECTED = "rejected", "Rejected"
+        PENDING = "pending", _("Pending")
+        ACCEPTED = "accepted", _("Accepted")
+        REJECTED = "rejected", _("Rejected")
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="change_requests")
     # {"field": {"old": ..., "new": ...}}; directors as a list of {"name", "title"}
@@ -126,11 +127,11 @@ class DataRequest(models.Model):
     """An operator's or authority's request for a client's registration data (art. 5.6)."""
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        ANSWERED = "answered", "Answered"
+        OPEN = "open", _("Open")
+        ANSWERED = "answered", _("Answered")
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="data_requests")
-    requested_by = models.CharField("requesting operator or authority", max_length=200)
+    requested_by = models.CharField(_("requesting operator or authority"), max_length=200)
     description = models.TextField()
     logged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

@@ -5,6 +5,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 
@@ -23,8 +24,8 @@ class Provider(models.Model):
     """
 
     class Calendar(models.TextChoices):
-        CHINA = "CN", "China (with make-up working weekends)"
-        NETHERLANDS = "NL", "Netherlands"
+        CHINA = "CN", _("China (with make-up working weekends)")
+        NETHERLANDS = "NL", _("Netherlands")
 
     code = models.SlugField(unique=True)
     name = models.CharField(max_length=200)
@@ -33,7 +34,7 @@ class Provider(models.Model):
     # art. 4.1 / CX 3
     currency = models.CharField(max_length=3)
     # art. 4.1, 4.9
-    default_vat_rate = models.DecimalField(max_digits=5, decimal_places=2, help_text="percent")
+    default_vat_rate = models.DecimalField(max_digits=5, decimal_places=2, help_text=_("percent"))
     vat_reverse_charge_eu_b2b = models.BooleanField(default=False)
     # art. 1, Working Day
     timezone = models.CharField(max_length=64)
@@ -102,13 +103,13 @@ class Provider(models.Model):
     default_language = models.CharField(max_length=16, choices=settings.LANGUAGES, default="en")
     languages = models.JSONField(
         default=default_languages,
-        help_text="languages the portal offers this provider's clients",
+        help_text=_("languages the portal offers this provider's clients"),
     )
     # art. 18.6 (cm-cn): the terms are made in Chinese and English; the English version prevails
     terms_languages = models.JSONField(
         default=default_terms_languages,
         blank=True,
-        help_text="every terms version is published in each of these languages (none: any)",
+        help_text=_("every terms version is published in each of these languages (none: any)"),
     )
 
     # art. 11.1, 21.4: where this provider's staff notices go (its own people, never the other
@@ -133,8 +134,8 @@ class WorkdayOverride(models.Model):
     """A staff correction to the holiday calendar; it wins over the `holidays` package (art. 1)."""
 
     class Kind(models.TextChoices):
-        DAY_OFF = "day_off", "Extra day off"
-        WORKING_DAY = "working_day", "Extra working day"
+        DAY_OFF = "day_off", _("Extra day off")
+        WORKING_DAY = "working_day", _("Extra working day")
 
     provider = models.ForeignKey(
         Provider, on_delete=models.CASCADE, related_name="workday_overrides"

@@ -7,6 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from .clients import Client
@@ -35,11 +36,11 @@ class User(AbstractBaseUser, PermissionsMixin):
     """A person (or the messaging platform) signing in; a client role binds to one client (art. 5.2)."""
 
     class Role(models.TextChoices):
-        CLIENT_ADMIN = "client_admin", "Client admin"
-        CLIENT_VIEWER = "client_viewer", "Client viewer"
-        BILLING_STAFF = "billing_staff", "Billing staff"
-        COMPLIANCE_OFFICER = "compliance_officer", "Compliance officer"
-        PLATFORM = "platform", "Messaging platform (machine)"
+        CLIENT_ADMIN = "client_admin", _("Client admin")
+        CLIENT_VIEWER = "client_viewer", _("Client viewer")
+        BILLING_STAFF = "billing_staff", _("Billing staff")
+        COMPLIANCE_OFFICER = "compliance_officer", _("Compliance officer")
+        PLATFORM = "platform", _("Messaging platform (machine)")
 
     CLIENT_ROLES = (Role.CLIENT_ADMIN, Role.CLIENT_VIEWER)
     STAFF_ROLES = (Role.BILLING_STAFF, Role.COMPLIANCE_OFFICER)
@@ -67,7 +68,7 @@ class User(AbstractBaseUser, PermissionsMixin):
         help_text="sees and acts on the clients of every provider",
     )
     is_active = models.BooleanField(default=True)
-    is_staff = models.BooleanField("Django admin access", default=False)
+    is_staff = models.BooleanField(_("Django admin access"), default=False)
     date_joined = models.DateTimeField(default=timezone.now)
 
     history = HistoricalRecords(

@@ -13,6 +13,7 @@ from typing import Any
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts import workdays
 from accounts.kernel import roles
@@ -71,7 +72,7 @@ def _locked_agreement(**lookup) -> Agreement:
 def _refuse_if_ended(agreement: Agreement) -> None:
     """An agreement that has ended takes no more notices or terminations."""
     if agreement.status == Agreement.Status.TERMINATED:
-        raise ApplicationError("The agreement has already ended.", field="status")
+        raise ApplicationError(gettext("The agreement has already ended."), field="status")
 
 
 @transaction.atomic
@@ -90,7 +91,7 @@ def agreement_give_notice(
     elif party == Agreement.Party.PROVIDER:
         roles.require_billing_staff(acting_user)
     else:
-        raise ValidationFailed({"party": ["Party must be client or provider."]})
+        raise ValidationFailed({"party": [gettext("Party must be client or provider.")]})
     _refuse_if_ended(agreement)
     if agreement.notice_given_at:
         raise ApplicationError(
@@ -130,7 +131,7 @@ def agreement_notice_of_default(
     roles.require_billing_staff(acting_user)
     if not (text or "").strip():
         raise ValidationFailed(
-            {"text": ["Describe the failure in as much detail as possible (art. 15.4)."]}
+            {"text": [gettext("Describe the failure in as much detail as possible (art. 15.4).")]}
         )
     agreement = _locked_agreement(pk=agreement.pk)
     _refuse_if_ended(agreement)
@@ -159,7 +160,7 @@ def _refuse_during_cure_period(agreement: Agreement, now: dt.datetime) -> None:
     """Art. 15.4: termination for cause needs a notice of default whose cure period has run out."""
     if agreement.cure_deadline is None:
         raise ApplicationError(
-            "Send a notice of default first; termination for cause needs it (art. 15.4).",
+            gettext("Send a notice of default first; termination for cause needs it (art. 15.4)."),
             field="cure_deadline",
             article="15.4",
         )
@@ -183,7 +184,7 @@ def agreement_terminate_for_cause(
     """Art. 15.4: for cause once the cure period has run out; art. 15.5: immediately (insolvency, ...)."""
     roles.require_billing_staff(acting_user)
     if not (reason or "").strip():
-        raise ValidationFailed({"reason": ["Give the cause of termination."]})
+        raise ValidationFailed({"reason": [gettext("Give the cause of termination.")]})
     agreement = _locked_agreement(pk=agreement.pk)
     _refuse_if_ended(agreement)
     now = now or timezone.now()
@@ -216,7 +217,9 @@ def agreement_cancel_after_objection(
     acceptance = TermsAcceptance.objects.select_related("terms").get(pk=acceptance.pk)
     if acceptance.status != TermsAcceptance.Status.OBJECTED:
         raise ApplicationError(
-            "Only a client that objected to new terms can be cancelled this way (art. 18.3).",
+            gettext(
+                "Only a client that objected to new terms can be cancelled this way (art. 18.3)."
+            ),
             field="status",
         )
     agreement = _locked_agreement(client=acceptance.client)
@@ -320,11 +323,15 @@ def client_suspend(
         )
     if not (reason or "").strip():
         raise ValidationFailed(
-            {"reason": ["Give the reason for the suspension; the client sees it (art. 7.1)."]}
+            {
+                "reason": [
+                    gettext("Give the reason for the suspension; the client sees it (art. 7.1).")
+                ]
+            }
         )
     Client.objects.select_for_update().get(pk=client.pk)
     if Suspension.objects.filter(client=client, cause=cause, ended_at=None).exists():
-        raise Conflict("The client is already suspended for this cause.", field="cause")
+        raise Conflict(gettext("The client is already suspended for this cause."), field="cause")
     suspension = Suspension(
         client=client, cause=cause, reason=reason.strip(), started_by=acting_user
     )
@@ -353,14 +360,14 @@ def client_resume(
     if acting_user is not None:
         roles.require_staff(acting_user)
     if not (reason or "").strip():
-        raise ValidationFailed({"reason": ["Say why the service resumes (art. 7.3)."]})
+        raise ValidationFailed({"reason": [gettext("Say why the service resumes (art. 7.3).")]})
     Client.objects.select_for_update().get(pk=client.pk)
     open_ = Suspension.objects.filter(client=client, ended_at=None)
     if cause:
         open_ = open_.filter(cause=cause)
     suspensions = list(open_)
     if not suspensions:
-        raise ApplicationError("The client is not suspended.", field="status")
+        raise ApplicationError(gettext("The client is not suspended."), field="status")
     now = timezone.now()
     for suspension in suspensions:
         suspension.ended_at = now

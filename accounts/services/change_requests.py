@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.kernel import roles
 from accounts.kernel.errors import ApplicationError, ValidationFailed
@@ -33,7 +34,7 @@ def change_request_submit(
     unknown = set(changes) - set(COMPANY_FIELDS) - {"directors"}
     if unknown:
         raise ValidationFailed(
-            {sorted(unknown)[0]: ["This field cannot be changed by a change request."]}
+            {sorted(unknown)[0]: [gettext("This field cannot be changed by a change request.")]}
         )
     current = _current_details(client)
     proposed = {**current, **changes}
@@ -46,7 +47,9 @@ def change_request_submit(
         if new_value != current[field]:
             diff[field] = {"old": current[field], "new": new_value}
     if not diff:
-        raise ValidationFailed("The request changes nothing: every value is the same as now.")
+        raise ValidationFailed(
+            gettext("The request changes nothing: every value is the same as now.")
+        )
     request = ChangeRequest(client=client, changes=diff, submitted_by=acting_user)
     with_history_user(request, acting_user).save()
     notify(
@@ -62,7 +65,9 @@ def _locked_pending(change_request: ChangeRequest) -> ChangeRequest:
     """The change request, locked; it is decided once."""
     change_request = ChangeRequest.objects.select_for_update().get(pk=change_request.pk)
     if change_request.status != ChangeRequest.Status.PENDING:
-        raise ApplicationError("This change request has already been decided.", field="status")
+        raise ApplicationError(
+            gettext("This change request has already been decided."), field="status"
+        )
     return change_request
 
 
@@ -117,7 +122,7 @@ def change_request_reject(
     """Staff reject a change request with a reason; the registration details stay as they are."""
     roles.require_billing_staff(acting_user)
     if not (note or "").strip():
-        raise ValidationFailed({"note": ["Give a reason for the rejection."]})
+        raise ValidationFailed({"note": [gettext("Give a reason for the rejection.")]})
     change_request = _locked_pending(change_request)
     _decide(change_request, ChangeRequest.Status.REJECTED, acting_user, note.strip())
     notify(

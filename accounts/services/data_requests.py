@@ -8,6 +8,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts import workdays
 from accounts.kernel import roles
@@ -78,10 +79,12 @@ def data_request_answer(
     """The client answers a data request in the portal (art. 5.6)."""
     roles.require_client_admin(acting_user, data_request.client, staff_may=True)
     if not (answer or "").strip():
-        raise ValidationFailed({"answer": ["The answer cannot be empty."]})
+        raise ValidationFailed({"answer": [gettext("The answer cannot be empty.")]})
     data_request = DataRequest.objects.select_for_update().get(pk=data_request.pk)
     if data_request.status != DataRequest.Status.OPEN:
-        raise ApplicationError("This data request has already been answered.", field="status")
+        raise ApplicationError(
+            gettext("This data request has already been answered."), field="status"
+        )
     data_request.answer = answer.strip()
     data_request.answered_by = acting_user
     data_request.answered_at = timezone.now()

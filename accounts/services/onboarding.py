@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts import validators
 from accounts.kernel import roles
@@ -265,10 +266,10 @@ def client_reject(*, client: Client, acting_user: User, reason: str) -> Client:
     """Staff may refuse a registration (art. 29.7); the portal still records a reason for the applicant."""
     roles.require_billing_staff(acting_user)
     if not (reason or "").strip():
-        raise ValidationFailed({"reason": ["Give a reason for the rejection."]})
+        raise ValidationFailed({"reason": [gettext("Give a reason for the rejection.")]})
     client = Client.objects.select_for_update().get(pk=client.pk)
     if client.status != Client.Status.PENDING:
-        raise ApplicationError("Only a pending client can be rejected.", field="status")
+        raise ApplicationError(gettext("Only a pending client can be rejected."), field="status")
     client.status = Client.Status.REJECTED
     client.rejection_reason = reason.strip()
     client.decided_by = acting_user

@@ -8,6 +8,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts import selectors
 from accounts.kernel import roles
@@ -159,7 +160,7 @@ def terms_object(
     """A client admin objects in writing within the month; the previous terms still apply (art. 18.3)."""
     roles.require_client_admin(acting_user, acceptance.client, staff_may=True)
     if not (reason or "").strip():
-        raise ValidationFailed({"reason": ["Say why you object (art. 18.3: in writing)."]})
+        raise ValidationFailed({"reason": [gettext("Say why you object (art. 18.3: in writing).")]})
     acceptance = _locked_pending(acceptance)
     now = now or timezone.now()
     if now > acceptance.objection_deadline:

@@ -17,6 +17,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 
 from accounts.kernel import roles
@@ -36,14 +37,16 @@ def normalised_email(email: str) -> str:
     try:
         validate_email(email)
     except DjangoValidationError as exc:
-        raise ValidationFailed({"email": ["Enter a valid email address."]}) from exc
+        raise ValidationFailed({"email": [gettext("Enter a valid email address.")]}) from exc
     return email
 
 
 def refuse_existing_user(email: str) -> None:
     """One user per email address: an address already signed up cannot be invited again."""
     if User.objects.filter(email=email).exists():
-        raise ValidationFailed({"email": ["A user with this email address already exists."]})
+        raise ValidationFailed(
+            {"email": [gettext("A user with this email address already exists.")]}
+        )
 
 
 def password_problems(password: str, *, email: str, full_name: str) -> list[str]:
@@ -84,7 +87,7 @@ def user_invite(
     roles.require_client_admin(acting_user, client, staff_may=True)
     email = normalised_email(email)
     if role not in User.CLIENT_ROLES:
-        raise ValidationFailed({"role": ["Role must be client admin or client viewer."]})
+        raise ValidationFailed({"role": [gettext("Role must be client admin or client viewer.")]})
     refuse_existing_user(email)
     invitation, raw = invitation_create(
         email=email, client=client, provider=client.provider, role=role, acting_user=acting_user
@@ -112,7 +115,9 @@ def invitation_for_token(raw: str) -> Invitation:
         or invitation.expires_at < timezone.now()
     ):
         raise ApplicationError(
-            "This invitation is invalid, used or expired.", field="token", code="invalid_invitation"
+            gettext("This invitation is invalid, used or expired."),
+            field="token",
+            code="invalid_invitation",
         )
     return invitation
 
@@ -124,11 +129,12 @@ def invitation_accept(*, raw_token: str, full_name: str, password: str, language
     invitation = invitation_for_token(raw_token)
     if invitation.client is None:
         raise ApplicationError(
-            "This invitation is for registering a company; use the sign-up form.", field="token"
+            gettext("This invitation is for registering a company; use the sign-up form."),
+            field="token",
         )
     invitation = Invitation.objects.select_for_update().get(pk=invitation.pk)
     if invitation.accepted_at is not None:
-        raise ApplicationError("This invitation has already been used.", field="token")
+        raise ApplicationError(gettext("This invitation has already been used."), field="token")
     problems = password_problems(password, email=invitation.email, full_name=full_name)
     if problems:
         raise ValidationFailed({"password": problems})
@@ -152,7 +158,7 @@ def user_change_role(*, user: User, role: str, acting_user: User) -> User:
     """A client admin changes one of its users between admin and viewer."""
     roles.require_client_admin(acting_user, user.client, staff_may=True)
     if role not in User.CLIENT_ROLES:
-        raise ValidationFailed({"role": ["Role must be client admin or client viewer."]})
+        raise ValidationFailed({"role": [gettext("Role must be client admin or client viewer.")]})
     user = _lock_for_user_change(user, acting_user)
     if user.role == User.Role.CLIENT_ADMIN and role != User.Role.CLIENT_ADMIN:
         _ensure_another_admin(user)
@@ -201,7 +207,7 @@ def _ensure_another_admin(user: User) -> None:
         .exclude(pk=user.pk)
     )
     if not others.exists():
-        raise ApplicationError("A client keeps at least one active admin.", field="role")
+        raise ApplicationError(gettext("A client keeps at least one active admin."), field="role")
 
 
 # --- Two-factor sign-in for staff (django-otp) ---------------------------------------------

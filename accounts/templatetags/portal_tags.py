@@ -2,6 +2,8 @@
 
 from django import template
 
+from accounts.kernel.l10n import money as format_money
+
 register = template.Library()
 
 
@@ -48,3 +50,9 @@ def page_url(context, param: str, number) -> str:
     params = context["request"].GET.copy()
     params[param] = number
     return f"?{params.urlencode()}"
+
+
+@register.filter
+def money(amount, currency: str) -> str:
+    """`{{ invoice.total|money:invoice.currency }}`: the amount in the active language."""
+    return format_money(amount, currency)

@@ -8,6 +8,7 @@ from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors
@@ -58,7 +59,7 @@ def company(request):
                 add_service_error(form, exc, formset=formset)
             else:
                 messages.success(
-                    request, "Change request submitted; staff will review it (art. 5.5)."
+                    request, _("Change request submitted; staff will review it (art. 5.5).")
                 )
                 return redirect("company")
     elif request.method == "POST":
@@ -99,12 +100,12 @@ def change_request_decide(request, pk: int, decision: str):
                 change_request_services.change_request_accept(
                     change_request=change_request, acting_user=request.user, note=note
                 )
-                messages.success(request, "Change accepted and applied (art. 5.5).")
+                messages.success(request, _("Change accepted and applied (art. 5.5)."))
             elif decision == "reject":
                 change_request_services.change_request_reject(
                     change_request=change_request, acting_user=request.user, note=note
                 )
-                messages.success(request, "Change request rejected.")
+                messages.success(request, _("Change request rejected."))
             else:
                 raise Http404
     except ApplicationError as exc:

@@ -4,6 +4,7 @@ first), and the staff's logging of a request on the client page."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext_lazy as _
 
 from accounts import selectors
 from accounts.forms import DataRequestAnswerForm, add_service_error
@@ -54,7 +55,7 @@ def data_request_detail(request, pk: int):
         except ApplicationError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, "Answer recorded.")
+            messages.success(request, _("Answer recorded."))
             return redirect("data_requests")
     can_answer = selectors.data_request_answerable(user=request.user, data_request=data_request)
     return render(

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth import login as auth_login
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.forms import (
@@ -48,7 +49,7 @@ def _sign_up(request, invitation: Invitation | None = None, token: str | None = 
         else:
             auth_login(request, user, backend=MODEL_BACKEND)
             messages.success(
-                request, "Your company is registered. Billing staff will review it shortly."
+                request, _("Your company is registered. Billing staff will review it shortly.")
             )
             return redirect("dashboard")
     return render(
@@ -67,7 +68,7 @@ def sign_up(request):
 def invitation(request, token: str):
     """An employee invitation sets a password and joins; an onboarding one opens the sign-up form."""
     if request.user.is_authenticated:
-        messages.info(request, "Sign out first to accept an invitation for another account.")
+        messages.info(request, _("Sign out first to accept an invitation for another account."))
         return redirect("dashboard")
     try:
         invite = user_services.invitation_for_token(token)
@@ -90,7 +91,9 @@ def invitation(request, token: str):
             add_service_error(form, exc, field_map={"password": "password1"})
         else:
             auth_login(request, user, backend=MODEL_BACKEND)
-            messages.success(request, f"Welcome to {user.client.legal_name}.")
+            messages.success(
+                request, _("Welcome to %(company)s.") % {"company": user.client.legal_name}
+            )
             return redirect("dashboard")
     return render(request, "accounts/invitation_accept.html", {"form": form, "invitation": invite})
 
@@ -109,7 +112,9 @@ def onboarding_invite(request):
             add_service_error(form, exc)
         else:
             messages.success(
-                request, f"Invitation to register sent to {form.cleaned_data['email']}."
+                request,
+                _("Invitation to register sent to %(email)s.")
+                % {"email": form.cleaned_data["email"]},
             )
             return redirect("client_list")
     return client_list_page(request, invite_form=form)

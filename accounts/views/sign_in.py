@@ -128,10 +128,10 @@ def two_factor(request):
         device = user_services.totp_verify(user=user, token=form.cleaned_data["code"])
         if device is not None:
             django_otp.login(request, device)
-            messages.success(request, "Two-factor check passed.")
+            messages.success(request, _("Two-factor check passed."))
             return redirect(next_url)
         form.add_error(
-            "code", "That code is not valid. Codes change every 30 seconds; try the current one."
+            "code", _("That code is not valid. Codes change every 30 seconds; try the current one.")
         )
     context = {"form": form, "enrolling": enrolling, "next": next_url}
     if enrolling:

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.utils.translation import get_language
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors
@@ -27,14 +28,19 @@ def terms_decide(request, pk: int, decision: str):
         with not_allowed_is_403():
             if decision == "accept":
                 terms_services.terms_accept(acceptance=acceptance, acting_user=request.user)
-                messages.success(request, f"You accepted terms {acceptance.terms.version}.")
+                messages.success(
+                    request,
+                    _("You accepted terms %(version)s.") % {"version": acceptance.terms.version},
+                )
             elif decision == "object":
                 reason = ReasonForm(request.POST).data.get("reason", "")
                 terms_services.terms_object(
                     acceptance=acceptance, acting_user=request.user, reason=reason
                 )
                 messages.success(
-                    request, f"Your objection to terms {acceptance.terms.version} is recorded."
+                    request,
+                    _("Your objection to terms %(version)s is recorded.")
+                    % {"version": acceptance.terms.version},
                 )
             else:
                 raise Http404
@@ -57,7 +63,8 @@ def terms_publish(request):
         else:
             messages.success(
                 request,
-                f"Terms {terms.version} published; active clients are notified (art. 18.3).",
+                _("Terms %(version)s published; active clients are notified (art. 18.3).")
+                % {"version": terms.version},
             )
             return redirect("terms_publish")
     versions = paginate(

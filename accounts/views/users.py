@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors
@@ -46,7 +47,9 @@ def user_invite(request):
         except ApplicationError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
+            messages.success(
+                request, _("Invitation sent to %(email)s.") % {"email": form.cleaned_data["email"]}
+            )
             return redirect("users")
     return render(
         request,
@@ -66,7 +69,7 @@ def user_change_role(request, pk: int):
     member = _client_member(request, pk)
     form = RoleForm(request.POST)
     if not form.is_valid():
-        messages.error(request, "Choose a role.")
+        messages.error(request, _("Choose a role."))
     else:
         try:
             with not_allowed_is_403():
@@ -76,7 +79,11 @@ def user_change_role(request, pk: int):
         except ApplicationError as exc:
             messages.error(request, f"{member.email}: {exc.message}")
         else:
-            messages.success(request, f"{member.email} is now {member.get_role_display().lower()}.")
+            messages.success(
+                request,
+                _("%(email)s is now %(role)s.")
+                % {"email": member.email, "role": member.get_role_display().lower()},
+            )
     return redirect(safe_next(request, reverse("users")))
 
 
@@ -90,5 +97,5 @@ def user_remove(request, pk: int):
     except ApplicationError as exc:
         messages.error(request, f"{member.email}: {exc.message}")
     else:
-        messages.success(request, f"{member.email} can no longer sign in.")
+        messages.success(request, _("%(email)s can no longer sign in.") % {"email": member.email})
     return redirect(safe_next(request, reverse("users")))

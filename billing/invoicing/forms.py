@@ -7,6 +7,7 @@ import datetime as dt
 from decimal import Decimal
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import ClientField, UserScopedForm
 from accounts.kernel.forms import INPUT_STYLE, OneTimeKeyMixin
@@ -25,12 +26,12 @@ def _money_field(label: str, **kwargs) -> forms.DecimalField:
 # --- Client ---------------------------------------------------------------------------------
 class InvoiceFilterForm(forms.Form):
     status = forms.ChoiceField(
-        required=False, choices=[("", "Any state"), *Invoice.Status.choices], label="State"
+        required=False, choices=[("", _("Any state")), *Invoice.Status.choices], label=_("State")
     )
     period = forms.CharField(
         required=False,
-        label="Month",
-        help_text="of the invoice date",
+        label=_("Month"),
+        help_text=_("of the invoice date"),
         widget=forms.TextInput(attrs={"type": "month", "style": INPUT_STYLE}),
     )
 
@@ -45,7 +46,7 @@ class InvoiceFilterForm(forms.Form):
         try:
             first = dt.date.fromisoformat(f"{value}-01")
         except ValueError:
-            raise forms.ValidationError("Give a month, YYYY-MM.") from None
+            raise forms.ValidationError(_("Give a month, YYYY-MM.")) from None
         last = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
         return first, last
 
@@ -63,9 +64,9 @@ class InvoiceFilterForm(forms.Form):
 class DisputeForm(forms.Form):
     amount = _money_field("Disputed amount", min_value=Decimal("0.01"))
     reason = forms.CharField(
-        label="Motivated complaint",
+        label=_("Motivated complaint"),
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Say what is wrong and why (art. 10.1).",
+        help_text=_("Say what is wrong and why (art. 10.1)."),
     )
 
     def __init__(self, *args, invoice: Invoice | None = None, **kwargs):
@@ -78,9 +79,11 @@ class DisputeForm(forms.Form):
 # --- Staff ----------------------------------------------------------------------------------
 class DraftInvoiceForm(UserScopedForm):
     client = ClientField(
-        queryset=Client.objects.filter(status=Client.Status.ACTIVE), label="Client"
+        queryset=Client.objects.filter(status=Client.Status.ACTIVE), label=_("Client")
     )
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -90,20 +93,20 @@ class DraftInvoiceForm(UserScopedForm):
                 required=required, max_length=300, label=f"Line {n}: description"
             )
             self.fields[f"quantity_{n}"] = forms.DecimalField(
-                required=required, decimal_places=3, max_digits=14, label="Quantity", initial=1
+                required=required, decimal_places=3, max_digits=14, label=_("Quantity"), initial=1
             )
             self.fields[f"unit_price_{n}"] = forms.DecimalField(
                 required=required,
                 decimal_places=6,
                 max_digits=14,
-                label="Unit price excl. VAT",
+                label=_("Unit price excl. VAT"),
             )
             self.fields[f"vat_rate_{n}"] = forms.DecimalField(
                 required=False,
                 decimal_places=2,
                 max_digits=5,
-                label="VAT %",
-                help_text="empty: the profile's rate" if n == 1 else "",
+                label=_("VAT %"),
+                help_text=_("empty: the profile's rate") if n == 1 else "",
             )
 
     def line_groups(self):
@@ -140,8 +143,8 @@ class DraftInvoiceForm(UserScopedForm):
 class IssueForm(forms.Form):
     invoice_date = forms.DateField(
         required=False,
-        label="Invoice date",
-        help_text="today when empty; the due date follows from the payment term (art. 4.5)",
+        label=_("Invoice date"),
+        help_text=_("today when empty; the due date follows from the payment term (art. 4.5)"),
         widget=forms.DateInput(attrs=DATE),
     )
 
@@ -152,9 +155,11 @@ class IssueForm(forms.Form):
 
 class VoidForm(forms.Form):
     reason = forms.CharField(
-        label="Reason",
+        label=_("Reason"),
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="The client sees it; an issued invoice is cancelled by a credit note (art. 4.1).",
+        help_text=_(
+            "The client sees it; an issued invoice is cancelled by a credit note (art. 4.1)."
+        ),
     )
 
     def __init__(self, *args, **kwargs):
@@ -169,10 +174,10 @@ class PaymentForm(OneTimeKeyMixin):
         min_value=Decimal("0"),
         required=False,
         initial=Decimal("0"),
-        help_text="kept for the record; the shortfall stays owed (art. 4.10)",
+        help_text=_("kept for the record; the shortfall stays owed (art. 4.10)"),
     )
-    received_on = forms.DateField(label="Received on", widget=forms.DateInput(attrs=DATE))
-    reference = forms.CharField(label="Payment reference", max_length=200, required=False)
+    received_on = forms.DateField(label=_("Received on"), widget=forms.DateInput(attrs=DATE))
+    reference = forms.CharField(label=_("Payment reference"), max_length=200, required=False)
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("prefix", "payment")
@@ -181,10 +186,12 @@ class PaymentForm(OneTimeKeyMixin):
 
 class DepositDemandForm(UserScopedForm):
     client = ClientField(
-        queryset=Client.objects.filter(status=Client.Status.ACTIVE), label="Client"
+        queryset=Client.objects.filter(status=Client.Status.ACTIVE), label=_("Client")
     )
     amount = _money_field("Amount", min_value=Decimal("0.01"))
-    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reason = forms.CharField(
+        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("prefix", "demand")
@@ -199,7 +206,7 @@ class DepositAdjustForm(forms.Form):
     amount = _money_field("New amount demanded", min_value=Decimal("0.01"))
     amount_held = _money_field("Amount held", min_value=Decimal("0"), required=False)
     reason = forms.CharField(
-        label="Consultation", help_text="the mutual consultation behind it (art. 4.7)"
+        label=_("Consultation"), help_text=_("the mutual consultation behind it (art. 4.7)")
     )
 
 
@@ -208,7 +215,7 @@ class DepositSettleForm(forms.Form):
 
 
 class DepositRefundForm(forms.Form):
-    reference = forms.CharField(label="Refund reference", max_length=200)
+    reference = forms.CharField(label=_("Refund reference"), max_length=200)
 
 
 DEPOSIT_ACTIONS = {
@@ -220,45 +227,54 @@ DEPOSIT_ACTIONS = {
 
 
 class SetOffForm(OneTimeKeyMixin):
-    source = forms.ChoiceField(choices=SetOff.Source.choices, label="What the provider owes")
+    source = forms.ChoiceField(choices=SetOff.Source.choices, label=_("What the provider owes"))
     source_id = forms.IntegerField(
-        label="Its id", help_text="the deposit, restitution request or credit note", min_value=1
+        label=_("Its id"),
+        help_text=_("the deposit, restitution request or credit note"),
+        min_value=1,
     )
-    invoice = forms.IntegerField(label="Invoice id", min_value=1)
+    invoice = forms.IntegerField(label=_("Invoice id"), min_value=1)
     amount = _money_field("Amount", min_value=Decimal("0.01"))
 
 
 class EscalateForm(forms.Form):
-    expert_name = forms.CharField(label="External expert", max_length=200)
+    expert_name = forms.CharField(label=_("External expert"), max_length=200)
     cost_agreement = forms.CharField(
-        label="Agreement on costs", widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Agreement on costs"), widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
 class ResolveForm(forms.Form):
     granted_amount = _money_field(
-        "Granted (incl. VAT)", min_value=Decimal("0"), help_text="0 rejects the dispute"
+        "Granted (incl. VAT)", min_value=Decimal("0"), help_text=_("0 rejects the dispute")
     )
     resolution = forms.CharField(
-        label="Reasons", widget=forms.Textarea(attrs={"rows": 2}), help_text="the client sees them"
+        label=_("Reasons"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("the client sees them"),
     )
 
 
 class FapiaoIssueForm(forms.Form):
-    kind = forms.ChoiceField(choices=FapiaoRequest.Kind.choices)
+    kind = forms.ChoiceField(label=_("Kind"), choices=FapiaoRequest.Kind.choices)
     number = forms.CharField(
-        max_length=20, label="Fapiao number", help_text="20 digits (fully digital) or 8 (paper)"
+        max_length=20,
+        label=_("Fapiao number"),
+        help_text=_("20 digits (fully digital) or 8 (paper)"),
     )
     code = forms.CharField(
-        max_length=12, required=False, label="Fapiao code", help_text="paper only: 10 or 12 digits"
+        max_length=12,
+        required=False,
+        label=_("Fapiao code"),
+        help_text=_("paper only: 10 or 12 digits"),
     )
-    issue_date = forms.DateField(widget=forms.DateInput(attrs=DATE))
-    buyer_name = forms.CharField(max_length=300)
-    buyer_tax_id = forms.CharField(max_length=18, label="Buyer taxpayer ID (USCC)")
-    buyer_address = forms.CharField(max_length=300, required=False)
-    buyer_phone = forms.CharField(max_length=50, required=False)
-    buyer_bank = forms.CharField(max_length=200, required=False)
-    buyer_account = forms.CharField(max_length=50, required=False)
+    issue_date = forms.DateField(label=_("Issue date"), widget=forms.DateInput(attrs=DATE))
+    buyer_name = forms.CharField(label=_("Buyer name"), max_length=300)
+    buyer_tax_id = forms.CharField(max_length=18, label=_("Buyer taxpayer ID (USCC)"))
+    buyer_address = forms.CharField(label=_("Buyer address"), max_length=300, required=False)
+    buyer_phone = forms.CharField(label=_("Buyer phone"), max_length=50, required=False)
+    buyer_bank = forms.CharField(label=_("Buyer bank"), max_length=200, required=False)
+    buyer_account = forms.CharField(label=_("Buyer account"), max_length=50, required=False)
     amount_excl_tax = _money_field("Amount excl. tax")
     tax_amount = _money_field("Tax")
     total = _money_field("Total")

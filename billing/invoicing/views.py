@@ -18,11 +18,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
 from accounts.forms import add_service_error
 from accounts.kernel.errors import ApplicationError, NotFound
+from accounts.kernel.l10n import money
 from accounts.kernel.pages import PAGE_SIZE, billing_staff_required, not_allowed_is_403, paginate
 from billing.models import Dispute, FapiaoRequest, Invoice
 
@@ -280,7 +283,8 @@ def invoice_confirm_fapiao(request, pk: int):
         local = timezone.localtime(fapiao.due_at, timezone=ZoneInfo(invoice.provider.timezone))
         messages.success(
             request,
-            f"Confirmed in writing: the fapiao is due by {local:%d %b %Y} (art. 4.8).",
+            _("Confirmed in writing: the fapiao is due by %(date)s (art. 4.8).")
+            % {"date": date_format(local.date())},
         )
     return redirect("billing:invoice_detail", pk=invoice.pk)
 
@@ -308,7 +312,9 @@ def invoice_new(request):
             )
         else:
             messages.success(
-                request, f"Draft of {draft.currency} {draft.total} saved; check it and issue it."
+                request,
+                _("Draft of %(amount)s saved; check it and issue it.")
+                % {"amount": money(draft.total, draft.currency)},
             )
             return redirect("billing:invoice_detail", pk=draft.pk)
     return render(
@@ -359,7 +365,8 @@ def deposit_demand(request):
         else:
             messages.success(
                 request,
-                f"Deposit of {deposit.currency} {deposit.amount} demanded; the client is emailed.",
+                _("Deposit of %(amount)s demanded; the client is emailed.")
+                % {"amount": money(deposit.amount, deposit.currency)},
             )
             return redirect("billing:deposits")
     return render(
@@ -460,7 +467,11 @@ def set_off_record(request):
             else:
                 messages.success(
                     request,
-                    f"{set_off.currency} {set_off.amount} set off against {invoice.number}; the client is emailed.",
+                    _("%(amount)s set off against %(invoice)s; the client is emailed.")
+                    % {
+                        "amount": money(set_off.amount, set_off.currency),
+                        "invoice": invoice.number,
+                    },
                 )
                 return redirect("billing:set_offs")
     return set_offs(request, form=form, status=400)
@@ -493,7 +504,7 @@ def _dispute_rows(request, failed=None):
     return {
         "disputes": page,
         "status": status,
-        "statuses": [("open", "Open or escalated"), *Dispute.Status.choices],
+        "statuses": [("open", _("Open or escalated")), *Dispute.Status.choices],
     }
 
 
@@ -523,7 +534,15 @@ def dispute_action(request, pk: int, action: str):
         except ApplicationError as exc:
             add_service_error(form, exc, field_map={"status": "__all__"})
         else:
-            messages.success(request, f"Dispute on {dispute.invoice.number}: {action}d.")
+            messages.success(
+                request,
+                (
+                    _("Dispute on %(invoice)s: escalated.")
+                    if action == "escalate"
+                    else _("Dispute on %(invoice)s: resolved.")
+                )
+                % {"invoice": dispute.invoice.number},
+            )
             return redirect("billing:disputes")
     return disputes(request, failed=(pk, action, form), status=400)
 
@@ -570,7 +589,9 @@ def fapiao_issue(request, pk: int):
             )
         else:
             messages.success(
-                request, f"Fapiao for {item.invoice.number} recorded; the client is emailed."
+                request,
+                _("Fapiao for %(invoice)s recorded; the client is emailed.")
+                % {"invoice": item.invoice.number},
             )
             return redirect("billing:fapiao_queue")
     return fapiao_queue(request, failed=(pk, form), status=400)

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounts.models import Client
@@ -27,11 +28,11 @@ class Price(models.Model):
     unit_price = unit_price_field()
     currency = models.CharField(max_length=3)
     fixed = models.BooleanField(
-        default=False, help_text="a fixed price expressly agreed (art. 4.3)"
+        default=False, help_text=_("a fixed price expressly agreed (art. 4.3)")
     )
     valid_from = models.DateField()
     agreement_reference = models.CharField(
-        max_length=200, blank=True, help_text="the written agreement behind a fixed-price change"
+        max_length=200, blank=True, help_text=_("the written agreement behind a fixed-price change")
     )
 
     history = HistoricalRecords()
@@ -103,17 +104,17 @@ class Invoice(models.Model):
     """An invoice or credit note in the provider's currency, prices excluding VAT (art. 4.1)."""
 
     class Kind(models.TextChoices):
-        INVOICE = "invoice", "Invoice"
-        CREDIT_NOTE = "credit_note", "Credit note"
+        INVOICE = "invoice", _("Invoice")
+        CREDIT_NOTE = "credit_note", _("Credit note")
 
     class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        ISSUED = "issued", "Issued"
-        PARTLY_PAID = "partly_paid", "Partly paid"
-        PAID = "paid", "Paid"
-        OVERDUE = "overdue", "Overdue"
-        DISPUTED = "disputed", "Disputed"
-        VOID = "void", "Void"
+        DRAFT = "draft", _("Draft")
+        ISSUED = "issued", _("Issued")
+        PARTLY_PAID = "partly_paid", _("Partly paid")
+        PAID = "paid", _("Paid")
+        OVERDUE = "overdue", _("Overdue")
+        DISPUTED = "disputed", _("Disputed")
+        VOID = "void", _("Void")
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="invoices")
     provider = models.ForeignKey(
@@ -126,26 +127,30 @@ class Invoice(models.Model):
     number = models.CharField(max_length=32, null=True, blank=True, unique=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
     period_start = models.DateField(
-        null=True, blank=True, help_text="billing period, Europe/Amsterdam (art. 4.2)"
+        null=True, blank=True, help_text=_("billing period, Europe/Amsterdam (art. 4.2)")
     )
     period_end = models.DateField(null=True, blank=True)
     invoice_date = models.DateField(null=True, blank=True)
     due_date = models.DateField(null=True, blank=True)
     currency = models.CharField(max_length=3)
-    subtotal = money_field(default=Decimal("0"), help_text="excluding VAT")
+    subtotal = money_field(default=Decimal("0"), help_text=_("excluding VAT"))
     vat_amount = money_field(default=Decimal("0"))
     total = money_field(default=Decimal("0"))
     amount_paid = money_field(default=Decimal("0"))
     messages_covered = models.PositiveIntegerField(
-        default=0, help_text="messages this invoice bills (art. 26.2)"
+        default=0, help_text=_("messages this invoice bills (art. 26.2)")
     )
     messages_released = models.PositiveIntegerField(
-        default=0, help_text="of those, already counted as paid"
+        default=0, help_text=_("of those, already counted as paid")
     )
     reverse_charge = models.BooleanField(default=False)
     notes = models.TextField(blank=True)
     source_key = models.CharField(
-        max_length=100, null=True, blank=True, unique=True, help_text="e.g. usage:<client>:<period>"
+        max_length=100,
+        null=True,
+        blank=True,
+        unique=True,
+        help_text=_("e.g. usage:<client>:<period>"),
     )
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
@@ -212,8 +217,10 @@ class InvoiceLine(models.Model):
     channel = models.CharField(max_length=16, blank=True)
     quantity = models.DecimalField(max_digits=14, decimal_places=3)
     unit_price = unit_price_field()
-    vat_rate = models.DecimalField(max_digits=5, decimal_places=2, help_text="percent")
-    amount = money_field(help_text="quantity × unit price, rounded half-up to cents, excluding VAT")
+    vat_rate = models.DecimalField(max_digits=5, decimal_places=2, help_text=_("percent"))
+    amount = money_field(
+        help_text=_("quantity × unit price, rounded half-up to cents, excluding VAT")
+    )
     messages = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -227,12 +234,12 @@ class Payment(models.Model):
     """Money received against an invoice; bank fees that reduce it leave the shortfall owed (art. 4.10)."""
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="payments")
-    amount = money_field(help_text="net amount received")
+    amount = money_field(help_text=_("net amount received"))
     currency = models.CharField(max_length=3)
     received_on = models.DateField()
     reference = models.CharField(max_length=200, blank=True)
     bank_fee = money_field(
-        default=Decimal("0"), help_text="fees deducted on the way, for the record"
+        default=Decimal("0"), help_text=_("fees deducted on the way, for the record")
     )
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
@@ -282,16 +289,16 @@ class ExchangeRate(models.Model):
     CXENGAGE dispute minimum of EUR 150 (CX 10) on USD invoices.
     """
 
-    base_currency = models.CharField(max_length=3, help_text="ISO 4217, e.g. EUR")
-    quote_currency = models.CharField(max_length=3, help_text="ISO 4217, e.g. USD")
+    base_currency = models.CharField(max_length=3, help_text=_("ISO 4217, e.g. EUR"))
+    quote_currency = models.CharField(max_length=3, help_text=_("ISO 4217, e.g. USD"))
     rate = models.DecimalField(
         max_digits=20,
         decimal_places=10,
-        help_text="units of the quote currency for one unit of the base currency",
+        help_text=_("units of the quote currency for one unit of the base currency"),
     )
     valid_from = models.DateField()
     source = models.CharField(
-        max_length=200, blank=True, help_text="e.g. ECB euro foreign exchange reference rate"
+        max_length=200, blank=True, help_text=_("e.g. ECB euro foreign exchange reference rate")
     )
     note = models.CharField(max_length=200, blank=True)
 
@@ -348,12 +355,12 @@ class InterestCharge(models.Model):
 # --- Deposits (art. 4.7) and set-off (art. 9) ----------------------------------------------
 class Deposit(models.Model):
     class Status(models.TextChoices):
-        DEMANDED = "demanded", "Demanded"
-        HELD = "held", "Held"
-        SETTLED = "settled", "Set off and refunded"
+        DEMANDED = "demanded", _("Demanded")
+        HELD = "held", _("Held")
+        SETTLED = "settled", _("Set off and refunded")
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="deposits")
-    amount = money_field(help_text="amount demanded")
+    amount = money_field(help_text=_("amount demanded"))
     amount_held = money_field(default=Decimal("0"))
     currency = models.CharField(max_length=3)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.DEMANDED)
@@ -363,7 +370,7 @@ class Deposit(models.Model):
     )
     reason = models.TextField(blank=True)
     refund_due_by = models.DateField(
-        null=True, blank=True, help_text="2 calendar months after termination"
+        null=True, blank=True, help_text=_("2 calendar months after termination")
     )
     refund_amount = money_field(null=True, blank=True)
     refunded_at = models.DateTimeField(null=True, blank=True)
@@ -384,9 +391,9 @@ class SetOff(models.Model):
     """What the provider owes set off against what the client owes (art. 9.1–9.2)."""
 
     class Source(models.TextChoices):
-        DEPOSIT = "deposit", "Deposit"
-        RESTITUTION = "restitution", "Approved restitution"
-        CREDIT_NOTE = "credit_note", "Credit note"
+        DEPOSIT = "deposit", _("Deposit")
+        RESTITUTION = "restitution", _("Approved restitution")
+        CREDIT_NOTE = "credit_note", _("Credit note")
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="set_offs")
     source = models.CharField(max_length=16, choices=Source.choices)
@@ -425,14 +432,14 @@ class SetOff(models.Model):
 # --- Fapiao (art. 4.8) ---------------------------------------------------------------------
 class FapiaoRequest(models.Model):
     class Kind(models.TextChoices):
-        DIGITAL_SPECIAL = "digital_special", "Fully digital special VAT fapiao"
-        DIGITAL_GENERAL = "digital_general", "Fully digital general VAT fapiao"
-        PAPER_SPECIAL = "paper_special", "Paper special VAT fapiao"
-        PAPER_GENERAL = "paper_general", "Paper general VAT fapiao"
+        DIGITAL_SPECIAL = "digital_special", _("Fully digital special VAT fapiao")
+        DIGITAL_GENERAL = "digital_general", _("Fully digital general VAT fapiao")
+        PAPER_SPECIAL = "paper_special", _("Paper special VAT fapiao")
+        PAPER_GENERAL = "paper_general", _("Paper general VAT fapiao")
 
     class Status(models.TextChoices):
-        REQUESTED = "requested", "Requested"
-        ISSUED = "issued", "Issued"
+        REQUESTED = "requested", _("Requested")
+        ISSUED = "issued", _("Issued")
 
     invoice = models.OneToOneField(Invoice, on_delete=models.PROTECT, related_name="fapiao_request")
     confirmed_by = models.ForeignKey(
@@ -473,10 +480,10 @@ class FapiaoRequest(models.Model):
 # --- Disputes (art. 10; CX 10) -------------------------------------------------------------
 class Dispute(models.Model):
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        ESCALATED = "escalated", "Escalated to an external expert"
-        GRANTED = "granted", "Granted (credit note)"
-        REJECTED = "rejected", "Rejected"
+        OPEN = "open", _("Open")
+        ESCALATED = "escalated", _("Escalated to an external expert")
+        GRANTED = "granted", _("Granted (credit note)")
+        REJECTED = "rejected", _("Rejected")
 
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="disputes")
     raised_by = models.ForeignKey(
@@ -487,11 +494,11 @@ class Dispute(models.Model):
     currency = models.CharField(max_length=3)
     reason = models.TextField()
     withholdable = models.BooleanField(
-        default=False, help_text="above the withholding threshold (art. 10.2)"
+        default=False, help_text=_("above the withholding threshold (art. 10.2)")
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
     escalation_available_at = models.DateTimeField(
-        help_text="20 working days after the due date (art. 10.2)"
+        help_text=_("20 working days after the due date (art. 10.2)")
     )
     escalation_flagged_at = models.DateTimeField(null=True, blank=True)
     expert_name = models.CharField(max_length=200, blank=True)
@@ -508,7 +515,9 @@ class Dispute(models.Model):
     )
     admissibility_note = models.TextField(
         blank=True,
-        help_text="what staff should know about the admissibility check, e.g. a minimum not checked (CX 10)",
+        help_text=_(
+            "what staff should know about the admissibility check, e.g. a minimum not checked (CX 10)"
+        ),
     )
 
     history = HistoricalRecords()

@@ -6,6 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounts.kernel.money import DECIMAL_PLACES, MAX_DIGITS
@@ -44,21 +45,23 @@ class CreditLot(models.Model):
     """One top-up: usable from the next local day, expires 12 months after purchase (art. 29.3)."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        EXHAUSTED = "exhausted", "Used up"
-        EXPIRED = "expired", "Expired"
-        REVERSED = "reversed", "Reversed (chargeback)"
+        ACTIVE = "active", _("Active")
+        EXHAUSTED = "exhausted", _("Used up")
+        EXPIRED = "expired", _("Expired")
+        REVERSED = "reversed", _("Reversed (chargeback)")
 
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="lots")
     currency = models.CharField(max_length=3)
     amount = money_field()
     remaining = money_field()
-    reference = models.CharField(max_length=200, blank=True, help_text="payment reference")
+    reference = models.CharField(max_length=200, blank=True, help_text=_("payment reference"))
     received_at = models.DateTimeField()
-    purchase_date = models.DateField(help_text="local date of receipt in the provider's time zone")
+    purchase_date = models.DateField(
+        help_text=_("local date of receipt in the provider's time zone")
+    )
     usable_from = models.DateTimeField()
     expires_on = models.DateField(
-        help_text="first local day on which the credit is no longer usable"
+        help_text=_("first local day on which the credit is no longer usable")
     )
     expires_at = models.DateTimeField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
@@ -104,16 +107,16 @@ class LedgerEntry(models.Model):
     the wallet's lock, in the order the running `balance_after` is computed."""
 
     class Kind(models.TextChoices):
-        TOP_UP = "top_up", "Top-up"
-        DEBIT = "debit", "Debit (usage)"
-        EXPIRY = "expiry", "Expiry"
-        CHARGEBACK = "chargeback", "Chargeback"
-        RESTITUTION = "restitution", "Restitution"
-        ADJUSTMENT = "adjustment", "Adjustment"
+        TOP_UP = "top_up", _("Top-up")
+        DEBIT = "debit", _("Debit (usage)")
+        EXPIRY = "expiry", _("Expiry")
+        CHARGEBACK = "chargeback", _("Chargeback")
+        RESTITUTION = "restitution", _("Restitution")
+        ADJUSTMENT = "adjustment", _("Adjustment")
 
     wallet = models.ForeignKey(Wallet, on_delete=models.PROTECT, related_name="entries")
     kind = models.CharField(max_length=16, choices=Kind.choices)
-    amount = money_field(help_text="positive adds credit, negative takes it away")
+    amount = money_field(help_text=_("positive adds credit, negative takes it away"))
     currency = models.CharField(max_length=3)
     balance_after = money_field()
     idempotency_key = models.CharField(max_length=200)
@@ -122,7 +125,7 @@ class LedgerEntry(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     cause = models.CharField(
-        max_length=200, help_text="who or what caused it: a person, a usage record, a job"
+        max_length=200, help_text=_("who or what caused it: a person, a usage record, a job")
     )
     lot = models.ForeignKey(
         CreditLot, null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
@@ -153,7 +156,7 @@ class LedgerAllocation(models.Model):
 
     entry = models.ForeignKey(LedgerEntry, on_delete=models.PROTECT, related_name="allocations")
     lot = models.ForeignKey(CreditLot, on_delete=models.PROTECT, related_name="allocations")
-    amount = money_field(help_text="positive: taken from the lot")
+    amount = money_field(help_text=_("positive: taken from the lot"))
 
     class Meta:
         ordering = ["pk"]
@@ -183,9 +186,9 @@ class RestitutionRequest(models.Model):
     """A terminating prepaid client's written request to restitute its unexpired credit (art. 29.6)."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        REFUSED = "refused", "Refused"
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REFUSED = "refused", _("Refused")
 
     client = models.ForeignKey(
         Client, on_delete=models.PROTECT, related_name="restitution_requests"
@@ -196,7 +199,7 @@ class RestitutionRequest(models.Model):
     requested_at = models.DateTimeField(default=timezone.now)
     reason = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    amount = money_field(null=True, blank=True, help_text="restituted amount, set on approval")
+    amount = money_field(null=True, blank=True, help_text=_("restituted amount, set on approval"))
     currency = models.CharField(max_length=3)
     entry = models.OneToOneField(
         LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -229,13 +232,13 @@ class UsageRecord(models.Model):
     """One accepted usage record from the messaging platform; its id is the idempotency key."""
 
     class Channel(models.TextChoices):
-        SMS = "sms", "SMS"
-        WHATSAPP = "whatsapp", "WhatsApp Business"
-        VOICE = "voice", "Voice"
-        RCS = "rcs", "RCS"
-        MMS = "mms", "MMS"
-        PUSH = "push", "Push"
-        OTHER = "other", "Other"
+        SMS = "sms", _("SMS")
+        WHATSAPP = "whatsapp", _("WhatsApp Business")
+        VOICE = "voice", _("Voice")
+        RCS = "rcs", _("RCS")
+        MMS = "mms", _("MMS")
+        PUSH = "push", _("Push")
+        OTHER = "other", _("Other")
 
     record_id = models.CharField(max_length=100, unique=True)
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="usage_records")
@@ -247,7 +250,7 @@ class UsageRecord(models.Model):
     occurred_at = models.DateTimeField()
     received_at = models.DateTimeField(default=timezone.now)
     recipient = models.CharField(
-        max_length=64, blank=True, help_text="personal data; anonymised after retention"
+        max_length=64, blank=True, help_text=_("personal data; anonymised after retention")
     )
     ledger_entry = models.OneToOneField(
         LedgerEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="usage_record"
@@ -304,8 +307,8 @@ class LimitChange(models.Model):
     """Every change of a message limit, in writing: who, when, why (art. 26.2)."""
 
     class Source(models.TextChoices):
-        REQUEST = "request", "Approved client request"
-        STAFF = "staff", "Staff initiative"
+        REQUEST = "request", _("Approved client request")
+        STAFF = "staff", _("Staff initiative")
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="limit_changes")
     old_limit = models.PositiveIntegerField()
@@ -328,9 +331,9 @@ class LimitIncreaseRequest(models.Model):
     """A client admin asks for a higher limit; it needs CM's written approval (art. 26.2)."""
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Pending"
-        APPROVED = "approved", "Approved"
-        REFUSED = "refused", "Refused"
+        PENDING = "pending", _("Pending")
+        APPROVED = "approved", _("Approved")
+        REFUSED = "refused", _("Refused")
 
     client = models.ForeignKey(
         Client, on_delete=models.PROTECT, related_name="limit_increase_requests"

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from django import forms
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 
 from accounts.kernel.forms import DATETIME_LOCAL, INPUT_STYLE, OneTimeKeyMixin
 from accounts.kernel.money import MAX_DIGITS
@@ -17,58 +18,60 @@ from billing.models import LedgerEntry
 # --- Client ---------------------------------------------------------------------------------
 class LedgerFilterForm(forms.Form):
     kind = forms.ChoiceField(
-        required=False, choices=[("", "Any kind"), *LedgerEntry.Kind.choices], label="Kind"
+        required=False, choices=[("", _("Any kind")), *LedgerEntry.Kind.choices], label=_("Kind")
     )
     date_from = forms.DateField(
         required=False,
-        label="From",
+        label=_("From"),
         widget=forms.DateInput(attrs={"type": "date", "style": INPUT_STYLE}),
     )
     date_to = forms.DateField(
         required=False,
-        label="To",
+        label=_("To"),
         widget=forms.DateInput(attrs={"type": "date", "style": INPUT_STYLE}),
     )
 
     def clean(self):
         data = super().clean()
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            self.add_error("date_to", "The end date is before the start date.")
+            self.add_error("date_to", _("The end date is before the start date."))
         return data
 
 
 class LimitIncreaseRequestForm(forms.Form):
     requested_limit = forms.IntegerField(
-        label="New limit (messages)",
+        label=_("New limit (messages)"),
         min_value=1,
-        help_text="Unpaid messages the account may have outstanding (art. 26.2).",
+        help_text=_("Unpaid messages the account may have outstanding (art. 26.2)."),
     )
-    reason = forms.CharField(label="Why you need it", widget=forms.Textarea(attrs={"rows": 3}))
+    reason = forms.CharField(label=_("Why you need it"), widget=forms.Textarea(attrs={"rows": 3}))
 
 
 class RestitutionRequestForm(forms.Form):
     reason = forms.CharField(
-        label="Your written request",
+        label=_("Your written request"),
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Remaining unexpired credit is restituted; expired credit is not (art. 29.3, 29.6).",
+        help_text=_(
+            "Remaining unexpired credit is restituted; expired credit is not (art. 29.3, 29.6)."
+        ),
     )
 
 
 # --- Staff ----------------------------------------------------------------------------------
 class TopUpForm(OneTimeKeyMixin):
     amount = forms.DecimalField(
-        max_digits=MAX_DIGITS, decimal_places=2, min_value=Decimal("0.01"), label="Amount"
+        max_digits=MAX_DIGITS, decimal_places=2, min_value=Decimal("0.01"), label=_("Amount")
     )
     received_at = forms.DateTimeField(
-        label="Received at",
+        label=_("Received at"),
         input_formats=[DATETIME_LOCAL, "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"],
         widget=forms.DateTimeInput(
             attrs={"type": "datetime-local", "style": INPUT_STYLE + ";width:100%"},
             format=DATETIME_LOCAL,
         ),
     )
-    reference = forms.CharField(label="Payment reference", max_length=200)
+    reference = forms.CharField(label=_("Payment reference"), max_length=200)
 
     def __init__(self, *args, provider, **kwargs):
         super().__init__(*args, **kwargs)
@@ -87,39 +90,46 @@ class TopUpForm(OneTimeKeyMixin):
         # The field reads wall time in the server's zone; it is the provider's local time.
         local = timezone.make_naive(value).replace(tzinfo=self.tz)
         if local > timezone.now() + dt.timedelta(minutes=5):
-            raise forms.ValidationError("A payment cannot be received in the future.")
+            raise forms.ValidationError(_("A payment cannot be received in the future."))
         return local
 
 
 class ChargebackForm(forms.Form):
-    reference = forms.CharField(label="Chargeback reference", max_length=200)
-    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    reference = forms.CharField(label=_("Chargeback reference"), max_length=200)
+    reason = forms.CharField(
+        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class ReopenForm(forms.Form):
     reason = forms.CharField(
-        label="Why the account reopens", widget=forms.Textarea(attrs={"rows": 2})
+        label=_("Why the account reopens"), widget=forms.Textarea(attrs={"rows": 2})
     )
 
 
 class LimitChangeForm(forms.Form):
-    new_limit = forms.IntegerField(label="New limit (messages)", min_value=1)
+    new_limit = forms.IntegerField(label=_("New limit (messages)"), min_value=1)
     reason = forms.CharField(
+        label=_("Reason"),
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Takes effect at once; the client is emailed (art. 26.2).",
+        help_text=_("Takes effect at once; the client is emailed (art. 26.2)."),
     )
 
 
 class MessagesPaidForm(OneTimeKeyMixin):
-    messages = forms.IntegerField(label="Messages paid", min_value=1)
-    reference = forms.CharField(label="Payment reference", max_length=200, required=False)
+    messages = forms.IntegerField(label=_("Messages paid"), min_value=1)
+    reference = forms.CharField(label=_("Payment reference"), max_length=200, required=False)
 
 
 class ApproveForm(forms.Form):
-    note = forms.CharField(required=False, label="Note", widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(
+        required=False, label=_("Note"), widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class RefuseForm(forms.Form):
     note = forms.CharField(
-        label="Reason", widget=forms.Textarea(attrs={"rows": 2}), help_text="The client sees it."
+        label=_("Reason"),
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("The client sees it."),
     )

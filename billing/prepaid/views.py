@@ -18,6 +18,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
@@ -233,8 +234,10 @@ def limit_request(request):
         else:
             messages.success(
                 request,
-                "Your request for a higher message limit is with billing staff; "
-                "it needs the provider's written approval (art. 26.2).",
+                _(
+                    "Your request for a higher message limit is with billing staff; "
+                    "it needs the provider's written approval (art. 26.2)."
+                ),
             )
             return redirect("billing:wallet")
     return _render_wallet(request, client, staff_view=False, bound={"limit_form": form}, status=400)
@@ -257,7 +260,7 @@ def restitution_request(request):
         except ApplicationError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, "Your restitution request was sent to billing staff.")
+            messages.success(request, _("Your restitution request was sent to billing staff."))
             return redirect("billing:wallet")
     return _render_wallet(
         request, client, staff_view=False, bound={"restitution_form": form}, status=400
@@ -361,8 +364,11 @@ def chargeback(request, pk: int, lot_pk: int):
         else:
             messages.success(
                 request,
-                f"Chargeback recorded against {lot.reference or f'lot {lot.pk}'}; "
-                "its remaining credit is reversed and the account closed (art. 29.4).",
+                _(
+                    "Chargeback recorded against %(lot)s; its remaining credit is reversed "
+                    "and the account closed (art. 29.4)."
+                )
+                % {"lot": lot.reference or _("lot %(number)s") % {"number": lot.pk}},
             )
             return redirect("billing:client_wallet", pk=client.pk)
     return _render_wallet(

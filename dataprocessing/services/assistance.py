@@ -7,6 +7,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.kernel.errors import ApplicationError, ValidationFailed
 from accounts.kernel.history import save_with_history
@@ -112,5 +113,7 @@ def assistance_request_update(
         request.assistance_cost = money(cost, "cost", "21.6")
         request.assistance_cost_currency = request.client.provider.currency
     if request.status == AssistanceRequest.Status.COMPLETED and not request.outcome:
-        raise ValidationFailed({"outcome": ["Record the outcome before completing (art. 21.6)."]})
+        raise ValidationFailed(
+            {"outcome": [gettext("Record the outcome before completing (art. 21.6).")]}
+        )
     return save_with_history(request, acting_user)

@@ -8,6 +8,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts import workdays
 from accounts.kernel.dates import add_months, local_date
@@ -263,7 +264,9 @@ def audit_agree(
         side = "provider"
     if not audit.is_audit:
         raise ApplicationError(
-            "Only an audit has terms to agree (art. 21.7.2).", field="kind", article="21.7.2"
+            gettext("Only an audit has terms to agree (art. 21.7.2)."),
+            field="kind",
+            article="21.7.2",
         )
     _require_not_started(
         audit,
@@ -310,14 +313,15 @@ def audit_upload_confidentiality(*, audit: AuditRequest, file, acting_user: User
     require_client_admin_or_compliance(acting_user, audit.client)
     if not audit.is_audit:
         raise ApplicationError(
-            "Only an audit needs a confidentiality declaration (art. 21.7.3).", field="kind"
+            gettext("Only an audit needs a confidentiality declaration (art. 21.7.3)."),
+            field="kind",
         )
     _require_not_started(
         audit, "The declaration is uploaded before the audit starts (art. 21.7.3)."
     )
     if not file:
         raise ValidationFailed(
-            {"file": ["Upload the signed confidentiality declaration (art. 21.7.3)."]}
+            {"file": [gettext("Upload the signed confidentiality declaration (art. 21.7.3).")]}
         )
     document_check(file, field="file", what="The confidentiality declaration")
     audit.confidentiality_declaration.save(
@@ -336,20 +340,24 @@ def audit_start(
     audit = _locked(audit)
     now = now or timezone.now()
     if not audit.is_audit:
-        raise ApplicationError("Only an audit starts (art. 21.7.2).", field="kind")
+        raise ApplicationError(gettext("Only an audit starts (art. 21.7.2)."), field="kind")
     if audit.status != AuditRequest.Status.AGREED or not (
         audit.client_agreed_at and audit.provider_agreed_at
     ):
         raise ApplicationError(
-            "Before the audit starts both parties must agree its scope, timing, duration and "
-            "reimbursement rate (art. 21.7.2).",
+            gettext(
+                "Before the audit starts both parties must agree its scope, timing, duration and "
+                "reimbursement rate (art. 21.7.2)."
+            ),
             field="status",
             article="21.7.2",
         )
     if not audit.confidentiality_declaration:
         raise ApplicationError(
-            "Upload the auditor's signed confidentiality declaration before the audit starts "
-            "(art. 21.7.3).",
+            gettext(
+                "Upload the auditor's signed confidentiality declaration before the audit starts "
+                "(art. 21.7.3)."
+            ),
             field="confidentiality_declaration",
             article="21.7.3",
         )
@@ -372,10 +380,10 @@ def audit_share_report(*, audit: AuditRequest, file, acting_user: User) -> Audit
     require_client_admin_or_compliance(acting_user, audit.client)
     if audit.status != AuditRequest.Status.IN_PROGRESS:
         raise ApplicationError(
-            "A report is shared for an audit in progress (art. 21.7.3).", field="status"
+            gettext("A report is shared for an audit in progress (art. 21.7.3)."), field="status"
         )
     if not file:
-        raise ValidationFailed({"file": ["Upload the auditor's report (art. 21.7.3)."]})
+        raise ValidationFailed({"file": [gettext("Upload the auditor's report (art. 21.7.3).")]})
     document_check(file, field="file", what="The report")
     audit.report.save(getattr(file, "name", "report.pdf"), file, save=False)
     audit.report_shared_at = timezone.now()
@@ -423,7 +431,7 @@ def audit_refuse(*, audit: AuditRequest, acting_user: User, reason: str) -> Audi
     """The provider refuses a request that does not meet art. 21.7, with its reason."""
     require_compliance(acting_user)
     reason = clean_text(
-        reason, field="reason", message="Give the reason for the refusal (art. 21.7)."
+        reason, field="reason", message=gettext("Give the reason for the refusal (art. 21.7).")
     )
     audit = _locked(audit)
     _require_not_started(audit, "Only a request not yet started can be refused.")

@@ -10,6 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.kernel.dates import local_date
 from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
@@ -135,7 +136,9 @@ def breach_notify_client(
     message = clean_text(
         message,
         field="message",
-        message="Write the notice: what happened, the data concerned, the measures (art. 21.11).",
+        message=gettext(
+            "Write the notice: what happened, the data concerned, the measures (art. 21.11)."
+        ),
     )
     notification = (
         BreachNotification.objects.select_for_update()
@@ -143,7 +146,9 @@ def breach_notify_client(
         .get(pk=notification.pk)
     )
     if notification.notified_at:
-        raise Conflict("This client has already been notified of this breach.", field="notified_at")
+        raise Conflict(
+            gettext("This client has already been notified of this breach."), field="notified_at"
+        )
     notification.message = message
     notification.notified_at = timezone.now()
     notification.notified_by = acting_user
@@ -167,7 +172,7 @@ def breach_notify_client(
 def breach_add_update(*, breach: Breach, text: str, acting_user: User) -> BreachUpdate:
     """Add a follow-up as information becomes available (art. 21.11); notified clients receive it."""
     require_compliance(acting_user)
-    text = clean_text(text, field="text", message="The update cannot be empty.")
+    text = clean_text(text, field="text", message=gettext("The update cannot be empty."))
     breach = Breach.objects.select_for_update().get(pk=breach.pk)
     update = BreachUpdate.objects.create(breach=breach, text=text, created_by=acting_user)
     detected = local_date(breach.provider, breach.detected_at)
@@ -189,7 +194,7 @@ def breach_set_root_cause(*, breach: Breach, root_cause: str, acting_user: User)
     recurrence)."""
     require_compliance(acting_user)
     root_cause = clean_text(
-        root_cause, field="root_cause", message="Describe the root cause (art. 21.11)."
+        root_cause, field="root_cause", message=gettext("Describe the root cause (art. 21.11).")
     )
     breach = Breach.objects.select_for_update().get(pk=breach.pk)
     breach.root_cause = root_cause
@@ -203,16 +208,16 @@ def breach_close(*, breach: Breach, acting_user: User) -> Breach:
     require_compliance(acting_user)
     breach = Breach.objects.select_for_update().get(pk=breach.pk)
     if breach.closed_at:
-        raise ApplicationError("This breach is already closed.", field="closed_at")
+        raise ApplicationError(gettext("This breach is already closed."), field="closed_at")
     if breach.notifications.filter(notified_at=None).exists():
         raise ApplicationError(
-            "Notify every affected client before closing (art. 21.11).",
+            gettext("Notify every affected client before closing (art. 21.11)."),
             field="notifications",
             article="21.11",
         )
     if not breach.root_cause:
         raise ApplicationError(
-            "Record the root cause before closing (art. 21.11).",
+            gettext("Record the root cause before closing (art. 21.11)."),
             field="root_cause",
             article="21.11",
         )

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 from standardwebhooks import Webhook
 
 from accounts import workdays
@@ -402,10 +403,11 @@ def dsr_record_action(
         )
     if dsr.is_paused:
         raise ApplicationError(
-            "The request waits on the subject's identity check; resume it first.", field="status"
+            gettext("The request waits on the subject's identity check; resume it first."),
+            field="status",
         )
     action_taken = clean_text(
-        action_taken, field="action_taken", message="Record what was done (art. 21.5.1)."
+        action_taken, field="action_taken", message=gettext("Record what was done (art. 21.5.1).")
     )
     if assistance_cost is not None:
         dsr.assistance_cost = money(assistance_cost, "assistance_cost", "21.5.2")
@@ -440,18 +442,22 @@ def dsr_extend(*, dsr: DataSubjectRequest, reason: str, acting_user: User) -> Da
     dsr = _locked(dsr)
     _require_open(dsr)
     reason = clean_text(
-        reason, field="reason", message="Give the reason for the extension (GDPR art. 12(3))."
+        reason,
+        field="reason",
+        message=gettext("Give the reason for the extension (GDPR art. 12(3))."),
     )
     if dsr.extended:
         raise ApplicationError(
-            "The deadline can be extended only once (GDPR art. 12(3)).",
+            gettext("The deadline can be extended only once (GDPR art. 12(3))."),
             field="extended",
             article="GDPR 12(3)",
         )
     now = timezone.now()
     if now > dsr.due_at:
         raise ApplicationError(
-            "An extension must be decided and told within the first month (GDPR art. 12(3)).",
+            gettext(
+                "An extension must be decided and told within the first month (GDPR art. 12(3))."
+            ),
             field="due_at",
             article="GDPR 12(3)",
         )
@@ -485,7 +491,8 @@ def dsr_pause_for_identity(
     _require_open(dsr)
     if dsr.is_paused:
         raise ApplicationError(
-            "This request already waits on the identity check.", field="identity_check_since"
+            gettext("This request already waits on the identity check."),
+            field="identity_check_since",
         )
     dsr.identity_check_since = now or timezone.now()
     return save_with_history(dsr, acting_user)
@@ -501,7 +508,8 @@ def dsr_resume_after_identity(
     _require_open(dsr)
     if not dsr.is_paused:
         raise ApplicationError(
-            "This request does not wait on an identity check.", field="identity_check_since"
+            gettext("This request does not wait on an identity check."),
+            field="identity_check_since",
         )
     dsr.paused_seconds += _paused_seconds(dsr, now or timezone.now())
     dsr.identity_check_since = None

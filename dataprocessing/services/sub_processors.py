@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.kernel.dates import local_date
 from accounts.kernel.errors import ApplicationError, NotAllowed, ValidationFailed
@@ -132,7 +133,7 @@ def sub_processor_update(
     require_compliance(acting_user)
     unknown = set(changes) - set(SUB_PROCESSOR_FIELDS)
     if unknown:
-        raise ValidationFailed({sorted(unknown)[0]: ["This field cannot be changed."]})
+        raise ValidationFailed({sorted(unknown)[0]: [gettext("This field cannot be changed.")]})
     if changes.get("agreement_document"):
         document_check(
             changes["agreement_document"], field="agreement_document", what="The agreement"
@@ -249,7 +250,9 @@ def sub_processor_change_withdraw(
     require_compliance(acting_user)
     change = SubProcessorChange.objects.select_for_update().get(pk=change.pk)
     if change.status != SubProcessorChange.Status.ANNOUNCED:
-        raise ApplicationError("Only an announced change can be withdrawn.", field="status")
+        raise ApplicationError(
+            gettext("Only an announced change can be withdrawn."), field="status"
+        )
     change.status = SubProcessorChange.Status.WITHDRAWN
     return save_with_history(change, acting_user)
 
@@ -265,18 +268,20 @@ def sub_processor_object(
     """
     require_client_admin(acting_user, client)
     reason = clean_text(
-        reason, field="reason", message="Give the reason for the objection (art. 21.9)."
+        reason, field="reason", message=gettext("Give the reason for the objection (art. 21.9).")
     )
     change = SubProcessorChange.objects.select_for_update().get(pk=change.pk)
     if change.provider_id != client.provider_id:
-        raise NotAllowed("This change concerns another provider's sub-processors.")
+        raise NotAllowed(gettext("This change concerns another provider's sub-processors."))
     if (
         change.status != SubProcessorChange.Status.ANNOUNCED
         or timezone.now() >= change.effective_at
     ):
         raise ApplicationError(
-            "This change has already taken effect or was withdrawn; an objection must come before "
-            "it takes effect (GDPR art. 28(2), art. 21.9).",
+            gettext(
+                "This change has already taken effect or was withdrawn; an objection must come before "
+                "it takes effect (GDPR art. 28(2), art. 21.9)."
+            ),
             field="change",
             code="too_late",
             article="21.9",
@@ -311,11 +316,11 @@ def sub_processor_objection_resolve(
     """Staff record how a client's objection was resolved (art. 21.9); the client is told."""
     require_compliance(acting_user)
     resolution = clean_text(
-        resolution, field="resolution", message="Describe how the objection was resolved."
+        resolution, field="resolution", message=gettext("Describe how the objection was resolved.")
     )
     objection = SubProcessorObjection.objects.select_for_update().get(pk=objection.pk)
     if objection.status != SubProcessorObjection.Status.OPEN:
-        raise ApplicationError("This objection is already resolved.", field="status")
+        raise ApplicationError(gettext("This objection is already resolved."), field="status")
     objection.status = SubProcessorObjection.Status.RESOLVED
     objection.resolution = resolution
     objection.resolved_by = acting_user

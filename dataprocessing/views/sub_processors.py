@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
 from accounts.kernel.pages import paginate, staff_required
@@ -197,5 +198,5 @@ def sub_processor_objection_resolve(request, pk: int):
             "Objection resolved; the client is told.",
         )
     else:
-        messages.error(request, "Describe how the objection was resolved.")
+        messages.error(request, _("Describe how the objection was resolved."))
     return redirect(reverse("dataprocessing:sub_processors") + "#changes")

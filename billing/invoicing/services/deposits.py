@@ -11,6 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
+from django.utils.translation import gettext
 
 from accounts.kernel.dates import add_months, local_date
 from accounts.kernel.errors import ApplicationError, ValidationFailed
@@ -68,7 +69,9 @@ def deposit_mark_held(*, deposit: Deposit, amount_received, acting_user: User) -
     amount = clean_money(amount_received, field="amount_received", article="4.7")
     deposit = _lock_deposit(deposit)
     if deposit.status == Deposit.Status.SETTLED:
-        raise ApplicationError("This deposit has been settled.", field="status", article="4.7")
+        raise ApplicationError(
+            gettext("This deposit has been settled."), field="status", article="4.7"
+        )
     deposit.amount_held += amount
     deposit.status = Deposit.Status.HELD
     with_history_user(deposit, acting_user).save()
@@ -90,18 +93,22 @@ def deposit_adjust(
     """
     require_billing_staff(acting_user)
     reason = clean_text(
-        reason, field="reason", message="Record the consultation behind the adjustment (art. 4.7)."
+        reason,
+        field="reason",
+        message=gettext("Record the consultation behind the adjustment (art. 4.7)."),
     )
     amount = clean_money(amount, field="amount", article="4.7")
     deposit = _lock_deposit(deposit)
     if deposit.status == Deposit.Status.SETTLED:
-        raise ApplicationError("A settled deposit is not adjusted.", field="status", article="4.7")
+        raise ApplicationError(
+            gettext("A settled deposit is not adjusted."), field="status", article="4.7"
+        )
     deposit.amount = amount
     if amount_held is not None:
         held = clean_money(amount_held, field="amount_held", allow_zero=True, article="4.7")
         if held < _set_off_so_far(deposit):
             raise ValidationFailed(
-                {"amount_held": ["Less than has already been set off."]}, article="4.7"
+                {"amount_held": [gettext("Less than has already been set off.")]}, article="4.7"
             )
         deposit.amount_held = held
     deposit.reason = f"{deposit.reason}\n{_common.now():%Y-%m-%d}: {reason}".strip()
@@ -177,11 +184,13 @@ def deposit_settle(*, deposit: Deposit, acting_user: User) -> Deposit:
     deposit = _lock_deposit(deposit)
     client = deposit.client
     if deposit.status != Deposit.Status.HELD:
-        raise ApplicationError("Only a held deposit is settled.", field="status", article="4.7")
+        raise ApplicationError(
+            gettext("Only a held deposit is settled."), field="status", article="4.7"
+        )
     ended = termination_date(client)
     if ended is None:
         raise ApplicationError(
-            "The deposit is settled once the agreement has ended (art. 4.7).",
+            gettext("The deposit is settled once the agreement has ended (art. 4.7)."),
             field="agreement",
             article="4.7",
         )
@@ -213,18 +222,18 @@ def deposit_refund_record(*, deposit: Deposit, reference: str, acting_user: User
     reference = clean_text(
         reference,
         field="reference",
-        message="Give the bank reference of the refund.",
+        message=gettext("Give the bank reference of the refund."),
         max_length=200,
     )
     deposit = _lock_deposit(deposit)
     if deposit.status != Deposit.Status.SETTLED:
         raise ApplicationError(
-            "Settle the deposit against what is owed first (art. 4.7).",
+            gettext("Settle the deposit against what is owed first (art. 4.7)."),
             field="status",
             article="4.7",
         )
     if deposit.refunded_at is not None:
-        raise ApplicationError("The refund is already recorded.", field="refunded_at")
+        raise ApplicationError(gettext("The refund is already recorded."), field="refunded_at")
     deposit.refunded_at = _common.now()
     deposit.refund_reference = reference
     with_history_user(deposit, acting_user).save()

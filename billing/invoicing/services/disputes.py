@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.db import IntegrityError, transaction
 from django.db.models import Q
+from django.utils.translation import gettext, gettext_noop
 
 from accounts import workdays
 from accounts.kernel.dates import local_midnight
@@ -37,7 +38,7 @@ from .payments import after_settlement
 
 log = logging.getLogger(__name__)
 
-OPEN_DISPUTE = "This invoice already has an open dispute."
+OPEN_DISPUTE = gettext_noop("This invoice already has an open dispute.")
 
 
 # --- Withholding -----------------------------------------------------------------------------
@@ -155,14 +156,17 @@ def dispute_window_check(*, invoice: Invoice, today: dt.date) -> None:
     term applicable to the invoice in question"."""
     if invoice.kind != Invoice.Kind.INVOICE or invoice.status not in OPEN_STATUSES:
         raise ApplicationError(
-            "Only an issued, unpaid invoice is disputed (art. 10.1).",
+            gettext("Only an issued, unpaid invoice is disputed (art. 10.1)."),
             field="invoice",
             article="10.1",
         )
     if today > invoice.due_date:
         raise ApplicationError(
-            f"Invoice {invoice.number}: the payment term ended on {invoice.due_date:%Y-%m-%d}; a dispute "
-            "must be raised within the payment term (art. 10.1).",
+            gettext(
+                "Invoice %(number)s: the payment term ended on %(date)s; a dispute "
+                "must be raised within the payment term (art. 10.1)."
+            )
+            % {"number": invoice.number, "date": f"{invoice.due_date:%Y-%m-%d}"},
             field="invoice",
             article="10.1",
         )
@@ -184,7 +188,12 @@ def _admitted_amount(invoice: Invoice, amount: Decimal, today: dt.date) -> str:
     minimum otherwise."""
     if amount > invoice.total:
         raise ValidationFailed(
-            {"amount": [f"More than the invoice total ({invoice.currency} {invoice.total})."]},
+            {
+                "amount": [
+                    gettext("More than the invoice total (%(currency)s %(total)s).")
+                    % {"currency": invoice.currency, "total": invoice.total}
+                ]
+            },
             article="10.1",
         )
     ok, why = dispute_admissibility(invoice=invoice, amount=amount, on=today)
@@ -193,7 +202,7 @@ def _admitted_amount(invoice: Invoice, amount: Decimal, today: dt.date) -> str:
     if why:
         log.warning("dispute on invoice %s admitted unchecked: %s", invoice.number, why)
     if open_dispute(invoice) is not None:
-        raise Conflict(OPEN_DISPUTE, field="invoice", article="10.1")
+        raise Conflict(gettext(OPEN_DISPUTE), field="invoice", article="10.1")
     return why
 
 
@@ -210,13 +219,13 @@ def dispute_raise(*, invoice: Invoice, amount, reason: str, acting_user: User) -
     require_client_admin(
         acting_user,
         invoice.client,
-        message="Only an admin of this client may do this (art. 5.2, 10.1).",
+        message=gettext("Only an admin of this client may do this (art. 5.2, 10.1)."),
         article="10.1",
     )
     reason = clean_text(
         reason,
         field="reason",
-        message="A dispute needs a motivated complaint: say what is wrong (art. 10.1).",
+        message=gettext("A dispute needs a motivated complaint: say what is wrong (art. 10.1)."),
     )
     amount = clean_money(amount, field="amount", article="10.1")
     today = _common.today(invoice.provider)
@@ -237,7 +246,7 @@ def dispute_raise(*, invoice: Invoice, amount, reason: str, acting_user: User) -
         with transaction.atomic():
             with_history_user(dispute, acting_user).save()
     except IntegrityError:  # another dispute was raised at the same moment
-        raise Conflict(OPEN_DISPUTE, field="invoice", article="10.1") from None
+        raise Conflict(gettext(OPEN_DISPUTE), field="invoice", article="10.1") from None
     if invoice.status != Invoice.Status.PAID:
         invoice.status = Invoice.Status.DISPUTED
         with_history_user(invoice, acting_user).save()
@@ -310,17 +319,19 @@ def dispute_escalate(
     expert_name = clean_text(
         expert_name,
         field="expert_name",
-        message="Name the external expert appointed in mutual consultation (art. 10.2).",
+        message=gettext("Name the external expert appointed in mutual consultation (art. 10.2)."),
         max_length=200,
     )
     cost_agreement = clean_text(
         cost_agreement,
         field="cost_agreement",
-        message="Record the agreement on the expert's costs (art. 10.2).",
+        message=gettext("Record the agreement on the expert's costs (art. 10.2)."),
     )
     dispute = _lock_dispute(dispute)
     if dispute.status != Dispute.Status.OPEN:
-        raise ApplicationError("Only an open dispute is escalated.", field="status", article="10.2")
+        raise ApplicationError(
+            gettext("Only an open dispute is escalated."), field="status", article="10.2"
+        )
     now = _common.now()
     if not Dispute.objects.filter(dispute_escalatable(now), pk=dispute.pk).exists():
         local = dispute.escalation_available_at.astimezone(
@@ -414,14 +425,14 @@ def dispute_resolve(
     resolution = clean_text(
         resolution,
         field="resolution",
-        message="Give the reasons for the resolution; the client sees them (art. 10.2).",
+        message=gettext("Give the reasons for the resolution; the client sees them (art. 10.2)."),
     )
     granted = clean_money(granted_amount, field="granted_amount", allow_zero=True, article="10.2")
     dispute = _lock_dispute(dispute)
     invoice = _common.lock_invoice(dispute.invoice)
     if dispute.status not in OPEN_DISPUTE_STATUSES:
         raise ApplicationError(
-            "This dispute has already been resolved.", field="status", article="10.2"
+            gettext("This dispute has already been resolved."), field="status", article="10.2"
         )
     if granted > dispute.amount:
         raise ValidationFailed(

@@ -10,6 +10,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
+from django.utils.translation import gettext
 from stdnum.cn import uscc
 
 from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
@@ -39,7 +40,8 @@ def fapiao_overdue(now: dt.datetime) -> Q:
 def _require_fapiao(provider: Provider) -> None:
     if not provider.fapiao_enabled:
         raise ApplicationError(
-            f"{provider.name} does not issue fapiao; its invoices are VAT invoices (art. 4.8).",
+            gettext("%(provider)s does not issue fapiao; its invoices are VAT invoices (art. 4.8).")
+            % {"provider": provider.name},
             field="invoice",
             article="4.8",
         )
@@ -53,7 +55,7 @@ def fapiao_confirm_check(*, invoice: Invoice, acting_user: User | None) -> None:
     require_client_admin(
         acting_user,
         invoice.client,
-        message="Only an admin of this client may do this (art. 5.2, 4.8).",
+        message=gettext("Only an admin of this client may do this (art. 5.2, 4.8)."),
         article="4.8",
     )
     if invoice.kind != Invoice.Kind.INVOICE or invoice.status in (
@@ -61,13 +63,15 @@ def fapiao_confirm_check(*, invoice: Invoice, acting_user: User | None) -> None:
         Invoice.Status.VOID,
     ):
         raise ApplicationError(
-            "Only an issued invoice is confirmed for a fapiao (art. 4.8).",
+            gettext("Only an issued invoice is confirmed for a fapiao (art. 4.8)."),
             field="invoice",
             article="4.8",
         )
     if FapiaoRequest.objects.filter(invoice=invoice).exists():
         raise Conflict(
-            "This invoice has already been confirmed for a fapiao.", field="invoice", article="4.8"
+            gettext("This invoice has already been confirmed for a fapiao."),
+            field="invoice",
+            article="4.8",
         )
 
 
@@ -215,7 +219,9 @@ def fapiao_issue(
     _require_fapiao(invoice.provider)
     if request.status != FapiaoRequest.Status.REQUESTED:
         raise ApplicationError(
-            "The fapiao for this invoice has already been issued.", field="status", article="4.8"
+            gettext("The fapiao for this invoice has already been issued."),
+            field="status",
+            article="4.8",
         )
     if kind not in FapiaoRequest.Kind.values:
         raise ValidationFailed(

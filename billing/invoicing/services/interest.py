@@ -15,6 +15,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.db.models import Max
+from django.utils.translation import gettext
 
 from accounts.kernel.dates import local_date
 from accounts.kernel.errors import ApplicationError, ValidationFailed
@@ -204,7 +205,8 @@ def interest_charge(
     until = clean_date(until, field="until")
     if until > _common.today(client.provider):
         raise ValidationFailed(
-            {"until": ["Interest is charged for days that have passed (art. 4.6)."]}, article="4.6"
+            {"until": [gettext("Interest is charged for days that have passed (art. 4.6).")]},
+            article="4.6",
         )
     invoices = list(
         Invoice.objects.select_for_update(of=("self",))
@@ -246,7 +248,7 @@ def interest_rate_enter(
     rate = to_decimal(annual_rate_pct, field="annual_rate_pct")
     if rate < 0 or rate >= 1000 or rate != rate.quantize(Decimal("0.001")):
         raise ValidationFailed(
-            {"annual_rate_pct": ["An annual percentage from 0, with at most 3 decimals."]}
+            {"annual_rate_pct": [gettext("An annual percentage from 0, with at most 3 decimals.")]}
         )
     row = InterestRate.objects.filter(
         provider=provider, valid_from=valid_from

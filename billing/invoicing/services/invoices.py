@@ -23,6 +23,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
+from django.utils.translation import gettext
 
 from accounts.kernel.dates import local_date
 from accounts.kernel.errors import ApplicationError, ValidationFailed
@@ -187,7 +188,11 @@ def _line_quantity(raw: dict[str, Any], prefix: str) -> Decimal:
         or quantity >= Decimal("1e11")
     ):
         raise ValidationFailed(
-            {f"{prefix}.quantity": ["The quantity must be positive, with at most 3 decimals."]}
+            {
+                f"{prefix}.quantity": [
+                    gettext("The quantity must be positive, with at most 3 decimals.")
+                ]
+            }
         )
     return quantity
 
@@ -198,7 +203,9 @@ def _line_unit_price(raw: dict[str, Any], prefix: str) -> Decimal:
         raise ValidationFailed(
             {
                 f"{prefix}.unit_price": [
-                    "The unit price excludes VAT (art. 4.1): zero or more, with at most 6 decimals."
+                    gettext(
+                        "The unit price excludes VAT (art. 4.1): zero or more, with at most 6 decimals."
+                    )
                 ]
             }
         )
@@ -213,13 +220,15 @@ def _line_vat_rate(
     vat_rate = to_decimal(raw["vat_rate"], field=f"{prefix}.vat_rate")
     if vat_rate < 0 or vat_rate >= HUNDRED or vat_rate != vat_rate.quantize(Decimal("0.01")):
         raise ValidationFailed(
-            {f"{prefix}.vat_rate": ["The VAT rate is a percentage from 0 to 99.99."]}
+            {f"{prefix}.vat_rate": [gettext("The VAT rate is a percentage from 0 to 99.99.")]}
         )
     if reverse_charge and vat_rate != 0:
         raise ValidationFailed(
             {
                 f"{prefix}.vat_rate": [
-                    "VAT is reverse-charged to this EU business client: the rate is 0 % (art. 4.9)."
+                    gettext(
+                        "VAT is reverse-charged to this EU business client: the rate is 0 % (art. 4.9)."
+                    )
                 ]
             },
             article="4.9",
@@ -231,12 +240,12 @@ def _clean_line(i: int, raw, default_rate: Decimal, reverse_charge: bool) -> Inv
     prefix = f"lines[{i}]"
     if not isinstance(raw, dict):
         raise ValidationFailed(
-            {prefix: ["Each line is a description, quantity, unit price and VAT rate."]}
+            {prefix: [gettext("Each line is a description, quantity, unit price and VAT rate.")]}
         )
     description = clean_text(
         raw.get("description"),
         field=f"{prefix}.description",
-        message="Describe what the line bills.",
+        message=gettext("Describe what the line bills."),
         max_length=300,
     )
     quantity = _line_quantity(raw, prefix)
@@ -245,11 +254,11 @@ def _clean_line(i: int, raw, default_rate: Decimal, reverse_charge: bool) -> Inv
     messages = raw.get("messages", 0) or 0
     if not isinstance(messages, int) or isinstance(messages, bool) or messages < 0:
         raise ValidationFailed(
-            {f"{prefix}.messages": ["The messages a line covers are a whole number."]}
+            {f"{prefix}.messages": [gettext("The messages a line covers are a whole number.")]}
         )
     amount = line_amount(quantity, unit_price)
     if amount > MAX_AMOUNT:
-        raise ValidationFailed({f"{prefix}.quantity": ["The line amount is too large."]})
+        raise ValidationFailed({f"{prefix}.quantity": [gettext("The line amount is too large.")]})
     return InvoiceLine(
         position=i + 1,
         description=description,
@@ -264,7 +273,9 @@ def _clean_line(i: int, raw, default_rate: Decimal, reverse_charge: bool) -> Inv
 
 def _clean_lines(client: Client, lines) -> tuple[list[InvoiceLine], bool]:
     if not isinstance(lines, (list, tuple)) or not lines:
-        raise ValidationFailed({"lines": ["An invoice needs at least one line (art. 4.1)."]})
+        raise ValidationFailed(
+            {"lines": [gettext("An invoice needs at least one line (art. 4.1).")]}
+        )
     default_rate, reverse_charge = vat_default(client)
     built = [_clean_line(i, raw, default_rate, reverse_charge) for i, raw in enumerate(lines)]
     return built, reverse_charge
@@ -317,7 +328,7 @@ def invoice_draft(
     client = Client.objects.select_related("provider").get(pk=client.pk)
     if client.status in (Client.Status.PENDING, Client.Status.REJECTED):
         raise ApplicationError(
-            "Only an approved client is invoiced.", field="client", article="4.1"
+            gettext("Only an approved client is invoiced."), field="client", article="4.1"
         )
     built, reverse_charge = _clean_lines(client, lines)
     provider = client.provider
@@ -376,22 +387,25 @@ def invoice_issue(
     invoice = _common.lock_invoice(invoice)
     if invoice.kind != Invoice.Kind.INVOICE:
         raise ApplicationError(
-            "A credit note is issued by voiding an invoice or granting a dispute.", field="kind"
+            gettext("A credit note is issued by voiding an invoice or granting a dispute."),
+            field="kind",
         )
     if invoice.status != Invoice.Status.DRAFT:
         raise ApplicationError(
-            "Only a draft is issued; an issued invoice is never edited (art. 4.1).", field="status"
+            gettext("Only a draft is issued; an issued invoice is never edited (art. 4.1)."),
+            field="status",
         )
     today = _common.today(invoice.provider)
     invoice_date = today if invoice_date is None else clean_date(invoice_date, field="invoice_date")
     if invoice_date > today:
         raise ValidationFailed(
-            {"invoice_date": ["An invoice is not dated in the future (art. 4.5)."]}, article="4.5"
+            {"invoice_date": [gettext("An invoice is not dated in the future (art. 4.5).")]},
+            article="4.5",
         )
     invoice_recalculate(invoice)
     if invoice.total <= 0:
         raise ApplicationError(
-            "There is nothing to invoice: the total is zero.", field="lines", article="4.1"
+            gettext("There is nothing to invoice: the total is zero."), field="lines", article="4.1"
         )
     _issue(invoice, acting_user=acting_user, invoice_date=invoice_date)
     client = invoice.client
@@ -457,16 +471,18 @@ def _refuse_void(invoice: Invoice) -> None:
         or SetOff.objects.filter(invoice=invoice).exists()
     ):
         raise ApplicationError(
-            "Payments or set-offs are recorded on this invoice; it cannot be voided.",
+            gettext("Payments or set-offs are recorded on this invoice; it cannot be voided."),
             field="status",
         )
     if open_dispute(invoice) is not None:
         raise ApplicationError(
-            "Resolve the open dispute first (art. 10.2).", field="status", article="10.2"
+            gettext("Resolve the open dispute first (art. 10.2)."), field="status", article="10.2"
         )
     if FapiaoRequest.objects.filter(invoice=invoice, status=FapiaoRequest.Status.ISSUED).exists():
         raise ApplicationError(
-            "A fapiao has been issued for this invoice; it must be reversed first (art. 4.8).",
+            gettext(
+                "A fapiao has been issued for this invoice; it must be reversed first (art. 4.8)."
+            ),
             field="status",
             article="4.8",
         )
@@ -484,13 +500,15 @@ def invoice_void(*, invoice: Invoice, acting_user: User, reason: str) -> Invoice
     """
     require_billing_staff(acting_user)
     reason = clean_text(
-        reason, field="reason", message="Say why the invoice is voided; the client sees it."
+        reason,
+        field="reason",
+        message=gettext("Say why the invoice is voided; the client sees it."),
     )
     invoice = _common.lock_invoice(invoice)
     if invoice.kind != Invoice.Kind.INVOICE:
-        raise ApplicationError("A credit note is not voided.", field="kind")
+        raise ApplicationError(gettext("A credit note is not voided."), field="kind")
     if invoice.status == Invoice.Status.VOID:
-        raise ApplicationError("This invoice is already void.", field="status")
+        raise ApplicationError(gettext("This invoice is already void."), field="status")
     now = _common.now()
     note = None
     if invoice.status != Invoice.Status.DRAFT:

@@ -11,6 +11,7 @@ import datetime as dt
 from decimal import ROUND_FLOOR, Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
 from accounts.kernel.history import with_history_user
@@ -145,7 +146,9 @@ def payment_record(
             article="4.10",
         )
     if received_on > _common.today(invoice.provider):
-        raise ValidationFailed({"received_on": ["A payment is not received in the future."]})
+        raise ValidationFailed(
+            {"received_on": [gettext("A payment is not received in the future.")]}
+        )
     payment_fits_outstanding(invoice, amount)
     payment, created = create_once(
         Payment,

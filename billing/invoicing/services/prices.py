@@ -8,6 +8,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts.kernel.errors import ApplicationError, ValidationFailed
 from accounts.kernel.history import with_history_user
@@ -38,7 +39,9 @@ def _clean_unit_price(unit_price) -> Decimal:
         raise ValidationFailed(
             {
                 "unit_price": [
-                    "A unit price excluding VAT, zero or more, with at most 6 decimals (art. 4.1)."
+                    gettext(
+                        "A unit price excluding VAT, zero or more, with at most 6 decimals (art. 4.1)."
+                    )
                 ]
             }
         )
@@ -51,7 +54,9 @@ def _require_agreement(current: Price | None, fixed: bool, reference: str) -> No
         raise ValidationFailed(
             {
                 "agreement_reference": [
-                    "This price is fixed; it changes only after the client's written agreement: give its reference (art. 4.3)."
+                    gettext(
+                        "This price is fixed; it changes only after the client's written agreement: give its reference (art. 4.3)."
+                    )
                 ]
             },
             article="4.3",
@@ -60,7 +65,9 @@ def _require_agreement(current: Price | None, fixed: bool, reference: str) -> No
         raise ValidationFailed(
             {
                 "agreement_reference": [
-                    "A fixed price is expressly agreed: give the agreement's reference (art. 4.3)."
+                    gettext(
+                        "A fixed price is expressly agreed: give the agreement's reference (art. 4.3)."
+                    )
                 ]
             },
             article="4.3",
@@ -120,14 +127,20 @@ def cpi_rate_enter(*, provider: Provider, year: int, rate_pct, acting_user: User
     require_billing_staff(acting_user)
     require_serves_provider(acting_user, provider)
     if not isinstance(year, int) or isinstance(year, bool) or not 2000 <= year <= 2100:
-        raise ValidationFailed({"year": ["Give the year whose January the rate applies in."]})
+        raise ValidationFailed(
+            {"year": [gettext("Give the year whose January the rate applies in.")]}
+        )
     rate = to_decimal(rate_pct, field="rate_pct")
     if rate <= -100 or rate >= 100 or rate != rate.quantize(Decimal("0.001")):
-        raise ValidationFailed({"rate_pct": ["A percentage change, with at most 3 decimals."]})
+        raise ValidationFailed(
+            {"rate_pct": [gettext("A percentage change, with at most 3 decimals.")]}
+        )
     row = CpiAdjustment.objects.select_for_update().filter(provider=provider, year=year).first()
     if row is not None and row.applied_at is not None:
         raise ApplicationError(
-            "This year's CPI change has already been applied.", field="year", article="4.11"
+            gettext("This year's CPI change has already been applied."),
+            field="year",
+            article="4.11",
         )
     row = row or CpiAdjustment(provider=provider, year=year, entered_by=acting_user)
     row.rate_pct, row.entered_by, row.entered_at = rate, acting_user, _common.now()

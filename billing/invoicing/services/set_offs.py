@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
+from django.utils.translation import gettext
 
 from accounts.kernel.errors import ApplicationError, Conflict, NotAllowed, ValidationFailed
 from accounts.kernel.idempotency import create_once
@@ -47,26 +48,30 @@ def _lock_source(source: str, source_obj) -> tuple[object, Decimal, dict[str, An
     """The source locked, what it has left to set off, and its link on the `SetOff` row."""
     if source == SetOff.Source.DEPOSIT:
         if not isinstance(source_obj, Deposit):
-            raise ValidationFailed({"source_obj": ["Give the deposit."]})
+            raise ValidationFailed({"source_obj": [gettext("Give the deposit.")]})
         source_obj = Deposit.objects.select_for_update().get(pk=source_obj.pk)
         return source_obj, deposit_available(source_obj), {"deposit": source_obj}
     if source == SetOff.Source.RESTITUTION:
         if not isinstance(source_obj, RestitutionRequest):
-            raise ValidationFailed({"source_obj": ["Give the restitution request."]})
+            raise ValidationFailed({"source_obj": [gettext("Give the restitution request.")]})
         source_obj = RestitutionRequest.objects.select_for_update().get(pk=source_obj.pk)
         if source_obj.status != RestitutionRequest.Status.APPROVED:
             raise ApplicationError(
-                "Only an approved restitution is set off (art. 9.1, 29.6).",
+                gettext("Only an approved restitution is set off (art. 9.1, 29.6)."),
                 field="source_obj",
                 article="9.1",
             )
         return source_obj, restitution_available(source_obj), {"restitution": source_obj}
     if not isinstance(source_obj, Invoice):
-        raise ValidationFailed({"source_obj": ["Give the credit note."]})
+        raise ValidationFailed({"source_obj": [gettext("Give the credit note.")]})
     source_obj = Invoice.objects.select_for_update().get(pk=source_obj.pk)
     if source_obj.kind != Invoice.Kind.CREDIT_NOTE:
         raise ValidationFailed(
-            {"source_obj": ["Only a credit note is set off against an invoice (art. 9.1)."]},
+            {
+                "source_obj": [
+                    gettext("Only a credit note is set off against an invoice (art. 9.1).")
+                ]
+            },
             article="9.1",
         )
     return source_obj, credit_note_available(source_obj), {"credit_note": source_obj}
@@ -75,16 +80,22 @@ def _lock_source(source: str, source_obj) -> tuple[object, Decimal, dict[str, An
 def _check_target(client: Client, source_obj, invoice: Invoice) -> None:
     """Both sides belong to the client, the invoice is open, and the currencies match."""
     if source_obj.client_id != client.pk:
-        raise NotAllowed("The source belongs to another client.", field="source_obj", article="9.1")
+        raise NotAllowed(
+            gettext("The source belongs to another client."), field="source_obj", article="9.1"
+        )
     if invoice.client_id != client.pk:
-        raise NotAllowed("The invoice belongs to another client.", field="invoice", article="9.2")
+        raise NotAllowed(
+            gettext("The invoice belongs to another client."), field="invoice", article="9.2"
+        )
     if invoice.kind != Invoice.Kind.INVOICE or invoice.status not in OPEN_STATUSES:
         raise ApplicationError(
-            "A set-off goes against an open invoice of the client.", field="invoice", article="9.1"
+            gettext("A set-off goes against an open invoice of the client."),
+            field="invoice",
+            article="9.1",
         )
     if invoice.currency != source_obj.currency:
         raise ApplicationError(
-            "The source and the invoice are in different currencies.",
+            gettext("The source and the invoice are in different currencies."),
             field="source_obj",
             article="9.1",
         )

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.db.models.functions import TruncDate
+from django.utils.translation import gettext
 
 from accounts.kernel.dates import add_months, local_date
 from accounts.kernel.errors import ValidationFailed
@@ -41,7 +42,7 @@ def billing_period(
     tz = ZoneInfo(provider.billing_timezone)
     if period:
         if not re.fullmatch(r"\d{4}-\d{2}", period) or not 1 <= int(period[5:]) <= 12:
-            raise ValidationFailed({"period": ["Give the period as YYYY-MM."]})
+            raise ValidationFailed({"period": [gettext("Give the period as YYYY-MM.")]})
         first = dt.date(int(period[:4]), int(period[5:]), 1)
     else:
         local = (now or _common.now()).astimezone(tz).date()
@@ -173,7 +174,7 @@ def invoice_usage(
         period_bounds = billing_period(provider, period=period, now=now)
         if now < period_bounds[3]:
             raise ValidationFailed(
-                {"period": ["A billing period is invoiced once it has ended (art. 4.2)."]}
+                {"period": [gettext("A billing period is invoiced once it has ended (art. 4.2).")]}
             )
         for ids in _common.client_id_batches(provider, batch_size):
             _invoice_batch(provider, ids, period_bounds, now, result)

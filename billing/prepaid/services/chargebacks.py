@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils.translation import gettext
 
 from accounts import services as account_services
 from accounts.kernel import roles
@@ -32,12 +33,16 @@ def chargeback_record(
     """
     roles.require_billing_staff(acting_user)
     reference = clean_text(
-        reference, field="reference", message="Give the chargeback's reference (art. 29.4)."
+        reference,
+        field="reference",
+        message=gettext("Give the chargeback's reference (art. 29.4)."),
     )
     wallet = lock_wallet(lot.wallet)
     lot = CreditLot.objects.select_for_update().get(pk=lot.pk)
     if Chargeback.objects.filter(lot=lot).exists():
-        raise Conflict("This top-up has already been charged back.", field="lot", article="29.4")
+        raise Conflict(
+            gettext("This top-up has already been charged back."), field="lot", article="29.4"
+        )
     # Only credit still on the lot can be reversed; what was used is owed by the client in default.
     reversed_amount = lot.remaining if lot.status == CreditLot.Status.ACTIVE else Decimal("0")
     balance = wallet.balance - reversed_amount

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.kernel.db import pg_plain_array, pg_text_array, require_postgresql
 from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
@@ -412,7 +413,7 @@ def wallet_debit(
         raise InsufficientCredit(usable=usable, amount=amount, currency=wallet.currency)
     if outcome == REFUSED_KEY_REUSED:
         raise Conflict(
-            "This idempotency key was already used for a different movement.",
+            gettext("This idempotency key was already used for a different movement."),
             field="idempotency_key",
         )
     if isinstance(outcome, str):

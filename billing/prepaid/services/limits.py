@@ -18,6 +18,8 @@ from django.db.models import F
 from django.db.models.expressions import Combinable
 from django.db.models.lookups import GreaterThanOrEqual
 from django.utils import timezone
+from django.utils.formats import number_format
+from django.utils.translation import gettext
 
 from accounts.kernel import roles
 from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
@@ -50,7 +52,7 @@ def notice_threshold_reached(*, unpaid_count, limit, pct):
 
 def _require_billing_staff(user: User) -> None:
     roles.require_billing_staff(
-        user, message="Only billing staff may do this (art. 26.2: CM's written approval)."
+        user, message=gettext("Only billing staff may do this (art. 26.2: CM's written approval).")
     )
 
 
@@ -58,7 +60,9 @@ def _require_client_admin(user: User, client: Client) -> None:
     roles.require_client_admin(
         user,
         client,
-        message="Only an admin of this client may ask for a higher message limit (art. 5.2, 26.2).",
+        message=gettext(
+            "Only an admin of this client may ask for a higher message limit (art. 5.2, 26.2)."
+        ),
     )
 
 
@@ -173,7 +177,7 @@ def messages_paid_record(
         _require_billing_staff(acting_user)
     messages = clean_positive_int(messages, field="messages")
     key = clean_text(
-        idempotency_key, field="idempotency_key", message="An idempotency key is required."
+        idempotency_key, field="idempotency_key", message=gettext("An idempotency key is required.")
     )
 
     def same(existing: MessagePayment) -> bool:
@@ -226,14 +230,19 @@ def limit_increase_request(
     _require_client_admin(acting_user, client)
     requested_limit = clean_positive_int(requested_limit, field="requested_limit")
     reason = clean_text(
-        reason, field="reason", message="Say why the client needs a higher limit (art. 26.2)."
+        reason,
+        field="reason",
+        message=gettext("Say why the client needs a higher limit (art. 26.2)."),
     )
     account = _lock_account(client)
     if requested_limit <= account.limit:
         raise ValidationFailed(
             {
                 "requested_limit": [
-                    f"Ask for more than the current limit of {account.limit:,} messages (art. 26.2)."
+                    gettext(
+                        "Ask for more than the current limit of %(limit)s messages (art. 26.2)."
+                    )
+                    % {"limit": number_format(account.limit, force_grouping=True)}
                 ]
             },
             article="26.2",
@@ -242,7 +251,8 @@ def limit_increase_request(
         client=client, status=LimitIncreaseRequest.Status.PENDING
     ).exists():
         raise Conflict(
-            "A limit increase request is already pending for this client.", field="requested_limit"
+            gettext("A limit increase request is already pending for this client."),
+            field="requested_limit",
         )
     request = LimitIncreaseRequest(
         client=client,
@@ -354,7 +364,9 @@ def limit_increase_refuse(
     """Refuse a limit increase, with the reason (art. 26.2: CM decides at its discretion)."""
     _require_billing_staff(acting_user)
     note = clean_text(
-        note, field="note", message="Give the reason for refusing; the client is told (art. 26.2)."
+        note,
+        field="note",
+        message=gettext("Give the reason for refusing; the client is told (art. 26.2)."),
     )
     request = _lock_pending_request(request)
     now = timezone.now()
@@ -381,7 +393,7 @@ def limit_change(*, client: Client, new_limit: int, reason: str, acting_user: Us
     reason = clean_text(
         reason,
         field="reason",
-        message="Give the reason for the change; the client is told (art. 26.2).",
+        message=gettext("Give the reason for the change; the client is told (art. 26.2)."),
     )
     account = _lock_account(client)
     if new_limit == account.limit:

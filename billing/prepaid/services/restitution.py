@@ -9,6 +9,7 @@ from decimal import Decimal
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext, gettext_noop
 
 from accounts.kernel import roles
 from accounts.kernel.errors import ApplicationError, Conflict
@@ -20,7 +21,7 @@ from billing.models import CreditLot, LedgerAllocation, LedgerEntry, Restitution
 
 from .wallets import lock_wallet, wallet_for_client
 
-PENDING_ALREADY = "A restitution request is already pending for this client."
+PENDING_ALREADY = gettext_noop("A restitution request is already pending for this client.")
 
 
 def restitution_request_refusal(*, client: Client) -> ApplicationError | None:
@@ -34,7 +35,7 @@ def restitution_request_refusal(*, client: Client) -> ApplicationError | None:
     """
     if client.billing_mode != Client.BillingMode.PREPAID:
         return ApplicationError(
-            "Only a prepaid client can request restitution of credit (art. 29.6).",
+            gettext("Only a prepaid client can request restitution of credit (art. 29.6)."),
             field="client",
             article="29.6",
         )
@@ -43,7 +44,9 @@ def restitution_request_refusal(*, client: Client) -> ApplicationError | None:
         agreement.status == Agreement.Status.TERMINATED or agreement.notice_given_at
     ):
         return ApplicationError(
-            "Restitution can be requested once the agreement has been terminated in writing (art. 29.6).",
+            gettext(
+                "Restitution can be requested once the agreement has been terminated in writing (art. 29.6)."
+            ),
             field="agreement",
             article="29.6",
         )
@@ -59,7 +62,7 @@ def restitution_request(
     roles.require_client_admin(
         acting_user,
         client,
-        message="Only an admin of this client may request restitution (art. 5.2, 29.6).",
+        message=gettext("Only an admin of this client may request restitution (art. 5.2, 29.6)."),
     )
     client = Client.objects.select_for_update().get(pk=client.pk)
     refusal = restitution_request_refusal(client=client)
@@ -68,7 +71,7 @@ def restitution_request(
     if RestitutionRequest.objects.filter(
         client=client, status=RestitutionRequest.Status.PENDING
     ).exists():
-        raise Conflict(PENDING_ALREADY, field="client")
+        raise Conflict(gettext(PENDING_ALREADY), field="client")
     wallet = wallet_for_client(client=client)
     request = RestitutionRequest(
         client=client,
@@ -80,7 +83,7 @@ def restitution_request(
         with transaction.atomic():
             save_with_history(request, acting_user)
     except IntegrityError as exc:  # a pending request made concurrently
-        raise Conflict(PENDING_ALREADY, field="client") from exc
+        raise Conflict(gettext(PENDING_ALREADY), field="client") from exc
     notify(
         key=f"restitution-requested:{request.pk}",
         client=client,
@@ -97,7 +100,9 @@ def _decidable(request: RestitutionRequest, acting_user: User) -> RestitutionReq
         RestitutionRequest.objects.select_for_update().select_related("client").get(pk=request.pk)
     )
     if request.status != RestitutionRequest.Status.PENDING:
-        raise ApplicationError("This restitution request has already been decided.", field="status")
+        raise ApplicationError(
+            gettext("This restitution request has already been decided."), field="status"
+        )
     return request
 
 
@@ -168,7 +173,7 @@ def restitution_refuse(
 ) -> RestitutionRequest:
     """Staff refuse a restitution request, saying why (art. 29.6); nothing moves."""
     note = clean_text(
-        note, field="note", message="Give the reason for the refusal; the client sees it."
+        note, field="note", message=gettext("Give the reason for the refusal; the client sees it.")
     )
     request = _decidable(request, acting_user)
     request.status = RestitutionRequest.Status.REFUSED

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.kernel import roles
 from accounts.kernel.dates import add_months, local_date, local_midnight
@@ -46,7 +47,7 @@ def lock_wallet(wallet: Wallet) -> Wallet:
 def require_aware(moment: dt.datetime, field: str) -> dt.datetime:
     """A moment of money moving carries its time zone; a naive one is refused on `field`."""
     if not isinstance(moment, dt.datetime) or timezone.is_naive(moment):
-        raise ValidationFailed({field: ["Give a moment with its time zone."]})
+        raise ValidationFailed({field: [gettext("Give a moment with its time zone.")]})
     return moment
 
 
@@ -114,7 +115,7 @@ def wallet_top_up(
     if existing is not None:
         if existing.kind != LedgerEntry.Kind.TOP_UP or existing.amount != amount:
             raise Conflict(
-                "This idempotency key was already used for a different movement.",
+                gettext("This idempotency key was already used for a different movement."),
                 field="idempotency_key",
             )
         return existing.lot
