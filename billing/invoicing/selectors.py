@@ -20,16 +20,19 @@ from decimal import Decimal
 from django.db.models import BooleanField, ExpressionWrapper, Prefetch, QuerySet, Sum
 
 from accounts.kernel.errors import ApplicationError, NotFound
-from accounts.models import Client, User
-from accounts.selectors import scoped
+from accounts.models import Client, Provider, User
+from accounts.selectors import clients_visible_to, scoped
 from billing.models import (
+    CpiAdjustment,
     Deposit,
     Dispute,
     FapiaoRequest,
+    InterestNotComputed,
     InterestRate,
     Invoice,
     Payment,
     Price,
+    PriceChange,
     RestitutionRequest,
     SetOff,
 )
@@ -45,7 +48,12 @@ from .services.disputes import (
     dispute_withholding,
 )
 from .services.fapiao import fapiao_confirm_check, fapiao_overdue
-from .services.interest import interest_accrued, interest_spans
+from .services.interest import (
+    interest_accrued,
+    interest_rate_today,
+    interest_spans,
+    interest_terms_of,
+)
 from .services.invoices import (
     dispute_withheld,
     invoice_due_now,
@@ -513,11 +521,140 @@ def price_list(*, user: User, client: Client | None = None) -> QuerySet[Price]:
     )
 
 
-def interest_rate_list(*, provider_code: str = "") -> QuerySet[InterestRate]:
-    qs = InterestRate.objects.select_related("provider")
+def providers_visible_to(user: User) -> QuerySet[Provider]:
+    """The profiles whose clients `user` may see (`accounts.selectors.clients_visible_to`):
+    a staff member works on the provider-wide tables (interest rates, CPI) of those only."""
+    if not user.is_provider_staff:
+        return Provider.objects.none()
+    return Provider.objects.filter(pk__in=clients_visible_to(user).values("provider_id")).order_by(
+        "code"
+    )
+
+
+def provider_for_staff(*, user: User, code: str) -> Provider:
+    """The profile with `code` if `user` works on it, else NotFound (another's looks missing)."""
+    provider = providers_visible_to(user).filter(code=code).first()
+    if provider is None:
+        raise NotFound()
+    return provider
+
+
+def interest_rate_list(*, user: User, provider_code: str = "") -> QuerySet[InterestRate]:
+    qs = InterestRate.objects.select_related("provider").filter(
+        provider__in=providers_visible_to(user)
+    )
     if provider_code:
         qs = qs.filter(provider__code=provider_code)
     return qs.order_by("provider__code", "-valid_from")
+
+
+def cpi_adjustment_list(*, user: User) -> QuerySet[CpiAdjustment]:
+    return (
+        CpiAdjustment.objects.select_related("provider", "entered_by")
+        .filter(provider__in=providers_visible_to(user))
+        .order_by("provider__code", "-year")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InterestStatus:
+    """A profile's late-interest position today (art. 4.6), for the staff's pages."""
+
+    provider: Provider
+    rate_today: Decimal | None
+    rate_rule: str
+    compounds_yearly: bool
+    rate_period_months: int | None
+    invoices_without_interest: int
+
+    @property
+    def alert(self) -> bool:
+        return self.rate_today is None or self.invoices_without_interest > 0
+
+
+def interest_status_list(*, user: User) -> list[InterestStatus]:
+    """Per profile the staff member works on: the rate in force today (None: none is) and how
+    many invoices the overdue job found earning interest without a rate (art. 4.6)."""
+    rows = []
+    for provider in providers_visible_to(user):
+        terms = interest_terms_of(provider)
+        rows.append(
+            InterestStatus(
+                provider=provider,
+                rate_today=interest_rate_today(provider),
+                rate_rule=terms.rate_rule,
+                compounds_yearly=terms.compounds_yearly,
+                rate_period_months=terms.rate_period_months,
+                invoices_without_interest=InterestNotComputed.objects.filter(
+                    provider=provider, resolved_at=None
+                ).count(),
+            )
+        )
+    return rows
+
+
+def interest_gap_list(*, user: User) -> QuerySet[InterestNotComputed]:
+    """The overdue job's open records of invoices it could not compute interest on (art. 4.6)."""
+    return scoped(
+        InterestNotComputed.objects.filter(resolved_at=None).select_related(
+            "invoice__client", "provider"
+        ),
+        user=user,
+        client_field="invoice__client",
+    ).order_by("-recorded_at", "-id")
+
+
+def _change_cursor_encode(change: PriceChange) -> str:
+    return f"{change.recorded_at.isoformat()}_{change.pk}"
+
+
+def _change_cursor_decode(cursor: str) -> tuple[dt.datetime, int]:
+    try:
+        moment, pk = cursor.rsplit("_", 1)
+        return dt.datetime.fromisoformat(moment), int(pk)
+    except (ValueError, AttributeError):
+        raise ValueError("invalid cursor") from None
+
+
+def price_change_list(
+    *, user: User, client: Client, cursor: str | None = None, page_size: int = 50
+) -> Page:
+    """One page of every change of the client's prices, with its cause (art. 4.2-4.4, 4.11),
+    newest first; keyset-paginated on (recorded_at, id) desc over `price_change_client_idx`.
+
+    `cursor` is the `next_cursor` of the previous page; an invalid one raises ValueError.
+    """
+    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+    qs = _scoped_list(PriceChange.objects.all(), user=user, client=client).order_by(
+        "-recorded_at", "-id"
+    )
+    if cursor:
+        moment, pk = _change_cursor_decode(cursor)
+        qs = qs.extra(
+            where=['("billing_pricechange"."recorded_at", "billing_pricechange"."id") < (%s, %s)'],
+            params=[moment, pk],
+        )
+    rows = list(qs[: page_size + 1])
+    next_cursor = _change_cursor_encode(rows[page_size - 1]) if len(rows) > page_size else None
+    return Page(items=rows[:page_size], next_cursor=next_cursor)
+
+
+def prices_in_force(*, user: User, client: Client, today: dt.date | None = None) -> list[Price]:
+    """The client's price per channel in force today, and any already announced for later."""
+    today = today or _common.today(client.provider)
+    prices = list(
+        _scoped_list(Price.objects.all(), user=user, client=client).order_by(
+            "channel", "valid_from"
+        )
+    )
+    current: dict[str, Price] = {}
+    later: list[Price] = []
+    for price in prices:
+        if price.valid_from <= today:
+            current[price.channel] = price
+        else:
+            later.append(price)
+    return sorted(current.values(), key=lambda p: p.channel) + later
 
 
 def queue_counts() -> dict:

@@ -9,7 +9,6 @@ from accounts import selectors as account_selectors
 from accounts.api.views.base import CLIENT_PARAM, ERRORS_READ, Api, responses
 from accounts.kernel.errors import ValidationFailed
 from accounts.kernel.permissions import IsBillingStaff
-from accounts.models import Provider
 from billing.invoicing import selectors
 from billing.invoicing.services import interest as interest_services
 from billing.invoicing.services import prices as price_services
@@ -37,7 +36,9 @@ class InterestRateListApi(Api):
     def get(self, request):
         """The dated table of late-interest rates per profile (art. 4.6)."""
         return self.paginated(
-            selectors.interest_rate_list(provider_code=request.query_params.get("provider", "")),
+            selectors.interest_rate_list(
+                user=request.user, provider_code=request.query_params.get("provider", "")
+            ),
             InterestRateSerializer,
         )
 
@@ -48,9 +49,11 @@ class InterestRateListApi(Api):
     )
     def post(self, request):
         data = self.input(request)
-        provider = Provider.objects.filter(code=data["provider"]).first()
+        provider = (
+            selectors.providers_visible_to(request.user).filter(code=data["provider"]).first()
+        )
         if provider is None:
-            raise ValidationFailed({"provider": ["No provider profile has this code."]})
+            raise ValidationFailed({"provider": ["No provider profile you work on has this code."]})
         rate = interest_services.interest_rate_enter(
             provider=provider,
             valid_from=data["valid_from"],
