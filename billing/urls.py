@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from .invoicing import price_views
 from .invoicing import views as invoicing_views
 from .prepaid import views
 
@@ -57,4 +58,10 @@ urlpatterns = [
     path("disputes/<int:pk>/<str:action>/", invoicing_views.dispute_action, name="dispute_action"),
     path("fapiao/", invoicing_views.fapiao_queue, name="fapiao_queue"),
     path("fapiao/<int:pk>/issue/", invoicing_views.fapiao_issue, name="fapiao_issue"),
+    # Prices and every change of them (art. 4.2-4.4, 4.11); interest and CPI rates (4.6, 4.11)
+    path("prices/", price_views.prices, name="prices"),
+    path("prices/change/", price_views.price_change, name="price_change"),
+    path("rates/", price_views.rates, name="rates"),
+    path("rates/interest/", price_views.interest_rate_enter, name="interest_rate_enter"),
+    path("rates/cpi/", price_views.cpi_rate_enter, name="cpi_rate_enter"),
 ]

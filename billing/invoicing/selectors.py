@@ -604,15 +604,20 @@ def interest_gap_list(*, user: User) -> QuerySet[InterestNotComputed]:
     ).order_by("-recorded_at", "-id")
 
 
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICRO = dt.timedelta(microseconds=1)
+
+
 def _change_cursor_encode(change: PriceChange) -> str:
-    return f"{change.recorded_at.isoformat()}_{change.pk}"
+    """`<microseconds since 1970>_<id>`: URL-safe as it is."""
+    return f"{(change.recorded_at - _EPOCH) // _MICRO}_{change.pk}"
 
 
 def _change_cursor_decode(cursor: str) -> tuple[dt.datetime, int]:
     try:
-        moment, pk = cursor.rsplit("_", 1)
-        return dt.datetime.fromisoformat(moment), int(pk)
-    except (ValueError, AttributeError):
+        micros, pk = cursor.split("_", 1)
+        return _EPOCH + int(micros) * _MICRO, int(pk)
+    except (ValueError, AttributeError, OverflowError):
         raise ValueError("invalid cursor") from None
 
 
