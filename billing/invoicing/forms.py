@@ -13,7 +13,7 @@ from accounts.kernel.money import MAX_DIGITS
 from accounts.models import Client, Provider
 from billing.models import FapiaoRequest, Invoice, SetOff, UsageRecord
 
-from .services.prices import LEGAL_CAUSES as LEGAL_PRICE_CAUSES
+from .services.prices import LEGAL_CAUSE_CHOICES as LEGAL_PRICE_CAUSES
 
 DATE = {"type": "date", "style": INPUT_STYLE}
 LINES = 3
@@ -330,9 +330,7 @@ class PriceChangeForm(forms.Form):
     valid_from = forms.DateField(
         label="Takes effect on", widget=forms.DateInput(attrs=DATE), help_text="after today"
     )
-    cause = forms.ChoiceField(
-        choices=[(c.value, c.label) for c in LEGAL_PRICE_CAUSES], label="Cause (art. 4.4)"
-    )
+    cause = forms.ChoiceField(choices=LEGAL_PRICE_CAUSES, label="Cause (art. 4.4)")
     explanation = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
         label="What changed",

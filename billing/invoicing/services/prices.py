@@ -168,6 +168,7 @@ def _change_record(
 
 
 LEGAL_CAUSES = (PriceCause.CHANGE_OF_LAW, PriceCause.OPERATOR_RATE, PriceCause.PURCHASE_PRICE)
+LEGAL_CAUSE_CHOICES = [(c.value, c.label) for c in LEGAL_CAUSES]
 
 
 @transaction.atomic

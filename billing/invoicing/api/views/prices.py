@@ -122,9 +122,7 @@ class PriceChangeListApi(Api):
         channel = serializers.ChoiceField(choices=UsageRecord.Channel.choices)
         unit_price = DecimalString(help_text="per message, excluding VAT, up to 6 decimals")
         valid_from = serializers.DateField(help_text="after today: the client is told in advance")
-        cause = serializers.ChoiceField(
-            choices=[(c.value, c.label) for c in price_services.LEGAL_CAUSES]
-        )
+        cause = serializers.ChoiceField(choices=price_services.LEGAL_CAUSE_CHOICES)
         explanation = serializers.CharField(help_text="what changed; the client reads it")
 
     @extend_schema(
