@@ -49,6 +49,7 @@ from .services.disputes import (
 )
 from .services.fapiao import fapiao_confirm_check, fapiao_overdue
 from .services.interest import (
+    NoRateInForce,
     interest_accrued,
     interest_rate_today,
     interest_spans,
@@ -259,19 +260,22 @@ class InvoiceDetail:
     withholding: Withholding
     interest_to_date: Decimal
     interest_spans: list
+    interest_no_rate_from: dt.date | None = None
 
 
-def _interest_so_far(invoice: Invoice, today: dt.date) -> tuple[Decimal, list]:
+def _interest_so_far(invoice: Invoice, today: dt.date) -> tuple[Decimal, list, dt.date | None]:
+    """Interest so far and its spans; with no rate in force on a day that earns interest, the
+    first such day instead (art. 4.6): the page says so rather than showing a silent zero."""
     if invoice.kind != Invoice.Kind.INVOICE or not invoice.due_date or today <= invoice.due_date:
-        return Decimal("0"), []
+        return Decimal("0"), [], None
     try:
         interest = interest_accrued(invoice=invoice, until=today)
         spans = interest_spans(
             invoice=invoice, first=invoice.due_date + dt.timedelta(days=1), last=today
         )
-    except ApplicationError:  # no rate entered yet: the page still shows the invoice
-        return Decimal("0"), []
-    return interest, spans
+    except NoRateInForce as exc:
+        return Decimal("0"), [], exc.day
+    return interest, spans, None
 
 
 def invoice_detail(*, user: User, pk, today: dt.date | None = None) -> InvoiceDetail:
@@ -279,7 +283,7 @@ def invoice_detail(*, user: User, pk, today: dt.date | None = None) -> InvoiceDe
     withholds now), fapiao (with `overdue`) and what is due now."""
     invoice = invoice_get(user=user, pk=pk)
     today = today or _common.today(invoice.provider)
-    interest, spans = _interest_so_far(invoice, today)
+    interest, spans, no_rate_from = _interest_so_far(invoice, today)
     disputes = with_withheld(invoice.disputes.order_by("-raised_at", "-pk"))
     amounts = invoice_amounts(invoice)
     return InvoiceDetail(
@@ -297,6 +301,7 @@ def invoice_detail(*, user: User, pk, today: dt.date | None = None) -> InvoiceDe
         withholding=amounts.withholding,
         interest_to_date=interest,
         interest_spans=spans,
+        interest_no_rate_from=no_rate_from,
     )
 
 

@@ -228,6 +228,10 @@ class InvoiceDetailSerializer(serializers.Serializer):
     interest_to_date = serializers.DecimalField(
         max_digits=14, decimal_places=2, help_text="late interest accrued so far (art. 4.6)"
     )
+    interest_no_rate_from = serializers.DateField(
+        allow_null=True,
+        help_text="the first day interest runs without a rate in force (art. 4.6); null: none",
+    )
     interest_spans = InterestSpanSerializer(many=True)
     lines = InvoiceLineSerializer(many=True)
     payments = PaymentSerializer(many=True)

@@ -237,3 +237,17 @@ def test_the_cpi_api_is_billing_staffs(api, cm, cn_client, cn_admin, billing_sta
     assert created.status_code == 201 and created.json()["rate_pct"] == "0.200"
     listed = api(billing_staff).get("/api/v1/cpi-adjustments/").json()["results"]
     assert [(r["provider"], r["year"]) for r in listed] == [("cm-cn", 2027)]
+
+
+def test_the_invoice_says_interest_cannot_be_computed_instead_of_a_silent_zero(
+    as_user, api, cn_client, cn_admin, billing_staff, clock
+):
+    clock.set(D(2026, 4, 1))
+    invoice = issued(
+        cn_client, billing_staff, [line("1000.00", vat_rate="0")], invoice_date=D(2026, 3, 1)
+    )
+
+    page = body(as_user(billing_staff).get(f"/billing/invoices/{invoice.pk}/"))
+    assert 'data-testid="interest-no-rate"' in page and "from 16 Mar 2026" in page
+    detail = api(cn_admin).get(f"/api/v1/invoices/{invoice.pk}/").json()
+    assert detail["interest_no_rate_from"] == "2026-03-16"
