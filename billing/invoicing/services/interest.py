@@ -256,8 +256,35 @@ def interest_accrued(*, invoice: Invoice, until: dt.date) -> Decimal:
     return round_money(sum((s.amount for s in _all_spans(invoice, until)), ZERO))
 
 
-def interest_first_day_without_rate(*, invoice: Invoice, until: dt.date) -> dt.date | None:
-    """The first day up to `until` on which the invoice earns interest but no rate is in force."""
+def first_day_uncovered(table: list[RatePeriod], first: dt.date, last: dt.date) -> dt.date | None:
+    """The first day from `first` to `last` on which no rate of `table` is in force, or None."""
+    day = first
+    while day <= last:
+        period = next(
+            (p for p in reversed(table) if p.since <= day and (p.until is None or day < p.until)),
+            None,
+        )
+        if period is None:
+            return day
+        if period.until is None:
+            return None
+        day = period.until
+    return None
+
+
+def interest_first_day_without_rate(
+    *, invoice: Invoice, until: dt.date, table: list[RatePeriod] | None = None
+) -> dt.date | None:
+    """The first day up to `until` on which the invoice earns interest but no rate is in force.
+
+    With the profile's `table` given, an invoice whose every day of interest is covered by a
+    rate is answered without walking its days."""
+    if invoice.due_date is None or until <= invoice.due_date:
+        return None
+    if table is not None and (
+        first_day_uncovered(table, invoice.due_date + dt.timedelta(days=1), until) is None
+    ):
+        return None
     try:
         _all_spans(invoice, until)
     except NoRateInForce as exc:
@@ -401,9 +428,11 @@ def interest_rate_enter(
     return row
 
 
-def _gap_check(invoice: Invoice, day: dt.date, now: dt.datetime) -> str | None:
+def _gap_check(
+    invoice: Invoice, day: dt.date, now: dt.datetime, table: list[RatePeriod]
+) -> str | None:
     """Record, or close, the invoice's no-rate record; what happened, if anything."""
-    missing = interest_first_day_without_rate(invoice=invoice, until=day)
+    missing = interest_first_day_without_rate(invoice=invoice, until=day, table=table)
     open_gap = InterestNotComputed.objects.filter(invoice=invoice, resolved_at=None).first()
     if missing is None:
         if open_gap is not None:
@@ -455,12 +484,13 @@ def interest_gaps_record(
         .select_related("provider")
         .order_by("pk")
     )
+    table = interest_rate_table(provider, last=today)
     last_pk = 0
     while True:
         batch = list(candidates.filter(pk__gt=last_pk)[:batch_size])
         for invoice in batch:
             with transaction.atomic():
-                done = _gap_check(invoice, today, now)
+                done = _gap_check(invoice, today, now, table)
             if done == "recorded":
                 result["interest_not_computed"] += 1
             elif done == "resolved":

@@ -258,3 +258,58 @@ def test_a_granted_part_stays_rightly_withheld_and_the_rest_earns_interest(
     # 200 not granted earns interest 16 March - 13 April (29 days), then 14 April (after the
     # credit note of 100 is set off, 200 is still unpaid): 200 × 8 % × 30/365 = 1.315068… → 1.32
     assert interest_services.interest_accrued(invoice=invoice, until=D(2026, 4, 14)) == Dec("1.32")
+
+
+def test_the_table_knows_which_days_no_rate_covers(cx, cm):
+    table = interest_services.interest_rate_table(cx)
+    # covered from 1 January 2023 to 31 December 2024, half-year after half-year
+    assert interest_services.first_day_uncovered(table, D(2023, 1, 1), D(2024, 12, 31)) is None
+    assert interest_services.first_day_uncovered(table, D(2022, 12, 1), D(2023, 2, 1)) == D(
+        2022, 12, 1
+    )
+    assert interest_services.first_day_uncovered(table, D(2024, 6, 1), D(2025, 2, 1)) == D(
+        2025, 1, 1
+    )
+    # cm-cn without a rate: nothing is covered
+    assert interest_services.first_day_uncovered(
+        interest_services.interest_rate_table(cm), D(2026, 1, 1), D(2026, 1, 1)
+    ) == D(2026, 1, 1)
+
+
+# serialized_rollback: the flush after a transaction test would otherwise remove the seeded rows.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_overdue_jobs_running_at_once_record_an_invoice_without_interest_once(cm, monkeypatch):
+    import datetime as dt
+    import threading
+
+    from django.db import connection
+
+    from billing.invoicing.services import _common
+    from tests.accounts.factories import BillingStaffFactory
+
+    monkeypatch.setattr(_common, "now", lambda: dt.datetime(2026, 4, 1, 9, tzinfo=dt.UTC))
+    staff = BillingStaffFactory()
+    client = company(cm)
+    issued(client, staff, THOUSAND, invoice_date=D(2026, 3, 1))
+
+    barrier = threading.Barrier(4)
+    results, errors = [], []
+
+    def run():
+        try:
+            barrier.wait()
+            results.append(interest_services.interest_gaps_record(provider=cm, today=D(2026, 4, 1)))
+        except Exception as exc:  # collected, asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+
+    assert not errors, errors
+    assert sum(r["interest_not_computed"] for r in results) == 1
+    assert InterestNotComputed.objects.filter(resolved_at=None).count() == 1
