@@ -6,10 +6,16 @@ from simple_history.admin import SimpleHistoryAdmin
 from .models import (
     BankAccount,
     Chargeback,
+    CpiAdjustment,
     CreditLot,
     ExchangeRate,
+    InterestNotComputed,
+    InterestRate,
+    InterestTerms,
     LedgerAllocation,
     LedgerEntry,
+    Price,
+    PriceChange,
     RestitutionRequest,
     StatementEntry,
     StatementImport,
@@ -194,6 +200,26 @@ class BankAccountAdmin(SimpleHistoryAdmin):
         ("Chinese account", {"fields": ("account_number",), "description": "SWIFT code: above."}),
     )
 
+
+@admin.register(InterestRate)
+class InterestRateAdmin(SimpleHistoryAdmin):
+    """Staff keep the dated late-interest rates per profile (art. 4.6), with history. For
+    cxengage-nl each half-year's statutory rate (ECB main refinancing rate + 8 points,
+    art. 6:119a BW) from 1 January or 1 July: add the next half-year as a new row. Entered here,
+    a rate is not checked against the profile's period; the staff page and the API check it."""
+
+    list_display = ("provider", "valid_from", "annual_rate_pct", "note")
+    list_filter = ("provider",)
+    date_hierarchy = "valid_from"
+    ordering = ("provider", "-valid_from")
+
+
+@admin.register(InterestTerms)
+class InterestTermsAdmin(SimpleHistoryAdmin):
+    """How each profile reckons late interest (art. 4.6): whose rate, its period, compounding."""
+
+    list_display = ("provider", "basis", "rate_period_months", "compounds_yearly", "rate_rule")
+
     def has_delete_permission(self, request, obj=None):
         return False
 
@@ -237,3 +263,69 @@ class StatementEntryAdmin(ReadOnlyAdmin):
     list_filter = ("provider", "status", "matched_by")
     search_fields = ("bank_reference", "payer_name", "structured_reference", "remittance_text")
     list_select_related = ("provider", "invoice")
+
+
+@admin.register(CpiAdjustment)
+class CpiAdjustmentAdmin(SimpleHistoryAdmin):
+    """The year's national CPI change per profile, applied in January to every price, fixed or
+    general (art. 4.11). Once applied it is read-only: the prices it made are on record."""
+
+    list_display = ("provider", "year", "rate_pct", "entered_by", "entered_at", "applied_at")
+    list_filter = ("provider",)
+    readonly_fields = ("applied_at",)
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and obj.applied_at is not None:
+            return ("provider", "year", "rate_pct", "entered_by", "entered_at", "applied_at")
+        return self.readonly_fields
+
+    def has_delete_permission(self, request, obj=None):
+        return obj is None or obj.applied_at is None
+
+    def save_model(self, request, obj, form, change):
+        if not obj.entered_by_id:
+            obj.entered_by = request.user
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Price)
+class PriceAdmin(ReadOnlyAdmin):
+    """Prices change through the services only, so each change is recorded with its cause."""
+
+    list_display = ("client", "channel", "unit_price", "currency", "fixed", "valid_from", "cause")
+    list_filter = ("channel", "fixed", "cause")
+    search_fields = ("client__legal_name",)
+    list_select_related = ("client",)
+
+
+@admin.register(PriceChange)
+class PriceChangeAdmin(ReadOnlyAdmin):
+    list_display = (
+        "recorded_at",
+        "client",
+        "channel",
+        "old_unit_price",
+        "new_unit_price",
+        "effective_from",
+        "cause",
+        "notice_key",
+    )
+    list_filter = ("cause", "channel")
+    search_fields = ("client__legal_name",)
+    list_select_related = ("client",)
+
+
+@admin.register(InterestNotComputed)
+class InterestNotComputedAdmin(ReadOnlyAdmin):
+    """The overdue job's records of invoices it could not compute interest on (art. 4.6)."""
+
+    list_display = (
+        "invoice",
+        "provider",
+        "first_day",
+        "recorded_at",
+        "last_checked_on",
+        "resolved_at",
+    )
+    list_filter = ("provider",)
+    list_select_related = ("invoice", "provider")

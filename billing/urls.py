@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from .invoicing import statement_views
+from .invoicing import price_views, statement_views
 from .invoicing import views as invoicing_views
 from .prepaid import views
 
@@ -67,4 +67,10 @@ urlpatterns = [
         statement_views.entry_action,
         name="statement_entry_action",
     ),
+    # Prices and every change of them (art. 4.2-4.4, 4.11); interest and CPI rates (4.6, 4.11)
+    path("prices/", price_views.prices, name="prices"),
+    path("prices/change/", price_views.price_change, name="price_change"),
+    path("rates/", price_views.rates, name="rates"),
+    path("rates/interest/", price_views.interest_rate_enter, name="interest_rate_enter"),
+    path("rates/cpi/", price_views.cpi_rate_enter, name="cpi_rate_enter"),
 ]

@@ -320,6 +320,8 @@ SPECTACULAR_SETTINGS = {
         "SubProcessorObjectionStatusEnum": "dataprocessing.models.SubProcessorObjection.Status",
         "SubProcessorSafeguardEnum": "dataprocessing.models.SubProcessor.Safeguard",
         "SuspensionCauseEnum": "accounts.models.Suspension.Cause",
+        "PriceCauseEnum": "billing.models.PriceCause",
+        "PriceChangeForCauseEnum": "billing.invoicing.services.prices.LEGAL_CAUSE_CHOICES",
         "TermsAcceptanceStatusEnum": "accounts.models.TermsAcceptance.Status",
         "UsageRecordChannelEnum": "billing.models.UsageRecord.Channel",
         "UserRoleEnum": "accounts.models.User.Role",

@@ -101,6 +101,9 @@ def _staff_dashboard(request):
             "invoicing_queues": invoicing_selectors.queue_counts(user=user)
             if user.is_billing_staff
             else None,
+            "interest_statuses": invoicing_selectors.interest_status_list(user=user)
+            if user.is_billing_staff
+            else None,
         },
     )
 

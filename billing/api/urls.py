@@ -135,4 +135,6 @@ urlpatterns = [
     ),
     path("interest-rates/", prices.InterestRateListApi.as_view(), name="api-interest-rate-list"),
     path("prices/", prices.PriceListApi.as_view(), name="api-price-list"),
+    path("price-changes/", prices.PriceChangeListApi.as_view(), name="api-price-change-list"),
+    path("cpi-adjustments/", prices.CpiAdjustmentListApi.as_view(), name="api-cpi-adjustment-list"),
 ]

@@ -12,8 +12,10 @@ from django.utils.translation import gettext_lazy as _
 from accounts.forms import ClientField, UserScopedForm
 from accounts.kernel.forms import INPUT_STYLE, OneTimeKeyMixin
 from accounts.kernel.money import MAX_DIGITS
-from accounts.models import Client
-from billing.models import FapiaoRequest, Invoice, SetOff
+from accounts.models import Client, Provider
+from billing.models import FapiaoRequest, Invoice, SetOff, UsageRecord
+
+from .services.prices import LEGAL_CAUSE_CHOICES as LEGAL_PRICE_CAUSES
 
 DATE = {"type": "date", "style": INPUT_STYLE}
 LINES = 3
@@ -308,3 +310,65 @@ class StatementAssignForm(forms.Form):
 
 class StatementRefundForm(forms.Form):
     note = forms.CharField(label="How it was refunded", max_length=300, strip=True)
+
+
+# --- Prices and rates (art. 4.4, 4.6, 4.11) -----------------------------------------------------
+class _ProviderForm(forms.Form):
+    """A form on a provider-wide table: the profiles the staff member works on only."""
+
+    def __init__(self, *args, providers=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["provider"].queryset = (
+            providers if providers is not None else Provider.objects.none()
+        )
+
+
+class InterestRateForm(_ProviderForm):
+    provider = forms.ModelChoiceField(queryset=Provider.objects.none(), label="Profile")
+    valid_from = forms.DateField(
+        label="In force from",
+        widget=forms.DateInput(attrs=DATE),
+        help_text="cxengage-nl: 1 January or 1 July (art. 6:119a BW)",
+    )
+    annual_rate_pct = forms.DecimalField(
+        max_digits=6, decimal_places=3, label="Annual rate, %", min_value=Decimal("0")
+    )
+    note = forms.CharField(required=False, max_length=200, label="Source or note")
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "rate")
+        super().__init__(*args, **kwargs)
+
+
+class CpiRateForm(_ProviderForm):
+    provider = forms.ModelChoiceField(queryset=Provider.objects.none(), label="Profile")
+    year = forms.IntegerField(
+        min_value=2000, max_value=2100, label="Applied in January of", help_text="e.g. 2027"
+    )
+    rate_pct = forms.DecimalField(max_digits=6, decimal_places=3, label="National CPI change, %")
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "cpi")
+        super().__init__(*args, **kwargs)
+
+
+class PriceChangeForm(forms.Form):
+    """A change for a cause of art. 4.4 (the service checks the cause, the date and the price)."""
+
+    channel = forms.ChoiceField(choices=UsageRecord.Channel.choices)
+    unit_price = forms.DecimalField(
+        max_digits=14, decimal_places=6, label="New unit price excl. VAT", min_value=Decimal("0")
+    )
+    valid_from = forms.DateField(
+        label="Takes effect on", widget=forms.DateInput(attrs=DATE), help_text="after today"
+    )
+    cause = forms.ChoiceField(choices=LEGAL_PRICE_CAUSES, label="Cause (art. 4.4)")
+    explanation = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}),
+        label="What changed",
+        help_text="the client reads it",
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "change")
+        super().__init__(*args, **kwargs)

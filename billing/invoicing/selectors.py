@@ -20,17 +20,20 @@ from decimal import Decimal
 from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet, Sum
 
 from accounts.kernel.errors import ApplicationError, NotFound
-from accounts.models import Client, User
+from accounts.models import Client, Provider, User
 from accounts.selectors import providers_visible_to, scoped
 from billing.models import (
     BankAccount,
+    CpiAdjustment,
     Deposit,
     Dispute,
     FapiaoRequest,
+    InterestNotComputed,
     InterestRate,
     Invoice,
     Payment,
     Price,
+    PriceChange,
     RestitutionRequest,
     SetOff,
     StatementEntry,
@@ -49,7 +52,13 @@ from .services.disputes import (
     dispute_withholding,
 )
 from .services.fapiao import fapiao_confirm_check, fapiao_overdue
-from .services.interest import interest_accrued, interest_spans
+from .services.interest import (
+    NoRateInForce,
+    interest_accrued,
+    interest_rate_today,
+    interest_spans,
+    interest_terms_of,
+)
 from .services.invoices import (
     dispute_withheld,
     invoice_due_now,
@@ -333,19 +342,22 @@ class InvoiceDetail:
     interest_to_date: Decimal
     interest_spans: list
     pay: PaymentInstructions | None
+    interest_no_rate_from: dt.date | None = None
 
 
-def _interest_so_far(invoice: Invoice, today: dt.date) -> tuple[Decimal, list]:
+def _interest_so_far(invoice: Invoice, today: dt.date) -> tuple[Decimal, list, dt.date | None]:
+    """Interest so far and its spans; with no rate in force on a day that earns interest, the
+    first such day instead (art. 4.6): the page says so rather than showing a silent zero."""
     if invoice.kind != Invoice.Kind.INVOICE or not invoice.due_date or today <= invoice.due_date:
-        return Decimal("0"), []
+        return Decimal("0"), [], None
     try:
         interest = interest_accrued(invoice=invoice, until=today)
         spans = interest_spans(
             invoice=invoice, first=invoice.due_date + dt.timedelta(days=1), last=today
         )
-    except ApplicationError:  # no rate entered yet: the page still shows the invoice
-        return Decimal("0"), []
-    return interest, spans
+    except NoRateInForce as exc:
+        return Decimal("0"), [], exc.day
+    return interest, spans, None
 
 
 def invoice_detail(*, user: User, pk, today: dt.date | None = None) -> InvoiceDetail:
@@ -353,7 +365,7 @@ def invoice_detail(*, user: User, pk, today: dt.date | None = None) -> InvoiceDe
     withholds now), fapiao (with `overdue`) and what is due now."""
     invoice = invoice_get(user=user, pk=pk)
     today = today or _common.today(invoice.provider)
-    interest, spans = _interest_so_far(invoice, today)
+    interest, spans, no_rate_from = _interest_so_far(invoice, today)
     disputes = with_withheld(invoice.disputes.order_by("-raised_at", "-pk"))
     amounts = invoice_amounts(invoice)
     return InvoiceDetail(
@@ -372,6 +384,7 @@ def invoice_detail(*, user: User, pk, today: dt.date | None = None) -> InvoiceDe
         interest_to_date=interest,
         interest_spans=spans,
         pay=invoice_payment_instructions(invoice, due_now=amounts.due_now),
+        interest_no_rate_from=no_rate_from,
     )
 
 
@@ -596,14 +609,135 @@ def price_list(*, user: User, client: Client | None = None) -> QuerySet[Price]:
     )
 
 
+def provider_for_staff(*, user: User, code: str) -> Provider:
+    """The profile with `code` if `user` works on it, else NotFound (another's looks missing)."""
+    provider = providers_visible_to(user).filter(code=code).first()
+    if provider is None:
+        raise NotFound()
+    return provider
+
+
 def interest_rate_list(*, user: User, provider_code: str = "") -> QuerySet[InterestRate]:
-    """The rates of the providers `user` serves (a client's users: their provider's)."""
     qs = InterestRate.objects.select_related("provider").filter(
         provider__in=providers_visible_to(user)
     )
     if provider_code:
         qs = qs.filter(provider__code=provider_code)
     return qs.order_by("provider__code", "-valid_from")
+
+
+def cpi_adjustment_list(*, user: User) -> QuerySet[CpiAdjustment]:
+    return (
+        CpiAdjustment.objects.select_related("provider", "entered_by")
+        .filter(provider__in=providers_visible_to(user))
+        .order_by("provider__code", "-year")
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InterestStatus:
+    """A profile's late-interest position today (art. 4.6), for the staff's pages."""
+
+    provider: Provider
+    rate_today: Decimal | None
+    rate_rule: str
+    compounds_yearly: bool
+    rate_period_months: int | None
+    invoices_without_interest: int
+
+    @property
+    def alert(self) -> bool:
+        return self.rate_today is None or self.invoices_without_interest > 0
+
+
+def interest_status_list(*, user: User) -> list[InterestStatus]:
+    """Per profile the staff member works on: the rate in force today (None: none is) and how
+    many invoices the overdue job found earning interest without a rate (art. 4.6)."""
+    rows = []
+    for provider in providers_visible_to(user):
+        terms = interest_terms_of(provider)
+        rows.append(
+            InterestStatus(
+                provider=provider,
+                rate_today=interest_rate_today(provider),
+                rate_rule=terms.rate_rule,
+                compounds_yearly=terms.compounds_yearly,
+                rate_period_months=terms.rate_period_months,
+                invoices_without_interest=InterestNotComputed.objects.filter(
+                    provider=provider, resolved_at=None
+                ).count(),
+            )
+        )
+    return rows
+
+
+def interest_gap_list(*, user: User) -> QuerySet[InterestNotComputed]:
+    """The overdue job's open records of invoices it could not compute interest on (art. 4.6)."""
+    return scoped(
+        InterestNotComputed.objects.filter(resolved_at=None).select_related(
+            "invoice__client", "provider"
+        ),
+        user=user,
+        client_field="invoice__client",
+    ).order_by("-recorded_at", "-id")
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MICRO = dt.timedelta(microseconds=1)
+
+
+def _change_cursor_encode(change: PriceChange) -> str:
+    """`<microseconds since 1970>_<id>`: URL-safe as it is."""
+    return f"{(change.recorded_at - _EPOCH) // _MICRO}_{change.pk}"
+
+
+def _change_cursor_decode(cursor: str) -> tuple[dt.datetime, int]:
+    try:
+        micros, pk = cursor.split("_", 1)
+        return _EPOCH + int(micros) * _MICRO, int(pk)
+    except (ValueError, AttributeError, OverflowError):
+        raise ValueError("invalid cursor") from None
+
+
+def price_change_list(
+    *, user: User, client: Client, cursor: str | None = None, page_size: int = 50
+) -> Page:
+    """One page of every change of the client's prices, with its cause (art. 4.2-4.4, 4.11),
+    newest first; keyset-paginated on (recorded_at, id) desc over `price_change_client_idx`.
+
+    `cursor` is the `next_cursor` of the previous page; an invalid one raises ValueError.
+    """
+    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+    qs = _scoped_list(PriceChange.objects.all(), user=user, client=client).order_by(
+        "-recorded_at", "-id"
+    )
+    if cursor:
+        moment, pk = _change_cursor_decode(cursor)
+        qs = qs.extra(
+            where=['("billing_pricechange"."recorded_at", "billing_pricechange"."id") < (%s, %s)'],
+            params=[moment, pk],
+        )
+    rows = list(qs[: page_size + 1])
+    next_cursor = _change_cursor_encode(rows[page_size - 1]) if len(rows) > page_size else None
+    return Page(items=rows[:page_size], next_cursor=next_cursor)
+
+
+def prices_in_force(*, user: User, client: Client, today: dt.date | None = None) -> list[Price]:
+    """The client's price per channel in force today, and any already announced for later."""
+    today = today or _common.today(client.provider)
+    prices = list(
+        _scoped_list(Price.objects.all(), user=user, client=client).order_by(
+            "channel", "valid_from"
+        )
+    )
+    current: dict[str, Price] = {}
+    later: list[Price] = []
+    for price in prices:
+        if price.valid_from <= today:
+            current[price.channel] = price
+        else:
+            later.append(price)
+    return sorted(current.values(), key=lambda p: p.channel) + later
 
 
 def queue_counts(*, user: User) -> dict:

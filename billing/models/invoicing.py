@@ -20,6 +20,16 @@ def unit_price_field(**kwargs):
     return models.DecimalField(max_digits=14, decimal_places=6, **kwargs)
 
 
+class PriceCause(models.TextChoices):
+    """Why a price changed: the article that allows the change."""
+
+    SET = "set", "Price set or agreed (art. 4.2, 4.3)"
+    CPI = "cpi", "Yearly CPI adjustment (art. 4.11)"
+    CHANGE_OF_LAW = "change_of_law", "Change of Applicable Law (art. 4.4)"
+    OPERATOR_RATE = "operator_rate", "Rate change by an Operator (art. 4.4)"
+    PURCHASE_PRICE = "purchase_price", "Higher purchase price of messages (art. 4.4)"
+
+
 class Price(models.Model):
     """A client's price per message on a channel; fixed prices change only by written agreement (4.3)."""
 
@@ -33,6 +43,12 @@ class Price(models.Model):
     valid_from = models.DateField()
     agreement_reference = models.CharField(
         max_length=200, blank=True, help_text=_("the written agreement behind a fixed-price change")
+    )
+    cause = models.CharField(
+        max_length=20,
+        choices=PriceCause.choices,
+        default=PriceCause.SET,
+        help_text="why the price changed (art. 4.2-4.4, 4.11)",
     )
 
     history = HistoricalRecords()
@@ -75,6 +91,38 @@ class CpiAdjustment(models.Model):
                 name="one_cpi_rate_per_provider_year",
                 violation_error_message="This provider already has a CPI rate for that year.",
             )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
+
+class PriceChange(models.Model):
+    """One change of a client's price on a channel, with its cause, listed for the client
+    (art. 4.2-4.4, 4.11). Written by the service that changes the price, in its transaction;
+    `notice_key` names the outbox notice the client was sent (art. 4.4: in advance)."""
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="price_changes")
+    channel = models.CharField(max_length=16, choices=UsageRecord.Channel.choices)
+    price = models.ForeignKey(Price, on_delete=models.PROTECT, related_name="changes")
+    old_unit_price = unit_price_field(null=True, blank=True)
+    new_unit_price = unit_price_field()
+    currency = models.CharField(max_length=3)
+    fixed = models.BooleanField(default=False, help_text="the price is a fixed one (art. 4.3)")
+    effective_from = models.DateField()
+    cause = models.CharField(max_length=20, choices=PriceCause.choices)
+    explanation = models.TextField(blank=True, help_text="what changed: the law, the operator, …")
+    reference = models.CharField(max_length=200, blank=True)
+    recorded_at = models.DateTimeField(default=timezone.now)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    notice_key = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        indexes = [
+            models.Index(fields=["client", "-recorded_at", "-id"], name="price_change_client_idx"),
         ]
 
     def __str__(self) -> str:
@@ -273,6 +321,91 @@ class InterestRate(models.Model):
                 fields=["provider", "valid_from"],
                 name="one_interest_rate_per_provider_day",
                 violation_error_message="This provider already has an interest rate from that day.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
+
+class InterestTerms(models.Model):
+    """How a profile reckons late interest (art. 4.6): whose rate, how long a rate is fixed for,
+    and whether the year's interest is added to the amount on which interest runs.
+
+    cxengage-nl (Dutch law, art. 6:119a BW): the statutory commercial rate, the ECB main
+    refinancing rate plus 8 points, fixed for each half-year from 1 January and 1 July; "after
+    each year the amount on which the statutory interest is calculated is increased by the
+    interest due for that year" (art. 6:119a(3)). cm-cn: PRC law has no single statutory
+    commercial rate, so the provider sets its own, in force until the next. A profile without
+    a row reckons as cm-cn does.
+    """
+
+    class Basis(models.TextChoices):
+        STATUTORY = "statutory", "Statutory commercial rate"
+        PROVIDER = "provider", "The provider's own rate"
+
+    provider = models.OneToOneField(
+        "accounts.Provider", on_delete=models.PROTECT, related_name="interest_terms"
+    )
+    basis = models.CharField(max_length=16, choices=Basis.choices, default=Basis.PROVIDER)
+    rate_period_months = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="each rate is fixed for this many months from 1 January (6: half-years); "
+        "empty: a rate is in force until the next one",
+    )
+    compounds_yearly = models.BooleanField(
+        default=False,
+        help_text="after each full year the year's interest is added to the amount on which "
+        "interest runs (art. 6:119a(3) BW)",
+    )
+    rate_rule = models.CharField(
+        max_length=200, blank=True, help_text="e.g. ECB main refinancing rate + 8 points"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rate_period_months__isnull=True)
+                | Q(rate_period_months__in=[1, 2, 3, 4, 6, 12]),
+                name="interest_rate_period_divides_year",
+                violation_error_message="A rate period divides the year: 1, 2, 3, 4, 6 or 12 months.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
+
+class InterestNotComputed(models.Model):
+    """The overdue job's record that no late interest could be computed on an overdue invoice
+    because no rate is in force (art. 4.6): visible to staff instead of a silent zero. Open
+    until a run finds every day covered by a rate again (`resolved_at`)."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="interest_gaps")
+    provider = models.ForeignKey("accounts.Provider", on_delete=models.PROTECT, related_name="+")
+    first_day = models.DateField(help_text="the first day of interest without a rate in force")
+    recorded_at = models.DateTimeField(default=timezone.now)
+    last_checked_on = models.DateField()
+    resolved_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-recorded_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["invoice"],
+                condition=Q(resolved_at__isnull=True),
+                name="one_open_interest_gap_per_invoice",
+                violation_error_message="This invoice already has an open no-rate record.",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["provider"],
+                condition=Q(resolved_at__isnull=True),
+                name="interest_gap_open_idx",
             )
         ]
 

@@ -4,6 +4,7 @@ from rest_framework import serializers
 
 from billing.models import (
     BankAccount,
+    CpiAdjustment,
     Deposit,
     Dispute,
     FapiaoRequest,
@@ -13,6 +14,7 @@ from billing.models import (
     InvoiceLine,
     Payment,
     Price,
+    PriceChange,
     SetOff,
 )
 
@@ -121,6 +123,11 @@ class InterestSpanSerializer(serializers.Serializer):
     outstanding = serializers.DecimalField(max_digits=14, decimal_places=2)
     annual_rate_pct = serializers.DecimalField(max_digits=6, decimal_places=3)
     amount = serializers.DecimalField(max_digits=16, decimal_places=6)
+    capitalised = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        help_text="interest of full years added to the amount it runs on (art. 6:119a(3) BW)",
+    )
 
 
 class DisputeSerializer(serializers.ModelSerializer):
@@ -264,6 +271,10 @@ class InvoiceDetailSerializer(serializers.Serializer):
     interest_to_date = serializers.DecimalField(
         max_digits=14, decimal_places=2, help_text="late interest accrued so far (art. 4.6)"
     )
+    interest_no_rate_from = serializers.DateField(
+        allow_null=True,
+        help_text="the first day interest runs without a rate in force (art. 4.6); null: none",
+    )
     interest_spans = InterestSpanSerializer(many=True)
     lines = InvoiceLineSerializer(many=True)
     payments = PaymentSerializer(many=True)
@@ -318,4 +329,49 @@ class PriceSerializer(serializers.ModelSerializer):
             "fixed",
             "valid_from",
             "agreement_reference",
+            "cause",
         ]
+
+
+class PriceChangeSerializer(serializers.ModelSerializer):
+    """One change of a client's price, with its cause (art. 4.2-4.4, 4.11)."""
+
+    client = serializers.IntegerField(source="client_id", read_only=True)
+    notice_sent = serializers.SerializerMethodField()
+
+    class Meta:
+        model = PriceChange
+        fields = [
+            "id",
+            "client",
+            "channel",
+            "old_unit_price",
+            "new_unit_price",
+            "currency",
+            "fixed",
+            "effective_from",
+            "cause",
+            "explanation",
+            "reference",
+            "recorded_at",
+            "notice_sent",
+        ]
+
+    def get_notice_sent(self, obj) -> bool:
+        return bool(obj.notice_key)
+
+
+class PriceChangeListSerializer(serializers.Serializer):
+    """One keyset page: pass `next_cursor` back as `?cursor=` for the next one."""
+
+    next_cursor = serializers.CharField(allow_null=True)
+    next = serializers.CharField(allow_null=True, help_text="the URL of the next page")
+    results = PriceChangeSerializer(many=True)
+
+
+class CpiAdjustmentSerializer(serializers.ModelSerializer):
+    provider = serializers.CharField(source="provider.code", read_only=True)
+
+    class Meta:
+        model = CpiAdjustment
+        fields = ["id", "provider", "year", "rate_pct", "entered_at", "applied_at"]

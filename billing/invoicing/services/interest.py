@@ -13,18 +13,27 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db import transaction
-from django.db.models import Max
+from django.db import IntegrityError, transaction
+from django.db.models import Max, Q, Sum
 from django.utils.translation import gettext
 
-from accounts.kernel.dates import local_date
+from accounts.kernel.dates import add_months, local_date
 from accounts.kernel.errors import ApplicationError, ValidationFailed
 from accounts.kernel.history import with_history_user
 from accounts.kernel.inputs import clean_date
 from accounts.kernel.money import round_money, to_decimal
 from accounts.kernel.roles import require_billing_staff, require_serves_provider
 from accounts.models import Client, Provider, User
-from billing.models import Dispute, InterestCharge, InterestRate, Invoice, InvoiceLine, SetOff
+from billing.models import (
+    Dispute,
+    InterestCharge,
+    InterestNotComputed,
+    InterestRate,
+    InterestTerms,
+    Invoice,
+    InvoiceLine,
+    SetOff,
+)
 
 from . import _common
 from ._common import HUNDRED, ZERO
@@ -33,13 +42,18 @@ from .invoices import dispute_withheld, invoice_recalculate, vat_default
 
 @dataclass(frozen=True, slots=True)
 class InterestSpan:
-    """Days with the same outstanding amount, rate and year length."""
+    """Days with the same outstanding amount, rate and year length.
+
+    `outstanding` is the amount interest runs on: what is unpaid of the invoice plus, where
+    the profile compounds (art. 6:119a(3) BW), the interest of each full year already added to
+    it (`capitalised`, included in `outstanding`)."""
 
     first: dt.date
     last: dt.date
     outstanding: Decimal
     annual_rate_pct: Decimal
     year_days: int
+    capitalised: Decimal = ZERO
 
     @property
     def days(self) -> int:
@@ -51,19 +65,91 @@ class InterestSpan:
         return self.outstanding * self.annual_rate_pct / HUNDRED * self.days / self.year_days
 
 
-def _rate_on(rates: list, day: dt.date, provider: Provider) -> Decimal:
-    rate = next((r for since, r in reversed(rates) if since <= day), None)
-    if rate is None:
-        raise ApplicationError(
-            f"No statutory interest rate is in force on {day:%Y-%m-%d} for {provider.code}; "
+class NoRateInForce(ApplicationError):
+    """No interest rate is in force on a day on which interest runs (art. 4.6)."""
+
+    code = "no_interest_rate"
+
+    def __init__(self, provider: Provider, day: dt.date) -> None:
+        super().__init__(
+            f"No late-interest rate is in force on {day:%Y-%m-%d} for {provider.code}; "
             "staff enter one first (art. 4.6).",
             field="interest_rate",
             article="4.6",
         )
-    return rate
+        self.day = day
 
 
-def _extend(spans: list[InterestSpan], day: dt.date, outstanding: Decimal, rate: Decimal) -> None:
+def interest_terms_of(provider: Provider) -> InterestTerms:
+    """The profile's way of reckoning interest; a profile without a row has its own rate, in
+    force until the next, simple interest (as cm-cn)."""
+    terms = InterestTerms.objects.filter(provider=provider).first()
+    return terms or InterestTerms(provider=provider, basis=InterestTerms.Basis.PROVIDER)
+
+
+@dataclass(frozen=True, slots=True)
+class RatePeriod:
+    since: dt.date
+    until: dt.date | None  # exclusive; None: until the next rate
+    annual_rate_pct: Decimal
+
+
+def interest_rate_table(provider: Provider, *, last: dt.date | None = None) -> list[RatePeriod]:
+    """The profile's rates with the days each is in force (art. 4.6).
+
+    A rate is in force from its day until the next rate; where the profile fixes rates per
+    period (`InterestTerms.rate_period_months`: 6 for the Dutch half-years of art. 6:119a BW),
+    at most until the end of its period, so a half-year nobody entered has no rate instead of
+    silently keeping the last one.
+    """
+    terms = interest_terms_of(provider)
+    qs = InterestRate.objects.filter(provider=provider).order_by("valid_from")
+    if last is not None:
+        qs = qs.filter(valid_from__lte=last)
+    rows = list(qs.values_list("valid_from", "annual_rate_pct"))
+    table = []
+    for i, (since, rate) in enumerate(rows):
+        until = rows[i + 1][0] if i + 1 < len(rows) else None
+        if terms.rate_period_months:
+            end = add_months(since, terms.rate_period_months)
+            until = end if until is None else min(until, end)
+        table.append(RatePeriod(since, until, rate))
+    return table
+
+
+def rate_in_force(table: list[RatePeriod], day: dt.date) -> Decimal | None:
+    """The annual rate in force on `day`, or None (art. 4.6)."""
+    for period in reversed(table):
+        if period.since <= day:
+            return period.annual_rate_pct if period.until is None or day < period.until else None
+    return None
+
+
+def interest_rate_today(provider: Provider) -> Decimal | None:
+    """The rate in force today in the profile's time zone, or None (art. 4.6)."""
+    today = _common.today(provider)
+    return rate_in_force(interest_rate_table(provider, last=today), today)
+
+
+def disputed_part_withheld(dispute: Dispute, day: dt.date) -> Decimal:
+    """What a dispute kept out of the amount interest runs on, on `day` (art. 4.6, 10.2).
+
+    While the dispute is open, the disputed part the client may withhold (`dispute_withheld`).
+    Once it is resolved only what was granted was rightly withheld: if the dispute is rejected,
+    interest on the withheld part runs from the original due date, as if it had never been
+    withheld; if part is granted, interest on the rest runs likewise.
+    """
+    held = dispute_withheld(dispute, on=day)
+    if dispute.status == Dispute.Status.REJECTED:
+        return ZERO
+    if dispute.status == Dispute.Status.GRANTED:
+        return min(held, dispute.granted_amount or ZERO)
+    return held
+
+
+def _extend(
+    spans: list[InterestSpan], day: dt.date, outstanding: Decimal, rate: Decimal, capitalised
+) -> None:
     """Add `day` to the last span when nothing changed since, else start a new span."""
     year_days = 366 if calendar.isleap(day.year) else 365
     prev = spans[-1] if spans else None
@@ -74,25 +160,23 @@ def _extend(spans: list[InterestSpan], day: dt.date, outstanding: Decimal, rate:
         and prev.annual_rate_pct == rate
         and prev.year_days == year_days
         and prev.last.year == day.year
+        and prev.capitalised == capitalised
     ):
-        spans[-1] = InterestSpan(prev.first, day, outstanding, rate, year_days)
+        spans[-1] = InterestSpan(prev.first, day, outstanding, rate, year_days, capitalised)
     else:
-        spans.append(InterestSpan(day, day, outstanding, rate, year_days))
+        spans.append(InterestSpan(day, day, outstanding, rate, year_days, capitalised))
 
 
-def interest_spans(*, invoice: Invoice, first: dt.date, last: dt.date) -> list[InterestSpan]:
-    """The days from `first` to `last` on which the invoice earns interest, in spans (art. 4.6).
-
-    A day's outstanding amount is the total less payments received on or before it, set-offs
-    recorded on or before it (local date) and what a dispute withheld that day
-    (`dispute_withheld`). A rate change, a payment or a new year splits the span.
-    """
-    if invoice.kind != Invoice.Kind.INVOICE or invoice.status in (
-        Invoice.Status.DRAFT,
-        Invoice.Status.VOID,
+def _all_spans(invoice: Invoice, last: dt.date) -> list[InterestSpan]:
+    """Every span from the first day of interest (the day after the due date) to `last`."""
+    if (
+        invoice.kind != Invoice.Kind.INVOICE
+        or invoice.status in (Invoice.Status.DRAFT, Invoice.Status.VOID)
+        or invoice.due_date is None
     ):
         return []
     provider = invoice.provider
+    terms = interest_terms_of(provider)
     payments = list(invoice.payments.values_list("received_on", "amount"))
     set_offs = [
         (local_date(provider, at), amount)
@@ -105,39 +189,108 @@ def interest_spans(*, invoice: Invoice, first: dt.date, last: dt.date) -> list[I
             "invoice__provider"
         )
     )
-    rates = list(
-        InterestRate.objects.filter(provider=provider, valid_from__lte=last)
-        .order_by("valid_from")
-        .values_list("valid_from", "annual_rate_pct")
-    )
+    table = interest_rate_table(provider, last=last)
+    start = invoice.due_date + dt.timedelta(days=1)
     spans: list[InterestSpan] = []
-    day = first
+    capitalised = ZERO
+    years = 1
+    anniversary = add_months(start, 12)
+    year_interest = ZERO
+    day = start
     while day <= last:
+        if terms.compounds_yearly and day == anniversary:
+            # art. 6:119a(3) BW: after each year, that year's interest joins the amount on which
+            # interest runs.
+            capitalised += round_money(year_interest)
+            year_interest = ZERO
+            years += 1
+            anniversary = add_months(start, 12 * years)
         paid = sum((a for d, a in payments if d <= day), ZERO) + sum(
             (a for d, a in set_offs if d <= day), ZERO
         )
-        held = sum((dispute_withheld(d, on=day) for d in disputes), ZERO)
-        outstanding = max(invoice.total - paid - held, ZERO)
-        if outstanding > 0:
-            _extend(spans, day, outstanding, _rate_on(rates, day, provider))
+        held = sum((disputed_part_withheld(d, day) for d in disputes), ZERO)
+        principal = max(invoice.total - paid - held, ZERO)
+        if principal > 0:
+            rate = rate_in_force(table, day)
+            if rate is None:
+                raise NoRateInForce(provider, day)
+            _extend(spans, day, principal + capitalised, rate, capitalised)
+            span = spans[-1]
+            year_interest += span.outstanding * rate / HUNDRED / span.year_days
         day += dt.timedelta(days=1)
     return spans
+
+
+def interest_spans(*, invoice: Invoice, first: dt.date, last: dt.date) -> list[InterestSpan]:
+    """The days from `first` to `last` on which the invoice earns interest, in spans (art. 4.6).
+
+    A day's outstanding amount is the total less payments received on or before it, set-offs
+    recorded on or before it (local date) and what a dispute rightly withheld that day
+    (`disputed_part_withheld`), plus, where the profile compounds, the interest of each full
+    year since interest began (art. 6:119a(3) BW). A rate change, a payment, a new year or a
+    year's interest added splits the span. Raises `NoRateInForce` for a day that earns interest
+    without a rate in force: never a silent zero.
+    """
+    clipped = []
+    for s in _all_spans(invoice, last):
+        if s.last < first:
+            continue
+        lo = max(s.first, first)
+        clipped.append(
+            InterestSpan(lo, s.last, s.outstanding, s.annual_rate_pct, s.year_days, s.capitalised)
+        )
+    return clipped
 
 
 def interest_accrued(*, invoice: Invoice, until: dt.date) -> Decimal:
     """Late interest from the day after the due date up to and including `until` (art. 4.6).
 
     "In the event that Client fails to pay CM the amounts due within the agreed period,
-    statutory commercial interest shall be applied ... on the outstanding amount without any
-    requirement from CM to communicate a notice of default." Per day, actual/actual (1/365,
-    or 1/366 in a leap year), at the rate in force that day; rounded half-up to cents once.
+    statutory commercial interest shall be applied and will fall due accordingly by the Client
+    on the outstanding amount without any requirement from CM to communicate a notice of
+    default." Per day, actual/actual (1/365, or 1/366 in a leap year), at the rate in force
+    that day (`interest_rate_table`), compounded yearly where the profile says so (cxengage-nl,
+    art. 6:119a(3) BW); rounded half-up to cents once.
     """
     if invoice.due_date is None or until <= invoice.due_date:
         return ZERO
-    spans = interest_spans(
-        invoice=invoice, first=invoice.due_date + dt.timedelta(days=1), last=until
-    )
-    return round_money(sum((s.amount for s in spans), ZERO))
+    return round_money(sum((s.amount for s in _all_spans(invoice, until)), ZERO))
+
+
+def first_day_uncovered(table: list[RatePeriod], first: dt.date, last: dt.date) -> dt.date | None:
+    """The first day from `first` to `last` on which no rate of `table` is in force, or None."""
+    day = first
+    while day <= last:
+        period = next(
+            (p for p in reversed(table) if p.since <= day and (p.until is None or day < p.until)),
+            None,
+        )
+        if period is None:
+            return day
+        if period.until is None:
+            return None
+        day = period.until
+    return None
+
+
+def interest_first_day_without_rate(
+    *, invoice: Invoice, until: dt.date, table: list[RatePeriod] | None = None
+) -> dt.date | None:
+    """The first day up to `until` on which the invoice earns interest but no rate is in force.
+
+    With the profile's `table` given, an invoice whose every day of interest is covered by a
+    rate is answered without walking its days."""
+    if invoice.due_date is None or until <= invoice.due_date:
+        return None
+    if table is not None and (
+        first_day_uncovered(table, invoice.due_date + dt.timedelta(days=1), until) is None
+    ):
+        return None
+    try:
+        _all_spans(invoice, until)
+    except NoRateInForce as exc:
+        return exc.day
+    return None
 
 
 def _next_draft(client: Client, acting_user: User | None) -> Invoice:
@@ -195,8 +348,11 @@ def interest_charge(
 ) -> list[InterestCharge]:
     """Charge the late interest accrued up to `until` on the client's next draft invoice (art. 4.6).
 
-    Each invoice's charged days follow on from its last `InterestCharge`, so the same days
-    are never charged twice; the invoices are locked while this runs. The interest lines carry
+    Each invoice's charged days follow on from its last `InterestCharge`, and the amount is
+    the interest accrued up to `until` less what was charged before, so the same interest is
+    never charged twice, while interest that arose for earlier days after they were charged
+    (a rejected dispute's withheld part, from the original due date; a year's interest added
+    to the principal) is charged with the next span. The invoices are locked while this runs. The interest lines carry
     0 % VAT (interest is compensation, not a supply).
     """
     if acting_user is not None:
@@ -224,8 +380,8 @@ def interest_charge(
         first = (last_charged or invoice.due_date) + dt.timedelta(days=1)
         if first > until:
             continue
-        spans = interest_spans(invoice=invoice, first=first, last=until)
-        amount = round_money(sum((s.amount for s in spans), ZERO))
+        charged = InterestCharge.objects.filter(invoice=invoice).aggregate(s=Sum("amount"))["s"]
+        amount = interest_accrued(invoice=invoice, until=until) - (charged or ZERO)
         if amount <= 0:
             continue
         if draft is None:
@@ -241,7 +397,12 @@ def interest_charge(
 def interest_rate_enter(
     *, provider: Provider, valid_from: dt.date, annual_rate_pct, acting_user: User, note: str = ""
 ) -> InterestRate:
-    """Staff keep the dated table of statutory commercial interest rates per profile (art. 4.6)."""
+    """Staff keep the dated table of late-interest rates per profile (art. 4.6).
+
+    cxengage-nl: the statutory rate of art. 6:119a BW, the ECB main refinancing rate plus 8
+    points, fixed for each half-year, so it takes effect on 1 January or 1 July only; cm-cn:
+    the provider's own rate, from any day, in force until the next.
+    """
     require_billing_staff(acting_user)
     require_serves_provider(acting_user, provider)
     valid_from = clean_date(valid_from, field="valid_from")
@@ -250,9 +411,93 @@ def interest_rate_enter(
         raise ValidationFailed(
             {"annual_rate_pct": [gettext("An annual percentage from 0, with at most 3 decimals.")]}
         )
+    period = interest_terms_of(provider).rate_period_months
+    if period and (valid_from.day != 1 or (valid_from.month - 1) % period):
+        starts = ", ".join(f"1 {calendar.month_name[m]}" for m in range(1, 13, period))
+        raise ValidationFailed(
+            {
+                "valid_from": [
+                    f"This profile's rate is fixed per period of {period} months: it takes "
+                    f"effect on {starts} (art. 4.6)."
+                ]
+            },
+            article="4.6",
+        )
     row = InterestRate.objects.filter(
         provider=provider, valid_from=valid_from
     ).first() or InterestRate(provider=provider, valid_from=valid_from)
     row.annual_rate_pct, row.note = rate, (note or "").strip()[:200]
     with_history_user(row, acting_user).save()
     return row
+
+
+def _gap_check(
+    invoice: Invoice, day: dt.date, now: dt.datetime, table: list[RatePeriod]
+) -> str | None:
+    """Record, or close, the invoice's no-rate record; what happened, if anything."""
+    missing = interest_first_day_without_rate(invoice=invoice, until=day, table=table)
+    open_gap = InterestNotComputed.objects.filter(invoice=invoice, resolved_at=None).first()
+    if missing is None:
+        if open_gap is not None:
+            InterestNotComputed.objects.filter(pk=open_gap.pk).update(
+                resolved_at=now, last_checked_on=day
+            )
+            return "resolved"
+        return None
+    if open_gap is not None:
+        InterestNotComputed.objects.filter(pk=open_gap.pk).update(
+            first_day=missing, last_checked_on=day
+        )
+        return None
+    try:
+        with transaction.atomic():
+            InterestNotComputed.objects.create(
+                invoice=invoice, provider=invoice.provider, first_day=missing, last_checked_on=day
+            )
+    except IntegrityError:  # a concurrent run recorded it first
+        return None
+    return "recorded"
+
+
+def interest_gaps_record(
+    *, provider: Provider, today: dt.date, batch_size: int = 500
+) -> dict[str, int]:
+    """Part of the overdue job: where interest runs but no rate is in force, say so (art. 4.6).
+
+    "Statutory commercial interest shall be applied ... on the outstanding amount": for each
+    invoice past its due date that is still open (or has an open record), a day that earns
+    interest without a rate in force gets a visible `InterestNotComputed` record, once per
+    invoice, instead of interest accruing as zero unseen; a later run that finds every day
+    covered (staff entered the rate) closes it. Walks the invoices by key in bounded batches.
+    """
+    result = {"interest_not_computed": 0, "interest_gaps_resolved": 0}
+    now = _common.now()
+    open_statuses = [
+        Invoice.Status.ISSUED,
+        Invoice.Status.PARTLY_PAID,
+        Invoice.Status.OVERDUE,
+        Invoice.Status.DISPUTED,
+    ]
+    candidates = (
+        Invoice.objects.filter(provider=provider, kind=Invoice.Kind.INVOICE, due_date__lt=today)
+        .filter(
+            Q(status__in=open_statuses)
+            | Q(pk__in=InterestNotComputed.objects.filter(resolved_at=None).values("invoice_id"))
+        )
+        .select_related("provider")
+        .order_by("pk")
+    )
+    table = interest_rate_table(provider, last=today)
+    last_pk = 0
+    while True:
+        batch = list(candidates.filter(pk__gt=last_pk)[:batch_size])
+        for invoice in batch:
+            with transaction.atomic():
+                done = _gap_check(invoice, today, now, table)
+            if done == "recorded":
+                result["interest_not_computed"] += 1
+            elif done == "resolved":
+                result["interest_gaps_resolved"] += 1
+        if len(batch) < batch_size:
+            return result
+        last_pk = batch[-1].pk

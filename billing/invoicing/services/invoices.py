@@ -535,8 +535,13 @@ def invoices_mark_overdue(
     Issued, partly paid and disputed invoices past their due date with something due now
     become overdue and get `overdue_since`; a dispute whose withheld part is all that is left
     keeps the invoice disputed (`invoice_due_now`). Walks each provider's candidates by key.
+    Then records, visibly, each invoice on which interest runs without a rate in force
+    (`interest.interest_gaps_record`, art. 4.6).
     """
+    from .interest import interest_gaps_record  # interest builds on this module
+
     marked = 0
+    gaps = {"interest_not_computed": 0, "interest_gaps_resolved": 0}
     for provider in Provider.objects.order_by("pk"):
         day = today or _common.today(provider)
         last_pk = 0
@@ -567,4 +572,6 @@ def invoices_mark_overdue(
             if len(batch) < batch_size:
                 break
             last_pk = batch[-1].pk
-    return {"marked_overdue": marked}
+        for name, count in interest_gaps_record(provider=provider, today=day).items():
+            gaps[name] += count
+    return {"marked_overdue": marked, **gaps}

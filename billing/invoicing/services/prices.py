@@ -1,4 +1,8 @@
-"""Prices per message (art. 4.2-4.3) and the yearly CPI adjustment (art. 4.11)."""
+"""Prices per message (art. 4.2-4.3), changes for a cause even of fixed prices (art. 4.4) and
+the yearly CPI adjustment of every price, fixed or general (art. 4.11).
+
+Every change of a price is a `PriceChange` row with its cause, written in the transaction that
+changes the price, and listed for the client (`selectors.price_change_list`)."""
 
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ from accounts.kernel.money import round_unit_price, to_decimal
 from accounts.kernel.notifications import client_recipients, notify
 from accounts.kernel.roles import require_billing_staff, require_serves_provider
 from accounts.models import Client, Provider, User
-from billing.models import CpiAdjustment, Price, UsageRecord
+from billing.models import CpiAdjustment, Price, PriceCause, PriceChange, UsageRecord
 
 from . import _common
 from ._common import HUNDRED
@@ -111,14 +115,174 @@ def price_set(
     price = Price.objects.filter(
         client=client, channel=channel, valid_from=valid_from
     ).first() or Price(client=client, channel=channel, valid_from=valid_from)
+    old = _price_before(price)
     price.unit_price, price.currency, price.fixed, price.agreement_reference = (
         price_value,
         client.provider.currency,
         bool(fixed),
         reference,
     )
+    price.cause = PriceCause.SET
     with_history_user(price, acting_user).save()
+    _change_record(price, old, PriceCause.SET, reference=reference, acting_user=acting_user)
     return price
+
+
+def _price_before(price: Price):
+    """The unit price this one replaces: its own value when it is edited, else the one in
+    force the day before it takes effect (None: the channel had no price)."""
+    if price.pk is not None:
+        return Price.objects.get(pk=price.pk).unit_price
+    before = (
+        Price.objects.filter(
+            client_id=price.client_id, channel=price.channel, valid_from__lt=price.valid_from
+        )
+        .order_by("-valid_from")
+        .first()
+    )
+    return before.unit_price if before is not None else None
+
+
+def _change_record(
+    price: Price,
+    old,
+    cause: str,
+    *,
+    explanation: str = "",
+    reference: str = "",
+    acting_user: User | None,
+    notice_key: str = "",
+) -> PriceChange:
+    change = PriceChange(
+        client_id=price.client_id,
+        channel=price.channel,
+        price=price,
+        old_unit_price=old,
+        new_unit_price=price.unit_price,
+        currency=price.currency,
+        fixed=price.fixed,
+        effective_from=price.valid_from,
+        cause=cause,
+        explanation=explanation,
+        reference=reference[:200],
+        recorded_at=_common.now(),
+        recorded_by=acting_user,
+        notice_key=notice_key,
+    )
+    change.full_clean()
+    change.save()
+    return change
+
+
+LEGAL_CAUSES = (PriceCause.CHANGE_OF_LAW, PriceCause.OPERATOR_RATE, PriceCause.PURCHASE_PRICE)
+LEGAL_CAUSE_CHOICES = [(c.value, c.label) for c in LEGAL_CAUSES]
+
+
+@transaction.atomic
+def price_change_for_cause(
+    *,
+    client: Client,
+    channel: str,
+    unit_price,
+    valid_from: dt.date,
+    cause: str,
+    explanation: str,
+    acting_user: User,
+) -> PriceChange:
+    """Change a price, fixed or not, for a cause of art. 4.4, with notice in advance.
+
+    "Notwithstanding article 4.3, CM is in every instance entitled to change its prices
+    following from changes to Applicable Law, from an increase in the purchase price of
+    messages and/or from rates changes effected by Operators. CM shall inform the Client in
+    advance of such price increases as soon as reasonably possible." The change records its
+    cause and what happened; it takes effect on a later day than today (the profile's date),
+    and the client is sent a notice now naming that day. A fixed price stays fixed at its new
+    amount: later changes still need the client's written agreement (4.3) or a cause of 4.4.
+    """
+    require_billing_staff(acting_user)
+    if cause not in LEGAL_CAUSES:
+        raise ValidationFailed(
+            {
+                "cause": [
+                    "A price changes without the client's agreement for a change of law, an "
+                    "operator's rate change or a higher purchase price (art. 4.4): "
+                    f"{', '.join(LEGAL_CAUSES)}."
+                ]
+            },
+            article="4.4",
+        )
+    if channel not in UsageRecord.Channel.values:
+        raise ValidationFailed(
+            {"channel": [f"The channel is one of {', '.join(UsageRecord.Channel.values)}."]}
+        )
+    price_value = _clean_unit_price(unit_price)
+    valid_from = clean_date(valid_from, field="valid_from")
+    explanation = (explanation or "").strip()
+    if not explanation:
+        raise ValidationFailed(
+            {
+                "explanation": [
+                    "Say what changed: the law, the operator's rate, the purchase price (art. 4.4)."
+                ]
+            },
+            article="4.4",
+        )
+    client = (
+        Client.objects.select_for_update(of=("self",)).select_related("provider").get(pk=client.pk)
+    )
+    today = _common.today(client.provider)
+    if valid_from <= today:
+        raise ValidationFailed(
+            {
+                "valid_from": [
+                    "The client is told in advance: the new price takes effect after today "
+                    f"({today:%Y-%m-%d}) (art. 4.4)."
+                ]
+            },
+            article="4.4",
+        )
+    current = (
+        Price.objects.filter(client=client, channel=channel, valid_from__lte=valid_from)
+        .order_by("-valid_from")
+        .first()
+    )
+    if current is None:
+        raise ValidationFailed(
+            {"channel": ["This client has no price on this channel to change (art. 4.4)."]},
+            article="4.4",
+        )
+    price = (
+        current
+        if current.valid_from == valid_from
+        else Price(
+            client=client,
+            channel=channel,
+            valid_from=valid_from,
+            currency=current.currency,
+            fixed=current.fixed,
+        )
+    )
+    old = _price_before(price)
+    price.unit_price, price.cause = price_value, cause
+    price.agreement_reference = f"{PriceCause(cause).label}: {explanation}"[:200]
+    with_history_user(price, acting_user).save()
+    change = _change_record(price, old, cause, explanation=explanation, acting_user=acting_user)
+    key = f"price-change:{change.pk}"
+    if notify(
+        key=key,
+        client=client,
+        recipients=client_recipients(client),
+        subject=f"Your {price.get_channel_display()} price from {valid_from:%d %B %Y}",
+        body=(
+            f"From {valid_from:%d %B %Y} your {price.get_channel_display()} price changes from "
+            f"{old} to {price.unit_price} {price.currency} per message"
+            f"{' (a fixed price)' if price.fixed else ''}.\n"
+            f"Cause: {PriceCause(cause).label}.\n{explanation}"
+        ),
+    ):
+        change.notice_key = key
+        change.save(update_fields=["notice_key"])
+    return change
 
 
 @transaction.atomic
@@ -161,44 +325,60 @@ def _cpi_adjust_batch(adjustment: CpiAdjustment, ids: list[int], result: dict[st
         current[(price.client_id, price.channel)] = price
     changed = defaultdict(list)
     for (client_id, channel), price in sorted(current.items()):
-        if price.fixed or price.valid_from == jan1:
+        if price.valid_from == jan1:
             continue
         new = Price(
             client_id=client_id,
             channel=channel,
             unit_price=round_unit_price(price.unit_price * factor),
             currency=price.currency,
-            fixed=False,
+            fixed=price.fixed,
             valid_from=jan1,
             agreement_reference=f"CPI {adjustment.year}: {adjustment.rate_pct} % (art. 4.11)",
+            cause=PriceCause.CPI,
         )
         with_history_user(new, None).save()
         changed[client_id].append((price, new))
         result["prices_adjusted"] += 1
     for client in Client.objects.filter(pk__in=list(changed)).order_by("pk"):
+        key = f"cpi:{provider.pk}:{adjustment.year}:{client.pk}"
+        for old, new in changed[client.pk]:
+            _change_record(
+                new,
+                old.unit_price,
+                PriceCause.CPI,
+                explanation=f"National CPI change of {adjustment.rate_pct} % for {adjustment.year}",
+                reference=new.agreement_reference,
+                acting_user=None,
+                notice_key=key,
+            )
         lines = "\n".join(
             f"{old.get_channel_display()}: {old.unit_price} -> {new.unit_price} {new.currency} per message"
+            f"{' (fixed price)' if new.fixed else ''}"
             for old, new in changed[client.pk]
         )
         if notify(
-            key=f"cpi:{provider.pk}:{adjustment.year}:{client.pk}",
+            key=key,
             client=client,
             recipients=client_recipients(client),
             subject=f"Your prices from 1 January {adjustment.year}",
-            body=f"Prices are adjusted by the national CPI change of {adjustment.rate_pct} % (art. 4.11):\n{lines}",
+            body=f"Prices, fixed or general, are adjusted by the national CPI change of {adjustment.rate_pct} % (art. 4.11):\n{lines}",
         ):
             result["clients_notified"] += 1
 
 
 def cpi_adjust(*, today: dt.date | None = None, batch_size: int = 200) -> dict[str, Any]:
-    """Job: each January apply the year's CPI change to the prices that are not fixed (art. 4.11).
+    """Job: each January apply the year's CPI change to every price, fixed or not (art. 4.11).
 
-    "CM shall have the right to make adjustments to its prices (fixed or general) on an annual
-    basis at the beginning of each subsequent calendar year to reflect the annual changes in
-    the national Consumer Price Index." The portal applies it to prices not fixed only (issue
-    4: a fixed price changes only by a recorded written agreement, art. 4.3). Each client's
+    "Notwithstanding article 4.3, CM shall have the right to make adjustments to its prices
+    (fixed or general) on an annual basis at the beginning of each subsequent calendar year to
+    reflect the annual changes in the national Consumer Price Index (CPI)." "Notwithstanding
+    article 4.3" means the written agreement 4.3 asks for a fixed price is not needed here: a
+    fixed price is adjusted too, and stays fixed at its new amount (issue 12 corrects the
+    earlier reading of issue 4, which skipped fixed prices). Each client's
     price in force on 1 January gets a new Price row valid from 1 January with the unit price
-    × (1 + rate), rounded to 6 places half-up; each affected client is emailed once. Runs only
+    × (1 + rate), rounded to 6 places half-up, and a `PriceChange` with cause CPI; each
+    affected client is emailed once. Runs only
     in January; idempotent per provider and year (`CpiAdjustment.applied_at`), and resumable:
     a client that already has a price from 1 January for a channel is left as it is.
     """

@@ -376,7 +376,7 @@ def test_an_invoice_whose_only_unpaid_part_is_withheld_is_not_overdue(
         acting_user=billing_staff,
     )
 
-    assert invoice_services.invoices_mark_overdue(today=D(2026, 4, 1)) == {"marked_overdue": 0}
+    assert invoice_services.invoices_mark_overdue(today=D(2026, 4, 1))["marked_overdue"] == 0
     assert suspension_services.suspend_for_non_payment(today=D(2026, 5, 1)) == {"suspended": 0}
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.DISPUTED

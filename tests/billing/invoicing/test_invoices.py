@@ -382,9 +382,9 @@ def test_an_unpaid_invoice_becomes_overdue_the_day_after_its_due_date(
 ):
     invoice = issued(client_company, billing_staff, invoice_date=D(2026, 3, 1))  # due 15 March
 
-    assert invoice_services.invoices_mark_overdue(today=D(2026, 3, 15)) == {"marked_overdue": 0}
-    assert invoice_services.invoices_mark_overdue(today=D(2026, 3, 16)) == {"marked_overdue": 1}
-    assert invoice_services.invoices_mark_overdue(today=D(2026, 3, 17)) == {"marked_overdue": 0}
+    assert invoice_services.invoices_mark_overdue(today=D(2026, 3, 15))["marked_overdue"] == 0
+    assert invoice_services.invoices_mark_overdue(today=D(2026, 3, 16))["marked_overdue"] == 1
+    assert invoice_services.invoices_mark_overdue(today=D(2026, 3, 17))["marked_overdue"] == 0
 
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.OVERDUE
