@@ -11,7 +11,7 @@ ERROR_EXAMPLES: dict[str, dict] = {
         "errors": [
             {
                 "code": "invalid",
-                "message": "Give the amount as a decimal string, never a floating point number.",
+                "message": "Give amounts as decimal strings, never floating point numbers.",
                 "field": "amount",
             }
         ]
@@ -29,7 +29,7 @@ ERROR_EXAMPLES: dict[str, dict] = {
         "errors": [
             {
                 "code": "permission_denied",
-                "message": "You do not have permission to perform this action.",
+                "message": "Only billing staff may do this.",
                 "field": None,
             }
         ]

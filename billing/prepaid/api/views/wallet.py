@@ -175,11 +175,11 @@ TOP_UP_EXAMPLE_RESPONSE = {
     "remaining": "500.00",
     "currency": "CNY",
     "reference": "bank-2026-12-03-88231",
-    "received_at": "2026-12-03T10:30:00+08:00",
+    "received_at": "2026-12-03T02:30:00Z",
     "purchase_date": "2026-12-03",
-    "usable_from": "2026-12-04T00:00:00+08:00",
+    "usable_from": "2026-12-03T16:00:00Z",
     "expires_on": "2027-12-03",
-    "expires_at": "2027-12-04T00:00:00+08:00",
+    "expires_at": "2027-12-02T16:00:00Z",
     "status": "active",
 }
 
@@ -219,8 +219,8 @@ class TopUpApi(Api):
                 value=TOP_UP_EXAMPLE_RESPONSE,
                 response_only=True,
                 status_codes=["201"],
-                description="Usable from the next local day, expiring 12 months after the "
-                "purchase. The same request again with the same key answers this lot again "
+                description="Usable from the next local day (midnight in Shanghai, in UTC "
+                "here), expiring 12 months after the purchase. The same request again with the same key answers this lot again "
                 "with `Idempotent-Replayed: true`.",
             ),
             OpenApiExample(
