@@ -488,6 +488,13 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+if LOG_FORMAT == "json":
+    # runserver's request lines too (Django gives them a handler of their own by default)
+    LOGGING["loggers"]["django.server"] = {  # type: ignore[index]
+        "handlers": ["console"],
+        "level": "INFO",
+        "propagate": False,
+    }
 # The Celery worker keeps the portal's log configuration (and so its format) instead of
 # installing its own on the root logger.
 CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "text"
