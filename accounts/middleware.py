@@ -5,7 +5,16 @@ from django.shortcuts import redirect
 from django.urls import reverse
 
 # The API answers for itself (OTPSessionAuthentication refuses an unverified staff session).
-_OPEN_PREFIXES = ("/static/", "/accounts/two-factor/", "/accounts/logout/", "/api/")
+_OPEN_PREFIXES = (
+    "/static/",
+    "/accounts/two-factor/",
+    "/accounts/logout/",
+    "/api/",
+    # operations probes and the metrics scrape (portal/operations.py) need no sign-in
+    "/healthz",
+    "/readyz",
+    "/metrics",
+)
 
 
 class StaffTwoFactorMiddleware:

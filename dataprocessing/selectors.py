@@ -602,3 +602,19 @@ def processing_record_csv(*, client: Client) -> str:
     """The record of processing as CSV text (art. 21.8), through the kernel's one CSV writer:
     formula-like cells are neutralised."""
     return csv_text(RECORD_EXPORT_HEADER, processing_record_export_rows(client=client))
+
+
+def dsr_callbacks_failing() -> dict[str, int]:
+    """Operations (the `/metrics` gauge): DSR status callbacks tried and not delivered, those the
+    retry job still retries and those it gave up on (superseded ones, dropped on purpose because
+    a later status was delivered, are not failures)."""
+    from .models import DsrCallback
+    from .services.dsrs import DSR_CALLBACK_MAX_ATTEMPTS, SUPERSEDED_ERROR
+
+    failing = DsrCallback.objects.filter(delivered=False, attempts__gt=0)
+    return {
+        "retrying": failing.filter(attempts__lt=DSR_CALLBACK_MAX_ATTEMPTS).count(),
+        "abandoned": failing.filter(attempts__gte=DSR_CALLBACK_MAX_ATTEMPTS)
+        .exclude(error=SUPERSEDED_ERROR)
+        .count(),
+    }

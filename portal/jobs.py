@@ -19,7 +19,11 @@ def registry() -> dict[str, Callable]:
 
 
 def run(name: str):
+    """Run one job by name, counted and timed for `/metrics` (portal/metrics.py); Celery beat's
+    task and `manage.py run_job` both come through here."""
+    from .metrics import job_run_measured
+
     jobs = registry()
     if name not in jobs:
         raise KeyError(f"unknown job {name!r}; known: {', '.join(sorted(jobs))}")
-    return jobs[name]()
+    return job_run_measured(name, jobs[name])

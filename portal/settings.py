@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_prometheus",
     "csp",
     "simple_history",
     "axes",
@@ -58,6 +59,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First and (nearly) last: django-prometheus times the whole request and counts responses.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # A request id for every log line of the request, echoed as X-Request-ID (portal/logs.py).
+    "portal.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -73,6 +78,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
     # Last, as django-axes asks.
     "axes.middleware.AxesMiddleware",
 ]
@@ -274,7 +280,11 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Agreement Portal API",
-    "DESCRIPTION": "The contract between a messaging provider and its business clients.",
+    "DESCRIPTION": (
+        "The contract between a messaging provider and its business clients.\n\n"
+        "New here? Read the [integrator guide](/api/guide/): keys, batching usage, retries, "
+        "idempotency and the error shape."
+    ),
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     # Swagger UI's assets from the installed sidecar package, not a CDN (works offline, CSP 'self').
@@ -430,10 +440,66 @@ CONTENT_SECURITY_POLICY = {
     }
 }
 
+# --- Operations (portal/operations.py, README "Operations") ------------------------------
+# /healthz and /readyz are probed over plain http by load balancers inside the network, and
+# Prometheus scrapes /metrics there too: they are not redirected to https.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
+# /metrics answers the connecting addresses in these networks (never a forwarded header), or a
+# request with `Authorization: Bearer <PORTAL_METRICS_TOKEN>`; nobody else. Loopback by default
+# with DEBUG only: behind a reverse proxy on the same host every request comes from loopback.
+PORTAL_METRICS_ALLOWED_NETWORKS = env_list(
+    "PORTAL_METRICS_ALLOWED_NETWORKS", ["127.0.0.0/8", "::1/128"] if DEBUG else []
+)
+for _network in PORTAL_METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError as _exc:
+        raise ImproperlyConfigured(
+            f"PORTAL_METRICS_ALLOWED_NETWORKS: {_network!r} is not a network (CIDR)."
+        ) from _exc
+PORTAL_METRICS_TOKEN = env_str("PORTAL_METRICS_TOKEN", "") or ""
+if PORTAL_METRICS_TOKEN and len(PORTAL_METRICS_TOKEN) < 32:
+    raise ImproperlyConfigured("PORTAL_METRICS_TOKEN must be at least 32 characters long.")
+# prometheus_client's multiprocess mode: where every process (gunicorn workers, the Celery
+# worker) writes its counters, added up by /metrics. prometheus_client reads the variable
+# itself; it is checked here so that a missing folder fails at start, not at the first count.
+PROMETHEUS_MULTIPROC_DIR = env_str("PROMETHEUS_MULTIPROC_DIR", "") or ""
+if PROMETHEUS_MULTIPROC_DIR and not Path(PROMETHEUS_MULTIPROC_DIR).is_dir():
+    raise ImproperlyConfigured(
+        f"PROMETHEUS_MULTIPROC_DIR={PROMETHEUS_MULTIPROC_DIR!r} is not a folder; create it "
+        "(empty) before the processes start."
+    )
+
+# Logs: plain text by default; `LOG_FORMAT=json` writes one JSON object a line (time, level,
+# logger, message, request_id within a request; portal/logs.py) for a log collector.
+LOG_FORMAT = env_str("LOG_FORMAT", "text") or "text"
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: use text or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "portal.logs.RequestIdFilter"}},
+    "formatters": {
+        "text": {"format": "%(message)s"},
+        "json": {"()": "portal.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+if LOG_FORMAT == "json":
+    # runserver's request lines too (Django gives them a handler of their own by default)
+    LOGGING["loggers"]["django.server"] = {  # type: ignore[index]
+        "handlers": ["console"],
+        "level": "INFO",
+        "propagate": False,
+    }
+# The Celery worker keeps the portal's log configuration (and so its format) instead of
+# installing its own on the root logger.
+CELERY_WORKER_HIJACK_ROOT_LOGGER = LOG_FORMAT == "text"

@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import views
+from . import operations, views
 
 api_v1 = [
     path("", include("accounts.api.urls")),
@@ -25,6 +25,11 @@ urlpatterns = [
     # Content-Security-Policy (no inline scripts) holds on the docs page too; its assets come
     # from drf-spectacular-sidecar, so the page works without internet.
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="api-docs"),
+    path("api/guide/", views.integrator_guide, name="api-guide"),
+    # For load balancers and Prometheus (portal/operations.py): no sign-in, no rate limit.
+    path("healthz", operations.healthz, name="healthz"),
+    path("readyz", operations.readyz, name="readyz"),
+    path("metrics", operations.metrics, name="metrics"),
 ]
 
 handler404 = "portal.views.not_found"

@@ -108,6 +108,12 @@ def _staff_dashboard(request):
     )
 
 
+def integrator_guide(request):
+    """The integrator guide (keys, batching, retries, idempotency), linked from `/api/docs/`;
+    public, like the docs themselves."""
+    return render(request, "portal/integrators.html")
+
+
 def _api_error(request, code: str, message: str, status: int):
     from django.http import JsonResponse
 

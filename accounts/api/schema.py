@@ -43,9 +43,14 @@ _ALWAYS = {
 _WITH_BODY = {"415": "the body's media type is not accepted"}
 
 
+_ERRORS_REF = "#/components/schemas/Errors"
+
+
 def error_responses(result, generator, request, public):
-    """drf-spectacular postprocessing hook: document the error answers of every operation."""
-    error = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Errors"}}}}
+    """drf-spectacular postprocessing hook: document the error answers of every operation, each
+    error answer with an example of the one error shape."""
+    from .examples import ERROR_EXAMPLES
+
     for path_item in result.get("paths", {}).values():
         for method, operation in path_item.items():
             if method not in {"get", "post", "put", "patch", "delete"}:
@@ -53,5 +58,22 @@ def error_responses(result, generator, request, public):
             responses = operation.setdefault("responses", {})
             extra = {**_ALWAYS, **(_WITH_BODY if "requestBody" in operation else {})}
             for code, description in extra.items():
-                responses.setdefault(code, {**error, "description": description})
+                responses.setdefault(
+                    code,
+                    {
+                        "content": {"application/json": {"schema": {"$ref": _ERRORS_REF}}},
+                        "description": description,
+                    },
+                )
+            for code, response in responses.items():
+                media = response.get("content", {}).get("application/json")
+                if (
+                    code in ERROR_EXAMPLES
+                    and media is not None
+                    and media.get("schema", {}).get("$ref") == _ERRORS_REF
+                    and "examples" not in media
+                ):
+                    media["examples"] = {
+                        "error": {"summary": "the error shape", "value": ERROR_EXAMPLES[code]}
+                    }
     return result

@@ -64,7 +64,9 @@ class TermsVersionSerializer(serializers.ModelSerializer):
 
 
 class ClientSerializer(serializers.ModelSerializer):
-    """A client as `selectors.client_list(with_details=True)` loads it."""
+    """A client company: its registration details, billing mode and status."""
+
+    # As `selectors.client_list(with_details=True)` loads it.
 
     provider = serializers.SlugRelatedField(slug_field="code", read_only=True)
     directors = DirectorSerializer(many=True, read_only=True)

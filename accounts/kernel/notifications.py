@@ -170,3 +170,17 @@ def notifications_resend(
     )
     queued = sum(1 for pk in ids if notification_enqueue(pk))
     return {"unsent": len(ids), "queued": queued}
+
+
+def notifications_pending_summary(*, now: dt.datetime | None = None) -> tuple[int, float | None]:
+    """Operations (the `/metrics` gauges): how many notices the outbox has not sent yet, and
+    the age in seconds of the oldest of them (None when none waits). Read through the outbox's
+    partial index of unsent rows."""
+    from django.db.models import Count, Min
+
+    now = now or timezone.now()
+    row = Notification.objects.filter(sent_at=None).aggregate(
+        n=Count("id"), oldest=Min("created_at")
+    )
+    oldest = row["oldest"]
+    return int(row["n"]), None if oldest is None else max((now - oldest).total_seconds(), 0.0)

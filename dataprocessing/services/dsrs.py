@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 DSR_EXTENSION_MONTHS = 2
 DSR_CALLBACK_MAX_ATTEMPTS = 8
+# The error of a callback dropped because a later status of the same request was delivered.
+SUPERSEDED_ERROR = "superseded by a later status"
 
 
 def _due(dsr: DataSubjectRequest) -> dt.datetime:
@@ -200,7 +202,7 @@ def dsr_callbacks_retry(*, now: dt.datetime | None = None, batch_size: int = 100
     for pk, request_id, attempts, attempted_at in candidates:
         if DsrCallback.objects.filter(request_id=request_id, delivered=True, pk__gt=pk).exists():
             DsrCallback.objects.filter(pk=pk, delivered=False).update(
-                attempts=DSR_CALLBACK_MAX_ATTEMPTS, error="superseded by a later status"
+                attempts=DSR_CALLBACK_MAX_ATTEMPTS, error=SUPERSEDED_ERROR
             )
             superseded += 1
             continue

@@ -25,6 +25,7 @@ class AgreementListApi(Api):
 
     @extend_schema(tags=TAG, responses={200: AgreementSerializer(many=True), **ERRORS_READ})
     def get(self, request):
+        """The agreements you may see: a client's users their own, staff every client's of their provider(s)."""
         return self.paginated(_agreements(request), AgreementSerializer)
 
 
@@ -33,6 +34,7 @@ class AgreementDetailApi(Api):
 
     @extend_schema(tags=TAG, responses={200: AgreementSerializer, **ERRORS_READ})
     def get(self, request, pk):
+        """One agreement: its term, renewal, notice period and status (art. 15.1-15.2)."""
         return self.present(
             selectors.scoped_get(_agreements(request), user=request.user, pk=pk),
             AgreementSerializer,

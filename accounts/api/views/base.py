@@ -48,14 +48,13 @@ def responses(ok_status: int, serializer, errors=None) -> dict:
     return {ok_status: serializer, **(ERRORS_WRITE if errors is None else errors)}
 
 
+# The base of every endpoint. `queryset` is only there to name the model for the schema; reads
+# go through the selectors, so it is always empty. Nested `InputSerializer` / `OutputSerializer`
+# classes get component names from their view (`ClientRejectApi.InputSerializer` is
+# `ClientReject` in the schema), so names never collide.
+# These are notes for developers, so they are a comment: drf-spectacular shows a view's
+# docstring (inherited ones too) as the operation's description to the API's users.
 class Api(GenericAPIView):
-    """Every endpoint. `queryset` is only there to name the model for the schema; reads go
-    through the selectors, so it is always empty.
-
-    Nested `InputSerializer` / `OutputSerializer` classes get component names from their view
-    (`ClientRejectApi.InputSerializer` is `ClientReject` in the schema), so names never collide.
-    """
-
     permission_classes = [IsClientUserOrStaff]
     # Who may write (POST, PATCH, DELETE) where that differs from who may read.
     write_permission_classes: list | None = None

@@ -40,6 +40,7 @@ class ClientDetailApi(Api):
 
     @extend_schema(tags=TAG, responses={200: ClientSerializer, **ERRORS_READ})
     def get(self, request, pk):
+        """One client's registration details and status."""
         return self.present(selectors.client_detail(user=request.user, pk=pk), ClientSerializer)
 
 

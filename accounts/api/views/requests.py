@@ -52,6 +52,7 @@ class ChangeRequestListApi(Api):
         tags=["change-requests"], responses={200: ChangeRequestSerializer(many=True), **ERRORS_READ}
     )
     def get(self, request):
+        """Changes of registration details passed on in writing, pending and decided (art. 5.5)."""
         return self.paginated(
             selectors.change_request_list(user=request.user), ChangeRequestSerializer
         )
@@ -80,6 +81,7 @@ class ChangeRequestDetailApi(Api):
         tags=["change-requests"], responses={200: ChangeRequestSerializer, **ERRORS_READ}
     )
     def get(self, request, pk):
+        """One change request: the old and new values and its decision (art. 5.5)."""
         return self.present(
             selectors.scoped_get(ChangeRequest.objects.all(), user=request.user, pk=pk),
             ChangeRequestSerializer,
@@ -122,6 +124,7 @@ class ChangeRequestRejectApi(Api):
         responses=responses(200, ChangeRequestSerializer),
     )
     def post(self, request, pk):
+        """Refuse a pending change request with a note; the client admin is told and the details stay as they were (art. 5.5)."""
         change_request = selectors.scoped_get(ChangeRequest.objects.all(), user=request.user, pk=pk)
         data = self.input(request)
         change_request = change_requests.change_request_reject(
@@ -173,6 +176,7 @@ class DataRequestDetailApi(Api):
 
     @extend_schema(tags=["data-requests"], responses={200: DataRequestSerializer, **ERRORS_READ})
     def get(self, request, pk):
+        """One request for registration details, with its deadline and the client's answer (art. 5.6)."""
         return self.present(
             selectors.scoped_get(DataRequest.objects.all(), user=request.user, pk=pk),
             DataRequestSerializer,

@@ -69,6 +69,7 @@ class TermsVersionDetailApi(Api):
 
     @extend_schema(tags=["terms"], responses={200: TermsVersionSerializer, **ERRORS_READ})
     def get(self, request, pk):
+        """One terms version with its text in each language offered (art. 18.6)."""
         return self.present(
             selectors.terms_version_get(user=request.user, pk=pk), TermsVersionSerializer
         )
@@ -91,6 +92,7 @@ class TermsAcceptanceDetailApi(Api):
 
     @extend_schema(tags=["terms"], responses={200: TermsAcceptanceSerializer, **ERRORS_READ})
     def get(self, request, pk):
+        """One client's acceptance of a terms version: pending, accepted or objected (art. 18.3)."""
         return self.present(
             selectors.scoped_get(_acceptances(request), user=request.user, pk=pk),
             TermsAcceptanceSerializer,
@@ -105,6 +107,7 @@ class TermsAcceptanceAcceptApi(Api):
         tags=["terms"], request=None, responses=responses(200, TermsAcceptanceSerializer)
     )
     def post(self, request, pk):
+        """A client admin accepts the new terms before the objection month ends (art. 18.3)."""
         acceptance = selectors.scoped_get(_acceptances(request), user=request.user, pk=pk)
         return self.present(
             terms.terms_accept(acceptance=acceptance, acting_user=request.user),

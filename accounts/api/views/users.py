@@ -45,6 +45,7 @@ class MeApi(Api):
 
     @extend_schema(tags=["me"], responses={200: OutputSerializer, 401: ERRORS_READ[401]})
     def get(self, request):
+        """Who the credentials belong to: the user, their role and their client."""
         return self.present(request.user, self.OutputSerializer)
 
 
@@ -72,6 +73,7 @@ class UserDetailApi(Api):
 
     @extend_schema(tags=["users"], responses={200: UserSerializer, **ERRORS_READ})
     def get(self, request, pk):
+        """One user of a client, removed ones included."""
         return self.present(
             selectors.scoped_get(_client_users(request), user=request.user, pk=pk), UserSerializer
         )
@@ -120,6 +122,7 @@ class InvitationListApi(Api):
 
     @extend_schema(tags=["users"], responses={200: InvitationSerializer(many=True), **ERRORS_READ})
     def get(self, request):
+        """Invitations sent to join a client (client admins) or to register a company (billing staff)."""
         invitations = Invitation.objects.select_related("provider", "invited_by")
         if request.user.is_provider_staff:  # onboarding invitations have no client yet
             invitations = selectors.provider_scoped(invitations, user=request.user)

@@ -20,7 +20,9 @@ from billing.models import (
 
 
 class InvoiceListItemSerializer(serializers.ModelSerializer):
-    """The columns the list shows (the selector loads only these)."""
+    """An invoice as the list shows it; `GET /api/v1/invoices/{id}/` has lines, payments and more."""
+
+    # The selector loads only these columns.
 
     client = serializers.IntegerField(source="client_id", read_only=True)
 

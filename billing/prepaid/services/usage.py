@@ -26,6 +26,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from accounts.kernel import metrics
 from accounts.kernel.db import pg_plain_array, pg_text_array, require_postgresql
 from accounts.models import Agreement, Client, Provider, Suspension, User
 from accounts.selectors import messaging_refusal
@@ -254,6 +255,9 @@ def usage_ingest(
             results[index] = {"id": first_result["id"], "status": DUPLICATE}
         else:
             results[index] = dict(first_result)
+    # Counted once the batch is committed (at once when no outer transaction is open): a batch
+    # rolled back never shows in the metrics.
+    transaction.on_commit(lambda: metrics.usage_results_count(results))  # type: ignore[arg-type]
     return results  # type: ignore[return-value]
 
 

@@ -31,6 +31,7 @@ class AssistanceRequestListApi(Api):
 
     @extend_schema(tags=TAG, responses={200: AssistanceRequestSerializer(many=True), **ERRORS_READ})
     def get(self, request):
+        """Requests for help with a DPIA or a prior consultation, with their status and cost (art. 21.6)."""
         return self.paginated(
             selectors.assistance_request_list(user=request.user), AssistanceRequestSerializer
         )
@@ -66,6 +67,7 @@ class AssistanceRequestDetailApi(Api):
 
     @extend_schema(tags=TAG, responses={200: AssistanceRequestSerializer, **ERRORS_READ})
     def get(self, request, pk):
+        """One assistance request, with its status, outcome and cost (art. 21.6)."""
         return self.present(
             selectors.assistance_request_get(user=request.user, pk=pk), AssistanceRequestSerializer
         )

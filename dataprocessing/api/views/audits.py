@@ -53,6 +53,7 @@ class AuditRequestListApi(Api):
 
     @extend_schema(tags=TAG, responses={200: AuditRequestSerializer(many=True), **ERRORS_READ})
     def get(self, request):
+        """Audit and certification requests, with what each side agreed (art. 21.7)."""
         return self.paginated(
             selectors.audit_request_list(user=request.user), AuditRequestSerializer
         )
@@ -81,6 +82,7 @@ class _AuditApi(Api):
 class AuditRequestDetailApi(_AuditApi):
     @extend_schema(tags=TAG, responses={200: AuditRequestSerializer, **ERRORS_READ})
     def get(self, request, pk):
+        """One audit or certification request, with its agreed terms and documents (art. 21.7)."""
         return self.answer(request, pk)
 
 

@@ -44,6 +44,7 @@ class BreachListApi(Api):
 
     @extend_schema(tags=TAG, responses={200: BreachSerializer(many=True), **ERRORS_READ})
     def get(self, request):
+        """Logged personal-data breaches with their notices and the 48-hour deadline (art. 21.11). Staff only."""
         breaches = selectors.breach_list(user=request.user).prefetch_related(
             "notifications__client", "updates__created_by"
         )
@@ -79,6 +80,7 @@ class BreachDetailApi(_BreachApi):
 
     @extend_schema(tags=TAG, responses={200: BreachSerializer, **ERRORS_READ})
     def get(self, request, pk):
+        """One breach: what happened, which clients were notified and when (art. 21.11). Staff only."""
         return self.answer(request, pk)
 
 
@@ -164,5 +166,6 @@ class BreachNoticeDetailApi(Api):
 
     @extend_schema(tags=["breach-notices"], responses={200: BreachNoticeSerializer, **ERRORS_READ})
     def get(self, request, pk):
+        """One breach notice sent to a client, with its follow-ups (art. 21.11)."""
         notice = selectors.breach_notification_get(user=request.user, pk=pk)
         return self.present(notice, BreachNoticeSerializer)

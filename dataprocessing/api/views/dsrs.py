@@ -81,6 +81,7 @@ class _DsrApi(Api):
 class DataSubjectRequestDetailApi(_DsrApi):
     @extend_schema(tags=TAG, responses={200: DataSubjectRequestSerializer, **ERRORS_READ})
     def get(self, request, pk):
+        """One data-subject request with its deadline, instruction and actions (art. 21.5)."""
         return self.answer(request, pk)
 
 
@@ -170,6 +171,7 @@ class DataSubjectRequestCancelApi(_DsrApi):
         tags=TAG, request=InputSerializer, responses=responses(200, DataSubjectRequestSerializer)
     )
     def post(self, request, pk):
+        """Cancel a request that is still open, with an optional reason; the status callback is sent if one is set."""
         dsr = self.dsr(request, pk)
         services.dsr_cancel(dsr=dsr, acting_user=request.user, reason=self.input(request)["reason"])
         return self.answer(request, pk)
@@ -261,7 +263,7 @@ class OpenDsrRequestListApi(Api):
 
 
 class OpenDsrRequestDetailApi(Api):
-    """`GET /opendsr/requests/{subject_request_id}/`: the request's OpenDSR status."""
+    """A data-subject request's status in the OpenDSR format, by its subject request id."""
 
     queryset = DataSubjectRequest.objects.none()
 

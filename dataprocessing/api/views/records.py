@@ -41,6 +41,7 @@ class ProcessingRecordListApi(Api):
 
     @extend_schema(tags=TAG, responses={200: ProcessingRecordSerializer(many=True), **ERRORS_READ})
     def get(self, request):
+        """The records of processing, one per client, by client name (art. 21.8)."""
         return self.paginated(
             selectors.processing_record_list(user=request.user).order_by(
                 "client__legal_name", "pk"
@@ -68,6 +69,7 @@ class ProcessingRecordDetailApi(Api):
 
     @extend_schema(tags=TAG, responses={200: ProcessingRecordSerializer, **ERRORS_READ})
     def get(self, request, pk):
+        """One client's record of processing (art. 21.8)."""
         return self.present(
             selectors.processing_record_get(user=request.user, pk=pk), ProcessingRecordSerializer
         )
@@ -76,6 +78,7 @@ class ProcessingRecordDetailApi(Api):
         tags=TAG, request=InputSerializer, responses=responses(200, ProcessingRecordSerializer)
     )
     def put(self, request, pk):
+        """Replace the record of processing; the history keeps the earlier version (art. 21.8)."""
         record = selectors.processing_record_get(user=request.user, pk=pk)
         record = services.processing_record_save(
             client=record.client, acting_user=request.user, **self.input(request)

@@ -87,6 +87,7 @@ class SubProcessorDetailApi(Api):
 
     @extend_schema(tags=TAG, responses={200: SubProcessorSerializer, **ERRORS_READ})
     def get(self, request, pk):
+        """One sub-processor: what it does, where, and its safeguard (art. 21.10)."""
         return self.present(
             selectors.sub_processor_get(user=request.user, pk=pk), SubProcessorSerializer
         )
@@ -168,6 +169,7 @@ class _ChangeApi(Api):
 class SubProcessorChangeDetailApi(_ChangeApi):
     @extend_schema(tags=TAG, responses={200: SubProcessorChangeSerializer, **ERRORS_READ})
     def get(self, request, pk):
+        """One announced sub-processor change, with its effective date and objections (art. 21.9)."""
         return self.present_change(request, self.change(request, pk))
 
 

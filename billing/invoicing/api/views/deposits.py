@@ -70,6 +70,7 @@ class DepositDetailApi(Api):
 
     @extend_schema(tags=["deposits"], responses={200: DepositSerializer, **ERRORS_READ})
     def get(self, request, pk):
+        """One deposit: the amount demanded, held, set off and refunded (art. 4.7)."""
         return self.present(selectors.deposit_get(user=request.user, pk=pk), DepositSerializer)
 
 

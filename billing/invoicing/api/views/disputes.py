@@ -31,6 +31,7 @@ class DisputeListApi(Api):
         responses={200: DisputeSerializer(many=True), **ERRORS_READ},
     )
     def get(self, request):
+        """Disputes of invoices, filtered by client and status (art. 10)."""
         return self.paginated(
             selectors.dispute_list(
                 user=request.user,
@@ -61,6 +62,7 @@ class DisputeDetailApi(Api):
 
     @extend_schema(tags=["disputes"], responses={200: DisputeSerializer, **ERRORS_READ})
     def get(self, request, pk):
+        """One dispute: the disputed amount, whether it may be withheld, and its resolution (art. 10)."""
         return self.present(selectors.dispute_get(user=request.user, pk=pk), DisputeSerializer)
 
 

@@ -45,6 +45,7 @@ class FapiaoRequestDetailApi(Api):
         tags=["fapiao-requests"], responses={200: FapiaoRequestSerializer, **ERRORS_READ}
     )
     def get(self, request, pk):
+        """One fapiao request with its due date (7 days after confirmation, art. 4.8)."""
         return self.present(
             selectors.fapiao_request_get(user=request.user, pk=pk), FapiaoRequestSerializer
         )

@@ -211,6 +211,7 @@ class InvoicePdfApi(Api):
         },
     )
     def get(self, request, pk):
+        """The invoice or credit note as a PDF file (an attachment named after its number)."""
         invoice = invoice_of(request, pk)
         response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{invoice_pdf_filename(invoice)}"'

@@ -78,4 +78,5 @@ class PaymentDetailApi(Api):
 
     @extend_schema(tags=["payments"], responses={200: PaymentSerializer, **ERRORS_READ})
     def get(self, request, pk):
+        """One payment received and the invoice it was applied to (art. 4.10)."""
         return self.present(selectors.payment_get(user=request.user, pk=pk), PaymentSerializer)

@@ -57,6 +57,7 @@ class InterestRateListApi(Api):
         responses=responses(201, InterestRateSerializer),
     )
     def post(self, request):
+        """Billing staff record a reference interest rate for a provider from a date; late interest uses the rate in force (art. 4.6)."""
         data = self.input(request)
         provider = (
             selectors.providers_visible_to(request.user).filter(code=data["provider"]).first()

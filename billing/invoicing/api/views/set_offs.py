@@ -80,4 +80,5 @@ class SetOffDetailApi(Api):
 
     @extend_schema(tags=["set-offs"], responses={200: SetOffSerializer, **ERRORS_READ})
     def get(self, request, pk):
+        """One set-off, naming its source and the invoice it reduced (art. 9.1)."""
         return self.present(selectors.set_off_get(user=request.user, pk=pk), SetOffSerializer)

@@ -153,6 +153,7 @@ class LimitIncreaseRequestDetailApi(Api):
         responses={200: LimitIncreaseRequestSerializer, **ERRORS_READ},
     )
     def get(self, request, pk):
+        """One request for a higher message limit and its decision (art. 26.2)."""
         return self.present(_request_get(request, pk), LimitIncreaseRequestSerializer)
 
 
@@ -191,6 +192,7 @@ class LimitIncreaseRequestRefuseApi(Api):
         responses=responses(200, LimitIncreaseRequestSerializer),
     )
     def post(self, request, pk):
+        """Refuse a pending request with a note; the limit stays and the client is emailed (art. 26.2)."""
         increase = _request_get(request, pk)
         data = self.input(request)
         limits.limit_increase_refuse(request=increase, acting_user=request.user, note=data["note"])
@@ -216,6 +218,7 @@ class MessagePaymentListApi(Api):
         responses={200: MessagePaymentSerializer(many=True), **ERRORS_READ},
     )
     def get(self, request):
+        """Payments recorded against postpaid messages, newest first (art. 26.2)."""
         return self.paginated(
             prepaid_selectors.message_payment_list(user=request.user), MessagePaymentSerializer
         )

@@ -1,6 +1,6 @@
 """Usage from the messaging platform (issue 3, section 2)."""
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
 
@@ -17,7 +17,11 @@ from ..serializers import UsageBatchResultSerializer, UsageRecordSerializer
 
 
 class UsageInputRecordSerializer(serializers.Serializer):
-    """One usage record (documentation only: records are validated one by one by the service)."""
+    """One usage record. Each record is checked on its own: a bad one is refused with its
+    field, code and reason, and never fails the others."""
+
+    # Documentation only: the service validates the records one by one, so that a bad record
+    # is refused on its own instead of failing the batch.
 
     id = serializers.CharField(max_length=100, help_text="the record's own id: its idempotency key")
     client = serializers.IntegerField(help_text="the client's id")
@@ -37,6 +41,70 @@ class UsageBatchInputSerializer(serializers.Serializer):
     )
 
 
+# The docs' example (tests/portal/test_api_docs.py posts it and checks the answer): four records,
+# one accepted, one sent before, two refused, each answered on its own.
+USAGE_EXAMPLE_REQUEST = {
+    "records": [
+        {
+            "id": "sms-2026-12-03-000101",
+            "client": 1042,
+            "channel": "sms",
+            "message_count": 2,
+            "amount": "0.10",
+            "occurred_at": "2026-12-03T09:15:00+08:00",
+            "recipient": "+8613800000000",
+        },
+        {
+            "id": "sms-2026-12-03-000100",
+            "client": 1042,
+            "channel": "sms",
+            "message_count": 1,
+            "amount": "0.05",
+            "occurred_at": "2026-12-03T09:14:58+08:00",
+        },
+        {
+            "id": "sms-2026-12-03-000102",
+            "client": 1042,
+            "channel": "sms",
+            "message_count": 1,
+            "amount": 0.05,
+            "occurred_at": "2026-12-03T09:15:02+08:00",
+        },
+        {
+            "id": "wa-2026-12-03-000007",
+            "client": 999999,
+            "channel": "whatsapp",
+            "message_count": 1,
+            "amount": "0.30",
+            "occurred_at": "2026-12-03T09:15:03+08:00",
+        },
+    ]
+}
+USAGE_EXAMPLE_RESPONSE = {
+    "accepted": 1,
+    "duplicate": 1,
+    "refused": 2,
+    "results": [
+        {"id": "sms-2026-12-03-000101", "status": "accepted"},
+        {"id": "sms-2026-12-03-000100", "status": "duplicate"},
+        {
+            "id": "sms-2026-12-03-000102",
+            "status": "refused",
+            "field": "amount",
+            "code": "float",
+            "reason": "Give the amount as a decimal string, never a floating point number.",
+        },
+        {
+            "id": "wa-2026-12-03-000007",
+            "status": "refused",
+            "field": "client",
+            "code": "unknown_client",
+            "reason": "No client with id 999999.",
+        },
+    ],
+}
+
+
 class UsageApi(Api):
     queryset = UsageRecord.objects.none()
     filterset_class = UsageFilter
@@ -51,6 +119,24 @@ class UsageApi(Api):
         tags=["usage"],
         request=UsageBatchInputSerializer,
         responses=responses(200, UsageBatchResultSerializer),
+        examples=[
+            OpenApiExample(
+                "A batch of four records",
+                value=USAGE_EXAMPLE_REQUEST,
+                request_only=True,
+                description="The second record was sent in an earlier batch; the third "
+                "carries its amount as a JSON number; the fourth names no client of yours.",
+            ),
+            OpenApiExample(
+                "One verdict per record",
+                value=USAGE_EXAMPLE_RESPONSE,
+                response_only=True,
+                status_codes=["200"],
+                description="The batch is answered 200 even when records are refused: read "
+                "each record's `status`. Send refused records again only once corrected; "
+                "accepted and duplicate ones are done.",
+            ),
+        ],
     )
     def post(self, request):
         """The platform reports a batch of usage (API key, `Authorization: Api-Key <key>`).
@@ -58,6 +144,8 @@ class UsageApi(Api):
         Each record is answered on its own: accepted, duplicate (its id was recorded before;
         nothing changes) or refused with the field, a code and the rule. Prepaid clients are
         debited (art. 29.2); postpaid messages count against the message limit (art. 26).
+        Send at most 10,000 records a batch; a record's `id` is its idempotency key, so a
+        batch that timed out is simply sent again. See the integrator guide (`/api/guide/`).
         """
         data = request.data
         records = data.get("records") if isinstance(data, dict) else data

@@ -5,14 +5,14 @@ import datetime as dt
 
 from django.http import StreamingHttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import renderers, serializers
 
 from accounts import selectors as account_selectors
+from accounts.api.examples import ERROR_EXAMPLES, KEY_HEADER_WITH_EXAMPLE
 from accounts.api.views.base import (
     CLIENT_PARAM,
     ERRORS_READ,
-    KEY_HEADER,
     Api,
     client_for,
     client_from_query,
@@ -156,10 +156,34 @@ class LedgerCsvApi(Api):
         },
     )
     def get(self, request):
+        """The ledger as CSV, with the same filters as the ledger list."""
         return _ledger_csv_response(client_from_query(request), _ledger_filters(request))
 
 
 # --- Top-ups and chargebacks (staff) -------------------------------------------------------
+# The docs' examples (tests/portal/test_api_docs.py posts the request and compares the answer).
+TOP_UP_EXAMPLE_REQUEST = {
+    "client": 1042,
+    "amount": "500.00",
+    "received_at": "2026-12-03T10:30:00+08:00",
+    "reference": "bank-2026-12-03-88231",
+}
+TOP_UP_EXAMPLE_RESPONSE = {
+    "id": 311,
+    "client": 1042,
+    "amount": "500.00",
+    "remaining": "500.00",
+    "currency": "CNY",
+    "reference": "bank-2026-12-03-88231",
+    "received_at": "2026-12-03T02:30:00Z",
+    "purchase_date": "2026-12-03",
+    "usable_from": "2026-12-03T16:00:00Z",
+    "expires_on": "2027-12-03",
+    "expires_at": "2027-12-02T16:00:00Z",
+    "status": "active",
+}
+
+
 class TopUpApi(Api):
     queryset = CreditLot.objects.none()
     permission_classes = [IsBillingStaff]
@@ -181,8 +205,37 @@ class TopUpApi(Api):
     @extend_schema(
         tags=["wallet"],
         request=InputSerializer,
-        parameters=[KEY_HEADER],
+        parameters=[KEY_HEADER_WITH_EXAMPLE],
         responses=responses(201, CreditLotSerializer),
+        examples=[
+            OpenApiExample(
+                "A bank transfer of 500.00",
+                value=TOP_UP_EXAMPLE_REQUEST,
+                request_only=True,
+                description="Sent with the header `Idempotency-Key: bank-2026-12-03-88231`.",
+            ),
+            OpenApiExample(
+                "The credit lot",
+                value=TOP_UP_EXAMPLE_RESPONSE,
+                response_only=True,
+                status_codes=["201"],
+                description="Usable from the next local day (midnight in Shanghai, in UTC "
+                "here), expiring 12 months after the purchase. The same request again with the same key answers this lot again "
+                "with `Idempotent-Replayed: true`.",
+            ),
+            OpenApiExample(
+                "The amount as a JSON number",
+                value=ERROR_EXAMPLES["400"],
+                response_only=True,
+                status_codes=["400"],
+            ),
+            OpenApiExample(
+                "The key reused with another body",
+                value=ERROR_EXAMPLES["409"],
+                response_only=True,
+                status_codes=["409"],
+            ),
+        ],
     )
     def post(self, request):
         """Staff record a payment received: a credit lot usable from the next local day,
@@ -253,6 +306,7 @@ class RestitutionRequestListApi(Api):
         responses={200: RestitutionRequestSerializer(many=True), **ERRORS_READ},
     )
     def get(self, request):
+        """Requests for the remaining prepaid credit on termination, filtered by `status` (art. 29.6)."""
         qs = selectors.restitution_request_list(
             user=request.user, status=request.query_params.get("status")
         )
@@ -281,6 +335,7 @@ class RestitutionRequestDetailApi(Api):
         tags=["restitution-requests"], responses={200: RestitutionRequestSerializer, **ERRORS_READ}
     )
     def get(self, request, pk):
+        """One restitution request and its decision (art. 29.6)."""
         return self.present(_restitution_get(request, pk), RestitutionRequestSerializer)
 
 
@@ -324,6 +379,7 @@ class RestitutionRequestRefuseApi(Api):
         responses=responses(200, RestitutionRequestSerializer),
     )
     def post(self, request, pk):
+        """Refuse a pending restitution request with a note the client sees; no credit moves (art. 29.6)."""
         pending = _restitution_get(request, pk)
         data = self.input(request)
         restitution.restitution_refuse(request=pending, acting_user=request.user, note=data["note"])
