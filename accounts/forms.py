@@ -49,9 +49,17 @@ class ClientField(forms.ModelChoiceField):
 
     def to_python(self, value):
         text = str(value or "").strip()
-        if not text or text.isdigit():
+        if "\x00" in text:  # PostgreSQL cannot compare it; no client is named so
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        if not text:
             return super().to_python(text)
         assert self.queryset is not None
+        # a number is the client number; else (or when no client has it) a registration
+        # number, which may be all digits too, or a legal name
+        if text.isdigit() and len(text) <= 18 and self.queryset.filter(pk=int(text)).exists():
+            return super().to_python(text)
         matches = list(
             self.queryset.filter(
                 Q(legal_name__iexact=text) | Q(registration_number__iexact=text)

@@ -1,11 +1,12 @@
 """The API's JSON parser: a body nested deeper than any resource needs is refused with a 400
-naming the rule, before Python's parser would run out of recursion (a 500)."""
+naming the rule, before Python's parser would run out of recursion (a 500); text holding the
+NUL character, which PostgreSQL cannot store or compare, is refused naming the field."""
 
 import json
 from typing import Any
 
 from django.conf import settings
-from rest_framework.exceptions import ParseError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 
 MAX_DEPTH = 32
@@ -41,9 +42,33 @@ class BoundedJSONParser(JSONParser):
             raise ParseError(f"JSON nested deeper than {MAX_DEPTH} levels is refused.")
         encoding = (parser_context or {}).get("encoding", settings.DEFAULT_CHARSET)
         try:
-            return json.loads(raw.decode(encoding), parse_constant=_refuse_constant)
+            data = json.loads(raw.decode(encoding), parse_constant=_refuse_constant)
         except (ValueError, RecursionError) as exc:
             raise ParseError(f"JSON parse error - {exc}") from exc
+        where = _nul_at(data)
+        if where is not None:
+            raise ValidationError({where: ["Text may not contain the NUL character."]})
+        return data
+
+
+def _nul_at(data: Any) -> str | None:
+    """The dotted path of the first key or text holding NUL, or None (no recursion: the depth
+    is bounded above, but a wide body is walked with a stack)."""
+    stack: list[tuple[str, Any]] = [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return path or "non_field_errors"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                child = f"{path}.{key}" if path else str(key)
+                if "\x00" in key:
+                    return path or "non_field_errors"
+                stack.append((child, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+    return None
 
 
 def _refuse_constant(name: str) -> Any:

@@ -181,3 +181,16 @@ def test_a_csv_request_with_a_bad_filter_answers_the_json_error(api, client_admi
     response = api(client_admin).get("/api/v1/ledger/", {"format": "csv", "date_to": "not-a-date"})
     assert response["Content-Type"].startswith("application/json")
     assert _field_errors(response) == {"date_to"}
+
+
+@pytest.mark.django_db
+def test_text_with_the_nul_character_is_refused_naming_the_field_not_a_500(api):
+    """schemathesis found it: a NUL in the sign-up's provider code reached PostgreSQL (a 500)."""
+    answer = api().post(
+        "/api/v1/sign-up/",
+        {"provider": "cm\u0000cn", "email": "a@example.test", "directors": [{"name": "x\u0000"}]},
+        format="json",
+    )
+
+    assert answer.status_code == 400
+    assert answer.json()["errors"][0]["field"] in ("provider", "directors[0].name")
