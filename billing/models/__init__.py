@@ -1,6 +1,7 @@
 """Billing's models, one module per domain, re-exported here so the app label, the migrations
 and every "billing.X" reference stay as they were."""
 
+from .claims import ClaimPayout, LossClaim
 from .invoicing import (
     CpiAdjustment,
     Deposit,
@@ -33,6 +34,8 @@ from .prepaid import (
 )
 
 __all__ = [
+    "ClaimPayout",
+    "LossClaim",
     "Chargeback",
     "CpiAdjustment",
     "CreditLot",
