@@ -134,12 +134,12 @@ def liability_cap(*, client: Client, on: dt.date | None = None) -> LiabilityCap:
         return result.refuse(
             f"An invoice in another currency has no exchange rate to {currency} on {on} (art. 13.4)."
         )
-    result.invoiced = max(invoiced, ZERO)
+    result.invoiced = round_money(max(invoiced, ZERO))
     result.average_monthly = round_money(result.invoiced / result.months)
     result.cap = min(result.average_monthly, ceiling)
     paid, reason = _paid_out(client, currency)
     if paid is None:
         return result.refuse(reason)
-    result.paid_out = paid
+    result.paid_out = round_money(paid)
     result.remaining = max(result.cap - paid, ZERO)
     return result
