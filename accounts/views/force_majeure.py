@@ -19,7 +19,9 @@ from accounts.kernel.errors import ApplicationError
 from accounts.kernel.pages import not_allowed_is_403, paginate, role_required, staff_required
 from accounts.services import force_majeure as services
 
-staff_or_client_required = role_required(lambda user: user.is_provider_staff or user.client_id)
+staff_or_client_required = role_required(
+    lambda user: bool(user.is_provider_staff or user.client_id)
+)
 
 
 def _call(request, call, success: str, form=None) -> bool:

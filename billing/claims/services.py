@@ -9,7 +9,7 @@ import datetime as dt
 from collections.abc import Iterable
 from decimal import Decimal
 
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 
 from accounts import workdays
@@ -44,9 +44,11 @@ def loss_remedy_deadline(client: Client, reported_at: dt.datetime) -> dt.datetim
     return workdays.add_working_days(reported_at, provider.loss_remedy_working_days, provider)
 
 
-def _codes(values: Iterable[str] | None, choices: type, field: str, article: str) -> list[str]:
+def _codes(
+    values: Iterable[str] | None, choices: type[models.TextChoices], field: str, article: str
+) -> list[str]:
     codes = list(dict.fromkeys(values or []))
-    allowed = {c.value for c in choices}
+    allowed = set(choices.values)
     unknown = [c for c in codes if c not in allowed]
     if unknown:
         raise ValidationFailed(

@@ -23,7 +23,9 @@ from billing.models import LossClaim
 from . import selectors, services
 from .forms import AssessForm, ClientClaimForm, PayoutForm, RemedyForm, StaffClaimForm
 
-staff_or_client_required = role_required(lambda user: user.is_provider_staff or user.client_id)
+staff_or_client_required = role_required(
+    lambda user: bool(user.is_provider_staff or user.client_id)
+)
 
 
 def _call(request, call, success: str, form=None) -> bool:

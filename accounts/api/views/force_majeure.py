@@ -29,7 +29,9 @@ class _NoticeSerializer(serializers.ModelSerializer):
 
 
 class ForceMajeureSerializer(serializers.ModelSerializer):
-    provider = serializers.SlugRelatedField(slug_field="code", read_only=True)
+    provider: serializers.SlugRelatedField = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
     termination_right_open = serializers.SerializerMethodField(
         help_text="art. 15.5(b): it has lasted longer than 20 working days"
     )
