@@ -121,6 +121,7 @@ def force_majeure_notify_client(
         .select_related("situation__provider", "client")
         .get(pk=notice.pk)
     )
+    require_serves_provider(acting_user, notice.situation.provider)
     if notice.notified_at:
         raise Conflict("This client has already been notified.", field="notified_at")
     now = timezone.now()
@@ -153,6 +154,7 @@ def force_majeure_end(
     terminate under art. 15.5(b) opens ("lasts longer than twenty (20) Working Days")."""
     require_staff(acting_user, message="Only provider staff may end force majeure.")
     situation = ForceMajeure.objects.select_for_update().get(pk=situation.pk)
+    require_serves_provider(acting_user, situation.provider)
     now = timezone.now()
     ended_at = ended_at or now
     if situation.ended_at:

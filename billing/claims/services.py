@@ -57,6 +57,12 @@ def _codes(
     return codes
 
 
+def _require_serves(user: User, client: Client) -> None:
+    """Staff act for their own providers' clients only (art. 11.1, 21.4)."""
+    if user.is_provider_staff and not user.serves(client):
+        raise NotAllowed("You do not act for this client's provider (art. 11.1).")
+
+
 def _may_report(user: User, client: Client, against: str) -> None:
     roles.require_active(user)
     if against == LossClaim.Against.PROVIDER:
@@ -177,7 +183,8 @@ def loss_claim_assess(
     is due to the willful intent or gross negligence of the liable party, or in case of damage to
     life, body and health") apply to the claim."""
     roles.require_billing_staff(acting_user)
-    claim = LossClaim.objects.select_for_update().get(pk=claim.pk)
+    claim = LossClaim.objects.select_for_update().select_related("client").get(pk=claim.pk)
+    _require_serves(acting_user, claim.client)
     claim.exclusions = _codes(exclusions, LossClaim.Exclusion, "exclusions", "13.3")
     claim.exceptions = _codes(exceptions, LossClaim.LimitException, "exceptions", "13.5")
     return save_with_history(claim, acting_user)
@@ -192,6 +199,7 @@ def loss_claim_remedy(*, claim: LossClaim, note: str, acting_user: User) -> Loss
     claim = LossClaim.objects.select_for_update().select_related("client").get(pk=claim.pk)
     if claim.against == LossClaim.Against.PROVIDER:
         roles.require_staff(acting_user, message="Only the provider's staff remedy this loss.")
+        _require_serves(acting_user, claim.client)
     else:
         roles.require_client_admin(acting_user, claim.client, staff_may=True)
     if claim.status != LossClaim.Status.OPEN:
@@ -277,6 +285,7 @@ def claim_payout_record(
     # serialize payouts of one client: the cap is for all its claims together (art. 13.4)
     Client.objects.select_for_update().filter(pk=claim.client_id).first()
     claim = LossClaim.objects.select_related("client__provider").get(pk=claim.pk)
+    _require_serves(acting_user, claim.client)
     existing = ClaimPayout.objects.filter(idempotency_key=idempotency_key).first()
 
     def same(row: ClaimPayout) -> bool:

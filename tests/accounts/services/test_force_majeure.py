@@ -214,3 +214,17 @@ def test_a_sent_notice_is_not_flagged(cm, now):
     ForceMajeureNotice.objects.filter(situation=situation).update(notified_at=now.moment)
     late = dt.datetime(2027, 3, 1, tzinfo=SHANGHAI)
     assert fm.force_majeure_deadlines_flag(now=late) == {"near": 0, "missed": 0}
+
+
+@pytest.mark.django_db
+def test_staff_of_the_other_provider_may_not_notify_or_end(cm, cx, now):
+    situation = _log(cm, now.moment, [_client(cm)])
+    outsider = BillingStaffFactory(providers=[cx])
+    with pytest.raises(ValidationFailed):
+        fm.force_majeure_notify_client(
+            notice=situation.notices.get(), message="Hello", acting_user=outsider
+        )
+    with pytest.raises(ValidationFailed):
+        fm.force_majeure_end(situation=situation, ended_at=None, acting_user=outsider)
+    situation.refresh_from_db()
+    assert situation.ended_at is None and situation.notices.get().notified_at is None

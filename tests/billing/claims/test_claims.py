@@ -323,3 +323,28 @@ def test_a_claim_against_the_client_is_not_capped_and_the_client_remedies_it(cm,
     assert claim.status == LossClaim.Status.REMEDIED
     with pytest.raises(Conflict):
         services.loss_claim_remedy(claim=claim, note="again", acting_user=admin)
+
+
+@pytest.mark.django_db
+def test_staff_of_the_other_provider_may_not_pay_assess_or_remedy(invoiced, cx, now):
+    now.set(dt.datetime(2027, 3, 9, 10, tzinfo=SHANGHAI))
+    claim = _report(invoiced, dt.datetime(2027, 3, 8, 10, tzinfo=SHANGHAI))
+    outsider = BillingStaffFactory(providers=[cx])
+    with pytest.raises(NotAllowed):
+        services.claim_payout_record(
+            claim=claim,
+            amount="10.00",
+            currency="CNY",
+            paid_on=D(2027, 3, 10),
+            idempotency_key="x",
+            acting_user=outsider,
+        )
+    with pytest.raises(NotAllowed):
+        services.loss_claim_assess(
+            claim=claim, exclusions=[], exceptions=["intent"], acting_user=outsider
+        )
+    with pytest.raises(NotAllowed):
+        services.loss_claim_remedy(claim=claim, note="done", acting_user=outsider)
+    claim.refresh_from_db()
+    assert claim.exceptions == [] and claim.status == LossClaim.Status.OPEN
+    assert not ClaimPayout.objects.exists()
