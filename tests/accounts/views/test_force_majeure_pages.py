@@ -110,3 +110,21 @@ def test_the_api_logs_and_notifies_and_a_client_reads_its_notices(cm, api, now):
     own = api(ClientViewerFactory(client=client)).get("/api/v1/force-majeure-notices/").json()
     assert [n["message"] for n in own["results"]] == ["We are affected"]
     assert api(ClientViewerFactory(client=client)).get("/api/v1/force-majeure/").status_code == 403
+
+
+@pytest.mark.django_db
+def test_staff_see_the_termination_right_on_the_client_page(cm, as_user, now):
+    client = _client(cm)
+    staff = BillingStaffFactory(providers=[cm])
+    situation = ForceMajeure.objects.create(
+        provider=cm,
+        started_at=now.moment - dt.timedelta(days=10),
+        description="Grid failure",
+        services_affected="Voice",
+        termination_right_from=now.moment + dt.timedelta(days=20),
+        logged_by=staff,
+    )
+    ForceMajeureNotice.objects.create(situation=situation, client=client, deadline=now.moment)
+    page = as_user(staff).get(f"/accounts/clients/{client.pk}/").content.decode()
+    assert 'data-testid="force-majeure-rights"' in page
+    assert "if it lasts longer than 20 working days, either party may terminate from" in page

@@ -348,3 +348,18 @@ def test_staff_of_the_other_provider_may_not_pay_assess_or_remedy(invoiced, cx, 
     claim.refresh_from_db()
     assert claim.exceptions == [] and claim.status == LossClaim.Status.OPEN
     assert not ClaimPayout.objects.exists()
+
+
+@pytest.mark.django_db
+def test_the_other_party_is_told_of_the_claim_in_writing(cm, cx, now):
+    from accounts.models import Notification
+
+    client = company(cm)
+    BillingStaffFactory(providers=[cm], email="cm-billing@example.test")
+    BillingStaffFactory(providers=[cx], email="cx-billing@example.test")
+    now.set(dt.datetime(2027, 3, 9, 10, tzinfo=SHANGHAI))
+    claim = _report(client, dt.datetime(2027, 2, 4, 10, tzinfo=SHANGHAI))
+    row = Notification.objects.get(key=f"loss-claim:{claim.pk}")
+    assert "cm-billing@example.test" in row.recipients
+    assert "cx-billing@example.test" not in row.recipients
+    assert "reported late" in row.body
