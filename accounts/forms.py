@@ -479,3 +479,58 @@ def add_service_error(form, exc: ApplicationError, *, field_map=None, formset=No
         target = name if name in form.fields else None
         for message in messages:
             form.add_error(target, message)
+
+
+# --- Force majeure (art. 14.2, 15.5(b)) -----------------------------------------------------
+_LOCAL_DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
+
+
+def local_datetime_field(**kwargs) -> forms.DateTimeField:
+    """A wall-clock moment; `as_provider_time` reads it in the provider's zone."""
+    return forms.DateTimeField(
+        widget=_LOCAL_DATETIME, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"], **kwargs
+    )
+
+
+def as_provider_time(value, tz_name: str):
+    """The field read a wall time in the server's zone (UTC); it is the provider's local time."""
+    from zoneinfo import ZoneInfo
+
+    from django.utils import timezone
+
+    if value is None:
+        return None
+    return timezone.localtime(value).replace(tzinfo=None).replace(tzinfo=ZoneInfo(tz_name))
+
+
+class ForceMajeureForm(UserScopedForm):
+    provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
+    started_at = local_datetime_field(
+        label="Arose at",
+        help_text="The provider's local time; the 10-working-day notice runs from this day (art. 14.2).",
+    )
+    description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
+    services_affected = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
+    clients = ClientsField(
+        queryset=Client.objects.exclude(status=Client.Status.DELETED), label="Affected clients"
+    )
+
+    def clean(self):
+        cleaned = super().clean()
+        provider = cleaned.get("provider")
+        if provider is not None:
+            cleaned["started_at"] = as_provider_time(cleaned.get("started_at"), provider.timezone)
+        return cleaned
+
+
+class ForceMajeureNotifyForm(forms.Form):
+    message = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="Sent to the client's admins and recorded (art. 14.2).",
+    )
+
+
+class ForceMajeureEndForm(forms.Form):
+    ended_at = local_datetime_field(
+        required=False, label="Ended at", help_text="The provider's local time; now if empty."
+    )

@@ -3,7 +3,7 @@ every app's JOBS."""
 
 from .kernel.jobs import job
 from .kernel.notifications import notifications_resend
-from .services import agreements, data_requests, terms
+from .services import agreements, data_requests, force_majeure, terms
 
 JOBS = dict(
     [
@@ -15,5 +15,7 @@ JOBS = dict(
         job(terms.terms_deem_accepted, count_key="deemed_accepted"),
         # art. 5.6: flag data requests past their 3-working-day deadline.
         job(data_requests.data_requests_flag_overdue, count_key="flagged"),
+        # art. 14.2: flag force-majeure notices near or past their 10-working-day deadline.
+        job(force_majeure.force_majeure_deadlines_flag),
     ]
 )

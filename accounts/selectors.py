@@ -10,6 +10,8 @@ from .models import (
     ChangeRequest,
     Client,
     DataRequest,
+    ForceMajeure,
+    ForceMajeureNotice,
     Invitation,
     Provider,
     Suspension,
@@ -316,3 +318,91 @@ def field_history(*, client: Client) -> list[dict]:
                 }
             )
     return changes
+
+
+# --- Force majeure (art. 14, 15.5(b)) -------------------------------------------------------
+def force_majeure_list(*, user: User) -> QuerySet[ForceMajeure]:
+    """Staff see the situations of the providers they serve; a client's users those that affect
+    their client (never which other clients were affected: show them their notices)."""
+    qs = ForceMajeure.objects.select_related("provider", "logged_by")
+    if not user.is_authenticated:
+        return qs.none()
+    if user.is_provider_staff:
+        return provider_scoped(qs, user=user)
+    if user.client_id:
+        return qs.filter(notices__client_id=user.client_id).distinct()
+    return qs.none()
+
+
+def force_majeure_get(*, user: User, pk) -> ForceMajeure:
+    return _get(force_majeure_list(user=user), pk)
+
+
+def force_majeure_notice_list(
+    *, user: User, client: Client | None = None, pending: bool | None = None
+) -> QuerySet[ForceMajeureNotice]:
+    """Force-majeure notices: a client's users see their own once sent; staff see their
+    providers' clients' notices, sent or not."""
+    qs = scoped(
+        ForceMajeureNotice.objects.select_related("situation__provider", "client"), user=user
+    )
+    if not user.is_provider_staff:
+        qs = qs.filter(notified_at__isnull=False)
+    if client is not None:
+        qs = qs.filter(client=client)
+    if pending:
+        qs = qs.filter(notified_at=None)
+    return qs
+
+
+def force_majeure_notice_get(*, user: User, **lookup) -> ForceMajeureNotice:
+    obj = force_majeure_notice_list(user=user).filter(**lookup).first()
+    if obj is None:
+        raise NotFound
+    return obj
+
+
+def force_majeure_countdown(notice: ForceMajeureNotice, now=None) -> dict | None:
+    """The time left to a client's force-majeure notice (art. 14.2) as the pages show it, in
+    working days of the provider's calendar: "3 working days left" or "overdue by …"; None once
+    the client is notified."""
+    from django.utils import timezone
+
+    from . import workdays
+
+    if notice.notified_at:
+        return None
+    now = now or timezone.now()
+    provider = notice.situation.provider
+    overdue = now > notice.deadline
+    days = workdays.working_days_between(now, notice.deadline, provider)
+    if overdue:
+        text = f"overdue by {abs(days)} working day{'s' if abs(days) != 1 else ''}"
+    elif days == 0:
+        text = "due today"
+    else:
+        text = f"{days} working day{'s' if days != 1 else ''} left"
+    return {"working_days": days, "overdue": overdue, "text": text}
+
+
+def force_majeure_termination_rights(*, client: Client, now=None) -> list[dict]:
+    """The client's situations of force majeure and the right to terminate each opens (art.
+    15.5(b): "if the situation of force majeure as referred to in Article 14 lasts longer than
+    twenty (20) Working Days"), for both parties: open now, or from when it opens if it goes on.
+    Ended situations that never lasted that long give no right and are left out."""
+    from django.utils import timezone
+
+    now = now or timezone.now()
+    rights = []
+    situations = ForceMajeure.objects.filter(notices__client=client).select_related("provider")
+    for situation in situations.order_by("-started_at", "-pk").distinct():
+        if situation.ended_at and situation.ended_at <= situation.termination_right_from:
+            continue
+        rights.append(
+            {
+                "situation": situation,
+                "open": situation.termination_right_open(now),
+                "from": situation.termination_right_from,
+            }
+        )
+    return rights

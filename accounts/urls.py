@@ -7,6 +7,7 @@ from .views import (
     change_requests,
     clients,
     data_requests,
+    force_majeure,
     onboarding,
     sign_in,
     terms,
@@ -61,6 +62,23 @@ urlpatterns = [
         terms.terms_decide,
         {"decision": "object"},
         name="terms_object",
+    ),
+    # Force majeure (art. 14, 15.5(b)): staff's situations, a client's notices
+    path("accounts/force-majeure/", force_majeure.force_majeure_list, name="force_majeure_list"),
+    path(
+        "accounts/force-majeure/<int:pk>/",
+        force_majeure.force_majeure_detail,
+        name="force_majeure_detail",
+    ),
+    path(
+        "accounts/force-majeure/<int:pk>/notices/<int:notice_pk>/notify/",
+        force_majeure.force_majeure_notify,
+        name="force_majeure_notify",
+    ),
+    path(
+        "accounts/force-majeure/<int:pk>/end/",
+        force_majeure.force_majeure_end,
+        name="force_majeure_end",
     ),
     # Staff
     path("accounts/terms/publish/", terms.terms_publish, name="terms_publish"),

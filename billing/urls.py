@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from .claims import views as claim_views
 from .invoicing import price_views, statement_views
 from .invoicing import views as invoicing_views
 from .prepaid import views
@@ -34,6 +35,12 @@ urlpatterns = [
         views.restitution_decide,
         name="restitution_decide",
     ),
+    # Loss claims both ways and the liability cap (art. 13)
+    path("claims/", claim_views.claims, name="claims"),
+    path("claims/<int:pk>/", claim_views.claim_detail, name="claim_detail"),
+    path("claims/<int:pk>/remedy/", claim_views.claim_remedy, name="claim_remedy"),
+    path("claims/<int:pk>/assess/", claim_views.claim_assess, name="claim_assess"),
+    path("claims/<int:pk>/payouts/", claim_views.claim_payout, name="claim_payout"),
     # Invoicing (art. 4, 9, 10): the client's invoices, deposits and set-offs; staff queues
     path("invoices/", invoicing_views.invoice_list, name="invoices"),
     path("invoices/new/", invoicing_views.invoice_new, name="invoice_new"),

@@ -206,6 +206,8 @@ CELERY_BEAT_SCHEDULE = {
     "cpi_adjust": _job(
         "cpi_adjust", crontab(minute=0, hour=4, day_of_month="1-7", month_of_year=1)
     ),
+    # art. 14.2: working-day deadlines; hourly is early enough to warn two working days ahead
+    "force_majeure_deadlines_flag": _job("force_majeure_deadlines_flag", crontab(minute=5)),
     # data processing
     "sub_processor_changes_apply": _job("sub_processor_changes_apply", crontab(minute=25)),
     "dsr_overdue_flag": _job("dsr_overdue_flag", crontab(minute=35)),
@@ -319,6 +321,8 @@ SPECTACULAR_SETTINGS = {
         "InvoiceKindEnum": "billing.models.Invoice.Kind",
         "InvoiceStatusEnum": "billing.models.Invoice.Status",
         "LedgerEntryKindEnum": "billing.models.LedgerEntry.Kind",
+        "LossClaimAgainstEnum": "billing.models.LossClaim.Against",
+        "LossClaimStatusEnum": "billing.models.LossClaim.Status",
         "LimitChangeSourceEnum": "billing.models.LimitChange.Source",
         "ProviderCalendarEnum": "accounts.models.Provider.Calendar",
         "RestitutionRequestStatusEnum": "billing.models.RestitutionRequest.Status",

@@ -373,9 +373,54 @@ def _statement_entry(client):
     return {"pk": statement.pk} | {"entry": entry.pk}
 
 
+def _force_majeure(client):
+    from accounts.models import ForceMajeure, ForceMajeureNotice
+
+    now = timezone.now()
+    situation = ForceMajeure.objects.create(
+        provider=client.provider,
+        started_at=now,
+        description="Outage",
+        services_affected="SMS",
+        termination_right_from=now + dt.timedelta(days=28),
+        logged_by=_staff(),
+    )
+    notice = ForceMajeureNotice.objects.create(
+        situation=situation, client=client, deadline=now + dt.timedelta(days=14), notified_at=now
+    )
+    return {"pk": situation.pk, "notice_pk": notice.pk}
+
+
+def _force_majeure_notice(client):
+    return {"pk": _force_majeure(client)["notice_pk"]}
+
+
+def _loss_claim(client):
+    from billing.models import LossClaim
+
+    now = timezone.now()
+    claim = LossClaim.objects.create(
+        client=client,
+        against=LossClaim.Against.PROVIDER,
+        description="Messages lost",
+        arose_at=now,
+        reported_at=now,
+        report_deadline=now + dt.timedelta(days=14),
+        remedy_deadline=now + dt.timedelta(days=14),
+        currency=client.provider.currency,
+        reported_by=_admin(client),
+    )
+    return {"pk": claim.pk}
+
+
 MAKERS = {
     "billing/statements/": _statement_entry,
     "billing/statements/entries/": lambda client: {"pk": _statement_entry(client)["entry"]},
+    "accounts/force-majeure/": _force_majeure,
+    "api/v1/force-majeure/": _force_majeure,
+    "api/v1/force-majeure-notices/": _force_majeure_notice,
+    "billing/claims/": _loss_claim,
+    "api/v1/loss-claims/": _loss_claim,
     "api/v1/invoices/": _invoice,
     "billing/invoices/": _invoice,
     "api/v1/deposits/": _deposit,

@@ -3,11 +3,40 @@
 from django.urls import path
 
 from . import schema  # noqa: F401  (registers the authentication schemes)
-from .views import agreements, clients, requests, terms, users
+from .views import agreements, clients, force_majeure, requests, terms, users
 
 urlpatterns = [
     path("me/", users.MeApi.as_view(), name="api-me"),
     path("sign-up/", clients.SignUpApi.as_view(), name="api-sign-up"),
+    # force majeure (art. 14.2, 15.5(b))
+    path(
+        "force-majeure/", force_majeure.ForceMajeureListApi.as_view(), name="api-force-majeure-list"
+    ),
+    path(
+        "force-majeure/<int:pk>/",
+        force_majeure.ForceMajeureDetailApi.as_view(),
+        name="api-force-majeure-detail",
+    ),
+    path(
+        "force-majeure/<int:pk>/notify/",
+        force_majeure.ForceMajeureNotifyApi.as_view(),
+        name="api-force-majeure-notify",
+    ),
+    path(
+        "force-majeure/<int:pk>/end/",
+        force_majeure.ForceMajeureEndApi.as_view(),
+        name="api-force-majeure-end",
+    ),
+    path(
+        "force-majeure-notices/",
+        force_majeure.ForceMajeureNoticeListApi.as_view(),
+        name="api-force-majeure-notice-list",
+    ),
+    path(
+        "force-majeure-notices/<int:pk>/",
+        force_majeure.ForceMajeureNoticeDetailApi.as_view(),
+        name="api-force-majeure-notice-detail",
+    ),
     # clients
     path("clients/", clients.ClientListApi.as_view(), name="api-client-list"),
     path("clients/<int:pk>/", clients.ClientDetailApi.as_view(), name="api-client-detail"),

@@ -6,6 +6,7 @@ label and the migrations do not change.
 
 from .agreements import Agreement, Suspension, TermsAcceptance, TermsVersion
 from .clients import ChangeRequest, Client, DataRequest, Director
+from .force_majeure import ForceMajeure, ForceMajeureNotice
 from .kernel import IdempotentRequest, Notification
 from .providers import Provider, WorkdayOverride
 from .users import ApiToken, Invitation, User, UserManager
@@ -27,4 +28,6 @@ __all__ = [
     "Suspension",
     "TermsVersion",
     "TermsAcceptance",
+    "ForceMajeure",
+    "ForceMajeureNotice",
 ]

@@ -77,6 +77,10 @@ class Provider(models.Model):
     registration_data_working_days = models.PositiveSmallIntegerField(default=3)
     # art. 13.6
     loss_report_working_days = models.PositiveSmallIntegerField(default=10)
+    loss_remedy_working_days = models.PositiveSmallIntegerField(default=10)
+    # art. 14.2, 15.5(b)
+    force_majeure_notice_working_days = models.PositiveSmallIntegerField(default=10)
+    force_majeure_termination_working_days = models.PositiveSmallIntegerField(default=20)
     # art. 21.7.2
     audit_interval_months = models.PositiveSmallIntegerField(default=12)
     audit_notice_working_days = models.PositiveSmallIntegerField(default=10)

@@ -92,6 +92,7 @@ def client_detail_context(request, client, **bound_forms):
             request.GET.get("history_page")
         ),
         "decision_form": DecisionNoteForm(),
+        "force_majeure_rights": selectors.force_majeure_termination_rights(client=client),
     }
     for name, form_class in ACTION_FORMS.items():
         context[name] = bound_forms.get(name) or form_class(prefix=name.removesuffix("_form"))

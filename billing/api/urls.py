@@ -2,6 +2,7 @@
 
 from django.urls import path
 
+from billing.claims import api as claims
 from billing.invoicing.api.views import (
     deposits,
     disputes,
@@ -14,6 +15,26 @@ from billing.invoicing.api.views import (
 from billing.prepaid.api.views import limits, usage, wallet
 
 urlpatterns = [
+    # loss claims both ways and the liability cap (art. 13)
+    path("loss-claims/", claims.LossClaimListApi.as_view(), name="api-loss-claim-list"),
+    path(
+        "loss-claims/<int:pk>/", claims.LossClaimDetailApi.as_view(), name="api-loss-claim-detail"
+    ),
+    path(
+        "loss-claims/<int:pk>/remedy/",
+        claims.LossClaimRemedyApi.as_view(),
+        name="api-loss-claim-remedy",
+    ),
+    path(
+        "loss-claims/<int:pk>/assess/",
+        claims.LossClaimAssessApi.as_view(),
+        name="api-loss-claim-assess",
+    ),
+    path(
+        "loss-claims/<int:pk>/payouts/",
+        claims.LossClaimPayoutApi.as_view(),
+        name="api-loss-claim-payouts",
+    ),
     # usage from the messaging platform (issue 3, section 2)
     path("usage/", usage.UsageApi.as_view(), name="api-usage"),
     # message limits (art. 26)

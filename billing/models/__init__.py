@@ -2,6 +2,7 @@
 and every "billing.X" reference stay as they were."""
 
 from .banking import BankAccount
+from .claims import ClaimPayout, LossClaim
 from .invoicing import (
     CpiAdjustment,
     Deposit,
@@ -40,6 +41,8 @@ from .statements import StatementEntry, StatementImport
 
 __all__ = [
     "BankAccount",
+    "ClaimPayout",
+    "LossClaim",
     "Chargeback",
     "CpiAdjustment",
     "CreditLot",

@@ -1,0 +1,130 @@
+"""Loss claims both ways and their payouts (art. 13; CX 13): the register, the 13.6 reporting
+window, the exclusions of 13.3 and the exceptions of 13.5 recorded per claim."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from simple_history.models import HistoricalRecords
+
+from accounts.models import Client
+
+from .prepaid import money_field
+
+
+class LossClaim(models.Model):
+    """A loss reported in writing by one party to the other (art. 13.6): no right to
+    compensation unless reported within 10 working days after it arose; the other party then
+    has 10 working days to remedy it."""
+
+    class Against(models.TextChoices):
+        PROVIDER = "provider", "Client against the provider"
+        CLIENT = "client", "Provider against the client (art. 13.2)"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "Open"
+        REMEDIED = "remedied", "Remedied"
+        CLOSED = "closed", "Closed"
+
+    # art. 13.3 (i)-(xi) and the beta releases of 13.6 (first paragraph; CX 13.6)
+    class Exclusion(models.TextChoices):
+        PROFITS = "profits", "(i) loss of profits, revenues or sales"
+        BARGAIN = "bargain", "(ii) loss of bargain"
+        OPPORTUNITY = "opportunity", "(iii) loss of opportunity"
+        USE = "use", "(iv) loss of use of any service or any computer equipment"
+        STAFF_TIME = "staff_time", "(v) loss of time on the part of management or other staff"
+        FEES = "fees", "(vi) professional fees or expenses"
+        INTERRUPTION = "interruption", "(vii) business interruption"
+        RATES = (
+            "rates",
+            "(viii) loss of income because the Client did not set up correct rates for the Traffic",
+        )
+        DATA = "data", "(ix) damage to or loss of data"
+        GOODWILL = "goodwill", "(x) loss of goodwill or reputation"
+        INDIRECT = (
+            "indirect",
+            "(xi) any other indirect, special, incidental or consequential damages",
+        )
+        BETA = "beta", "a beta release the Client explicitly accepted (13.6)"
+
+    # art. 13.5: the limitations of 13.3 and 13.4 cease to apply
+    class LimitException(models.TextChoices):
+        INTENT = "intent", "wilful intent of the liable party"
+        GROSS_NEGLIGENCE = "gross_negligence", "gross negligence of the liable party"
+        BODILY_HARM = "bodily_harm", "damage to life, body and health"
+
+    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="loss_claims")
+    against = models.CharField(max_length=16, choices=Against.choices)
+    description = models.TextField()
+    arose_at = models.DateTimeField(help_text="when the loss arose")
+    reported_at = models.DateTimeField(default=timezone.now, help_text="the written report")
+    report_deadline = models.DateTimeField(help_text="10 working days after it arose (13.6)")
+    late = models.BooleanField(
+        default=False, help_text="reported after the deadline: no right to compensation (13.6)"
+    )
+    remedy_deadline = models.DateTimeField(help_text="10 working days after the report (13.6)")
+    amount_claimed = money_field(null=True, blank=True)
+    currency = models.CharField(max_length=3)
+    exclusions = models.JSONField(default=list, blank=True)
+    exceptions = models.JSONField(default=list, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    remedied_at = models.DateTimeField(null=True, blank=True)
+    remedy_note = models.TextField(blank=True)
+    reported_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-reported_at", "-pk"]
+        indexes = [
+            models.Index(fields=["client", "-reported_at", "-id"], name="claim_client_keyset"),
+            models.Index(fields=["-reported_at", "-id"], name="claim_keyset"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount_claimed__isnull=True) | Q(amount_claimed__gte=0),
+                name="claim_amount_not_negative",
+                violation_error_message="A claimed amount cannot be negative.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Loss claim #{self.pk}"
+
+    def exclusion_labels(self) -> list[str]:
+        return [str(self.Exclusion(c).label) for c in self.exclusions]
+
+    def exception_labels(self) -> list[str]:
+        return [str(self.LimitException(c).label) for c in self.exceptions]
+
+
+class ClaimPayout(models.Model):
+    """Compensation paid on a claim: an amount with its currency, recorded once per idempotency
+    key (append-only; the claim's history and these rows are the record)."""
+
+    claim = models.ForeignKey(LossClaim, on_delete=models.PROTECT, related_name="payouts")
+    amount = money_field()
+    currency = models.CharField(max_length=3)
+    paid_on = models.DateField()
+    idempotency_key = models.CharField(max_length=200, unique=True)
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["paid_on", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(amount__gt=0),
+                name="claim_payout_positive",
+                violation_error_message="A payout must be more than zero.",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Payout #{self.pk}"
