@@ -113,17 +113,37 @@ def _resolve(queryset: QuerySet, name: str) -> tuple[Field, bool, bool]:
         nullable = nullable or bool(getattr(field, "null", False))
         if field.is_relation:
             if index == len(parts) - 1:
-                related = field.related_model
-                if related is not None and related._meta.ordering:
-                    raise ValueError(
-                        f"{name!r} sorts by {related.__name__}'s ordering: name its fields."
-                    )
                 field = field.target_field
                 break
             model = field.related_model
     assert field is not None
     unique = len(parts) == 1 and (field.primary_key or (field.unique and not field.null))
     return field, nullable, unique
+
+
+def _expand(queryset: QuerySet, name: str, descending: bool) -> list[tuple[str, bool]]:
+    """A sort on a relation is, as in Django, a sort on the related model's own ordering
+    (`provider` is `provider__code`), else on its id."""
+    if name in queryset.query.annotations:
+        return [(name, descending)]
+    model: type[Model] = queryset.model
+    field = None
+    for part in name.split("__"):
+        if part == "pk":
+            return [(name, descending)]
+        try:
+            field = model._meta.get_field(part)
+        except FieldDoesNotExist:
+            return [(name, descending)]  # _resolve names the missing field
+        if field.is_relation:
+            model = field.related_model
+    if field is None or not field.is_relation or not model._meta.ordering:
+        return [(name, descending)]
+    expanded: list[tuple[str, bool]] = []
+    for item in model._meta.ordering:
+        sub, sub_descending = _parse_item(item)
+        expanded.append((f"{name}__{sub}", sub_descending != descending))
+    return expanded
 
 
 def sort_keys(queryset: QuerySet) -> list[SortKey]:
@@ -134,16 +154,16 @@ def sort_keys(queryset: QuerySet) -> list[SortKey]:
     """
     keys: list[SortKey] = []
     for item in _order_items(queryset):
-        name, descending = _parse_item(item)
-        field, nullable, unique = _resolve(queryset, name)
-        if nullable:
-            raise ValueError(
-                f"{queryset.model.__name__}: sort field {name!r} may be NULL; a keyset page "
-                "would never reach those rows. Coalesce it in an annotation and sort on that."
-            )
-        keys.append(SortKey(name, descending, field))
-        if unique:
-            return keys
+        for name, descending in _expand(queryset, *_parse_item(item)):
+            field, nullable, unique = _resolve(queryset, name)
+            if nullable:
+                raise ValueError(
+                    f"{queryset.model.__name__}: sort field {name!r} may be NULL; a keyset page "
+                    "would never reach those rows. Coalesce it in an annotation and sort on that."
+                )
+            keys.append(SortKey(name, descending, field))
+            if unique:
+                return keys
     descending = keys[-1].descending if keys else False
     keys.append(SortKey("pk", descending, queryset.model._meta.pk))
     return keys
