@@ -103,7 +103,7 @@ def _resolve(queryset: QuerySet, name: str) -> tuple[Field, bool, bool]:
         return output, nullable, False
     model: type[Model] = queryset.model
     parts = name.split("__")
-    nullable = False
+    nullable = unique = False
     field: Field | None = None
     for index, part in enumerate(parts):
         try:
@@ -111,13 +111,15 @@ def _resolve(queryset: QuerySet, name: str) -> tuple[Field, bool, bool]:
         except FieldDoesNotExist:
             raise ValueError(f"{model.__name__} has no field {part!r} ({name!r}).") from None
         nullable = nullable or bool(getattr(field, "null", False))
+        # Unique on its own: the pk, or a unique non-null column of the listed model itself
+        # (a foreign key's target is the other model's pk, which repeats here).
+        unique = len(parts) == 1 and (field.primary_key or (field.unique and not field.null))
         if field.is_relation:
             if index == len(parts) - 1:
                 field = field.target_field
                 break
             model = field.related_model
     assert field is not None
-    unique = len(parts) == 1 and (field.primary_key or (field.unique and not field.null))
     return field, nullable, unique
 
 
@@ -138,6 +140,9 @@ def _expand(queryset: QuerySet, name: str, descending: bool) -> list[tuple[str, 
         if field.is_relation:
             model = field.related_model
     if field is None or not field.is_relation or not model._meta.ordering:
+        return [(name, descending)]
+    if name.split("__")[-1] == getattr(field, "attname", None) != field.name:
+        # `client_id` is the column itself, as Django orders it.
         return [(name, descending)]
     expanded: list[tuple[str, bool]] = []
     for item in model._meta.ordering:

@@ -214,3 +214,20 @@ def test_paginate_reads_the_cursor_from_its_parameter_and_keeps_lists_numbered(c
 
     listed = paginate(RequestFactory().get("/", {"p": "2"}), list(range(12)), 5, "p")
     assert list(listed) == [5, 6, 7, 8, 9] and listed.next_cursor == "3"
+
+
+def test_a_foreign_key_column_is_not_taken_for_a_unique_key(clients):
+    from accounts.models import Agreement
+
+    # Many clients share a provider: its id is no tie-breaker, so pk is appended.
+    assert [k.label for k in sort_keys(Client.objects.order_by("provider_id"))] == [
+        "provider_id",
+        "pk",
+    ]
+    # A sort on the relation is on the related model's ordering, as in Django.
+    assert [k.label for k in sort_keys(Client.objects.order_by("-provider"))] == [
+        "-provider__code",
+        "-pk",
+    ]
+    # A one-to-one column is unique on its own.
+    assert [k.label for k in sort_keys(Agreement.objects.order_by("client_id"))] == ["client_id"]
