@@ -204,3 +204,23 @@ def test_the_staff_lists_walk_the_index_of_their_sort_order(billing_staff, cm, c
 
     invoices = invoicing_selectors.staff_invoice_list(user=billing_staff)
     _assert_index_walk(_plan(_deep_page_query(invoices)), "invoice_staff_list_idx")
+
+
+def test_the_schema_says_lists_are_keyset_pages(tmp_path):
+    from io import StringIO
+
+    import yaml
+    from django.core.management import call_command
+
+    target = tmp_path / "schema.yml"
+    call_command("spectacular", "--file", str(target), stdout=StringIO())
+    schema = yaml.safe_load(target.read_text())
+    operation = schema["paths"]["/api/v1/clients/"]["get"]
+    params = {p["name"]: p for p in operation["parameters"]}
+    assert params["cursor"]["schema"] == {"type": "string"}
+    assert params["page_size"]["schema"]["maximum"] == 200
+    assert "page" not in params
+    ref = operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"]
+    page = schema["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+    assert set(page["properties"]) == {"next", "previous", "results"}
+    assert page["properties"]["next"]["nullable"] is True
