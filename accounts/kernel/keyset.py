@@ -28,7 +28,7 @@ from typing import Any, Generic, TypeVar
 
 from django.core import signing
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db.models import F, Field, Model, OrderBy, Q, QuerySet
+from django.db.models import F, Model, OrderBy, Q, QuerySet
 from django.db.models.functions import Coalesce
 
 from accounts.kernel.errors import ValidationFailed
@@ -60,19 +60,20 @@ class SortKey:
 
     name: str
     descending: bool
-    field: Field
+    field: Any  # a model field (its to_python types the cursor's value)
 
     @property
     def label(self) -> str:
         return f"-{self.name}" if self.descending else self.name
 
 
-def _order_items(queryset: QuerySet) -> list[Any]:
+def _order_items(queryset: QuerySet[Any]) -> list[Any]:
     query = queryset.query
     if query.order_by:
         return list(query.order_by)
-    if query.default_ordering and query.get_meta().ordering:
-        return list(query.get_meta().ordering)
+    ordering = query.get_meta().ordering
+    if query.default_ordering and ordering:
+        return list(ordering)
     raise ValueError(
         f"A keyset page needs an ordered queryset: {queryset.model.__name__} has no order_by."
     )
@@ -84,27 +85,26 @@ def _parse_item(item: Any) -> tuple[str, bool]:
             raise ValueError(f"A keyset page cannot sort on {item!r}.")
         return item.removeprefix("-"), item.startswith("-")
     if isinstance(item, F):
-        return item.name, False
+        return str(getattr(item, "name")), False  # noqa: B009 (untyped in the stubs)
     if isinstance(item, OrderBy) and isinstance(item.expression, F):
+        name = str(getattr(item.expression, "name"))  # noqa: B009
         if item.nulls_first or item.nulls_last:
-            raise ValueError(
-                f"{item.expression.name}: NULL has no place in a keyset; coalesce it instead."
-            )
-        return item.expression.name, item.descending
+            raise ValueError(f"{name}: NULL has no place in a keyset; coalesce it instead.")
+        return name, item.descending
     raise ValueError(f"A keyset page sorts on named fields or annotations, not {item!r}.")
 
 
-def _resolve(queryset: QuerySet, name: str) -> tuple[Field, bool, bool]:
+def _resolve(queryset: QuerySet[Any], name: str) -> tuple[Any, bool, bool]:
     """The field behind `name`, whether it may be NULL, and whether it is unique on its own."""
     annotation = queryset.query.annotations.get(name)
     if annotation is not None:
         output = annotation.output_field
         nullable = output.null and not isinstance(annotation, Coalesce)
         return output, nullable, False
-    model: type[Model] = queryset.model
+    model: Any = queryset.model
     parts = name.split("__")
     nullable = unique = False
-    field: Field | None = None
+    field: Any = None
     for index, part in enumerate(parts):
         try:
             field = model._meta.pk if part == "pk" else model._meta.get_field(part)
@@ -123,13 +123,13 @@ def _resolve(queryset: QuerySet, name: str) -> tuple[Field, bool, bool]:
     return field, nullable, unique
 
 
-def _expand(queryset: QuerySet, name: str, descending: bool) -> list[tuple[str, bool]]:
+def _expand(queryset: QuerySet[Any], name: str, descending: bool) -> list[tuple[str, bool]]:
     """A sort on a relation is, as in Django, a sort on the related model's own ordering
     (`provider` is `provider__code`), else on its id."""
     if name in queryset.query.annotations:
         return [(name, descending)]
-    model: type[Model] = queryset.model
-    field = None
+    model: Any = queryset.model
+    field: Any = None
     for part in name.split("__"):
         if part == "pk":
             return [(name, descending)]
@@ -151,7 +151,7 @@ def _expand(queryset: QuerySet, name: str, descending: bool) -> list[tuple[str, 
     return expanded
 
 
-def sort_keys(queryset: QuerySet) -> list[SortKey]:
+def sort_keys(queryset: QuerySet[Any]) -> list[SortKey]:
     """The sort order of `queryset` as keys, ending with a unique one (`pk` is appended in the
     last field's direction, matching an index such as `(-created_at, -id)`).
 
@@ -236,7 +236,7 @@ class KeysetPage(Sequence[_T], Generic[_T]):
     def __len__(self) -> int:
         return len(self.object_list)
 
-    def __getitem__(self, index):  # type: ignore[override]
+    def __getitem__(self, index: Any) -> Any:
         return self.object_list[index]
 
     def __iter__(self) -> Iterator[_T]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import wraps
-from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -30,7 +30,7 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R", bound=HttpResponseBase)
 
 
-class SequencePage(Page):
+class SequencePage(Page):  # type: ignore[type-arg]
     """A page of an in-memory list (already bounded by its selector): numbered, but shown with
     the same links as a keyset page ("First page", "Next")."""
 
@@ -39,8 +39,8 @@ class SequencePage(Page):
         return str(self.next_page_number()) if self.has_next() else None
 
 
-class _SequencePaginator(Paginator):
-    def _get_page(self, *args, **kwargs) -> SequencePage:
+class _SequencePaginator(Paginator):  # type: ignore[type-arg]
+    def _get_page(self, *args: Any, **kwargs: Any) -> SequencePage:
         return SequencePage(*args, **kwargs)
 
 

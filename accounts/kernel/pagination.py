@@ -7,11 +7,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.db.models import QuerySet
 from rest_framework.pagination import BasePagination
+from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 from rest_framework.utils.urls import remove_query_param, replace_query_param
+from rest_framework.views import APIView
 
 from accounts.kernel.keyset import KeysetPage, keyset_page
 
@@ -23,8 +25,8 @@ class KeysetPagination(BasePagination):
     page_size_query_param = "page_size"
     max_page_size = MAX_PAGE_SIZE
 
-    def get_page_size(self, request) -> int:
-        default = settings.REST_FRAMEWORK.get("PAGE_SIZE") or 50
+    def get_page_size(self, request: Request) -> int:
+        default = int(api_settings.PAGE_SIZE or 50)
         raw = request.query_params.get(self.page_size_query_param)
         try:
             size = int(raw) if raw is not None else default
@@ -34,16 +36,14 @@ class KeysetPagination(BasePagination):
             size = default
         return min(size, self.max_page_size)
 
-    def paginate_queryset(self, queryset, request, view=None) -> list[Any]:
+    def paginate_queryset(
+        self, queryset: Any, request: Request, view: APIView | None = None
+    ) -> list[Any]:
         self.request = request
         if not isinstance(queryset, QuerySet):
-            # A bounded in-memory list: one page of it, there is never a next.
-            rows = list(queryset)[: self.max_page_size]
-            self.page: KeysetPage[Any] = KeysetPage(
-                rows, has_next=False, next_cursor=None, cursor=""
-            )
-            return rows
-        self.page = keyset_page(
+            # A list has no keyset; cutting it silently would lose rows.
+            raise TypeError("An API list is a queryset, keyset-paginated in its own order.")
+        self.page: KeysetPage[Any] = keyset_page(
             queryset,
             per_page=self.get_page_size(request),
             cursor=request.query_params.get(self.cursor_query_param) or None,
@@ -62,12 +62,12 @@ class KeysetPagination(BasePagination):
             return None
         return remove_query_param(self.request.build_absolute_uri(), self.cursor_query_param)
 
-    def get_paginated_response(self, data) -> Response:
+    def get_paginated_response(self, data: Any) -> Response:
         return Response(
             {"next": self.get_next_link(), "previous": self.get_previous_link(), "results": data}
         )
 
-    def get_paginated_response_schema(self, schema: dict) -> dict:
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
         return {
             "type": "object",
             "required": ["next", "previous", "results"],
@@ -88,7 +88,7 @@ class KeysetPagination(BasePagination):
             },
         }
 
-    def get_schema_operation_parameters(self, view) -> list[dict]:
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
         return [
             {
                 "name": self.cursor_query_param,
