@@ -36,7 +36,8 @@ class StaffTwoFactorMiddleware:
 
 
 class DomainNotFoundMiddleware:
-    """A selector's domain `NotFound` (another client's or provider's id) is a page's 404."""
+    """A selector's domain `NotFound` (another client's or provider's id) is a page's 404; a
+    list's cursor that it did not hand out (`InvalidCursor`) is a 400 naming the parameter."""
 
     def __init__(self, get_response):
         self.get_response = get_response
@@ -45,12 +46,17 @@ class DomainNotFoundMiddleware:
         return self.get_response(request)
 
     def process_exception(self, request, exception):
-        from django.http import Http404
+        from django.http import Http404, HttpResponseBadRequest
 
         from accounts.kernel.errors import NotFound
+        from accounts.kernel.keyset import InvalidCursor
 
         if isinstance(exception, NotFound):
             raise Http404(exception.message) from exception
+        if isinstance(exception, InvalidCursor):
+            return HttpResponseBadRequest(
+                f"{exception.field}: {exception.message}", content_type="text/plain; charset=utf-8"
+            )
         return None
 
 

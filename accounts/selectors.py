@@ -1,8 +1,10 @@
 """Reads scoped to a client: every query of client-owned data takes the client (or the user)."""
 
+import datetime as dt
 from typing import NamedTuple
 
-from django.db.models import Exists, OuterRef, Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Value
+from django.db.models.functions import Coalesce
 
 from .kernel.errors import NotFound
 from .models import (
@@ -149,9 +151,20 @@ def client_detail(*, user: User, pk) -> Client:
     return _get(client_list(user=user, with_details=True), pk)
 
 
+# Where a draft terms version sorts in a newest-first list: before every published one.
+_DRAFTS_FIRST = dt.datetime(9999, 12, 31, tzinfo=dt.UTC)
+
+
 def terms_versions_visible_to(user: User) -> QuerySet[TermsVersion]:
-    """Staff see every version; a client's users see the published versions of their provider."""
-    qs = TermsVersion.objects.select_related("provider")
+    """Staff see every version; a client's users see the published versions of their provider.
+
+    Newest first, an unpublished draft (no `published_at`) before them all: coalesced, so the
+    list's keyset cursor reaches every row (NULL compares to nothing)."""
+    qs = (
+        TermsVersion.objects.select_related("provider")
+        .annotate(listed_at=Coalesce("published_at", Value(_DRAFTS_FIRST)))
+        .order_by("-listed_at", "-pk")
+    )
     if not user.is_authenticated:
         return qs.none()
     if user.is_provider_staff:

@@ -91,6 +91,10 @@ class SubProcessorChange(models.Model):
 
     class Meta:
         ordering = ["-announced_at", "-pk"]
+        # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
+        indexes = [
+            models.Index(fields=["provider", "-announced_at", "-id"], name="spchange_list_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
@@ -121,6 +125,10 @@ class SubProcessorObjection(models.Model):
 
     class Meta:
         ordering = ["-objected_at", "-pk"]
+        # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
+        indexes = [
+            models.Index(fields=["-objected_at", "-id"], name="spobjection_list_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["change", "client"],
@@ -198,6 +206,11 @@ class AuditRequest(models.Model):
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
+        # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
+        indexes = [
+            models.Index(fields=["-requested_at", "-id"], name="audit_list_idx"),
+            models.Index(fields=["client", "-requested_at", "-id"], name="audit_client_list_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
@@ -338,7 +351,11 @@ class DataSubjectRequest(models.Model):
 
     class Meta:
         ordering = ["due_at", "pk"]
-        indexes = [models.Index(fields=["status", "due_at"], name="dsr_status_due_idx")]
+        indexes = [
+            models.Index(fields=["status", "due_at"], name="dsr_status_due_idx"),
+            models.Index(fields=["due_at", "id"], name="dsr_list_idx"),
+            models.Index(fields=["client", "due_at", "id"], name="dsr_client_list_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
@@ -395,6 +412,13 @@ class Breach(models.Model):
 
     class Meta:
         ordering = ["-detected_at", "-pk"]
+        # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
+        indexes = [
+            models.Index(fields=["-detected_at", "-id"], name="breach_list_idx"),
+            models.Index(
+                fields=["provider", "-detected_at", "-id"], name="breach_provider_list_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
@@ -420,6 +444,11 @@ class BreachNotification(models.Model):
 
     class Meta:
         ordering = ["deadline", "pk"]
+        # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
+        indexes = [
+            models.Index(fields=["deadline", "id"], name="breachnotice_list_idx"),
+            models.Index(fields=["client", "deadline", "id"], name="breachnotice_client_list_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["breach", "client"],
@@ -537,6 +566,13 @@ class AssistanceRequest(models.Model):
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
+        # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
+        indexes = [
+            models.Index(fields=["-requested_at", "-id"], name="assistance_list_idx"),
+            models.Index(
+                fields=["client", "-requested_at", "-id"], name="assistance_client_list_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name.capitalize()} #{self.pk}"

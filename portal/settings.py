@@ -265,7 +265,7 @@ REST_FRAMEWORK = {
         "accounts.api.authentication.OTPSessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_PAGINATION_CLASS": "accounts.kernel.pagination.PagePagination",
+    "DEFAULT_PAGINATION_CLASS": "accounts.kernel.pagination.KeysetPagination",
     # OPTIONS answers what the endpoint accepts and renders, without introspecting serializers
     # (several views have none at class level, which made OPTIONS a 500).
     "DEFAULT_METADATA_CLASS": "accounts.kernel.metadata.PlainMetadata",

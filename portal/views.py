@@ -1,11 +1,12 @@
 """Dashboards: the composition root's pages, which may show every app's data (DESIGN.md, Layout)."""
 
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
+from django.db.models.functions import Coalesce
 from django.shortcuts import render
 
 from accounts import selectors
 from accounts.forms import ReasonForm
+from accounts.kernel.pages import paginate
 from accounts.models import Agreement, ChangeRequest, Client, DataRequest
 from billing.invoicing import selectors as invoicing_selectors
 from billing.prepaid import selectors as billing_pages
@@ -51,7 +52,7 @@ def _client_dashboard(request):
 
 
 def _queue(request, queryset, param: str):
-    return Paginator(queryset, QUEUE_SIZE).get_page(request.GET.get(param))
+    return paginate(request, queryset, QUEUE_SIZE, param)
 
 
 def _staff_dashboard(request):
@@ -86,7 +87,10 @@ def _staff_dashboard(request):
             "suspended_clients": _queue(request, suspended, "suspended_page"),
             "objections": _queue(
                 request,
-                selectors.terms_objections(user=user).order_by("-decided_at", "-pk"),
+                # Coalesced: a keyset page cannot seek past NULL (accounts.kernel.keyset).
+                selectors.terms_objections(user=user)
+                .annotate(objected_at=Coalesce("decided_at", "notified_at"))
+                .order_by("-objected_at", "-pk"),
                 "objection_page",
             ),
             "counts": {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import wraps
-from typing import TYPE_CHECKING, Concatenate, ParamSpec, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, TypeVar, cast
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -18,6 +18,7 @@ from django.db.models import Model, QuerySet
 from django.http import HttpRequest, HttpResponseBase
 
 from accounts.kernel.errors import NotAllowed
+from accounts.kernel.keyset import KeysetPage, keyset_page
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -29,14 +30,35 @@ _P = ParamSpec("_P")
 _R = TypeVar("_R", bound=HttpResponseBase)
 
 
+class SequencePage(Page):  # type: ignore[type-arg]
+    """A page of an in-memory list (already bounded by its selector): numbered, but shown with
+    the same links as a keyset page ("First page", "Next")."""
+
+    @property
+    def next_cursor(self) -> str | None:
+        return str(self.next_page_number()) if self.has_next() else None
+
+
+class _SequencePaginator(Paginator):  # type: ignore[type-arg]
+    def _get_page(self, *args: Any, **kwargs: Any) -> SequencePage:
+        return SequencePage(*args, **kwargs)
+
+
 def paginate(
     request: HttpRequest,
     items: QuerySet[Model, _T] | Sequence[_T],
     per_page: int = PAGE_SIZE,
     param: str = "page",
-) -> Page[_T]:
-    """One page of `items`, chosen by the `param` query parameter."""
-    return Paginator(items, per_page).get_page(request.GET.get(param))
+) -> KeysetPage[_T] | Page[_T]:
+    """One page of `items` after the cursor in the `param` query parameter.
+
+    A queryset is keyset-paginated in its own order (no OFFSET, no COUNT: the same cost on
+    the first page and the thousandth, issue 16 §2); a bad cursor raises InvalidCursor, which
+    the page answers with a 400 naming the parameter. A list keeps Django's numbered pages.
+    """
+    if isinstance(items, QuerySet):
+        return keyset_page(items, per_page=per_page, cursor=request.GET.get(param), param=param)
+    return _SequencePaginator(items, per_page).get_page(request.GET.get(param))
 
 
 def role_required(

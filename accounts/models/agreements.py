@@ -151,6 +151,13 @@ class TermsAcceptance(models.Model):
 
     class Meta:
         ordering = ["-notified_at", "-pk"]
+        # The list's sort order, and per client (accounts.kernel.keyset; issue 16 §2).
+        indexes = [
+            models.Index(fields=["-notified_at", "-id"], name="acceptance_list_idx"),
+            models.Index(
+                fields=["client", "-notified_at", "-id"], name="acceptance_client_list_idx"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["client", "terms"],

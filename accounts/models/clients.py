@@ -66,7 +66,11 @@ class Client(models.Model):
                 violation_error_message="This company is already registered with this provider (art. 29.7).",
             )
         ]
-        indexes = [models.Index(fields=["provider", "status"])]
+        indexes = [
+            models.Index(fields=["provider", "status"]),
+            models.Index(fields=["legal_name", "id"], name="client_list_idx"),
+            models.Index(fields=["provider", "legal_name", "id"], name="client_provider_list_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.legal_name
@@ -118,6 +122,13 @@ class ChangeRequest(models.Model):
 
     class Meta:
         ordering = ["-submitted_at", "-pk"]
+        # The list's sort order, and per client (accounts.kernel.keyset; issue 16 §2).
+        indexes = [
+            models.Index(fields=["-submitted_at", "-id"], name="changereq_list_idx"),
+            models.Index(
+                fields=["client", "-submitted_at", "-id"], name="changereq_client_list_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
@@ -150,7 +161,12 @@ class DataRequest(models.Model):
 
     class Meta:
         ordering = ["due_at", "pk"]
-        indexes = [models.Index(fields=["status", "due_at"])]
+        indexes = [
+            models.Index(fields=["status", "due_at"]),
+            models.Index(fields=["due_at", "id"], name="datareq_list_idx"),
+            models.Index(fields=["client", "due_at", "id"], name="datareq_client_list_idx"),
+            models.Index(fields=["client", "-logged_at", "-id"], name="datareq_client_logged_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name.capitalize()} #{self.pk}"

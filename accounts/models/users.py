@@ -83,6 +83,10 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     class Meta:
         ordering = ["email"]
+        # The list's sort order, and per client (accounts.kernel.keyset; issue 16 §2).
+        indexes = [
+            models.Index(fields=["client", "-is_active", "email"], name="user_client_list_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=(Q(role__in=["client_admin", "client_viewer"], client__isnull=False))
@@ -153,6 +157,12 @@ class Invitation(models.Model):
 
     class Meta:
         ordering = ["-created_at"]
+        # The list's sort order, and per client (accounts.kernel.keyset; issue 16 §2).
+        indexes = [
+            models.Index(
+                fields=["client", "-created_at", "-id"], name="invitation_client_list_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name.capitalize()} #{self.pk}"

@@ -45,10 +45,14 @@ def status_tone(value: str) -> str:
 
 
 @register.simple_tag(takes_context=True)
-def page_url(context, param: str, number) -> str:
-    """A link to page `number` of the list paged by `param`, keeping the other query parameters."""
+def page_url(context, param: str, cursor) -> str:
+    """A link to the page at `cursor` of the list paged by `param` (the first page when empty),
+    keeping the other query parameters."""
     params = context["request"].GET.copy()
-    params[param] = number
+    if cursor in (None, ""):
+        params.pop(param, None)
+    else:
+        params[param] = cursor
     return f"?{params.urlencode()}"
 
 

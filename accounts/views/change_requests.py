@@ -4,7 +4,6 @@ in writing, and the staff's queue and decision on change requests."""
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -67,9 +66,7 @@ def company(request):
     change_requests = paginate(
         request, selectors.change_request_list(user=request.user), per_page=10
     )
-    history_page = Paginator(registration_history(client), 20).get_page(
-        request.GET.get("history_page")
-    )
+    history_page = paginate(request, registration_history(client), 20, "history_page")
     return render(
         request,
         "accounts/company.html",

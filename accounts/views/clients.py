@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -79,18 +78,16 @@ def client_detail_context(request, client, **bound_forms):
         "change_requests": paginate(
             request, selectors.change_request_list(user=user).filter(client=client), per_page=10
         ),
-        "data_requests": Paginator(
+        "data_requests": paginate(
+            request,
             selectors.data_request_list(user=user)
             .filter(client=client)
             .order_by("-logged_at", "-pk"),
             10,
-        ).get_page(request.GET.get("dr_page")),
-        "members": Paginator(selectors.client_users(client=client), 10).get_page(
-            request.GET.get("user_page")
+            "dr_page",
         ),
-        "history": Paginator(registration_history(client), 10).get_page(
-            request.GET.get("history_page")
-        ),
+        "members": paginate(request, selectors.client_users(client=client), 10, "user_page"),
+        "history": paginate(request, registration_history(client), 10, "history_page"),
         "decision_form": DecisionNoteForm(),
         "force_majeure_rights": selectors.force_majeure_termination_rights(client=client),
     }

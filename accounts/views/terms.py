@@ -69,9 +69,7 @@ def terms_publish(request):
             return redirect("terms_publish")
     versions = paginate(
         request,
-        selectors.terms_versions_visible_to(request.user)
-        .select_related("published_by")
-        .order_by("-published_at", "-pk"),
+        selectors.terms_versions_visible_to(request.user).select_related("published_by"),
     )
     return render(
         request,

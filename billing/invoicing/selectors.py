@@ -17,7 +17,8 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet, Sum
+from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 
 from accounts.kernel.errors import ApplicationError, NotFound
 from accounts.models import Client, Provider, User
@@ -205,7 +206,10 @@ def overdue_invoices(*, user: User) -> QuerySet[Invoice]:
     return (
         scoped(Invoice.objects.filter(status=Invoice.Status.OVERDUE), user=user)
         .select_related("client")
-        .order_by("due_date", "id")
+        # An overdue invoice always has its due date; coalesced only because the column may be
+        # NULL (a draft's) and a keyset page cannot seek past NULL (accounts.kernel.keyset).
+        .annotate(due=Coalesce("due_date", Value(dt.date.max)))
+        .order_by("due", "id")
     )
 
 

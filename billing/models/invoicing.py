@@ -55,6 +55,10 @@ class Price(models.Model):
 
     class Meta:
         ordering = ["client", "channel", "-valid_from"]
+        # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
+        indexes = [
+            models.Index(fields=["client", "channel", "-valid_from", "-id"], name="price_list_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["client", "channel", "valid_from"],
@@ -252,6 +256,10 @@ class Invoice(models.Model):
                 name="invoice_client_status_idx",
             ),
             models.Index(fields=["status", "due_date"], name="invoice_status_due_idx"),
+            models.Index(fields=["-created_at", "-id"], name="invoice_staff_list_idx"),
+            models.Index(
+                fields=["client", "-created_at", "-id"], name="invoice_client_created_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -297,6 +305,13 @@ class Payment(models.Model):
 
     class Meta:
         ordering = ["-received_on", "-pk"]
+        # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
+        indexes = [
+            models.Index(fields=["-received_on", "-id"], name="payment_list_idx"),
+            models.Index(
+                fields=["invoice", "-received_on", "-id"], name="payment_invoice_list_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
@@ -515,6 +530,11 @@ class Deposit(models.Model):
 
     class Meta:
         ordering = ["-demanded_at", "-pk"]
+        # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
+        indexes = [
+            models.Index(fields=["-demanded_at", "-id"], name="deposit_list_idx"),
+            models.Index(fields=["client", "-demanded_at", "-id"], name="deposit_client_list_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
@@ -550,6 +570,11 @@ class SetOff(models.Model):
 
     class Meta:
         ordering = ["-recorded_at", "-pk"]
+        # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
+        indexes = [
+            models.Index(fields=["-recorded_at", "-id"], name="setoff_list_idx"),
+            models.Index(fields=["client", "-recorded_at", "-id"], name="setoff_client_list_idx"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(amount__gt=0),
@@ -605,6 +630,11 @@ class FapiaoRequest(models.Model):
 
     class Meta:
         ordering = ["due_at", "pk"]
+        # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
+        indexes = [
+            models.Index(fields=["due_at", "id"], name="fapiao_queue_idx"),
+            models.Index(fields=["-confirmed_at", "-id"], name="fapiao_list_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
@@ -657,6 +687,10 @@ class Dispute(models.Model):
 
     class Meta:
         ordering = ["-raised_at", "-pk"]
+        # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
+        indexes = [
+            models.Index(fields=["-raised_at", "-id"], name="dispute_list_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["invoice"],

@@ -94,6 +94,9 @@ class CreditLot(models.Model):
                 name="lot_active_expiry_id_idx",
             ),
             models.Index(fields=["wallet", "status", "expires_at"], name="lot_wallet_fifo_idx"),
+            models.Index(
+                fields=["wallet", "expires_at", "received_at", "id"], name="lot_wallet_list_idx"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -214,6 +217,13 @@ class RestitutionRequest(models.Model):
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
+        # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
+        indexes = [
+            models.Index(fields=["-requested_at", "-id"], name="restitution_list_idx"),
+            models.Index(
+                fields=["client", "-requested_at", "-id"], name="restitution_client_list_idx"
+            ),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["client"],
@@ -258,7 +268,10 @@ class UsageRecord(models.Model):
 
     class Meta:
         ordering = ["-occurred_at", "-pk"]
-        indexes = [models.Index(fields=["client", "occurred_at"], name="usage_client_time_idx")]
+        indexes = [
+            models.Index(fields=["client", "occurred_at"], name="usage_client_time_idx"),
+            models.Index(fields=["-occurred_at", "-id"], name="usage_list_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"Usage {self.record_id}"
@@ -322,6 +335,12 @@ class LimitChange(models.Model):
 
     class Meta:
         ordering = ["-changed_at", "-pk"]
+        # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
+        indexes = [
+            models.Index(
+                fields=["client", "-changed_at", "-id"], name="limitchange_client_list_idx"
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
@@ -356,6 +375,14 @@ class LimitIncreaseRequest(models.Model):
 
     class Meta:
         ordering = ["-requested_at", "-pk"]
+        # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
+        indexes = [
+            models.Index(fields=["-requested_at", "-id"], name="limitreq_list_idx"),
+            models.Index(
+                fields=["client", "-requested_at", "-id"], name="limitreq_client_list_idx"
+            ),
+            models.Index(fields=["status", "requested_at", "id"], name="limitreq_queue_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["client"],

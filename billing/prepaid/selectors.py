@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from django.db.models import QuerySet, Sum
+from django.db.models import QuerySet, Subquery, Sum
 from django.utils import timezone
 
 from accounts.kernel.csv_export import csv_text
@@ -165,7 +165,11 @@ def ledger_list(*, client: Client, filters: dict | None = None) -> QuerySet[Ledg
     be earlier than the booking (a payment received last week, recorded today)."""
     filters = filters or {}
     qs = (
-        LedgerEntry.objects.filter(wallet__client=client)
+        # The wallet's id, not a join on its client: the (wallet, id) index then walks the
+        # statement from either end, at any depth (issue 16 §2).
+        LedgerEntry.objects.filter(
+            wallet_id=Subquery(Wallet.objects.filter(client=client).values("pk")[:1])
+        )
         .select_related("lot", "wallet")
         .order_by("-pk")
     )

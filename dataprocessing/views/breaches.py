@@ -2,6 +2,7 @@
 client's 48-hour deadline; a client sees the notices it was sent, never who else was affected."""
 
 from django.contrib.auth.decorators import login_required
+from django.db.models.functions import Coalesce
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -19,7 +20,13 @@ def breaches(request):
     """Staff: every breach and the form to log one. Clients: their breach notices."""
     user = request.user
     if not user.is_provider_staff:
-        notices = selectors.breach_notification_list(user=user).order_by("-notified_at", "-pk")
+        # A client's notices are the sent ones; coalesced only because the column may be NULL
+        # and a keyset page cannot seek past NULL (accounts.kernel.keyset).
+        notices = (
+            selectors.breach_notification_list(user=user)
+            .annotate(sent_at=Coalesce("notified_at", "deadline"))
+            .order_by("-sent_at", "-pk")
+        )
         return render(
             request, "dataprocessing/breach_notices.html", {"notices": paginate(request, notices)}
         )

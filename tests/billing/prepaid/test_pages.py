@@ -147,7 +147,7 @@ def test_the_ledger_filters_by_kind_and_local_date_range(as_user, prepaid_admin,
     assert response.context["csv_url"] == (
         reverse("billing:ledger_csv") + "?kind=top_up&date_from=2026-01-06&date_to=2026-01-06"
     )
-    assert c.get(WALLET, {"kind": "debit"}).context["ledger"].paginator.count == 0
+    assert len(c.get(WALLET, {"kind": "debit"}).context["ledger"]) == 0
 
 
 def test_a_bad_filter_is_shown_on_its_field_and_the_others_still_apply(
@@ -156,7 +156,7 @@ def test_a_bad_filter_is_shown_on_its_field_and_the_others_still_apply(
     response = as_user(prepaid_admin).get(WALLET, {"kind": "top_up", "date_from": "not-a-date"})
     assert response.status_code == 200
     assert "date_from" in response.context["filter_form"].errors
-    assert response.context["ledger"].paginator.count == 2
+    assert len(response.context["ledger"]) == 2
 
 
 def test_the_ledger_paginates(as_user, prepaid_admin, wallet):
@@ -166,11 +166,14 @@ def test_the_ledger_paginates(as_user, prepaid_admin, wallet):
     c = as_user(prepaid_admin)
 
     first = c.get(WALLET)
-    second = c.get(WALLET, {"page": 2})
+    second = c.get(WALLET, {"page": first.context["ledger"].next_cursor})
 
     assert len(first.context["ledger"]) == 25
     assert len(second.context["ledger"]) == 5
-    assert first.context["ledger"].paginator.num_pages == 2
+    assert not second.context["ledger"].has_next()
+    assert {e.pk for e in first.context["ledger"]}.isdisjoint(
+        e.pk for e in second.context["ledger"]
+    )
 
 
 def test_the_csv_export_holds_the_filtered_ledger(as_user, prepaid_admin, wallet):
