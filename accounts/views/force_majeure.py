@@ -46,7 +46,7 @@ def force_majeure_list(request):
     now = timezone.now()
     if not user.is_provider_staff:
         client = selectors.client_get(user=user, pk=user.client_id)
-        notices = selectors.force_majeure_notice_list(user=user).order_by("-notified_at", "-pk")
+        notices = selectors.force_majeure_notice_list(user=user).order_by("-pk")  # newest first
         return render(
             request,
             "accounts/force_majeure_notices.html",

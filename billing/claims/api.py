@@ -142,6 +142,8 @@ class LossClaimDetailApi(Api):
 
     @extend_schema(tags=["loss-claims"], responses={200: LossClaimDetailSerializer, **ERRORS_READ})
     def get(self, request, pk):
+        """One loss claim (art. 13.6): its report and remedy deadlines, whether it was reported
+        late, the liability cap left (art. 13.4) and the payouts made."""
         return self.present(
             selectors.loss_claim_get(user=request.user, pk=pk), LossClaimDetailSerializer
         )

@@ -95,6 +95,8 @@ class ForceMajeureListApi(Api):
 
     @extend_schema(tags=TAG, responses={200: ForceMajeureSerializer(many=True), **ERRORS_READ})
     def get(self, request):
+        """Force-majeure situations (art. 14): staff see their providers' situations, a client's
+        users those it was notified of, each with its notice deadline and termination right."""
         situations = selectors.force_majeure_list(user=request.user).prefetch_related(
             "notices__situation__provider"
         )
@@ -127,6 +129,8 @@ class ForceMajeureDetailApi(Api):
 
     @extend_schema(tags=TAG, responses={200: ForceMajeureSerializer, **ERRORS_READ})
     def get(self, request, pk):
+        """One force-majeure situation with its notices and the day the right to terminate
+        under art. 15.5(b) opens."""
         return self.present(
             selectors.force_majeure_get(user=request.user, pk=pk), ForceMajeureSerializer
         )
@@ -202,5 +206,6 @@ class ForceMajeureNoticeDetailApi(Api):
         responses={200: ForceMajeureNoticeSerializer, **ERRORS_READ},
     )
     def get(self, request, pk):
+        """One force-majeure notice to a client (art. 14.2): its deadline and when it was sent."""
         notice = selectors.force_majeure_notice_get(user=request.user, pk=pk)
         return self.present(notice, ForceMajeureNoticeSerializer)

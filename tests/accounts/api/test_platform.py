@@ -201,9 +201,14 @@ def other_clients_objects(other_company, other_admin, billing_staff, cm, with_di
     terms.terms_publish(
         texts=BOTH_TEXTS, provider=cm, version="2099.1", summary="x", acting_user=billing_staff
     )
+    from tests.test_tenant_isolation import _force_majeure
+
+    situation = _force_majeure(other_company)
     return {
         "pk": other_company.pk,
         "clients": other_company.pk,
+        "force-majeure": situation["pk"],
+        "force-majeure-notices": situation["notice_pk"],
         "change-requests": change.pk,
         "data-requests": data.pk,
         "users": ClientViewerFactory(client=other_company).pk,
@@ -237,7 +242,9 @@ def test_every_accounts_route_answers_404_for_another_clients_object(
         assert response.status_code in (403, 404, 405), (method, theirs, response.status_code)
         assert response.status_code == getattr(c, method)(missing, {}, format="json").status_code
         assert "legal_name" not in str(response.data)
-    if route.count("/") == 2:  # a detail route: a client admin may read its own kind
+    # a detail route: a client admin may read its own kind (force-majeure situations are
+    # staff's; a client reads its notices)
+    if route.count("/") == 2 and resource != "force-majeure":
         assert c.get(theirs).status_code == 404
 
 
