@@ -459,6 +459,26 @@ class ClientFilterForm(forms.Form):
         ]
 
 
+def call_service(request, call, success: str, form=None) -> bool:
+    """Run a service; its refusal goes on the form's field (or into the messages), a NotAllowed
+    answers 403. True on success."""
+    from django.contrib import messages
+
+    from .kernel.pages import not_allowed_is_403
+
+    try:
+        with not_allowed_is_403():
+            call()
+    except ApplicationError as exc:
+        if form is not None:
+            add_service_error(form, exc)
+        else:
+            messages.error(request, exc.message)
+        return False
+    messages.success(request, success)
+    return True
+
+
 # --- Service errors onto forms ---------------------------------------------------------------
 def add_service_error(form, exc: ApplicationError, *, field_map=None, formset=None) -> None:
     """Show a service's refusal on the field it names (or above the form)."""

@@ -86,6 +86,10 @@ def role_required(
 
 # Any provider staff (billing staff or compliance officers).
 staff_required = role_required(lambda user: user.is_provider_staff)
+# Pages for provider staff and a client's users alike (each sees what the selectors scope).
+staff_or_client_required = role_required(
+    lambda user: bool(user.is_provider_staff or user.client_id)
+)
 # The provider's billing staff only.
 billing_staff_required = role_required(lambda user: user.is_billing_staff)
 

@@ -2,7 +2,6 @@
 to each affected client's 10-working-day notice; a client sees the notices it was sent and the
 right to terminate each situation opens, never which other clients were affected."""
 
-from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
@@ -12,30 +11,15 @@ from accounts.forms import (
     ForceMajeureEndForm,
     ForceMajeureForm,
     ForceMajeureNotifyForm,
-    add_service_error,
     as_provider_time,
+    call_service,
 )
-from accounts.kernel.errors import ApplicationError
-from accounts.kernel.pages import not_allowed_is_403, paginate, role_required, staff_required
+from accounts.kernel.pages import (
+    paginate,
+    staff_or_client_required,
+    staff_required,
+)
 from accounts.services import force_majeure as services
-
-staff_or_client_required = role_required(
-    lambda user: bool(user.is_provider_staff or user.client_id)
-)
-
-
-def _call(request, call, success: str, form=None) -> bool:
-    try:
-        with not_allowed_is_403():
-            call()
-    except ApplicationError as exc:
-        if form is not None:
-            add_service_error(form, exc)
-        else:
-            messages.error(request, exc.message)
-        return False
-    messages.success(request, success)
-    return True
 
 
 @staff_or_client_required
@@ -59,7 +43,7 @@ def force_majeure_list(request):
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         clients = list(data.pop("clients"))
-        if _call(
+        if call_service(
             request,
             lambda: services.force_majeure_log(acting_user=user, affected_clients=clients, **data),
             "Force majeure logged; notify each affected client within 10 working days (art. 14.2).",
@@ -121,7 +105,7 @@ def force_majeure_notify(request, pk: int, notice_pk: int):
     )
     prefix = f"notify_{notice.pk}"
     form = ForceMajeureNotifyForm(request.POST, prefix=prefix)
-    if form.is_valid() and _call(
+    if form.is_valid() and call_service(
         request,
         lambda: services.force_majeure_notify_client(
             notice=notice, message=form.cleaned_data["message"], acting_user=request.user
@@ -138,7 +122,7 @@ def force_majeure_notify(request, pk: int, notice_pk: int):
 def force_majeure_end(request, pk: int):
     situation = selectors.force_majeure_get(user=request.user, pk=pk)
     form = ForceMajeureEndForm(request.POST, prefix="end")
-    if form.is_valid() and _call(
+    if form.is_valid() and call_service(
         request,
         lambda: services.force_majeure_end(
             situation=situation,

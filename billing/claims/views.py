@@ -9,37 +9,17 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.forms import add_service_error
-from accounts.kernel.errors import ApplicationError
+from accounts.forms import call_service
 from accounts.kernel.pages import (
     billing_staff_required,
-    not_allowed_is_403,
     paginate,
-    role_required,
+    staff_or_client_required,
 )
 from accounts.selectors import client_get
 from billing.models import LossClaim
 
 from . import selectors, services
 from .forms import AssessForm, ClientClaimForm, PayoutForm, RemedyForm, StaffClaimForm
-
-staff_or_client_required = role_required(
-    lambda user: bool(user.is_provider_staff or user.client_id)
-)
-
-
-def _call(request, call, success: str, form=None) -> bool:
-    try:
-        with not_allowed_is_403():
-            call()
-    except ApplicationError as exc:
-        if form is not None:
-            add_service_error(form, exc)
-        else:
-            messages.error(request, exc.message)
-        return False
-    messages.success(request, success)
-    return True
 
 
 def _success(claim: LossClaim) -> str:
@@ -71,7 +51,7 @@ def claims(request):
                 client=client, against=against, acting_user=user, **data
             )
 
-        if _call(request, report, "", form):
+        if call_service(request, report, "", form):
             messages.success(request, _success(made["claim"]))
             return redirect("billing:claim_detail", pk=made["claim"].pk)
     qs = selectors.loss_claim_list(user=user, against=request.GET.get("against") or None)
@@ -131,7 +111,7 @@ def claim_detail(request, pk: int):
 def claim_remedy(request, pk: int):
     claim = selectors.loss_claim_get(user=request.user, pk=pk)
     form = RemedyForm(request.POST, prefix="remedy")
-    if form.is_valid() and _call(
+    if form.is_valid() and call_service(
         request,
         lambda: services.loss_claim_remedy(
             claim=claim, note=form.cleaned_data["note"], acting_user=request.user
@@ -148,7 +128,7 @@ def claim_remedy(request, pk: int):
 def claim_assess(request, pk: int):
     claim = selectors.loss_claim_get(user=request.user, pk=pk)
     form = AssessForm(request.POST, prefix="assess")
-    if form.is_valid() and _call(
+    if form.is_valid() and call_service(
         request,
         lambda: services.loss_claim_assess(
             claim=claim, acting_user=request.user, **form.cleaned_data
@@ -165,7 +145,7 @@ def claim_assess(request, pk: int):
 def claim_payout(request, pk: int):
     claim = selectors.loss_claim_get(user=request.user, pk=pk)
     form = PayoutForm(request.POST, prefix="payout")
-    if form.is_valid() and _call(
+    if form.is_valid() and call_service(
         request,
         lambda: services.claim_payout_record(
             claim=claim, acting_user=request.user, **form.cleaned_data

@@ -5,29 +5,12 @@ with an ApplicationError shown on the field it names, `dataprocessing.selectors`
 client's id answers 404 (the selectors' NotFound), never 403.
 """
 
-from django.contrib import messages
+from accounts.forms import call_service
+from accounts.kernel.pages import staff_or_client_required
 
-from accounts.forms import add_service_error
-from accounts.kernel.errors import ApplicationError
-from accounts.kernel.pages import not_allowed_is_403, role_required
-
-# Pages for provider staff and a client's users alike (each sees what the selectors scope).
-staff_or_client_required = role_required(lambda user: user.is_provider_staff or user.client_id)
-
-
-def call_service(request, call, success: str, form=None) -> bool:
-    """Run a service; its refusal goes on the form's field (or into the messages). True on success."""
-    try:
-        with not_allowed_is_403():
-            call()
-    except ApplicationError as exc:
-        if form is not None:
-            add_service_error(form, exc)
-        else:
-            messages.error(request, exc.message)
-        return False
-    messages.success(request, success)
-    return True
+# Pages for provider staff and a client's users alike, and one service call with its
+# refusal on the form: shared with the accounts and billing pages.
+__all__ = ["call_service", "history", "staff_or_client_required"]
 
 
 def history(obj, limit: int = 30):
