@@ -138,13 +138,15 @@ if REDIS_URL:
 else:
     # kombu's file-system transport: a broker that needs no server, for the first look.
     _broker_dir = VAR_DIR / "celery-broker"
-    for _sub in ("out", "processed"):
+    for _sub in ("out", "processed", "control"):
         (_broker_dir / _sub).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_URL = "filesystem://"
     _FILESYSTEM_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker_dir / "out"),
         "data_folder_out": str(_broker_dir / "out"),
         "data_folder_processed": str(_broker_dir / "processed"),
+        # The fan-out exchanges (remote control, pidbox) live here too, not in the working folder.
+        "control_folder": str(_broker_dir / "control"),
     }
     CELERY_RESULT_BACKEND = None
 CELERY_TIMEZONE = "UTC"
