@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .kernel.errors import ApplicationError, ValidationFailed
-from .models import Client, Provider, Suspension, User
+from .models import Client, Provider, Suspension, User, WebhookEvent
 from .selectors import clients_visible_to, provider_scoped, providers_visible_to
 
 
@@ -554,3 +554,16 @@ class ForceMajeureEndForm(forms.Form):
     ended_at = local_datetime_field(
         required=False, label="Ended at", help_text="The provider's local time; now if empty."
     )
+
+
+class WebhookEndpointForm(forms.Form):
+    """A webhook endpoint of the client's: its https address and the events posted to it."""
+
+    url = forms.CharField(label=_("Endpoint URL"), max_length=500)
+    description = forms.CharField(label=_("Description"), max_length=200, required=False)
+    events = forms.MultipleChoiceField(
+        label=_("Events"),
+        choices=WebhookEvent.choices,
+        widget=forms.CheckboxSelectMultiple,
+    )
+    is_active = forms.BooleanField(label=_("Active"), required=False, initial=True)

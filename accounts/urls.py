@@ -12,6 +12,7 @@ from .views import (
     sign_in,
     terms,
     users,
+    webhooks,
 )
 
 urlpatterns = [
@@ -46,6 +47,15 @@ urlpatterns = [
     path("accounts/users/<int:pk>/role/", users.user_change_role, name="user_change_role"),
     path("accounts/users/<int:pk>/remove/", users.user_remove, name="user_remove"),
     path("accounts/data-requests/", data_requests.data_requests, name="data_requests"),
+    # Webhook endpoints the client sets up (issue 15 §2)
+    path("accounts/webhooks/", webhooks.webhooks, name="webhooks"),
+    path("accounts/webhooks/<int:pk>/", webhooks.webhook_detail, name="webhook_detail"),
+    path("accounts/webhooks/<int:pk>/rotate/", webhooks.webhook_rotate, name="webhook_rotate"),
+    path(
+        "accounts/webhooks/deliveries/<int:pk>/resend/",
+        webhooks.webhook_delivery_resend,
+        name="webhook_delivery_resend",
+    ),
     path(
         "accounts/data-requests/<int:pk>/",
         data_requests.data_request_detail,

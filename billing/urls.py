@@ -5,7 +5,7 @@ from django.urls import path
 from .claims import views as claim_views
 from .invoicing import price_views, statement_views
 from .invoicing import views as invoicing_views
-from .prepaid import views
+from .prepaid import alert_views, views
 
 app_name = "billing"
 urlpatterns = [
@@ -14,6 +14,8 @@ urlpatterns = [
     path("wallet/ledger.csv", views.ledger_csv, name="ledger_csv"),
     path("wallet/limit-request/", views.limit_request, name="limit_request"),
     path("wallet/restitution/", views.restitution_request, name="restitution_request"),
+    path("alerts/", alert_views.alerts, name="alerts"),
+    path("alerts/<int:pk>/remove/", alert_views.alert_remove, name="alert_remove"),
     # Staff: any client's wallet and limit, and the billing staff's actions on it
     path("clients/<int:pk>/", views.client_wallet, name="client_wallet"),
     path("clients/<int:pk>/ledger.csv", views.client_ledger_csv, name="client_ledger_csv"),

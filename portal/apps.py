@@ -13,3 +13,8 @@ class PortalConfig(AppConfig):
         from accounts.admin_scoping import scope_admin_site
 
         scope_admin_site(admin.site)
+
+        # Webhook events from the apps' notices and rows (portal/webhook_events.py).
+        from . import webhook_events
+
+        webhook_events.connect()

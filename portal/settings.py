@@ -187,6 +187,8 @@ def _job(name: str, schedule) -> dict:
 CELERY_BEAT_SCHEDULE = {
     # the notice outbox: what is still unsent, every two minutes
     "notifications_resend": _job("notifications_resend", crontab(minute="*/2")),
+    # webhook deliveries due for another attempt, every minute (the back-off starts at one)
+    "webhooks_retry": _job("webhooks_retry", crontab(minute="*")),
     # accounts
     "agreements_roll": _job("agreements_roll", crontab(minute=5, hour=0)),
     "terms_deem_accepted": _job("terms_deem_accepted", crontab(minute=15)),
@@ -194,6 +196,7 @@ CELERY_BEAT_SCHEDULE = {
     # billing: prepaid and limits
     "credit_expire": _job("credit_expire", crontab(minute=2)),
     "limit_notices_send": _job("limit_notices_send", crontab(minute="*/5")),
+    "client_alerts_check": _job("client_alerts_check", crontab(minute="*/5")),
     "credit_expiry_reminders_send": _job(
         "credit_expiry_reminders_send", crontab(minute=20, hour=1)
     ),

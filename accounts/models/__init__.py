@@ -10,6 +10,7 @@ from .force_majeure import ForceMajeure, ForceMajeureNotice
 from .kernel import IdempotentRequest, Notification
 from .providers import Provider, WorkdayOverride
 from .users import ApiToken, Invitation, User, UserManager
+from .webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
     "Provider",
@@ -30,4 +31,7 @@ __all__ = [
     "TermsAcceptance",
     "ForceMajeure",
     "ForceMajeureNotice",
+    "WebhookEndpoint",
+    "WebhookDelivery",
+    "WebhookEvent",
 ]

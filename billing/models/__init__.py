@@ -1,6 +1,7 @@
 """Billing's models, one module per domain, re-exported here so the app label, the migrations
 and every "billing.X" reference stay as they were."""
 
+from .alerts import ClientAlert
 from .banking import BankAccount
 from .claims import ClaimPayout, LossClaim
 from .invoicing import (
@@ -40,6 +41,7 @@ from .prepaid import (
 from .statements import StatementEntry, StatementImport
 
 __all__ = [
+    "ClientAlert",
     "BankAccount",
     "ClaimPayout",
     "LossClaim",

@@ -3,7 +3,7 @@ billing.jobs, see portal/jobs.py)."""
 
 from accounts.kernel.jobs import job
 
-from .services import expiry, inactivity, limits
+from .services import alerts, expiry, inactivity, limits
 
 JOBS = dict(
     [
@@ -15,5 +15,7 @@ JOBS = dict(
         job(inactivity.inactive_accounts_delete),
         # art. 26.1: the 75 % message-limit notice, once per crossing.
         job(limits.limit_notices_send, count_key="sent"),
+        # The client's own alerts (balance, usage share, expiring credit), once per crossing.
+        job(alerts.client_alerts_check),
     ]
 )

@@ -15,6 +15,7 @@ from django.utils.translation import gettext
 from standardwebhooks import Webhook
 
 from accounts import workdays
+from accounts.kernel import outbound as _outbound
 from accounts.kernel.dates import add_months
 from accounts.kernel.errors import ApplicationError, ValidationFailed
 from accounts.kernel.history import save_with_history
@@ -24,7 +25,6 @@ from accounts.models import Client, User
 from accounts.models.clients import callback_secret_new
 from dataprocessing.models import DataSubjectRequest, DsrCallback
 
-from . import _outbound
 from ._common import (
     compliance_emails,
     fmt,

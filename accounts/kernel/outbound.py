@@ -1,5 +1,5 @@
-"""Outbound HTTP to a URL a client supplied (OpenDSR status callbacks), safe against server-side
-request forgery.
+"""Outbound HTTP to a URL a client supplied (OpenDSR status callbacks, webhook endpoints), safe
+against server-side request forgery.
 
 The host name is resolved once; every address it gives must be public (not private, loopback,
 link-local, reserved, multicast or unspecified) unless it lies in a network listed in
@@ -20,9 +20,10 @@ from dataclasses import dataclass
 from urllib.parse import urlparse
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 DEFAULT_TIMEOUT_SECONDS = 5
-USER_AGENT = "agreement-portal-dsr/1"
+USER_AGENT = "agreement-portal/1"
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -69,26 +70,28 @@ def is_public(ip: IPAddress) -> bool:
     )
 
 
-def resolve(url: str) -> Target:
-    """Check `url` and resolve its host once; raise `Refused` with the reason.
+def resolve(url: str, *, label: str | None = None) -> Target:
+    """Check `url` and resolve its host once; raise `Refused` with the reason, which starts
+    with `label` (the field the client filled in).
 
     Plain http is accepted only to an allowed (test) network; everything else needs https.
     """
+    label = label or str(_("The status callback URL"))
     parsed = urlparse(url)
     if parsed.scheme not in ("https", "http") or not parsed.hostname:
-        raise Refused("The status callback URL must be an absolute http(s) URL.")
+        raise Refused(_("%(label)s must be an absolute http(s) URL.") % {"label": label})
     if parsed.scheme != "https" and not _allowed_networks():
-        raise Refused("The status callback URL must use https.")
+        raise Refused(_("%(label)s must use https.") % {"label": label})
     try:
         port = parsed.port or (443 if parsed.scheme == "https" else 80)
     except ValueError as exc:
-        raise Refused("The status callback URL has an invalid port.") from exc
+        raise Refused(_("%(label)s has an invalid port.") % {"label": label}) from exc
     try:
         infos = socket.getaddrinfo(parsed.hostname, port, type=socket.SOCK_STREAM)
     except (OSError, UnicodeError) as exc:
-        raise Refused("The status callback URL's host does not resolve.") from exc
+        raise Refused(_("%(label)s's host does not resolve.") % {"label": label}) from exc
     if not infos:
-        raise Refused("The status callback URL's host does not resolve.")
+        raise Refused(_("%(label)s's host does not resolve.") % {"label": label})
     allowed_only = True
     for info in infos:
         ip = ipaddress.ip_address(str(info[4][0]).split("%")[0])
@@ -96,10 +99,10 @@ def resolve(url: str) -> Target:
             continue
         allowed_only = False
         if not is_public(ip):
-            raise Refused("The status callback URL must reach a public address.")
+            raise Refused(_("%(label)s must reach a public address.") % {"label": label})
     if parsed.scheme != "https" and not allowed_only:
-        raise Refused("The status callback URL must use https.")
-    family, _, _, _, sockaddr = infos[0]
+        raise Refused(_("%(label)s must use https.") % {"label": label})
+    family, _socktype, _proto, _canonname, sockaddr = infos[0]
     path = parsed.path or "/"
     if parsed.query:
         path = f"{path}?{parsed.query}"
@@ -140,13 +143,16 @@ def _pinned(target: Target, timeout: float) -> http.client.HTTPConnection:
     return conn
 
 
-def post_json(url: str, body: bytes, headers: dict[str, str]) -> tuple[int | None, str]:
+def post_json(
+    url: str, body: bytes, headers: dict[str, str], *, timeout: float | None = None
+) -> tuple[int | None, str]:
     """POST `body` (JSON) to `url`: the response code and the error, if any ("" when 2xx).
 
     Raises nothing: a refusal, a network error or a timeout comes back as (None, reason), a
     redirect or an error status as (code, reason).
     """
-    timeout = getattr(settings, "DSR_CALLBACK_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)
+    if timeout is None:
+        timeout = getattr(settings, "DSR_CALLBACK_TIMEOUT_SECONDS", DEFAULT_TIMEOUT_SECONDS)
     try:
         target = resolve(url)
     except Refused as exc:
