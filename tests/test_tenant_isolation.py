@@ -413,7 +413,31 @@ def _loss_claim(client):
     return {"pk": claim.pk}
 
 
+def _webhook_endpoint(client):
+    from accounts.models import WebhookDelivery, WebhookEndpoint
+
+    endpoint = WebhookEndpoint.objects.create(
+        client=client, url="https://hooks.example.com/x", events=["balance.low"]
+    )
+    delivery = WebhookDelivery.objects.create(
+        endpoint=endpoint, event_id=f"walk-{uuid.uuid4().hex}", event_type="balance.low", payload={}
+    )
+    return {"pk": endpoint.pk, "delivery": delivery.pk}
+
+
+def _alert(client):
+    from billing.models import ClientAlert
+
+    alert = ClientAlert.objects.create(
+        client=client, kind=ClientAlert.Kind.USAGE_ABOVE, share_pct=50
+    )
+    return {"pk": alert.pk}
+
+
 MAKERS = {
+    "accounts/webhooks/": _webhook_endpoint,
+    "accounts/webhooks/deliveries/": lambda client: {"pk": _webhook_endpoint(client)["delivery"]},
+    "billing/alerts/": _alert,
     "billing/statements/": _statement_entry,
     "billing/statements/entries/": lambda client: {"pk": _statement_entry(client)["entry"]},
     "accounts/force-majeure/": _force_majeure,
