@@ -66,6 +66,7 @@ class DatabaseGauges(Collector):
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         from accounts.kernel.notifications import notifications_pending_summary
+        from accounts.kernel.webhooks import webhooks_failing
         from dataprocessing.selectors import dsr_callbacks_failing
 
         pending, oldest_age = notifications_pending_summary()
@@ -87,3 +88,11 @@ class DatabaseGauges(Collector):
         for state, n in dsr_callbacks_failing().items():
             failing.add_metric([state], n)
         yield failing
+        hooks = GaugeMetricFamily(
+            "portal_webhook_deliveries_failing",
+            "Webhook deliveries tried and not delivered: still retried, or given up after a day.",
+            labels=["state"],
+        )
+        for state, n in webhooks_failing().items():
+            hooks.add_metric([state], n)
+        yield hooks

@@ -205,9 +205,12 @@ def webhooks_retry(*, now: dt.datetime | None = None, batch: int = RETRY_BATCH) 
     return {"due": len(ids), "queued": queued}
 
 
-def webhooks_failing_count() -> int:
-    """Operations (`/metrics`): deliveries that failed their last attempt or gave up."""
-    return WebhookDelivery.objects.filter(
-        Q(status=WebhookDelivery.Status.FAILED)
-        | Q(status=WebhookDelivery.Status.PENDING, attempts__gt=0)
-    ).count()
+def webhooks_failing() -> dict[str, int]:
+    """Operations (`/metrics`): deliveries that failed their last attempt and are still
+    retried, and those given up after a day."""
+    return {
+        "retrying": WebhookDelivery.objects.filter(
+            status=WebhookDelivery.Status.PENDING, attempts__gt=0
+        ).count(),
+        "abandoned": WebhookDelivery.objects.filter(status=WebhookDelivery.Status.FAILED).count(),
+    }

@@ -194,6 +194,7 @@ def test_metrics_include_django_prometheus_and_the_portals_own(client, settings)
         "portal_usage_records_total",
         "portal_notices_pending",
         "portal_dsr_callbacks_failing",
+        "portal_webhook_deliveries_failing",
     ):
         assert f"\n{name}" in text, name
 
@@ -235,6 +236,29 @@ def test_failing_dsr_callbacks_are_counted_at_scrape_time(client, settings):
     text = _scrape(client, settings)
     assert _value(text, 'portal_dsr_callbacks_failing{state="retrying"}') == 2
     assert _value(text, 'portal_dsr_callbacks_failing{state="abandoned"}') == 1
+
+
+@pytest.mark.django_db
+def test_failing_webhook_deliveries_are_counted_at_scrape_time(client, settings):
+    from accounts.models import WebhookDelivery, WebhookEndpoint
+    from tests.accounts.factories import ClientFactory
+
+    endpoint = WebhookEndpoint.objects.create(
+        client=ClientFactory(), url="https://x.test/hook", events=["balance.low"]
+    )
+    states = [("pending", 0), ("pending", 2), ("pending", 1), ("failed", 9), ("delivered", 1)]
+    for n, (status, attempts) in enumerate(states):
+        WebhookDelivery.objects.create(
+            endpoint=endpoint,
+            event_id=f"e{n}",
+            event_type="balance.low",
+            payload={},
+            status=status,
+            attempts=attempts,
+        )
+    text = _scrape(client, settings)
+    assert _value(text, 'portal_webhook_deliveries_failing{state="retrying"}') == 2
+    assert _value(text, 'portal_webhook_deliveries_failing{state="abandoned"}') == 1
 
 
 # --- Usage verdicts ------------------------------------------------------------------------

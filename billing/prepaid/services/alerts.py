@@ -131,10 +131,12 @@ def alert_is_crossed(
     """Whether the alert's measure is on the alerting side now."""
     cid = alert.client_id
     if alert.kind == ClientAlert.Kind.BALANCE_BELOW:
-        return measures["usable"].get(cid, Decimal("0")) < (alert.amount or Decimal("0"))
+        usable: Decimal = measures["usable"].get(cid, Decimal("0"))
+        return usable < (alert.amount or Decimal("0"))
     if alert.kind == ClientAlert.Kind.USAGE_ABOVE:
-        return measures["usage"].get(cid, 0.0) >= (alert.share_pct or 100)
-    first = measures["expiring"].get(cid)
+        share: float = measures["usage"].get(cid, 0.0)
+        return share >= (alert.share_pct or 100)
+    first: dt.datetime | None = measures["expiring"].get(cid)
     return first is not None and first <= now + dt.timedelta(days=alert.within_days or 0)
 
 
