@@ -4,7 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from . import operations, views
+from . import calendar_views, operations, views
 
 api_v1 = [
     path("", include("accounts.api.urls")),
@@ -14,6 +14,11 @@ api_v1 = [
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    # The contract's calendar (issue 15 §7)
+    path("calendar/", calendar_views.timeline, name="calendar"),
+    path("calendar/feed/reset/", calendar_views.feed_reset, name="calendar_feed_reset"),
+    path("calendar/feed/revoke/", calendar_views.feed_revoke, name="calendar_feed_revoke"),
+    path("calendar/<str:token>.ics", calendar_views.feed, name="calendar_feed"),
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("", include("accounts.urls")),

@@ -5,6 +5,7 @@ label and the migrations do not change.
 """
 
 from .agreements import Agreement, Suspension, TermsAcceptance, TermsVersion
+from .calendar_feeds import CalendarFeed
 from .clients import ChangeRequest, Client, DataRequest, Director
 from .force_majeure import ForceMajeure, ForceMajeureNotice
 from .kernel import IdempotentRequest, Notification
@@ -34,4 +35,5 @@ __all__ = [
     "WebhookEndpoint",
     "WebhookDelivery",
     "WebhookEvent",
+    "CalendarFeed",
 ]
