@@ -8,10 +8,11 @@ from .agreements import Agreement, Suspension, TermsAcceptance, TermsVersion
 from .clients import ChangeRequest, Client, DataRequest, Director
 from .force_majeure import ForceMajeure, ForceMajeureNotice
 from .kernel import IdempotentRequest, Notification
-from .providers import Provider, WorkdayOverride
+from .providers import EInvoiceFormat, Provider, WorkdayOverride
 from .users import ApiToken, Invitation, User, UserManager
 
 __all__ = [
+    "EInvoiceFormat",
     "Provider",
     "WorkdayOverride",
     "Client",

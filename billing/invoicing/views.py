@@ -44,6 +44,7 @@ from .forms import (
     SetOffForm,
     VoidForm,
 )
+from . import einvoice
 from .payment_qr import epc_qr_data_uri
 from .pdf import invoice_pdf, invoice_pdf_filename
 from .services import _common
@@ -152,6 +153,10 @@ def _detail_context(request, pk: int, bound: dict | None = None) -> dict:
         "provider": provider,
         "staff_view": request.user.is_provider_staff,
         "fapiao_enabled": provider.fapiao_enabled,
+        "einvoice_ready": einvoice.einvoice_ready(invoice),
+        "einvoice_missing": (
+            einvoice.einvoice_missing(provider) if einvoice.einvoice_applies(invoice) else []
+        ),
         "can_confirm_fapiao": can.confirm_fapiao,
         "dispute_form": bound.get("dispute_form")
         or (DisputeForm(invoice=invoice) if can.dispute else None),
@@ -188,6 +193,23 @@ def invoice_pdf_download(request, pk: int):
     invoice = selectors.invoice_get(user=request.user, pk=pk)
     response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{invoice_pdf_filename(invoice)}"'
+    return response
+
+
+@login_required
+def invoice_einvoice_download(request, pk: int):
+    """The e-invoice XML alone (EN 16931, Factur-X CII; issue 14 §3), under the same tenant
+    rules as the PDF: another client's id is 404; an invoice without one is 404 too, and one
+    whose profile still lacks the seller's VAT number is 409 naming the field."""
+    invoice = selectors.invoice_get(user=request.user, pk=pk)
+    try:
+        document = einvoice.invoice_einvoice(invoice)
+    except NotFound:
+        raise
+    except ApplicationError as exc:
+        return HttpResponse(exc.message, status=409, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(document.xml, content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="{document.filename}"'
     return response
 
 
