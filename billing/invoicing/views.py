@@ -29,7 +29,7 @@ from accounts.kernel.l10n import money
 from accounts.kernel.pages import PAGE_SIZE, billing_staff_required, not_allowed_is_403, paginate
 from billing.models import Dispute, FapiaoRequest, Invoice
 
-from . import selectors
+from . import einvoice, selectors
 from .forms import (
     DEPOSIT_ACTIONS,
     DepositDemandForm,
@@ -44,7 +44,6 @@ from .forms import (
     SetOffForm,
     VoidForm,
 )
-from . import einvoice
 from .payment_qr import epc_qr_data_uri
 from .pdf import invoice_pdf, invoice_pdf_filename
 from .services import _common

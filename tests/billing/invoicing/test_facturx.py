@@ -38,6 +38,7 @@ NS = {
     "ram": "urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100",
     "udt": "urn:un:unece:uncefact:data:standard:UnqualifiedDataType:100",
 }
+NIL = Decimal("0.00")
 SETTLEMENT = "//ram:ApplicableHeaderTradeSettlement"
 SUMS = f"{SETTLEMENT}/ram:SpecifiedTradeSettlementHeaderMonetarySummation"
 
@@ -98,7 +99,7 @@ def embedded(pdf: bytes) -> Cii:
     return Cii(xml)
 
 
-def assert_totals(cii: Cii, invoice: Invoice, *, prepaid=Dec("0.00")) -> None:
+def assert_totals(cii: Cii, invoice: Invoice, *, prepaid=NIL) -> None:
     """Every total of the XML equals the invoice's, BR-CO-10 to BR-CO-16."""
     invoice.refresh_from_db()
     lines = list(invoice.lines.order_by("position", "pk"))
@@ -246,7 +247,9 @@ def test_a_standard_rate_invoice_of_several_lines(nl_client, usd_account, billin
         "WhatsApp sessions",
         "Dedicated number, March",
     ]
-    assert cii.all("//ram:SpecifiedLineTradeSettlement/ram:ApplicableTradeTax/ram:CategoryCode") == [
+    assert cii.all(
+        "//ram:SpecifiedLineTradeSettlement/ram:ApplicableTradeTax/ram:CategoryCode"
+    ) == [
         "S",
         "S",
         "S",
@@ -274,7 +277,9 @@ def test_a_euro_invoice_names_the_sepa_account_and_the_rf_reference(
     draft = invoice_services.invoice_draft(
         client=nl_client, lines=[line("1000.00")], acting_user=billing_staff, currency="EUR"
     )
-    invoice = invoice_services.invoice_issue(invoice=draft, acting_user=billing_staff, invoice_date=DAY)
+    invoice = invoice_services.invoice_issue(
+        invoice=draft, acting_user=billing_staff, invoice_date=DAY
+    )
     assert invoice.payment_reference.startswith("RF")
 
     cii = embedded(invoice_pdf(invoice))
@@ -504,7 +509,12 @@ def test_the_client_downloads_the_xml_alone(nl_client, usd_account, billing_staf
     einvoice.check_xsd(response.content)
     assert_totals(Cii(response.content), invoice)
     # the same XML the PDF carries
-    assert embedded(invoice_pdf(invoice)).tree.xpath("string(//rsm:ExchangedDocument/ram:ID)", namespaces=NS) == invoice.number
+    assert (
+        embedded(invoice_pdf(invoice)).tree.xpath(
+            "string(//rsm:ExchangedDocument/ram:ID)", namespaces=NS
+        )
+        == invoice.number
+    )
 
 
 def test_another_clients_xml_is_404_and_cm_cn_has_none(
