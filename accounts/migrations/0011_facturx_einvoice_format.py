@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicalprovider',
             name='vat_number',
-            field=models.CharField(blank=True, help_text="the provider's VAT identification number, e.g. NL123456789B01", max_length=32, verbose_name='VAT number'),
+            field=models.CharField(blank=True, help_text="the provider's VAT identification number, e.g. NL000099998B57", max_length=32, verbose_name='VAT number'),
         ),
         migrations.AddField(
             model_name='provider',
@@ -49,7 +49,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='provider',
             name='vat_number',
-            field=models.CharField(blank=True, help_text="the provider's VAT identification number, e.g. NL123456789B01", max_length=32, verbose_name='VAT number'),
+            field=models.CharField(blank=True, help_text="the provider's VAT identification number, e.g. NL000099998B57", max_length=32, verbose_name='VAT number'),
         ),
         migrations.RunPython(seed, migrations.RunPython.noop),
     ]

@@ -44,7 +44,7 @@ class Provider(models.Model):
         _("VAT number"),
         max_length=32,
         blank=True,
-        help_text=_("the provider's VAT identification number, e.g. NL123456789B01"),
+        help_text=_("the provider's VAT identification number, e.g. NL000099998B57"),
     )
     address = models.TextField(
         blank=True, help_text=_("the provider's postal address, one line per line")

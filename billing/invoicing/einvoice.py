@@ -247,7 +247,8 @@ def _settlement(doc, invoice: Invoice, lines, account: BankAccount | None) -> No
 
     terms = PaymentTerms()
     if is_invoice:
-        days = (invoice.due_date - invoice.invoice_date).days if invoice.due_date else None
+        issued_on, due_on = invoice.invoice_date, invoice.due_date
+        days = (due_on - issued_on).days if due_on and issued_on else None
         terms.description = (  # BT-20
             f"Payment within {days} days of the invoice date, quoting the payment reference; "
             "bank charges are borne by the payer (art. 4.5, 4.10)."

@@ -563,3 +563,19 @@ def test_the_api_names_the_missing_vat_number(cx, billing_staff, clock, api):
     [error] = response.json()["errors"]
     assert error["field"] == "vat_number"
     assert error["code"] == "conflict"
+
+
+def test_the_admin_checks_the_sellers_vat_number(cx):
+    """The seller's VAT number (BT-31) is checked with python-stdnum like a client's."""
+    from django.forms.models import model_to_dict
+
+    from accounts.admin import ProviderAdminForm
+
+    data = {k: v for k, v in model_to_dict(cx).items() if v is not None}
+    data["vat_number"] = "NL123456789B01"  # wrong check digit
+    form = ProviderAdminForm(data=data, instance=cx)
+    assert not form.is_valid()
+    assert list(form.errors) == ["vat_number"]
+
+    data["vat_number"] = SELLER_VAT
+    assert ProviderAdminForm(data=data, instance=cx).is_valid()
