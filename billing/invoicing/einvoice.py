@@ -102,6 +102,13 @@ def einvoice_missing(provider: Provider) -> list[str]:
     return missing
 
 
+def provider_einvoice_ready(provider: Provider) -> bool:
+    """The provider issues e-invoices and its profile has what the seller must state."""
+    return provider.einvoice_format == EInvoiceFormat.FACTURX_EN16931 and not einvoice_missing(
+        provider
+    )
+
+
 def einvoice_ready(invoice: Invoice) -> bool:
     """The invoice gets an e-invoice now: it applies and the profile has what it needs."""
     return einvoice_applies(invoice) and not einvoice_missing(invoice.provider)

@@ -95,6 +95,8 @@ def invoice_list(request):
         {
             "client": client,
             "form": form,
+            # the client's provider sends e-invoices: each issued row links its XML too
+            "einvoices": einvoice.provider_einvoice_ready(client.provider),
             "invoices": page.items,
             "next_cursor": page.next_cursor,
             "paged": bool(request.GET.get("cursor")),

@@ -501,6 +501,8 @@ def test_the_client_downloads_the_xml_alone(nl_client, usd_account, billing_staf
 
     page = as_user(admin).get(f"/billing/invoices/{invoice.pk}/")
     assert f'/billing/invoices/{invoice.pk}/einvoice.xml"'.encode() in page.content
+    listing = as_user(admin).get("/billing/invoices/")
+    assert f'/billing/invoices/{invoice.pk}/einvoice.xml"'.encode() in listing.content
     response = as_user(admin).get(f"/billing/invoices/{invoice.pk}/einvoice.xml")
 
     assert response.status_code == 200
