@@ -19,6 +19,7 @@ from .models import (
     User,
     WorkdayOverride,
 )
+from .validators import vat_number_error
 
 
 class WorkdayOverrideInline(admin.TabularInline):
@@ -48,6 +49,11 @@ class ProviderAdminForm(forms.ModelForm):
         default, offered = cleaned.get("default_language"), cleaned.get("languages") or []
         if default and offered and default not in offered:
             self.add_error("default_language", "The default language must be one of those offered.")
+        # The seller's VAT number printed on the invoices and in the e-invoice (EN 16931
+        # BT-31) is checked like a client's (python-stdnum).
+        vat_error = vat_number_error(cleaned.get("country", ""), cleaned.get("vat_number", ""))
+        if vat_error:
+            self.add_error("vat_number", vat_error)
         return cleaned
 
 

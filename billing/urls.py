@@ -49,6 +49,11 @@ urlpatterns = [
     path("invoices/overdue/", invoicing_views.overdue_list, name="invoices_overdue"),
     path("invoices/<int:pk>/", invoicing_views.invoice_detail, name="invoice_detail"),
     path("invoices/<int:pk>/pdf/", invoicing_views.invoice_pdf_download, name="invoice_pdf"),
+    path(
+        "invoices/<int:pk>/einvoice.xml",
+        invoicing_views.invoice_einvoice_download,
+        name="invoice_einvoice",
+    ),
     path("invoices/<int:pk>/dispute/", invoicing_views.invoice_dispute, name="invoice_dispute"),
     path(
         "invoices/<int:pk>/confirm-fapiao/",

@@ -9,11 +9,12 @@ from .calendar_feeds import CalendarFeed
 from .clients import ChangeRequest, Client, DataRequest, Director
 from .force_majeure import ForceMajeure, ForceMajeureNotice
 from .kernel import IdempotentRequest, Notification
-from .providers import Provider, WorkdayOverride
+from .providers import EInvoiceFormat, Provider, WorkdayOverride
 from .users import ApiToken, Invitation, User, UserManager
 from .webhooks import WebhookDelivery, WebhookEndpoint, WebhookEvent
 
 __all__ = [
+    "EInvoiceFormat",
     "Provider",
     "WorkdayOverride",
     "Client",

@@ -17,6 +17,13 @@ def default_terms_languages() -> list[str]:
     return []
 
 
+class EInvoiceFormat(models.TextChoices):
+    """The structured e-invoice a profile's PDFs carry (issue 14 §3), or none."""
+
+    NONE = "", _("None (PDF only)")
+    FACTURX_EN16931 = "facturx-en16931", _("Factur-X / ZUGFeRD, EN 16931 profile")
+
+
 class Provider(models.Model):
     """A contracting entity and every number its terms fix (DESIGN.md, provider profile).
 
@@ -31,6 +38,26 @@ class Provider(models.Model):
     name = models.CharField(max_length=200)
     legal_name = models.CharField(max_length=300)
     country = models.CharField(max_length=2)
+    # The seller on the provider's invoices: its VAT identification number and postal address
+    # (EN 16931 BT-31, BT-35 to BT-40), printed on the PDF and written into the e-invoice.
+    vat_number = models.CharField(
+        _("VAT number"),
+        max_length=32,
+        blank=True,
+        help_text=_("the provider's VAT identification number, e.g. NL000099998B57"),
+    )
+    address = models.TextField(
+        blank=True, help_text=_("the provider's postal address, one line per line")
+    )
+    # Issue 14 §3: the structured e-invoice embedded in every invoice and credit note PDF
+    einvoice_format = models.CharField(
+        _("e-invoice format"),
+        max_length=32,
+        choices=EInvoiceFormat.choices,
+        blank=True,
+        default=EInvoiceFormat.NONE,
+        help_text=_("the structured e-invoice each invoice and credit note PDF carries"),
+    )
     # art. 4.1 / CX 3
     currency = models.CharField(max_length=3)
     # art. 4.1, 4.9

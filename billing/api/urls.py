@@ -104,6 +104,11 @@ urlpatterns = [
     path("invoices/", invoices.InvoiceListApi.as_view(), name="api-invoice-list"),
     path("invoices/<int:pk>/", invoices.InvoiceDetailApi.as_view(), name="api-invoice-detail"),
     path("invoices/<int:pk>/pdf/", invoices.InvoicePdfApi.as_view(), name="api-invoice-pdf"),
+    path(
+        "invoices/<int:pk>/einvoice/",
+        invoices.InvoiceEInvoiceApi.as_view(),
+        name="api-invoice-einvoice",
+    ),
     path("invoices/<int:pk>/issue/", invoices.InvoiceIssueApi.as_view(), name="api-invoice-issue"),
     path("invoices/<int:pk>/void/", invoices.InvoiceVoidApi.as_view(), name="api-invoice-void"),
     path(

@@ -4,6 +4,11 @@ The template names "Noto Sans CJK SC" (Debian's fonts-noto-cjk) first, so Chines
 names print as characters, not boxes. Amounts come from the invoice as stored and from the
 invoicing selectors (paid, set off, withheld, due now: `invoice_amounts`); nothing is
 recomputed here.
+
+A profile that issues e-invoices (`Provider.einvoice_format`, issue 14 §3) gets every issued
+invoice and credit note as a Factur-X PDF: rendered as PDF/A-3b and the EN 16931 XML embedded
+(billing/invoicing/einvoice.py, which says which libraries and why). Other profiles' PDFs,
+drafts, and a profile still lacking the seller's VAT number get the plain PDF.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from django.utils import timezone
 
 from billing.models import Invoice
 
+from . import einvoice
 from .payment_qr import epc_qr_data_uri
 from .selectors import invoice_amounts, invoice_payment_instructions
 from .services.invoices import vat_by_rate
@@ -77,7 +83,11 @@ def invoice_pdf(invoice: Invoice) -> bytes:
         pk=invoice.pk
     )
     html = render_to_string("billing/invoice_pdf.html", invoice_pdf_context(invoice))
-    return HTML(string=html).write_pdf()
+    if not einvoice.einvoice_ready(invoice):
+        return HTML(string=html).write_pdf()
+    xml = einvoice.build_xml(invoice)
+    pdf = HTML(string=html).write_pdf(pdf_variant="pdf/a-3b")
+    return einvoice.embed(pdf, xml, invoice=invoice)
 
 
 def invoice_pdf_filename(invoice: Invoice) -> str:

@@ -29,7 +29,7 @@ from accounts.kernel.l10n import money
 from accounts.kernel.pages import PAGE_SIZE, billing_staff_required, not_allowed_is_403, paginate
 from billing.models import Dispute, FapiaoRequest, Invoice
 
-from . import selectors
+from . import einvoice, selectors
 from .forms import (
     DEPOSIT_ACTIONS,
     DepositDemandForm,
@@ -95,6 +95,8 @@ def invoice_list(request):
         {
             "client": client,
             "form": form,
+            # the client's provider sends e-invoices: each issued row links its XML too
+            "einvoices": einvoice.provider_einvoice_ready(client.provider),
             "invoices": page.items,
             "next_cursor": page.next_cursor,
             "paged": bool(request.GET.get("cursor")),
@@ -152,6 +154,10 @@ def _detail_context(request, pk: int, bound: dict | None = None) -> dict:
         "provider": provider,
         "staff_view": request.user.is_provider_staff,
         "fapiao_enabled": provider.fapiao_enabled,
+        "einvoice_ready": einvoice.einvoice_ready(invoice),
+        "einvoice_missing": (
+            einvoice.einvoice_missing(provider) if einvoice.einvoice_applies(invoice) else []
+        ),
         "can_confirm_fapiao": can.confirm_fapiao,
         "dispute_form": bound.get("dispute_form")
         or (DisputeForm(invoice=invoice) if can.dispute else None),
@@ -188,6 +194,23 @@ def invoice_pdf_download(request, pk: int):
     invoice = selectors.invoice_get(user=request.user, pk=pk)
     response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{invoice_pdf_filename(invoice)}"'
+    return response
+
+
+@login_required
+def invoice_einvoice_download(request, pk: int):
+    """The e-invoice XML alone (EN 16931, Factur-X CII; issue 14 §3), under the same tenant
+    rules as the PDF: another client's id is 404; an invoice without one is 404 too, and one
+    whose profile still lacks the seller's VAT number is 409 naming the field."""
+    invoice = selectors.invoice_get(user=request.user, pk=pk)
+    try:
+        document = einvoice.invoice_einvoice(invoice)
+    except NotFound:
+        raise
+    except ApplicationError as exc:
+        return HttpResponse(exc.message, status=409, content_type="text/plain; charset=utf-8")
+    response = HttpResponse(document.xml, content_type="application/xml")
+    response["Content-Disposition"] = f'attachment; filename="{document.filename}"'
     return response
 
 

@@ -70,6 +70,16 @@ DEMO_BANK_ACCOUNTS = [
     },
 ]
 # A fixed TOTP secret for the demo staff, so a person can add it to an authenticator app.
+# The seller's details an EN 16931 e-invoice needs (issue 14 §3: cxengage-nl's PDFs are
+# Factur-X): a checksum-valid test VAT number of the kind e-invoicing examples use, and a demo
+# address. Only filled in where the profile has none; real ones are entered in the admin.
+DEMO_SELLER_DETAILS = {
+    "cxengage-nl": {
+        "vat_number": "NL000099998B57",
+        "address": "Demo street 1 (demo data)\n1000 AA Amsterdam",
+    },
+}
+
 DEMO_TOTP_HEX = "3132333435363738393031323334353637383930"
 
 CLIENTS = [
@@ -156,6 +166,7 @@ class Command(BaseCommand):
             for code, p in providers.items()
         ]
         self._bank_accounts(billing)
+        self._seller_details()
         for provider in Provider.objects.all():
             if not TermsVersion.objects.filter(provider=provider).exists():
                 accounts_services.terms_publish(
@@ -214,6 +225,15 @@ class Command(BaseCommand):
         self.stdout.write(
             "  Staff codes: `.venv/bin/python manage.py demo_totp` prints the current one."
         )
+
+    def _seller_details(self):
+        for code, details in DEMO_SELLER_DETAILS.items():
+            provider = Provider.objects.filter(code=code).first()
+            if provider is None or provider.vat_number:
+                continue
+            for field, value in details.items():
+                setattr(provider, field, value)
+            provider.save(update_fields=list(details))
 
     def _bank_accounts(self, billing):
         for spec in DEMO_BANK_ACCOUNTS:

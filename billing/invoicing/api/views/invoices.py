@@ -1,4 +1,5 @@
-"""Invoices (art. 4.1, 4.5): keyset list, detail, PDF, draft, issue, void, fapiao confirmation."""
+"""Invoices (art. 4.1, 4.5): keyset list, detail, PDF, e-invoice XML (issue 14 §3), draft,
+issue, void, fapiao confirmation."""
 
 from __future__ import annotations
 
@@ -11,11 +12,18 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import renderers, serializers
 
 from accounts import selectors as account_selectors
-from accounts.api.views.base import CLIENT_PARAM, ERRORS_READ, Api, client_from_query, responses
+from accounts.api.views.base import (
+    CLIENT_PARAM,
+    ERRORS_READ,
+    ERRORS_WRITE,
+    Api,
+    client_from_query,
+    responses,
+)
 from accounts.kernel.errors import ValidationFailed
 from accounts.kernel.idempotency import idempotent
 from accounts.kernel.permissions import IsBillingStaff, IsClientAdmin
-from billing.invoicing import selectors
+from billing.invoicing import einvoice, selectors
 from billing.invoicing.pdf import invoice_pdf, invoice_pdf_filename
 from billing.invoicing.services import fapiao as fapiao_services
 from billing.invoicing.services import invoices as invoice_services
@@ -78,6 +86,16 @@ def _page_size(request) -> int:
 class PdfRenderer(renderers.BaseRenderer):
     media_type = "application/pdf"
     format = "pdf"
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data if isinstance(data, bytes) else b""
+
+
+class XmlRenderer(renderers.BaseRenderer):
+    media_type = "application/xml"
+    format = "xml"
     charset = None
     render_style = "binary"
 
@@ -215,6 +233,31 @@ class InvoicePdfApi(Api):
         invoice = invoice_of(request, pk)
         response = HttpResponse(invoice_pdf(invoice), content_type="application/pdf")
         response["Content-Disposition"] = f'attachment; filename="{invoice_pdf_filename(invoice)}"'
+        return response
+
+
+class InvoiceEInvoiceApi(InvoicePdfApi):
+    renderer_classes = [renderers.JSONRenderer, XmlRenderer]
+
+    @extend_schema(
+        tags=["invoices"],
+        responses={
+            (200, "application/xml"): OpenApiResponse(
+                OpenApiTypes.BINARY,
+                description="the EN 16931 e-invoice (Factur-X / ZUGFeRD CII XML)",
+            ),
+            **ERRORS_READ,
+            409: ERRORS_WRITE[409],
+        },
+    )
+    def get(self, request, pk):
+        """The invoice or credit note as a structured e-invoice: EN 16931 data in the Factur-X
+        / ZUGFeRD CII XML (the same XML the PDF embeds), checked against the Factur-X EN 16931
+        XSD; an attachment. 404 for a draft or a provider that issues no e-invoices; 409 when
+        the provider profile still lacks the seller's VAT number (the field named)."""
+        document = einvoice.invoice_einvoice(invoice_of(request, pk))
+        response = HttpResponse(document.xml, content_type="application/xml")
+        response["Content-Disposition"] = f'attachment; filename="{document.filename}"'
         return response
 
 

@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0011_hooks_webhooks'),
+        ('accounts', '0012_webhooks'),
     ]
 
     operations = [

@@ -11,7 +11,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0010_list_indexes'),
+        ('accounts', '0011_facturx_einvoice_format'),
     ]
 
     operations = [

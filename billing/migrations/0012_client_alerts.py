@@ -9,7 +9,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('accounts', '0011_hooks_webhooks'),
+        ('accounts', '0012_webhooks'),
         ('billing', '0011_list_indexes'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
