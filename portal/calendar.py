@@ -83,7 +83,7 @@ class Deadline:
         return not isinstance(self.at, dt.datetime)
 
 
-Source = Callable[[QuerySet[Client], dt.datetime, dt.datetime, int], Iterator[Deadline]]
+Source = Callable[[QuerySet[Client, Any], dt.datetime, dt.datetime, int], Iterator[Deadline]]
 
 
 def _renewal(clients, start, end, n):
