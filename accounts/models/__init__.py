@@ -5,7 +5,7 @@ label and the migrations do not change.
 """
 
 from .agreements import Agreement, Suspension, TermsAcceptance, TermsVersion
-from .clients import ChangeRequest, Client, DataRequest, Director
+from .clients import ChangeRequest, Client, DataRequest, DataRequestDocument, Director
 from .force_majeure import ForceMajeure, ForceMajeureNotice
 from .kernel import IdempotentRequest, Notification
 from .providers import Provider, WorkdayOverride
@@ -18,6 +18,7 @@ __all__ = [
     "Director",
     "ChangeRequest",
     "DataRequest",
+    "DataRequestDocument",
     "UserManager",
     "User",
     "Invitation",
