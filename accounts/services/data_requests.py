@@ -15,7 +15,10 @@ Staff, and for the provider's own requests the client too, are told once of each
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
+from typing import Any
 
+from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -36,7 +39,7 @@ MIN_RESPONSE_WORKING_DAYS = 1
 MAX_RESPONSE_WORKING_DAYS = 60
 # Documents one answer may carry.
 MAX_DOCUMENTS = 10
-ARTICLES = {
+ARTICLES: dict[str, str] = {
     DataRequest.Kind.REGISTRATION_DATA: "5.6",
     DataRequest.Kind.CONSENT_RECORDS: "5.4",
     DataRequest.Kind.COMPLIANCE_AUDIT: "5.7",
@@ -104,7 +107,7 @@ def provider_request_due(client: Client, logged_at: dt.datetime, working_days: i
     return workdays.add_working_days(logged_at, working_days, provider)
 
 
-def _working_days_error(working_days) -> str | None:
+def _working_days_error(working_days: Any) -> str | None:
     try:
         days = int(working_days)
     except (TypeError, ValueError):
@@ -203,7 +206,11 @@ def provider_request_send(
 
 @transaction.atomic
 def data_request_answer(
-    *, data_request: DataRequest, acting_user: User, answer: str, documents=()
+    *,
+    data_request: DataRequest,
+    acting_user: User,
+    answer: str,
+    documents: Iterable[File[bytes]] = (),
 ) -> DataRequest:
     """The client answers a data request in the portal (art. 5.6), or the provider's request
     for consent records or its compliance audit with the documents asked (art. 5.4, 5.7,

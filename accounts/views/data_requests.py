@@ -10,6 +10,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors
@@ -160,6 +161,8 @@ client_data_request_log = client_action(
 
 client_provider_request_send = client_action(
     "provider_request_form",
-    _("Request sent; the client must answer by the deadline it sets (art. 5.4, 5.7, 20.1.2)."),
+    gettext_noop(
+        "Request sent; the client must answer by the deadline it sets (art. 5.4, 5.7, 20.1.2)."
+    ),
     lambda r, c, d: data_request_services.provider_request_send(client=c, acting_user=r.user, **d),
 )

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -203,7 +204,7 @@ def sub_processor_objection_resolve(request, pk: int):
                 resolution=form.cleaned_data["resolution"],
                 decision=form.cleaned_data["decision"],
             ),
-            _("Objection decided and answered; the client is told."),
+            gettext("Objection decided and answered; the client is told."),
         )
     else:
         messages.error(request, _("Decide the objection and answer the client (art. 21.9)."))
