@@ -7,7 +7,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .kernel.errors import ApplicationError, ValidationFailed
-from .models import Client, Provider, Suspension, User, WebhookEvent
+from .models import ChangeRequest, Client, DataRequest, Provider, Suspension, User, WebhookEvent
 from .selectors import clients_visible_to, provider_scoped, providers_visible_to
 
 
@@ -339,8 +339,90 @@ class RoleForm(forms.Form):
 
 
 # --- Requests, decisions ---------------------------------------------------------------------
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleFileField(forms.FileField):
+    """Several uploaded files in one input (Django's documented pattern); the services check
+    each one's type and size (accounts.kernel.uploads)."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("widget", MultipleFileInput())
+        super().__init__(*args, **kwargs)
+
+    def clean(self, data, initial=None):
+        single = super().clean
+        if isinstance(data, (list, tuple)):
+            return [single(d, initial) for d in data if d]
+        return [single(data, initial)] if data else []
+
+
 class DataRequestAnswerForm(forms.Form):
     answer = forms.CharField(label=_("Answer"), widget=forms.Textarea(attrs={"rows": 4}))
+
+
+class ProviderRequestAnswerForm(DataRequestAnswerForm):
+    """The client's answer to the provider's request, with the documents asked (art. 5.4, 5.7)."""
+
+    documents = MultipleFileField(
+        label=_("Documents"),
+        required=False,
+        help_text=_("PDF, PNG or JPEG; several may be chosen at once."),
+    )
+
+
+class ProviderRequestForm(forms.Form):
+    """The provider's written request to the client: consent records (art. 5.4, 20.1.2) or a
+    compliance audit (art. 5.7), with the deadline it sets in working days."""
+
+    kind = forms.ChoiceField(
+        label=_("Kind"),
+        choices=[
+            (k.value, k.label)
+            for k in (DataRequest.Kind.CONSENT_RECORDS, DataRequest.Kind.COMPLIANCE_AUDIT)
+        ],
+    )
+    description = forms.CharField(
+        label=_("What the client is asked for"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+    scope = forms.CharField(
+        label=_("Scope"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required for a compliance audit (art. 5.7)."),
+    )
+    documents_requested = forms.CharField(
+        label=_("Documents requested"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text=_("Required for a compliance audit (art. 5.7)."),
+    )
+    working_days = forms.IntegerField(
+        label=_("Working days to answer"),
+        min_value=1,
+        max_value=60,
+        initial=10,
+        help_text=_("In the provider's working-day calendar (art. 20.1.2)."),
+    )
+
+
+class FindingsForm(forms.Form):
+    findings = forms.CharField(label=_("Findings"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ServiceChangeRequestForm(forms.Form):
+    """A change to the service, requested in writing (art. 5.3)."""
+
+    service = forms.ChoiceField(label=_("Service"), choices=ChangeRequest.Service.choices)
+    description = forms.CharField(
+        label=_("Change requested"), widget=forms.Textarea(attrs={"rows": 3})
+    )
+    wanted_from = forms.DateField(
+        label=_("Wanted from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+    )
 
 
 class DataRequestLogForm(forms.Form):
@@ -388,6 +470,12 @@ class TerminateForm(forms.Form):
 class DecisionNoteForm(forms.Form):
     note = forms.CharField(
         label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    agreed_from = forms.DateField(
+        label=_("Agreed from"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("A change to the service (art. 5.3): by default the date wanted."),
     )
 
 

@@ -273,21 +273,35 @@ def client_pending_terms(*, client: Client) -> QuerySet[TermsAcceptance]:
     ).select_related("terms")
 
 
-def change_request_list(*, user: User, status: str | None = None) -> QuerySet[ChangeRequest]:
+def change_request_list(
+    *, user: User, status: str | None = None, kind: str | None = None
+) -> QuerySet[ChangeRequest]:
+    """Change requests `user` may see: of registration details (art. 5.5) and of the service
+    (art. 5.3); `kind` narrows to one."""
     qs = scoped(
         ChangeRequest.objects.select_related("client", "submitted_by", "decided_by"), user=user
     )
+    if kind:
+        qs = qs.filter(kind=kind)
     return qs.filter(status=status) if status else qs
 
 
 def data_request_list(
-    *, user: User, status: str | None = None, overdue: bool | None = None
+    *,
+    user: User,
+    status: str | None = None,
+    overdue: bool | None = None,
+    kind: str | None = None,
 ) -> QuerySet[DataRequest]:
     """The data requests `user` may see; with `overdue=True` only those past their deadline
-    (art. 5.6), with `overdue=False` only those not (both by `DataRequest.overdue_q`)."""
+    (art. 5.4, 5.6, 5.7, 20.1.2), with `overdue=False` only those not (both by
+    `DataRequest.overdue_q`); `kind` narrows to registration data, consent records or
+    compliance audits."""
     qs = scoped(DataRequest.objects.select_related("client"), user=user)
     if status:
         qs = qs.filter(status=status)
+    if kind:
+        qs = qs.filter(kind=kind)
     if overdue is not None:
         qs = qs.filter(DataRequest.overdue_q()) if overdue else qs.exclude(DataRequest.overdue_q())
     return qs
@@ -301,6 +315,26 @@ def data_request_answerable(*, user: User, data_request: DataRequest) -> bool:
         and user.is_client_admin
         and user.client_id == data_request.client_id
     )
+
+
+def data_request_closable(*, user: User, data_request: DataRequest) -> bool:
+    """Whether the page offers `user` to close the request with findings: staff, for the
+    provider's own request once answered (art. 5.4, 5.7)."""
+    return (
+        user.is_provider_staff
+        and data_request.is_from_provider
+        and data_request.status == DataRequest.Status.ANSWERED
+    )
+
+
+def data_request_document_get(*, user: User, pk, document_pk):
+    """A document of a data request the user may see (the client's users, its provider's
+    staff); anyone else gets 404, as for the request itself."""
+    data_request = scoped_get(DataRequest.objects.all(), user=user, pk=pk)
+    document = data_request.documents.filter(pk=document_pk).first()
+    if document is None:
+        raise NotFound
+    return document
 
 
 def client_open_invitations(*, client: Client) -> QuerySet[Invitation]:

@@ -62,6 +62,18 @@ urlpatterns = [
         name="data_request_detail",
     ),
     path(
+        "accounts/data-requests/<int:pk>/close/",
+        data_requests.data_request_close,
+        name="data_request_close",
+    ),
+    path(
+        "accounts/data-requests/<int:pk>/documents/<int:document_pk>/",
+        data_requests.data_request_document,
+        name="data_request_document",
+    ),
+    # Changes to the service, requested in writing (art. 5.3)
+    path("accounts/service-changes/", change_requests.service_changes, name="service_changes"),
+    path(
         "accounts/terms/<int:pk>/accept/",
         terms.terms_decide,
         {"decision": "accept"},
@@ -104,6 +116,11 @@ urlpatterns = [
         "accounts/clients/<int:pk>/data-requests/",
         data_requests.client_data_request_log,
         name="client_data_request_log",
+    ),
+    path(
+        "accounts/clients/<int:pk>/provider-requests/",
+        data_requests.client_provider_request_send,
+        name="client_provider_request_send",
     ),
     path(
         "accounts/clients/<int:pk>/notice/",

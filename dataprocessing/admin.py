@@ -46,6 +46,9 @@ class SubProcessorAdmin(SimpleHistoryAdmin):
     )
     list_filter = ("provider", "kind", "in_eea")
     search_fields = ("name",)
+    # Only an announced change's notice makes an entry active (GDPR art. 28(2), art. 21.9):
+    # the admin shows active_from and never sets it (a posted value is ignored).
+    readonly_fields = ("active_from",)
 
 
 @admin.register(RetentionPolicy)

@@ -19,7 +19,9 @@ from .models import (
     ProcessingRecord,
     SubProcessor,
     SubProcessorChange,
+    SubProcessorObjection,
 )
+from .services.sub_processors import active_from_refused as services_active_from_refused
 
 _DATE = forms.DateInput(attrs={"type": "date"})
 _DATETIME = forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M")
@@ -83,13 +85,15 @@ class SubProcessorForm(UserScopedForm):
         required=False,
         help_text=_("Required for a transfer outside the EEA (art. 21.10, GDPR art. 46)."),
     )
-    active_from = forms.DateField(
-        label=_("Active from"),
-        required=False,
-        widget=_DATE,
-        help_text=_("Leave empty and announce the change (GDPR 28(2))."),
-    )
     active_to = forms.DateField(label=_("Active to"), required=False, widget=_DATE)
+
+    def clean(self):
+        """Active from is not a field here: an entry becomes active only when its announced
+        change's notice has run (GDPR art. 28(2), art. 21.9); a posted value is refused."""
+        cleaned = super().clean()
+        if self.data.get(self.add_prefix("active_from")):
+            self.add_error(None, services_active_from_refused().errors["active_from"][0])
+        return cleaned
 
 
 class SubProcessorAnnounceForm(UserScopedForm):
@@ -120,7 +124,14 @@ class ObjectionForm(forms.Form):
 
 
 class ResolutionForm(forms.Form):
-    resolution = forms.CharField(label=_("Resolution"), widget=_TEXT2)
+    decision = forms.ChoiceField(
+        label=_("Decision"), choices=SubProcessorObjection.Decision.choices
+    )
+    resolution = forms.CharField(
+        label=_("Answer to the client"),
+        widget=_TEXT2,
+        help_text=_("Why, and what follows; the client reads it in the portal."),
+    )
 
 
 # --- Audits (art. 21.7) --------------------------------------------------------------------
@@ -141,6 +152,13 @@ class AuditRequestForm(ClientChoiceMixin, forms.Form):
     )
     auditor_not_competitor = forms.BooleanField(
         required=False, label=_("The auditor is not a competitor of the provider (art. 21.7.1).")
+    )
+    requester_not_competitor = forms.BooleanField(
+        required=False,
+        label=_(
+            "We are not a competitor of the provider (art. 21.7.1). Required for the "
+            "certifications and security information."
+        ),
     )
 
     def __init__(self, *args, user, **kwargs):

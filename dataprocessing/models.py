@@ -105,6 +105,10 @@ class SubProcessorObjection(models.Model):
         OPEN = "open", _("Open")
         RESOLVED = "resolved", _("Resolved")
 
+    class Decision(models.TextChoices):
+        UPHELD = "upheld", _("Upheld")
+        REJECTED = "rejected", _("Rejected")
+
     change = models.ForeignKey(
         SubProcessorChange, on_delete=models.PROTECT, related_name="objections"
     )
@@ -115,6 +119,7 @@ class SubProcessorObjection(models.Model):
     objected_at = models.DateTimeField(default=timezone.now)
     reason = models.TextField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    decision = models.CharField(_("decision"), max_length=16, choices=Decision.choices, blank=True)
     resolution = models.TextField(blank=True)
     resolved_by = models.ForeignKey(
         USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -178,6 +183,15 @@ class AuditRequest(models.Model):
     )
     auditor_not_competitor = models.BooleanField(
         default=False, help_text=_("declared: not a competitor of the provider")
+    )
+    # art. 21.7.1: certifications and security information go only to a client "that is not a
+    # competitor of CM": the requester's declaration, checked before anything is released.
+    requester_not_competitor = models.BooleanField(
+        _("requester declares it is not a competitor of the provider"), default=False
+    )
+    requester_declared_at = models.DateTimeField(null=True, blank=True)
+    requester_declared_by = models.ForeignKey(
+        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     scope = models.TextField(blank=True)
     timing = models.TextField(blank=True)

@@ -222,6 +222,10 @@ def audit_actions(*, user: User, audit: AuditRequest) -> dict[str, bool]:
         "complete": compliance and audit.status == audit.completion_status,
         "refuse": compliance and not_started,
         "cancel": either and not_started,
+        # art. 21.7.1: the requester's declaration, for a request logged without it
+        "declare": (
+            not audit.is_audit and not_started and either and not audit.requester_not_competitor
+        ),
     }
 
 

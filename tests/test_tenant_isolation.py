@@ -19,7 +19,14 @@ from django.core.files.base import ContentFile
 from django.urls import URLResolver, get_resolver
 from django.utils import timezone
 
-from accounts.models import ChangeRequest, DataRequest, TermsAcceptance, TermsVersion, User
+from accounts.models import (
+    ChangeRequest,
+    DataRequest,
+    DataRequestDocument,
+    TermsAcceptance,
+    TermsVersion,
+    User,
+)
 from billing.models import (
     Deposit,
     Dispute,
@@ -115,14 +122,27 @@ def _change_request(client):
 
 
 def _data_request(client):
+    """The provider's compliance audit of the client (art. 5.7), answered with a document, so
+    the close action and the document download (`document_pk`) are walked too."""
+    admin = _admin(client)
     dr = DataRequest.objects.create(
         client=client,
-        requested_by="Operator",
-        description="Registration data",
-        logged_by=_admin(client),
+        kind=DataRequest.Kind.COMPLIANCE_AUDIT,
+        requested_by="Provider",
+        description="Consent records",
+        scope="Opt-ins of 2026",
+        documents_requested="Opt-in logs",
+        response_working_days=5,
+        logged_by=admin,
         due_at=timezone.now() + dt.timedelta(days=3),
+        status=DataRequest.Status.ANSWERED,
+        answer="Attached",
+        answered_by=admin,
+        answered_at=timezone.now(),
     )
-    return {"pk": dr.pk}
+    document = DataRequestDocument(data_request=dr, uploaded_by=admin)
+    document.file.save("optins.pdf", ContentFile(b"%PDF-1.4 theirs"))
+    return {"pk": dr.pk, "document_pk": document.pk}
 
 
 def _terms_version(client):

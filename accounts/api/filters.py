@@ -35,23 +35,29 @@ class ClientFilter(django_filters.FilterSet):
 class ChangeRequestFilter(django_filters.FilterSet):
     client = django_filters.NumberFilter(field_name="client_id", help_text="client id (staff)")
     status = django_filters.ChoiceFilter(choices=ChangeRequest.Status.choices)
+    kind = django_filters.ChoiceFilter(
+        choices=ChangeRequest.Kind.choices,
+        help_text="registration details (art. 5.5) or the service (art. 5.3)",
+    )
 
     class Meta:
         model = ChangeRequest
-        fields = ["status", "client"]
+        fields = ["status", "client", "kind"]
 
 
 class DataRequestFilter(django_filters.FilterSet):
     client = django_filters.NumberFilter(field_name="client_id", help_text="client id (staff)")
     status = django_filters.ChoiceFilter(choices=DataRequest.Status.choices)
+    kind = django_filters.ChoiceFilter(choices=DataRequest.Kind.choices)
     overdue = django_filters.BooleanFilter(
         method="filter_overdue",
-        help_text="open requests past their 3-working-day deadline (art. 5.6)",
+        help_text="open requests past their deadline (art. 5.6: 3 working days; art. 5.4, 5.7, "
+        "20.1.2: the request's own)",
     )
 
     class Meta:
         model = DataRequest
-        fields = ["status", "client", "overdue"]
+        fields = ["status", "client", "kind", "overdue"]
 
     def filter_overdue(self, queryset, name, value):
         late = DataRequest.overdue_q()

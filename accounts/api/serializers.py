@@ -12,6 +12,7 @@ from accounts.models import (
     ChangeRequest,
     Client,
     DataRequest,
+    DataRequestDocument,
     Director,
     Invitation,
     Suspension,
@@ -126,7 +127,12 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "client",
+            "kind",
             "changes",
+            "service",
+            "description",
+            "wanted_from",
+            "agreed_from",
             "status",
             "submitted_by",
             "submitted_at",
@@ -136,10 +142,31 @@ class ChangeRequestSerializer(serializers.ModelSerializer):
         ]
 
 
+class DataRequestDocumentSerializer(serializers.ModelSerializer):
+    name = serializers.SerializerMethodField()
+    uploaded_by = serializers.EmailField(source="uploaded_by.email", read_only=True)
+
+    class Meta:
+        model = DataRequestDocument
+        fields = ["id", "name", "uploaded_by", "uploaded_at"]
+
+    def get_name(self, document) -> str:
+        return document.file.name.rsplit("/", 1)[-1]
+
+
 class DataRequestSerializer(serializers.ModelSerializer):
     is_overdue = serializers.BooleanField(read_only=True)
+    answered_late = serializers.BooleanField(
+        read_only=True, help_text="answered after the deadline the request set"
+    )
     answered_by = serializers.EmailField(
         source="answered_by.email", read_only=True, allow_null=True
+    )
+    closed_by = serializers.EmailField(source="closed_by.email", read_only=True, allow_null=True)
+    documents = DataRequestDocumentSerializer(
+        many=True,
+        read_only=True,
+        help_text="the client's documents; downloaded at /accounts/data-requests/{id}/documents/{document}/",
     )
 
     class Meta:
@@ -147,8 +174,12 @@ class DataRequestSerializer(serializers.ModelSerializer):
         fields = [
             "id",
             "client",
+            "kind",
             "requested_by",
             "description",
+            "scope",
+            "documents_requested",
+            "response_working_days",
             "logged_at",
             "due_at",
             "status",
@@ -156,6 +187,11 @@ class DataRequestSerializer(serializers.ModelSerializer):
             "answer",
             "answered_by",
             "answered_at",
+            "answered_late",
+            "documents",
+            "findings",
+            "closed_by",
+            "closed_at",
         ]
 
 

@@ -56,6 +56,11 @@ urlpatterns = [
         "change-requests/", requests.ChangeRequestListApi.as_view(), name="api-change-request-list"
     ),
     path(
+        "service-change-requests/",
+        requests.ServiceChangeRequestListApi.as_view(),
+        name="api-service-change-request-list",
+    ),
+    path(
         "change-requests/<int:pk>/",
         requests.ChangeRequestDetailApi.as_view(),
         name="api-change-request-detail",
@@ -81,6 +86,11 @@ urlpatterns = [
         "data-requests/<int:pk>/answer/",
         requests.DataRequestAnswerApi.as_view(),
         name="api-data-request-answer",
+    ),
+    path(
+        "data-requests/<int:pk>/close/",
+        requests.DataRequestCloseApi.as_view(),
+        name="api-data-request-close",
     ),
     # users and invitations (art. 5.2)
     path("users/", users.UserListApi.as_view(), name="api-user-list"),

@@ -6,7 +6,7 @@ label and the migrations do not change.
 
 from .agreements import Agreement, Suspension, TermsAcceptance, TermsVersion
 from .calendar_feeds import CalendarFeed
-from .clients import ChangeRequest, Client, DataRequest, Director
+from .clients import ChangeRequest, Client, DataRequest, DataRequestDocument, Director
 from .force_majeure import ForceMajeure, ForceMajeureNotice
 from .kernel import IdempotentRequest, Notification
 from .providers import EInvoiceFormat, Provider, WorkdayOverride
@@ -21,6 +21,7 @@ __all__ = [
     "Director",
     "ChangeRequest",
     "DataRequest",
+    "DataRequestDocument",
     "UserManager",
     "User",
     "Invitation",

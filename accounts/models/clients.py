@@ -97,7 +97,19 @@ class Director(models.Model):
 
 
 class ChangeRequest(models.Model):
-    """A client's written change of its registration details (art. 5.5), applied on acceptance."""
+    """A client's request in writing: a change of its registration details (art. 5.5), applied
+    on acceptance, or a change to the service (art. 5.3: "Any change to the Service is to be
+    requested in writing"), agreed or refused by staff."""
+
+    class Kind(models.TextChoices):
+        REGISTRATION = "registration", _("Registration details (art. 5.5)")
+        SERVICE = "service", _("Change to the service (art. 5.3)")
+
+    class Service(models.TextChoices):
+        SMS = "sms", _("SMS")
+        WHATSAPP = "whatsapp", _("WhatsApp Business")
+        VOICE = "voice", _("Voice")
+        OTHER = "other", _("Other")
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Pending")
@@ -105,8 +117,16 @@ class ChangeRequest(models.Model):
         REJECTED = "rejected", _("Rejected")
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="change_requests")
+    kind = models.CharField(
+        _("kind"), max_length=16, choices=Kind.choices, default=Kind.REGISTRATION
+    )
     # {"field": {"old": ..., "new": ...}}; directors as a list of {"name", "title"}
-    changes = models.JSONField()
+    changes = models.JSONField(default=dict, blank=True)
+    # A change to the service (art. 5.3): which service, what should change, from when.
+    service = models.CharField(_("service"), max_length=16, choices=Service.choices, blank=True)
+    description = models.TextField(_("change requested"), blank=True)
+    wanted_from = models.DateField(_("wanted from"), null=True, blank=True)
+    agreed_from = models.DateField(_("agreed from"), null=True, blank=True)
     submitted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -135,15 +155,47 @@ class ChangeRequest(models.Model):
 
 
 class DataRequest(models.Model):
-    """An operator's or authority's request for a client's registration data (art. 5.6)."""
+    """A request to the client that it answers in the portal by a deadline, of one of three kinds:
+
+    - an operator's or authority's request for its registration data (art. 5.6: within 3
+      working days);
+    - the provider's request for the records of end users' consent or proof of lawful basis
+      (art. 5.4: "provide these to CM upon request"; art. 20.1.2: "upon reasonable written
+      notice"), answered within the working days the request sets;
+    - the provider's audit of the client's compliance with Applicable Law (art. 5.7: "Client
+      shall cooperate with any audit"; CXENGAGE: "support audits and share required compliance
+      data upon request"): the notice with its scope and the documents asked, the client's
+      answers and documents by the deadline it sets, and the provider's findings when closed.
+
+    It lives in accounts, beside the registration data request it extends: these are the
+    client's own obligations (Part I, art. 5), where dataprocessing holds the provider's duties
+    as processor (Part II; its audits run the other way, art. 21.7).
+    """
+
+    class Kind(models.TextChoices):
+        REGISTRATION_DATA = "registration_data", _("Registration data (art. 5.6)")
+        CONSENT_RECORDS = (
+            "consent_records",
+            _("Records of end-user consent or lawful basis (art. 5.4, 20.1.2)"),
+        )
+        COMPLIANCE_AUDIT = "compliance_audit", _("Compliance audit (art. 5.7)")
 
     class Status(models.TextChoices):
         OPEN = "open", _("Open")
         ANSWERED = "answered", _("Answered")
+        CLOSED = "closed", _("Closed")
 
     client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="data_requests")
+    kind = models.CharField(
+        _("kind"), max_length=24, choices=Kind.choices, default=Kind.REGISTRATION_DATA
+    )
     requested_by = models.CharField(_("requesting operator or authority"), max_length=200)
     description = models.TextField()
+    scope = models.TextField(_("scope"), blank=True)
+    documents_requested = models.TextField(_("documents requested"), blank=True)
+    response_working_days = models.PositiveSmallIntegerField(
+        _("working days to answer"), null=True, blank=True
+    )
     logged_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
     )
@@ -156,6 +208,11 @@ class DataRequest(models.Model):
     )
     answered_at = models.DateTimeField(null=True, blank=True)
     overdue_flagged_at = models.DateTimeField(null=True, blank=True)
+    findings = models.TextField(_("findings"), blank=True)
+    closed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    closed_at = models.DateTimeField(null=True, blank=True)
 
     history = HistoricalRecords()
 
@@ -182,3 +239,34 @@ class DataRequest(models.Model):
     def is_overdue(self) -> bool:
         """Still open after its deadline (art. 5.6), as `overdue_q`."""
         return self.status == self.Status.OPEN and timezone.now() > self.due_at
+
+    @property
+    def answered_late(self) -> bool:
+        """Answered, but after the deadline the request set (art. 5.4, 5.6, 5.7, 20.1.2)."""
+        return self.answered_at is not None and self.answered_at > self.due_at
+
+    @property
+    def is_from_provider(self) -> bool:
+        """The provider's own request (art. 5.4, 5.7, 20.1.2), not an operator's or authority's."""
+        return self.kind != self.Kind.REGISTRATION_DATA
+
+
+class DataRequestDocument(models.Model):
+    """A document the client uploads with its answer to a data request (art. 5.4, 5.7, 20.1.2)."""
+
+    data_request = models.ForeignKey(
+        DataRequest, on_delete=models.CASCADE, related_name="documents"
+    )
+    file = models.FileField(upload_to="data-requests/")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    uploaded_at = models.DateTimeField(default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["uploaded_at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"

@@ -15,6 +15,7 @@ from accounts.forms import (
     ChangeRequestForm,
     DecisionNoteForm,
     DirectorFormSet,
+    ServiceChangeRequestForm,
     add_service_error,
     directors_from,
 )
@@ -64,7 +65,9 @@ def company(request):
     elif request.method == "POST":
         raise PermissionDenied
     change_requests = paginate(
-        request, selectors.change_request_list(user=request.user), per_page=10
+        request,
+        selectors.change_request_list(user=request.user, kind=ChangeRequest.Kind.REGISTRATION),
+        per_page=10,
     )
     history_page = paginate(request, registration_history(client), 20, "history_page")
     return render(
@@ -90,14 +93,24 @@ def change_request_decide(request, pk: int, decision: str):
     )
     if not request.user.is_provider_staff:
         raise PermissionDenied
-    note = DecisionNoteForm(request.POST).data.get("note", "")
+    form = DecisionNoteForm(request.POST)
+    note = form.data.get("note", "")
+    agreed_from = form.cleaned_data.get("agreed_from") if form.is_valid() else None
     try:
         with not_allowed_is_403():
             if decision == "accept":
                 change_request_services.change_request_accept(
-                    change_request=change_request, acting_user=request.user, note=note
+                    change_request=change_request,
+                    acting_user=request.user,
+                    note=note,
+                    agreed_from=agreed_from,
                 )
-                messages.success(request, _("Change accepted and applied (art. 5.5)."))
+                messages.success(
+                    request,
+                    _("Change to the service agreed; the client is told (art. 5.3).")
+                    if change_request.kind == ChangeRequest.Kind.SERVICE
+                    else _("Change accepted and applied (art. 5.5)."),
+                )
             elif decision == "reject":
                 change_request_services.change_request_reject(
                     change_request=change_request, acting_user=request.user, note=note
@@ -113,7 +126,8 @@ def change_request_decide(request, pk: int, decision: str):
 @staff_required
 def change_requests(request):
     status = request.GET.get("status", ChangeRequest.Status.PENDING)
-    qs = selectors.change_request_list(user=request.user, status=status or None)
+    kind = request.GET.get("kind") or None
+    qs = selectors.change_request_list(user=request.user, status=status or None, kind=kind)
     return render(
         request,
         "accounts/change_requests.html",
@@ -121,5 +135,39 @@ def change_requests(request):
             "change_requests": paginate(request, qs),
             "status": status,
             "statuses": ChangeRequest.Status.choices,
+            "kind": kind or "",
+            "kinds": ChangeRequest.Kind.choices,
         },
+    )
+
+
+@client_user_required
+def service_changes(request):
+    """The client's changes to the service, requested in writing (art. 5.3), and, for its admin,
+    the form to request one."""
+    client = selectors.client_get(user=request.user, pk=request.user.client_id)
+    form = None
+    if request.user.is_client_admin:
+        form = ServiceChangeRequestForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                with not_allowed_is_403():
+                    change_request_services.service_change_request_submit(
+                        client=client, acting_user=request.user, **form.cleaned_data
+                    )
+            except ApplicationError as exc:
+                add_service_error(form, exc)
+            else:
+                messages.success(
+                    request, _("Your request is sent in writing; staff will review it (art. 5.3).")
+                )
+                return redirect("service_changes")
+    elif request.method == "POST":
+        raise PermissionDenied
+    qs = selectors.change_request_list(user=request.user, kind=ChangeRequest.Kind.SERVICE)
+    return render(
+        request,
+        "accounts/service_changes.html",
+        {"client": client, "form": form, "requests": paginate(request, qs)},
+        status=400 if form is not None and form.errors else 200,
     )

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from accounts import selectors
@@ -18,6 +19,7 @@ from accounts.forms import (
     DefaultNoticeForm,
     OnboardingInviteForm,
     OptionalReasonForm,
+    ProviderRequestForm,
     ReasonForm,
     SuspendForm,
     TerminateForm,
@@ -34,6 +36,7 @@ ACTION_FORMS = {
     "suspend_form": SuspendForm,
     "resume_form": ReasonForm,
     "data_request_form": DataRequestLogForm,
+    "provider_request_form": ProviderRequestForm,
     "notice_form": OptionalReasonForm,
     "default_form": DefaultNoticeForm,
     "terminate_form": TerminateForm,
@@ -133,7 +136,8 @@ def client_action(form_name: str, success: str, call):
                     return redirect("client_detail", pk=client.pk)
                 add_service_error(form, exc)
             else:
-                messages.success(request, success)
+                # the message is marked where the action is declared (gettext_noop)
+                messages.success(request, gettext(success))
                 return redirect("client_detail", pk=client.pk)
         context = client_detail_context(request, client, **{form_name: form})
         context["open_action"] = form_name

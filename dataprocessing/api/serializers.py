@@ -58,6 +58,12 @@ class SubProcessorSerializer(serializers.ModelSerializer):
             "active_from",
             "active_to",
         ]
+        extra_kwargs = {
+            "active_from": {
+                "read_only": True,
+                "help_text": "set when an announced change's notice has run (GDPR 28(2), art. 21.9)",
+            }
+        }
 
 
 class SubProcessorObjectionSerializer(serializers.ModelSerializer):
@@ -74,6 +80,7 @@ class SubProcessorObjectionSerializer(serializers.ModelSerializer):
             "objected_at",
             "reason",
             "status",
+            "decision",
             "resolution",
             "resolved_by",
             "resolved_at",
@@ -142,6 +149,8 @@ class AuditRequestSerializer(serializers.ModelSerializer):
             "auditor_firm",
             "auditor_accredited",
             "auditor_not_competitor",
+            "requester_not_competitor",
+            "requester_declared_at",
             "scope",
             "timing",
             "duration_days",

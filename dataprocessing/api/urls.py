@@ -83,6 +83,11 @@ urlpatterns = [
         audits.AuditRequestCancelApi.as_view(),
         name="api-audit-request-cancel",
     ),
+    path(
+        "audit-requests/<int:pk>/declare/",
+        audits.AuditRequestDeclareApi.as_view(),
+        name="api-audit-request-declare",
+    ),
     # data-subject requests (art. 21.5)
     path("data-subject-requests/", dsrs.DataSubjectRequestListApi.as_view(), name="api-dsr-list"),
     path(

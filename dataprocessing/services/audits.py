@@ -108,6 +108,22 @@ def _audit_errors(
     return errors
 
 
+def requester_not_competitor_error(provider: Provider) -> dict[str, list[str]]:
+    """Art. 21.7.1: the certifications and security information are made available "to Client,
+    that is not a competitor of CM (or Client's independent, third-party auditor that is not a
+    competitor of CM)": without the requester's declaration nothing is released."""
+    return {
+        "requester_not_competitor": [
+            gettext(
+                "Certifications and security information are made available only to a client "
+                "that is not a competitor of %(provider)s: declare that you are not one "
+                "(art. 21.7.1)."
+            )
+            % {"provider": provider.name}
+        ]
+    }
+
+
 def _requested_at_errors(requested_at, now, acting_user: User) -> dict[str, list[str]]:
     """A request is dated now; only a compliance officer logs a written one received earlier."""
     errors: dict[str, list[str]] = {}
@@ -147,6 +163,7 @@ def audit_request(
     auditor_firm: str = "",
     auditor_accredited: bool = False,
     auditor_not_competitor: bool = False,
+    requester_not_competitor: bool = False,
     scope: str = "",
     requested_at: dt.datetime | None = None,
 ) -> AuditRequest:
@@ -157,8 +174,11 @@ def audit_request(
     of the last 12 months that were not refused or cancelled); "prior written notice of no less
     than ten working days" (profile.audit_notice_working_days, provider calendar: the proposed
     start must come after ten full working days); "an accredited external expert" who is not a
-    competitor (declared). Each broken rule is named with its article. `requested_at` lets a
-    compliance officer log a written request received earlier; it defaults to now.
+    competitor (declared). For the certifications and security information: the requester's
+    declaration that it is not a competitor of the provider (art. 21.7.1,
+    `requester_not_competitor`), recorded with who declared it and when. Each broken rule is
+    named with its article. `requested_at` lets a compliance officer log a written request
+    received earlier; it defaults to now.
     """
     require_client_admin_or_compliance(acting_user, client)
     client = Client.objects.select_for_update().select_related("provider").get(pk=client.pk)
@@ -188,8 +208,13 @@ def audit_request(
                 not_competitor=auditor_not_competitor,
             )
         )
+    if kind == AuditRequest.Kind.INFORMATION and not requester_not_competitor:
+        errors.update(requester_not_competitor_error(provider))
     if errors:
-        raise ValidationFailed(errors, article="21.7.2")
+        raise ValidationFailed(
+            errors, article="21.7.2" if kind == AuditRequest.Kind.AUDIT else "21.7.1"
+        )
+    declared = bool(requester_not_competitor)
     audit = AuditRequest(
         client=client,
         kind=kind,
@@ -202,6 +227,9 @@ def audit_request(
         auditor_firm=optional_text(auditor_firm),
         auditor_accredited=bool(auditor_accredited),
         auditor_not_competitor=bool(auditor_not_competitor),
+        requester_not_competitor=declared,
+        requester_declared_at=requested_at if declared else None,
+        requester_declared_by=acting_user if declared else None,
         scope=optional_text(scope),
         reimbursement_currency=provider.currency,
         status=AuditRequest.Status.REQUESTED,
@@ -401,9 +429,18 @@ def audit_share_report(*, audit: AuditRequest, file, acting_user: User) -> Audit
 @transaction.atomic
 def audit_complete(*, audit: AuditRequest, acting_user: User) -> AuditRequest:
     """Close an audit once its report is shared (art. 21.7.3), or an information request once
-    the certifications and security information were provided (art. 21.7.1)."""
+    the certifications and security information were provided (art. 21.7.1).
+
+    Completing an information request releases the certifications and security information:
+    it is checked first that the requester declared it is not a competitor of the provider
+    (art. 21.7.1; a request logged before the declaration existed is refused until declared).
+    """
     require_compliance(acting_user)
     audit = _locked(audit)
+    if not audit.is_audit and not audit.requester_not_competitor:
+        raise ValidationFailed(
+            requester_not_competitor_error(audit.client.provider), article="21.7.1"
+        )
     if audit.status != audit.completion_status:
         message = (
             "An audit is completed after its report is shared with the provider (art. 21.7.3)."
@@ -445,6 +482,31 @@ def audit_refuse(*, audit: AuditRequest, acting_user: User, reason: str) -> Audi
         body=audit.refusal_reason,
     )
     return audit
+
+
+@transaction.atomic
+def audit_declare_not_competitor(*, audit: AuditRequest, acting_user: User) -> AuditRequest:
+    """The requester declares it is not a competitor of the provider (art. 21.7.1), for a request
+    of certifications and security information that was logged without the declaration."""
+    with transaction.atomic():
+        audit = _locked(audit)
+        require_client_admin_or_compliance(acting_user, audit.client)
+        if audit.is_audit:
+            raise ApplicationError(
+                gettext(
+                    "An audit names its auditor's declaration (art. 21.7.2); this declaration is "
+                    "for certifications and security information (art. 21.7.1)."
+                ),
+                field="kind",
+                article="21.7.1",
+            )
+        _require_not_started(audit, gettext("Only an open request can be declared for."))
+        if audit.requester_not_competitor:
+            return audit
+        audit.requester_not_competitor = True
+        audit.requester_declared_at = timezone.now()
+        audit.requester_declared_by = acting_user
+        return save_with_history(audit, acting_user)
 
 
 @transaction.atomic

@@ -36,10 +36,28 @@ SUB_PROCESSOR_FIELDS = (
     "agreement_document",
     "in_eea",
     "safeguard",
-    "active_from",
     "active_to",
 )
 ALREADY_OBJECTED = "This client has already objected to this change."
+
+
+def active_from_refused() -> ValidationFailed:
+    """Nobody sets `active_from` by hand: a sub-processor is in use only from the day its
+    announced change takes effect, after the notice (profile.subprocessor_notice_days, 30 days;
+    GDPR art. 28(2), art. 21.9). The change job sets it; services, forms, API and admin refuse
+    it with this error."""
+    return ValidationFailed(
+        {
+            "active_from": [
+                gettext(
+                    "Active from cannot be set directly: announce the change, and the "
+                    "sub-processor becomes active when its notice period has run (GDPR art. "
+                    "28(2), art. 21.9)."
+                )
+            ]
+        },
+        article="21.9",
+    )
 
 
 def _validate(sp: SubProcessor) -> None:
@@ -100,11 +118,14 @@ def sub_processor_register(
 
     "Any transfer of Personal Data outside the EEA requires appropriate safeguards" (21.10): an
     entry outside the EEA without one is refused. `in_eea` is derived from the country when not
-    given. Without `active_from` the entry is not yet in use: announce it with
-    `sub_processor_change_announce` and the change job makes it active when the notice ends.
+    given. A new entry is not yet in use: `active_from` is refused (`active_from_refused`);
+    announce it with `sub_processor_change_announce` and the change job makes it active when
+    the notice ends (GDPR art. 28(2), art. 21.9).
     """
     require_compliance(acting_user)
     require_serves_provider(acting_user, provider)
+    if active_from is not None:
+        raise active_from_refused()
     sp = SubProcessor(
         provider=provider,
         name=name,
@@ -114,7 +135,6 @@ def sub_processor_register(
         agreement_date=agreement_date,
         in_eea=in_eea,
         safeguard=safeguard or "",
-        active_from=active_from,
         active_to=active_to,
     )
     if agreement_document:
@@ -129,8 +149,11 @@ def sub_processor_update(
     *, sub_processor: SubProcessor, acting_user: User, **changes
 ) -> SubProcessor:
     """Correct a register entry (art. 21.9); the safeguard rule of 21.10 still holds. History
-    keeps the old values."""
+    keeps the old values. `active_from` is never changed here (`active_from_refused`): only the
+    notice of an announced change makes an entry active (GDPR art. 28(2))."""
     require_compliance(acting_user)
+    if "active_from" in changes:
+        raise active_from_refused()
     unknown = set(changes) - set(SUB_PROCESSOR_FIELDS)
     if unknown:
         raise ValidationFailed({sorted(unknown)[0]: [gettext("This field cannot be changed.")]})
@@ -311,17 +334,33 @@ def sub_processor_object(
 
 @transaction.atomic
 def sub_processor_objection_resolve(
-    *, objection: SubProcessorObjection, acting_user: User, resolution: str
+    *,
+    objection: SubProcessorObjection,
+    acting_user: User,
+    resolution: str,
+    decision: str,
 ) -> SubProcessorObjection:
-    """Staff record how a client's objection was resolved (art. 21.9); the client is told."""
+    """Staff decide a client's objection to an announced change (GDPR art. 28(2), art. 21.9):
+    uphold it or reject it, with an answer the client reads in the portal and by email.
+
+    Upholding records that the provider accepts the objection; what follows (withdrawing the
+    change with `sub_processor_change_withdraw`, or another arrangement for this client) is said
+    in the answer. Rejecting it lets the change take effect at the end of its notice.
+    """
     require_compliance(acting_user)
-    resolution = clean_text(
-        resolution, field="resolution", message=gettext("Describe how the objection was resolved.")
-    )
+    errors: dict[str, list[str]] = {}
+    if decision not in SubProcessorObjection.Decision.values:
+        errors["decision"] = [gettext("Decide the objection: upheld or rejected (art. 21.9).")]
+    if not optional_text(resolution):
+        errors["resolution"] = [gettext("Answer the client: say why, and what follows.")]
+    if errors:
+        raise ValidationFailed(errors, article="21.9")
+    resolution = optional_text(resolution)
     objection = SubProcessorObjection.objects.select_for_update().get(pk=objection.pk)
     if objection.status != SubProcessorObjection.Status.OPEN:
         raise ApplicationError(gettext("This objection is already resolved."), field="status")
     objection.status = SubProcessorObjection.Status.RESOLVED
+    objection.decision = decision
     objection.resolution = resolution
     objection.resolved_by = acting_user
     objection.resolved_at = timezone.now()
@@ -330,7 +369,10 @@ def sub_processor_objection_resolve(
         key=f"subprocessor-objection-resolved:{objection.pk}",
         client=objection.client,
         recipients=client_admin_emails(objection.client),
-        subject="Your objection to a sub-processor change was resolved",
+        subject=(
+            "Your objection to a sub-processor change was "
+            f"{objection.get_decision_display().lower()}"
+        ),
         body=objection.resolution,
     )
     return objection

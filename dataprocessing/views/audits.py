@@ -38,6 +38,11 @@ AUDIT_ACTIONS = {
     "complete": ("complete_form", None, "Request completed."),
     "refuse": ("refuse_form", ReasonForm, "Request refused; the client is told why."),
     "cancel": ("cancel_form", None, "Request withdrawn."),
+    "declare": (
+        "declare_form",
+        None,
+        "Declaration recorded: the requester is not a competitor of the provider (art. 21.7.1).",
+    ),
 }
 
 
@@ -93,6 +98,7 @@ def _service(action, request, audit, data):
             audit=audit, acting_user=user, reason=data["reason"]
         ),
         "cancel": lambda: services.audit_cancel(audit=audit, acting_user=user),
+        "declare": lambda: services.audit_declare_not_competitor(audit=audit, acting_user=user),
     }[action]
 
 

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.http import require_POST
 
@@ -53,10 +54,17 @@ def _context(request, **bound):
         context["resolution_form"] = ResolutionForm()
         context["providers"] = selectors.providers(user=user)
     else:
-        own = set(
-            selectors.sub_processor_objection_list(user=user).values_list("change_id", flat=True)
-        )
-        context["objected"] = own
+        # The client sees its own objection with staff's decision and answer (art. 21.9), never
+        # another client's: the prefetched objections are not shown to it.
+        own = {
+            o.change_id: o
+            for o in selectors.sub_processor_objection_list(user=user).filter(
+                change__in=[c.pk for c in context["changes"]]
+            )
+        }
+        for change in context["changes"]:
+            change.own_objection = own.get(change.pk)
+        context["objected"] = set(own)
         context["object_form"] = ObjectionForm()
         context["bound_object_form"] = bound.get("object_form")
         context["bound_change"] = bound.get("change_pk")
@@ -194,9 +202,10 @@ def sub_processor_objection_resolve(request, pk: int):
                 objection=objection,
                 acting_user=request.user,
                 resolution=form.cleaned_data["resolution"],
+                decision=form.cleaned_data["decision"],
             ),
-            "Objection resolved; the client is told.",
+            gettext("Objection decided and answered; the client is told."),
         )
     else:
-        messages.error(request, _("Describe how the objection was resolved."))
+        messages.error(request, _("Decide the objection and answer the client (art. 21.9)."))
     return redirect(reverse("dataprocessing:sub_processors") + "#changes")

@@ -44,6 +44,7 @@ class AuditRequestFactory(factory.django.DjangoModelFactory):
     auditor_name = "A. Auditor"
     auditor_accredited = True
     auditor_not_competitor = True
+    requester_not_competitor = True
 
 
 class DataSubjectRequestFactory(factory.django.DjangoModelFactory):
@@ -85,7 +86,9 @@ class BreachNotificationFactory(factory.django.DjangoModelFactory):
 def register_sub_processor(
     provider, officer, name="Acme Cloud BV", country="NL", active=True, **extra
 ):
-    return sub_processors.sub_processor_register(
+    """A register entry through the service; `active` makes it one in use since 2 Jan 2024, as
+    if its announced change had taken effect then (the service never sets `active_from`)."""
+    sp = sub_processors.sub_processor_register(
         provider=provider,
         acting_user=officer,
         name=name,
@@ -93,14 +96,20 @@ def register_sub_processor(
         country=country,
         services="Hosting",
         agreement_date=dt.date(2024, 1, 1),
-        active_from=dt.date(2024, 1, 2) if active else None,
         **extra,
     )
+    if active:
+        SubProcessor.objects.filter(pk=sp.pk).update(active_from=dt.date(2024, 1, 2))
+        sp.refresh_from_db()
+    return sp
 
 
 def information_request(client, admin):
     return audits.audit_request(
-        client=client, kind=AuditRequest.Kind.INFORMATION, acting_user=admin
+        client=client,
+        kind=AuditRequest.Kind.INFORMATION,
+        acting_user=admin,
+        requester_not_competitor=True,
     )
 
 

@@ -1,7 +1,10 @@
-"""Change requests of registration details (art. 5.5) and data requests (art. 5.6)."""
+"""Change requests of registration details (art. 5.5) and of the service (art. 5.3), and data
+requests: an operator's for registration data (art. 5.6), the provider's for consent records
+(art. 5.4, 20.1.2) and its compliance audits of the client (art. 5.7)."""
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 
 from accounts import selectors
 from accounts.kernel.permissions import (
@@ -88,12 +91,62 @@ class ChangeRequestDetailApi(Api):
         )
 
 
+class ServiceChangeRequestListApi(Api):
+    queryset = ChangeRequest.objects.none()
+    write_permission_classes = [IsClientAdminOrStaff]
+
+    class InputSerializer(serializers.Serializer):
+        client = serializers.IntegerField(
+            required=False, help_text="staff only; a client admin's own client by default"
+        )
+        service = serializers.ChoiceField(choices=ChangeRequest.Service.choices)
+        description = serializers.CharField(allow_blank=True, help_text="the change requested")
+        wanted_from = serializers.DateField(
+            required=False, allow_null=True, default=None, help_text="not in the past"
+        )
+
+    @extend_schema(
+        tags=["change-requests"], responses={200: ChangeRequestSerializer(many=True), **ERRORS_READ}
+    )
+    def get(self, request):
+        """Changes to the service requested in writing, pending and decided (art. 5.3)."""
+        return self.paginated(
+            selectors.change_request_list(user=request.user, kind=ChangeRequest.Kind.SERVICE),
+            ChangeRequestSerializer,
+        )
+
+    @extend_schema(
+        tags=["change-requests"],
+        request=InputSerializer,
+        responses=responses(201, ChangeRequestSerializer),
+    )
+    def post(self, request):
+        """A client admin requests a change to the service in writing (art. 5.3)."""
+        data = dict(self.input(request))
+        client = client_for(request, data.pop("client", None))
+        change_request = change_requests.service_change_request_submit(
+            client=client, acting_user=request.user, **data
+        )
+        return self.present(change_request, ChangeRequestSerializer, status=201)
+
+
 class ChangeRequestAcceptApi(Api):
     queryset = ChangeRequest.objects.none()
     permission_classes = [IsBillingStaff]
 
     class InputSerializer(serializers.Serializer):
-        note = serializers.CharField(required=False, allow_blank=True, default="")
+        note = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="a change to the service (art. 5.3): what is agreed, required",
+        )
+        agreed_from = serializers.DateField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="a change to the service (art. 5.3): from when; the date wanted by default",
+        )
 
     @extend_schema(
         tags=["change-requests"],
@@ -101,11 +154,15 @@ class ChangeRequestAcceptApi(Api):
         responses=responses(200, ChangeRequestSerializer),
     )
     def post(self, request, pk):
-        """Accept: the new values apply, and the history records who and when (art. 5.5)."""
+        """Accept: the new values apply, and the history records who and when (art. 5.5); a
+        change to the service is agreed from `agreed_from` (art. 5.3)."""
         change_request = selectors.scoped_get(ChangeRequest.objects.all(), user=request.user, pk=pk)
         data = self.input(request)
         change_requests.change_request_accept(
-            change_request=change_request, acting_user=request.user, note=data["note"]
+            change_request=change_request,
+            acting_user=request.user,
+            note=data["note"],
+            agreed_from=data["agreed_from"],
         )
         change_request.refresh_from_db()
         return self.present(change_request, ChangeRequestSerializer)
@@ -141,10 +198,34 @@ class DataRequestListApi(Api):
 
     class InputSerializer(serializers.Serializer):
         client = serializers.IntegerField()
+        kind = serializers.ChoiceField(
+            choices=DataRequest.Kind.choices,
+            default=DataRequest.Kind.REGISTRATION_DATA,
+            help_text="registration_data (art. 5.6, an operator's or authority's), "
+            "consent_records (art. 5.4, 20.1.2) or compliance_audit (art. 5.7)",
+        )
         requested_by = serializers.CharField(
-            allow_blank=True, help_text="the operator or authority asking"
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="registration data: the operator or authority asking",
         )
         description = serializers.CharField(allow_blank=True, help_text="the data requested")
+        scope = serializers.CharField(
+            required=False, allow_blank=True, default="", help_text="compliance audit: its scope"
+        )
+        documents_requested = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="compliance audit: the documents asked",
+        )
+        working_days = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="the provider's own requests: working days to answer, 1 to 60 (art. 20.1.2)",
+        )
 
     @extend_schema(
         tags=["data-requests"], responses={200: DataRequestSerializer(many=True), **ERRORS_READ}
@@ -159,15 +240,27 @@ class DataRequestListApi(Api):
         responses=responses(201, DataRequestSerializer),
     )
     def post(self, request):
-        """Staff log a request; the client must answer within 3 working days (art. 5.6)."""
+        """Staff log an operator's request, answered within 3 working days (art. 5.6), or send
+        the provider's own, answered within the working days it sets (art. 5.4, 5.7, 20.1.2)."""
         data = self.input(request)
         client = selectors.client_get(user=request.user, pk=data["client"])
-        data_request = data_requests.data_request_log(
-            client=client,
-            acting_user=request.user,
-            requested_by=data["requested_by"],
-            description=data["description"],
-        )
+        if data["kind"] == DataRequest.Kind.REGISTRATION_DATA:
+            data_request = data_requests.data_request_log(
+                client=client,
+                acting_user=request.user,
+                requested_by=data["requested_by"],
+                description=data["description"],
+            )
+        else:
+            data_request = data_requests.provider_request_send(
+                client=client,
+                acting_user=request.user,
+                kind=data["kind"],
+                description=data["description"],
+                scope=data["scope"],
+                documents_requested=data["documents_requested"],
+                working_days=data["working_days"],
+            )
         return self.present(data_request, DataRequestSerializer, status=201)
 
 
@@ -186,9 +279,16 @@ class DataRequestDetailApi(Api):
 class DataRequestAnswerApi(Api):
     queryset = DataRequest.objects.none()
     permission_classes = [IsClientAdmin]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
         answer = serializers.CharField(allow_blank=True)
+        documents = serializers.ListField(
+            child=serializers.FileField(),
+            required=False,
+            default=list,
+            help_text="the provider's own requests: PDF, PNG or JPEG documents (multipart)",
+        )
 
     @extend_schema(
         tags=["data-requests"],
@@ -196,10 +296,36 @@ class DataRequestAnswerApi(Api):
         responses=responses(200, DataRequestSerializer),
     )
     def post(self, request, pk):
-        """The client answers in the portal (art. 5.6)."""
+        """The client answers in the portal (art. 5.6), with the documents asked for the
+        provider's own requests (art. 5.4, 5.7, 20.1.2)."""
         data_request = selectors.scoped_get(DataRequest.objects.all(), user=request.user, pk=pk)
         data = self.input(request)
         data_request = data_requests.data_request_answer(
-            data_request=data_request, acting_user=request.user, answer=data["answer"]
+            data_request=data_request,
+            acting_user=request.user,
+            answer=data["answer"],
+            documents=data["documents"],
+        )
+        return self.present(data_request, DataRequestSerializer)
+
+
+class DataRequestCloseApi(Api):
+    queryset = DataRequest.objects.none()
+    permission_classes = [IsProviderStaff]
+
+    class InputSerializer(serializers.Serializer):
+        findings = serializers.CharField(allow_blank=True, help_text="what the answer showed")
+
+    @extend_schema(
+        tags=["data-requests"],
+        request=InputSerializer,
+        responses=responses(200, DataRequestSerializer),
+    )
+    def post(self, request, pk):
+        """Staff close the provider's answered request with their findings (art. 5.4, 5.7)."""
+        data_request = selectors.scoped_get(DataRequest.objects.all(), user=request.user, pk=pk)
+        data = self.input(request)
+        data_request = data_requests.data_request_close(
+            data_request=data_request, acting_user=request.user, findings=data["findings"]
         )
         return self.present(data_request, DataRequestSerializer)

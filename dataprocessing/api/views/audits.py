@@ -44,6 +44,13 @@ class AuditRequestListApi(Api):
         auditor_not_competitor = serializers.BooleanField(
             default=False, help_text="declared: not a competitor of the provider (art. 21.7.1)"
         )
+        requester_not_competitor = serializers.BooleanField(
+            default=False,
+            help_text=(
+                "declared by the requester: not a competitor of the provider; required for "
+                "certifications and security information (art. 21.7.1)"
+            ),
+        )
         scope = serializers.CharField(required=False, allow_blank=True, default="")
         requested_at = MomentField(
             required=False,
@@ -193,4 +200,17 @@ class AuditRequestCancelApi(_AuditApi):
     def post(self, request, pk):
         """The client withdraws a request not yet started."""
         services.audit_cancel(audit=self.audit(request, pk), acting_user=request.user)
+        return self.answer(request, pk)
+
+
+class AuditRequestDeclareApi(_AuditApi):
+    permission_classes = [IsClientAdminOrComplianceOfficer]
+
+    @extend_schema(tags=TAG, request=None, responses=responses(200, AuditRequestSerializer))
+    def post(self, request, pk):
+        """The requester declares it is not a competitor of the provider (art. 21.7.1), before the
+        certifications and security information are released."""
+        services.audit_declare_not_competitor(
+            audit=self.audit(request, pk), acting_user=request.user
+        )
         return self.answer(request, pk)

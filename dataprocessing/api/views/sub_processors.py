@@ -45,10 +45,14 @@ class _SubProcessorInput(serializers.Serializer):
         allow_blank=True,
         help_text="required outside the EEA (art. 21.10)",
     )
-    active_from = serializers.DateField(
-        required=False, allow_null=True, help_text="leave out and announce the change (GDPR 28(2))"
-    )
     active_to = serializers.DateField(required=False, allow_null=True)
+
+    def validate(self, attrs):
+        # active_from is never set directly: only an announced change's notice sets it (GDPR
+        # art. 28(2), art. 21.9); the service's error, naming the field, answers.
+        if "active_from" in self.initial_data:
+            raise services.active_from_refused()
+        return attrs
 
 
 class SubProcessorListApi(Api):
@@ -212,16 +216,25 @@ class SubProcessorObjectionResolveApi(Api):
     permission_classes = [IsComplianceOfficer]
 
     class InputSerializer(serializers.Serializer):
-        resolution = serializers.CharField(allow_blank=True, help_text="the client is told")
+        decision = serializers.ChoiceField(
+            choices=SubProcessorObjection.Decision.choices,
+            help_text="upheld or rejected (art. 21.9, GDPR art. 28(2))",
+        )
+        resolution = serializers.CharField(
+            allow_blank=True, help_text="the answer; the client reads it in the portal and is told"
+        )
 
     @extend_schema(
         tags=TAG, request=InputSerializer, responses=responses(200, SubProcessorObjectionSerializer)
     )
     def post(self, request, pk):
-        """Record how a client's objection was resolved (art. 21.9)."""
+        """Decide a client's objection (upheld or rejected) and answer it (art. 21.9)."""
         objection = selectors.sub_processor_objection_get(user=request.user, pk=pk)
         data = self.input(request)
         objection = services.sub_processor_objection_resolve(
-            objection=objection, acting_user=request.user, resolution=data["resolution"]
+            objection=objection,
+            acting_user=request.user,
+            resolution=data["resolution"],
+            decision=data["decision"],
         )
         return self.present(objection, SubProcessorObjectionSerializer)

@@ -102,12 +102,19 @@ def test_missing_required_fields_are_each_named(api, billing_staff, client_compa
     response = api(billing_staff).post("/api/v1/data-requests/", {}, format="json")
 
     assert response.status_code == 400
+    # requested_by is needed for registration data only (art. 5.6): the service names it then
     assert {(e["field"], e["code"]) for e in response.data["errors"]} == {
         ("client", "required"),
-        ("requested_by", "required"),
         ("description", "required"),
     }
     assert all(set(e) == {"code", "message", "field"} for e in response.data["errors"])
+    without_requester = api(billing_staff).post(
+        "/api/v1/data-requests/",
+        {"client": client_company.pk, "description": "Directors"},
+        format="json",
+    )
+    assert without_requester.status_code == 400
+    assert [e["field"] for e in without_requester.data["errors"]] == ["requested_by"]
 
 
 def test_a_method_not_allowed_is_in_the_error_shape(api, client_admin):

@@ -119,7 +119,7 @@ def test_a_compliance_officer_logs_an_audit_request_on_a_clients_behalf(
 ):
     response = api(compliance_officer).post(
         "/api/v1/audit-requests/",
-        {"client": client_company.pk, "kind": "information"},
+        {"client": client_company.pk, "kind": "information", "requester_not_competitor": True},
         format="json",
     )
 
@@ -130,7 +130,7 @@ def test_a_compliance_officer_logs_an_audit_request_on_a_clients_behalf(
 def test_a_client_admin_cannot_request_for_another_client(api, client_admin, other_company):
     response = api(client_admin).post(
         "/api/v1/audit-requests/",
-        {"client": other_company.pk, "kind": "information"},
+        {"client": other_company.pk, "kind": "information", "requester_not_competitor": True},
         format="json",
     )
 

@@ -121,11 +121,12 @@ def test_a_client_admin_objects_to_an_announced_change_once(
 
     resolved = c.post(
         f"/api/v1/sub-processor-objections/{objection.pk}/resolve/",
-        {"resolution": "Moved to Frankfurt"},
+        {"resolution": "Moved to Frankfurt", "decision": "upheld"},
         format="json",
     )
     assert resolved.status_code == 200
     assert resolved.data["status"] == "resolved"
+    assert resolved.data["decision"] == "upheld"
 
 
 def test_a_client_sees_only_its_own_objection_on_a_change(

@@ -160,9 +160,17 @@ def test_the_interval_comes_from_the_profile(client_company, client_admin, cm):
 
 def test_an_information_request_has_none_of_the_audit_limits(client_company, client_admin):
     AuditRequestFactory(client=client_company, requested_at=timezone.now() - dt.timedelta(days=10))
-    info = audits.audit_request(client=client_company, kind="information", acting_user=client_admin)
+    info = audits.audit_request(
+        client=client_company,
+        kind="information",
+        acting_user=client_admin,
+        requester_not_competitor=True,
+    )
     again = audits.audit_request(
-        client=client_company, kind="information", acting_user=client_admin
+        client=client_company,
+        kind="information",
+        acting_user=client_admin,
+        requester_not_competitor=True,
     )
     assert info.earliest_start is None and info.on_behalf_of_client is False
     assert again.pk != info.pk
@@ -372,7 +380,12 @@ def test_the_client_may_cancel_and_then_request_again(due_audit, client_admin, c
 def test_an_information_request_is_completed_directly(
     client_company, client_admin, compliance_officer
 ):
-    info = audits.audit_request(client=client_company, kind="information", acting_user=client_admin)
+    info = audits.audit_request(
+        client=client_company,
+        kind="information",
+        acting_user=client_admin,
+        requester_not_competitor=True,
+    )
     with pytest.raises(ApplicationError) as not_an_audit:
         audits.audit_start(audit=info, acting_user=compliance_officer)
     assert not_an_audit.value.field == "kind"

@@ -208,13 +208,15 @@ def test_staff_resolve_an_objection_and_the_client_is_told(
             objection=objection,
             acting_user=compliance_officer,
             resolution="Change withdrawn for you",
+            decision="upheld",
         )
     objection.refresh_from_db()
     assert (objection.status, objection.resolved_by) == ("resolved", compliance_officer)
+    assert objection.decision == "upheld"
     assert [m.to for m in mail.outbox] == [[client_admin.email]]
     with pytest.raises(ApplicationError) as again:
         sub_processors.sub_processor_objection_resolve(
-            objection=objection, acting_user=compliance_officer, resolution="x"
+            objection=objection, acting_user=compliance_officer, resolution="x", decision="rejected"
         )
     assert again.value.field == "status"
     objection.refresh_from_db()
