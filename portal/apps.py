@@ -13,3 +13,8 @@ class PortalConfig(AppConfig):
         from accounts.admin_scoping import scope_admin_site
 
         scope_admin_site(admin.site)
+
+        # billing's part of a termination (art. 15.6, 29.6): accounts signals, portal wires
+        from .termination import connect
+
+        connect()

@@ -107,6 +107,11 @@ urlpatterns = [
         agreements.AgreementTerminateApi.as_view(),
         name="api-agreement-terminate",
     ),
+    path(
+        "agreements/<int:pk>/terminate-economic/",
+        agreements.AgreementTerminateEconomicApi.as_view(),
+        name="api-agreement-terminate-economic",
+    ),
     # terms (art. 18.3)
     path("terms-versions/", terms.TermsVersionListApi.as_view(), name="api-terms-version-list"),
     path(

@@ -16,6 +16,7 @@ from accounts.forms import (
     DataRequestLogForm,
     DecisionNoteForm,
     DefaultNoticeForm,
+    EconomicTerminationForm,
     OnboardingInviteForm,
     OptionalReasonForm,
     ReasonForm,
@@ -37,6 +38,7 @@ ACTION_FORMS = {
     "notice_form": OptionalReasonForm,
     "default_form": DefaultNoticeForm,
     "terminate_form": TerminateForm,
+    "economic_form": EconomicTerminationForm,
 }
 
 
@@ -91,6 +93,7 @@ def client_detail_context(request, client, **bound_forms):
         "decision_form": DecisionNoteForm(),
         "force_majeure_rights": selectors.force_majeure_termination_rights(client=client),
     }
+    context["survival"] = selectors.agreement_survival(agreement=context["agreement"])
     for name, form_class in ACTION_FORMS.items():
         context[name] = bound_forms.get(name) or form_class(prefix=name.removesuffix("_form"))
     return context
@@ -121,7 +124,9 @@ def client_action(form_name: str, success: str, call):
         client = staff_client(request, pk)
         form_class = ACTION_FORMS.get(form_name)
         form = (
-            form_class(request.POST, prefix=form_name.removesuffix("_form")) if form_class else None
+            form_class(request.POST, request.FILES, prefix=form_name.removesuffix("_form"))
+            if form_class
+            else None
         )
         if form is None or form.is_valid():
             try:
@@ -133,7 +138,7 @@ def client_action(form_name: str, success: str, call):
                     return redirect("client_detail", pk=client.pk)
                 add_service_error(form, exc)
             else:
-                messages.success(request, success)
+                messages.success(request, str(success))
                 return redirect("client_detail", pk=client.pk)
         context = client_detail_context(request, client, **{form_name: form})
         context["open_action"] = form_name
