@@ -253,6 +253,8 @@ def agreement_terminate_prepaid(
     composing layer files it in billing, `accounts.signals.agreement_termination_given`).
     """
     agreement = _locked_agreement(pk=agreement.pk)
+    if acting_user.is_provider_staff:  # billing staff record the client's letter
+        roles.require_billing_staff(acting_user)
     roles.require_client_admin(
         acting_user,
         agreement.client,
