@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils.functional import Promise
 from django.views.decorators.http import require_POST
 
 from accounts import selectors
@@ -115,7 +116,7 @@ def client_detail(request, pk: int):
     return render(request, "accounts/client_detail.html", client_detail_context(request, client))
 
 
-def client_action(form_name: str, success: str, call):
+def client_action(form_name: str, success: str | Promise, call):
     """A staff action on a client: bind its form, call the service, show the refusal on the page."""
 
     @require_POST
