@@ -77,6 +77,11 @@ urlpatterns = [
         name="agreement_notice_of_default",
     ),
     path(
+        "accounts/agreement/default-remedied/",
+        agreements.agreement_default_remedied,
+        name="agreement_default_remedied",
+    ),
+    path(
         "accounts/agreement/terminate/",
         agreements.agreement_terminate,
         name="agreement_terminate",
@@ -132,6 +137,11 @@ urlpatterns = [
         "accounts/clients/<int:pk>/terminate/",
         agreements.client_terminate,
         name="client_terminate",
+    ),
+    path(
+        "accounts/clients/<int:pk>/default-remedied/",
+        agreements.client_default_remedied,
+        name="client_default_remedied",
     ),
     path(
         "accounts/clients/<int:pk>/terminate-economic/",

@@ -234,6 +234,7 @@ class AgreementSerializer(serializers.ModelSerializer):
             "default_notice_by",
             "default_notice_text",
             "cure_deadline",
+            "default_remedied_at",
             "terminated_at",
             "termination_ground",
             "terminated_by",

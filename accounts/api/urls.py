@@ -103,6 +103,11 @@ urlpatterns = [
         name="api-agreement-notice-of-default",
     ),
     path(
+        "agreements/<int:pk>/default-remedied/",
+        agreements.AgreementDefaultRemediedApi.as_view(),
+        name="api-agreement-default-remedied",
+    ),
+    path(
         "agreements/<int:pk>/terminate/",
         agreements.AgreementTerminateApi.as_view(),
         name="api-agreement-terminate",

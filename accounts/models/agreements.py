@@ -67,6 +67,9 @@ class Agreement(models.Model):
     default_notice_by = models.CharField(max_length=16, choices=Party.choices, blank=True)
     default_notice_text = models.TextField(blank=True)
     cure_deadline = models.DateTimeField(null=True, blank=True)
+    default_remedied_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("the party that sent the notice recorded it remedied")
+    )
     terminated_at = models.DateTimeField(null=True, blank=True)
     termination_reason = models.TextField(blank=True)
     # art. 15.3-15.5, 29.6: on which ground, by whom, with what evidence

@@ -411,6 +411,7 @@ def agreement_notice_of_default(
     provider = agreement.client.provider
     now = now or timezone.now()
     agreement.default_notice_at = now
+    agreement.default_remedied_at = None
     agreement.default_notice_by = party
     agreement.default_notice_text = text.strip()
     agreement.cure_deadline = workdays.add_working_days(
@@ -433,12 +434,53 @@ def agreement_notice_of_default(
     return agreement
 
 
+@transaction.atomic
+def agreement_default_remedied(
+    *, agreement: Agreement, acting_user: User, now: dt.datetime | None = None
+) -> Agreement:
+    """The party that sent the notice of default records the failure as remedied (art. 15.4:
+    termination for cause needs that "the other party continues to fail to comply"): no
+    termination for cause follows from that notice any more."""
+    agreement = _locked_agreement(pk=agreement.pk)
+    party = _party_of(acting_user, agreement)
+    _refuse_if_ended(agreement)
+    if agreement.default_notice_at is None or agreement.default_notice_by != party:
+        raise ApplicationError(
+            gettext("Only the party that sent the notice of default records it remedied."),
+            field="default_notice_at",
+            article="15.4",
+        )
+    if agreement.default_remedied_at is not None:
+        raise ApplicationError(
+            gettext("The failure is already recorded as remedied."), field="default_remedied_at"
+        )
+    agreement.default_remedied_at = now or timezone.now()
+    with_history_user(agreement, acting_user).save()
+    notify(
+        key=f"default-remedied:{agreement.pk}:{agreement.default_remedied_at.timestamp()}",
+        client=agreement.client,
+        recipients=_both_sides(agreement.client),
+        subject="Notice of default: the failure is remedied",
+        body=(
+            f"The {party} recorded the failure named in its notice of default of "
+            f"{agreement.default_notice_at:%Y-%m-%d} as remedied (art. 15.4)."
+        ),
+    )
+    return agreement
+
+
 def _refuse_during_cure_period(agreement: Agreement, party: str, now: dt.datetime) -> None:
     """Art. 15.4: termination for cause needs the terminating party's own notice of default,
     whose cure period has run out."""
     if agreement.cure_deadline is None or agreement.default_notice_by != party:
         raise ApplicationError(
             gettext("Send a notice of default first; termination for cause needs it (art. 15.4)."),
+            field="cure_deadline",
+            article="15.4",
+        )
+    if agreement.default_remedied_at is not None:
+        raise ApplicationError(
+            gettext("The failure named in the notice of default was remedied (art. 15.4)."),
             field="cure_deadline",
             article="15.4",
         )

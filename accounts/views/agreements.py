@@ -7,6 +7,7 @@ at any time (art. 29.6), send a notice of default and terminate for cause (art. 
 terminated, what survives it (art. 15.7, 11.1). The services decide; these bind forms.
 """
 
+from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -113,6 +114,15 @@ client_terminate_economic = client_action(
 )
 
 
+client_default_remedied = client_action(
+    "remedied_form",
+    gettext_lazy("The failure is recorded as remedied (art. 15.4)."),
+    lambda r, c, d: agreement_services.agreement_default_remedied(
+        agreement=_agreement(c), acting_user=r.user
+    ),
+)
+
+
 # --- The client's own agreement page -------------------------------------------------------
 client_user_required = role_required(lambda user: bool(user.client_id))
 
@@ -121,6 +131,7 @@ CLIENT_FORMS = {
     "prepaid_form": PrepaidTerminationForm,
     "default_form": DefaultNoticeForm,
     "terminate_form": TerminateForm,
+    "remedied_form": forms.Form,
 }
 
 
@@ -196,6 +207,11 @@ agreement_notice_of_default = _client_post(
     lambda r, a, d: agreement_services.agreement_notice_of_default(
         agreement=a, acting_user=r.user, text=d["text"]
     ),
+)
+agreement_default_remedied = _client_post(
+    "remedied_form",
+    gettext_lazy("The failure is recorded as remedied (art. 15.4)."),
+    lambda r, a, d: agreement_services.agreement_default_remedied(agreement=a, acting_user=r.user),
 )
 agreement_terminate = _client_post(
     "terminate_form",

@@ -321,3 +321,25 @@ def test_api_economic_termination_by_staff(api, billing_staff, client_company):
     assert response.status_code == 200, response.data
     assert response.data["status"] == "terminated"
     assert response.data["termination_ground"] == "economic_15_3"
+
+
+def test_api_and_page_record_a_default_as_remedied(
+    api, as_user, billing_staff, client_company, client_admin
+):
+    agreement = client_company.agreement
+    api(client_admin).post(
+        f"/api/v1/agreements/{agreement.pk}/notice-of-default/", {"text": "Messages lost"}
+    )
+    # the provider did not send this notice: refused, nothing changes
+    refused = api(billing_staff).post(f"/api/v1/agreements/{agreement.pk}/default-remedied/")
+    assert refused.status_code == 400
+    assert refused.data["errors"][0]["article"] == "15.4"
+    page = as_user(client_admin).get(reverse("agreement"))
+    assert b'data-testid="default-remedied"' not in page.content
+    assert reverse("agreement_default_remedied").encode() in page.content  # the client's button
+    answer = as_user(client_admin).post(reverse("agreement_default_remedied"))
+    assert answer.status_code == 302
+    agreement.refresh_from_db()
+    assert agreement.default_remedied_at is not None
+    page = as_user(billing_staff).get(reverse("client_detail", args=[client_company.pk]))
+    assert b'data-testid="default-remedied"' in page.content

@@ -105,6 +105,21 @@ class AgreementNoticeOfDefaultApi(Api):
         return self.present(agreement, AgreementSerializer)
 
 
+class AgreementDefaultRemediedApi(Api):
+    queryset = Agreement.objects.none()
+    permission_classes = [IsClientAdminOrBillingStaff]
+
+    @extend_schema(tags=TAG, request=None, responses=responses(200, AgreementSerializer))
+    def post(self, request, pk):
+        """The party that sent the notice of default records the failure as remedied; no
+        termination for cause follows from that notice (art. 15.4)."""
+        agreement = selectors.scoped_get(_agreements(request), user=request.user, pk=pk)
+        agreement = agreements.agreement_default_remedied(
+            agreement=agreement, acting_user=request.user
+        )
+        return self.present(agreement, AgreementSerializer)
+
+
 class AgreementTerminateApi(Api):
     queryset = Agreement.objects.none()
     permission_classes = [IsClientAdminOrBillingStaff]

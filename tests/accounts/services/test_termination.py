@@ -489,3 +489,40 @@ def test_survival_and_the_end_of_confidentiality_one_year_after_the_end(
         "15.6–15.7",
         "17",
     ]
+
+
+def test_a_default_recorded_as_remedied_gives_no_termination_for_cause(cm, billing_staff):
+    # given the provider's notice of default, sent Thu 12 Feb 2026 (cure deadline Wed 4 Mar)
+    client = company(cm)
+    agreement = client.agreement
+    sent = dt.datetime(2026, 2, 12, 12, 0, tzinfo=SHANGHAI)
+    agreements.agreement_notice_of_default(
+        agreement=agreement, acting_user=billing_staff, text="Unpaid invoices", now=sent
+    )
+    # the client in default cannot record its own failure as remedied
+    with pytest.raises(ApplicationError) as exc:
+        agreements.agreement_default_remedied(agreement=agreement, acting_user=admin(client))
+    assert exc.value.field == "default_notice_at"
+    agreement.refresh_from_db()
+    assert agreement.default_remedied_at is None
+    # the provider, which sent it, does
+    agreements.agreement_default_remedied(agreement=agreement, acting_user=billing_staff)
+    agreement.refresh_from_db()
+    assert agreement.default_remedied_at is not None
+    with pytest.raises(ApplicationError):
+        agreements.agreement_default_remedied(agreement=agreement, acting_user=billing_staff)
+    # after the deadline there is no termination on that notice
+    after = dt.datetime(2026, 3, 4, 17, 31, tzinfo=SHANGHAI)
+    with pytest.raises(ApplicationError) as exc:
+        agreements.agreement_terminate_for_cause(
+            agreement=agreement, acting_user=billing_staff, reason="Unpaid", now=after
+        )
+    assert exc.value.field == "cure_deadline"
+    unchanged(agreement, default_notice_by="provider")
+    # a new notice of default starts a new cure period
+    agreements.agreement_notice_of_default(
+        agreement=agreement, acting_user=billing_staff, text="Unpaid again", now=after
+    )
+    agreement.refresh_from_db()
+    assert agreement.default_remedied_at is None
+    assert agreement.cure_deadline > after
