@@ -7,7 +7,16 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from .kernel.errors import ApplicationError, ValidationFailed
-from .models import ChangeRequest, Client, DataRequest, Provider, Suspension, User, WebhookEvent
+from .models import (
+    Agreement,
+    ChangeRequest,
+    Client,
+    DataRequest,
+    Provider,
+    Suspension,
+    User,
+    WebhookEvent,
+)
 from .selectors import clients_visible_to, provider_scoped, providers_visible_to
 
 
@@ -460,10 +469,71 @@ class DefaultNoticeForm(forms.Form):
 
 
 class TerminateForm(forms.Form):
-    reason = forms.CharField(label=_("Cause"), widget=forms.Textarea(attrs={"rows": 2}))
-    immediate = forms.BooleanField(
+    """Termination for cause (art. 15.4, 15.5), by either party, with its evidence."""
+
+    ground = forms.ChoiceField(
+        label=_("Ground"),
+        choices=[
+            (g.value, g.label)
+            for g in (
+                Agreement.Ground.DEFAULT,
+                Agreement.Ground.INSOLVENCY,
+                Agreement.Ground.FORCE_MAJEURE,
+                Agreement.Ground.AUTHORITIES,
+            )
+        ],
+    )
+    reason = forms.CharField(
+        label=_("Cause and evidence"),
         required=False,
-        label=_("Immediately (art. 15.5: insolvency, suspension of payments, …)"),
+        widget=forms.Textarea(attrs={"rows": 3}),
+        help_text=_("What happened, with the evidence of the ground (art. 15.4, 15.5)."),
+    )
+    evidence = forms.FileField(
+        label=_("Evidence document"),
+        required=False,
+        help_text=_("A PDF, PNG or JPEG: a court decision, an authority's order, a letter."),
+    )
+    force_majeure = forms.IntegerField(
+        label=_("Force-majeure situation number"),
+        required=False,
+        min_value=1,
+        help_text=_("For art. 15.5(b): the situation that has lasted longer than 20 working days."),
+    )
+
+
+class EconomicTerminationForm(forms.Form):
+    """The provider's termination on economic grounds (art. 15.3)."""
+
+    substantiation = forms.CharField(
+        label=_("Substantiation"),
+        widget=forms.Textarea(attrs={"rows": 4}),
+        help_text=_("Why further execution cannot reasonably be expected; the client is sent it."),
+    )
+    end_date = forms.DateField(
+        label=_("Last day of the agreement"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Empty: the agreement ends today."),
+    )
+
+
+class PrepaidTerminationForm(forms.Form):
+    """A prepaid client's termination in writing (art. 29.6)."""
+
+    end_date = forms.DateField(
+        label=_("Last day of the agreement"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=_("Empty: the agreement ends at once."),
+    )
+    reason = forms.CharField(
+        label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    request_restitution = forms.BooleanField(
+        label=_("Request restitution of my remaining unexpired credit (art. 29.6)"),
+        required=False,
+        initial=True,
     )
 
 

@@ -4,7 +4,9 @@ import datetime as dt
 from typing import NamedTuple
 
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Value
+from django.db.models.fields.files import FieldFile
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext_lazy as _
 
 from .kernel.errors import NotFound
 from .models import (
@@ -190,6 +192,56 @@ def terms_objections(*, user: User) -> QuerySet[TermsAcceptance]:
 def client_agreement(*, client: Client) -> Agreement | None:
     """The client's agreement; None until the client is approved (art. 15.1)."""
     return Agreement.objects.filter(client=client).first()
+
+
+# Art. 15.7: "Provisions which by their nature are intended to survive termination of the
+# Agreement shall continue to apply after the end of the Agreement. These provisions among other
+# things form part of articles regarding warranties & indemnification (6), setting-of (9),
+# confidentiality & client data (11), intellectual property rights (12), liability (13), force
+# majeure (14) and applicable law & disputes (17) ..., as well as this and the previous
+# paragraph in this Article."
+SURVIVING_ARTICLES = (
+    ("6", _("Warranties and indemnification")),
+    ("9", _("Set-off")),
+    ("11", _("Confidentiality and client data")),
+    ("12", _("Intellectual property rights")),
+    ("13", _("Liability")),
+    ("14", _("Force majeure")),
+    ("15.6–15.7", _("Amounts due on termination; survival")),
+    ("17", _("Applicable law and disputes")),
+)
+# Art. 11.1: "The non-disclosure obligation shall end one year after the Agreement ends."
+CONFIDENTIALITY_MONTHS_AFTER_END = 12
+
+
+def agreement_survival(*, agreement: Agreement | None) -> dict | None:
+    """What survives the end of a terminated agreement (art. 15.7), and the day the duty of
+    confidentiality ends: one year after the agreement's last day (art. 11.1). None while the
+    agreement runs."""
+    from .kernel.dates import add_months
+
+    if agreement is None or agreement.status != Agreement.Status.TERMINATED:
+        return None
+    if agreement.end_date is None:
+        return None
+    return {
+        "articles": [{"article": a, "title": str(t)} for a, t in SURVIVING_ARTICLES],
+        "confidentiality_until": add_months(agreement.end_date, CONFIDENTIALITY_MONTHS_AFTER_END),
+    }
+
+
+def agreement_termination_evidence_get(*, user: User, pk) -> FieldFile:
+    """The evidence of a termination (art. 15.5), for the parties only: the client's users and
+    its provider's staff; anyone else, or no document, is not found."""
+    agreement = _get(scoped(Agreement.objects.all(), user=user), pk)
+    if not agreement.termination_evidence:
+        raise NotFound
+    return agreement.termination_evidence
+
+
+def force_majeure_for_termination(*, user: User, pk) -> ForceMajeure | None:
+    """A situation of force majeure the user may see, named as the ground of art. 15.5(b)."""
+    return force_majeure_list(user=user).filter(pk=pk).first()
 
 
 def client_open_suspensions(*, client: Client) -> QuerySet[Suspension]:

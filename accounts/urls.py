@@ -85,6 +85,34 @@ urlpatterns = [
         {"decision": "object"},
         name="terms_object",
     ),
+    # The client's agreement: notice, termination, default (art. 15, 29.6)
+    path("accounts/agreement/", agreements.agreement_page, name="agreement"),
+    path("accounts/agreement/notice/", agreements.agreement_give_notice, name="agreement_notice"),
+    path(
+        "accounts/agreement/terminate-prepaid/",
+        agreements.agreement_terminate_prepaid,
+        name="agreement_terminate_prepaid",
+    ),
+    path(
+        "accounts/agreement/notice-of-default/",
+        agreements.agreement_notice_of_default,
+        name="agreement_notice_of_default",
+    ),
+    path(
+        "accounts/agreement/default-remedied/",
+        agreements.agreement_default_remedied,
+        name="agreement_default_remedied",
+    ),
+    path(
+        "accounts/agreement/terminate/",
+        agreements.agreement_terminate,
+        name="agreement_terminate",
+    ),
+    path(
+        "accounts/agreements/<int:pk>/evidence/",
+        agreements.agreement_evidence,
+        name="agreement_evidence",
+    ),
     # Force majeure (art. 14, 15.5(b)): staff's situations, a client's notices
     path("accounts/force-majeure/", force_majeure.force_majeure_list, name="force_majeure_list"),
     path(
@@ -136,6 +164,16 @@ urlpatterns = [
         "accounts/clients/<int:pk>/terminate/",
         agreements.client_terminate,
         name="client_terminate",
+    ),
+    path(
+        "accounts/clients/<int:pk>/default-remedied/",
+        agreements.client_default_remedied,
+        name="client_default_remedied",
+    ),
+    path(
+        "accounts/clients/<int:pk>/terminate-economic/",
+        agreements.client_terminate_economic,
+        name="client_terminate_economic",
     ),
     path("accounts/change-requests/", change_requests.change_requests, name="change_requests"),
     path(

@@ -15,6 +15,8 @@ class PortalConfig(AppConfig):
         scope_admin_site(admin.site)
 
         # Webhook events from the apps' notices and rows (portal/webhook_events.py).
-        from . import webhook_events
+        from . import termination, webhook_events
 
         webhook_events.connect()
+        # billing's part of a termination (art. 15.6, 29.6): accounts signals, portal wires
+        termination.connect()

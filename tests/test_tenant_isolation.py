@@ -171,6 +171,15 @@ def _agreement(client):
     return {"pk": client.agreement.pk}
 
 
+def _agreement_with_evidence(client):
+    """A terminated agreement with its evidence document (art. 15.5)."""
+    agreement = client.agreement
+    agreement.termination_evidence.save("ruling.pdf", ContentFile(b"%PDF-1.4\n"), save=False)
+    agreement.status = "terminated"
+    agreement.save()
+    return {"pk": agreement.pk}
+
+
 def _assistance(client):
     request = AssistanceRequest.objects.create(
         client=client,
@@ -488,6 +497,7 @@ MAKERS = {
     "accounts/users/": _user,
     "api/v1/users/": _user,
     "api/v1/agreements/": _agreement,
+    "accounts/agreements/": _agreement_with_evidence,
     "api/v1/assistance-requests/": _assistance,
     "data-processing/assistance/": _assistance,
     "api/v1/audit-requests/": _audit,

@@ -20,6 +20,7 @@ from accounts.models import (
     TermsVersion,
     User,
 )
+from accounts.selectors import agreement_survival
 
 
 class ErrorSerializer(serializers.Serializer):
@@ -220,7 +221,35 @@ class InvitationSerializer(serializers.ModelSerializer):
         ]
 
 
+class SurvivingArticleSerializer(serializers.Serializer):
+    article = serializers.CharField()
+    title = serializers.CharField()
+
+
+class SurvivalSerializer(serializers.Serializer):
+    articles = SurvivingArticleSerializer(many=True)
+    confidentiality_until = serializers.DateField(
+        help_text="the duty of confidentiality ends on this day, one year after the end (art. 11.1)"
+    )
+
+
 class AgreementSerializer(serializers.ModelSerializer):
+    has_termination_evidence = serializers.SerializerMethodField(
+        help_text="a document of evidence was recorded with the termination (art. 15.5)"
+    )
+    survival = serializers.SerializerMethodField(
+        help_text="once terminated: what survives (art. 15.7) and when confidentiality ends (art. 11.1)"
+    )
+
+    @extend_schema_field(serializers.BooleanField())
+    def get_has_termination_evidence(self, obj) -> bool:
+        return bool(obj.termination_evidence)
+
+    @extend_schema_field(SurvivalSerializer(allow_null=True))
+    def get_survival(self, obj):
+        survival = agreement_survival(agreement=obj)
+        return SurvivalSerializer(survival).data if survival else None
+
     class Meta:
         model = Agreement
         fields = [
@@ -238,10 +267,17 @@ class AgreementSerializer(serializers.ModelSerializer):
             "notice_reason",
             "end_date",
             "default_notice_at",
+            "default_notice_by",
             "default_notice_text",
             "cure_deadline",
+            "default_remedied_at",
             "terminated_at",
+            "termination_ground",
+            "terminated_by",
             "termination_reason",
+            "termination_force_majeure",
+            "has_termination_evidence",
+            "survival",
         ]
 
 

@@ -113,9 +113,19 @@ urlpatterns = [
         name="api-agreement-notice-of-default",
     ),
     path(
+        "agreements/<int:pk>/default-remedied/",
+        agreements.AgreementDefaultRemediedApi.as_view(),
+        name="api-agreement-default-remedied",
+    ),
+    path(
         "agreements/<int:pk>/terminate/",
         agreements.AgreementTerminateApi.as_view(),
         name="api-agreement-terminate",
+    ),
+    path(
+        "agreements/<int:pk>/terminate-economic/",
+        agreements.AgreementTerminateEconomicApi.as_view(),
+        name="api-agreement-terminate-economic",
     ),
     # terms (art. 18.3)
     path("terms-versions/", terms.TermsVersionListApi.as_view(), name="api-terms-version-list"),

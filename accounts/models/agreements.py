@@ -25,6 +25,29 @@ class Agreement(models.Model):
         CLIENT = "client", _("Client")
         PROVIDER = "provider", _("Provider")
 
+    class Ground(models.TextChoices):
+        """Why the agreement ends (art. 15, 18.3, 29.6)."""
+
+        NOTICE = "notice_15_2", _("Notice after the initial term (art. 15.2)")
+        ECONOMIC = "economic_15_3", _("Economic grounds, substantiated in writing (art. 15.3)")
+        DEFAULT = "default_15_4", _("Default not remedied within the cure period (art. 15.4)")
+        INSOLVENCY = (
+            "insolvency_15_5a",
+            _(
+                "Suspension of payments, bankruptcy or liquidation of the other party (art. 15.5(a))"
+            ),
+        )
+        FORCE_MAJEURE = (
+            "force_majeure_15_5b",
+            _("Force majeure lasting longer than 20 working days (art. 15.5(b))"),
+        )
+        AUTHORITIES = (
+            "authorities_15_5c",
+            _("Required by the authorities or by changes to operators' terms (art. 15.5(c))"),
+        )
+        PREPAID = "prepaid_29_6", _("A prepaid client's termination in writing (art. 29.6)")
+        OBJECTION = "objection_18_3", _("Cancelled after an objection to new terms (art. 18.3)")
+
     client = models.OneToOneField(Client, on_delete=models.CASCADE, related_name="agreement")
     start_date = models.DateField()
     initial_term_months = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
@@ -39,12 +62,28 @@ class Agreement(models.Model):
     end_date = models.DateField(
         null=True, blank=True, help_text=_("last day of the agreement once notice is given")
     )
-    # art. 15.4: notice of default and its cure period
+    # art. 15.4: notice of default and its cure period; either party may give it
     default_notice_at = models.DateTimeField(null=True, blank=True)
+    default_notice_by = models.CharField(max_length=16, choices=Party.choices, blank=True)
     default_notice_text = models.TextField(blank=True)
     cure_deadline = models.DateTimeField(null=True, blank=True)
+    default_remedied_at = models.DateTimeField(
+        null=True, blank=True, help_text=_("the party that sent the notice recorded it remedied")
+    )
     terminated_at = models.DateTimeField(null=True, blank=True)
     termination_reason = models.TextField(blank=True)
+    # art. 15.3-15.5, 29.6: on which ground, by whom, with what evidence
+    termination_ground = models.CharField(max_length=24, choices=Ground.choices, blank=True)
+    terminated_by = models.CharField(max_length=16, choices=Party.choices, blank=True)
+    termination_evidence = models.FileField(upload_to="agreements/termination/", blank=True)
+    termination_force_majeure = models.ForeignKey(
+        "accounts.ForceMajeure",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("the situation of force majeure relied on (art. 15.5(b))"),
+    )
 
     history = HistoricalRecords()
 

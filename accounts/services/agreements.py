@@ -26,7 +26,17 @@ from accounts.kernel.errors import (
 )
 from accounts.kernel.history import with_history_user
 from accounts.kernel.notifications import client_recipients, notify, staff_emails
-from accounts.models import Agreement, Client, Provider, Suspension, TermsAcceptance, User
+from accounts.kernel.uploads import document_check
+from accounts.models import (
+    Agreement,
+    Client,
+    ForceMajeure,
+    Provider,
+    Suspension,
+    TermsAcceptance,
+    User,
+)
+from accounts.signals import agreement_termination_given
 
 # The statuses of an agreement whose service runs (a suspension stops it, art. 7.1).
 RUNNING = (Agreement.Status.ACTIVE, Agreement.Status.NOTICE_GIVEN)
@@ -75,6 +85,34 @@ def _refuse_if_ended(agreement: Agreement) -> None:
         raise ApplicationError(gettext("The agreement has already ended."), field="status")
 
 
+def _party_of(acting_user: User, agreement: Agreement) -> str:
+    """The party a user acts for: a client admin for the client, billing staff of the client's
+    provider for the provider (art. 11.1); anyone else is refused."""
+    if acting_user.is_provider_staff:
+        roles.require_billing_staff(acting_user)
+        roles.require_serves_provider(acting_user, agreement.client.provider, field="agreement")
+        return Agreement.Party.PROVIDER
+    roles.require_client_admin(acting_user, agreement.client)
+    return Agreement.Party.CLIENT
+
+
+def _other(party: str) -> str:
+    return Agreement.Party.PROVIDER if party == Agreement.Party.CLIENT else Agreement.Party.CLIENT
+
+
+def _both_sides(client: Client) -> list[str]:
+    """The client's admins and billing mailbox, and its provider's billing staff: a notice about
+    the end of the agreement is shown to both parties."""
+    return sorted(
+        set(client_recipients(client))
+        | set(staff_emails(User.Role.BILLING_STAFF, provider=client.provider_id))
+    )
+
+
+def _is_prepaid(agreement: Agreement) -> bool:
+    return agreement.client.billing_mode == Client.BillingMode.PREPAID
+
+
 @transaction.atomic
 def agreement_give_notice(
     *,
@@ -83,8 +121,25 @@ def agreement_give_notice(
     acting_user: User,
     reason: str = "",
     at: dt.datetime | None = None,
+    end_date: dt.date | None = None,
+    request_restitution: bool = False,
 ) -> Agreement:
-    """Either party terminates in writing on notice; the end date follows art. 15.2."""
+    """Either party terminates in writing on notice; the end date follows art. 15.2 ("After the
+    initial period, the Parties may terminate the Agreement in writing by giving three (3)
+    months' notice").
+
+    A prepaid client's own notice follows art. 29.6 instead ("Pre-Paid Clients can terminate the
+    Agreement at any time in writing"): see `agreement_terminate_prepaid`.
+    """
+    if party == Agreement.Party.CLIENT and _is_prepaid(agreement):
+        return agreement_terminate_prepaid(
+            agreement=agreement,
+            acting_user=acting_user,
+            reason=reason,
+            end_date=end_date,
+            request_restitution=request_restitution,
+            now=at,
+        )
     agreement = _locked_agreement(pk=agreement.pk)
     if party == Agreement.Party.CLIENT:
         roles.require_client_admin(acting_user, agreement.client, staff_may=True)
@@ -92,6 +147,18 @@ def agreement_give_notice(
         roles.require_billing_staff(acting_user)
     else:
         raise ValidationFailed({"party": [gettext("Party must be client or provider.")]})
+    if end_date is not None:
+        raise ValidationFailed(
+            {
+                "end_date": [
+                    gettext(
+                        "Only a prepaid client chooses the end date of its termination (art. "
+                        "29.6); on notice the agreement ends as art. 15.2 says."
+                    )
+                ]
+            },
+            article="15.2",
+        )
     _refuse_if_ended(agreement)
     if agreement.notice_given_at:
         raise ApplicationError(
@@ -104,6 +171,8 @@ def agreement_give_notice(
     agreement.end_date = agreement_end_date_for_notice(
         agreement, local_date(agreement.client.provider, at)
     )
+    agreement.termination_ground = Agreement.Ground.NOTICE
+    agreement.terminated_by = party
     if agreement.status == Agreement.Status.ACTIVE:
         agreement.status = Agreement.Status.NOTICE_GIVEN
     with_history_user(agreement, acting_user).save()
@@ -122,45 +191,296 @@ def agreement_give_notice(
     return agreement
 
 
-# --- Default and termination for cause (art. 15.4-15.6) ------------------------------------
-@transaction.atomic
-def agreement_notice_of_default(
-    *, agreement: Agreement, acting_user: User, text: str, now: dt.datetime | None = None
-) -> Agreement:
-    """Art. 15.4: a detailed written notice of default, with ten working days to remedy it."""
-    roles.require_billing_staff(acting_user)
-    if not (text or "").strip():
+def _end(
+    agreement: Agreement,
+    *,
+    ground: str,
+    party: str,
+    reason: str,
+    now: dt.datetime,
+    ends_on: dt.date,
+) -> bool:
+    """Set the end of the agreement: at once when `ends_on` is today (terminated now), else on
+    notice until `ends_on` (the renewal job ends it the day after, art. 15.2). True if at once."""
+    today = local_date(agreement.client.provider, now)
+    agreement.termination_ground = ground
+    agreement.terminated_by = party
+    agreement.termination_reason = reason
+    agreement.end_date = ends_on
+    if ends_on <= today:
+        agreement.status = Agreement.Status.TERMINATED
+        agreement.terminated_at = now
+        return True
+    agreement.notice_given_at = now
+    agreement.notice_given_by = party
+    agreement.notice_reason = reason
+    if agreement.status == Agreement.Status.ACTIVE:
+        agreement.status = Agreement.Status.NOTICE_GIVEN
+    return False
+
+
+def _refuse_end_date_in_the_past(
+    agreement: Agreement, ends_on: dt.date | None, now: dt.datetime, article: str
+) -> dt.date:
+    today = local_date(agreement.client.provider, now)
+    if ends_on is None:
+        return today
+    if ends_on < today:
         raise ValidationFailed(
-            {"text": [gettext("Describe the failure in as much detail as possible (art. 15.4).")]}
+            {"end_date": [gettext("The end date cannot be in the past.")]}, article=article
         )
+    return ends_on
+
+
+# --- A prepaid client's termination (art. 29.6) --------------------------------------------
+@transaction.atomic
+def agreement_terminate_prepaid(
+    *,
+    agreement: Agreement,
+    acting_user: User,
+    reason: str = "",
+    end_date: dt.date | None = None,
+    request_restitution: bool = False,
+    now: dt.datetime | None = None,
+) -> Agreement:
+    """Art. 29.6: "Pre-Paid Clients can terminate the Agreement at any time in writing. If at the
+    time of such termination the Pre-Paid Client has any credit left, the Pre-Paid Client can
+    submit a written request for restitution of this remaining credit."
+
+    No initial term and no three months' notice (art. 15.2) hold a prepaid client: the agreement
+    ends on the date it gives (not in the past), or at once without one. With
+    `request_restitution` the written request for the remaining credit goes with it (the
+    composing layer files it in billing, `accounts.signals.agreement_termination_given`).
+    """
     agreement = _locked_agreement(pk=agreement.pk)
+    if acting_user.is_provider_staff:  # billing staff record the client's letter
+        roles.require_billing_staff(acting_user)
+    roles.require_client_admin(
+        acting_user,
+        agreement.client,
+        staff_may=True,
+        message=gettext("Only an admin of this client may terminate its agreement (art. 5.2)."),
+    )
+    if not _is_prepaid(agreement):
+        raise ApplicationError(
+            gettext(
+                "Only a prepaid client may terminate at any time (art. 29.6); give notice "
+                "under art. 15.2 instead."
+            ),
+            field="client",
+            article="29.6",
+        )
     _refuse_if_ended(agreement)
-    provider = agreement.client.provider
     now = now or timezone.now()
-    agreement.default_notice_at = now
-    agreement.default_notice_text = text.strip()
-    agreement.cure_deadline = workdays.add_working_days(
-        now, provider.cure_period_working_days, provider
+    ends_on = _refuse_end_date_in_the_past(agreement, end_date, now, "29.6")
+    if agreement.end_date is not None and agreement.end_date <= ends_on:
+        raise ApplicationError(
+            f"The agreement already ends on {agreement.end_date}; a termination can only "
+            "bring that forward.",
+            field="end_date",
+            article="29.6",
+        )
+    reason = (reason or "").strip()
+    immediate = _end(
+        agreement,
+        ground=Agreement.Ground.PREPAID,
+        party=Agreement.Party.CLIENT,
+        reason=reason,
+        now=now,
+        ends_on=ends_on,
     )
     with_history_user(agreement, acting_user).save()
+    agreement_termination_given.send(
+        sender=Agreement,
+        agreement=agreement,
+        ground=Agreement.Ground.PREPAID,
+        ends_on=ends_on,
+        immediate=immediate,
+        acting_user=acting_user,
+        request_restitution=request_restitution,
+    )
+    client = agreement.client
     notify(
-        key=f"notice-of-default:{agreement.pk}:{now.timestamp()}",
-        client=agreement.client,
-        recipients=client_recipients(agreement.client),
-        subject="Notice of default",
+        key=f"agreement-prepaid-termination:{agreement.pk}",
+        client=client,
+        recipients=_both_sides(client),
+        subject=f"Termination in writing: the agreement ends on {ends_on}",
         body=(
-            f"{agreement.default_notice_text}\n\nRemedy by "
-            f"{agreement.cure_deadline:%Y-%m-%d %H:%M %Z} (art. 15.4)."
+            f"{client.legal_name} terminated the prepaid agreement on {now:%Y-%m-%d}; it ends on "
+            f"{ends_on} (art. 29.6).\n{reason}\nRemaining unexpired credit can be restituted on "
+            "written request (art. 29.6)."
         ),
     )
     return agreement
 
 
-def _refuse_during_cure_period(agreement: Agreement, now: dt.datetime) -> None:
-    """Art. 15.4: termination for cause needs a notice of default whose cure period has run out."""
-    if agreement.cure_deadline is None:
+# --- Economic grounds (art. 15.3) ----------------------------------------------------------
+@transaction.atomic
+def agreement_terminate_economic(
+    *,
+    agreement: Agreement,
+    acting_user: User,
+    substantiation: str,
+    end_date: dt.date | None = None,
+    now: dt.datetime | None = None,
+) -> Agreement:
+    """Art. 15.3: "CM may unilaterally terminate the Agreement or the provision of a Service
+    prematurely if it considers that further execution of the Service cannot reasonably be
+    expected on economic grounds. This is to be announced and substantiated in writing to
+    Client."
+
+    The provider only, with a written substantiation the client is sent; the article sets no
+    notice period, so the end date is the provider's (not in the past; none: at once). No
+    immediate payability follows (art. 15.6 names 15.4 and 15.5 only).
+    """
+    roles.require_billing_staff(acting_user)
+    substantiation = (substantiation or "").strip()
+    if not substantiation:
+        raise ValidationFailed(
+            {
+                "substantiation": [
+                    gettext(
+                        "Substantiate in writing why further execution cannot reasonably be "
+                        "expected on economic grounds (art. 15.3)."
+                    )
+                ]
+            },
+            article="15.3",
+        )
+    agreement = _locked_agreement(pk=agreement.pk)
+    roles.require_serves_provider(acting_user, agreement.client.provider, field="agreement")
+    _refuse_if_ended(agreement)
+    now = now or timezone.now()
+    ends_on = _refuse_end_date_in_the_past(agreement, end_date, now, "15.3")
+    if agreement.end_date is not None and agreement.end_date <= ends_on:
+        raise ApplicationError(
+            f"The agreement already ends on {agreement.end_date}.", field="end_date"
+        )
+    immediate = _end(
+        agreement,
+        ground=Agreement.Ground.ECONOMIC,
+        party=Agreement.Party.PROVIDER,
+        reason=substantiation,
+        now=now,
+        ends_on=ends_on,
+    )
+    with_history_user(agreement, acting_user).save()
+    agreement_termination_given.send(
+        sender=Agreement,
+        agreement=agreement,
+        ground=Agreement.Ground.ECONOMIC,
+        ends_on=ends_on,
+        immediate=immediate,
+        acting_user=acting_user,
+        request_restitution=False,
+    )
+    client = agreement.client
+    notify(
+        key=f"agreement-economic-termination:{agreement.pk}",
+        client=client,
+        recipients=_both_sides(client),
+        subject=f"Termination on economic grounds: the agreement ends on {ends_on}",
+        body=(
+            f"{client.provider.legal_name} terminates the agreement on economic grounds "
+            f"(art. 15.3). It ends on {ends_on}.\n\nSubstantiation:\n{substantiation}"
+        ),
+    )
+    return agreement
+
+
+# --- Default and termination for cause (art. 15.4-15.6) ------------------------------------
+@transaction.atomic
+def agreement_notice_of_default(
+    *, agreement: Agreement, acting_user: User, text: str, now: dt.datetime | None = None
+) -> Agreement:
+    """Art. 15.4: "Either Party may terminate the Agreement for cause ... if, after sending the
+    most detailed possible written notice of default while allowing a term of ten (10) Working
+    Days to remedy the failure, the other party continues to fail to comply."
+
+    Either party sends it: a client admin for the client (the provider is in default), billing
+    staff for the provider. The cure deadline is the close of business of the 10th working day
+    after the day it is sent, on the provider's calendar, and both sides are told it.
+    """
+    if not (text or "").strip():
+        raise ValidationFailed(
+            {"text": [gettext("Describe the failure in as much detail as possible (art. 15.4).")]}
+        )
+    agreement = _locked_agreement(pk=agreement.pk)
+    party = _party_of(acting_user, agreement)
+    _refuse_if_ended(agreement)
+    provider = agreement.client.provider
+    now = now or timezone.now()
+    agreement.default_notice_at = now
+    agreement.default_remedied_at = None
+    agreement.default_notice_by = party
+    agreement.default_notice_text = text.strip()
+    agreement.cure_deadline = workdays.add_working_days(
+        now, provider.cure_period_working_days, provider
+    )
+    with_history_user(agreement, acting_user).save()
+    deadline = (
+        f"{agreement.cure_deadline.astimezone(workdays.local_tz(provider)):%Y-%m-%d %H:%M %Z}"
+    )
+    notify(
+        key=f"notice-of-default:{agreement.pk}:{now.timestamp()}",
+        client=agreement.client,
+        recipients=_both_sides(agreement.client),
+        subject=f"Notice of default from the {party}",
+        body=(
+            f"{agreement.default_notice_text}\n\nThe {_other(party)} is to remedy the failure by "
+            f"{deadline} (art. 15.4); after that the {party} may terminate the agreement for cause."
+        ),
+    )
+    return agreement
+
+
+@transaction.atomic
+def agreement_default_remedied(
+    *, agreement: Agreement, acting_user: User, now: dt.datetime | None = None
+) -> Agreement:
+    """The party that sent the notice of default records the failure as remedied (art. 15.4:
+    termination for cause needs that "the other party continues to fail to comply"): no
+    termination for cause follows from that notice any more."""
+    agreement = _locked_agreement(pk=agreement.pk)
+    party = _party_of(acting_user, agreement)
+    _refuse_if_ended(agreement)
+    if agreement.default_notice_at is None or agreement.default_notice_by != party:
+        raise ApplicationError(
+            gettext("Only the party that sent the notice of default records it remedied."),
+            field="default_notice_at",
+            article="15.4",
+        )
+    if agreement.default_remedied_at is not None:
+        raise ApplicationError(
+            gettext("The failure is already recorded as remedied."), field="default_remedied_at"
+        )
+    agreement.default_remedied_at = now or timezone.now()
+    with_history_user(agreement, acting_user).save()
+    notify(
+        key=f"default-remedied:{agreement.pk}:{agreement.default_remedied_at.timestamp()}",
+        client=agreement.client,
+        recipients=_both_sides(agreement.client),
+        subject="Notice of default: the failure is remedied",
+        body=(
+            f"The {party} recorded the failure named in its notice of default of "
+            f"{agreement.default_notice_at:%Y-%m-%d} as remedied (art. 15.4)."
+        ),
+    )
+    return agreement
+
+
+def _refuse_during_cure_period(agreement: Agreement, party: str, now: dt.datetime) -> None:
+    """Art. 15.4: termination for cause needs the terminating party's own notice of default,
+    whose cure period has run out."""
+    if agreement.cure_deadline is None or agreement.default_notice_by != party:
         raise ApplicationError(
             gettext("Send a notice of default first; termination for cause needs it (art. 15.4)."),
+            field="cure_deadline",
+            article="15.4",
+        )
+    if agreement.default_remedied_at is not None:
+        raise ApplicationError(
+            gettext("The failure named in the notice of default was remedied (art. 15.4)."),
             field="cure_deadline",
             article="15.4",
         )
@@ -172,37 +492,137 @@ def _refuse_during_cure_period(agreement: Agreement, now: dt.datetime) -> None:
         )
 
 
+# The grounds of art. 15.4 and 15.5, after which amounts invoiced become payable (art. 15.6).
+FOR_CAUSE = (
+    Agreement.Ground.DEFAULT,
+    Agreement.Ground.INSOLVENCY,
+    Agreement.Ground.FORCE_MAJEURE,
+    Agreement.Ground.AUTHORITIES,
+)
+IMMEDIATE = FOR_CAUSE[1:]
+
+
+def _force_majeure_relied_on(
+    agreement: Agreement, force_majeure: ForceMajeure | None, now: dt.datetime
+) -> ForceMajeure:
+    """Art. 15.5(b): a situation of force majeure that affects this client and has lasted longer
+    than twenty working days (its right is open now)."""
+    if force_majeure is None:
+        raise ValidationFailed(
+            {
+                "force_majeure": [
+                    gettext("Name the situation of force majeure relied on (art. 15.5(b)).")
+                ]
+            },
+            article="15.5",
+        )
+    situation = ForceMajeure.objects.filter(
+        pk=force_majeure.pk, notices__client=agreement.client
+    ).first()
+    if situation is None:
+        raise ValidationFailed(
+            {
+                "force_majeure": [
+                    gettext("This situation of force majeure does not affect the client.")
+                ]
+            },
+            article="15.5",
+        )
+    if not situation.termination_right_open(now):
+        raise ApplicationError(
+            gettext(
+                "The situation of force majeure has not lasted longer than 20 working days; "
+                "the right to terminate is not open (art. 15.5(b))."
+            ),
+            field="force_majeure",
+            article="15.5",
+        )
+    return situation
+
+
 @transaction.atomic
 def agreement_terminate_for_cause(
     *,
     agreement: Agreement,
     acting_user: User,
-    reason: str,
-    immediate: bool = False,
+    reason: str = "",
+    ground: str = Agreement.Ground.DEFAULT,
+    evidence: Any = None,
+    force_majeure: ForceMajeure | None = None,
     now: dt.datetime | None = None,
 ) -> Agreement:
-    """Art. 15.4: for cause once the cure period has run out; art. 15.5: immediately (insolvency, ...)."""
-    roles.require_billing_staff(acting_user)
-    if not (reason or "").strip():
-        raise ValidationFailed({"reason": [gettext("Give the cause of termination.")]})
+    """Termination for cause by either party (art. 15.4, 15.5), with immediate effect.
+
+    Art. 15.4: after the terminating party's notice of default, once its ten working days to
+    remedy have run out. Art. 15.5, "with immediate effect, by registered letter without need for
+    notice of default": (a) the other party's suspension of payments, bankruptcy, seizure or
+    liquidation; (b) "if the situation of force majeure as referred to in Article 14 lasts longer
+    than twenty (20) Working Days"; (c) "if such termination is required by the authorities or
+    because of changes to the terms and conditions of Operator(s)". Each is recorded with its
+    evidence: a text (`reason`) and/or a document (`evidence`, PDF, PNG or JPEG), the situation
+    of force majeure for (b). Then art. 15.6: the amounts invoiced become immediately payable
+    (billing does this on `agreement_termination_given`).
+    """
+    if ground not in FOR_CAUSE:
+        raise ValidationFailed(
+            {"ground": [gettext("Choose a ground of art. 15.4 or 15.5.")]}, article="15"
+        )
     agreement = _locked_agreement(pk=agreement.pk)
+    party = _party_of(acting_user, agreement)
+    reason = (reason or "").strip()
+    if ground == Agreement.Ground.DEFAULT and not reason:
+        raise ValidationFailed({"reason": [gettext("Give the cause of termination.")]})
+    if ground in (Agreement.Ground.INSOLVENCY, Agreement.Ground.AUTHORITIES) and not (
+        reason or evidence
+    ):
+        raise ValidationFailed(
+            {
+                "reason": [
+                    gettext(
+                        "Record the evidence of the ground: describe it, upload a document, "
+                        "or both (art. 15.5)."
+                    )
+                ]
+            },
+            article="15.5",
+        )
+    if evidence:
+        document_check(evidence, field="evidence", what="The evidence")
     _refuse_if_ended(agreement)
     now = now or timezone.now()
-    if not immediate:
-        _refuse_during_cure_period(agreement, now)
-    agreement.status = Agreement.Status.TERMINATED
-    agreement.terminated_at = now
-    agreement.end_date = local_date(agreement.client.provider, now)
-    agreement.termination_reason = reason.strip()
+    situation = None
+    if ground == Agreement.Ground.DEFAULT:
+        _refuse_during_cure_period(agreement, party, now)
+    elif ground == Agreement.Ground.FORCE_MAJEURE:
+        situation = _force_majeure_relied_on(agreement, force_majeure, now)
+    ends_on = local_date(agreement.client.provider, now)
+    _end(agreement, ground=ground, party=party, reason=reason, now=now, ends_on=ends_on)
+    agreement.termination_force_majeure = situation
+    if evidence:
+        agreement.termination_evidence.save(
+            getattr(evidence, "name", "evidence.pdf"), evidence, save=False
+        )
     with_history_user(agreement, acting_user).save()
+    agreement_termination_given.send(
+        sender=Agreement,
+        agreement=agreement,
+        ground=ground,
+        ends_on=ends_on,
+        immediate=True,
+        acting_user=acting_user,
+        request_restitution=False,
+    )
+    article = "15.4" if ground == Agreement.Ground.DEFAULT else "15.5"
     notify(
         key=f"agreement-terminated:{agreement.pk}",
         client=agreement.client,
-        recipients=client_recipients(agreement.client),
-        subject="Your agreement has been terminated",
+        recipients=_both_sides(agreement.client),
+        subject="The agreement has been terminated for cause",
         body=(
-            f"{reason.strip()} (art. {'15.5' if immediate else '15.4'}). "
-            "Amounts invoiced remain due (art. 15.6)."
+            f"The {party} terminated the agreement for cause on {ends_on} "
+            f"({agreement.get_termination_ground_display()}).\n{reason}\n"
+            "Amounts invoiced for performance already received remain due and are payable at "
+            f"once (art. 15.6).\n(art. {article})"
         ),
     )
     return agreement
@@ -236,6 +656,8 @@ def agreement_cancel_after_objection(
     agreement.notice_given_by = Agreement.Party.PROVIDER
     agreement.notice_reason = f"Objection to terms {acceptance.terms.version} (art. 18.3)."
     agreement.end_date = end_date
+    agreement.termination_ground = Agreement.Ground.OBJECTION
+    agreement.terminated_by = Agreement.Party.PROVIDER
     if agreement.status == Agreement.Status.ACTIVE:
         agreement.status = Agreement.Status.NOTICE_GIVEN
     with_history_user(agreement, acting_user).save()

@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils.functional import Promise
 from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
@@ -17,6 +18,7 @@ from accounts.forms import (
     DataRequestLogForm,
     DecisionNoteForm,
     DefaultNoticeForm,
+    EconomicTerminationForm,
     OnboardingInviteForm,
     OptionalReasonForm,
     ProviderRequestForm,
@@ -40,6 +42,7 @@ ACTION_FORMS = {
     "notice_form": OptionalReasonForm,
     "default_form": DefaultNoticeForm,
     "terminate_form": TerminateForm,
+    "economic_form": EconomicTerminationForm,
 }
 
 
@@ -94,6 +97,7 @@ def client_detail_context(request, client, **bound_forms):
         "decision_form": DecisionNoteForm(),
         "force_majeure_rights": selectors.force_majeure_termination_rights(client=client),
     }
+    context["survival"] = selectors.agreement_survival(agreement=context["agreement"])
     for name, form_class in ACTION_FORMS.items():
         context[name] = bound_forms.get(name) or form_class(prefix=name.removesuffix("_form"))
     return context
@@ -115,7 +119,7 @@ def client_detail(request, pk: int):
     return render(request, "accounts/client_detail.html", client_detail_context(request, client))
 
 
-def client_action(form_name: str, success: str, call):
+def client_action(form_name: str, success: str | Promise, call):
     """A staff action on a client: bind its form, call the service, show the refusal on the page."""
 
     @require_POST
@@ -124,7 +128,9 @@ def client_action(form_name: str, success: str, call):
         client = staff_client(request, pk)
         form_class = ACTION_FORMS.get(form_name)
         form = (
-            form_class(request.POST, prefix=form_name.removesuffix("_form")) if form_class else None
+            form_class(request.POST, request.FILES, prefix=form_name.removesuffix("_form"))
+            if form_class
+            else None
         )
         if form is None or form.is_valid():
             try:
@@ -136,8 +142,10 @@ def client_action(form_name: str, success: str, call):
                     return redirect("client_detail", pk=client.pk)
                 add_service_error(form, exc)
             else:
-                # the message is marked where the action is declared (gettext_noop)
-                messages.success(request, gettext(success))
+                # marked where the action is declared: lazily, or with gettext_noop
+                messages.success(
+                    request, str(success) if isinstance(success, Promise) else gettext(success)
+                )
                 return redirect("client_detail", pk=client.pk)
         context = client_detail_context(request, client, **{form_name: form})
         context["open_action"] = form_name

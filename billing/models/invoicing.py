@@ -184,6 +184,14 @@ class Invoice(models.Model):
     period_end = models.DateField(null=True, blank=True)
     invoice_date = models.DateField(null=True, blank=True)
     due_date = models.DateField(null=True, blank=True)
+    due_date_brought_forward_from = models.DateField(
+        null=True,
+        blank=True,
+        help_text=_(
+            "the due date before a termination under art. 15.4 or 15.5 made the invoice "
+            "immediately payable (art. 15.6)"
+        ),
+    )
     currency = models.CharField(max_length=3)
     subtotal = money_field(default=Decimal("0"), help_text=_("excluding VAT"))
     vat_amount = money_field(default=Decimal("0"))

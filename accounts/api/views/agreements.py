@@ -1,9 +1,12 @@
 """Agreements: term, notice and termination (art. 15)."""
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 
 from accounts import selectors
+from accounts.kernel.errors import ValidationFailed
 from accounts.kernel.permissions import IsBillingStaff, IsClientAdminOrBillingStaff
 from accounts.models import Agreement
 from accounts.services import agreements
@@ -47,25 +50,42 @@ class AgreementGiveNoticeApi(Api):
 
     class InputSerializer(serializers.Serializer):
         reason = serializers.CharField(required=False, allow_blank=True, default="")
+        end_date = serializers.DateField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="a prepaid client's chosen last day (art. 29.6); none: at once",
+        )
+        request_restitution = serializers.BooleanField(
+            default=False,
+            help_text="a prepaid client asks for its remaining unexpired credit (art. 29.6)",
+        )
 
     @extend_schema(tags=TAG, request=InputSerializer, responses=responses(200, AgreementSerializer))
     def post(self, request, pk):
         """Give notice in writing: a client admin for the client, billing staff for the provider.
 
-        The agreement ends no earlier than its initial term, and then on the notice period (art. 15.2).
+        The agreement ends no earlier than its initial term, and then on the notice period
+        (art. 15.2). A prepaid client terminates at any time instead (art. 29.6): on the
+        `end_date` it gives or at once, and may ask for restitution of its remaining credit.
         """
         agreement = selectors.scoped_get(_agreements(request), user=request.user, pk=pk)
         data = self.input(request)
         party = Agreement.Party.CLIENT if request.user.is_client_user else Agreement.Party.PROVIDER
         agreement = agreements.agreement_give_notice(
-            agreement=agreement, party=party, acting_user=request.user, reason=data["reason"]
+            agreement=agreement,
+            party=party,
+            acting_user=request.user,
+            reason=data["reason"],
+            end_date=data["end_date"],
+            request_restitution=data["request_restitution"],
         )
         return self.present(agreement, AgreementSerializer)
 
 
 class AgreementNoticeOfDefaultApi(Api):
     queryset = Agreement.objects.none()
-    permission_classes = [IsBillingStaff]
+    permission_classes = [IsClientAdminOrBillingStaff]
 
     class InputSerializer(serializers.Serializer):
         text = serializers.CharField(
@@ -74,7 +94,9 @@ class AgreementNoticeOfDefaultApi(Api):
 
     @extend_schema(tags=TAG, request=InputSerializer, responses=responses(200, AgreementSerializer))
     def post(self, request, pk):
-        """A written notice of default; the client has ten working days to remedy it (art. 15.4)."""
+        """A written notice of default by either party: a client admin for the client, billing
+        staff for the provider; the other party has ten working days to remedy it (art. 15.4).
+        The answer carries the `cure_deadline`."""
         agreement = selectors.scoped_get(_agreements(request), user=request.user, pk=pk)
         data = self.input(request)
         agreement = agreements.agreement_notice_of_default(
@@ -83,25 +105,94 @@ class AgreementNoticeOfDefaultApi(Api):
         return self.present(agreement, AgreementSerializer)
 
 
+class AgreementDefaultRemediedApi(Api):
+    queryset = Agreement.objects.none()
+    permission_classes = [IsClientAdminOrBillingStaff]
+
+    @extend_schema(tags=TAG, request=None, responses=responses(200, AgreementSerializer))
+    def post(self, request, pk):
+        """The party that sent the notice of default records the failure as remedied; no
+        termination for cause follows from that notice (art. 15.4)."""
+        agreement = selectors.scoped_get(_agreements(request), user=request.user, pk=pk)
+        agreement = agreements.agreement_default_remedied(
+            agreement=agreement, acting_user=request.user
+        )
+        return self.present(agreement, AgreementSerializer)
+
+
 class AgreementTerminateApi(Api):
     queryset = Agreement.objects.none()
-    permission_classes = [IsBillingStaff]
+    permission_classes = [IsClientAdminOrBillingStaff]
+    parser_classes = [JSONParser, MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
-        reason = serializers.CharField(allow_blank=True)
-        immediate = serializers.BooleanField(
-            default=False, help_text="art. 15.5 (insolvency, ...): no notice of default needed"
+        ground = serializers.ChoiceField(
+            choices=[(g.value, g.label) for g in agreements.FOR_CAUSE],
+            default=Agreement.Ground.DEFAULT,
+            help_text="art. 15.4 (after the cure period) or a ground of art. 15.5 (at once)",
+        )
+        reason = serializers.CharField(
+            required=False, allow_blank=True, default="", help_text="the cause and its evidence"
+        )
+        evidence = serializers.FileField(
+            required=False, allow_null=True, default=None, help_text="PDF, PNG or JPEG"
+        )
+        force_majeure = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="the situation's id, for art. 15.5(b)",
         )
 
     @extend_schema(tags=TAG, request=InputSerializer, responses=responses(200, AgreementSerializer))
     def post(self, request, pk):
-        """Terminate for cause once the cure period has run out (art. 15.4), or at once (art. 15.5)."""
+        """Terminate for cause, by either party: after one's own notice of default once its cure
+        period has run out (art. 15.4), or at once on a ground of art. 15.5 with its evidence.
+        Open invoices become payable at once (art. 15.6)."""
         agreement = selectors.scoped_get(_agreements(request), user=request.user, pk=pk)
         data = self.input(request)
+        situation = None
+        if data["force_majeure"]:
+            situation = selectors.force_majeure_for_termination(
+                user=request.user, pk=data["force_majeure"]
+            )
+            if situation is None:
+                raise ValidationFailed(
+                    {"force_majeure": [gettext("No situation of force majeure with this number.")]}
+                )
         agreement = agreements.agreement_terminate_for_cause(
             agreement=agreement,
             acting_user=request.user,
+            ground=data["ground"],
             reason=data["reason"],
-            immediate=data["immediate"],
+            evidence=data["evidence"],
+            force_majeure=situation,
+        )
+        return self.present(agreement, AgreementSerializer)
+
+
+class AgreementTerminateEconomicApi(Api):
+    queryset = Agreement.objects.none()
+    permission_classes = [IsBillingStaff]
+
+    class InputSerializer(serializers.Serializer):
+        substantiation = serializers.CharField(
+            allow_blank=True, help_text="why further execution cannot reasonably be expected"
+        )
+        end_date = serializers.DateField(
+            required=False, allow_null=True, default=None, help_text="the last day; none: today"
+        )
+
+    @extend_schema(tags=TAG, request=InputSerializer, responses=responses(200, AgreementSerializer))
+    def post(self, request, pk):
+        """The provider terminates on economic grounds, announced and substantiated in writing
+        to the client (art. 15.3)."""
+        agreement = selectors.scoped_get(_agreements(request), user=request.user, pk=pk)
+        data = self.input(request)
+        agreement = agreements.agreement_terminate_economic(
+            agreement=agreement,
+            acting_user=request.user,
+            substantiation=data["substantiation"],
+            end_date=data["end_date"],
         )
         return self.present(agreement, AgreementSerializer)

@@ -575,3 +575,53 @@ def invoices_mark_overdue(
         for name, count in interest_gaps_record(provider=provider, today=day).items():
             gaps[name] += count
     return {"marked_overdue": marked, **gaps}
+
+
+# --- Termination for cause (art. 15.6) -----------------------------------------------------
+@transaction.atomic
+def invoices_payable_on_termination(
+    *, client: Client, terminated_on: dt.date, article: str, acting_user: User | None
+) -> list[Invoice]:
+    """Art. 15.6: "If at the time of such termination as is referred to in Article 15.4 and 15.5
+    the Client has already received any performance in the execution of the Agreement, any
+    amounts invoiced by CM before the termination in connection with that received performance
+    shall remain fully due and shall become immediately payable upon termination."
+
+    Every open invoice issued on or before the termination date whose due date lies after it is
+    due on that date instead (its old due date kept in `due_date_brought_forward_from`), and the
+    client is told once which ones. Drafts are not invoiced yet and stay as they are; running it
+    again changes nothing.
+    """
+    invoices = list(
+        Invoice.objects.select_for_update(of=("self",))
+        .filter(
+            client=client,
+            kind=Invoice.Kind.INVOICE,
+            status__in=_common.OPEN_STATUSES,
+            invoice_date__lte=terminated_on,
+            due_date__gt=terminated_on,
+        )
+        .order_by("pk")
+    )
+    for invoice in invoices:
+        invoice.due_date_brought_forward_from = invoice.due_date
+        invoice.due_date = terminated_on
+        with_history_user(invoice, acting_user).save()
+    if invoices:
+        lines = "\n".join(
+            f"{i.number}: {i.currency} {i.total}, was due {i.due_date_brought_forward_from}, "
+            f"now due {terminated_on}"
+            for i in invoices
+        )
+        notify(
+            key=f"invoices-payable-on-termination:{client.pk}:{terminated_on}",
+            client=client,
+            recipients=client_recipients(client),
+            subject=f"Invoices payable at once after the termination on {terminated_on}",
+            body=(
+                f"The agreement was terminated for cause (art. {article}). Amounts invoiced for "
+                "performance already received remain fully due and are payable immediately "
+                f"(art. 15.6):\n{lines}"
+            ),
+        )
+    return invoices

@@ -126,17 +126,20 @@ def test_termination_for_cause_after_the_cure_period(api, billing_staff, client_
 def test_immediate_termination_needs_no_notice_of_default(api, billing_staff, client_company):
     response = api(billing_staff).post(
         f"/api/v1/agreements/{client_company.agreement.pk}/terminate/",
-        {"reason": "Insolvency", "immediate": True},
+        {"reason": "Insolvency", "ground": "insolvency_15_5a"},
     )
 
     assert response.status_code == 200
     assert response.data["status"] == "terminated"
 
 
-@pytest.mark.parametrize("action", ["notice-of-default", "terminate"])
-def test_a_client_admin_may_not_default_or_terminate(api, client_admin, client_company, action):
-    response = api(client_admin).post(
-        f"/api/v1/agreements/{client_company.agreement.pk}/{action}/", {"text": "x", "reason": "x"}
+@pytest.mark.parametrize("action", ["notice-of-default", "terminate", "terminate-economic"])
+def test_a_viewer_may_not_default_or_terminate(api, client_viewer, client_company, action):
+    response = api(client_viewer).post(
+        f"/api/v1/agreements/{client_company.agreement.pk}/{action}/",
+        {"text": "x", "reason": "x", "ground": "insolvency_15_5a", "substantiation": "x"},
     )
 
     assert response.status_code == 403
+    client_company.agreement.refresh_from_db()
+    assert client_company.agreement.status == Agreement.Status.ACTIVE

@@ -243,21 +243,24 @@ def test_immediate_termination_needs_no_notice_of_default(client_company, billin
         agreement=client_company.agreement,
         acting_user=billing_staff,
         reason="Bankruptcy declared",
-        immediate=True,
+        ground=Agreement.Ground.INSOLVENCY,
     )
     agreement = Agreement.objects.get(client=client_company)
     assert agreement.status == Agreement.Status.TERMINATED
     assert "15.5" in Notification.objects.get(key=f"agreement-terminated:{agreement.pk}").body
     with pytest.raises(ApplicationError):
         agreements.agreement_terminate_for_cause(
-            agreement=agreement, acting_user=billing_staff, reason="Again", immediate=True
+            agreement=agreement,
+            acting_user=billing_staff,
+            reason="Again",
+            ground="insolvency_15_5a",
         )
 
 
-@pytest.mark.parametrize("role_fixture", ["client_admin", "compliance_officer"])
-def test_only_billing_staff_terminate_or_send_notices_of_default(
-    request, client_company, role_fixture
-):
+# Either party may send a notice of default and terminate for cause (art. 15.4, 15.5): a client
+# admin for the client, billing staff for the provider; no one else.
+@pytest.mark.parametrize("role_fixture", ["client_viewer", "other_admin", "compliance_officer"])
+def test_who_may_terminate_or_send_notices_of_default(request, client_company, role_fixture):
     user = request.getfixturevalue(role_fixture)
     with pytest.raises(NotAllowed):
         agreements.agreement_notice_of_default(
@@ -265,7 +268,10 @@ def test_only_billing_staff_terminate_or_send_notices_of_default(
         )
     with pytest.raises(NotAllowed):
         agreements.agreement_terminate_for_cause(
-            agreement=client_company.agreement, acting_user=user, reason="x", immediate=True
+            agreement=client_company.agreement,
+            acting_user=user,
+            reason="x",
+            ground="insolvency_15_5a",
         )
     client_company.agreement.refresh_from_db()
     assert client_company.agreement.status == Agreement.Status.ACTIVE
@@ -280,7 +286,10 @@ def test_notice_of_default_and_termination_need_text(client_company, billing_sta
     assert "text" in exc.value.errors
     with pytest.raises(ValidationFailed) as exc:
         agreements.agreement_terminate_for_cause(
-            agreement=client_company.agreement, acting_user=billing_staff, reason="", immediate=True
+            agreement=client_company.agreement,
+            acting_user=billing_staff,
+            reason="",
+            ground="insolvency_15_5a",
         )
     assert "reason" in exc.value.errors
     client_company.agreement.refresh_from_db()

@@ -40,12 +40,13 @@ def test_staff_give_notice_default_and_terminate(as_user, billing_staff, client_
     agreement.refresh_from_db()
     assert agreement.cure_deadline is not None
     early = c.post(
-        reverse("client_terminate", args=[client_company.pk]), {"terminate-reason": "Breach"}
+        reverse("client_terminate", args=[client_company.pk]),
+        {"terminate-ground": "default_15_4", "terminate-reason": "Breach"},
     )
     assert early.status_code == 400 and "cure period" in early.content.decode()
     c.post(
         reverse("client_terminate", args=[client_company.pk]),
-        {"terminate-reason": "Insolvent", "terminate-immediate": "on"},
+        {"terminate-reason": "Insolvent", "terminate-ground": "insolvency_15_5a"},
     )
     agreement.refresh_from_db()
     assert agreement.status == Agreement.Status.TERMINATED
