@@ -185,11 +185,19 @@ class InvitationSerializer(serializers.ModelSerializer):
 
 
 class AgreementSerializer(serializers.ModelSerializer):
+    effective_payment_term_days = serializers.IntegerField(
+        read_only=True,
+        help_text="the agreement's payment term, else the profile's (art. 4.5)",
+    )
+
     class Meta:
         model = Agreement
         fields = [
             "id",
             "client",
+            "currency",
+            "payment_term_days",
+            "effective_payment_term_days",
             "start_date",
             "initial_term_months",
             "renewal_term_months",

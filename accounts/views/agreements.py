@@ -1,6 +1,8 @@
 """The staff's agreement actions on the client page: suspend and resume the service (art. 7),
 give notice (art. 15.2), send a notice of default and terminate for cause (art. 15.4-15.5)."""
 
+from django.utils.translation import gettext_lazy as _
+
 from accounts import selectors
 from accounts.kernel.errors import ApplicationError
 from accounts.models import Agreement
@@ -47,6 +49,16 @@ client_notice_of_default = client_action(
     "Notice of default sent; the cure period runs 10 working days (art. 15.4).",
     lambda r, c, d: agreement_services.agreement_notice_of_default(
         agreement=_agreement(c), acting_user=r.user, text=d["text"]
+    ),
+)
+client_agreement_terms = client_action(
+    "terms_form",
+    _("Agreed currency and payment term recorded (art. 4.1, 4.5)."),
+    lambda r, c, d: agreement_services.agreement_commercial_terms_set(
+        agreement=_agreement(c),
+        currency=d["currency"],
+        payment_term_days=d["payment_term_days"],
+        acting_user=r.user,
     ),
 )
 client_terminate = client_action(

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors
 from accounts.forms import (
+    AgreementTermsForm,
     ClientFilterForm,
     DataRequestLogForm,
     DecisionNoteForm,
@@ -37,6 +38,7 @@ ACTION_FORMS = {
     "notice_form": OptionalReasonForm,
     "default_form": DefaultNoticeForm,
     "terminate_form": TerminateForm,
+    "terms_form": AgreementTermsForm,
 }
 
 
@@ -91,8 +93,19 @@ def client_detail_context(request, client, **bound_forms):
         "decision_form": DecisionNoteForm(),
         "force_majeure_rights": selectors.force_majeure_termination_rights(client=client),
     }
+    agreement = context["agreement"]
+    initial = {
+        "terms_form": {
+            "currency": agreement.currency,
+            "payment_term_days": agreement.payment_term_days,
+        }
+        if agreement
+        else {}
+    }
     for name, form_class in ACTION_FORMS.items():
-        context[name] = bound_forms.get(name) or form_class(prefix=name.removesuffix("_form"))
+        context[name] = bound_forms.get(name) or form_class(
+            prefix=name.removesuffix("_form"), initial=initial.get(name)
+        )
     return context
 
 

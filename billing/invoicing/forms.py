@@ -86,6 +86,13 @@ class DraftInvoiceForm(UserScopedForm):
     notes = forms.CharField(
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+    payment_term_days = forms.IntegerField(
+        label=_("Payment term of this invoice (days)"),
+        required=False,
+        min_value=1,
+        max_value=365,
+        help_text=_("empty: the agreement's term, else the profile's 14 days (art. 4.5, 4.8)"),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

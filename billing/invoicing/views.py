@@ -303,6 +303,7 @@ def invoice_new(request):
                 lines=form.lines(),
                 notes=form.cleaned_data["notes"],
                 acting_user=request.user,
+                payment_term_days=form.cleaned_data["payment_term_days"],
             )
         except ApplicationError as exc:
             add_service_error(

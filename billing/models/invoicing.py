@@ -153,7 +153,8 @@ class InvoiceCounter(models.Model):
 
 
 class Invoice(models.Model):
-    """An invoice or credit note in the provider's currency, prices excluding VAT (art. 4.1)."""
+    """An invoice or credit note in the agreed currency (the agreement's, else the profile's),
+    prices excluding VAT (art. 4.1; CX 3)."""
 
     class Kind(models.TextChoices):
         INVOICE = "invoice", _("Invoice")
@@ -184,6 +185,14 @@ class Invoice(models.Model):
     period_end = models.DateField(null=True, blank=True)
     invoice_date = models.DateField(null=True, blank=True)
     due_date = models.DateField(null=True, blank=True)
+    # art. 4.8, 4.5: the invoice's own payment term where it states one; null: the agreement's,
+    # else the profile's (the due date is computed from it at issue).
+    payment_term_days = models.PositiveSmallIntegerField(
+        _("payment term (days)"),
+        null=True,
+        blank=True,
+        help_text=_("the invoice's own term; empty: the agreement's (art. 4.5, 4.8)"),
+    )
     currency = models.CharField(max_length=3)
     subtotal = money_field(default=Decimal("0"), help_text=_("excluding VAT"))
     vat_amount = money_field(default=Decimal("0"))
@@ -643,6 +652,8 @@ class FapiaoRequest(models.Model):
 # --- Disputes (art. 10; CX 10) -------------------------------------------------------------
 class Dispute(models.Model):
     class Status(models.TextChoices):
+        # CX 10: the minimum could not be checked yet (no exchange rate); decided when one comes
+        PENDING_CHECK = "pending_check", _("Pending check (exchange rate awaited)")
         OPEN = "open", _("Open")
         ESCALATED = "escalated", _("Escalated to an external expert")
         GRANTED = "granted", _("Granted (credit note)")
@@ -676,6 +687,11 @@ class Dispute(models.Model):
     credit_note = models.OneToOneField(
         Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="granted_dispute"
     )
+    admissibility_checked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("when a dispute pending check was admitted or refused (CX 10)"),
+    )
     admissibility_note = models.TextField(
         blank=True,
         help_text=_(
@@ -694,7 +710,7 @@ class Dispute(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["invoice"],
-                condition=Q(status__in=["open", "escalated"]),
+                condition=Q(status__in=["pending_check", "open", "escalated"]),
                 name="one_open_dispute_per_invoice",
                 violation_error_message="This invoice already has an open dispute.",
             )
