@@ -42,7 +42,11 @@ from billing.models import (
 )
 
 from .services import _common
-from .services._common import OPEN_DISPUTE_STATUSES, OPEN_STATUSES, ZERO
+from .services._common import (
+    OPEN_STATUSES,
+    UNRESOLVED_DISPUTE_STATUSES,
+    ZERO,
+)
 from .services.bank_details import EURO, account_as_issued
 from .services.deposits import deposit_available
 from .services.disputes import (
@@ -543,8 +547,8 @@ def set_off_sources(*, user: User, client: Client) -> dict:
 def dispute_list(
     *, user: User, client: Client | None = None, status: str = "", unresolved: bool = False
 ) -> QuerySet:
-    """Disputes, newest first; `unresolved` gives the staff's queue (open or escalated, oldest
-    first). Each row says whether it may be escalated now (`can_escalate`)."""
+    """Disputes, newest first; `unresolved` gives the staff's queue (pending check, open or
+    escalated, oldest first). Each row says whether it may be escalated now (`can_escalate`)."""
     qs = _scoped_list(
         Dispute.objects.select_related("invoice__client", "credit_note"),
         user=user,
@@ -556,7 +560,7 @@ def dispute_list(
         )
     )
     if unresolved:
-        return qs.filter(status__in=OPEN_DISPUTE_STATUSES).order_by("raised_at", "pk")
+        return qs.filter(status__in=UNRESOLVED_DISPUTE_STATUSES).order_by("raised_at", "pk")
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-raised_at", "-pk")
@@ -751,7 +755,7 @@ def queue_counts(*, user: User) -> dict:
         "drafts": invoices.filter(status=Invoice.Status.DRAFT).count(),
         "overdue": invoices.filter(status=Invoice.Status.OVERDUE).count(),
         "disputes": scoped(
-            Dispute.objects.filter(status__in=OPEN_DISPUTE_STATUSES),
+            Dispute.objects.filter(status__in=UNRESOLVED_DISPUTE_STATUSES),
             user=user,
             client_field="invoice__client",
         ).count(),

@@ -514,7 +514,9 @@ def _refuse_void(invoice: Invoice) -> None:
             gettext("Payments or set-offs are recorded on this invoice; it cannot be voided."),
             field="status",
         )
-    if open_dispute(invoice) is not None:
+    if Dispute.objects.filter(
+        invoice_id=invoice.pk, status__in=_common.UNRESOLVED_DISPUTE_STATUSES
+    ).exists():
         raise ApplicationError(
             gettext("Resolve the open dispute first (art. 10.2)."), field="status", article="10.2"
         )
