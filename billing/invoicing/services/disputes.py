@@ -280,6 +280,7 @@ def dispute_raise(*, invoice: Invoice, amount, reason: str, acting_user: User) -
     dispute = Dispute(
         invoice=invoice,
         raised_by=acting_user,
+        raised_at=_common.now(),
         amount=amount,
         currency=invoice.currency,
         reason=reason,

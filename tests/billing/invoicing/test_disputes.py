@@ -152,9 +152,7 @@ def test_the_refusal_names_the_minimum_in_both_currencies_and_the_rate(billing_s
     )
 
 
-def test_a_dispute_without_a_rate_waits_pending_check_and_staff_are_alerted(
-    billing_staff, clock
-):
+def test_a_dispute_without_a_rate_waits_pending_check_and_staff_are_alerted(billing_staff, clock):
     from accounts.models import Provider
 
     cx = Provider.objects.get(code="cxengage-nl")
