@@ -1,7 +1,7 @@
 """The staff's agreement actions on the client page: suspend and resume the service (art. 7),
 give notice (art. 15.2), send a notice of default and terminate for cause (art. 15.4-15.5)."""
 
-from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from accounts import selectors
 from accounts.kernel.errors import ApplicationError
@@ -53,7 +53,7 @@ client_notice_of_default = client_action(
 )
 client_agreement_terms = client_action(
     "terms_form",
-    _("Agreed currency and payment term recorded (art. 4.1, 4.5)."),
+    gettext_noop("Agreed currency and payment term recorded (art. 4.1, 4.5)."),
     lambda r, c, d: agreement_services.agreement_commercial_terms_set(
         agreement=_agreement(c),
         currency=d["currency"],

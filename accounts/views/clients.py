@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from accounts import selectors
@@ -146,7 +147,8 @@ def client_action(form_name: str, success: str, call):
                     return redirect("client_detail", pk=client.pk)
                 add_service_error(form, exc)
             else:
-                messages.success(request, success)
+                # in the request's language where the catalogue has it (gettext_noop'd text)
+                messages.success(request, gettext(success))
                 return redirect("client_detail", pk=client.pk)
         context = client_detail_context(request, client, **{form_name: form})
         context["open_action"] = form_name

@@ -2,6 +2,7 @@
 deposits (art. 4.7) and set-off (art. 9), fapiao (art. 4.8), disputes (art. 10; CX 10)."""
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -484,7 +485,7 @@ class ExchangeRate(models.Model):
     def __str__(self) -> str:
         return f"1 {self.base_currency} = {self.rate} {self.quote_currency} from {self.valid_from:%Y-%m-%d}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.base_currency = (self.base_currency or "").strip().upper()
         self.quote_currency = (self.quote_currency or "").strip().upper()
         super().save(*args, **kwargs)

@@ -99,7 +99,7 @@ def ecb_feed_fetch(url: str) -> bytes:
     """The feed's bytes from `url` (https:// in production, file:// for a stored copy)."""
     timeout = settings.ECB_RATES_TIMEOUT_SECONDS
     with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 (URL from settings)
-        content = response.read(MAX_FEED_BYTES + 1)
+        content: bytes = response.read(MAX_FEED_BYTES + 1)
     if len(content) > MAX_FEED_BYTES:
         raise FeedMalformed(f"larger than {MAX_FEED_BYTES} bytes")
     return content

@@ -10,12 +10,11 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
 from django.utils.translation import gettext
 
-from accounts.kernel.errors import ValidationFailed, from_django_validation_error
-from accounts.kernel.history import with_history_user
+from accounts.kernel.errors import ValidationFailed
+from accounts.kernel.history import save_with_history
 from accounts.kernel.inputs import clean_date
 from accounts.kernel.money import apply_rate, round_money, to_decimal
 from accounts.kernel.roles import require_billing_staff
@@ -109,8 +108,8 @@ def exchange_rate_enter(
     *,
     base_currency: str,
     quote_currency: str,
-    rate,
-    valid_from,
+    rate: object,
+    valid_from: object,
     acting_user: User,
     source: str = "",
     note: str = "",
@@ -132,10 +131,6 @@ def exchange_rate_enter(
         source=(source or "").strip()[:200] or STAFF_SOURCE,
         note=(note or "").strip()[:200],
     )
-    try:
-        row.full_clean()
-    except DjangoValidationError as exc:
-        raise from_django_validation_error(exc) from exc
-    with_history_user(row, acting_user).save()
+    save_with_history(row, acting_user, clean=True)
     disputes_pending_decide()
     return row
