@@ -28,6 +28,7 @@ from billing.models import (
     CpiAdjustment,
     Deposit,
     Dispute,
+    ExchangeRate,
     FapiaoRequest,
     InterestNotComputed,
     InterestRate,
@@ -632,6 +633,25 @@ def interest_rate_list(*, user: User, provider_code: str = "") -> QuerySet[Inter
     if provider_code:
         qs = qs.filter(provider__code=provider_code)
     return qs.order_by("provider__code", "-valid_from")
+
+
+def exchange_rate_list(*, user: User) -> QuerySet[ExchangeRate]:
+    """The exchange rates, newest day first (the ECB's imported, staff's entered). They are no
+    client's data and shared by both profiles; only provider staff read them."""
+    if not user.is_provider_staff:
+        return ExchangeRate.objects.none()
+    return ExchangeRate.objects.order_by("-valid_from", "base_currency", "quote_currency")
+
+
+def disputes_pending_check(*, user: User) -> QuerySet[Dispute]:
+    """The disputes of the user's providers waiting for an exchange rate (CX 10)."""
+    return scoped(
+        Dispute.objects.filter(status=Dispute.Status.PENDING_CHECK).select_related(
+            "invoice__client"
+        ),
+        user=user,
+        client_field="invoice__client",
+    ).order_by("raised_at", "pk")
 
 
 def cpi_adjustment_list(*, user: User) -> QuerySet[CpiAdjustment]:

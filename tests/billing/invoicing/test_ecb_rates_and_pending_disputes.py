@@ -245,3 +245,34 @@ def test_staff_entry_of_a_rate_is_checked_and_one_per_pair_and_day(billing_staff
     with pytest.raises(ValidationFailed):
         rate_services.exchange_rate_enter(rate="1.2", acting_user=billing_staff, **args)
     assert ExchangeRate.objects.get().rate == Dec("1.1")
+
+
+def test_the_rates_page_lists_pending_disputes_and_staff_enter_a_rate_there(
+    billing_staff, clock, as_user
+):
+    from django.urls import reverse
+
+    client, invoice = cx_invoice(billing_staff, clock)
+    pending = dispute(client, invoice, "200.00")
+    browser = as_user(billing_staff)
+    page = browser.get(reverse("billing:rates"))
+    assert page.status_code == 200 and invoice.number.encode() in page.content
+
+    form = {
+        "fx-base_currency": "EUR",
+        "fx-quote_currency": "USD",
+        "fx-rate": "1.0815",
+        "fx-valid_from": "2026-03-02",
+        "fx-note": "ECB site, read by hand",
+    }
+    assert browser.post(reverse("billing:exchange_rate_enter"), form).status_code == 302
+    again = browser.post(reverse("billing:exchange_rate_enter"), form)
+    assert again.status_code == 400  # one rate per pair and day
+    row = ExchangeRate.objects.get()
+    assert (
+        row.source == rate_services.STAFF_SOURCE
+        and row.history.latest().history_user == billing_staff
+    )
+    pending.refresh_from_db()
+    assert pending.status == Dispute.Status.OPEN
+    assert invoice.number.encode() not in browser.get(reverse("billing:rates")).content
