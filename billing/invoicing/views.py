@@ -505,7 +505,10 @@ def _dispute_rows(request, failed=None):
     return {
         "disputes": page,
         "status": status,
-        "statuses": [("open", _("Open or escalated")), *Dispute.Status.choices],
+        "statuses": [
+            ("open", _("Unresolved (pending check, open or escalated)")),
+            *Dispute.Status.choices,
+        ],
     }
 
 

@@ -160,6 +160,7 @@ class DisputeSerializer(serializers.ModelSerializer):
             "credit_note",
             "credit_note_number",
             "admissibility_note",
+            "admissibility_checked_at",
         ]
 
 
