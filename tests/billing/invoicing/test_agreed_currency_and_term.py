@@ -333,3 +333,47 @@ def test_the_invoice_api_takes_the_invoices_own_term(cm, billing_staff, api, clo
     )
     assert answer.status_code == 201, answer.content
     assert answer.json()["payment_term_days"] == 7 and answer.json()["currency"] == "CNY"
+
+
+def test_the_data_migration_fills_existing_agreements_from_their_profile(cm, cx):
+    import importlib
+
+    from django.apps import apps
+
+    cn, nl, eur = company(cm), company(cx), company(cx)
+    Agreement.objects.filter(pk__in=[cn.agreement.pk, nl.agreement.pk]).update(currency="")
+    Agreement.objects.filter(pk=eur.agreement.pk).update(currency="EUR")
+    migration = importlib.import_module("accounts.migrations.0011_currency_agreement_currency_term")
+
+    migration.fill_currency(apps, None)
+
+    currencies = dict(Agreement.objects.values_list("client_id", "currency"))
+    assert (currencies[cn.pk], currencies[nl.pk], currencies[eur.pk]) == ("CNY", "USD", "EUR")
+
+
+@pytest.mark.parametrize(("amount", "admitted"), [("150.00", False), ("150.01", True)])
+def test_a_euro_invoice_checks_the_150_euro_minimum_without_any_rate(
+    cx, billing_staff, clock, amount, admitted
+):
+    from billing.invoicing.services import disputes as dispute_services
+    from billing.models import Dispute
+
+    client = company(cx)
+    agree(client, billing_staff, "EUR")
+    eur_account(cx, billing_staff)
+    invoice = issued(
+        client, billing_staff, [line("4000.00")], invoice_date=D(2026, 3, 2), clock=clock
+    )
+    assert invoice.currency == "EUR"  # 3 % of 4840.00 is 145.20: the EUR 150 minimum decides
+
+    def raise_():
+        return dispute_services.dispute_raise(
+            invoice=invoice, amount=amount, reason="Double billed.", acting_user=admin_of(client)
+        )
+
+    if admitted:
+        assert raise_().status == Dispute.Status.OPEN
+    else:
+        with pytest.raises(ValidationFailed) as refused:
+            raise_()
+        assert "EUR 150.00" in refused.value.message
