@@ -460,6 +460,21 @@ class SuspendForm(forms.Form):
     )
 
 
+class AgreementTermsForm(forms.Form):
+    """The agreed currency and payment term (art. 4.1, 4.5; CX 3); the service checks them."""
+
+    currency = forms.CharField(
+        label=_("Agreed currency"),
+        max_length=3,
+        help_text=_("ISO 4217, e.g. EUR, USD or CNY (art. 4.1)"),
+    )
+    payment_term_days = forms.IntegerField(
+        label=_("Payment term (days)"),
+        required=False,
+        help_text=_("empty: the profile's term (art. 4.5)"),
+    )
+
+
 class DefaultNoticeForm(forms.Form):
     text = forms.CharField(
         label=_("Failure, in detail"),

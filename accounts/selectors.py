@@ -244,6 +244,27 @@ def force_majeure_for_termination(*, user: User, pk) -> ForceMajeure | None:
     return force_majeure_list(user=user).filter(pk=pk).first()
 
 
+def agreed_currency(*, client: Client) -> str:
+    """The currency the client's agreement names, else its profile's (art. 4.1 / CX 3: "in the
+    agreed currency (default: USD)"; cm-cn "in RMB or RMB equivalents to Euros")."""
+    currency = (
+        Agreement.objects.filter(client_id=client.pk).values_list("currency", flat=True).first()
+    )
+    return currency or client.provider.currency
+
+
+def agreed_payment_term_days(*, client: Client) -> int:
+    """The payment term the client's agreement states, else its profile's (art. 4.5: "within
+    fourteen (14) days of the invoice date, unless the Agreement explicitly contains different
+    payment terms")."""
+    days = (
+        Agreement.objects.filter(client_id=client.pk)
+        .values_list("payment_term_days", flat=True)
+        .first()
+    )
+    return days if days is not None else client.provider.payment_term_days
+
+
 def client_open_suspensions(*, client: Client) -> QuerySet[Suspension]:
     return Suspension.objects.filter(client=client, ended_at=None)
 

@@ -161,6 +161,11 @@ urlpatterns = [
         name="client_notice_of_default",
     ),
     path(
+        "accounts/clients/<int:pk>/agreement-terms/",
+        agreements.client_agreement_terms,
+        name="client_agreement_terms",
+    ),
+    path(
         "accounts/clients/<int:pk>/terminate/",
         agreements.client_terminate,
         name="client_terminate",

@@ -111,6 +111,7 @@ def _seed(now: dt.datetime) -> tuple[str, list[int], list[int]]:
             Agreement(
                 client=c,
                 start_date=today,
+                currency=c.provider.currency,
                 initial_term_months=12,
                 renewal_term_months=12,
                 notice_period_months=3,

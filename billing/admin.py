@@ -1,6 +1,7 @@
 """Django admin for the prepaid side: read-mostly; money moves only through billing.prepaid.services."""
 
 from django.contrib import admin
+from django.db import transaction
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import (
@@ -171,6 +172,16 @@ class ExchangeRateAdmin(SimpleHistoryAdmin):
     search_fields = ("base_currency", "quote_currency", "source", "note")
     date_hierarchy = "valid_from"
     ordering = ("base_currency", "quote_currency", "-valid_from")
+
+    def save_model(self, request, obj, form, change):
+        """Staff entry, the fallback of the daily ECB import: a dispute pending check that the
+        rate decides is decided once the rate is saved (CX 10)."""
+        from billing.invoicing.services.disputes import disputes_pending_decide
+
+        if not obj.source:
+            obj.source = "entered by staff"
+        super().save_model(request, obj, form, change)
+        transaction.on_commit(disputes_pending_decide)
 
 
 @admin.register(BankAccount)

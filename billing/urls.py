@@ -87,4 +87,5 @@ urlpatterns = [
     path("rates/", price_views.rates, name="rates"),
     path("rates/interest/", price_views.interest_rate_enter, name="interest_rate_enter"),
     path("rates/cpi/", price_views.cpi_rate_enter, name="cpi_rate_enter"),
+    path("rates/exchange/", price_views.exchange_rate_enter, name="exchange_rate_enter"),
 ]

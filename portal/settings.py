@@ -208,6 +208,13 @@ CELERY_BEAT_SCHEDULE = {
     "deposit_refunds_flag": _job("deposit_refunds_flag", crontab(minute=50, hour=6)),
     "fapiao_overdue_flag": _job("fapiao_overdue_flag", crontab(minute=55)),
     "disputes_escalation_flag": _job("disputes_escalation_flag", crontab(minute=0, hour=7)),
+    # the ECB publishes around 16:00 CET on its working days; the second run catches a late
+    # feed (idempotent per day and currency); it decides the disputes pending check too
+    "exchange_rates_import_ecb": _job(
+        "exchange_rates_import_ecb", crontab(minute=30, hour="15,18", day_of_week="mon-fri")
+    ),
+    # CX 10: a dispute pending check whose rate was entered another way (admin) is decided
+    "disputes_pending_decide": _job("disputes_pending_decide", crontab(minute=10)),
     "cpi_adjust": _job(
         "cpi_adjust", crontab(minute=0, hour=4, day_of_month="1-7", month_of_year=1)
     ),
@@ -365,6 +372,13 @@ SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # a request; a timed-out send is retried with backoff).
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10)
 PORTAL_STAFF_EMAIL = env_str("PORTAL_STAFF_EMAIL", "billing@localhost")
+# The ECB's euro reference rates, imported daily (billing/invoicing/services/ecb_rates.py);
+# https in production, file:// for a stored copy (tests, an air-gapped mirror).
+ECB_RATES_URL = (
+    env_url("ECB_RATES_URL", {"https", "http", "file"})
+    or "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
+)
+ECB_RATES_TIMEOUT_SECONDS = env_int("ECB_RATES_TIMEOUT_SECONDS", 10)
 PORTAL_ADDR = portal_addr()
 PORTAL_BASE_URL = env_str("PORTAL_BASE_URL", f"http://{PORTAL_ADDR}")
 # Client-supplied callback URLs (OpenDSR) must reach public addresses over https; only these

@@ -250,11 +250,19 @@ class AgreementSerializer(serializers.ModelSerializer):
         survival = agreement_survival(agreement=obj)
         return SurvivalSerializer(survival).data if survival else None
 
+    effective_payment_term_days = serializers.IntegerField(
+        read_only=True,
+        help_text="the agreement's payment term, else the profile's (art. 4.5)",
+    )
+
     class Meta:
         model = Agreement
         fields = [
             "id",
             "client",
+            "currency",
+            "payment_term_days",
+            "effective_payment_term_days",
             "start_date",
             "initial_term_months",
             "renewal_term_months",

@@ -1,7 +1,7 @@
 """Agreements, suspensions and terms versions with their acceptances (art. 15, 18)."""
 
 from django.conf import settings
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -84,6 +84,26 @@ class Agreement(models.Model):
         related_name="+",
         help_text=_("the situation of force majeure relied on (art. 15.5(b))"),
     )
+    # art. 4.1 / CX 3: "All prices stated are in RMB or RMB equivalents to Euros" (cm-cn); "in
+    # the agreed currency (default: USD)" (cxengage-nl): the agreed currency, the profile's by
+    # default; invoices, the wallet and prices follow it.
+    currency = models.CharField(
+        _("currency"),
+        max_length=3,
+        validators=[
+            RegexValidator(r"^[A-Z]{3}$", _("An ISO 4217 currency code, e.g. EUR (art. 4.1)."))
+        ],
+        help_text=_("the agreed currency (ISO 4217); the profile's by default (art. 4.1)"),
+    )
+    # art. 4.5: "within fourteen (14) days of the invoice date, unless the Agreement explicitly
+    # contains different payment terms": null is the profile's term.
+    payment_term_days = models.PositiveSmallIntegerField(
+        _("payment term (days)"),
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(365)],
+        help_text=_("days after the invoice date; empty: the profile's term (art. 4.5)"),
+    )
 
     history = HistoricalRecords()
 
@@ -92,6 +112,20 @@ class Agreement(models.Model):
 
     def __str__(self) -> str:
         return f"Agreement with {self.client}"
+
+    def save(self, *args, **kwargs):
+        # The profile's currency when none is agreed (art. 4.1 / CX 3).
+        if not self.currency:
+            self.currency = self.client.provider.currency
+        self.currency = self.currency.strip().upper()
+        super().save(*args, **kwargs)
+
+    @property
+    def effective_payment_term_days(self) -> int:
+        """The agreement's own payment term, else the profile's (art. 4.5)."""
+        if self.payment_term_days is not None:
+            return self.payment_term_days
+        return self.client.provider.payment_term_days
 
 
 class Suspension(models.Model):

@@ -50,11 +50,14 @@ def term_end(start: dt.date, months: int) -> dt.date:
 
 
 def agreement_create(*, client: Client, start_date: dt.date) -> Agreement:
-    """The agreement starts with the profile's initial term (art. 15.1: one year failing agreement)."""
+    """The agreement starts with the profile's initial term (art. 15.1: one year failing
+    agreement), in the profile's currency and payment term until staff record others (art. 4.1,
+    4.5; CX 3 "the agreed currency (default: USD)")."""
     provider = client.provider
     agreement = Agreement(
         client=client,
         start_date=start_date,
+        currency=provider.currency,
         initial_term_months=provider.initial_term_months,
         renewal_term_months=provider.renewal_term_months,
         notice_period_months=provider.notice_period_months,
@@ -815,3 +818,72 @@ def client_resume(
             body=reason.strip(),
         )
     return len(suspensions)
+
+
+# --- Agreed currency and payment term (art. 4.1, 4.5; CX 3) --------------------------------
+MAX_PAYMENT_TERM_DAYS = 365
+
+
+def _clean_agreed_currency(value) -> str:
+    """An ISO 4217 code Babel knows (art. 4.1: the agreed currency)."""
+    from babel.numbers import list_currencies
+
+    code = str(value or "").strip().upper()
+    if len(code) != 3 or code not in list_currencies():
+        raise ValidationFailed(
+            {
+                "currency": [
+                    gettext(
+                        "The agreed currency is an ISO 4217 code, e.g. EUR, USD or CNY (art. 4.1)."
+                    )
+                ]
+            },
+            article="4.1",
+        )
+    return code
+
+
+def _clean_payment_term(value) -> int | None:
+    """Whole days from 1 to 365, or None (empty) for the profile's term (art. 4.5)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= MAX_PAYMENT_TERM_DAYS:
+        raise ValidationFailed(
+            {
+                "payment_term_days": [
+                    gettext(
+                        "The payment term is a whole number of days from 1 to 365, or empty for "
+                        "the profile's term (art. 4.5)."
+                    )
+                ]
+            },
+            article="4.5",
+        )
+    return int(text)
+
+
+@transaction.atomic
+def agreement_commercial_terms_set(
+    *, agreement: Agreement, currency, payment_term_days, acting_user: User
+) -> Agreement:
+    """Billing staff record the agreed currency and payment term of an agreement.
+
+    CX 3: prices are "in the agreed currency (default: USD)"; art. 4.1 (cm-cn): "All prices
+    stated are in RMB or RMB equivalents to Euros": the agreement names its currency, and the
+    invoices, the wallet and the prices follow it. Art. 4.5: invoices are paid "within
+    fourteen (14) days of the invoice date, unless the Agreement explicitly contains different
+    payment terms": `payment_term_days` is that different term, None for the profile's.
+    Applies to invoices issued from now on; an issued invoice keeps its due date.
+    """
+    roles.require_billing_staff(acting_user)
+    code = _clean_agreed_currency(currency)
+    days = _clean_payment_term(payment_term_days)
+    agreement = _locked_agreement(pk=agreement.pk)
+    roles.require_serves_provider(acting_user, agreement.client.provider, field="agreement")
+    _refuse_if_ended(agreement)
+    if agreement.currency == code and agreement.payment_term_days == days:
+        return agreement
+    agreement.currency, agreement.payment_term_days = code, days
+    with_history_user(agreement, acting_user).save()
+    return agreement

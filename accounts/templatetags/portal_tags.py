@@ -35,6 +35,7 @@ def status_tone(value: str) -> str:
         "deemed_accepted": "ok",
         "pending": "warn",
         "open": "warn",
+        "pending_check": "warn",
         "notice_given": "warn",
         "suspended": "bad",
         "rejected": "bad",

@@ -11,7 +11,7 @@ from django import forms
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import gettext, gettext_lazy
+from django.utils.translation import gettext, gettext_lazy, gettext_noop
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts import selectors
@@ -93,6 +93,16 @@ client_notice_of_default = client_action(
     gettext_lazy("Notice of default sent; the cure period runs 10 working days (art. 15.4)."),
     lambda r, c, d: agreement_services.agreement_notice_of_default(
         agreement=_agreement(c), acting_user=r.user, text=d["text"]
+    ),
+)
+client_agreement_terms = client_action(
+    "terms_form",
+    gettext_noop("Agreed currency and payment term recorded (art. 4.1, 4.5)."),
+    lambda r, c, d: agreement_services.agreement_commercial_terms_set(
+        agreement=_agreement(c),
+        currency=d["currency"],
+        payment_term_days=d["payment_term_days"],
+        acting_user=r.user,
     ),
 )
 client_terminate = client_action(

@@ -14,6 +14,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors
 from accounts.forms import (
+    AgreementTermsForm,
     ClientFilterForm,
     DataRequestLogForm,
     DecisionNoteForm,
@@ -43,6 +44,7 @@ ACTION_FORMS = {
     "default_form": DefaultNoticeForm,
     "terminate_form": TerminateForm,
     "economic_form": EconomicTerminationForm,
+    "terms_form": AgreementTermsForm,
 }
 
 
@@ -98,8 +100,19 @@ def client_detail_context(request, client, **bound_forms):
         "force_majeure_rights": selectors.force_majeure_termination_rights(client=client),
     }
     context["survival"] = selectors.agreement_survival(agreement=context["agreement"])
+    agreement = context["agreement"]
+    initial = {
+        "terms_form": {
+            "currency": agreement.currency,
+            "payment_term_days": agreement.payment_term_days,
+        }
+        if agreement
+        else {}
+    }
     for name, form_class in ACTION_FORMS.items():
-        context[name] = bound_forms.get(name) or form_class(prefix=name.removesuffix("_form"))
+        context[name] = bound_forms.get(name) or form_class(
+            prefix=name.removesuffix("_form"), initial=initial.get(name)
+        )
     return context
 
 

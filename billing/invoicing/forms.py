@@ -86,6 +86,13 @@ class DraftInvoiceForm(UserScopedForm):
     notes = forms.CharField(
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
+    payment_term_days = forms.IntegerField(
+        label=_("Payment term of this invoice (days)"),
+        required=False,
+        min_value=1,
+        max_value=365,
+        help_text=_("empty: the agreement's term, else the profile's 14 days (art. 4.5, 4.8)"),
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -337,6 +344,27 @@ class InterestRateForm(_ProviderForm):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("prefix", "rate")
+        super().__init__(*args, **kwargs)
+
+
+class ExchangeRateForm(forms.Form):
+    """A rate entered by staff, the fallback of the daily ECB import (CX 10 dispute minimum)."""
+
+    base_currency = forms.CharField(label=_("Currency"), max_length=3, initial="EUR")
+    quote_currency = forms.CharField(
+        label=_("Quoted in"), max_length=3, initial="USD", help_text=_("e.g. USD or CNY")
+    )
+    rate = forms.DecimalField(
+        label=_("Rate"),
+        max_digits=20,
+        decimal_places=10,
+        help_text=_("units of the quoted currency for one unit of the currency"),
+    )
+    valid_from = forms.DateField(label=_("In force from"), widget=forms.DateInput(attrs=DATE))
+    note = forms.CharField(label=_("Source or note"), required=False, max_length=200)
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "fx")
         super().__init__(*args, **kwargs)
 
 

@@ -3,7 +3,16 @@ them (see portal/jobs.py)."""
 
 from accounts.kernel.jobs import job
 
-from .services import deposits, disputes, fapiao, invoices, prices, suspension, usage_invoices
+from .services import (
+    deposits,
+    disputes,
+    ecb_rates,
+    fapiao,
+    invoices,
+    prices,
+    suspension,
+    usage_invoices,
+)
 
 JOBS = dict(
     [
@@ -19,6 +28,10 @@ JOBS = dict(
         job(fapiao.fapiao_overdue_flag),
         # art. 10.2: disputes unresolved 20 working days after the due date may be escalated.
         job(disputes.disputes_escalation_flag),
+        # issue 12 §5: the ECB's euro reference rates of the day (staff entry is the fallback).
+        job(ecb_rates.exchange_rates_import_ecb),
+        # CX 10: disputes pending check for which an exchange rate is now known, decided.
+        job(disputes.disputes_pending_decide),
         # art. 4.11: in January, the year's CPI change on prices not fixed, once per provider-year.
         job(prices.cpi_adjust),
     ]

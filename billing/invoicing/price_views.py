@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
@@ -21,7 +22,8 @@ from accounts.kernel.errors import ApplicationError
 from accounts.kernel.pages import billing_staff_required, not_allowed_is_403
 
 from . import selectors
-from .forms import CpiRateForm, InterestRateForm, PriceChangeForm
+from .forms import CpiRateForm, ExchangeRateForm, InterestRateForm, PriceChangeForm
+from .services import exchange_rates as rate_services
 from .services import interest as interest_services
 from .services import prices as price_services
 
@@ -96,9 +98,12 @@ def price_change(request):
     )
 
 
-def _rates_context(request, rate_form=None, cpi_form=None) -> dict:
+def _rates_context(request, rate_form=None, cpi_form=None, fx_form=None) -> dict:
     providers = selectors.providers_visible_to(request.user)
     return {
+        "exchange_rates": selectors.exchange_rate_list(user=request.user)[:60],
+        "pending_disputes": selectors.disputes_pending_check(user=request.user)[:50],
+        "fx_form": fx_form or ExchangeRateForm(),
         "statuses": selectors.interest_status_list(user=request.user),
         "rates": selectors.interest_rate_list(user=request.user)[:100],
         "cpi": selectors.cpi_adjustment_list(user=request.user)[:50],
@@ -134,6 +139,36 @@ def interest_rate_enter(request):
             return redirect("billing:rates")
     return render(
         request, "billing/invoices/rates.html", _rates_context(request, rate_form=form), status=400
+    )
+
+
+@require_POST
+@billing_staff_required
+def exchange_rate_enter(request):
+    """Staff enter an exchange rate, the fallback of the daily ECB import; the disputes pending
+    check that it decides are decided at once (CX 10)."""
+    form = ExchangeRateForm(request.POST)
+    if form.is_valid():
+        data = form.cleaned_data
+        try:
+            row = rate_services.exchange_rate_enter(
+                acting_user=request.user,
+                base_currency=data["base_currency"],
+                quote_currency=data["quote_currency"],
+                rate=data["rate"],
+                valid_from=data["valid_from"],
+                note=data["note"],
+            )
+        except ApplicationError as exc:
+            add_service_error(form, exc)
+        else:
+            messages.success(
+                request,
+                _("Exchange rate entered: %(rate)s.") % {"rate": row},
+            )
+            return redirect("billing:rates")
+    return render(
+        request, "billing/invoices/rates.html", _rates_context(request, fx_form=form), status=400
     )
 
 

@@ -28,6 +28,7 @@ from billing.models import (
     CpiAdjustment,
     Deposit,
     Dispute,
+    ExchangeRate,
     FapiaoRequest,
     InterestNotComputed,
     InterestRate,
@@ -42,7 +43,11 @@ from billing.models import (
 )
 
 from .services import _common
-from .services._common import OPEN_DISPUTE_STATUSES, OPEN_STATUSES, ZERO
+from .services._common import (
+    OPEN_STATUSES,
+    UNRESOLVED_DISPUTE_STATUSES,
+    ZERO,
+)
 from .services.bank_details import EURO, account_as_issued
 from .services.deposits import deposit_available
 from .services.disputes import (
@@ -543,8 +548,8 @@ def set_off_sources(*, user: User, client: Client) -> dict:
 def dispute_list(
     *, user: User, client: Client | None = None, status: str = "", unresolved: bool = False
 ) -> QuerySet:
-    """Disputes, newest first; `unresolved` gives the staff's queue (open or escalated, oldest
-    first). Each row says whether it may be escalated now (`can_escalate`)."""
+    """Disputes, newest first; `unresolved` gives the staff's queue (pending check, open or
+    escalated, oldest first). Each row says whether it may be escalated now (`can_escalate`)."""
     qs = _scoped_list(
         Dispute.objects.select_related("invoice__client", "credit_note"),
         user=user,
@@ -556,7 +561,7 @@ def dispute_list(
         )
     )
     if unresolved:
-        return qs.filter(status__in=OPEN_DISPUTE_STATUSES).order_by("raised_at", "pk")
+        return qs.filter(status__in=UNRESOLVED_DISPUTE_STATUSES).order_by("raised_at", "pk")
     if status:
         qs = qs.filter(status=status)
     return qs.order_by("-raised_at", "-pk")
@@ -628,6 +633,25 @@ def interest_rate_list(*, user: User, provider_code: str = "") -> QuerySet[Inter
     if provider_code:
         qs = qs.filter(provider__code=provider_code)
     return qs.order_by("provider__code", "-valid_from")
+
+
+def exchange_rate_list(*, user: User) -> QuerySet[ExchangeRate]:
+    """The exchange rates, newest day first (the ECB's imported, staff's entered). They are no
+    client's data and shared by both profiles; only provider staff read them."""
+    if not user.is_provider_staff:
+        return ExchangeRate.objects.none()
+    return ExchangeRate.objects.order_by("-valid_from", "base_currency", "quote_currency")
+
+
+def disputes_pending_check(*, user: User) -> QuerySet[Dispute]:
+    """The disputes of the user's providers waiting for an exchange rate (CX 10)."""
+    return scoped(
+        Dispute.objects.filter(status=Dispute.Status.PENDING_CHECK).select_related(
+            "invoice__client"
+        ),
+        user=user,
+        client_field="invoice__client",
+    ).order_by("raised_at", "pk")
 
 
 def cpi_adjustment_list(*, user: User) -> QuerySet[CpiAdjustment]:
@@ -751,7 +775,7 @@ def queue_counts(*, user: User) -> dict:
         "drafts": invoices.filter(status=Invoice.Status.DRAFT).count(),
         "overdue": invoices.filter(status=Invoice.Status.OVERDUE).count(),
         "disputes": scoped(
-            Dispute.objects.filter(status__in=OPEN_DISPUTE_STATUSES),
+            Dispute.objects.filter(status__in=UNRESOLVED_DISPUTE_STATUSES),
             user=user,
             client_field="invoice__client",
         ).count(),

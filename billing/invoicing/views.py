@@ -326,6 +326,7 @@ def invoice_new(request):
                 lines=form.lines(),
                 notes=form.cleaned_data["notes"],
                 acting_user=request.user,
+                payment_term_days=form.cleaned_data["payment_term_days"],
             )
         except ApplicationError as exc:
             add_service_error(
@@ -527,7 +528,10 @@ def _dispute_rows(request, failed=None):
     return {
         "disputes": page,
         "status": status,
-        "statuses": [("open", _("Open or escalated")), *Dispute.Status.choices],
+        "statuses": [
+            ("open", _("Unresolved (pending check, open or escalated)")),
+            *Dispute.Status.choices,
+        ],
     }
 
 

@@ -2,6 +2,7 @@
 deposits (art. 4.7) and set-off (art. 9), fapiao (art. 4.8), disputes (art. 10; CX 10)."""
 
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -153,7 +154,8 @@ class InvoiceCounter(models.Model):
 
 
 class Invoice(models.Model):
-    """An invoice or credit note in the provider's currency, prices excluding VAT (art. 4.1)."""
+    """An invoice or credit note in the agreed currency (the agreement's, else the profile's),
+    prices excluding VAT (art. 4.1; CX 3)."""
 
     class Kind(models.TextChoices):
         INVOICE = "invoice", _("Invoice")
@@ -191,6 +193,14 @@ class Invoice(models.Model):
             "the due date before a termination under art. 15.4 or 15.5 made the invoice "
             "immediately payable (art. 15.6)"
         ),
+    )
+    # art. 4.8, 4.5: the invoice's own payment term where it states one; null: the agreement's,
+    # else the profile's (the due date is computed from it at issue).
+    payment_term_days = models.PositiveSmallIntegerField(
+        _("payment term (days)"),
+        null=True,
+        blank=True,
+        help_text=_("the invoice's own term; empty: the agreement's (art. 4.5, 4.8)"),
     )
     currency = models.CharField(max_length=3)
     subtotal = money_field(default=Decimal("0"), help_text=_("excluding VAT"))
@@ -483,7 +493,7 @@ class ExchangeRate(models.Model):
     def __str__(self) -> str:
         return f"1 {self.base_currency} = {self.rate} {self.quote_currency} from {self.valid_from:%Y-%m-%d}"
 
-    def save(self, *args, **kwargs):
+    def save(self, *args: Any, **kwargs: Any) -> None:
         self.base_currency = (self.base_currency or "").strip().upper()
         self.quote_currency = (self.quote_currency or "").strip().upper()
         super().save(*args, **kwargs)
@@ -651,6 +661,8 @@ class FapiaoRequest(models.Model):
 # --- Disputes (art. 10; CX 10) -------------------------------------------------------------
 class Dispute(models.Model):
     class Status(models.TextChoices):
+        # CX 10: the minimum could not be checked yet (no exchange rate); decided when one comes
+        PENDING_CHECK = "pending_check", _("Pending check (exchange rate awaited)")
         OPEN = "open", _("Open")
         ESCALATED = "escalated", _("Escalated to an external expert")
         GRANTED = "granted", _("Granted (credit note)")
@@ -684,6 +696,11 @@ class Dispute(models.Model):
     credit_note = models.OneToOneField(
         Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="granted_dispute"
     )
+    admissibility_checked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text=_("when a dispute pending check was admitted or refused (CX 10)"),
+    )
     admissibility_note = models.TextField(
         blank=True,
         help_text=_(
@@ -702,7 +719,7 @@ class Dispute(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["invoice"],
-                condition=Q(status__in=["open", "escalated"]),
+                condition=Q(status__in=["pending_check", "open", "escalated"]),
                 name="one_open_dispute_per_invoice",
                 violation_error_message="This invoice already has an open dispute.",
             )

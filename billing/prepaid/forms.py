@@ -73,10 +73,11 @@ class TopUpForm(OneTimeKeyMixin):
     )
     reference = forms.CharField(label=_("Payment reference"), max_length=200)
 
-    def __init__(self, *args, provider, **kwargs):
+    def __init__(self, *args, provider, currency: str | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.tz = ZoneInfo(provider.timezone)
-        self.fields["amount"].label = f"Amount ({provider.currency})"
+        # the agreed currency (art. 4.1 / CX 3), the profile's when none is given
+        self.fields["amount"].label = f"Amount ({currency or provider.currency})"
         self.fields[
             "received_at"
         ].help_text = f"Local time, {provider.timezone}. Usable from the next day (art. 29.3)."

@@ -24,7 +24,7 @@ from accounts.kernel.dates import local_date, local_midnight
 from accounts.kernel.db import keyset_iter
 from accounts.kernel.errors import NotFound
 from accounts.models import Client, Suspension, User
-from accounts.selectors import scoped
+from accounts.selectors import agreed_currency, scoped
 from billing.models import (
     CreditLot,
     LedgerEntry,
@@ -74,7 +74,7 @@ def wallet_summary(*, client: Client, at: dt.datetime | None = None) -> dict:
     at = at or timezone.now()
     provider = client.provider
     wallet = wallet_of(client=client)
-    currency = wallet.currency if wallet else provider.currency
+    currency = wallet.currency if wallet else agreed_currency(client=client)
     if wallet is None:
         return {
             "currency": currency,

@@ -145,7 +145,14 @@ def _wallet_context(request, client, *, staff_view: bool, bound: dict | None = N
         context["restitution_form"] = RestitutionRequestForm()
     if staff_view and user.is_billing_staff:
         for name, form_class in STAFF_FORMS.items():
-            kwargs = {"provider": client.provider} if form_class is TopUpForm else {}
+            kwargs = (
+                {
+                    "provider": client.provider,
+                    "currency": account_selectors.agreed_currency(client=client),
+                }
+                if form_class is TopUpForm
+                else {}
+            )
             context[name] = bound.get(name) or form_class(
                 prefix=name.removesuffix("_form"), **kwargs
             )
@@ -277,7 +284,14 @@ def _staff_action(form_name: str, call, *, field_map: dict | None = None):
     def view(request, pk: int):
         client = _staff_client(request, pk)
         form_class = STAFF_FORMS[form_name]
-        kwargs = {"provider": client.provider} if form_class is TopUpForm else {}
+        kwargs = (
+            {
+                "provider": client.provider,
+                "currency": account_selectors.agreed_currency(client=client),
+            }
+            if form_class is TopUpForm
+            else {}
+        )
         form = form_class(request.POST, prefix=form_name.removesuffix("_form"), **kwargs)
         if form.is_valid():
             try:

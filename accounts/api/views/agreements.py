@@ -19,7 +19,7 @@ TAG = ["agreements"]
 
 
 def _agreements(request):
-    return selectors.scoped(Agreement.objects.select_related("client"), user=request.user)
+    return selectors.scoped(Agreement.objects.select_related("client__provider"), user=request.user)
 
 
 class AgreementListApi(Api):
@@ -34,14 +34,41 @@ class AgreementListApi(Api):
 
 class AgreementDetailApi(Api):
     queryset = Agreement.objects.none()
+    write_permission_classes = [IsBillingStaff]
+
+    class InputSerializer(serializers.Serializer):
+        currency = serializers.CharField(
+            help_text="the agreed currency, ISO 4217 (art. 4.1; CX 3 default USD)"
+        )
+        payment_term_days = serializers.IntegerField(
+            allow_null=True,
+            help_text="days after the invoice date; null: the profile's 14 days (art. 4.5)",
+        )
 
     @extend_schema(tags=TAG, responses={200: AgreementSerializer, **ERRORS_READ})
     def get(self, request, pk):
-        """One agreement: its term, renewal, notice period and status (art. 15.1-15.2)."""
+        """One agreement: its term, renewal, notice period and status (art. 15.1-15.2), its
+        agreed currency and payment term (art. 4.1, 4.5)."""
         return self.present(
             selectors.scoped_get(_agreements(request), user=request.user, pk=pk),
             AgreementSerializer,
         )
+
+    @extend_schema(tags=TAG, request=InputSerializer, responses=responses(200, AgreementSerializer))
+    def patch(self, request, pk):
+        """Billing staff record the agreed currency and payment term (art. 4.1, 4.5; CX 3).
+
+        Invoices drafted from now on, the wallet and prices follow the currency; invoices
+        issued from now on fall due after the term (null: the profile's 14 days)."""
+        agreement = selectors.scoped_get(_agreements(request), user=request.user, pk=pk)
+        data = self.input(request)
+        agreement = agreements.agreement_commercial_terms_set(
+            agreement=agreement,
+            currency=data["currency"],
+            payment_term_days=data["payment_term_days"],
+            acting_user=request.user,
+        )
+        return self.present(agreement, AgreementSerializer)
 
 
 class AgreementGiveNoticeApi(Api):

@@ -160,6 +160,7 @@ class DisputeSerializer(serializers.ModelSerializer):
             "credit_note",
             "credit_note_number",
             "admissibility_note",
+            "admissibility_checked_at",
         ]
 
 
@@ -244,6 +245,11 @@ class InvoiceDetailSerializer(serializers.Serializer):
     status = serializers.ChoiceField(source="invoice.status", choices=Invoice.Status.choices)
     invoice_date = serializers.DateField(source="invoice.invoice_date", allow_null=True)
     due_date = serializers.DateField(source="invoice.due_date", allow_null=True)
+    payment_term_days = serializers.IntegerField(
+        source="invoice.payment_term_days",
+        allow_null=True,
+        help_text="the invoice's own payment term; null: the agreement's (art. 4.5, 4.8)",
+    )
     period_start = serializers.DateField(source="invoice.period_start", allow_null=True)
     period_end = serializers.DateField(source="invoice.period_end", allow_null=True)
     currency = serializers.CharField(source="invoice.currency")

@@ -28,6 +28,9 @@ OPEN_STATUSES = (
     Invoice.Status.DISPUTED,
 )
 OPEN_DISPUTE_STATUSES = (Dispute.Status.OPEN, Dispute.Status.ESCALATED)
+# Disputes not yet resolved, including one whose admissibility awaits an exchange rate (CX 10):
+# one per invoice, in the staff's queue; only an admitted (open) one withholds.
+UNRESOLVED_DISPUTE_STATUSES = (Dispute.Status.PENDING_CHECK, *OPEN_DISPUTE_STATUSES)
 
 # Money moves once per idempotency key (a retried request records nothing twice).
 KEY_REQUIRED = "An idempotency key is required."

@@ -13,6 +13,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext
 
+from accounts import selectors
 from accounts.kernel.dates import add_months, local_date
 from accounts.kernel.errors import ApplicationError, ValidationFailed
 from accounts.kernel.history import with_history_user
@@ -47,7 +48,7 @@ def deposit_demand(*, client: Client, amount, acting_user: User, reason: str = "
     deposit = Deposit(
         client=client,
         amount=amount,
-        currency=client.provider.currency,
+        currency=selectors.agreed_currency(client=client),
         demanded_by=acting_user,
         reason=(reason or "").strip(),
     )

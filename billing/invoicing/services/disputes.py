@@ -15,7 +15,7 @@ from django.db.models import Q
 from django.utils.translation import gettext, gettext_noop
 
 from accounts import workdays
-from accounts.kernel.dates import local_midnight
+from accounts.kernel.dates import local_date, local_midnight
 from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
 from accounts.kernel.history import with_history_user
 from accounts.kernel.inputs import clean_money, clean_text
@@ -31,9 +31,21 @@ from accounts.models import User
 from billing.models import Dispute, Invoice, InvoiceLine, SetOff
 
 from . import _common
-from ._common import BATCH, HUNDRED, OPEN_DISPUTE_STATUSES, OPEN_STATUSES, ZERO
-from .exchange_rates import rate_in_force
-from .invoices import credit_note_issue, invoice_outstanding, open_dispute, vat_by_rate
+from ._common import (
+    BATCH,
+    HUNDRED,
+    OPEN_DISPUTE_STATUSES,
+    OPEN_STATUSES,
+    UNRESOLVED_DISPUTE_STATUSES,
+    ZERO,
+)
+from .exchange_rates import rate_first_after, rate_in_force
+from .invoices import (
+    credit_note_issue,
+    invoice_outstanding,
+    invoice_status_refresh,
+    vat_by_rate,
+)
 from .payments import after_settlement
 
 log = logging.getLogger(__name__)
@@ -88,66 +100,100 @@ def dispute_withholding(
 
 
 # --- Raising a dispute (art. 10.1; CX 10) ----------------------------------------------------
-def _dispute_minimum(invoice: Invoice, day: dt.date) -> tuple[Decimal | None, str, str]:
-    """The profile's minimum in the invoice's currency on `day`: (minimum, how, note); None
-    with a note when no exchange rate is in force that day."""
+@dataclass(frozen=True, slots=True)
+class Admissibility:
+    """Whether a disputed amount is admissible (CX 10): `ok`, refused with `text` as the
+    reason, or `pending` (the minimum awaits an exchange rate; `text` says which)."""
+
+    ok: bool
+    pending: bool = False
+    text: str = ""
+
+
+def _minimum_rate(min_currency: str, currency: str, day: dt.date, *, later: bool):
+    """The rate that converts the minimum on `day`: the one in force that day; with `later`,
+    failing that, the first one published after it (a dispute waiting for a rate is decided
+    on the first reference rate there is)."""
+    rate = rate_in_force(from_currency=min_currency, to_currency=currency, on=day)
+    if rate is None and later:
+        rate = rate_first_after(from_currency=min_currency, to_currency=currency, after=day)
+    return rate
+
+
+def _dispute_minimum(
+    invoice: Invoice, day: dt.date, *, later: bool = False
+) -> tuple[Decimal | None, str]:
+    """The profile's minimum in the invoice's currency on `day`: (minimum, how it was
+    converted); None when no exchange rate is known for it (see `_minimum_rate`)."""
     provider = invoice.provider
     min_currency = provider.dispute_min_amount_currency or invoice.currency
     if min_currency.upper() == invoice.currency.upper():
-        return round_money(provider.dispute_min_amount), "", ""
-    rate = rate_in_force(from_currency=min_currency, to_currency=invoice.currency, on=day)
+        return round_money(provider.dispute_min_amount), ""
+    rate = _minimum_rate(min_currency, invoice.currency, day, later=later)
     if rate is None:
-        note = (
-            f"The minimum of {min_currency} {provider.dispute_min_amount} (art. 10) was not checked: no "
-            f"{min_currency}/{invoice.currency} exchange rate is in force on {day:%Y-%m-%d}, so the "
-            "dispute was admitted on the amount in the client's favour."
-        )
-        return None, "", note
+        return None, ""
     minimum = apply_rate(provider.dispute_min_amount, rate.row.rate, inverse=rate.inverse)
-    return minimum, f" ({invoice.currency} {minimum} at {rate}, in force on {day:%Y-%m-%d})", ""
+    return minimum, f" ({invoice.currency} {minimum} at {rate}, in force on {day:%Y-%m-%d})"
 
 
 def dispute_admissibility(
-    *, invoice: Invoice, amount: Decimal, on: dt.date | None = None
-) -> tuple[bool, str]:
-    """Whether a disputed amount is admissible under the profile (CX 10); (ok, text).
+    *, invoice: Invoice, amount: Decimal, on: dt.date | None = None, later: bool = False
+) -> Admissibility:
+    """Whether a disputed amount is admissible under the profile (CX 10).
 
     CXENGAGE: "Disputes are allowed only for amounts exceeding €150 and 3% of the invoice
-    total" — both, strictly above. cm-cn has no minimum (null fields).
+    total" — both, strictly above (EUR 150.00 exactly is not admissible). cm-cn has no
+    minimum (null fields).
 
     The minimum is kept in `dispute_min_amount_currency` (EUR for cxengage-nl) and the invoice
-    is in the provider's currency (USD). "Disputes are allowed only for amounts exceeding €150"
-    is a condition on the dispute, so the minimum is converted into the invoice's currency at
-    the exchange rate in force on the DISPUTE day (`on`, the profile's local date when the
-    client raises it; default today), not the invoice date, and rounded to cents (`convert`).
-    The disputed amount must exceed that converted minimum (as a money amount it is in whole
-    cents, so where the exact equivalent ends in half a cent or more it rounds up, e.g. at
-    USD→EUR 0.92 the minimum is USD 163.04 for the exact 163.0434…).
+    is in the agreed currency (USD by default). "Disputes are allowed only for amounts
+    exceeding €150" is a condition on the dispute, so the minimum is converted into the
+    invoice's currency at the exchange rate in force on the DISPUTE day (`on`, the profile's
+    local date when the client raises it; default today), not the invoice date, and rounded to
+    cents (`convert`). The disputed amount must exceed that converted minimum (as a money
+    amount it is in whole cents, so where the exact equivalent ends in half a cent or more it
+    rounds up, e.g. at USD→EUR 0.92 the minimum is USD 163.04 for the exact 163.0434…).
 
-    When no rate is in force that day the minimum cannot be checked. The dispute is then
-    decided in the client's favour on the amount (the 3 % share is still checked): ok is True
-    and the text says that the minimum was not checked, so that the dispute records it for
-    staff. Otherwise the text is empty when ok and the reason when not.
+    Admissibility is never decided without a rate (issue 12 §5): when the 3 % share passes but
+    no rate is known for the minimum, the result is `pending`; the dispute then waits as
+    "pending check" and is decided when a rate arrives (`disputes_pending_decide`, with
+    `later`: the first rate published after the dispute day when none was in force on it).
     """
     provider = invoice.provider
-    note = ""
-    if provider.dispute_min_amount is not None:
-        min_currency = provider.dispute_min_amount_currency or invoice.currency
-        minimum, how, note = _dispute_minimum(invoice, on or _common.today(provider))
-        if minimum is not None and amount <= minimum:
-            return False, (
-                f"A dispute is admissible only for an amount exceeding {min_currency} "
-                f"{provider.dispute_min_amount}{how} (art. 10)."
-            )
     if (
         provider.dispute_min_pct is not None
         and amount * HUNDRED <= invoice.total * provider.dispute_min_pct
     ):
-        return False, (
-            f"A dispute is admissible only for an amount exceeding {provider.dispute_min_pct} % of the invoice total "
-            f"({invoice.currency} {invoice.total}) (art. 10)."
+        return Admissibility(
+            ok=False,
+            text=(
+                f"A dispute is admissible only for an amount exceeding {provider.dispute_min_pct} % of the invoice total "
+                f"({invoice.currency} {invoice.total}) (art. 10)."
+            ),
         )
-    return True, note
+    if provider.dispute_min_amount is not None:
+        day = on or _common.today(provider)
+        min_currency = provider.dispute_min_amount_currency or invoice.currency
+        minimum, how = _dispute_minimum(invoice, day, later=later)
+        if minimum is None:
+            return Admissibility(
+                ok=False,
+                pending=True,
+                text=(
+                    f"The minimum of {min_currency} {provider.dispute_min_amount} (art. 10) awaits a "
+                    f"{min_currency}/{invoice.currency} exchange rate for {day:%Y-%m-%d}: the dispute is "
+                    "pending check and is decided as soon as the rate is imported or entered."
+                ),
+            )
+        if amount <= minimum:
+            return Admissibility(
+                ok=False,
+                text=(
+                    f"A dispute is admissible only for an amount exceeding {min_currency} "
+                    f"{provider.dispute_min_amount}{how} (art. 10)."
+                ),
+            )
+    return Admissibility(ok=True)
 
 
 def dispute_window_check(*, invoice: Invoice, today: dt.date) -> None:
@@ -183,9 +229,8 @@ def escalation_available_at(invoice: Invoice) -> dt.datetime:
     )
 
 
-def _admitted_amount(invoice: Invoice, amount: Decimal, today: dt.date) -> str:
-    """Refuse an amount over the total or not admissible (CX 10); the note of an unchecked
-    minimum otherwise."""
+def _admitted_amount(invoice: Invoice, amount: Decimal, today: dt.date) -> Admissibility:
+    """Refuse an amount over the total or not admissible (CX 10); admitted or pending else."""
     if amount > invoice.total:
         raise ValidationFailed(
             {
@@ -196,14 +241,14 @@ def _admitted_amount(invoice: Invoice, amount: Decimal, today: dt.date) -> str:
             },
             article="10.1",
         )
-    ok, why = dispute_admissibility(invoice=invoice, amount=amount, on=today)
-    if not ok:
-        raise ValidationFailed({"amount": [why]}, article="10")
-    if why:
-        log.warning("dispute on invoice %s admitted unchecked: %s", invoice.number, why)
-    if open_dispute(invoice) is not None:
+    admissibility = dispute_admissibility(invoice=invoice, amount=amount, on=today)
+    if not admissibility.ok and not admissibility.pending:
+        raise ValidationFailed({"amount": [admissibility.text]}, article="10")
+    if admissibility.pending:
+        log.warning("dispute on invoice %s pending check: %s", invoice.number, admissibility.text)
+    if Dispute.objects.filter(invoice=invoice, status__in=UNRESOLVED_DISPUTE_STATUSES).exists():
         raise Conflict(gettext(OPEN_DISPUTE), field="invoice", article="10.1")
-    return why
+    return admissibility
 
 
 @transaction.atomic
@@ -230,16 +275,18 @@ def dispute_raise(*, invoice: Invoice, amount, reason: str, acting_user: User) -
     amount = clean_money(amount, field="amount", article="10.1")
     today = _common.today(invoice.provider)
     dispute_window_check(invoice=invoice, today=today)
-    why = _admitted_amount(invoice, amount, today)
+    admissibility = _admitted_amount(invoice, amount, today)
     withholding = dispute_withholding(invoice=invoice, amount=amount)
     dispute = Dispute(
         invoice=invoice,
         raised_by=acting_user,
+        raised_at=_common.now(),
         amount=amount,
         currency=invoice.currency,
         reason=reason,
+        status=Dispute.Status.PENDING_CHECK if admissibility.pending else Dispute.Status.OPEN,
         withholdable=withholding.allowed,
-        admissibility_note=why,
+        admissibility_note=admissibility.text,
         escalation_available_at=escalation_available_at(invoice),
     )
     try:
@@ -247,6 +294,9 @@ def dispute_raise(*, invoice: Invoice, amount, reason: str, acting_user: User) -
             with_history_user(dispute, acting_user).save()
     except IntegrityError:  # another dispute was raised at the same moment
         raise Conflict(gettext(OPEN_DISPUTE), field="invoice", article="10.1") from None
+    if admissibility.pending:
+        _alert_pending(dispute, invoice)
+        return dispute
     if invoice.status != Invoice.Status.PAID:
         invoice.status = Invoice.Status.DISPUTED
         with_history_user(invoice, acting_user).save()
@@ -256,10 +306,120 @@ def dispute_raise(*, invoice: Invoice, amount, reason: str, acting_user: User) -
         recipients=staff_emails(User.Role.BILLING_STAFF, provider=invoice.client.provider_id)
         + client_admin_emails(invoice.client),
         subject=f"Invoice {invoice.number} disputed",
-        body=f"{invoice.currency} {amount} disputed: {reason}\n{withholding.outcome}"
-        + (f"\n{why}" if why else ""),
+        body=f"{invoice.currency} {amount} disputed: {reason}\n{withholding.outcome}",
     )
     return dispute
+
+
+def _alert_pending(dispute: Dispute, invoice: Invoice) -> None:
+    """Tell the provider's billing staff (its mailbox, else its staff; never the other
+    provider's) that a dispute waits for an exchange rate, and the client that it is received."""
+    client = invoice.client
+    notify(
+        key=f"dispute-pending-check:{dispute.pk}",
+        client=client,
+        recipients=staff_emails(User.Role.BILLING_STAFF, provider=client.provider_id),
+        subject=f"Dispute on invoice {invoice.number} pending check: exchange rate needed",
+        body=(
+            f"{invoice.currency} {dispute.amount} disputed by {client}: {dispute.reason}\n"
+            f"{dispute.admissibility_note}\nEnter the rate (admin: Billing → Exchange rates) if the "
+            "daily ECB import does not bring it; the dispute is then admitted or refused (CX 10)."
+        ),
+    )
+    notify(
+        key=f"dispute-raised:{dispute.pk}",
+        client=client,
+        recipients=client_admin_emails(client),
+        subject=f"Invoice {invoice.number} disputed: admissibility pending check",
+        body=(
+            f"{invoice.currency} {dispute.amount} disputed: {dispute.reason}\n"
+            "Whether the amount exceeds the minimum of art. 10 is checked as soon as the exchange "
+            "rate is known; you will be told the outcome. Until then the whole invoice stays due."
+        ),
+    )
+
+
+# --- Pending check: decided when a rate arrives (CX 10) --------------------------------------
+@transaction.atomic
+def dispute_pending_decide(*, dispute_id: int) -> str:
+    """Decide one dispute pending check, if a rate is now known: "admitted" or "refused";
+    "waiting" while no rate is known, "" when it is no longer pending (another run decided it).
+
+    The minimum is converted at the rate in force on the dispute day (the profile's local date
+    it was raised), else at the first rate published after it (`dispute_admissibility` with
+    `later`). Admitted: the dispute opens, with the withholding decided when it was raised
+    (art. 10.2), and the invoice is disputed. Refused: it is rejected with the reason (CX 10).
+    Both are told to the client and the provider's staff.
+    """
+    dispute = (
+        Dispute.objects.select_for_update(of=("self",))
+        .select_related("invoice__provider", "invoice__client")
+        .filter(pk=dispute_id, status=Dispute.Status.PENDING_CHECK)
+        .first()
+    )
+    if dispute is None:
+        return ""
+    invoice = _common.lock_invoice(dispute.invoice)
+    day = local_date(invoice.provider, dispute.raised_at)
+    admissibility = dispute_admissibility(
+        invoice=invoice, amount=dispute.amount, on=day, later=True
+    )
+    if admissibility.pending:
+        return "waiting"
+    now = _common.now()
+    dispute.admissibility_checked_at = now
+    client = invoice.client
+    if admissibility.ok:
+        dispute.status = Dispute.Status.OPEN
+        minimum, how = _dispute_minimum(invoice, day, later=True)
+        dispute.admissibility_note = (
+            f"Admitted on {local_date(invoice.provider, now):%Y-%m-%d} after the pending check: the amount exceeds "
+            f"{invoice.provider.dispute_min_amount_currency} {invoice.provider.dispute_min_amount}{how} (art. 10)."
+        )
+        with_history_user(dispute, None).save()
+        invoice_status_refresh(invoice, acting_user=None)
+        outcome, text = (
+            "admitted",
+            dispute_withholding(
+                invoice=invoice, amount=dispute.amount, allowed=dispute.withholdable
+            ).outcome,
+        )
+    else:
+        dispute.status = Dispute.Status.REJECTED
+        dispute.resolved_at = now
+        dispute.resolution = dispute.admissibility_note = admissibility.text
+        with_history_user(dispute, None).save()
+        outcome, text = "refused", admissibility.text
+    notify(
+        key=f"dispute-pending-decided:{dispute.pk}",
+        client=client,
+        recipients=staff_emails(User.Role.BILLING_STAFF, provider=client.provider_id)
+        + client_admin_emails(client),
+        subject=f"Dispute on invoice {invoice.number} {outcome} (art. 10)",
+        body=f"{invoice.currency} {dispute.amount} disputed: {outcome}.\n{text}\n{dispute.admissibility_note}",
+    )
+    return outcome
+
+
+def disputes_pending_decide(*, batch_size: int = BATCH) -> dict[str, Any]:
+    """Job, and after every imported or entered exchange rate: decide each dispute pending
+    check for which a rate is now known (`dispute_pending_decide`; CX 10). Walks them by key
+    in bounded batches; one that still has no rate waits for the next run."""
+    counts = {"admitted": 0, "refused": 0, "waiting": 0}
+    last_pk = 0
+    while True:
+        ids = list(
+            Dispute.objects.filter(status=Dispute.Status.PENDING_CHECK, pk__gt=last_pk)
+            .order_by("pk")
+            .values_list("pk", flat=True)[:batch_size]
+        )
+        for pk in ids:
+            outcome = dispute_pending_decide(dispute_id=pk)
+            if outcome:
+                counts[outcome] += 1
+        if len(ids) < batch_size:
+            return counts
+        last_pk = ids[-1]
 
 
 # --- Escalation (art. 10.2) ----------------------------------------------------------------
@@ -430,6 +590,14 @@ def dispute_resolve(
     granted = clean_money(granted_amount, field="granted_amount", allow_zero=True, article="10.2")
     dispute = _lock_dispute(dispute)
     invoice = _common.lock_invoice(dispute.invoice)
+    if dispute.status == Dispute.Status.PENDING_CHECK:
+        raise ApplicationError(
+            gettext(
+                "This dispute is pending check: its admissibility awaits an exchange rate (art. 10)."
+            ),
+            field="status",
+            article="10",
+        )
     if dispute.status not in OPEN_DISPUTE_STATUSES:
         raise ApplicationError(
             gettext("This dispute has already been resolved."), field="status", article="10.2"

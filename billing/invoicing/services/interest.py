@@ -17,6 +17,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Max, Q, Sum
 from django.utils.translation import gettext
 
+from accounts import selectors
 from accounts.kernel.dates import add_months, local_date
 from accounts.kernel.errors import ApplicationError, ValidationFailed
 from accounts.kernel.history import with_history_user
@@ -310,7 +311,7 @@ def _next_draft(client: Client, acting_user: User | None) -> Invoice:
         provider=client.provider,
         kind=Invoice.Kind.INVOICE,
         status=Invoice.Status.DRAFT,
-        currency=client.provider.currency,
+        currency=selectors.agreed_currency(client=client),
         reverse_charge=reverse_charge,
         created_by=acting_user,
         notes="Late interest (art. 4.6)",

@@ -25,6 +25,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils.translation import gettext
 
+from accounts import selectors
 from accounts.kernel.dates import local_date
 from accounts.kernel.errors import ApplicationError, ValidationFailed
 from accounts.kernel.history import with_history_user
@@ -282,22 +283,56 @@ def _clean_lines(client: Client, lines) -> tuple[list[InvoiceLine], bool]:
 
 
 # --- Invoices (art. 4.1, 4.5) --------------------------------------------------------------
-def _draft_currency(provider: Provider, currency: str | None) -> str:
-    """The profile's currency, or another one the provider keeps an active account in (art. 4.1, 4.10)."""
-    code = (currency or "").strip().upper()
-    if not code or code == provider.currency:
-        return provider.currency
+def _draft_currency(client: Client, currency: str | None) -> str:
+    """The agreed currency (the agreement's, else the profile's; art. 4.1, CX 3), or another
+    one staff name for this invoice. Any currency but the profile's needs an active account of
+    the provider in it, so the invoice names where to pay (art. 4.10)."""
+    provider = client.provider
+    agreed = selectors.agreed_currency(client=client)
+    code = (currency or "").strip().upper() or agreed
+    if code == provider.currency:
+        return code
     if not BankAccount.objects.filter(provider=provider, currency=code, active=True).exists():
         raise ValidationFailed(
             {
                 "currency": [
-                    f"{provider.name} invoices in {provider.currency} or in a currency it keeps a "
-                    f"bank account in; it has none in {code!r} (art. 4.1, 4.10)."
+                    f"{provider.name} invoices this client in the agreed {agreed} or in a currency "
+                    f"it keeps a bank account in; it has none in {code!r} (art. 4.1, 4.10)."
                 ]
             },
             article="4.1",
         )
     return code
+
+
+def _clean_invoice_term(value) -> int | None:
+    """The invoice's own payment term (art. 4.8, 4.5): whole days from 1 to 365, or None."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    text = str(value).strip()
+    if isinstance(value, bool) or not text.isdigit() or not 1 <= int(text) <= 365:
+        raise ValidationFailed(
+            {
+                "payment_term_days": [
+                    gettext(
+                        "The invoice's payment term is a whole number of days from 1 to 365, or "
+                        "empty for the agreement's (art. 4.5, 4.8)."
+                    )
+                ]
+            },
+            article="4.5",
+        )
+    return int(text)
+
+
+def invoice_payment_term_days(invoice: Invoice) -> int:
+    """The payment term of an invoice (art. 4.5, 4.8): "within fourteen (14) days of the
+    invoice date, unless the Agreement explicitly contains different payment terms" (4.5),
+    and "the payment term applicable to the invoice in question" (4.8, 10.1): the invoice's
+    own term where it states one, else the agreement's, else the profile's 14 days."""
+    if invoice.payment_term_days is not None:
+        return invoice.payment_term_days
+    return selectors.agreed_payment_term_days(client=invoice.client)
 
 
 @transaction.atomic
@@ -311,17 +346,19 @@ def invoice_draft(
     period_end: dt.date | None = None,
     source_key: str | None = None,
     currency: str | None = None,
+    payment_term_days=None,
 ) -> Invoice:
-    """A draft invoice in the provider's currency, prices excluding VAT (art. 4.1).
+    """A draft invoice in the agreed currency, prices excluding VAT (art. 4.1).
 
     Each line is a dict: description, quantity, unit_price, and optionally vat_rate (the
     profile's default; 0 % under the reverse charge for an EU business client, art. 4.9),
     channel and messages. Drafts have no number; `invoice_issue` gives one.
 
-    `currency` is the agreed one when it is not the profile's ("All prices stated are in RMB
-    or RMB equivalents to Euros", art. 4.1; CX 3 "the agreed currency (default: USD)"): only a
-    currency the provider keeps an active bank account in, so the invoice can name where to
-    pay (art. 4.10).
+    The currency is the agreement's ("All prices stated are in RMB or RMB equivalents to
+    Euros", art. 4.1; CX 3 "the agreed currency (default: USD)"); staff may name another
+    `currency` only where the provider keeps an active bank account in it, so the invoice can
+    name where to pay (art. 4.10). `payment_term_days` is the invoice's own term where it
+    states one (art. 4.8, 4.5; `invoice_payment_term_days`).
     """
     if acting_user is not None:
         require_billing_staff(acting_user)
@@ -332,13 +369,15 @@ def invoice_draft(
         )
     built, reverse_charge = _clean_lines(client, lines)
     provider = client.provider
-    currency = _draft_currency(provider, currency)
+    currency = _draft_currency(client, currency)
+    term = _clean_invoice_term(payment_term_days)
     invoice = Invoice(
         client=client,
         provider=provider,
         kind=Invoice.Kind.INVOICE,
         status=Invoice.Status.DRAFT,
         currency=currency,
+        payment_term_days=term,
         reverse_charge=reverse_charge,
         notes=(notes or "").strip(),
         period_start=period_start,
@@ -360,7 +399,7 @@ def _issue(invoice: Invoice, *, acting_user: User | None, invoice_date: dt.date)
     invoice.number = invoice_number_next(provider=provider, year=invoice_date.year)
     invoice.invoice_date = invoice_date
     invoice.due_date = (
-        invoice_date + dt.timedelta(days=provider.payment_term_days)
+        invoice_date + dt.timedelta(days=invoice_payment_term_days(invoice))
         if invoice.kind == Invoice.Kind.INVOICE
         else invoice_date
     )
@@ -379,8 +418,9 @@ def invoice_issue(
     """Issue a draft: the next gapless number, totals from the lines, due date (art. 4.1, 4.5).
 
     "The Client shall pay all invoices without suspension, set-off or deduction within
-    fourteen (14) days of the invoice date" (4.5): the due date is the invoice date plus the
-    profile's payment term. An issued invoice is never edited; it is voided by a credit note.
+    fourteen (14) days of the invoice date, unless the Agreement explicitly contains different
+    payment terms" (4.5): the due date is the invoice date plus the invoice's own term where it
+    states one (4.8), else the agreement's, else the profile's (`invoice_payment_term_days`). An issued invoice is never edited; it is voided by a credit note.
     """
     if acting_user is not None:
         require_billing_staff(acting_user)
@@ -474,7 +514,9 @@ def _refuse_void(invoice: Invoice) -> None:
             gettext("Payments or set-offs are recorded on this invoice; it cannot be voided."),
             field="status",
         )
-    if open_dispute(invoice) is not None:
+    if Dispute.objects.filter(
+        invoice_id=invoice.pk, status__in=_common.UNRESOLVED_DISPUTE_STATUSES
+    ).exists():
         raise ApplicationError(
             gettext("Resolve the open dispute first (art. 10.2)."), field="status", article="10.2"
         )

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.utils.translation import gettext
 
+from accounts import selectors as account_selectors
 from accounts.kernel.errors import ApplicationError, ValidationFailed
 from accounts.kernel.history import with_history_user
 from accounts.kernel.inputs import clean_date
@@ -78,6 +79,25 @@ def _require_agreement(current: Price | None, fixed: bool, reference: str) -> No
         )
 
 
+def _agreed_price_currency(client: Client, currency: str | None) -> str:
+    """Prices are "in the agreed currency (default: USD)" (CX 3), "in RMB or RMB equivalents to
+    Euros" (art. 4.1): the agreement's currency; a price named in another is refused on
+    `currency` and changes nothing."""
+    agreed = account_selectors.agreed_currency(client=client)
+    code = (currency or "").strip().upper()
+    if code and code != agreed:
+        raise ValidationFailed(
+            {
+                "currency": [
+                    f"Prices of this client are in the agreed currency, {agreed}; "
+                    f"a price in {code} is refused (art. 4.1)."
+                ]
+            },
+            article="4.1",
+        )
+    return agreed
+
+
 @transaction.atomic
 def price_set(
     *,
@@ -88,8 +108,10 @@ def price_set(
     acting_user: User,
     fixed: bool = False,
     agreement_reference: str = "",
+    currency: str | None = None,
 ) -> Price:
-    """Set a client's price per message on a channel from a day (art. 4.2, 4.3).
+    """Set a client's price per message on a channel from a day (art. 4.2, 4.3), in the
+    agreed currency (`_agreed_price_currency`; CX 3 "in the agreed currency (default: USD)").
 
     "If a fixed price has been expressly agreed ... CM is only entitled to change the agreed
     fixed price(s) after written agreement by the Client" (4.3): replacing a fixed price, and
@@ -106,6 +128,7 @@ def price_set(
     client = (
         Client.objects.select_for_update(of=("self",)).select_related("provider").get(pk=client.pk)
     )
+    price_currency = _agreed_price_currency(client, currency)
     current = (
         Price.objects.filter(client=client, channel=channel, valid_from__lte=valid_from)
         .order_by("-valid_from")
@@ -118,7 +141,7 @@ def price_set(
     old = _price_before(price)
     price.unit_price, price.currency, price.fixed, price.agreement_reference = (
         price_value,
-        client.provider.currency,
+        price_currency,
         bool(fixed),
         reference,
     )

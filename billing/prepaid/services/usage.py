@@ -62,13 +62,15 @@ _CLIENTS_SQL = None
 
 
 def _clients_sql() -> str:
-    """Each client with what the batch needs, in one query: its billing mode, currency and
+    """Each client with what the batch needs, in one query: its billing mode, agreed currency
+    (the agreement's, else the profile's; art. 4.1, CX 3) and
     notice percentage, and the facts accounts' messaging rule decides from (the client's
     status, its agreement's status, the causes of its open suspensions; art. 7.1)."""
     global _CLIENTS_SQL
     if _CLIENTS_SQL is None:
         _CLIENTS_SQL = f"""
-            SELECT c.id, c.billing_mode, c.status, p.currency, p.limit_notice_pct, a.status,
+            SELECT c.id, c.billing_mode, c.status, COALESCE(NULLIF(a.currency, ''), p.currency),
+                   p.limit_notice_pct, a.status,
                    (SELECT array_agg(s.cause) FROM {Suspension._meta.db_table} s
                      WHERE s.client_id = c.id AND s.ended_at IS NULL)
               FROM {Client._meta.db_table} c

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
+from accounts import selectors
 from accounts.kernel import roles
 from accounts.kernel.dates import add_months, local_date, local_midnight
 from accounts.kernel.errors import Conflict, ValidationFailed
@@ -58,11 +59,33 @@ def require_idempotency_key(key: str) -> None:
 
 # --- Wallet and top-up (art. 29.1, 29.3) ---------------------------------------------------
 def wallet_for_client(*, client: Client) -> Wallet:
-    """The client's one wallet, in its provider's currency (art. 29.1); made on first use."""
-    wallet, _ = Wallet.objects.get_or_create(
-        client=client, defaults={"currency": client.provider.currency}
-    )
+    """The client's one wallet, in the agreed currency (art. 29.1; art. 4.1 / CX 3: the
+    agreement's, else the profile's); made on first use. A wallet that never held money
+    follows a later change of the agreed currency; one with ledger entries keeps its own."""
+    currency = selectors.agreed_currency(client=client)
+    wallet, _ = Wallet.objects.get_or_create(client=client, defaults={"currency": currency})
+    if wallet.currency != currency and not LedgerEntry.objects.filter(wallet=wallet).exists():
+        Wallet.objects.filter(pk=wallet.pk, balance=0).update(currency=currency)
+        wallet.refresh_from_db(fields=["currency"])
     return wallet
+
+
+def require_agreed_currency(wallet: Wallet, currency: str | None) -> None:
+    """Money moves in the wallet in the agreed currency only (art. 4.1 / CX 3, art. 29.1): a
+    top-up named in another currency, or into a wallet kept in a currency the agreement no
+    longer names, is refused on `currency` and changes nothing."""
+    agreed = selectors.agreed_currency(client=wallet.client)
+    code = (currency or "").strip().upper() or wallet.currency
+    if code != agreed or wallet.currency != agreed:
+        raise ValidationFailed(
+            {
+                "currency": [
+                    f"The agreed currency is {agreed} and the wallet is kept in {wallet.currency}; "
+                    f"a top-up in {code} is refused (art. 4.1, 29.1)."
+                ]
+            },
+            article="4.1",
+        )
 
 
 def credit_lot_dates(*, provider, received_at: dt.datetime) -> dict[str, Any]:
@@ -93,8 +116,10 @@ def wallet_top_up(
     reference: str,
     idempotency_key: str,
     acting_user: User | None = None,
+    currency: str | None = None,
 ) -> CreditLot:
-    """A payment received becomes a credit lot (art. 29.1, 29.3).
+    """A payment received becomes a credit lot (art. 29.1, 29.3), in the agreed currency
+    (`require_agreed_currency`: a top-up in another one is refused on `currency`).
 
     "Pre-paid credits and balance can be used by the Pre-Paid Client the day following the
     day the amount is received by CM. Pre-paid credit ... will expire twelve (12) months after
@@ -119,6 +144,7 @@ def wallet_top_up(
                 field="idempotency_key",
             )
         return existing.lot
+    require_agreed_currency(wallet, currency)
     if wallet.balance + amount > MAX_AMOUNT:
         raise ValidationFailed(
             {

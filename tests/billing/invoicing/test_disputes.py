@@ -47,7 +47,9 @@ NO_RATE_IN_FORCE = (
     ("EUR", "CNY", "7.8000", D(2026, 1, 1)),
 )
 
-# (profile, rates, net line → invoice total incl. VAT, disputed amount, admissible)
+PENDING = "pending"  # no rate for the minimum: the dispute waits as "pending check" (issue 12 §5)
+
+# (profile, rates, net line → invoice total incl. VAT, disputed amount, admissible / PENDING)
 ADMISSIBILITY = [
     # cxengage-nl: more than EUR 150 in the invoice's USD ... (3 % of 1000.00 is 30.00: the amount decides)
     ("cxengage-nl", EUR_USD, "826.45", "1000.00", "149.99", False),
@@ -73,12 +75,12 @@ ADMISSIBILITY = [
     # the pair kept the other way round (USD → EUR) is used inversely
     ("cxengage-nl", USD_EUR, "826.45", "1000.00", "163.04", False),
     ("cxengage-nl", USD_EUR, "826.45", "1000.00", "163.05", True),
-    # no EUR/USD rate in force: the minimum is not checked, in the client's favour ...
-    ("cxengage-nl", NO_RATE_IN_FORCE, "826.45", "1000.00", "149.99", True),
-    ("cxengage-nl", (), "826.45", "1000.00", "100.00", True),
-    # ... but the 3 % share still is
+    # no EUR/USD rate in force: never decided without one, the dispute waits pending check ...
+    ("cxengage-nl", NO_RATE_IN_FORCE, "826.45", "1000.00", "149.99", PENDING),
+    ("cxengage-nl", (), "826.45", "1000.00", "100.00", PENDING),
+    # ... but a share of at most 3 % is refused at once, rate or not
     ("cxengage-nl", (), "826.45", "1000.00", "30.00", False),
-    ("cxengage-nl", (), "826.45", "1000.00", "30.01", True),
+    ("cxengage-nl", (), "826.45", "1000.00", "30.01", PENDING),
     # cm-cn: any amount, rates or not
     ("cm-cn", (), "1000.00", "1060.00", "0.01", True),
     ("cm-cn", (), "1000.00", "1060.00", "1.00", True),
@@ -113,7 +115,13 @@ def test_dispute_admissibility_per_profile(
     invoice = issued(client, billing_staff, [line(net)], invoice_date=D(2026, 3, 1))
     assert invoice.total == Dec(total)
 
-    if admissible:
+    if admissible == PENDING:
+        dispute = raise_(invoice, admin, amount)
+        assert dispute.status == Dispute.Status.PENDING_CHECK
+        invoice.refresh_from_db()
+        assert invoice.status == Invoice.Status.ISSUED  # nothing withheld until admitted
+        assert invoice_services.invoice_due_now(invoice) == invoice.total
+    elif admissible:
         dispute = raise_(invoice, admin, amount)
         assert dispute.status == Dispute.Status.OPEN
         invoice.refresh_from_db()
@@ -144,20 +152,34 @@ def test_the_refusal_names_the_minimum_in_both_currencies_and_the_rate(billing_s
     )
 
 
-def test_a_dispute_admitted_without_a_rate_says_so_to_staff(billing_staff, clock):
+def test_a_dispute_without_a_rate_waits_pending_check_and_staff_are_alerted(billing_staff, clock):
     from accounts.models import Provider
 
-    client = company(Provider.objects.get(code="cxengage-nl"))
+    cx = Provider.objects.get(code="cxengage-nl")
+    cx.staff_email = "billing@cxengage.test"
+    cx.save()
+    client = company(cx)
     clock.set(D(2026, 3, 1))
     invoice = issued(client, billing_staff, [line("826.45")], invoice_date=D(2026, 3, 1))
 
     dispute = raise_(invoice, admin_of(client), "100.00")
 
-    assert "not checked" in dispute.admissibility_note
+    assert dispute.status == Dispute.Status.PENDING_CHECK
     assert "EUR/USD" in dispute.admissibility_note and "2026-03-01" in dispute.admissibility_note
-    assert dispute.history.latest().admissibility_note == dispute.admissibility_note
-    body = Notification.objects.get(key=f"dispute-raised:{dispute.pk}").body
-    assert dispute.admissibility_note in body
+    assert dispute.history.latest().status == Dispute.Status.PENDING_CHECK
+    alert = Notification.objects.get(key=f"dispute-pending-check:{dispute.pk}")
+    assert alert.recipients[0] == "billing@cxengage.test"
+    assert dispute.admissibility_note in alert.body
+    assert "pending check" in Notification.objects.get(key=f"dispute-raised:{dispute.pk}").subject
+    # a second dispute on the same invoice is refused while it waits
+    with pytest.raises(ApplicationError):
+        raise_(invoice, admin_of(client), "120.00")
+    # staff cannot resolve it before its admissibility is decided
+    with pytest.raises(ApplicationError) as refused:
+        dispute_services.dispute_resolve(
+            dispute=dispute, granted_amount="0", resolution="no", acting_user=billing_staff
+        )
+    assert refused.value.article == "10"
 
 
 def test_a_dispute_checked_against_a_rate_has_no_note(billing_staff, clock):
@@ -189,6 +211,7 @@ def test_only_a_disputed_part_above_5_percent_excluding_vat_may_be_withheld(
 ):
     from accounts.models import Provider
 
+    rates(*EUR_USD)
     client = company(Provider.objects.get(code=profile))
     clock.set(D(2026, 3, 1))
     invoice = issued(client, billing_staff, [line(net)], invoice_date=D(2026, 3, 1))
@@ -265,6 +288,7 @@ def test_escalation_opens_20_working_days_after_the_due_date_on_the_profile_cale
 ):
     from accounts.models import Provider
 
+    rates(*EUR_USD)
     client = company(Provider.objects.get(code=profile))
     clock.set(invoice_date)
     invoice = issued(client, billing_staff, [line("10000.00")], invoice_date=invoice_date)

@@ -140,6 +140,18 @@ class InvoiceListApi(Api):
         notes = serializers.CharField(required=False, allow_blank=True, default="")
         period_start = serializers.DateField(required=False, allow_null=True, default=None)
         period_end = serializers.DateField(required=False, allow_null=True, default=None)
+        currency = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="ISO 4217; the agreement's currency when omitted (art. 4.1, CX 3)",
+        )
+        payment_term_days = serializers.IntegerField(
+            required=False,
+            allow_null=True,
+            default=None,
+            help_text="the invoice's own payment term in days; the agreement's when omitted (art. 4.5, 4.8)",
+        )
 
     @extend_schema(
         tags=["invoices"],
@@ -181,7 +193,8 @@ class InvoiceListApi(Api):
         responses=responses(201, InvoiceDetailSerializer),
     )
     def post(self, request):
-        """Staff draft a manual invoice; prices exclude VAT, in the provider's currency (art. 4.1)."""
+        """Staff draft a manual invoice; prices exclude VAT, in the agreed currency (art. 4.1, CX 3),
+        due after the invoice's own payment term or else the agreement's (art. 4.5, 4.8)."""
         data = self.input(request)
         client = account_selectors.client_get(user=request.user, pk=data["client"])
         draft = invoice_services.invoice_draft(
@@ -191,6 +204,8 @@ class InvoiceListApi(Api):
             notes=data["notes"],
             period_start=data["period_start"],
             period_end=data["period_end"],
+            currency=data["currency"],
+            payment_term_days=data["payment_term_days"],
         )
         return self.present(invoice_answer(request, draft), InvoiceDetailSerializer, status=201)
 

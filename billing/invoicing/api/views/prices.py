@@ -90,6 +90,12 @@ class PriceListApi(Api):
             default="",
             help_text="the written agreement, required for a fixed price (art. 4.3)",
         )
+        currency = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="ISO 4217; must be the agreement's currency (art. 4.1), which it defaults to",
+        )
 
     @extend_schema(
         tags=["prices"],

@@ -193,6 +193,12 @@ class TopUpApi(Api):
         amount = AmountField(help_text='a decimal string, e.g. "500.00"')
         received_at = MomentField(help_text="when the payment was received")
         reference = serializers.CharField(allow_blank=True, help_text="the payment's reference")
+        currency = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            default="",
+            help_text="ISO 4217; must be the agreed currency (art. 4.1), which it defaults to",
+        )
 
         def validate_amount(self, value):
             # CharField would turn a JSON number into text; a float is never an amount (DESIGN.md, Money).
@@ -252,6 +258,7 @@ class TopUpApi(Api):
                 reference=data["reference"],
                 idempotency_key=f"api:{key}",
                 acting_user=request.user,
+                currency=data["currency"],
             )
             lot = CreditLot.objects.select_related("wallet").get(pk=lot.pk)
             return self.present(lot, CreditLotSerializer, status=201)
