@@ -13,3 +13,9 @@ class PortalConfig(AppConfig):
         from accounts.admin_scoping import scope_admin_site
 
         scope_admin_site(admin.site)
+
+        # Costs the client bears, recorded by accounts and data processing, billed by billing
+        # (art. 7.3, 21.5.2, 21.6, 21.7.2).
+        from .recharges import connect
+
+        connect()

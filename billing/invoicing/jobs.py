@@ -3,7 +3,16 @@ them (see portal/jobs.py)."""
 
 from accounts.kernel.jobs import job
 
-from .services import deposits, disputes, fapiao, invoices, prices, suspension, usage_invoices
+from .services import (
+    deposits,
+    disputes,
+    fapiao,
+    interest,
+    invoices,
+    prices,
+    suspension,
+    usage_invoices,
+)
 
 JOBS = dict(
     [
@@ -11,6 +20,8 @@ JOBS = dict(
         job(usage_invoices.invoice_usage),
         # art. 4.5: invoices unpaid after their due date become overdue.
         job(invoices.invoices_mark_overdue),
+        # art. 4.6: the past month's late interest on an invoice of its own, once per client-month.
+        job(interest.interest_charge_overdue),
         # art. 7.1: an invoice overdue by the profile's grace period suspends the client, once.
         job(suspension.suspend_for_non_payment),
         # art. 4.7: deposit refunds coming due (14 days ahead) and overdue, flagged once each.

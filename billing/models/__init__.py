@@ -37,6 +37,7 @@ from .prepaid import (
     Wallet,
     money_field,
 )
+from .recharges import Recharge
 from .statements import StatementEntry, StatementImport
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "MessagePayment",
     "Payment",
     "Price",
+    "Recharge",
     "PriceCause",
     "PriceChange",
     "RestitutionRequest",
