@@ -37,6 +37,7 @@ from accounts.kernel.money import MAX_AMOUNT, round_money, to_decimal
 from accounts.models import Client, User
 from billing.models import Chargeback, Invoice, Recharge
 
+from . import _common
 from .exchange_rates import convert
 from .invoices import invoice_draft, invoice_issue
 
@@ -183,6 +184,7 @@ def record_recharge(
         source_id=source_id[:64],
         description=(description or "").strip()[:300] or Recharge.Kind(kind).label,
         recorded_by=acting_user,
+        recorded_at=_common.now(),
     )
     try:
         with transaction.atomic():
