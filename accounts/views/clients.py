@@ -19,6 +19,7 @@ from accounts.forms import (
     OnboardingInviteForm,
     OptionalReasonForm,
     ReasonForm,
+    ResumeForm,
     SuspendForm,
     TerminateForm,
     add_service_error,
@@ -32,7 +33,7 @@ from .base import registration_history
 ACTION_FORMS = {
     "reject_form": ReasonForm,
     "suspend_form": SuspendForm,
-    "resume_form": ReasonForm,
+    "resume_form": ResumeForm,
     "data_request_form": DataRequestLogForm,
     "notice_form": OptionalReasonForm,
     "default_form": DefaultNoticeForm,

@@ -23,8 +23,9 @@ class Recharge(models.Model):
         CHARGEBACK_DEBT = "chargeback_debt", _("Credit used from a charged-back top-up")
         CHARGEBACK_FEE = "chargeback_fee", _("Chargeback fee")
         DSR_ASSISTANCE = "dsr_assistance", _("Assistance with a data-subject request")
-        COMPLIANCE_ASSISTANCE = "compliance_assistance", _(
-            "Assistance with an impact assessment or prior consultation"
+        COMPLIANCE_ASSISTANCE = (
+            "compliance_assistance",
+            _("Assistance with an impact assessment or prior consultation"),
         )
         AUDIT_TIME = "audit_time", _("Time spent on an audit")
         ACTIVATION = "activation", _("Activation costs on resumption")

@@ -469,11 +469,7 @@ def audit_complete(
     if hours_spent not in (None, ""):
         if not audit.is_audit:
             raise ValidationFailed(
-                {
-                    "hours_spent": [
-                        gettext("Only an audit's time is reimbursed (art. 21.7.2).")
-                    ]
-                },
+                {"hours_spent": [gettext("Only an audit's time is reimbursed (art. 21.7.2).")]},
                 article="21.7.2",
             )
         audit.hours_spent = _hours(hours_spent)

@@ -19,8 +19,8 @@ from accounts.kernel.dates import add_months
 from accounts.kernel.errors import ApplicationError, ValidationFailed
 from accounts.kernel.history import save_with_history
 from accounts.kernel.inputs import clean_text, optional_text
-from accounts.kernel.signals import client_cost_incurred
 from accounts.kernel.notifications import client_admin_emails, notify
+from accounts.kernel.signals import client_cost_incurred
 from accounts.models import Client, User
 from accounts.models.clients import callback_secret_new
 from dataprocessing.models import DataSubjectRequest, DsrCallback

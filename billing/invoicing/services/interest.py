@@ -302,13 +302,20 @@ def _next_draft(client: Client, acting_user: User | None, source_key: str | None
         keyed = Invoice.objects.select_for_update().filter(source_key=source_key).first()
         if keyed is not None:
             return keyed
-    draft = None if source_key is not None else (
-        Invoice.objects.select_for_update()
-        .filter(
-            client=client, kind=Invoice.Kind.INVOICE, status=Invoice.Status.DRAFT, source_key=None
+    draft = (
+        None
+        if source_key is not None
+        else (
+            Invoice.objects.select_for_update()
+            .filter(
+                client=client,
+                kind=Invoice.Kind.INVOICE,
+                status=Invoice.Status.DRAFT,
+                source_key=None,
+            )
+            .order_by("-pk")
+            .first()
         )
-        .order_by("-pk")
-        .first()
     )
     if draft is not None:
         return draft

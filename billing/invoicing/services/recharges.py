@@ -168,8 +168,8 @@ def record_recharge(
     if not source_kind or not source_id:
         raise ValidationFailed({"source": [gettext("Name the source of the recharge.")]})
     # the client's row first: recharges and its monthly invoice run one at a time
-    client = Client.objects.select_for_update(of=("self",)).select_related("provider").get(
-        pk=client.pk
+    client = (
+        Client.objects.select_for_update(of=("self",)).select_related("provider").get(pk=client.pk)
     )
     existing = _existing(kind, source_kind, source_id, client)
     if existing is not None or value == 0:
@@ -284,6 +284,8 @@ def chargeback_debt_record(
     )
 
 
-def chargeback_recorded_receiver(sender: object, *, chargeback: Chargeback, acting_user, **_) -> None:
+def chargeback_recorded_receiver(
+    sender: object, *, chargeback: Chargeback, acting_user, **_
+) -> None:
     """billing/apps.py connects prepaid's `chargeback_recorded` here."""
     chargeback_debt_record(chargeback=chargeback, acting_user=acting_user)

@@ -227,3 +227,59 @@ def test_an_unknown_kind_or_a_negative_amount_is_refused(cm, clock):
     assert exc.value.field == "amount"
     assert not Recharge.objects.exists()
     assert D(2026, 3, 2) == clock.moment.date()
+
+
+# --- pages and API ------------------------------------------------------------------------
+def _two_clients_with_recharges(cm):
+    from tests.billing.invoicing.factories import admin_of
+
+    mine, theirs = company(cm), company(cm)
+    record_recharge(
+        mine, "activation", "11.00", SourceRef("accounts.suspension", 1), description="mine"
+    )
+    record_recharge(
+        theirs, "activation", "22.00", SourceRef("accounts.suspension", 2), description="theirs"
+    )
+    return mine, admin_of(mine), theirs
+
+
+def test_the_client_sees_its_own_recharges_on_its_invoice_pages_and_staff_see_them(
+    cm, as_user, billing_staff, clock
+):
+    mine, admin, theirs = _two_clients_with_recharges(cm)
+
+    page = as_user(admin).get("/billing/recharges/")
+    text = page.content.decode()
+    assert page.status_code == 200 and "mine" in text and "theirs" not in text
+    assert "/billing/recharges/" in as_user(admin).get("/billing/invoices/").content.decode()
+
+    staff_page = as_user(billing_staff).get(f"/billing/recharges/?client={theirs.pk}")
+    assert "theirs" in staff_page.content.decode() and "mine" not in staff_page.content.decode()
+
+
+def test_the_api_lists_the_clients_recharges_with_their_source(cm, api, billing_staff, clock):
+    mine, admin, theirs = _two_clients_with_recharges(cm)
+
+    rows = api(admin).get("/api/v1/recharges/").json()["results"]
+    assert [(r["description"], r["source_kind"], r["article"], r["status"]) for r in rows] == [
+        ("mine", "accounts.suspension", "7.3", "pending")
+    ]
+    assert len(api(billing_staff).get("/api/v1/recharges/?status=pending").json()["results"]) == 2
+    assert api(admin).get("/api/v1/recharges/?status=nope").status_code == 400
+
+
+def test_staff_complete_an_audit_with_its_hours_through_the_api(
+    cm, api, compliance_officer, clock
+):
+    client = prepaid_client(cm)
+    audit = AuditRequestFactory(
+        client=client,
+        status=AuditRequest.Status.REPORT_SHARED,
+        reimbursement_rate=Decimal("100.00"),
+        reimbursement_currency="CNY",
+    )
+    answer = api(compliance_officer).post(
+        f"/api/v1/audit-requests/{audit.pk}/complete/", {"hours_spent": "2.5"}, format="json"
+    )
+    assert answer.status_code == 200 and answer.json()["hours_spent"] == "2.50"
+    assert Recharge.objects.get(client=client).amount == Decimal("250.00")

@@ -46,7 +46,10 @@ def test_after_partial_use_the_used_part_is_owed_on_an_invoice_due_after_the_ter
     chargeback = chargeback_record(lot=lot, reference="CB-1", reason="", acting_user=billing_staff)
 
     # then 70 is reversed and 30 is owed, at 0 % VAT, due after the payment term (art. 4.5)
-    assert (chargeback.reversed_amount, chargeback.used_amount) == (Decimal("70.00"), Decimal("30.00"))
+    assert (chargeback.reversed_amount, chargeback.used_amount) == (
+        Decimal("70.00"),
+        Decimal("30.00"),
+    )
     [invoice] = _debts(prepaid)
     assert invoice.status == Invoice.Status.ISSUED and invoice.number
     assert (invoice.subtotal, invoice.vat_amount, invoice.total) == (
@@ -86,7 +89,11 @@ def test_credit_that_expired_unused_is_not_owed(wallet, prepaid, billing_staff):
     bought = timezone.now() - dt.timedelta(days=400)
     lot = top_up(wallet, "80.00", bought)
     wallet_debit(
-        wallet=wallet, amount="20.00", idempotency_key="e1", cause="sms", at=bought + dt.timedelta(days=2)
+        wallet=wallet,
+        amount="20.00",
+        idempotency_key="e1",
+        cause="sms",
+        at=bought + dt.timedelta(days=2),
     )
     credit_expire()
     lot.refresh_from_db()
