@@ -81,4 +81,4 @@ class Recharge(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+        return f"Recharge #{self.pk}: {self.kind} {self.currency} {self.amount}"

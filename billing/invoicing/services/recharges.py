@@ -22,6 +22,7 @@ billing and dataprocessing never import each other: data processing and accounts
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -86,7 +87,9 @@ def recharges_link(invoice: Invoice, recharges: Iterable[Recharge], first_positi
         recharge.save(update_fields=["invoice", "invoice_line", "status"])
 
 
-def recharges_pending(*, client: Client, currency: str, before=None) -> list[Recharge]:
+def recharges_pending(
+    *, client: Client, currency: str, before: dt.datetime | None = None
+) -> list[Recharge]:
     """The client's recharges waiting for an invoice in `currency`, locked, oldest first (recorded
     before `before` when given: the end of the billing period)."""
     qs = Recharge.objects.select_for_update().filter(
@@ -182,7 +185,7 @@ def record_recharge(
         vat_applies=vat_applies,
         source_kind=source_kind[:40],
         source_id=source_id[:64],
-        description=(description or "").strip()[:300] or Recharge.Kind(kind).label,
+        description=(description or "").strip()[:300] or str(Recharge.Kind(kind).label),
         recorded_by=acting_user,
         recorded_at=_common.now(),
     )
@@ -208,7 +211,7 @@ def recharge_lines_for(recharges: list[Recharge]) -> list[dict[str, Any]]:
     return [recharge_line(r) for r in recharges]
 
 
-def _fee_in(chargeback: Chargeback, currency: str, day) -> Decimal | None:
+def _fee_in(chargeback: Chargeback, currency: str, day: dt.date) -> Decimal | None:
     """The profile's chargeback fee in `currency` (converted at the rate in force), or None."""
     provider = chargeback.lot.wallet.client.provider
     if provider.chargeback_fee is None:
@@ -285,7 +288,7 @@ def chargeback_debt_record(
 
 
 def chargeback_recorded_receiver(
-    sender: object, *, chargeback: Chargeback, acting_user, **_
+    sender: object, *, chargeback: Chargeback, acting_user: User | None, **_: object
 ) -> None:
     """billing/apps.py connects prepaid's `chargeback_recorded` here."""
     chargeback_debt_record(chargeback=chargeback, acting_user=acting_user)

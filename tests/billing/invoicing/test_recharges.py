@@ -268,9 +268,7 @@ def test_the_api_lists_the_clients_recharges_with_their_source(cm, api, billing_
     assert api(admin).get("/api/v1/recharges/?status=nope").status_code == 400
 
 
-def test_staff_complete_an_audit_with_its_hours_through_the_api(
-    cm, api, compliance_officer, clock
-):
+def test_staff_complete_an_audit_with_its_hours_through_the_api(cm, api, compliance_officer, clock):
     client = prepaid_client(cm)
     audit = AuditRequestFactory(
         client=client,
