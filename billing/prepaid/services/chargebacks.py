@@ -110,9 +110,16 @@ def chargeback_record(
     return chargeback
 
 
-def account_reopen(*, client: Client, reason: str, acting_user: User) -> int:
-    """Staff reopen an account closed after a chargeback (art. 29.4), saying why."""
+def account_reopen(
+    *, client: Client, reason: str, acting_user: User, activation_cost: object = None
+) -> int:
+    """Staff reopen an account closed after a chargeback (art. 29.4), saying why; activation
+    costs given are charged to the client (art. 7.3, `client_resume`)."""
     roles.require_billing_staff(acting_user)
     return account_services.client_resume(
-        client=client, acting_user=acting_user, reason=reason, cause=Suspension.Cause.CHARGEBACK
+        client=client,
+        acting_user=acting_user,
+        reason=reason,
+        cause=Suspension.Cause.CHARGEBACK,
+        activation_cost=activation_cost,
     )

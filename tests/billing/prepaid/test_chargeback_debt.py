@@ -176,3 +176,17 @@ def test_the_debt_is_collected_like_any_invoice(wallet, prepaid, billing_staff):
     )
     invoice.refresh_from_db()
     assert invoice.status == Invoice.Status.PAID
+
+
+def test_reopening_after_a_chargeback_with_activation_costs_bills_them(
+    wallet, prepaid, billing_staff
+):
+    from billing.prepaid.services.chargebacks import account_reopen
+
+    chargeback_record(lot=_lot(wallet), reference="CB-R", reason="", acting_user=billing_staff)
+    account_reopen(
+        client=prepaid, reason="Paid by transfer.", acting_user=billing_staff, activation_cost="15"
+    )
+    [recharge] = Recharge.objects.filter(client=prepaid)
+    assert recharge.kind == Recharge.Kind.ACTIVATION and recharge.amount == Decimal("15.00")
+    assert recharge.invoice.status == Invoice.Status.ISSUED
