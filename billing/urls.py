@@ -67,6 +67,7 @@ urlpatterns = [
     path("deposits/demand/", invoicing_views.deposit_demand, name="deposit_demand"),
     path("deposits/<int:pk>/<str:action>/", invoicing_views.deposit_action, name="deposit_action"),
     path("set-offs/", invoicing_views.set_offs, name="set_offs"),
+    path("recharges/", invoicing_views.recharges, name="recharges"),
     path("set-offs/record/", invoicing_views.set_off_record, name="set_off_record"),
     path("disputes/", invoicing_views.disputes, name="disputes"),
     path("disputes/<int:pk>/<str:action>/", invoicing_views.dispute_action, name="dispute_action"),

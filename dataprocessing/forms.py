@@ -175,6 +175,19 @@ class AuditAgreeForm(forms.Form):
     )
 
 
+class AuditCompleteForm(forms.Form):
+    hours_spent = forms.DecimalField(
+        label=_("Hours spent"),
+        required=False,
+        min_value=0,
+        max_digits=8,
+        decimal_places=2,
+        help_text=_(
+            "the provider's time on the audit, reimbursed at the agreed rate (art. 21.7.2)"
+        ),
+    )
+
+
 class FileForm(forms.Form):
     file = forms.FileField(
         label=_("File"),

@@ -196,8 +196,21 @@ class AuditRequest(models.Model):
     scope = models.TextField(blank=True)
     timing = models.TextField(blank=True)
     duration_days = models.PositiveSmallIntegerField(null=True, blank=True)
-    reimbursement_rate = models.DecimalField(max_digits=12, decimal_places=2, null=True, blank=True)
+    reimbursement_rate = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("per hour of the provider's time, excluding VAT (art. 21.7.2)"),
+    )
     reimbursement_currency = models.CharField(max_length=3, blank=True)
+    hours_spent = models.DecimalField(
+        max_digits=8,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("the provider's time expended on the audit, reimbursed (art. 21.7.2)"),
+    )
     client_agreed_at = models.DateTimeField(null=True, blank=True)
     client_agreed_by = models.ForeignKey(
         USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"

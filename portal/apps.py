@@ -20,3 +20,8 @@ class PortalConfig(AppConfig):
         webhook_events.connect()
         # billing's part of a termination (art. 15.6, 29.6): accounts signals, portal wires
         termination.connect()
+        # Costs the client bears, recorded by accounts and data processing, billed by billing
+        # (art. 7.3, 21.5.2, 21.6, 21.7.2).
+        from .recharges import connect
+
+        connect()

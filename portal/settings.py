@@ -204,6 +204,8 @@ CELERY_BEAT_SCHEDULE = {
     # billing: invoicing (the monthly run waits until the period has closed in Amsterdam)
     "invoice_usage": _job("invoice_usage", crontab(minute=0, hour=3, day_of_month="1-3")),
     "invoices_mark_overdue": _job("invoices_mark_overdue", crontab(minute=40)),
+    # art. 4.6: the month's interest, after the month has closed everywhere (idempotent per month)
+    "interest_charge_overdue": _job("interest_charge_overdue", crontab(minute=30, hour=4)),
     "suspend_for_non_payment": _job("suspend_for_non_payment", crontab(minute=45)),
     "deposit_refunds_flag": _job("deposit_refunds_flag", crontab(minute=50, hour=6)),
     "fapiao_overdue_flag": _job("fapiao_overdue_flag", crontab(minute=55)),

@@ -150,6 +150,15 @@ class Suspension(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
     end_reason = models.TextField(blank=True)
+    # art. 7.3: "the activation costs which CM incurs in this respect will be charged to the Client"
+    activation_cost = models.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("activation costs charged on resumption (art. 7.3), excluding VAT"),
+    )
+    activation_cost_currency = models.CharField(max_length=3, blank=True, default="")
 
     history = HistoricalRecords()
 

@@ -100,6 +100,15 @@ class Provider(models.Model):
     # art. 29.7
     inactive_deletion_months = models.PositiveSmallIntegerField(default=3)
     inactive_warning_days = models.PositiveSmallIntegerField(default=14)
+    # art. 29.4: the fee the provider charges for a charged-back top-up (none: no fee)
+    chargeback_fee = models.DecimalField(
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        help_text=_("charged to the client for each charged-back top-up (art. 29.4); empty: none"),
+    )
+    chargeback_fee_currency = models.CharField(max_length=3, blank=True, default="")
     # art. 5.6
     registration_data_working_days = models.PositiveSmallIntegerField(default=3)
     # art. 13.6
@@ -156,6 +165,16 @@ class Provider(models.Model):
 
     class Meta:
         ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(chargeback_fee__isnull=True)
+                | (models.Q(chargeback_fee__gt=0) & ~models.Q(chargeback_fee_currency="")),
+                name="chargeback_fee_positive_with_currency",
+                violation_error_message=(
+                    "A chargeback fee is a positive amount with its currency (art. 29.4)."
+                ),
+            )
+        ]
 
     def __str__(self) -> str:
         return self.name

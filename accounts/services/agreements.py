@@ -25,7 +25,9 @@ from accounts.kernel.errors import (
     from_django_validation_error,
 )
 from accounts.kernel.history import with_history_user
+from accounts.kernel.money import round_money, to_decimal
 from accounts.kernel.notifications import client_recipients, notify, staff_emails
+from accounts.kernel.signals import client_cost_incurred
 from accounts.kernel.uploads import document_check
 from accounts.models import (
     Agreement,
@@ -779,13 +781,31 @@ def client_suspend(
 
 @transaction.atomic
 def client_resume(
-    *, client: Client, acting_user: User | None, reason: str, cause: str | None = None
+    *,
+    client: Client,
+    acting_user: User | None,
+    reason: str,
+    cause: str | None = None,
+    activation_cost: object = None,
 ) -> int:
-    """Resume once the reason is removed (art. 7.3); ends the open suspension(s) of `cause` (all if None)."""
+    """Resume once the reason is removed (art. 7.3); ends the open suspension(s) of `cause` (all if None).
+
+    "If applicable, the activation costs which CM incurs in this respect will be charged to the
+    Client" (art. 7.3): an `activation_cost` above zero (excluding VAT, in the provider's
+    currency) is kept on the suspension that ends and sent as `client_cost_incurred`, which
+    billing recharges (portal/recharges.py)."""
     if acting_user is not None:
         roles.require_staff(acting_user)
     if not (reason or "").strip():
         raise ValidationFailed({"reason": [gettext("Say why the service resumes (art. 7.3).")]})
+    cost = None
+    if activation_cost not in (None, ""):
+        cost = round_money(to_decimal(activation_cost, field="activation_cost"))
+        if cost < 0:
+            raise ValidationFailed(
+                {"activation_cost": [gettext("Activation costs are zero or more (art. 7.3).")]},
+                article="7.3",
+            )
     Client.objects.select_for_update().get(pk=client.pk)
     open_ = Suspension.objects.filter(client=client, ended_at=None)
     if cause:
@@ -794,11 +814,27 @@ def client_resume(
     if not suspensions:
         raise ApplicationError(gettext("The client is not suspended."), field="status")
     now = timezone.now()
-    for suspension in suspensions:
+    for i, suspension in enumerate(sorted(suspensions, key=lambda x: x.pk)):
         suspension.ended_at = now
         suspension.ended_by = acting_user
         suspension.end_reason = reason.strip()
+        if i == 0 and cost:
+            suspension.activation_cost = cost
+            suspension.activation_cost_currency = client.provider.currency
         with_history_user(suspension, acting_user).save()
+        if i == 0 and cost:
+            client_cost_incurred.send(
+                sender=Suspension,
+                client=client,
+                kind="activation",
+                amount=cost,
+                currency=suspension.activation_cost_currency,
+                source_kind="accounts.suspension",
+                source_id=suspension.pk,
+                description=f"resumption after the suspension of {suspension.started_at:%Y-%m-%d} "
+                f"(cause: {suspension.cause})",
+                acting_user=acting_user,
+            )
     if not Suspension.objects.filter(client=client, ended_at=None).exists():
         agreement = Agreement.objects.filter(
             client=client, status=Agreement.Status.SUSPENDED

@@ -75,7 +75,10 @@ client_resume = client_action(
     "resume_form",
     gettext_lazy("Service resumed."),
     lambda r, c, d: agreement_services.client_resume(
-        client=c, acting_user=r.user, reason=d["reason"]
+        client=c,
+        acting_user=r.user,
+        reason=d["reason"],
+        activation_cost=d.get("activation_cost"),
     ),
 )
 client_give_notice = client_action(

@@ -24,6 +24,7 @@ from accounts.forms import (
     OptionalReasonForm,
     ProviderRequestForm,
     ReasonForm,
+    ResumeForm,
     SuspendForm,
     TerminateForm,
     add_service_error,
@@ -37,7 +38,7 @@ from .base import registration_history
 ACTION_FORMS = {
     "reject_form": ReasonForm,
     "suspend_form": SuspendForm,
-    "resume_form": ReasonForm,
+    "resume_form": ResumeForm,
     "data_request_form": DataRequestLogForm,
     "provider_request_form": ProviderRequestForm,
     "notice_form": OptionalReasonForm,

@@ -10,6 +10,7 @@ from billing.invoicing.api.views import (
     invoices,
     payments,
     prices,
+    recharges,
     set_offs,
 )
 from billing.prepaid.api.views import limits, usage, wallet
@@ -135,6 +136,7 @@ urlpatterns = [
         "deposits/<int:pk>/refund/", deposits.DepositRefundApi.as_view(), name="api-deposit-refund"
     ),
     path("set-offs/", set_offs.SetOffListApi.as_view(), name="api-set-off-list"),
+    path("recharges/", recharges.RechargeListApi.as_view(), name="api-recharge-list"),
     path("set-offs/<int:pk>/", set_offs.SetOffDetailApi.as_view(), name="api-set-off-detail"),
     path("fapiao-requests/", fapiao.FapiaoRequestListApi.as_view(), name="api-fapiao-request-list"),
     path(

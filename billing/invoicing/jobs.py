@@ -8,6 +8,7 @@ from .services import (
     disputes,
     ecb_rates,
     fapiao,
+    interest,
     invoices,
     prices,
     suspension,
@@ -20,6 +21,8 @@ JOBS = dict(
         job(usage_invoices.invoice_usage),
         # art. 4.5: invoices unpaid after their due date become overdue.
         job(invoices.invoices_mark_overdue),
+        # art. 4.6: the past month's late interest on an invoice of its own, once per client-month.
+        job(interest.interest_charge_overdue),
         # art. 7.1: an invoice overdue by the profile's grace period suspends the client, once.
         job(suspension.suspend_for_non_payment),
         # art. 4.7: deposit refunds coming due (14 days ahead) and overdue, flagged once each.

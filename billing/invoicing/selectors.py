@@ -36,6 +36,7 @@ from billing.models import (
     Payment,
     Price,
     PriceChange,
+    Recharge,
     RestitutionRequest,
     SetOff,
     StatementEntry,
@@ -499,6 +500,19 @@ def set_off_list(*, user: User, client: Client | None = None) -> QuerySet[SetOff
     return _scoped_list(_set_off_queryset(), user=user, client=client).order_by(
         "-recorded_at", "-pk"
     )
+
+
+def recharge_list(
+    *, user: User, client: Client | None = None, status: str = ""
+) -> QuerySet[Recharge]:
+    """What the client is charged besides its usage (art. 7.3, 21.5.2, 21.6, 21.7.2, 29.4),
+    newest first, each with its source and the invoice that bills it (pending: not yet)."""
+    qs = _scoped_list(
+        Recharge.objects.select_related("client", "invoice"), user=user, client=client
+    )
+    if status:
+        qs = qs.filter(status=status)
+    return qs.order_by("-recorded_at", "-id")
 
 
 def set_off_get(*, user: User, pk) -> SetOff:

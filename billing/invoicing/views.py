@@ -27,7 +27,7 @@ from accounts.forms import add_service_error
 from accounts.kernel.errors import ApplicationError, NotFound
 from accounts.kernel.l10n import money
 from accounts.kernel.pages import PAGE_SIZE, billing_staff_required, not_allowed_is_403, paginate
-from billing.models import Dispute, FapiaoRequest, Invoice
+from billing.models import Dispute, FapiaoRequest, Invoice, Recharge
 
 from . import einvoice, selectors
 from .forms import (
@@ -442,6 +442,26 @@ def set_offs(request, *, form=None, status=200):
         "form": form or (SetOffForm() if request.user.is_billing_staff else None),
     }
     return render(request, "billing/invoices/set_offs.html", context, status=status)
+
+
+@login_required
+def recharges(request):
+    """Sums charged besides usage, each with its source and the invoice that bills it: used
+    credit and fee after a chargeback (art. 29.4), assistance (21.5.2, 21.6), audit time
+    (21.7.2), activation costs (7.3). Staff see their providers' clients (or one, ?client=)."""
+    client = _client_filter(request)
+    status = request.GET.get("status") or ""
+    if status not in Recharge.Status.values:
+        status = ""
+    context = {
+        "client": client,
+        "status": status,
+        "statuses": Recharge.Status.choices,
+        "recharges": paginate(
+            request, selectors.recharge_list(user=request.user, client=client, status=status)
+        ),
+    }
+    return render(request, "billing/invoices/recharges.html", context)
 
 
 def _found(form, field: str, message: str, read):

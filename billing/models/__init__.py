@@ -38,6 +38,7 @@ from .prepaid import (
     Wallet,
     money_field,
 )
+from .recharges import Recharge
 from .statements import StatementEntry, StatementImport
 
 __all__ = [
@@ -67,6 +68,7 @@ __all__ = [
     "MessagePayment",
     "Payment",
     "Price",
+    "Recharge",
     "PriceCause",
     "PriceChange",
     "RestitutionRequest",

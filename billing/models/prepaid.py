@@ -175,6 +175,10 @@ class Chargeback(models.Model):
     reference = models.CharField(max_length=200)
     reason = models.TextField(blank=True)
     reversed_amount = money_field()
+    used_amount = money_field(
+        default=Decimal("0"),
+        help_text=_("credit of the top-up already used (or restituted): owed by the client"),
+    )
     entry = models.OneToOneField(LedgerEntry, on_delete=models.PROTECT, related_name="+")
     recorded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"

@@ -106,6 +106,14 @@ class ReopenForm(forms.Form):
     reason = forms.CharField(
         label=_("Why the account reopens"), widget=forms.Textarea(attrs={"rows": 2})
     )
+    activation_cost = forms.DecimalField(
+        label=_("Activation costs"),
+        required=False,
+        min_value=0,
+        max_digits=14,
+        decimal_places=2,
+        help_text=_("charged to the client on resumption, excluding VAT (art. 7.3); empty: none"),
+    )
 
 
 class LimitChangeForm(forms.Form):

@@ -350,7 +350,12 @@ def _messages_paid(request, client, data) -> str:
 
 
 def _reopen(request, client, data) -> str:
-    chargebacks.account_reopen(client=client, reason=data["reason"], acting_user=request.user)
+    chargebacks.account_reopen(
+        client=client,
+        reason=data["reason"],
+        acting_user=request.user,
+        activation_cost=data.get("activation_cost"),
+    )
     return "Account reopened."
 
 

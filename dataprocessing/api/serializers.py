@@ -156,6 +156,7 @@ class AuditRequestSerializer(serializers.ModelSerializer):
             "duration_days",
             "reimbursement_rate",
             "reimbursement_currency",
+            "hours_spent",
             "client_agreed_at",
             "client_agreed_by",
             "provider_agreed_at",

@@ -13,6 +13,7 @@ from accounts.kernel.errors import ApplicationError, ValidationFailed
 from accounts.kernel.history import save_with_history
 from accounts.kernel.inputs import optional_text
 from accounts.kernel.notifications import client_admin_emails, notify
+from accounts.kernel.signals import client_cost_incurred
 from accounts.models import Client, User
 from dataprocessing.models import AssistanceRequest
 from dataprocessing.selectors import is_client_side
@@ -92,7 +93,8 @@ def assistance_request_update(
     cost: object = None,
 ) -> AssistanceRequest:
     """Track an assistance request: its status, outcome and cost, charged to the client in the
-    provider's currency (art. 21.6, 21.5.2)."""
+    provider's currency (art. 21.6, 21.5.2). On completion a cost above zero is sent as
+    `client_cost_incurred`, which billing recharges (portal/recharges.py)."""
     require_compliance(acting_user)
     request = (
         AssistanceRequest.objects.select_for_update()
@@ -116,4 +118,18 @@ def assistance_request_update(
         raise ValidationFailed(
             {"outcome": [gettext("Record the outcome before completing (art. 21.6).")]}
         )
-    return save_with_history(request, acting_user)
+    save_with_history(request, acting_user)
+    if request.status == AssistanceRequest.Status.COMPLETED and request.assistance_cost > 0:
+        # the client bears the cost of the assistance; billing recharges it (wired in portal/)
+        client_cost_incurred.send(
+            sender=AssistanceRequest,
+            client=request.client,
+            kind="compliance_assistance",
+            amount=request.assistance_cost,
+            currency=request.assistance_cost_currency,
+            source_kind="dataprocessing.assistance",
+            source_id=request.pk,
+            description=f"{request.get_kind_display()} (assistance request #{request.pk})",
+            acting_user=acting_user,
+        )
+    return request

@@ -5,6 +5,7 @@ the terms, the auditor's confidentiality declaration is uploaded and the report 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
@@ -15,7 +16,9 @@ from accounts.kernel.dates import add_months, local_date
 from accounts.kernel.errors import ApplicationError, ValidationFailed
 from accounts.kernel.history import save_with_history
 from accounts.kernel.inputs import clean_text, optional_text
+from accounts.kernel.money import round_money, to_decimal
 from accounts.kernel.notifications import client_admin_emails, notify
+from accounts.kernel.signals import client_cost_incurred
 from accounts.kernel.uploads import document_check
 from accounts.models import Client, Provider, User
 from dataprocessing.models import AuditRequest
@@ -426,15 +429,64 @@ def audit_share_report(*, audit: AuditRequest, file, acting_user: User) -> Audit
     return audit
 
 
+def _hours(value: object) -> Decimal:
+    """Hours expended, at least zero, to the hundredth (art. 21.7.2)."""
+    try:
+        hours = to_decimal(value, field="hours_spent")
+    except ValidationFailed as exc:
+        raise ValidationFailed(
+            {"hours_spent": [gettext("Enter the hours spent on the audit (art. 21.7.2).")]},
+            article="21.7.2",
+        ) from exc
+    if hours < 0 or hours != hours.quantize(Decimal("0.01")) or hours >= Decimal("1000000"):
+        raise ValidationFailed(
+            {
+                "hours_spent": [
+                    gettext("Hours are zero or more, to the hundredth of an hour (art. 21.7.2).")
+                ]
+            },
+            article="21.7.2",
+        )
+    return hours
+
+
+def _recharge_audit_time(audit: AuditRequest, acting_user: User) -> None:
+    """art. 21.7.2: the provider's time at the reimbursement rate agreed before the audit."""
+    rate = audit.reimbursement_rate
+    if not audit.hours_spent or not rate:
+        return
+    client_cost_incurred.send(
+        sender=AuditRequest,
+        client=audit.client,
+        kind="audit_time",
+        amount=round_money(audit.hours_spent * rate),
+        currency=audit.reimbursement_currency or audit.client.provider.currency,
+        source_kind="dataprocessing.audit",
+        source_id=audit.pk,
+        description=(
+            f"audit #{audit.pk}: {audit.hours_spent} hours at {rate} "
+            f"{audit.reimbursement_currency} an hour"
+        ),
+        acting_user=acting_user,
+    )
+
+
 @transaction.atomic
-def audit_complete(*, audit: AuditRequest, acting_user: User) -> AuditRequest:
+def audit_complete(
+    *, audit: AuditRequest, acting_user: User, hours_spent: object = None
+) -> AuditRequest:
     """Close an audit once its report is shared (art. 21.7.3), or an information request once
     the certifications and security information were provided (art. 21.7.1).
 
     Completing an information request releases the certifications and security information:
     it is checked first that the requester declared it is not a competitor of the provider
     (art. 21.7.1; a request logged before the declaration existed is refused until declared).
-    """
+
+    "Client shall reimburse CM for any time expended by CM for any such audit at CM's
+    then-current professional services rates" (art. 21.7.2): the hours the provider spent,
+    at the reimbursement rate the parties agreed before the audit, are sent as
+    `client_cost_incurred`, which billing recharges (portal/recharges.py). An information
+    request costs nothing."""
     require_compliance(acting_user)
     audit = _locked(audit)
     if not audit.is_audit and not audit.requester_not_competitor:
@@ -450,7 +502,16 @@ def audit_complete(*, audit: AuditRequest, acting_user: User) -> AuditRequest:
         raise ApplicationError(
             message, field="status", article="21.7.3" if audit.is_audit else "21.7.1"
         )
+    if hours_spent not in (None, ""):
+        if not audit.is_audit:
+            raise ValidationFailed(
+                {"hours_spent": [gettext("Only an audit's time is reimbursed (art. 21.7.2).")]},
+                article="21.7.2",
+            )
+        audit.hours_spent = _hours(hours_spent)
     _set_status(audit, AuditRequest.Status.COMPLETED, acting_user)
+    if audit.is_audit:
+        _recharge_audit_time(audit, acting_user)
     notify(
         key=f"audit-completed:{audit.pk}",
         client=audit.client,

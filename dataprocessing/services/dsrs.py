@@ -21,6 +21,7 @@ from accounts.kernel.errors import ApplicationError, ValidationFailed
 from accounts.kernel.history import save_with_history
 from accounts.kernel.inputs import clean_text, optional_text
 from accounts.kernel.notifications import client_admin_emails, notify
+from accounts.kernel.signals import client_cost_incurred
 from accounts.models import Client, User
 from accounts.models.clients import callback_secret_new
 from dataprocessing.models import DataSubjectRequest, DsrCallback
@@ -391,7 +392,10 @@ def dsr_record_action(
     *, dsr: DataSubjectRequest, action_taken: str, acting_user: User, assistance_cost: object = None
 ) -> DataSubjectRequest:
     """The provider records what it did on the client's instruction (art. 21.5.1) and the cost of
-    its assistance, charged to the client in the provider's currency (art. 21.5.2)."""
+    its assistance, charged to the client in the provider's currency (art. 21.5.2): "To the
+    extent legally permitted, Client shall be responsible for any costs arising from CM's
+    provision of such assistance." A cost above zero is sent as `client_cost_incurred`, which
+    billing recharges on the client's next invoice (portal/recharges.py)."""
     require_compliance(acting_user)
     dsr = _locked(dsr)
     if dsr.status != DataSubjectRequest.Status.IN_PROGRESS:
@@ -420,6 +424,19 @@ def dsr_record_action(
     dsr.status = DataSubjectRequest.Status.COMPLETED
     save_with_history(dsr, acting_user)
     _status_changed(dsr)
+    if dsr.assistance_cost > 0:
+        # art. 21.5.2: the client bears the cost; billing recharges it (wired in portal/)
+        client_cost_incurred.send(
+            sender=DataSubjectRequest,
+            client=dsr.client,
+            kind="dsr_assistance",
+            amount=dsr.assistance_cost,
+            currency=dsr.assistance_cost_currency,
+            source_kind="dataprocessing.dsr",
+            source_id=dsr.pk,
+            description=f"{dsr.get_type_display()} request {dsr.request_id}",
+            acting_user=acting_user,
+        )
     cost = (
         f"\nAssistance cost: {dsr.assistance_cost} {dsr.assistance_cost_currency} (art. 21.5.2)."
         if dsr.assistance_cost

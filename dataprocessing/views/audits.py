@@ -12,6 +12,7 @@ from accounts.selectors import client_get
 from dataprocessing import selectors
 from dataprocessing.forms import (
     AuditAgreeForm,
+    AuditCompleteForm,
     AuditFilterForm,
     AuditRequestForm,
     FileForm,
@@ -35,7 +36,7 @@ AUDIT_ACTIONS = {
     ),
     "report": ("report_form", FileForm, "Report shared with the provider (art. 21.7.3)."),
     "start": ("start_form", None, "Audit started."),
-    "complete": ("complete_form", None, "Request completed."),
+    "complete": ("complete_form", AuditCompleteForm, "Request completed."),
     "refuse": ("refuse_form", ReasonForm, "Request refused; the client is told why."),
     "cancel": ("cancel_form", None, "Request withdrawn."),
     "declare": (
@@ -93,7 +94,9 @@ def _service(action, request, audit, data):
             audit=audit, file=data["file"], acting_user=user
         ),
         "start": lambda: services.audit_start(audit=audit, acting_user=user),
-        "complete": lambda: services.audit_complete(audit=audit, acting_user=user),
+        "complete": lambda: services.audit_complete(
+            audit=audit, acting_user=user, hours_spent=data.get("hours_spent")
+        ),
         "refuse": lambda: services.audit_refuse(
             audit=audit, acting_user=user, reason=data["reason"]
         ),

@@ -114,14 +114,24 @@ class ClientResumeApi(Api):
             required=False,
             help_text="end only this cause's suspension; all if left out",
         )
+        activation_cost = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            help_text="activation costs charged to the client, excluding VAT (art. 7.3)",
+        )
 
     @extend_schema(tags=TAG, request=InputSerializer, responses=responses(200, ClientSerializer))
     def post(self, request, pk):
-        """Resume the service once its reason is removed (art. 7.3)."""
+        """Resume the service once its reason is removed (art. 7.3), charging the activation
+        costs given (on the next invoice, or an invoice of its own for a prepaid client)."""
         client = selectors.client_get(user=request.user, pk=pk)
         data = self.input(request)
         agreements.client_resume(
-            client=client, acting_user=request.user, reason=data["reason"], cause=data.get("cause")
+            client=client,
+            acting_user=request.user,
+            reason=data["reason"],
+            cause=data.get("cause"),
+            activation_cost=data.get("activation_cost"),
         )
         return self.present(selectors.client_detail(user=request.user, pk=pk), ClientSerializer)
 

@@ -2,6 +2,7 @@
 
 from rest_framework import serializers
 
+from billing.invoicing.services.recharges import ARTICLE
 from billing.models import (
     BankAccount,
     CpiAdjustment,
@@ -15,6 +16,7 @@ from billing.models import (
     Payment,
     Price,
     PriceChange,
+    Recharge,
     SetOff,
 )
 
@@ -110,6 +112,37 @@ class SetOffSerializer(serializers.ModelSerializer):
             "currency",
             "recorded_at",
         ]
+
+
+class RechargeSerializer(serializers.ModelSerializer):
+    """A sum charged besides usage, with its source and the invoice that bills it (if any yet)."""
+
+    invoice_number = serializers.CharField(
+        source="invoice.number", read_only=True, allow_null=True, default=None
+    )
+    article = serializers.SerializerMethodField(help_text="the article that lets it be charged")
+
+    class Meta:
+        model = Recharge
+        fields = [
+            "id",
+            "client",
+            "kind",
+            "article",
+            "amount",
+            "currency",
+            "vat_applies",
+            "source_kind",
+            "source_id",
+            "description",
+            "status",
+            "recorded_at",
+            "invoice",
+            "invoice_number",
+        ]
+
+    def get_article(self, obj: Recharge) -> str:
+        return ARTICLE[Recharge.Kind(obj.kind)]
 
 
 class InterestChargeSerializer(serializers.ModelSerializer):

@@ -38,7 +38,10 @@ from billing.models import (
 
 from . import _common
 from ._common import HUNDRED, ZERO
-from .invoices import dispute_withheld, invoice_recalculate, vat_default
+from .invoices import dispute_withheld, invoice_issue, invoice_recalculate, vat_default
+
+# The overdue job's interest invoices: `interest:<client id>:<YYYY-MM>`, one per client and period.
+INTEREST_KEY = "interest:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,18 +297,30 @@ def interest_first_day_without_rate(
     return None
 
 
-def _next_draft(client: Client, acting_user: User | None) -> Invoice:
+def _next_draft(client: Client, acting_user: User | None, source_key: str | None = None) -> Invoice:
+    if source_key is not None:
+        # the overdue job's own interest invoice for one period
+        keyed = Invoice.objects.select_for_update().filter(source_key=source_key).first()
+        if keyed is not None:
+            return keyed
     draft = (
-        Invoice.objects.select_for_update()
-        .filter(
-            client=client, kind=Invoice.Kind.INVOICE, status=Invoice.Status.DRAFT, source_key=None
+        None
+        if source_key is not None
+        else (
+            Invoice.objects.select_for_update()
+            .filter(
+                client=client,
+                kind=Invoice.Kind.INVOICE,
+                status=Invoice.Status.DRAFT,
+                source_key=None,
+            )
+            .order_by("-pk")
+            .first()
         )
-        .order_by("-pk")
-        .first()
     )
     if draft is not None:
         return draft
-    vat_rate, reverse_charge = vat_default(client)
+    _vat_rate, reverse_charge = vat_default(client)
     draft = Invoice(
         client=client,
         provider=client.provider,
@@ -315,6 +330,7 @@ def _next_draft(client: Client, acting_user: User | None) -> Invoice:
         reverse_charge=reverse_charge,
         created_by=acting_user,
         notes="Late interest (art. 4.6)",
+        source_key=source_key,
     )
     with_history_user(draft, acting_user).save()
     return draft
@@ -345,7 +361,12 @@ def _charge_line(
 
 @transaction.atomic
 def interest_charge(
-    *, client: Client, until: dt.date, acting_user: User | None
+    *,
+    client: Client,
+    until: dt.date,
+    acting_user: User | None,
+    draft_source_key: str | None = None,
+    skip_without_rate: bool = False,
 ) -> list[InterestCharge]:
     """Charge the late interest accrued up to `until` on the client's next draft invoice (art. 4.6).
 
@@ -355,6 +376,12 @@ def interest_charge(
     (a rejected dispute's withheld part, from the original due date; a year's interest added
     to the principal) is charged with the next span. The invoices are locked while this runs. The interest lines carry
     0 % VAT (interest is compensation, not a supply).
+
+    `draft_source_key` names the draft to charge on (the overdue job's interest invoice of one
+    period); `skip_without_rate` leaves an invoice without a rate in force uncharged instead of
+    refusing (the job records it as `InterestNotComputed`). Interest invoices themselves earn no
+    further interest here: the yearly compounding of art. 6:119a(3) BW is the only interest on
+    interest.
     """
     if acting_user is not None:
         require_billing_staff(acting_user)
@@ -370,6 +397,7 @@ def interest_charge(
         .select_related("provider", "client")
         .filter(client=client, kind=Invoice.Kind.INVOICE, due_date__lt=until)
         .exclude(status__in=[Invoice.Status.DRAFT, Invoice.Status.VOID])
+        .exclude(source_key__startswith=INTEREST_KEY)
         .order_by("pk")
     )
     charges = []
@@ -382,11 +410,18 @@ def interest_charge(
         if first > until:
             continue
         charged = InterestCharge.objects.filter(invoice=invoice).aggregate(s=Sum("amount"))["s"]
-        amount = interest_accrued(invoice=invoice, until=until) - (charged or ZERO)
+        try:
+            amount = interest_accrued(invoice=invoice, until=until) - (charged or ZERO)
+        except NoRateInForce:
+            if not skip_without_rate:
+                raise
+            continue
         if amount <= 0:
             continue
         if draft is None:
-            draft = _next_draft(client, acting_user)
+            draft = _next_draft(client, acting_user, draft_source_key)
+            if draft.status != Invoice.Status.DRAFT:
+                return charges  # this period's interest invoice is issued already
         charges.append(_charge_line(draft, invoice, first, until, amount))
     if draft is not None:
         invoice_recalculate(draft)
@@ -502,3 +537,70 @@ def interest_gaps_record(
         if len(batch) < batch_size:
             return result
         last_pk = batch[-1].pk
+
+
+def _charge_client_for_period(client_id: int, until: dt.date, key: str) -> Invoice | None:
+    """One client's interest up to `until` on its interest invoice `key`, issued at once."""
+    with transaction.atomic():
+        client = Client.objects.select_related("provider").get(pk=client_id)
+        if Invoice.objects.filter(source_key=key).exclude(status=Invoice.Status.DRAFT).exists():
+            return None
+        charges = interest_charge(
+            client=client,
+            until=until,
+            acting_user=None,
+            draft_source_key=key,
+            skip_without_rate=True,
+        )
+        if not charges:
+            return None
+        draft = Invoice.objects.get(source_key=key)
+        draft.notes = f"Late interest up to {until:%Y-%m-%d} (art. 4.6)"
+        return invoice_issue(invoice=draft, acting_user=None)
+
+
+def interest_charge_overdue(
+    *, today: dt.date | None = None, batch_size: int = 500
+) -> dict[str, int]:
+    """Job: charge the late interest of the past calendar month on an invoice of its own (art. 4.6).
+
+    "Statutory commercial interest shall be applied and will fall due accordingly by the Client
+    on the outstanding amount without any requirement from CM to communicate a notice of
+    default." For each client with an invoice due before the end of the past month (the
+    profile's local calendar), the interest accrued up to that month's last day and not charged
+    before (`interest_charge`) is charged on the client's interest invoice of the month,
+    `interest:<client id>:<YYYY-MM>`, which is issued at once and collected like any invoice.
+    Idempotent per invoice and period: the key admits one invoice per client and month, and each
+    invoice's charged days follow on from its last charge. An invoice on which interest runs
+    without a rate in force is skipped here; the overdue job records it (`interest_gaps_record`).
+    """
+    result = {"interest_invoices": 0, "interest_charged_clients_skipped": 0}
+    for provider in Provider.objects.order_by("pk"):
+        day = today or _common.today(provider)
+        until = day.replace(day=1) - dt.timedelta(days=1)
+        period = f"{until:%Y-%m}"
+        candidates = (
+            Invoice.objects.filter(provider=provider, kind=Invoice.Kind.INVOICE, due_date__lt=until)
+            .exclude(status__in=[Invoice.Status.DRAFT, Invoice.Status.VOID])
+            .exclude(source_key__startswith=INTEREST_KEY)
+            .values_list("client_id", flat=True)
+            .distinct()
+            .order_by("client_id")
+        )
+        last_id = 0
+        while True:
+            ids = list(candidates.filter(client_id__gt=last_id)[:batch_size])
+            for client_id in ids:
+                key = f"{INTEREST_KEY}{client_id}:{period}"
+                try:
+                    issued = _charge_client_for_period(client_id, until, key)
+                except IntegrityError:  # a concurrent run made this period's invoice
+                    issued = None
+                if issued is not None:
+                    result["interest_invoices"] += 1
+                else:
+                    result["interest_charged_clients_skipped"] += 1
+            if len(ids) < batch_size:
+                break
+            last_id = ids[-1]
+    return result

@@ -20,12 +20,13 @@ from accounts.kernel.dates import add_months, local_date
 from accounts.kernel.errors import ValidationFailed
 from accounts.kernel.money import round_money
 from accounts.models import Client, Provider
-from billing.models import Invoice, Price, UsageRecord
+from billing.models import Invoice, Price, Recharge, UsageRecord
 
 from . import _common
 from ._common import ZERO
 from .invoices import invoice_draft, invoice_issue
 from .prices import price_in_force
+from .recharges import recharge_lines_for, recharges_link, recharges_pending
 
 log = logging.getLogger(__name__)
 
@@ -96,20 +97,31 @@ def _usage_lines(period_label: str, rows, prices_by_channel) -> list[dict]:
 
 
 def _invoice_client(provider: Provider, client_id: int, key: str, lines, first, following, now):
-    """Draft and issue one client's usage invoice; False when it was invoiced concurrently."""
+    """Draft and issue one client's usage invoice, with the recharges waiting for it (costs the
+    client bears, art. 7.3, 21.5.2, 21.6, 21.7.2) recorded before the period ended; False when
+    it was invoiced concurrently, or when there is nothing to invoice."""
     label = f"{first:%Y-%m}"
+    end = dt.datetime.combine(following, dt.time.min, tzinfo=ZoneInfo(provider.billing_timezone))
     try:
         with transaction.atomic():
-            client = Client.objects.select_related("provider").get(pk=client_id)
+            client = (
+                Client.objects.select_for_update(of=("self",))
+                .select_related("provider")
+                .get(pk=client_id)
+            )
+            recharges = recharges_pending(client=client, currency=provider.currency, before=end)
+            if not lines and not recharges:
+                return False
             draft = invoice_draft(
                 client=client,
-                lines=lines,
+                lines=[*lines, *recharge_lines_for(recharges)],
                 acting_user=None,
                 notes=f"Usage of {label} (billing period in {provider.billing_timezone}, art. 4.2)",
                 period_start=first,
                 period_end=following - dt.timedelta(days=1),
                 source_key=key,
             )
+            recharges_link(draft, recharges, len(lines) + 1)
             invoice_issue(invoice=draft, acting_user=None, invoice_date=local_date(provider, now))
     except IntegrityError:  # invoiced concurrently
         return False
@@ -132,6 +144,11 @@ def _invoice_batch(provider: Provider, ids: list[int], period, now, result: dict
     by_client = defaultdict(list)
     for row in rows:
         by_client[row["client_id"]].append(row)
+    # a client without usage in the month is invoiced for what waits to be recharged
+    for client_id in Recharge.objects.filter(
+        client_id__in=ids, status=Recharge.Status.PENDING, recorded_at__lt=end
+    ).values_list("client_id", flat=True):
+        by_client.setdefault(client_id, [])
     if not by_client:
         return
     done = set(
@@ -152,7 +169,7 @@ def _invoice_batch(provider: Provider, ids: list[int], period, now, result: dict
         lines = _usage_lines(label, by_client[client_id], prices[client_id])
         if _invoice_client(provider, client_id, key, lines, first, following, now):
             result["invoiced"] += 1
-        else:
+        elif lines:
             result["already_invoiced"] += 1
 
 
@@ -164,7 +181,8 @@ def invoice_usage(
     Usage recorded as postpaid (`UsageRecord.prepaid` false) with `occurred_at` inside the
     month in the billing time zone is grouped by channel; each line is priced from the
     client's price list in force on the local day of the usage (or, for a channel without a
-    price, billed at the platform's rating). The invoice is issued at once and covers the
+    price, billed at the platform's rating). The client's pending recharges recorded before the
+    month ended are added as lines (`recharges`). The invoice is issued at once and covers the
     messages it bills (art. 26.2). Idempotent: `Invoice.source_key` is
     `usage:<client id>:<YYYY-MM>`, so a second run (or a concurrent one) invoices nothing.
     """

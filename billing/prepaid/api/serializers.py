@@ -205,6 +205,11 @@ class LedgerEntrySerializer(serializers.ModelSerializer):
 
 class ChargebackSerializer(serializers.ModelSerializer):
     reversed_amount = serializers.DecimalField(max_digits=14, decimal_places=2)
+    used_amount = serializers.DecimalField(
+        max_digits=14,
+        decimal_places=2,
+        help_text="credit already used from the top-up: owed, billed on an invoice (art. 29.4)",
+    )
     recorded_by = serializers.EmailField(source="recorded_by.email", read_only=True)
 
     class Meta:
@@ -215,6 +220,7 @@ class ChargebackSerializer(serializers.ModelSerializer):
             "reference",
             "reason",
             "reversed_amount",
+            "used_amount",
             "entry",
             "recorded_by",
             "recorded_at",

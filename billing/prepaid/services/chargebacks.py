@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import Sum
 from django.utils.translation import gettext
 
 from accounts import services as account_services
@@ -17,7 +18,17 @@ from accounts.models import Client, Suspension, User
 from billing.models import Chargeback, CreditLot, LedgerAllocation, LedgerEntry, Wallet
 
 from .. import selectors
+from ..signals import chargeback_recorded
 from .wallets import lock_wallet
+
+
+def credit_used(lot: CreditLot) -> Decimal:
+    """What the client drew from the lot: its debits and any restitution paid out of it, never
+    what expired unused (art. 29.3) or is still on it. Owed once the top-up is charged back."""
+    drawn = LedgerAllocation.objects.filter(
+        lot=lot, entry__kind__in=[LedgerEntry.Kind.DEBIT, LedgerEntry.Kind.RESTITUTION]
+    ).aggregate(s=Sum("amount"))["s"]
+    return drawn or Decimal("0")
 
 
 @transaction.atomic
@@ -29,7 +40,9 @@ def chargeback_record(
     "The Pre-Paid Client is in default when the credit card payment is being charged back.
     CM is entitled to close down the Pre-Paid Client's account when a credit card payment is
     being charged back." The account is suspended with cause `chargeback` (messaging refused,
-    the client's users are told); `account_reopen` reopens it.
+    the client's users are told); `account_reopen` reopens it. The credit already used from
+    the top-up (`credit_used`) and the profile's chargeback fee are owed: invoicing issues an
+    invoice for them in the same transaction (`recharges.chargeback_debt_record`).
     """
     roles.require_billing_staff(acting_user)
     reference = clean_text(
@@ -46,7 +59,7 @@ def chargeback_record(
     # Only credit still on the lot can be reversed; what was used is owed by the client in default.
     reversed_amount = lot.remaining if lot.status == CreditLot.Status.ACTIVE else Decimal("0")
     balance = wallet.balance - reversed_amount
-    used = lot.amount - lot.remaining if lot.status != CreditLot.Status.EXPIRED else Decimal("0")
+    used = credit_used(lot)
     entry = LedgerEntry.objects.create(
         wallet=wallet,
         kind=LedgerEntry.Kind.CHARGEBACK,
@@ -77,9 +90,12 @@ def chargeback_record(
         reference=reference,
         reason=(reason or "").strip(),
         reversed_amount=reversed_amount,
+        used_amount=used,
         entry=entry,
         recorded_by=acting_user,
     )
+    # invoicing bills the used credit and the profile's fee as an amount due (art. 29.4)
+    chargeback_recorded.send(sender=Chargeback, chargeback=chargeback, acting_user=acting_user)
     client = wallet.client
     if not selectors.closed_after_chargeback(client=client):
         account_services.client_suspend(
@@ -94,9 +110,16 @@ def chargeback_record(
     return chargeback
 
 
-def account_reopen(*, client: Client, reason: str, acting_user: User) -> int:
-    """Staff reopen an account closed after a chargeback (art. 29.4), saying why."""
+def account_reopen(
+    *, client: Client, reason: str, acting_user: User, activation_cost: object = None
+) -> int:
+    """Staff reopen an account closed after a chargeback (art. 29.4), saying why; activation
+    costs given are charged to the client (art. 7.3, `client_resume`)."""
     roles.require_billing_staff(acting_user)
     return account_services.client_resume(
-        client=client, acting_user=acting_user, reason=reason, cause=Suspension.Cause.CHARGEBACK
+        client=client,
+        acting_user=acting_user,
+        reason=reason,
+        cause=Suspension.Cause.CHARGEBACK,
+        activation_cost=activation_cost,
     )

@@ -168,10 +168,24 @@ class AuditRequestStartApi(_AuditApi):
 class AuditRequestCompleteApi(_AuditApi):
     permission_classes = [IsComplianceOfficer]
 
-    @extend_schema(tags=TAG, request=None, responses=responses(200, AuditRequestSerializer))
+    class InputSerializer(serializers.Serializer):
+        hours_spent = serializers.CharField(
+            required=False,
+            allow_blank=True,
+            help_text="the provider's time on an audit, reimbursed at the agreed rate (21.7.2)",
+        )
+
+    @extend_schema(
+        tags=TAG, request=InputSerializer, responses=responses(200, AuditRequestSerializer)
+    )
     def post(self, request, pk):
-        """Close an audit once its report is shared, or an information request once answered."""
-        services.audit_complete(audit=self.audit(request, pk), acting_user=request.user)
+        """Close an audit once its report is shared, or an information request once answered;
+        an audit's hours are charged to the client at the agreed rate (art. 21.7.2)."""
+        services.audit_complete(
+            audit=self.audit(request, pk),
+            acting_user=request.user,
+            hours_spent=self.input(request).get("hours_spent"),
+        )
         return self.answer(request, pk)
 
 

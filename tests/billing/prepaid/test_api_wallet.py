@@ -197,6 +197,7 @@ def test_staff_record_a_chargeback_and_the_credit_is_reversed(
 
     assert response.status_code == 201, response.json()
     assert response.json()["reversed_amount"] == "100.00"
+    assert response.json()["used_amount"] == "0.00"  # nothing used: nothing owed (art. 29.4)
     assert LedgerEntry.objects.filter(kind="chargeback", wallet__client=prepaid).exists()
     # messaging is refused while the account is closed
     [result] = usage_ingest(
