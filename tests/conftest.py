@@ -135,6 +135,7 @@ def restore_seed_if_flushed():
     for module in (
         "accounts.migrations.0002_seed_providers",
         "accounts.migrations.0006_languages",
+        "accounts.migrations.0011_premium_profile",
         "dataprocessing.migrations.0002_seed_retention_policies",
         "billing.migrations.0009_interest_terms_price_changes",
     ):

@@ -23,6 +23,13 @@ from .invoicing import (
     SetOff,
     unit_price_field,
 )
+from .premium import (
+    PremiumDispute,
+    PremiumDisputeDocument,
+    PremiumLedgerEntry,
+    PremiumServiceChange,
+    PremiumStatement,
+)
 from .prepaid import (
     Chargeback,
     CreditLot,
@@ -64,6 +71,11 @@ __all__ = [
     "MessageAccount",
     "MessagePayment",
     "Payment",
+    "PremiumDispute",
+    "PremiumDisputeDocument",
+    "PremiumLedgerEntry",
+    "PremiumServiceChange",
+    "PremiumStatement",
     "Price",
     "PriceCause",
     "PriceChange",
