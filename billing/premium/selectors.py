@@ -154,7 +154,9 @@ def payout_list(*, user: User, client: Client | None = None) -> QuerySet[Premium
 
 def dispute_list(*, user: User, client: Client | None = None) -> QuerySet[PremiumDispute]:
     qs = scoped(
-        PremiumDispute.objects.filter(**OFFERED).select_related("statement", "client", "raised_by"),
+        PremiumDispute.objects.filter(**OFFERED)
+        .select_related("statement", "client", "raised_by")
+        .prefetch_related("documents"),
         user=user,
     )
     if client is not None:
@@ -163,7 +165,7 @@ def dispute_list(*, user: User, client: Client | None = None) -> QuerySet[Premiu
 
 
 def dispute_get(*, user: User, pk: object) -> PremiumDispute:
-    dispute = dispute_list(user=user).prefetch_related("documents").filter(pk=pk).first()
+    dispute = dispute_list(user=user).filter(pk=pk).first()
     if dispute is None:
         raise NotFound
     return dispute
