@@ -202,7 +202,7 @@ class PremiumDisputeDocument(models.Model):
         ordering = ["pk"]
 
     def __str__(self) -> str:
-        return self.file.name
+        return self.file.name or ""
 
 
 class PremiumServiceChange(models.Model):

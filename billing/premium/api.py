@@ -111,7 +111,7 @@ class StatementDetailSerializer(StatementSerializer):
         return SummarySerializer(selectors.statement_summary(obj)).data
 
     def get_entries(self, obj) -> list[dict]:
-        return EntrySerializer(selectors.statement_entries(obj), many=True).data
+        return list(EntrySerializer(selectors.statement_entries(obj), many=True).data)
 
 
 class DisputeSerializer(serializers.ModelSerializer):

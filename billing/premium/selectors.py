@@ -53,7 +53,7 @@ def statement_list(*, user: User, client: Client | None = None) -> QuerySet[Prem
     return qs.order_by("-period_start", "-pk")
 
 
-def statement_get(*, user: User, pk: object) -> PremiumStatement:
+def statement_get(*, user: User, pk: int | str) -> PremiumStatement:
     statement = statement_list(user=user).filter(pk=pk).first()
     if statement is None:
         raise NotFound
@@ -164,14 +164,14 @@ def dispute_list(*, user: User, client: Client | None = None) -> QuerySet[Premiu
     return qs.order_by("-raised_at", "-pk")
 
 
-def dispute_get(*, user: User, pk: object) -> PremiumDispute:
+def dispute_get(*, user: User, pk: int | str) -> PremiumDispute:
     dispute = dispute_list(user=user).filter(pk=pk).first()
     if dispute is None:
         raise NotFound
     return dispute
 
 
-def document_get(*, user: User, pk: object) -> FieldFile:
+def document_get(*, user: User, pk: int | str) -> FieldFile:
     """A dispute's document for the parties only (anyone else: 404)."""
     document = (
         scoped(PremiumDisputeDocument.objects.all(), user=user, client_field="dispute__client")
@@ -195,7 +195,7 @@ def service_change_list(
     return qs.order_by("-notified_at", "-pk")
 
 
-def service_change_get(*, user: User, pk: object) -> PremiumServiceChange:
+def service_change_get(*, user: User, pk: int | str) -> PremiumServiceChange:
     notice = service_change_list(user=user).filter(pk=pk).first()
     if notice is None:
         raise NotFound

@@ -133,7 +133,7 @@ def _call(statement: PremiumStatement, action: str, data: dict, user):
     )
 
 
-def _staff_action(action: str, success: str):
+def _staff_action(action: str, success):
     @require_POST
     @billing_staff_required
     def view(request, pk: int):
@@ -236,7 +236,7 @@ def document(request, pk: int):
     response = FileResponse(
         field_file.open("rb"),
         as_attachment=True,
-        filename=os.path.basename(field_file.name),
+        filename=os.path.basename(field_file.name or "document"),
         content_type=kind.content_type if kind else "application/octet-stream",
     )
     response["X-Content-Type-Options"] = "nosniff"
