@@ -9,7 +9,7 @@ from django.contrib import messages
 from django.http import FileResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy as _lazy
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET, require_POST
 
 from accounts.forms import call_service
@@ -153,12 +153,12 @@ def _staff_action(action: str, success):
     return view
 
 
-receipt = _staff_action("receipt", _lazy("Receipt recorded."))
-chargeback = _staff_action("chargeback", _lazy("Chargeback and fee deducted."))
-deduction = _staff_action("deduction", _lazy("Deduction recorded."))
-refund_campaign = _staff_action("refund_campaign", _lazy("Refund-campaign charge deducted."))
-offset = _staff_action("offset", _lazy("Offset against the invoice recorded."))
-payout = _staff_action("payout", _lazy("Payout recorded."))
+receipt = _staff_action("receipt", gettext_lazy("Receipt recorded."))
+chargeback = _staff_action("chargeback", gettext_lazy("Chargeback and fee deducted."))
+deduction = _staff_action("deduction", gettext_lazy("Deduction recorded."))
+refund_campaign = _staff_action("refund_campaign", gettext_lazy("Refund-campaign charge deducted."))
+offset = _staff_action("offset", gettext_lazy("Offset against the invoice recorded."))
+payout = _staff_action("payout", gettext_lazy("Payout recorded."))
 
 
 @require_POST
