@@ -39,7 +39,7 @@ from . import selectors, services
 TAG = ["premium-services"]
 
 
-class EntrySerializer(serializers.ModelSerializer):
+class PremiumEntrySerializer(serializers.ModelSerializer):
     invoice = serializers.SerializerMethodField(help_text="an offset: the invoice it paid")
 
     class Meta:
@@ -64,7 +64,7 @@ class EntrySerializer(serializers.ModelSerializer):
         return obj.set_off.invoice_id if obj.set_off_id else None
 
 
-class SummarySerializer(serializers.Serializer):
+class PremiumSummarySerializer(serializers.Serializer):
     currency = serializers.CharField()
     billed = serializers.DecimalField(max_digits=20, decimal_places=2, allow_null=True)
     received = serializers.DecimalField(max_digits=20, decimal_places=2)
@@ -84,7 +84,7 @@ class SummarySerializer(serializers.Serializer):
     )
 
 
-class StatementSerializer(serializers.ModelSerializer):
+class PremiumStatementSerializer(serializers.ModelSerializer):
     class Meta:
         model = PremiumStatement
         fields = [
@@ -100,21 +100,21 @@ class StatementSerializer(serializers.ModelSerializer):
         ]
 
 
-class StatementDetailSerializer(StatementSerializer):
+class PremiumStatementDetailSerializer(PremiumStatementSerializer):
     summary = serializers.SerializerMethodField()
     entries = serializers.SerializerMethodField()
 
-    class Meta(StatementSerializer.Meta):
-        fields = [*StatementSerializer.Meta.fields, "summary", "entries"]
+    class Meta(PremiumStatementSerializer.Meta):
+        fields = [*PremiumStatementSerializer.Meta.fields, "summary", "entries"]
 
     def get_summary(self, obj) -> dict:
-        return SummarySerializer(selectors.statement_summary(obj)).data
+        return PremiumSummarySerializer(selectors.statement_summary(obj)).data
 
     def get_entries(self, obj) -> list[dict]:
-        return list(EntrySerializer(selectors.statement_entries(obj), many=True).data)
+        return list(PremiumEntrySerializer(selectors.statement_entries(obj), many=True).data)
 
 
-class DisputeSerializer(serializers.ModelSerializer):
+class PremiumDisputeSerializer(serializers.ModelSerializer):
     documents = serializers.SerializerMethodField(help_text="document ids (download on the page)")
 
     class Meta:
@@ -137,7 +137,7 @@ class DisputeSerializer(serializers.ModelSerializer):
         return [d.pk for d in obj.documents.all()]
 
 
-class ServiceChangeSerializer(serializers.ModelSerializer):
+class PremiumServiceChangeSerializer(serializers.ModelSerializer):
     class Meta:
         model = PremiumServiceChange
         fields = [
@@ -172,7 +172,9 @@ class _PremiumApi(Api):
         return selectors.statement_get(user=request.user, pk=pk)
 
     def detail(self, request, pk, status=200):
-        return self.present(self.statement(request, pk), StatementDetailSerializer, status=status)
+        return self.present(
+            self.statement(request, pk), PremiumStatementDetailSerializer, status=status
+        )
 
 
 class PremiumStatementListApi(_PremiumApi):
@@ -189,17 +191,19 @@ class PremiumStatementListApi(_PremiumApi):
     @extend_schema(
         tags=TAG,
         parameters=[CLIENT_PARAM],
-        responses={200: StatementSerializer(many=True), **ERRORS_READ},
+        responses={200: PremiumStatementSerializer(many=True), **ERRORS_READ},
     )
     def get(self, request):
         """Revenue statements per period per operator, newest period first (CX Part V)."""
         return self.paginated(
             selectors.statement_list(user=request.user, client=_client_filter(request)),
-            StatementSerializer,
+            PremiumStatementSerializer,
         )
 
     @extend_schema(
-        tags=TAG, request=InputSerializer, responses=responses(201, StatementDetailSerializer)
+        tags=TAG,
+        request=InputSerializer,
+        responses=responses(201, PremiumStatementDetailSerializer),
     )
     def post(self, request):
         """Open a draft statement for one client, operator and period (billing staff)."""
@@ -215,7 +219,7 @@ class PremiumStatementDetailApi(_PremiumApi):
     queryset = PremiumStatement.objects.none()
     permission_classes = [IsClientUserOrStaff]
 
-    @extend_schema(tags=TAG, responses={200: StatementDetailSerializer, **ERRORS_READ})
+    @extend_schema(tags=TAG, responses={200: PremiumStatementDetailSerializer, **ERRORS_READ})
     def get(self, request, pk):
         """One statement: what the operator billed and actually paid, the deductions, offsets and
         payouts, what is left to pay out (never more than received) and its ledger."""
@@ -226,7 +230,9 @@ class PremiumStatementIssueApi(_PremiumApi):
     queryset = PremiumStatement.objects.none()
     permission_classes = [IsBillingStaff]
 
-    @extend_schema(tags=TAG, request=None, responses=responses(200, StatementDetailSerializer))
+    @extend_schema(
+        tags=TAG, request=None, responses=responses(200, PremiumStatementDetailSerializer)
+    )
     def post(self, request, pk):
         """Issue the statement to the client: its 10 days to dispute the payment begin."""
         services.premium_statement_issue(
@@ -249,7 +255,9 @@ class _MoneyApi(_PremiumApi):
             key = require_key(request)
             result = call(statement, dict(self.input(request)), f"api:{key}")
             entries = result if isinstance(result, list) else [result]
-            return self.present(entries, lambda rows: EntrySerializer(rows, many=True), status=201)
+            return self.present(
+                entries, lambda rows: PremiumEntrySerializer(rows, many=True), status=201
+            )
 
         return idempotent(request, handler)
 
@@ -265,7 +273,7 @@ class PremiumReceiptApi(_MoneyApi):
         tags=TAG,
         request=InputSerializer,
         parameters=[KEY_HEADER],
-        responses=responses(201, EntrySerializer(many=True)),
+        responses=responses(201, PremiumEntrySerializer(many=True)),
     )
     def post(self, request, pk):
         """Record what an operator actually paid for the period; only this is paid out (CX Part
@@ -290,7 +298,7 @@ class PremiumChargebackApi(_MoneyApi):
         tags=TAG,
         request=InputSerializer,
         parameters=[KEY_HEADER],
-        responses=responses(201, EntrySerializer(many=True)),
+        responses=responses(201, PremiumEntrySerializer(many=True)),
     )
     def post(self, request, pk):
         """Deduct an end-user chargeback and its fee; the client is liable for both (CX Part V).
@@ -316,7 +324,7 @@ class PremiumDeductionApi(_MoneyApi):
         tags=TAG,
         request=InputSerializer,
         parameters=[KEY_HEADER],
-        responses=responses(201, EntrySerializer(many=True)),
+        responses=responses(201, PremiumEntrySerializer(many=True)),
     )
     def post(self, request, pk):
         """Deduct a chargeback, a chargeback fee, an administrative fee for complaint handling or
@@ -339,7 +347,7 @@ class PremiumRefundCampaignApi(_MoneyApi):
         tags=TAG,
         request=InputSerializer,
         parameters=[KEY_HEADER],
-        responses=responses(201, EntrySerializer(many=True)),
+        responses=responses(201, PremiumEntrySerializer(many=True)),
     )
     def post(self, request, pk):
         """Charge the €5,000 refund-campaign cost for misconduct, converted to the statement's
@@ -362,7 +370,7 @@ class PremiumOffsetApi(_MoneyApi):
         tags=TAG,
         request=InputSerializer,
         parameters=[KEY_HEADER],
-        responses=responses(201, EntrySerializer(many=True)),
+        responses=responses(201, PremiumEntrySerializer(many=True)),
     )
     def post(self, request, pk):
         """Offset what the client owes on an open invoice against its revenue (right of offset,
@@ -394,7 +402,7 @@ class PremiumPayoutApi(_MoneyApi):
         tags=TAG,
         request=InputSerializer,
         parameters=[KEY_HEADER],
-        responses=responses(201, EntrySerializer(many=True)),
+        responses=responses(201, PremiumEntrySerializer(many=True)),
     )
     def post(self, request, pk):
         """Pay revenue out to the client: never more than is left on the statement of what the
@@ -418,7 +426,9 @@ class PremiumStatementDisputeApi(_PremiumApi):
         amount_claimed = AmountField(required=False, allow_null=True, allow_blank=True)
         documents = serializers.ListField(child=serializers.FileField(), allow_empty=True)
 
-    @extend_schema(tags=TAG, request=InputSerializer, responses=responses(201, DisputeSerializer))
+    @extend_schema(
+        tags=TAG, request=InputSerializer, responses=responses(201, PremiumDisputeSerializer)
+    )
     def post(self, request, pk):
         """Dispute the payment on a statement within 10 days of its issue, with supporting
         documents (multipart, one or more `documents`); a late dispute is refused (CX Part V)."""
@@ -427,7 +437,9 @@ class PremiumStatementDisputeApi(_PremiumApi):
             statement=statement, acting_user=request.user, **self.input(request)
         )
         return self.present(
-            selectors.dispute_get(user=request.user, pk=dispute.pk), DisputeSerializer, status=201
+            selectors.dispute_get(user=request.user, pk=dispute.pk),
+            PremiumDisputeSerializer,
+            status=201,
         )
 
 
@@ -437,23 +449,25 @@ class PremiumDisputeListApi(_PremiumApi):
     @extend_schema(
         tags=TAG,
         parameters=[CLIENT_PARAM],
-        responses={200: DisputeSerializer(many=True), **ERRORS_READ},
+        responses={200: PremiumDisputeSerializer(many=True), **ERRORS_READ},
     )
     def get(self, request):
         """Payment disputes on statements, newest first."""
         return self.paginated(
             selectors.dispute_list(user=request.user, client=_client_filter(request)),
-            DisputeSerializer,
+            PremiumDisputeSerializer,
         )
 
 
 class PremiumDisputeDetailApi(_PremiumApi):
     queryset = PremiumDispute.objects.none()
 
-    @extend_schema(tags=TAG, responses={200: DisputeSerializer, **ERRORS_READ})
+    @extend_schema(tags=TAG, responses={200: PremiumDisputeSerializer, **ERRORS_READ})
     def get(self, request, pk):
         """One payment dispute with its documents and answer."""
-        return self.present(selectors.dispute_get(user=request.user, pk=pk), DisputeSerializer)
+        return self.present(
+            selectors.dispute_get(user=request.user, pk=pk), PremiumDisputeSerializer
+        )
 
 
 class PremiumDisputeResolveApi(_PremiumApi):
@@ -464,14 +478,18 @@ class PremiumDisputeResolveApi(_PremiumApi):
         upheld = serializers.BooleanField()
         resolution = serializers.CharField(allow_blank=True)
 
-    @extend_schema(tags=TAG, request=InputSerializer, responses=responses(200, DisputeSerializer))
+    @extend_schema(
+        tags=TAG, request=InputSerializer, responses=responses(200, PremiumDisputeSerializer)
+    )
     def post(self, request, pk):
         """Answer a payment dispute in writing: upheld or rejected (billing staff)."""
         dispute = selectors.dispute_get(user=request.user, pk=pk)
         services.premium_dispute_resolve(
             dispute=dispute, acting_user=request.user, **self.input(request)
         )
-        return self.present(selectors.dispute_get(user=request.user, pk=pk), DisputeSerializer)
+        return self.present(
+            selectors.dispute_get(user=request.user, pk=pk), PremiumDisputeSerializer
+        )
 
 
 class PremiumPayoutListApi(_PremiumApi):
@@ -480,13 +498,13 @@ class PremiumPayoutListApi(_PremiumApi):
     @extend_schema(
         tags=TAG,
         parameters=[CLIENT_PARAM],
-        responses={200: EntrySerializer(many=True), **ERRORS_READ},
+        responses={200: PremiumEntrySerializer(many=True), **ERRORS_READ},
     )
     def get(self, request):
         """Revenue paid out, newest first."""
         return self.paginated(
             selectors.payout_list(user=request.user, client=_client_filter(request)),
-            EntrySerializer,
+            PremiumEntrySerializer,
         )
 
 
@@ -503,17 +521,17 @@ class PremiumServiceChangeListApi(_PremiumApi):
     @extend_schema(
         tags=TAG,
         parameters=[CLIENT_PARAM],
-        responses={200: ServiceChangeSerializer(many=True), **ERRORS_READ},
+        responses={200: PremiumServiceChangeSerializer(many=True), **ERRORS_READ},
     )
     def get(self, request):
         """The client's notices of changes to its end-user services, newest first."""
         return self.paginated(
             selectors.service_change_list(user=request.user, client=_client_filter(request)),
-            ServiceChangeSerializer,
+            PremiumServiceChangeSerializer,
         )
 
     @extend_schema(
-        tags=TAG, request=InputSerializer, responses=responses(201, ServiceChangeSerializer)
+        tags=TAG, request=InputSerializer, responses=responses(201, PremiumServiceChangeSerializer)
     )
     def post(self, request):
         """Notify a change to an end-user service in advance (CX Part V, General Provisions): a
@@ -523,18 +541,18 @@ class PremiumServiceChangeListApi(_PremiumApi):
         notice = services.premium_service_change_notify(
             client=client, acting_user=request.user, **data
         )
-        return self.present(notice, ServiceChangeSerializer, status=201)
+        return self.present(notice, PremiumServiceChangeSerializer, status=201)
 
 
 class PremiumServiceChangeAcknowledgeApi(_PremiumApi):
     queryset = PremiumServiceChange.objects.none()
     permission_classes = [IsBillingStaff]
 
-    @extend_schema(tags=TAG, request=None, responses=responses(200, ServiceChangeSerializer))
+    @extend_schema(tags=TAG, request=None, responses=responses(200, PremiumServiceChangeSerializer))
     def post(self, request, pk):
         """Acknowledge the client's notice of a service change (billing staff)."""
         notice = selectors.service_change_get(user=request.user, pk=pk)
         return self.present(
             services.premium_service_change_acknowledge(notice=notice, acting_user=request.user),
-            ServiceChangeSerializer,
+            PremiumServiceChangeSerializer,
         )
