@@ -266,3 +266,25 @@ def test_the_service_change_page_takes_a_notice(cx, as_user):
     assert ok.status_code == 302
     assert PremiumServiceChange.objects.get().effective_on == dt.date(2027, 6, 15)
     assert Decimal("1") == PremiumServiceChange.objects.get().notice_days
+
+
+@pytest.mark.django_db
+def test_staff_of_a_provider_without_premium_services_have_no_entry_and_get_404(cm, cx, as_user):
+    only_cm = as_user(BillingStaffFactory(providers=[cm]))
+    assert 'data-testid="nav-premium"' not in only_cm.get("/").content.decode()
+    assert only_cm.get(ROUTE).status_code == 404
+    both = as_user(BillingStaffFactory(providers=[cm, cx]))
+    assert 'data-testid="nav-premium"' in both.get("/").content.decode()
+
+
+@pytest.mark.django_db
+def test_the_statement_pages_speak_the_users_language(cx, as_user):
+    client = company(cx)
+    staff = BillingStaffFactory(language="zh-hans")
+    stmt = statement(client, staff)
+    c = as_user(ClientAdminFactory(client=client, language="nl"))
+    assert "Opbrengstoverzichten" in c.get(ROUTE).content.decode()
+    assert "Nog uit te betalen" in c.get(f"{ROUTE}statements/{stmt.pk}/").content.decode()
+    s = as_user(staff)
+    assert "收入对账单" in s.get(ROUTE).content.decode()
+    assert "记录运营商已付金额" in s.get(f"{ROUTE}statements/{stmt.pk}/").content.decode()
