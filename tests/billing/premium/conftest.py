@@ -19,3 +19,13 @@ def now(monkeypatch):
     clock = Clock()
     monkeypatch.setattr(timezone, "now", lambda: clock.moment)
     return clock
+
+
+@pytest.fixture(autouse=True)
+def _english():
+    """The services' refusals are read in the language of the request; these tests read English
+    (a page test before them may leave another language active on the thread)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield
