@@ -48,6 +48,9 @@ def statement_list(*, user: User, client: Client | None = None) -> QuerySet[Prem
     qs = scoped(
         PremiumStatement.objects.filter(**OFFERED).select_related("client__provider"), user=user
     )
+    if not user.is_provider_staff:
+        # a draft is the staff's work in progress: the client sees a statement once issued
+        qs = qs.filter(status=PremiumStatement.Status.ISSUED)
     if client is not None:
         qs = qs.filter(client=client)
     return qs.order_by("-period_start", "-pk")

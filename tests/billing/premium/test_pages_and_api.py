@@ -57,7 +57,9 @@ def test_a_cxengage_client_has_the_navigation_entry_and_its_statements(cx, as_us
     assert "600.00" in detail and "1,000.00" in detail and "400.00" in detail
     # a viewer reads, but has no dispute form; staff-only forms are absent
     assert "Raise the dispute" not in detail and "Record payout" not in detail
-    assert c.get(f"{ROUTE}statements/{draft.pk}/").status_code == 200
+    # a draft is not the client's to see until it is issued
+    assert "Odido" not in page
+    assert c.get(f"{ROUTE}statements/{draft.pk}/").status_code == 404
 
 
 @pytest.mark.django_db
@@ -282,9 +284,44 @@ def test_the_statement_pages_speak_the_users_language(cx, as_user):
     client = company(cx)
     staff = BillingStaffFactory(language="zh-hans")
     stmt = statement(client, staff)
+    services.premium_statement_issue(statement=stmt, acting_user=staff)
     c = as_user(ClientAdminFactory(client=client, language="nl"))
     assert "Opbrengstoverzichten" in c.get(ROUTE).content.decode()
     assert "Nog uit te betalen" in c.get(f"{ROUTE}statements/{stmt.pk}/").content.decode()
     s = as_user(staff)
     assert "收入对账单" in s.get(ROUTE).content.decode()
     assert "记录运营商已付金额" in s.get(f"{ROUTE}statements/{stmt.pk}/").content.decode()
+
+
+@pytest.mark.django_db
+def test_staff_answer_a_dispute_and_acknowledge_a_change_on_the_pages(cx, as_user):
+    client = company(cx)
+    staff_user = BillingStaffFactory()
+    stmt = statement(client, staff_user)
+    services.premium_statement_issue(statement=stmt, acting_user=staff_user)
+    admin = ClientAdminFactory(client=client)
+    dispute = services.premium_dispute_raise(
+        statement=stmt, reason="Too little", documents=[_pdf()], acting_user=admin
+    )
+    notice = services.premium_service_change_notify(
+        client=client,
+        service="4411",
+        change="Price",
+        effective_on=dt.date(2027, 7, 1),
+        acting_user=admin,
+    )
+    c = as_user(staff_user)
+    page = c.get(f"{ROUTE}disputes/").content.decode()
+    assert "Too little" in page and "Send the answer" in page
+    answer = c.post(
+        f"{ROUTE}disputes/{dispute.pk}/resolve/",
+        {"resolve-decision": "upheld", "resolve-resolution": "Corrected receipt follows"},
+    )
+    assert answer.status_code == 302
+    dispute.refresh_from_db()
+    assert dispute.status == PremiumDispute.Status.UPHELD
+    assert c.post(f"{ROUTE}service-changes/{notice.pk}/acknowledge/").status_code == 302
+    notice.refresh_from_db()
+    assert notice.acknowledged_by == staff_user
+    # the client's admin may not answer its own dispute
+    assert as_user(admin).post(f"{ROUTE}disputes/{dispute.pk}/resolve/").status_code == 403
