@@ -5,6 +5,7 @@ from django.urls import path
 from .claims import views as claim_views
 from .invoicing import price_views, statement_views
 from .invoicing import views as invoicing_views
+from .premium import views as premium_views
 from .prepaid import alert_views, views
 
 app_name = "billing"
@@ -43,6 +44,51 @@ urlpatterns = [
     path("claims/<int:pk>/remedy/", claim_views.claim_remedy, name="claim_remedy"),
     path("claims/<int:pk>/assess/", claim_views.claim_assess, name="claim_assess"),
     path("claims/<int:pk>/payouts/", claim_views.claim_payout, name="claim_payout"),
+    # Premium SMS, direct carrier billing and premium voice: revenue and payouts (CX Part V)
+    path("premium/", premium_views.statements, name="premium_statements"),
+    path("premium/statements/<int:pk>/", premium_views.statement_detail, name="premium_statement"),
+    path(
+        "premium/statements/<int:pk>/receipts/",
+        premium_views.receipt,
+        name="premium_receipt",
+    ),
+    path(
+        "premium/statements/<int:pk>/chargebacks/",
+        premium_views.chargeback,
+        name="premium_chargeback",
+    ),
+    path(
+        "premium/statements/<int:pk>/deductions/",
+        premium_views.deduction,
+        name="premium_deduction",
+    ),
+    path(
+        "premium/statements/<int:pk>/refund-campaign/",
+        premium_views.refund_campaign,
+        name="premium_refund_campaign",
+    ),
+    path("premium/statements/<int:pk>/issue/", premium_views.issue, name="premium_issue"),
+    path("premium/statements/<int:pk>/offsets/", premium_views.offset, name="premium_offset"),
+    path("premium/statements/<int:pk>/payouts/", premium_views.payout, name="premium_payout"),
+    path("premium/statements/<int:pk>/dispute/", premium_views.dispute, name="premium_dispute"),
+    path("premium/disputes/", premium_views.disputes, name="premium_disputes"),
+    path(
+        "premium/disputes/<int:pk>/resolve/",
+        premium_views.dispute_resolve,
+        name="premium_dispute_resolve",
+    ),
+    path("premium/documents/<int:pk>/", premium_views.document, name="premium_document"),
+    path("premium/payouts/", premium_views.payouts, name="premium_payouts"),
+    path(
+        "premium/service-changes/",
+        premium_views.service_changes,
+        name="premium_service_changes",
+    ),
+    path(
+        "premium/service-changes/<int:pk>/acknowledge/",
+        premium_views.service_change_acknowledge,
+        name="premium_service_change_acknowledge",
+    ),
     # Invoicing (art. 4, 9, 10): the client's invoices, deposits and set-offs; staff queues
     path("invoices/", invoicing_views.invoice_list, name="invoices"),
     path("invoices/new/", invoicing_views.invoice_new, name="invoice_new"),

@@ -136,6 +136,7 @@ def restore_seed_if_flushed():
         "accounts.migrations.0002_seed_providers",
         "accounts.migrations.0006_languages",
         "accounts.migrations.0011_facturx_einvoice_format",
+        "accounts.migrations.0019_premium_profile",
         "dataprocessing.migrations.0002_seed_retention_policies",
         "billing.migrations.0009_interest_terms_price_changes",
     ):

@@ -464,10 +464,62 @@ def _alert(client):
     return {"pk": alert.pk}
 
 
+def _premium_statement(client):
+    """A statement of the client's revenue (CX Part V; the walk's other client is CXENGAGE's)."""
+    from billing.models import PremiumStatement
+
+    statement = PremiumStatement.objects.create(
+        client=client,
+        operator="Walk operator",
+        period_start=dt.date(2026, 11, 1),
+        period_end=dt.date(2026, 11, 30),
+        currency=client.provider.currency,
+        created_by=_staff(),
+    )
+    return {"pk": statement.pk}
+
+
+def _premium_dispute(client):
+    from billing.models import PremiumDispute, PremiumDisputeDocument, PremiumStatement
+
+    statement = PremiumStatement.objects.get(pk=_premium_statement(client)["pk"])
+    dispute = PremiumDispute.objects.create(
+        statement=statement,
+        client=client,
+        reason="Paid too little",
+        currency=statement.currency,
+        raised_by=_admin(client),
+    )
+    document = PremiumDisputeDocument(dispute=dispute)
+    document.file.save("proof.pdf", ContentFile(b"%PDF-1.4 theirs"))
+    return {"pk": dispute.pk, "document": document.pk}
+
+
+def _premium_service_change(client):
+    from billing.models import PremiumServiceChange
+
+    notice = PremiumServiceChange.objects.create(
+        client=client,
+        service="Short code 4411",
+        change="New price",
+        effective_on=timezone.localdate() + dt.timedelta(days=30),
+        notice_days=1,
+        notified_by=_admin(client),
+    )
+    return {"pk": notice.pk}
+
+
 MAKERS = {
     "accounts/webhooks/": _webhook_endpoint,
     "accounts/webhooks/deliveries/": lambda client: {"pk": _webhook_endpoint(client)["delivery"]},
     "billing/alerts/": _alert,
+    "billing/premium/statements/": _premium_statement,
+    "api/v1/premium-statements/": _premium_statement,
+    "billing/premium/disputes/": _premium_dispute,
+    "api/v1/premium-disputes/": _premium_dispute,
+    "billing/premium/documents/": lambda client: {"pk": _premium_dispute(client)["document"]},
+    "billing/premium/service-changes/": _premium_service_change,
+    "api/v1/premium-service-changes/": _premium_service_change,
     "billing/statements/": _statement_entry,
     "billing/statements/entries/": lambda client: {"pk": _statement_entry(client)["entry"]},
     "accounts/force-majeure/": _force_majeure,

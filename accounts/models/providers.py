@@ -136,6 +136,24 @@ class Provider(models.Model):
     renewal_term_months = models.PositiveSmallIntegerField(default=12)
     notice_period_months = models.PositiveSmallIntegerField(default=3)
     cure_period_working_days = models.PositiveSmallIntegerField(default=10)
+    # CX Part V (premium SMS, direct carrier billing and premium voice): only a provider whose
+    # terms have this Part offers revenue statements and payouts to its clients.
+    offers_premium_services = models.BooleanField(
+        default=False,
+        help_text=_("premium SMS, direct carrier billing and premium voice (CX Part V)"),
+    )
+    # CX Part V, Revenue and Payments: "Payment Disputes: Must be raised within 10 days with
+    # supporting documentation" (days, not working days: calendar days)
+    premium_dispute_days = models.PositiveSmallIntegerField(default=10)
+    # CX Part V, End User & Operator Complaints: "Refund Campaigns: Misconduct may lead to
+    # €5,000 fine for campaign costs"
+    premium_refund_campaign_charge = models.DecimalField(
+        max_digits=12, decimal_places=2, default=Decimal("5000")
+    )
+    premium_refund_campaign_currency = models.CharField(max_length=3, default="EUR")
+    # CX Part V, General Provisions: "Clients must notify CXENGAGE in advance of changes to End
+    # User Services" (no number of days is fixed: at least this many days before the change)
+    premium_change_notice_days = models.PositiveSmallIntegerField(default=1)
     # art. 17
     governing_law = models.CharField(max_length=200)
     competent_court = models.CharField(max_length=200, blank=True)

@@ -13,6 +13,7 @@ from billing.invoicing.api.views import (
     recharges,
     set_offs,
 )
+from billing.premium import api as premium
 from billing.prepaid.api.views import limits, usage, wallet
 
 urlpatterns = [
@@ -35,6 +36,85 @@ urlpatterns = [
         "loss-claims/<int:pk>/payouts/",
         claims.LossClaimPayoutApi.as_view(),
         name="api-loss-claim-payouts",
+    ),
+    # premium SMS, direct carrier billing and premium voice: revenue and payouts (CX Part V)
+    path(
+        "premium-statements/",
+        premium.PremiumStatementListApi.as_view(),
+        name="api-premium-statement-list",
+    ),
+    path(
+        "premium-statements/<int:pk>/",
+        premium.PremiumStatementDetailApi.as_view(),
+        name="api-premium-statement-detail",
+    ),
+    path(
+        "premium-statements/<int:pk>/issue/",
+        premium.PremiumStatementIssueApi.as_view(),
+        name="api-premium-statement-issue",
+    ),
+    path(
+        "premium-statements/<int:pk>/receipts/",
+        premium.PremiumReceiptApi.as_view(),
+        name="api-premium-statement-receipts",
+    ),
+    path(
+        "premium-statements/<int:pk>/chargebacks/",
+        premium.PremiumChargebackApi.as_view(),
+        name="api-premium-statement-chargebacks",
+    ),
+    path(
+        "premium-statements/<int:pk>/deductions/",
+        premium.PremiumDeductionApi.as_view(),
+        name="api-premium-statement-deductions",
+    ),
+    path(
+        "premium-statements/<int:pk>/refund-campaign/",
+        premium.PremiumRefundCampaignApi.as_view(),
+        name="api-premium-statement-refund-campaign",
+    ),
+    path(
+        "premium-statements/<int:pk>/offsets/",
+        premium.PremiumOffsetApi.as_view(),
+        name="api-premium-statement-offsets",
+    ),
+    path(
+        "premium-statements/<int:pk>/payouts/",
+        premium.PremiumPayoutApi.as_view(),
+        name="api-premium-statement-payouts",
+    ),
+    path(
+        "premium-statements/<int:pk>/disputes/",
+        premium.PremiumStatementDisputeApi.as_view(),
+        name="api-premium-statement-disputes",
+    ),
+    path(
+        "premium-disputes/",
+        premium.PremiumDisputeListApi.as_view(),
+        name="api-premium-dispute-list",
+    ),
+    path(
+        "premium-disputes/<int:pk>/",
+        premium.PremiumDisputeDetailApi.as_view(),
+        name="api-premium-dispute-detail",
+    ),
+    path(
+        "premium-disputes/<int:pk>/resolve/",
+        premium.PremiumDisputeResolveApi.as_view(),
+        name="api-premium-dispute-resolve",
+    ),
+    path(
+        "premium-payouts/", premium.PremiumPayoutListApi.as_view(), name="api-premium-payout-list"
+    ),
+    path(
+        "premium-service-changes/",
+        premium.PremiumServiceChangeListApi.as_view(),
+        name="api-premium-service-change-list",
+    ),
+    path(
+        "premium-service-changes/<int:pk>/acknowledge/",
+        premium.PremiumServiceChangeAcknowledgeApi.as_view(),
+        name="api-premium-service-change-acknowledge",
     ),
     # usage from the messaging platform (issue 3, section 2)
     path("usage/", usage.UsageApi.as_view(), name="api-usage"),

@@ -13,7 +13,8 @@ from accounts.forms import ClientField, UserScopedForm
 from accounts.kernel.forms import INPUT_STYLE, OneTimeKeyMixin
 from accounts.kernel.money import MAX_DIGITS
 from accounts.models import Client, Provider
-from billing.models import FapiaoRequest, Invoice, SetOff, UsageRecord
+from billing.models import FapiaoRequest, Invoice, UsageRecord
+from billing.models.invoicing import MANUAL_SET_OFF_SOURCES
 
 from .services.prices import LEGAL_CAUSE_CHOICES as LEGAL_PRICE_CAUSES
 
@@ -236,7 +237,7 @@ DEPOSIT_ACTIONS = {
 
 
 class SetOffForm(OneTimeKeyMixin):
-    source = forms.ChoiceField(choices=SetOff.Source.choices, label=_("What the provider owes"))
+    source = forms.ChoiceField(choices=MANUAL_SET_OFF_SOURCES, label=_("What the provider owes"))
     source_id = forms.IntegerField(
         label=_("Its id"),
         help_text=_("the deposit, restitution request or credit note"),

@@ -24,6 +24,13 @@ from .invoicing import (
     SetOff,
     unit_price_field,
 )
+from .premium import (
+    PremiumDispute,
+    PremiumDisputeDocument,
+    PremiumLedgerEntry,
+    PremiumServiceChange,
+    PremiumStatement,
+)
 from .prepaid import (
     Chargeback,
     CreditLot,
@@ -67,6 +74,11 @@ __all__ = [
     "MessageAccount",
     "MessagePayment",
     "Payment",
+    "PremiumDispute",
+    "PremiumDisputeDocument",
+    "PremiumLedgerEntry",
+    "PremiumServiceChange",
+    "PremiumStatement",
     "Price",
     "Recharge",
     "PriceCause",

@@ -565,6 +565,9 @@ class SetOff(models.Model):
         DEPOSIT = "deposit", _("Deposit")
         RESTITUTION = "restitution", _("Approved restitution")
         CREDIT_NOTE = "credit_note", _("Credit note")
+        # CX Part V, Revenue and Payments: "Right of Offset: CXENGAGE can deduct owed amounts
+        # from revenue payments" (recorded from the statement, billing.premium)
+        PREMIUM_REVENUE = "premium_revenue", _("Premium-service revenue")
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="set_offs")
     source = models.CharField(max_length=16, choices=Source.choices)
@@ -576,6 +579,13 @@ class SetOff(models.Model):
     )
     credit_note = models.ForeignKey(
         Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="set_offs_as_source"
+    )
+    premium_statement = models.ForeignKey(
+        "billing.PremiumStatement",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="set_offs",
     )
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="set_offs")
     amount = money_field()
@@ -603,6 +613,12 @@ class SetOff(models.Model):
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
+
+# What staff set off by hand (billing.invoicing): premium revenue is offset from its statement.
+MANUAL_SET_OFF_SOURCES = [
+    choice for choice in SetOff.Source.choices if choice[0] != SetOff.Source.PREMIUM_REVENUE
+]
 
 
 # --- Fapiao (art. 4.8) ---------------------------------------------------------------------

@@ -16,6 +16,7 @@ from accounts.kernel.notifications import client_recipients, notify
 from accounts.kernel.roles import require_billing_staff
 from accounts.models import Client, User
 from billing.models import Deposit, Dispute, Invoice, RestitutionRequest, SetOff
+from billing.models.invoicing import MANUAL_SET_OFF_SOURCES
 
 from . import _common
 from ._common import KEY_REQUIRED, OPEN_STATUSES, ZERO
@@ -147,9 +148,13 @@ def set_off_record(
     require_billing_staff(acting_user)
     key = clean_text(idempotency_key, field="idempotency_key", message=KEY_REQUIRED, max_length=200)
     amount = clean_money(amount, field="amount", article="9.1")
-    if source not in SetOff.Source.values:
+    if source not in SetOff.Source.values or source == SetOff.Source.PREMIUM_REVENUE:
         raise ValidationFailed(
-            {"source": [f"The source is one of {', '.join(SetOff.Source.values)} (art. 9.1)."]},
+            {
+                "source": [
+                    f"The source is one of {', '.join(c for c, _ in MANUAL_SET_OFF_SOURCES)} (art. 9.1)."
+                ]
+            },
             article="9.1",
         )
 

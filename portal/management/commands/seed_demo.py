@@ -14,6 +14,7 @@ from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts import services as accounts_services
+from accounts.kernel.dates import local_date
 from accounts.models import (
     Agreement,
     Client,
@@ -25,7 +26,8 @@ from accounts.models import (
 )
 from billing.invoicing.services import bank_details
 from billing.invoicing.services import invoices as invoice_services
-from billing.models import BankAccount, ExchangeRate, Invoice
+from billing.models import BankAccount, ExchangeRate, Invoice, PremiumStatement
+from billing.premium import services as premium_services
 from billing.prepaid.services import wallets as billing_wallets
 from portal.env import portal_addr
 
@@ -279,6 +281,8 @@ class Command(BaseCommand):
             return
         if spec["provider"] == "cxengage-nl":
             self._euro_invoice(client, billing)
+        if client.provider.offers_premium_services and client.billing_mode == "postpaid":
+            self._premium(client, billing)
         if Invoice.objects.filter(client=client, source_key=None).exists():
             return
         draft = invoice_services.invoice_draft(
@@ -299,6 +303,38 @@ class Command(BaseCommand):
             ],
         )
         invoice_services.invoice_issue(invoice=draft, acting_user=billing)
+
+    def _premium(self, client, billing):
+        """Last month's premium-SMS revenue statement from one operator, issued (CX Part V): part
+        of what the operator billed is received, one end-user chargeback with its fee deducted."""
+        today = local_date(client.provider)
+        end = today.replace(day=1) - dt.timedelta(days=1)
+        start = end.replace(day=1)
+        if PremiumStatement.objects.filter(client=client, period_start=start).exists():
+            return
+        statement = premium_services.premium_statement_create(
+            client=client, operator="KPN", period_start=start, period_end=end, acting_user=billing
+        )
+        key = f"demo:premium:{statement.pk}"
+        premium_services.premium_receipt_record(
+            statement=statement,
+            amount="1840.00",
+            operator_billed="2300.00",
+            received_on=today,
+            reference="KPN remittance",
+            acting_user=billing,
+            idempotency_key=f"{key}:receipt",
+        )
+        premium_services.premium_chargeback_record(
+            statement=statement,
+            amount="4.50",
+            fee="2.50",
+            occurred_on=today,
+            end_user_reference="+31 6 1234 5678, keyword WEER",
+            acting_user=billing,
+            idempotency_key=f"{key}:chargeback",
+        )
+        premium_services.premium_statement_issue(statement=statement, acting_user=billing)
 
     def _euro_invoice(self, client, billing):
         """A euro invoice to a SEPA account: its page and PDF carry the EPC QR code."""

@@ -11,6 +11,7 @@ from accounts.kernel.permissions import IsBillingStaff
 from billing.invoicing import selectors
 from billing.invoicing.services import set_offs as set_off_services
 from billing.models import SetOff
+from billing.models.invoicing import MANUAL_SET_OFF_SOURCES
 
 from ..serializers import SetOffSerializer
 from ._common import DecimalString, invoice_of, optional_client
@@ -21,7 +22,7 @@ class SetOffListApi(Api):
     write_permission_classes = [IsBillingStaff]
 
     class InputSerializer(serializers.Serializer):
-        source = serializers.ChoiceField(choices=SetOff.Source.choices)
+        source = serializers.ChoiceField(choices=MANUAL_SET_OFF_SOURCES)
         source_id = serializers.IntegerField(
             help_text="the deposit, restitution request or credit note set off"
         )
