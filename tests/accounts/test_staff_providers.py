@@ -3,6 +3,7 @@ legal entities). The URL walk in tests/test_tenant_isolation.py checks every id-
 endpoint; these check the lists, counts, queues, choices, the admin, the notices and the roles.
 """
 
+import datetime as dt
 from decimal import Decimal
 
 import pytest
@@ -169,9 +170,18 @@ def test_the_new_invoice_form_names_clients_by_number_and_lists_none(cm, cm_staf
 def test_a_cxengage_dispute_notice_reaches_cxengage_staff_and_never_cm_staff(
     cm, cx, cm_staff, cx_staff
 ):
+    from billing.models import ExchangeRate
+
     company = _company(cx)
     admin = ClientAdminFactory(client=company)
     invoice = issued(company, cx_staff, [line("5000.00")], invoice_date=timezone.localdate())
+    # the > EUR 150 minimum is decided with a reference rate (issue 12 §5), else it waits
+    ExchangeRate.objects.create(
+        base_currency="EUR",
+        quote_currency=invoice.currency,
+        rate=Decimal("1.08"),
+        valid_from=timezone.localdate() - dt.timedelta(days=10),
+    )
 
     dispute = dispute_services.dispute_raise(
         invoice=invoice, amount=Decimal("1000.00"), reason="Wrong count", acting_user=admin

@@ -343,7 +343,7 @@ def test_the_data_migration_fills_existing_agreements_from_their_profile(cm, cx)
     cn, nl, eur = company(cm), company(cx), company(cx)
     Agreement.objects.filter(pk__in=[cn.agreement.pk, nl.agreement.pk]).update(currency="")
     Agreement.objects.filter(pk=eur.agreement.pk).update(currency="EUR")
-    migration = importlib.import_module("accounts.migrations.0011_currency_agreement_currency_term")
+    migration = importlib.import_module("accounts.migrations.0017_currency_agreement_currency_term")
 
     migration.fill_currency(apps, None)
 
