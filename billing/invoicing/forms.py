@@ -180,6 +180,13 @@ class PaymentForm(OneTimeKeyMixin):
     )
     received_on = forms.DateField(label=_("Received on"), widget=forms.DateInput(attrs=DATE))
     reference = forms.CharField(label=_("Payment reference"), max_length=200, required=False)
+    excess_to_credit = forms.BooleanField(
+        label=_("Credit any excess to the client"),
+        required=False,
+        help_text=_(
+            "more than is outstanding becomes the client's credit, to set off or refund (art. 9.1)"
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("prefix", "payment")

@@ -3,6 +3,7 @@ and every "billing.X" reference stay as they were."""
 
 from .banking import BankAccount
 from .claims import ClaimPayout, LossClaim
+from .credit import ClientCredit, ClientCreditEntry
 from .invoicing import (
     CpiAdjustment,
     Deposit,
@@ -42,6 +43,8 @@ from .statements import StatementEntry, StatementImport
 __all__ = [
     "BankAccount",
     "ClaimPayout",
+    "ClientCredit",
+    "ClientCreditEntry",
     "LossClaim",
     "Chargeback",
     "CpiAdjustment",

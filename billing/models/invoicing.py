@@ -547,6 +547,7 @@ class SetOff(models.Model):
         DEPOSIT = "deposit", _("Deposit")
         RESTITUTION = "restitution", _("Approved restitution")
         CREDIT_NOTE = "credit_note", _("Credit note")
+        CLIENT_CREDIT = "client_credit", _("Client credit")
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="set_offs")
     source = models.CharField(max_length=16, choices=Source.choices)
@@ -558,6 +559,13 @@ class SetOff(models.Model):
     )
     credit_note = models.ForeignKey(
         Invoice, null=True, blank=True, on_delete=models.PROTECT, related_name="set_offs_as_source"
+    )
+    client_credit = models.ForeignKey(
+        "billing.ClientCredit",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="set_offs",
     )
     invoice = models.ForeignKey(Invoice, on_delete=models.PROTECT, related_name="set_offs")
     amount = money_field()
