@@ -339,6 +339,16 @@ def _set_off(client):
     return {"pk": set_off.pk}
 
 
+def _client_credit(client):
+    """A client credit holding money (art. 9.1; issue 12 §6)."""
+    from billing.models import ClientCredit
+
+    credit = ClientCredit.objects.create(
+        client=client, currency=client.provider.currency, balance=Decimal("25.00")
+    )
+    return {"pk": credit.pk}
+
+
 def _statement_entry(client):
     """A statement of the client's provider with one unmatched entry (staff pages, issue 14)."""
     from billing.models import BankAccount, StatementEntry, StatementImport
@@ -414,6 +424,8 @@ def _loss_claim(client):
 
 
 MAKERS = {
+    "billing/credits/": _client_credit,
+    "api/v1/client-credits/": _client_credit,
     "billing/statements/": _statement_entry,
     "billing/statements/entries/": lambda client: {"pk": _statement_entry(client)["entry"]},
     "accounts/force-majeure/": _force_majeure,

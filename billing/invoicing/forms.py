@@ -315,6 +315,28 @@ class StatementAssignForm(forms.Form):
     )
 
 
+class StatementClientForm(forms.Form):
+    client = forms.CharField(
+        label=_("Client number or reference"),
+        max_length=40,
+        strip=True,
+        help_text=_("a prepaid client's wallet is topped up, any other client's credit grows"),
+    )
+
+
+class CreditRefundForm(OneTimeKeyMixin):
+    amount = _money_field(_("Amount refunded"), min_value=Decimal("0.01"))
+    reference = forms.CharField(
+        label=_("Transfer reference"),
+        max_length=200,
+        help_text=_("how the money went back to the client, e.g. the bank transfer"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "refund")
+        super().__init__(*args, **kwargs)
+
+
 class StatementRefundForm(forms.Form):
     note = forms.CharField(label="How it was refunded", max_length=300, strip=True)
 
