@@ -186,9 +186,9 @@ def _statement(entries: int, run: int) -> bytes:
             text = "donation"
             payer = "Unknown Trading GmbH"
         total += amount
-        rmt = (
-            f"<Strd><CdtrRefInf><Ref>{strd}</Ref></CdtrRefInf></Strd>" if strd else ""
-        ) + (f"<Ustrd>{text}</Ustrd>" if text else "")
+        rmt = (f"<Strd><CdtrRefInf><Ref>{strd}</Ref></CdtrRefInf></Strd>" if strd else "") + (
+            f"<Ustrd>{text}</Ustrd>" if text else ""
+        )
         rows.append(
             f'<Ntry><Amt Ccy="EUR">{amount:.2f}</Amt><CdtDbtInd>CRDT</CdtDbtInd><Sts>BOOK</Sts>'
             f"<BookgDt><Dt>{BOOKED.isoformat()}</Dt></BookgDt>"

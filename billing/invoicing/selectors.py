@@ -791,7 +791,7 @@ def statement_import_get(*, user: User, pk) -> StatementImport:
 
 
 def statement_entries(*, statement: StatementImport) -> QuerySet[StatementEntry]:
-    return statement.entries.select_related("invoice").order_by("pk")
+    return statement.entries.select_related("invoice", "client", "credit_entry").order_by("pk")
 
 
 def unmatched_entries(*, user: User) -> QuerySet[StatementEntry]:

@@ -462,3 +462,106 @@ def test_matching_a_batch_takes_as_many_queries_for_40_entries_as_for_5(
 
     assert large == small
     assert small <= 15
+
+
+# --- Pages and API ----------------------------------------------------------------------------
+def test_the_client_sees_its_credit_and_every_movement_and_another_client_does_not(
+    as_user, tulip, credit, cx
+):
+    page = as_user(admin_of(tulip))
+    listing = page.get("/billing/credits/").content.decode()
+    assert listing.count('data-testid="credit-row"') == 1
+    detail = page.get(f"/billing/credits/{credit.pk}/")
+    assert detail.status_code == 200
+    html = detail.content.decode()
+    assert 'data-testid="credit-entry"' in html and "Payment without an invoice" in html
+    assert "Record refund" not in html  # staff only
+
+    stranger = as_user(admin_of(company(cx)))
+    assert stranger.get(f"/billing/credits/{credit.pk}/").status_code == 404
+    assert 'data-testid="credit-row"' not in stranger.get("/billing/credits/").content.decode()
+
+
+def test_staff_refund_credit_on_the_page(as_user, credit, billing_staff):
+    page = as_user(billing_staff)
+    form = page.get(f"/billing/credits/{credit.pk}/").context["refund_form"]
+    body = {
+        "refund-key": form.initial["key"],
+        "refund-amount": "30.00",
+        "refund-reference": "SEPA 99",
+    }
+
+    assert page.post(f"/billing/credits/{credit.pk}/refund/", body).status_code == 302
+    assert page.post(f"/billing/credits/{credit.pk}/refund/", body).status_code == 302  # twice
+
+    credit.refresh_from_db()
+    assert credit.balance == Dec("120.00") and credit.entries.filter(kind="refund").count() == 1
+    too_much = page.post(
+        f"/billing/credits/{credit.pk}/refund/",
+        {**body, "refund-key": "6f1c0a4e-0000-4000-8000-000000000001", "refund-amount": "500"},
+    )
+    assert too_much.status_code == 400
+    credit.refresh_from_db()
+    assert credit.balance == Dec("120.00")
+
+
+def test_the_api_lists_credit_and_sets_it_off_and_refunds_it(api, tulip, credit, billing_staff):
+    invoice = issue(tulip, billing_staff, "60.00")
+    staff = api(billing_staff)
+
+    listed = staff.get(f"/api/v1/client-credits/?client={tulip.pk}").json()["results"]
+    assert [(c["id"], c["balance"]) for c in listed] == [(credit.pk, "150.00")]
+    set_off = staff.post(
+        "/api/v1/set-offs/",
+        {
+            "source": "client_credit",
+            "source_id": credit.pk,
+            "invoice": invoice.pk,
+            "amount": "60.00",
+        },
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="so-api-1",
+    )
+    assert set_off.status_code == 201, set_off.content
+    assert set_off.json()["client_credit"] == credit.pk
+    refund = staff.post(
+        f"/api/v1/client-credits/{credit.pk}/refund/",
+        {"amount": "40.00", "reference": "SEPA 7"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="rf-api-1",
+    )
+    assert refund.status_code == 201 and refund.json()["balance_after"] == "50.00"
+    moves = staff.get(f"/api/v1/client-credits/{credit.pk}/entries/").json()["results"]
+    assert [m["kind"] for m in moves] == ["refund", "set_off", "unapplied"]
+    invoice.refresh_from_db()
+    assert invoice.status == "paid"
+    client_view = api(admin_of(tulip)).get(f"/api/v1/client-credits/{credit.pk}/").json()
+    assert client_view["balance"] == "50.00"
+    refused = api(admin_of(tulip)).post(
+        f"/api/v1/client-credits/{credit.pk}/refund/",
+        {"amount": "1.00", "reference": "x"},
+        format="json",
+        HTTP_IDEMPOTENCY_KEY="rf-api-2",
+    )
+    assert refused.status_code == 403
+
+
+def test_staff_give_an_unmatched_entry_to_a_prepaid_client_as_a_top_up(
+    as_user, prepaid, billing_staff, django_capture_on_commit_callbacks
+):
+    run(
+        camt053([{"amount": "20.00", "ref": "U-1", "text": "hello"}]),
+        billing_staff,
+        django_capture_on_commit_callbacks,
+    )
+    entry = StatementEntry.objects.get(status="unmatched")
+
+    response = as_user(billing_staff).post(
+        f"/billing/statements/entries/{entry.pk}/client/", {"client": str(prepaid.pk)}
+    )
+
+    assert response.status_code == 302
+    entry.refresh_from_db()
+    assert (entry.status, entry.matched_by, entry.client) == ("top_up", "staff", prepaid)
+    assert Wallet.objects.get(client=prepaid).balance == Dec("20.00")
+    assert entry.resolved_by == billing_staff
