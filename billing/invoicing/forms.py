@@ -325,7 +325,12 @@ class StatementClientForm(forms.Form):
 
 
 class CreditRefundForm(OneTimeKeyMixin):
-    amount = _money_field(_("Amount refunded"), min_value=Decimal("0.01"))
+    amount = forms.DecimalField(
+        max_digits=MAX_DIGITS,
+        decimal_places=2,
+        label=_("Amount refunded"),
+        min_value=Decimal("0.01"),
+    )
     reference = forms.CharField(
         label=_("Transfer reference"),
         max_length=200,

@@ -100,7 +100,7 @@ def client_credit_add(
     *,
     client: Client,
     currency: str,
-    amount,
+    amount: object,
     kind: str,
     received_on: dt.date,
     reference: str,
@@ -156,7 +156,7 @@ def client_credit_add(
 def client_credit_refund(
     *,
     credit: ClientCredit,
-    amount,
+    amount: object,
     reference: str,
     idempotency_key: str,
     acting_user: User,

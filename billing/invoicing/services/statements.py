@@ -46,10 +46,23 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.db import IntegrityError, connection, transaction
-from django.db.models import CharField, DecimalField, F, Func, OuterRef, Q, Subquery, Sum, Value
+from django.db.models import (
+    CharField,
+    DecimalField,
+    F,
+    Field,
+    Func,
+    Model,
+    OuterRef,
+    Q,
+    Subquery,
+    Sum,
+    Value,
+)
 from django.db.models.functions import Coalesce, Lower
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -189,8 +202,14 @@ def _set_off_sum() -> Coalesce:
     )
 
 
+def _set_off(invoice: Invoice) -> Decimal:
+    """The set-offs' sum `_set_off_sum` annotated on the row."""
+    return Decimal(getattr(invoice, "set_off_sum", ZERO))
+
+
 def _outstanding(invoice: Invoice) -> Decimal:
-    return max(invoice.total - invoice.amount_paid - invoice.set_off_sum, ZERO)
+    left: Decimal = invoice.total - invoice.amount_paid - _set_off(invoice)
+    return max(left, ZERO)
 
 
 def _references(entry: StatementEntry) -> tuple[list[str], list[str]]:
@@ -538,7 +557,7 @@ def _one_by_one(entry: StatementEntry, decision: _Decision, *, user: User) -> No
 
 def _invoice_status(invoice: Invoice, today: dt.date) -> str:
     """`invoices.invoice_status_refresh` for an invoice without an open dispute (art. 4.5)."""
-    settled = invoice.amount_paid + invoice.set_off_sum
+    settled = invoice.amount_paid + _set_off(invoice)
     if settled >= invoice.total:
         return Invoice.Status.PAID
     if invoice.due_date and invoice.due_date < today:
@@ -620,19 +639,19 @@ def _record_payments_in_bulk(
         booked.append((entry, inv, payment, decision.how))
     if booked:
         Payment.objects.bulk_create(payments)
-        touched = list({inv.pk: inv for _, inv, _, _ in booked}.values())
+        touched = list({row[1].pk: row[1] for row in booked}.values())
         _update_rows(touched, ["amount_paid", "status", "overdue_since"], user=user, model=Invoice)
-        for entry, inv, payment, how in booked:
-            entry.invoice = inv
+        for entry, paid, payment, how in booked:
+            entry.invoice = paid
             entry.payment = payment
-            entry.client_id = inv.client_id
+            entry.client_id = paid.client_id
             entry.matched_by = how
             entry.note = ""
-        for entry, inv, _, _ in booked:
+        for entry, paid, _, _ in booked:
             # after the whole batch: two entries may pay one invoice in full together
             entry.status = (
                 StatementEntry.Status.MATCHED
-                if inv.status == Invoice.Status.PAID
+                if paid.status == Invoice.Status.PAID
                 else StatementEntry.Status.PARTLY_MATCHED
             )
         _update_rows(
@@ -644,7 +663,7 @@ def _record_payments_in_bulk(
     return later
 
 
-def _update_rows(objs: list, fields: list[str], *, user: User, model) -> None:
+def _update_rows(objs: list[Any], fields: list[str], *, user: User, model: type[Model]) -> None:
     """Write `fields` of `objs` (their history rows too) in one UPDATE ... FROM unnest(...) on
     PostgreSQL: Django's `bulk_update` builds a CASE per row and field, which costs more than
     the whole match. Elsewhere (the SQLite first look) `bulk_update`."""
@@ -654,23 +673,28 @@ def _update_rows(objs: list, fields: list[str], *, user: User, model) -> None:
         bulk_update_with_history(objs, model, fields, default_user=user)
         return
     meta = model._meta
-    columns = [meta.get_field(name) for name in fields]
+    columns: list[Field[Any, Any]] = []
+    for name in fields:
+        col = meta.get_field(name)
+        assert isinstance(col, Field)
+        columns.append(col)
     arrays = [[o.pk for o in objs]] + [
         [col.get_db_prep_value(getattr(o, col.attname), connection) for o in objs]
         for col in columns
     ]
+    assert meta.pk is not None
     types = [meta.pk.db_type(connection)] + [col.db_type(connection) for col in columns]
     quote = connection.ops.quote_name
     names = ["id"] + [f"c{i}" for i in range(len(columns))]
-    sets = ", ".join(f"{quote(col.column)} = u.c{i}" for i, col in enumerate(columns))
+    sets = ", ".join(f"{quote(str(col.column))} = u.c{i}" for i, col in enumerate(columns))
     unnest = ", ".join(f"%s::{kind}[]" for kind in types)
     with connection.cursor() as cursor:
         cursor.execute(
             f"UPDATE {quote(meta.db_table)} SET {sets} FROM unnest({unnest}) AS u({', '.join(names)}) "
-            f"WHERE {quote(meta.db_table)}.{quote(meta.pk.column)} = u.id",
+            f"WHERE {quote(meta.db_table)}.{quote(str(meta.pk.column))} = u.id",
             arrays,
         )
-    model.history.bulk_history_create(objs, update=True, default_user=user)
+    getattr(model, "history").bulk_history_create(objs, update=True, default_user=user)  # noqa: B009
 
 
 def statement_entries_match(entries: list[StatementEntry], *, user: User) -> None:
