@@ -75,7 +75,7 @@ from accounts.kernel.inputs import clean_text
 from accounts.kernel.money import DECIMAL_PLACES, MAX_DIGITS
 from accounts.kernel.roles import require_billing_staff
 from accounts.models import Client, Suspension, User
-from accounts.selectors import clients_visible_to, providers_visible_to, scoped
+from accounts.selectors import clients_visible_to, provider_scope, providers_visible_to, scoped
 from billing.models import (
     BankAccount,
     ClientCreditEntry,
@@ -754,6 +754,7 @@ def statement_import_run(*, statement_id: int) -> dict[str, int | str]:
         return {"skipped": "finished already"}
     statement = StatementImport.objects.select_related("uploaded_by").get(pk=statement_id)
     user = statement.uploaded_by
+    provider_scope(user)  # the user's providers, read once (kept on the user) for every batch
     try:
         parsed = parse_statement(bytes(statement.content))
         credits = [e for e in parsed.entries if e.credit]
