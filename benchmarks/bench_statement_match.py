@@ -427,6 +427,7 @@ def main() -> int:
         "(an open dispute, messages released, a suspension lifted, more than is outstanding) "
         "are recorded one by one; this statement has none.",
         "",
+        f"Run {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC. "
         f"Load average (1, 5, 15 min) before: {load_before[0]:.2f}, {load_before[1]:.2f}, "
         f"{load_before[2]:.2f}; after: {load_after[0]:.2f}, {load_after[1]:.2f}, "
         f"{load_after[2]:.2f} ({os.cpu_count()} cores; other sessions share the machine).",
