@@ -565,3 +565,54 @@ def test_staff_give_an_unmatched_entry_to_a_prepaid_client_as_a_top_up(
     assert (entry.status, entry.matched_by, entry.client) == ("top_up", "staff", prepaid)
     assert Wallet.objects.get(client=prepaid).balance == Dec("20.00")
     assert entry.resolved_by == billing_staff
+
+
+# --- The set-wise path records what payment_record records -------------------------------------
+def test_a_statement_payment_of_an_invoice_covering_messages_releases_them(
+    tulip, billing_staff, django_capture_on_commit_callbacks
+):
+    from billing.models import MessageAccount
+    from billing.prepaid.services import limits
+
+    invoice = invoice_services.invoice_issue(
+        invoice=invoice_services.invoice_draft(
+            client=tulip,
+            lines=[line("100.00", vat_rate="0", messages=1000)],
+            acting_user=billing_staff,
+            currency="EUR",
+        ),
+        acting_user=billing_staff,
+    )
+    account = limits.message_account_for_client(client=tulip)
+    MessageAccount.objects.filter(pk=account.pk).update(unpaid_count=1000)
+
+    run(
+        camt053([{"amount": "100.00", "ref": "M-1", "structured": invoice.payment_reference}]),
+        billing_staff,
+        django_capture_on_commit_callbacks,
+    )
+
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.messages_released) == ("paid", 1000)
+    assert MessageAccount.objects.get(pk=account.pk).unpaid_count == 0  # art. 26.2
+
+
+def test_a_statement_part_payment_of_an_overdue_invoice_leaves_it_overdue_with_history(
+    tulip, billing_staff, clock, django_capture_on_commit_callbacks
+):
+    invoice = issue(tulip, billing_staff, "100.00")
+    clock.set(invoice.due_date + dt.timedelta(days=3))
+
+    run(
+        camt053([{"amount": "40.00", "ref": "O-1", "structured": invoice.payment_reference}]),
+        billing_staff,
+        django_capture_on_commit_callbacks,
+    )
+
+    invoice.refresh_from_db()
+    assert (invoice.status, invoice.amount_paid) == ("overdue", Dec("40.00"))
+    assert invoice.overdue_since == invoice.due_date + dt.timedelta(days=1)
+    latest = invoice.history.first()
+    assert (latest.amount_paid, latest.history_user) == (Dec("40.00"), billing_staff)
+    entry = StatementEntry.objects.get()
+    assert entry.status == "partly_matched" and entry.history.first().history_user == billing_staff
