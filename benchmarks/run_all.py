@@ -1,6 +1,9 @@
 """Run every benchmark (benchmarks/bench_*.py) and collect their sections into RESULTS.md.
 
-Each benchmark prints a markdown section and writes it to benchmarks/out/<name>.md.
+Each benchmark prints a markdown section and writes it to benchmarks/out/<name>.md; every
+`bench_*.py` here is run (credit expiry, usage ingestion, invoice list, statement matching).
+A section of RESULTS.md whose benchmark wrote nothing this time (not run, or run on another
+machine) is kept as it was; a section written this time replaces the one of the same heading.
 Usage: `make bench` (PostgreSQL and Redis at 127.0.0.1, or DATABASE_URL / REDIS_URL).
 """
 
@@ -31,6 +34,24 @@ def machine() -> str:
     )
 
 
+def _heading(section: str) -> str:
+    return section.strip().splitlines()[0] if section.strip() else ""
+
+
+def _merged(new: list[str]) -> list[str]:
+    """The sections of the current RESULTS.md, each replaced by a new one of the same heading,
+    then the new ones it did not have."""
+    results = HERE / "RESULTS.md"
+    old: list[str] = []
+    if results.exists():
+        text = results.read_text()
+        parts = text.split("\n## ")
+        old = ["## " + part.rstrip() + "\n" for part in parts[1:]]
+    fresh = {_heading(s): s for s in new}
+    merged = [fresh.pop(_heading(s), s) for s in old]
+    return merged + list(fresh.values())
+
+
 def main() -> int:
     OUT.mkdir(exist_ok=True)
     names = sys.argv[1:] or sorted(p.stem.removeprefix("bench_") for p in HERE.glob("bench_*.py"))
@@ -44,7 +65,7 @@ def main() -> int:
             != 0
         ):
             failed.append(name)
-    sections = [p.read_text() for p in sorted(OUT.glob("*.md"))]
+    sections = _merged([p.read_text() for p in sorted(OUT.glob("*.md"))])
     header = (
         "# Benchmark results\n\n"
         f"Machine: {machine()}.  \nLast run: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC.  \n"

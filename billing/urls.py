@@ -3,7 +3,7 @@
 from django.urls import path
 
 from .claims import views as claim_views
-from .invoicing import price_views, statement_views
+from .invoicing import credit_views, price_views, statement_views
 from .invoicing import views as invoicing_views
 from .premium import views as premium_views
 from .prepaid import alert_views, views
@@ -119,6 +119,10 @@ urlpatterns = [
     path("disputes/<int:pk>/<str:action>/", invoicing_views.dispute_action, name="dispute_action"),
     path("fapiao/", invoicing_views.fapiao_queue, name="fapiao_queue"),
     path("fapiao/<int:pk>/issue/", invoicing_views.fapiao_issue, name="fapiao_issue"),
+    # Client credit (art. 9.1; issue 12 §6): the client's own, staff's of their providers
+    path("credits/", credit_views.credits, name="credits"),
+    path("credits/<int:pk>/", credit_views.credit_detail, name="credit_detail"),
+    path("credits/<int:pk>/refund/", credit_views.credit_refund, name="credit_refund"),
     # Bank statements in, payments matched (issue 14 §2): billing staff
     path("statements/", statement_views.statements, name="statements"),
     path("statements/unmatched/", statement_views.unmatched, name="statements_unmatched"),

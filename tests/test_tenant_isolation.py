@@ -369,6 +369,16 @@ def _set_off(client):
     return {"pk": set_off.pk}
 
 
+def _client_credit(client):
+    """A client credit holding money (art. 9.1; issue 12 §6)."""
+    from billing.models import ClientCredit
+
+    credit = ClientCredit.objects.create(
+        client=client, currency=client.provider.currency, balance=Decimal("25.00")
+    )
+    return {"pk": credit.pk}
+
+
 def _statement_entry(client):
     """A statement of the client's provider with one unmatched entry (staff pages, issue 14)."""
     from billing.models import BankAccount, StatementEntry, StatementImport
@@ -520,6 +530,8 @@ MAKERS = {
     "billing/premium/documents/": lambda client: {"pk": _premium_dispute(client)["document"]},
     "billing/premium/service-changes/": _premium_service_change,
     "api/v1/premium-service-changes/": _premium_service_change,
+    "billing/credits/": _client_credit,
+    "api/v1/client-credits/": _client_credit,
     "billing/statements/": _statement_entry,
     "billing/statements/entries/": lambda client: {"pk": _statement_entry(client)["entry"]},
     "accounts/force-majeure/": _force_majeure,

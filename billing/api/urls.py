@@ -4,6 +4,7 @@ from django.urls import path
 
 from billing.claims import api as claims
 from billing.invoicing.api.views import (
+    credits,
     deposits,
     disputes,
     fapiao,
@@ -214,6 +215,22 @@ urlpatterns = [
     ),
     path(
         "deposits/<int:pk>/refund/", deposits.DepositRefundApi.as_view(), name="api-deposit-refund"
+    ),
+    path("client-credits/", credits.ClientCreditListApi.as_view(), name="api-client-credit-list"),
+    path(
+        "client-credits/<int:pk>/",
+        credits.ClientCreditDetailApi.as_view(),
+        name="api-client-credit-detail",
+    ),
+    path(
+        "client-credits/<int:pk>/entries/",
+        credits.ClientCreditEntriesApi.as_view(),
+        name="api-client-credit-entries",
+    ),
+    path(
+        "client-credits/<int:pk>/refund/",
+        credits.ClientCreditRefundApi.as_view(),
+        name="api-client-credit-refund",
     ),
     path("set-offs/", set_offs.SetOffListApi.as_view(), name="api-set-off-list"),
     path("recharges/", recharges.RechargeListApi.as_view(), name="api-recharge-list"),

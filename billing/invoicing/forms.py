@@ -188,6 +188,13 @@ class PaymentForm(OneTimeKeyMixin):
     )
     received_on = forms.DateField(label=_("Received on"), widget=forms.DateInput(attrs=DATE))
     reference = forms.CharField(label=_("Payment reference"), max_length=200, required=False)
+    excess_to_credit = forms.BooleanField(
+        label=_("Credit any excess to the client"),
+        required=False,
+        help_text=_(
+            "more than is outstanding becomes the client's credit, to set off or refund (art. 9.1)"
+        ),
+    )
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("prefix", "payment")
@@ -314,6 +321,33 @@ class StatementAssignForm(forms.Form):
     invoice = forms.CharField(
         label="Invoice number or payment reference", max_length=40, strip=True
     )
+
+
+class StatementClientForm(forms.Form):
+    client = forms.CharField(
+        label=_("Client number or reference"),
+        max_length=40,
+        strip=True,
+        help_text=_("a prepaid client's wallet is topped up, any other client's credit grows"),
+    )
+
+
+class CreditRefundForm(OneTimeKeyMixin):
+    amount = forms.DecimalField(
+        max_digits=MAX_DIGITS,
+        decimal_places=2,
+        label=_("Amount refunded"),
+        min_value=Decimal("0.01"),
+    )
+    reference = forms.CharField(
+        label=_("Transfer reference"),
+        max_length=200,
+        help_text=_("how the money went back to the client, e.g. the bank transfer"),
+    )
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("prefix", "refund")
+        super().__init__(*args, **kwargs)
 
 
 class StatementRefundForm(forms.Form):

@@ -22,9 +22,11 @@ from django.db.models.functions import Coalesce
 
 from accounts.kernel.errors import ApplicationError, NotFound
 from accounts.models import Client, Provider, User
-from accounts.selectors import providers_visible_to, scoped
+from accounts.selectors import clients_visible_to, providers_visible_to, scoped
 from billing.models import (
     BankAccount,
+    ClientCredit,
+    ClientCreditEntry,
     CpiAdjustment,
     Deposit,
     Dispute,
@@ -42,6 +44,7 @@ from billing.models import (
     StatementEntry,
     StatementImport,
 )
+from billing.payment_references import client_ids_quoted
 
 from .services import _common
 from .services._common import (
@@ -520,6 +523,7 @@ def set_off_get(*, user: User, pk) -> SetOff:
 
 
 SET_OFF_SOURCES = {
+    SetOff.Source.CLIENT_CREDIT: ClientCredit,
     SetOff.Source.DEPOSIT: Deposit,
     SetOff.Source.RESTITUTION: RestitutionRequest,
     SetOff.Source.CREDIT_NOTE: Invoice,
@@ -527,7 +531,7 @@ SET_OFF_SOURCES = {
 
 
 def set_off_source_get(*, user: User, source: str, pk):
-    """The deposit, restitution request or credit note a set-off names (art. 9.1)."""
+    """The deposit, restitution request, credit note or client credit a set-off names (art. 9.1)."""
     return _scoped_get(SET_OFF_SOURCES[source].objects.all(), user=user, pk=pk)
 
 
@@ -551,7 +555,12 @@ def set_off_sources(*, user: User, client: Client) -> dict:
         .filter(kind=Invoice.Kind.CREDIT_NOTE)
         .order_by("pk")
     ]
+    credits = [
+        (c, c.balance)
+        for c in _scoped_list(ClientCredit.objects.all(), user=user, client=client).order_by("pk")
+    ]
     return {
+        "client_credits": [x for x in credits if x[1] > 0],
         "deposits": [x for x in deposits if x[1] > 0],
         "restitutions": [x for x in restitutions if x[1] > 0],
         "credit_notes": [x for x in notes if x[1] > 0],
@@ -820,7 +829,7 @@ def statement_import_get(*, user: User, pk) -> StatementImport:
 
 
 def statement_entries(*, statement: StatementImport) -> QuerySet[StatementEntry]:
-    return statement.entries.select_related("invoice").order_by("pk")
+    return statement.entries.select_related("invoice", "client", "credit_entry").order_by("pk")
 
 
 def unmatched_entries(*, user: User) -> QuerySet[StatementEntry]:
@@ -855,5 +864,47 @@ def invoice_by_number(*, user: User, number: str) -> Invoice | None:
         scoped(Invoice.objects.filter(kind=Invoice.Kind.INVOICE), user=user)
         .filter(Q(number=number) | Q(payment_reference=number))
         .select_related("provider", "client")
+        .first()
+    )
+
+
+# --- Client credit (art. 9.1; issue 12 §6) -----------------------------------------------------
+def client_credit_list(*, user: User, client: Client | None = None) -> QuerySet[ClientCredit]:
+    """The client credits `user` may see, newest first: a client its own (also at zero, with
+    their history), staff those of their providers' clients."""
+    return (
+        _scoped_list(ClientCredit.objects.all(), user=user, client=client)
+        .select_related("client")
+        .order_by("-id")
+    )
+
+
+def client_credit_get(*, user: User, pk) -> ClientCredit:
+    return _scoped_get(ClientCredit.objects.select_related("client__provider"), user=user, pk=pk)
+
+
+def client_credit_entries(*, credit: ClientCredit) -> QuerySet[ClientCreditEntry]:
+    """A credit's movements, newest first (index credit_entry_list_idx)."""
+    return credit.entries.select_related("invoice").order_by("-id")
+
+
+def client_credit_totals(*, client: Client) -> list[ClientCredit]:
+    """The client's credits that hold money, for its dashboards and invoices list."""
+    return list(ClientCredit.objects.filter(client=client, balance__gt=0).order_by("currency"))
+
+
+def statement_client_lookup(*, user: User, entry: StatementEntry, text: str) -> Client | None:
+    """The client of the entry's provider that staff name by its client number or reference."""
+    text = (text or "").strip().upper()
+    if text.isdigit() and len(text) <= 18:
+        ids = [int(text)]
+    else:
+        ids = client_ids_quoted(country=entry.provider.country, references=[text], text=text)
+    if len(ids) != 1:
+        return None
+    return (
+        clients_visible_to(user)
+        .filter(pk=ids[0], provider_id=entry.provider_id)
+        .select_related("provider")
         .first()
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.forms import add_service_error
@@ -17,7 +18,12 @@ from accounts.kernel.errors import ApplicationError
 from accounts.kernel.pages import billing_staff_required, not_allowed_is_403, paginate
 
 from . import selectors
-from .forms import StatementAssignForm, StatementRefundForm, StatementUploadForm
+from .forms import (
+    StatementAssignForm,
+    StatementClientForm,
+    StatementRefundForm,
+    StatementUploadForm,
+)
 from .services import statements as statement_services
 
 
@@ -91,6 +97,9 @@ def _queue_page(request, failed=None, status=200):
                 "refund_form": bound[1]
                 if bound and bound[2] == "refund"
                 else StatementRefundForm(),
+                "client_form": bound[1]
+                if bound and bound[2] == "client"
+                else StatementClientForm(auto_id=f"id_e{entry.pk}_%s"),
             }
         )
     return render(
@@ -110,11 +119,17 @@ def unmatched(request):
 @require_POST
 @billing_staff_required
 def entry_action(request, pk: int, action: str):
-    """Assign an unmatched entry to an invoice (one action), or mark it refunded."""
+    """Assign an unmatched entry to an invoice or to a client (a top-up or client credit), one
+    action each, or mark it refunded."""
     entry = selectors.statement_entry_get(user=request.user, pk=pk)
-    form_class = StatementAssignForm if action == "assign" else StatementRefundForm
-    if action not in ("assign", "refund"):
+    forms = {
+        "assign": StatementAssignForm,
+        "refund": StatementRefundForm,
+        "client": StatementClientForm,
+    }
+    if action not in forms:
         return redirect("billing:statements_unmatched")
+    form_class = forms[action]
     form = form_class(request.POST)
     if form.is_valid():
         try:
@@ -131,6 +146,23 @@ def entry_action(request, pk: int, action: str):
                         entry=entry, invoice=invoice, acting_user=request.user
                     )
                     done = f"{entry.currency} {entry.amount} recorded as a payment of {invoice.number}."
+                elif action == "client":
+                    client = selectors.statement_client_lookup(
+                        user=request.user, entry=entry, text=form.cleaned_data["client"]
+                    )
+                    if client is None:
+                        raise ApplicationError(
+                            _("No client with this number or reference among your clients."),
+                            field="client",
+                        )
+                    entry = statement_services.statement_entry_to_client(
+                        entry=entry, client=client, acting_user=request.user
+                    )
+                    done = (
+                        _("%(amount)s topped up on the wallet of %(client)s (usable tomorrow).")
+                        if entry.status == "top_up"
+                        else _("%(amount)s credited to %(client)s (art. 9.1).")
+                    ) % {"amount": f"{entry.currency} {entry.amount}", "client": client.legal_name}
                 else:
                     statement_services.statement_entry_refund(
                         entry=entry, note=form.cleaned_data["note"], acting_user=request.user

@@ -280,6 +280,7 @@ def _payment(request, invoice, data):
         reference=data["reference"],
         idempotency_key=f"page-payment:{data['key']}",
         acting_user=request.user,
+        excess_to_credit=bool(data.get("excess_to_credit")),
     )
     return f"Payment of {payment.currency} {payment.amount} recorded.", invoice.pk
 

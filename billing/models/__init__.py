@@ -4,6 +4,7 @@ and every "billing.X" reference stay as they were."""
 from .alerts import ClientAlert
 from .banking import BankAccount
 from .claims import ClaimPayout, LossClaim
+from .credit import ClientCredit, ClientCreditEntry
 from .invoicing import (
     CpiAdjustment,
     Deposit,
@@ -52,6 +53,8 @@ __all__ = [
     "ClientAlert",
     "BankAccount",
     "ClaimPayout",
+    "ClientCredit",
+    "ClientCreditEntry",
     "LossClaim",
     "Chargeback",
     "CpiAdjustment",

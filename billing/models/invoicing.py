@@ -568,6 +568,7 @@ class SetOff(models.Model):
         # CX Part V, Revenue and Payments: "Right of Offset: CXENGAGE can deduct owed amounts
         # from revenue payments" (recorded from the statement, billing.premium)
         PREMIUM_REVENUE = "premium_revenue", _("Premium-service revenue")
+        CLIENT_CREDIT = "client_credit", _("Client credit")
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="set_offs")
     source = models.CharField(max_length=16, choices=Source.choices)
@@ -582,6 +583,13 @@ class SetOff(models.Model):
     )
     premium_statement = models.ForeignKey(
         "billing.PremiumStatement",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="set_offs",
+    )
+    client_credit = models.ForeignKey(
+        "billing.ClientCredit",
         null=True,
         blank=True,
         on_delete=models.PROTECT,

@@ -9,8 +9,9 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from .banking import BankAccount
+from .credit import ClientCreditEntry
 from .invoicing import Invoice, Payment
-from .prepaid import money_field
+from .prepaid import CreditLot, money_field
 
 
 class StatementImport(models.Model):
@@ -78,11 +79,14 @@ class StatementEntry(models.Model):
         UNMATCHED = "unmatched", "Unmatched"
         ASSIGNED = "assigned", "Assigned by staff"
         REFUNDED = "refunded", "Refunded"
+        TOP_UP = "top_up", "Prepaid top-up"
+        CREDITED = "credited", "Client credit"
 
     class MatchedBy(models.TextChoices):
         REFERENCE = "reference", "Structured reference"
         INVOICE_NUMBER = "invoice_number", "Invoice number in the remittance text"
         AMOUNT_PAYER = "amount_payer", "Amount and payer"
+        CLIENT_REFERENCE = "client_reference", "The client's payment reference"
         STAFF = "staff", "Billing staff"
 
     statement = models.ForeignKey(StatementImport, on_delete=models.PROTECT, related_name="entries")
@@ -102,6 +106,32 @@ class StatementEntry(models.Model):
     )
     payment = models.OneToOneField(
         Payment, null=True, blank=True, on_delete=models.PROTECT, related_name="statement_entry"
+    )
+    client = models.ForeignKey(
+        "accounts.Client",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="the client a top-up or client credit went to",
+    )
+    lot = models.OneToOneField(
+        CreditLot,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="statement_entry",
+        help_text="the prepaid top-up the entry became (art. 29.3)",
+    )
+    credited = money_field(
+        default=0, help_text="what of the entry went to the client's credit (art. 9.1)"
+    )
+    credit_entry = models.OneToOneField(
+        ClientCreditEntry,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="statement_entry",
     )
     note = models.CharField(
         max_length=300, blank=True, help_text="why it is unmatched, or staff's note"

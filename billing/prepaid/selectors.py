@@ -36,6 +36,7 @@ from billing.models import (
     UsageRecord,
     Wallet,
 )
+from billing.payment_references import client_payment_reference, primary_account
 
 from .services.limits import notice_threshold_reached
 from .services.restitution import restitution_request_refusal
@@ -385,4 +386,19 @@ def client_billing_summary(*, client: Client) -> dict:
         "pending_limit_request": LimitIncreaseRequest.objects.filter(
             client=client, status=LimitIncreaseRequest.Status.PENDING
         ).first(),
+    }
+
+
+def top_up_instructions(*, client: Client) -> dict:
+    """How a prepaid client tops up (art. 29.1, 29.3): the provider's account in the wallet's
+    currency and the client's own reference to quote (its RF reference for euro, else its
+    client reference), which the bank-statement import turns into a top-up."""
+    wallet = wallet_of(client=client)
+    currency = wallet.currency if wallet is not None else client.provider.currency
+    return {
+        "reference": client_payment_reference(
+            country=client.provider.country, client_id=client.pk, currency=currency
+        ),
+        "account": primary_account(provider=client.provider, currency=currency),
+        "currency": currency,
     }

@@ -120,6 +120,9 @@ def _wallet_context(request, client, *, staff_view: bool, bound: dict | None = N
         "staff_view": staff_view,
         "summary": summary,
         "prepaid": client.billing_mode == client.BillingMode.PREPAID,
+        "top_up": selectors.top_up_instructions(client=client)
+        if client.billing_mode == client.BillingMode.PREPAID
+        else None,
         "lots": lots_page,
         "filter_form": filter_form,
         "ledger": paginate(request, selectors.ledger_list(client=client, filters=filters)),

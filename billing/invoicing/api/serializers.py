@@ -5,6 +5,8 @@ from rest_framework import serializers
 from billing.invoicing.services.recharges import ARTICLE
 from billing.models import (
     BankAccount,
+    ClientCredit,
+    ClientCreditEntry,
     CpiAdjustment,
     Deposit,
     Dispute,
@@ -90,6 +92,35 @@ class PaymentSerializer(serializers.ModelSerializer):
         ]
 
 
+class ClientCreditSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = ClientCredit
+        fields = ["id", "client", "currency", "balance", "created_at"]
+
+
+class ClientCreditEntrySerializer(serializers.ModelSerializer):
+    invoice_number = serializers.CharField(
+        source="invoice.number", read_only=True, allow_null=True, default=None
+    )
+
+    class Meta:
+        model = ClientCreditEntry
+        fields = [
+            "id",
+            "kind",
+            "amount",
+            "currency",
+            "balance_after",
+            "created_at",
+            "received_on",
+            "invoice",
+            "invoice_number",
+            "set_off",
+            "reference",
+            "cause",
+        ]
+
+
 class SetOffSerializer(serializers.ModelSerializer):
     invoice_number = serializers.CharField(source="invoice.number", read_only=True)
     credit_note_number = serializers.CharField(
@@ -106,6 +137,7 @@ class SetOffSerializer(serializers.ModelSerializer):
             "restitution",
             "credit_note",
             "credit_note_number",
+            "client_credit",
             "invoice",
             "invoice_number",
             "amount",

@@ -17,30 +17,18 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import transaction
-from stdnum import iso11649
-from stdnum.iso7064 import mod_97_10
 
 from accounts.kernel.errors import from_django_validation_error
 from accounts.kernel.history import with_history_user
 from accounts.kernel.roles import require_billing_staff
-from accounts.models import Provider, User
+from accounts.models import User
 from billing.models import BankAccount, Invoice
-
-EURO = "EUR"
-RF_BODY_MAX = 21  # ISO 11649: RF, two check digits, at most 21 alphanumerics
-
-
-def creditor_reference(seed: str) -> str:
-    """The ISO 11649 creditor reference for `seed` (its letters and digits, upper case).
-
-    The check digits make "body + RF + check digits" ≡ 1 (mod 97), ISO 7064 MOD 97-10, which
-    `stdnum.iso11649.validate` checks.
-    """
-    body = "".join(ch for ch in seed.upper() if ch.isascii() and ch.isalnum())
-    if not body or len(body) > RF_BODY_MAX:
-        raise ValueError(f"A creditor reference carries 1 to {RF_BODY_MAX} letters and digits.")
-    reference = "RF" + mod_97_10.calc_check_digits(body + "RF") + body
-    return iso11649.validate(reference)
+from billing.payment_references import (  # noqa: F401 - re-exported: its callers import them here
+    EURO,
+    RF_BODY_MAX,
+    creditor_reference,
+    primary_account,
+)
 
 
 def payment_reference_for(invoice: Invoice) -> str:
@@ -49,15 +37,6 @@ def payment_reference_for(invoice: Invoice) -> str:
     if invoice.currency == EURO:
         return creditor_reference(invoice.number)
     return invoice.number
-
-
-def primary_account(*, provider: Provider, currency: str) -> BankAccount | None:
-    """The provider's primary active account in `currency`, else its first active one."""
-    return (
-        BankAccount.objects.filter(provider=provider, currency=currency, active=True)
-        .order_by("-is_primary", "pk")
-        .first()
-    )
 
 
 def invoice_payment_terms_assign(invoice: Invoice) -> None:

@@ -19,11 +19,11 @@ from accounts.kernel.idempotency import create_once
 from accounts.kernel.inputs import clean_date, clean_money, clean_text
 from accounts.kernel.roles import require_billing_staff
 from accounts.models import User
-from billing.models import Invoice, MessageAccount, Payment
+from billing.models import ClientCreditEntry, Invoice, MessageAccount, Payment
 from billing.prepaid.services import limits
 
 from . import _common
-from ._common import KEY_REQUIRED, OPEN_STATUSES
+from ._common import KEY_REQUIRED, OPEN_STATUSES, ZERO
 from .invoices import invoice_outstanding, invoice_settled, invoice_status_refresh
 from .suspension import resume_if_cleared
 
@@ -105,6 +105,7 @@ def payment_record(
     bank_fee="0",
     idempotency_key: str,
     acting_user: User,
+    excess_to_credit: bool = False,
 ) -> Payment:
     """Record money received against an invoice, in full or in part (art. 4.10).
 
@@ -115,6 +116,10 @@ def payment_record(
     proportion (art. 26.2), and a client suspended for non-payment resumes once nothing is
     overdue past the grace period any more (art. 7.3). The same idempotency key records once.
     One transaction (the invoice page calls it outside any): a refused payment changes nothing.
+
+    More than is outstanding is refused (`payment_fits_outstanding`), unless `excess_to_credit`:
+    then the outstanding part is the payment and the excess becomes the client's credit (art.
+    9.1, `client_credit.client_credit_add`, key `<key>:excess`), never absorbed.
     """
     require_billing_staff(acting_user)
     key = clean_text(idempotency_key, field="idempotency_key", message=KEY_REQUIRED, max_length=200)
@@ -126,7 +131,12 @@ def payment_record(
     reference = (reference or "").strip()[:200]
 
     def same(existing: Payment) -> bool:
-        return (existing.invoice_id, existing.amount, existing.received_on, existing.bank_fee) == (
+        return (
+            existing.invoice_id,
+            existing.amount + _excess_recorded(existing),
+            existing.received_on,
+            existing.bank_fee,
+        ) == (
             invoice.pk,
             amount,
             received_on,
@@ -149,13 +159,24 @@ def payment_record(
         raise ValidationFailed(
             {"received_on": [gettext("A payment is not received in the future.")]}
         )
-    payment_fits_outstanding(invoice, amount)
+    excess = ZERO
+    if excess_to_credit:
+        outstanding = invoice_outstanding(invoice)
+        excess = max(amount - outstanding, ZERO)
+        if excess and outstanding <= 0:
+            raise ApplicationError(
+                f"Invoice {invoice.number} has nothing outstanding: record the money as the "
+                "client's credit (payment without an invoice), not as a payment of it.",
+                field="invoice",
+                article="9.1",
+            )
+    payment_fits_outstanding(invoice, amount - excess)
     payment, created = create_once(
         Payment,
         key_lookup={"idempotency_key": key},
         values={
             "invoice": invoice,
-            "amount": amount,
+            "amount": amount - excess,
             "currency": invoice.currency,
             "received_on": received_on,
             "reference": reference,
@@ -168,7 +189,34 @@ def payment_record(
     )
     if not created:
         return payment
-    invoice.amount_paid += amount
+    invoice.amount_paid += payment.amount
     with_history_user(invoice, acting_user).save()
+    if excess:
+        from .client_credit import client_credit_add
+
+        client_credit_add(
+            client=invoice.client,
+            currency=invoice.currency,
+            amount=excess,
+            kind=ClientCreditEntry.Kind.OVERPAYMENT,
+            received_on=received_on,
+            reference=reference,
+            idempotency_key=f"{key}:excess",
+            acting_user=acting_user,
+            invoice=invoice,
+        )
     after_settlement(invoice, acting_user=acting_user)
     return payment
+
+
+def _excess_recorded(payment: Payment) -> Decimal:
+    """What of the money recorded with `payment` went to the client's credit (art. 9.1)."""
+    found = (
+        ClientCreditEntry.objects.filter(
+            credit__client_id=payment.invoice.client_id,
+            idempotency_key=f"{payment.idempotency_key}:excess",
+        )
+        .values_list("amount", flat=True)
+        .first()
+    )
+    return found or ZERO

@@ -15,11 +15,20 @@ from accounts.kernel.inputs import clean_money, clean_text
 from accounts.kernel.notifications import client_recipients, notify
 from accounts.kernel.roles import require_billing_staff
 from accounts.models import Client, User
-from billing.models import Deposit, Dispute, Invoice, RestitutionRequest, SetOff
+from billing.models import (
+    ClientCredit,
+    ClientCreditEntry,
+    Deposit,
+    Dispute,
+    Invoice,
+    RestitutionRequest,
+    SetOff,
+)
 from billing.models.invoicing import MANUAL_SET_OFF_SOURCES
 
 from . import _common
 from ._common import KEY_REQUIRED, OPEN_STATUSES, ZERO
+from .client_credit import credit_entry_write, lock_credit
 from .deposits import deposit_available
 from .invoices import invoice_outstanding
 from .payments import after_settlement
@@ -52,6 +61,11 @@ def _lock_source(source: str, source_obj) -> tuple[object, Decimal, dict[str, An
             raise ValidationFailed({"source_obj": [gettext("Give the deposit.")]})
         source_obj = Deposit.objects.select_for_update().get(pk=source_obj.pk)
         return source_obj, deposit_available(source_obj), {"deposit": source_obj}
+    if source == SetOff.Source.CLIENT_CREDIT:
+        if not isinstance(source_obj, ClientCredit):
+            raise ValidationFailed({"source_obj": [gettext("Give the client's credit.")]})
+        source_obj = lock_credit(source_obj)
+        return source_obj, source_obj.balance, {"client_credit": source_obj}
     if source == SetOff.Source.RESTITUTION:
         if not isinstance(source_obj, RestitutionRequest):
             raise ValidationFailed({"source_obj": [gettext("Give the restitution request.")]})
@@ -140,8 +154,12 @@ def set_off_record(
 
     "CM is entitled to set off the amounts the Client owes to CM against the amounts CM owes
     to the Client" (9.1), "regardless of the Agreement from which the payment obligations in
-    question derive" (9.2). The source is a held deposit, an approved restitution or a credit
-    note granted on a dispute; the target any open invoice of the client. Never more than the
+    question derive" (9.2). The source is a held deposit, an approved restitution, a credit
+    note granted on a dispute or the client's credit (overpayments, payments without an
+    invoice: `client_credit`); the target any open invoice of the client, whatever it bills.
+    A client holds one agreement with a provider (`Agreement.client` is one-to-one), and a
+    company that contracts with both providers is two clients of two legal entities (art.
+    11.1): a set-off never crosses from one to the other. Never more than the
     source has left or the invoice still owes. Recorded once as a `SetOff` row, which both the
     source and the invoice show, and which the client sees (selectors).
     """
@@ -192,6 +210,18 @@ def set_off_record(
     )
     if not created:
         return set_off
+    if source == SetOff.Source.CLIENT_CREDIT:
+        assert isinstance(source_obj, ClientCredit)
+        credit_entry_write(
+            source_obj,
+            kind=ClientCreditEntry.Kind.SET_OFF,
+            amount=-amount,
+            idempotency_key=f"set-off:{set_off.pk}",
+            cause=f"set off against invoice {invoice.number}",
+            acting_user=acting_user,
+            invoice=invoice,
+            set_off=set_off,
+        )
     after_settlement(invoice, acting_user=acting_user)
     notify(
         key=f"set-off:{set_off.pk}",

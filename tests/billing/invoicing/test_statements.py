@@ -14,7 +14,14 @@ from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
 from billing.invoicing.services import bank_details
 from billing.invoicing.services import invoices as invoice_services
 from billing.invoicing.services import statements as statement_services
-from billing.models import BankAccount, Invoice, Payment, StatementEntry, StatementImport
+from billing.models import (
+    BankAccount,
+    ClientCredit,
+    Invoice,
+    Payment,
+    StatementEntry,
+    StatementImport,
+)
 from tests.billing.invoicing.factories import D, Dec, admin_of, company, line
 
 pytestmark = pytest.mark.django_db
@@ -236,7 +243,7 @@ def test_a_camt054_notification_is_read_too(
     assert state(books)[1] == ("paid", Dec("500.00"))
 
 
-def test_more_than_outstanding_waits_for_staff(
+def test_more_than_outstanding_pays_the_invoice_and_the_excess_becomes_client_credit(
     books, billing_staff, django_capture_on_commit_callbacks
 ):
     bigger = CAMT.replace(b'<Amt Ccy="EUR">500.00</Amt>', b'<Amt Ccy="EUR">600.00</Amt>').replace(
@@ -246,9 +253,15 @@ def test_more_than_outstanding_waits_for_staff(
     upload(bigger, billing_staff, django_capture_on_commit_callbacks)
 
     entry = StatementEntry.objects.get(bank_reference__endswith="0002")
-    assert entry.status == "unmatched"
-    assert "NL-2026-000002" in entry.note and "outstanding" in entry.note
-    assert state(books)[1] == ("issued", Dec("0.00"))
+    assert (entry.status, entry.invoice, entry.credited) == ("matched", books[1], Dec("100.00"))
+    assert "credited to the client" in entry.note
+    assert state(books)[1] == ("paid", Dec("500.00"))
+    credit = ClientCredit.objects.get(client=books[1].client, currency="EUR")
+    assert credit.balance == Dec("100.00")
+    (moved,) = credit.entries.all()
+    assert (moved.kind, moved.amount, moved.invoice) == ("overpayment", Dec("100.00"), books[1])
+    assert moved == entry.credit_entry
+    assert Payment.objects.get(invoice=books[1]).amount == Dec("500.00")
 
 
 # --- The staff queue ----------------------------------------------------------------------
@@ -290,7 +303,7 @@ def test_staff_assign_an_unmatched_entry_to_an_invoice_in_one_action(
     assert Payment.objects.filter(invoice=extra).count() == 1
 
 
-def test_assigning_more_than_is_outstanding_is_refused_on_the_field(
+def test_assigning_more_than_is_outstanding_credits_the_excess_to_the_client(
     as_user, books, billing_staff, django_capture_on_commit_callbacks
 ):
     upload(CAMT, billing_staff, django_capture_on_commit_callbacks)
@@ -299,11 +312,11 @@ def test_assigning_more_than_is_outstanding_is_refused_on_the_field(
         f"/billing/statements/entries/{unknown.pk}/assign/", {"invoice": books[2].number}
     )  # 12.50 outstanding
 
-    assert response.status_code == 400
-    assert "outstanding" in response.content.decode()
+    assert response.status_code == 302
     unknown.refresh_from_db()
-    assert unknown.status == "unmatched"
-    assert state(books)[2] == ("partly_paid", Dec("787.50"))
+    assert (unknown.status, unknown.credited) == ("assigned", Dec("110.95"))
+    assert state(books)[2] == ("paid", Dec("800.00"))
+    assert ClientCredit.objects.get(client=books[2].client).balance == Dec("110.95")
 
 
 def test_staff_mark_an_unmatched_entry_refunded(

@@ -28,6 +28,11 @@ class PaymentListApi(Api):
         )
         received_on = serializers.DateField()
         reference = serializers.CharField(allow_blank=True, max_length=200)
+        excess_to_credit = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="more than is outstanding becomes the client's credit (art. 9.1)",
+        )
 
     @extend_schema(
         tags=["payments"],
@@ -63,6 +68,7 @@ class PaymentListApi(Api):
                 reference=data["reference"],
                 idempotency_key=f"api:{key}",
                 acting_user=request.user,
+                excess_to_credit=data["excess_to_credit"],
             )
             return self.present(
                 selectors.payment_get(user=request.user, pk=payment.pk),

@@ -24,7 +24,7 @@ class SetOffListApi(Api):
     class InputSerializer(serializers.Serializer):
         source = serializers.ChoiceField(choices=MANUAL_SET_OFF_SOURCES)
         source_id = serializers.IntegerField(
-            help_text="the deposit, restitution request or credit note set off"
+            help_text="the deposit, restitution request, credit note or client credit set off"
         )
         invoice = serializers.IntegerField(help_text="the open invoice it is set off against")
         amount = DecimalString()
