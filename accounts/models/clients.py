@@ -42,6 +42,16 @@ class Client(models.Model):
     billing_mode = models.CharField(
         max_length=16, choices=BillingMode.choices, default=BillingMode.POSTPAID
     )
+    # The language of the client's documents (invoice and credit-note PDFs, records of
+    # processing) and of mail to its billing address; blank: its provider's default.
+    language = models.CharField(
+        _("language of documents"),
+        max_length=16,
+        choices=settings.LANGUAGES,
+        blank=True,
+        default="",
+        help_text=_("blank: the provider's default language for its clients"),
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     created_at = models.DateTimeField(default=timezone.now)
     approved_at = models.DateTimeField(null=True, blank=True)

@@ -113,10 +113,25 @@ def agreement_give_notice(
         client=client,
         recipients=client_recipients(client)
         + staff_emails(User.Role.BILLING_STAFF, provider=client.provider_id),
-        subject=f"Notice of termination: the agreement ends on {agreement.end_date}",
+        subject=lambda: (
+            gettext("Notice of termination: the agreement ends on %(date)s")
+            % {"date": agreement.end_date}
+        ),
         body=(
-            f"Notice given by the {party} on {at:%Y-%m-%d}. The agreement ends on "
-            f"{agreement.end_date} (art. 15.2)."
+            lambda: (
+                (
+                    gettext(
+                        "Notice given by the client on %(date)s. The agreement ends on %(end)s "
+                        "(art. 15.2)."
+                    )
+                    if party == Agreement.Party.CLIENT
+                    else gettext(
+                        "Notice given by the provider on %(date)s. The agreement ends on %(end)s "
+                        "(art. 15.2)."
+                    )
+                )
+                % {"date": f"{at:%Y-%m-%d}", "end": agreement.end_date}
+            )
         ),
     )
     return agreement
@@ -147,10 +162,14 @@ def agreement_notice_of_default(
         key=f"notice-of-default:{agreement.pk}:{now.timestamp()}",
         client=agreement.client,
         recipients=client_recipients(agreement.client),
-        subject="Notice of default",
+        subject=lambda: gettext("Notice of default"),
         body=(
-            f"{agreement.default_notice_text}\n\nRemedy by "
-            f"{agreement.cure_deadline:%Y-%m-%d %H:%M %Z} (art. 15.4)."
+            lambda: (
+                agreement.default_notice_text
+                + "\n\n"
+                + gettext("Remedy by %(deadline)s (art. 15.4).")
+                % {"deadline": f"{agreement.cure_deadline:%Y-%m-%d %H:%M %Z}"}
+            )
         ),
     )
     return agreement
@@ -199,10 +218,12 @@ def agreement_terminate_for_cause(
         key=f"agreement-terminated:{agreement.pk}",
         client=agreement.client,
         recipients=client_recipients(agreement.client),
-        subject="Your agreement has been terminated",
+        subject=lambda: gettext("Your agreement has been terminated"),
         body=(
-            f"{reason.strip()} (art. {'15.5' if immediate else '15.4'}). "
-            "Amounts invoiced remain due (art. 15.6)."
+            lambda: (
+                f"{reason.strip()} (art. {'15.5' if immediate else '15.4'}). "
+                + gettext("Amounts invoiced remain due (art. 15.6).")
+            )
         ),
     )
     return agreement
@@ -243,10 +264,15 @@ def agreement_cancel_after_objection(
         key=f"agreement-cancel-objection:{agreement.pk}:{acceptance.pk}",
         client=agreement.client,
         recipients=client_recipients(agreement.client),
-        subject=f"Your agreement ends on {agreement.end_date}",
+        subject=lambda: gettext("Your agreement ends on %(date)s") % {"date": agreement.end_date},
         body=(
-            f"Following your objection to terms {acceptance.terms.version}, the agreement is "
-            "cancelled on one month's notice (art. 18.3)."
+            lambda: (
+                gettext(
+                    "Following your objection to terms %(version)s, the agreement is cancelled on one "
+                    "month's notice (art. 18.3)."
+                )
+                % {"version": acceptance.terms.version}
+            )
         ),
     )
     return agreement
@@ -343,10 +369,15 @@ def client_suspend(
         key=f"suspension:{suspension.pk}",
         client=client,
         recipients=client_recipients(client, include_viewers=True),
-        subject="Your service has been suspended",
+        subject=lambda: gettext("Your service has been suspended"),
         body=(
-            f"Reason: {suspension.reason}\nYou remain liable for payment while the service is "
-            "suspended (art. 7.2)."
+            lambda: (
+                gettext(
+                    "Reason: %(reason)s\nYou remain liable for payment while the service is suspended "
+                    "(art. 7.2)."
+                )
+                % {"reason": suspension.reason}
+            )
         ),
     )
     return suspension
@@ -389,7 +420,7 @@ def client_resume(
             key=f"resumed:{client.pk}:{now.timestamp()}",
             client=client,
             recipients=client_recipients(client, include_viewers=True),
-            subject="Your service has resumed",
+            subject=lambda: gettext("Your service has resumed"),
             body=reason.strip(),
         )
     return len(suspensions)

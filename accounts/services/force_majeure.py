@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts import workdays
 from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
@@ -134,13 +135,24 @@ def force_majeure_notify_client(
         key=f"force-majeure-notice:{notice.pk}",
         client=notice.client,
         recipients=client_admin_emails(notice.client),
-        subject=f"Force majeure: {situation.provider.name}",
+        subject=lambda: (
+            gettext("Force majeure: %(provider)s") % {"provider": situation.provider.name}
+        ),
         body=(
-            f"{message}\n\nArose: {_fmt(situation.started_at, situation.provider)}\n"
-            f"Services affected: {situation.services_affected}\n"
-            f"If it lasts longer than 20 working days, either party may terminate the agreement "
-            f"with immediate effect from {_fmt(situation.termination_right_from, situation.provider)}"
-            f" (art. 15.5(b)).\n(art. 14.2)"
+            lambda: (
+                message
+                + "\n\n"
+                + gettext(
+                    "Arose: %(arose)s\nServices affected: %(services)s\nIf it lasts longer than 20 "
+                    "working days, either party may terminate the agreement with immediate effect from "
+                    "%(from)s (art. 15.5(b)).\n(art. 14.2)"
+                )
+                % {
+                    "arose": _fmt(situation.started_at, situation.provider),
+                    "services": situation.services_affected,
+                    "from": _fmt(situation.termination_right_from, situation.provider),
+                }
+            )
         ),
     )
     return notice
@@ -179,15 +191,24 @@ def _escalate(notice: ForceMajeureNotice, *, missed: bool) -> None:
     situation = notice.situation
     provider = situation.provider
     client = notice.client
-    if missed:
-        subject = f"MISSED force-majeure notice deadline: {client.legal_name}"
-        body = (
-            f"The force-majeure notice to {client.legal_name} was due "
-            f"{_fmt(notice.deadline, provider)} and has not been sent (art. 14.2)."
-        )
-    else:
-        subject = f"Force-majeure notice due soon: {client.legal_name}"
-        body = f"Notify {client.legal_name} by {_fmt(notice.deadline, provider)} (art. 14.2)."
+    names = {"client": client.legal_name, "due": _fmt(notice.deadline, provider)}
+
+    def subject() -> str:
+        if missed:
+            return gettext("MISSED force-majeure notice deadline: %(client)s") % names
+        return gettext("Force-majeure notice due soon: %(client)s") % names
+
+    def body() -> str:
+        if missed:
+            return (
+                gettext(
+                    "The force-majeure notice to %(client)s was due %(due)s and has not been "
+                    "sent (art. 14.2)."
+                )
+                % names
+            )
+        return gettext("Notify %(client)s by %(due)s (art. 14.2).") % names
+
     notify(
         key=f"force-majeure-{'missed' if missed else 'near'}:{notice.pk}",
         client=client,

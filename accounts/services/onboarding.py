@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from accounts import validators
 from accounts.kernel import roles
@@ -199,10 +199,20 @@ def client_sign_up(
     notify(
         key=f"client-signed-up:{client.pk}",
         recipients=staff_emails(User.Role.BILLING_STAFF, provider=provider),
-        subject=f"New client awaiting approval: {client.legal_name}",
+        subject=lambda: (
+            gettext("New client awaiting approval: %(client)s") % {"client": client.legal_name}
+        ),
         body=(
-            f"{client.legal_name} ({client.country}, {client.registration_number}) signed up "
-            "and waits for approval."
+            lambda: (
+                gettext(
+                    "%(client)s (%(country)s, %(registration)s) signed up and waits for approval."
+                )
+                % {
+                    "client": client.legal_name,
+                    "country": client.country,
+                    "registration": client.registration_number,
+                }
+            )
         ),
     )
     return user
@@ -227,8 +237,17 @@ def onboarding_invite(
     notify(
         key=f"invitation:{invitation.pk}",
         recipients=[email],
-        subject=f"Register your company with {provider.name}",
-        body=f"Sign up within {users.INVITATION_DAYS} days: {users.invitation_url(raw)}",
+        subject=lambda: (
+            gettext("Register your company with %(provider)s") % {"provider": provider.name}
+        ),
+        body=lambda: (
+            ngettext(
+                "Sign up within %(days)s day: %(url)s",
+                "Sign up within %(days)s days: %(url)s",
+                users.INVITATION_DAYS,
+            )
+            % {"days": users.INVITATION_DAYS, "url": users.invitation_url(raw)}
+        ),
     )
     return invitation, raw
 
@@ -255,8 +274,11 @@ def client_approve(*, client: Client, acting_user: User) -> Client:
         key=f"client-approved:{client.pk}",
         client=client,
         recipients=client_recipients(client),
-        subject="Your company has been approved",
-        body=f"{client.legal_name} is now active on the {client.provider.name} portal.",
+        subject=lambda: gettext("Your company has been approved"),
+        body=lambda: (
+            gettext("%(client)s is now active on the %(provider)s portal.")
+            % {"client": client.legal_name, "provider": client.provider.name}
+        ),
     )
     return client
 
@@ -278,7 +300,10 @@ def client_reject(*, client: Client, acting_user: User, reason: str) -> Client:
         key=f"client-rejected:{client.pk}",
         client=client,
         recipients=client_recipients(client),
-        subject="Your registration was not accepted",
-        body=f"The registration of {client.legal_name} was not accepted: {client.rejection_reason}",
+        subject=lambda: gettext("Your registration was not accepted"),
+        body=lambda: (
+            gettext("The registration of %(client)s was not accepted: %(reason)s")
+            % {"client": client.legal_name, "reason": client.rejection_reason}
+        ),
     )
     return client

@@ -8,7 +8,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from accounts import selectors
 from accounts.kernel import roles
@@ -59,11 +59,23 @@ def terms_offer_on_approval(*, client: Client) -> None:
         key=f"terms-published:{latest.pk}:{client.pk}",
         client=client,
         recipients=client_recipients(client),
-        subject=f"{client.provider.name} terms and conditions {latest.version}",
+        subject=lambda: (
+            gettext("%(provider)s terms and conditions %(version)s")
+            % {"provider": client.provider.name, "version": latest.version}
+        ),
         body=(
-            f"{latest.summary}\n\nIf you do not object in writing within "
-            f"{client.provider.terms_objection_months} month(s), these terms are deemed "
-            "accepted (art. 18.3)."
+            lambda: (
+                latest.summary
+                + "\n\n"
+                + ngettext(
+                    "If you do not object in writing within %(months)s month, these terms are deemed "
+                    "accepted (art. 18.3).",
+                    "If you do not object in writing within %(months)s months, these terms are deemed "
+                    "accepted (art. 18.3).",
+                    client.provider.terms_objection_months,
+                )
+                % {"months": client.provider.terms_objection_months}
+            )
         ),
     )
 
@@ -134,10 +146,20 @@ def terms_publish(
             key=f"terms-published:{terms.pk}:{client.pk}",
             client=client,
             recipients=client_recipients(client),
-            subject=f"{provider.name} terms and conditions {terms.version}",
+            subject=lambda: (
+                gettext("%(provider)s terms and conditions %(version)s")
+                % {"provider": provider.name, "version": terms.version}
+            ),
             body=(
-                f"{terms.summary}\n\nIf you do not object in writing by {deadline:%Y-%m-%d}, the "
-                "new terms are deemed accepted (art. 18.3). You can object in the portal."
+                lambda: (
+                    terms.summary
+                    + "\n\n"
+                    + gettext(
+                        "If you do not object in writing by %(date)s, the new terms are deemed accepted "
+                        "(art. 18.3). You can object in the portal."
+                    )
+                    % {"date": f"{deadline:%Y-%m-%d}"}
+                )
             ),
         )
     return terms
@@ -179,7 +201,10 @@ def terms_object(
         key=f"terms-objection:{acceptance.pk}",
         client=acceptance.client,
         recipients=staff_emails(User.Role.BILLING_STAFF, provider=acceptance.client.provider_id),
-        subject=f"{acceptance.client.legal_name} objects to terms {acceptance.terms.version}",
+        subject=lambda: (
+            gettext("%(client)s objects to terms %(version)s")
+            % {"client": acceptance.client.legal_name, "version": acceptance.terms.version}
+        ),
         body=acceptance.objection_reason,
     )
     return acceptance

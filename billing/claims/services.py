@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts import workdays
 from accounts.kernel import roles
@@ -148,22 +149,34 @@ def loss_claim_report(
     save_with_history(claim, acting_user, clean=True)
     if against == LossClaim.Against.PROVIDER:
         recipients = staff_emails(User.Role.BILLING_STAFF, provider=client.provider_id)
-        subject = f"Loss claim by {client.legal_name}"
+        claimant = client.legal_name
     else:
         recipients = client_admin_emails(client)
-        subject = f"Loss claim by {client.provider.name}"
-    late = (
-        " It was reported late: no right to compensation arises (art. 13.6)." if claim.late else ""
-    )
+        claimant = client.provider.name
+
+    def subject() -> str:
+        return gettext("Loss claim by %(claimant)s") % {"claimant": claimant}
+
     notify(
         key=f"loss-claim:{claim.pk}",
         client=client,
         recipients=recipients,
         subject=subject,
         body=(
-            f"{claim.description}\n\nThe loss may be remedied until "
-            f"{claim.remedy_deadline.astimezone(workdays.local_tz(client.provider)):%Y-%m-%d %H:%M %Z}"
-            f" (art. 13.6).{late}"
+            lambda: (
+                claim.description
+                + "\n\n"
+                + gettext("The loss may be remedied until %(deadline)s (art. 13.6).")
+                % {
+                    "deadline": f"{claim.remedy_deadline.astimezone(workdays.local_tz(client.provider)):%Y-%m-%d %H:%M %Z}"
+                }
+                + (
+                    " "
+                    + gettext("It was reported late: no right to compensation arises (art. 13.6).")
+                    if claim.late
+                    else ""
+                )
+            )
         ),
     )
     return claim

@@ -76,7 +76,10 @@ def assistance_request_log(
         recipients=compliance_emails(provider=client.provider_id)
         if is_client_side(acting_user, client.pk)
         else client_admin_emails(client),
-        subject=f"Assistance request ({request.get_kind_display()}): {client.legal_name}",
+        subject=lambda: (
+            gettext("Assistance request (%(kind)s): %(client)s")
+            % {"kind": request.get_kind_display(), "client": client.legal_name}
+        ),
         body=f"{request.description}\n(art. 21.6)",
     )
     return request

@@ -8,7 +8,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from accounts import workdays
 from accounts.kernel.dates import add_months, local_date
@@ -121,18 +121,29 @@ def _requested_at_errors(requested_at, now, acting_user: User) -> dict[str, list
 def _tell_requested(audit: AuditRequest) -> None:
     """The provider's compliance officers are told of a new request (art. 21.7)."""
     client = audit.client
-    details = (
-        f"\nProposed start: {audit.proposed_start}; auditor: {audit.auditor_name} "
-        f"{audit.auditor_firm}"
-        if audit.earliest_start
-        else ""
-    )
+
+    def details() -> str:
+        if not audit.earliest_start:
+            return ""
+        return "\n" + gettext("Proposed start: %(start)s; auditor: %(auditor)s %(firm)s") % {
+            "start": audit.proposed_start,
+            "auditor": audit.auditor_name,
+            "firm": audit.auditor_firm,
+        }
+
     notify(
         key=f"audit-requested:{audit.pk}",
         client=client,
         recipients=compliance_emails(provider=client.provider_id),
-        subject=f"{audit.get_kind_display()} requested: {client.legal_name}",
-        body=f"{client.legal_name} requests: {audit.get_kind_display()} (art. 21.7).{details}",
+        subject=lambda: (
+            gettext("%(kind)s requested: %(client)s")
+            % {"kind": audit.get_kind_display(), "client": client.legal_name}
+        ),
+        body=lambda: (
+            gettext("%(client)s requests: %(kind)s (art. 21.7).")
+            % {"client": client.legal_name, "kind": audit.get_kind_display()}
+            + details()
+        ),
     )
 
 
@@ -295,11 +306,32 @@ def audit_agree(
         recipients=compliance_emails(provider=client.provider_id)
         if side == "client"
         else client_admin_emails(client),
-        subject=f"Audit terms {'agreed' if both else 'proposed'}: {client.legal_name}",
+        subject=lambda: (
+            (
+                gettext("Audit terms agreed: %(client)s")
+                if both
+                else gettext("Audit terms proposed: %(client)s")
+            )
+            % {"client": client.legal_name}
+        ),
         body=(
-            f"Scope: {audit.scope}\nTiming: {audit.timing}\nDuration: {audit.duration_days} days\n"
-            f"Reimbursement rate: {audit.reimbursement_rate} {audit.reimbursement_currency} "
-            "(art. 21.7.2)." + ("" if both else "\nPlease record your agreement in the portal.")
+            lambda: (
+                ngettext(
+                    "Scope: %(scope)s\nTiming: %(timing)s\nDuration: %(days)s day\nReimbursement rate: "
+                    "%(rate)s %(currency)s (art. 21.7.2).",
+                    "Scope: %(scope)s\nTiming: %(timing)s\nDuration: %(days)s days\nReimbursement rate: "
+                    "%(rate)s %(currency)s (art. 21.7.2).",
+                    audit.duration_days or 0,
+                )
+                % {
+                    "scope": audit.scope,
+                    "timing": audit.timing,
+                    "days": audit.duration_days,
+                    "rate": audit.reimbursement_rate,
+                    "currency": audit.reimbursement_currency,
+                }
+                + ("" if both else "\n" + gettext("Please record your agreement in the portal."))
+            )
         ),
     )
     return audit
@@ -392,8 +424,10 @@ def audit_share_report(*, audit: AuditRequest, file, acting_user: User) -> Audit
         key=f"audit-report:{audit.pk}",
         client=audit.client,
         recipients=compliance_emails(provider=audit.client.provider_id),
-        subject=f"Audit report shared: {audit.client.legal_name}",
-        body="The auditor's report is available in the portal (art. 21.7.3).",
+        subject=lambda: (
+            gettext("Audit report shared: %(client)s") % {"client": audit.client.legal_name}
+        ),
+        body=lambda: gettext("The auditor's report is available in the portal (art. 21.7.3)."),
     )
     return audit
 
@@ -418,9 +452,12 @@ def audit_complete(*, audit: AuditRequest, acting_user: User) -> AuditRequest:
         key=f"audit-completed:{audit.pk}",
         client=audit.client,
         recipients=client_admin_emails(audit.client),
-        subject=f"{audit.get_kind_display()} completed",
+        subject=lambda: gettext("%(kind)s completed") % {"kind": audit.get_kind_display()},
         body=(
-            f"Your request of {local_date(audit.client.provider, audit.requested_at)} is completed."
+            lambda: (
+                gettext("Your request of %(date)s is completed.")
+                % {"date": local_date(audit.client.provider, audit.requested_at)}
+            )
         ),
     )
     return audit
@@ -441,7 +478,7 @@ def audit_refuse(*, audit: AuditRequest, acting_user: User, reason: str) -> Audi
         key=f"audit-refused:{audit.pk}",
         client=audit.client,
         recipients=client_admin_emails(audit.client),
-        subject=f"{audit.get_kind_display()} request refused",
+        subject=lambda: gettext("%(kind)s request refused") % {"kind": audit.get_kind_display()},
         body=audit.refusal_reason,
     )
     return audit

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from standardwebhooks import Webhook
 
 from accounts import workdays
@@ -19,6 +19,7 @@ from accounts.kernel.dates import add_months
 from accounts.kernel.errors import ApplicationError, ValidationFailed
 from accounts.kernel.history import save_with_history
 from accounts.kernel.inputs import clean_text, optional_text
+from accounts.kernel.l10n import money as format_money
 from accounts.kernel.notifications import client_admin_emails, notify
 from accounts.models import Client, User
 from accounts.models.clients import callback_secret_new
@@ -277,13 +278,24 @@ def _tell_receipt(dsr: DataSubjectRequest) -> None:
             key=f"dsr-received:{dsr.pk}",
             client=client,
             recipients=client_admin_emails(client),
-            subject=f"Data-subject request received: {dsr.get_type_display()}",
+            subject=lambda: (
+                gettext("Data-subject request received: %(type)s")
+                % {"type": dsr.get_type_display()}
+            ),
             body=(
-                f"{client.provider.name} received a data-subject request "
-                f"({dsr.get_type_display()}) concerning your data (art. 21.5.2). Reference "
-                f"{dsr.request_id}; it must be answered by {fmt(dsr.due_at, client.provider)} "
-                "(GDPR art. 12(3)). Please instruct us in the portal: transfer, correct, delete "
-                "or block."
+                lambda: (
+                    gettext(
+                        "%(provider)s received a data-subject request (%(type)s) concerning your data "
+                        "(art. 21.5.2). Reference %(reference)s; it must be answered by %(due)s (GDPR "
+                        "art. 12(3)). Please instruct us in the portal: transfer, correct, delete or block."
+                    )
+                    % {
+                        "provider": client.provider.name,
+                        "type": dsr.get_type_display(),
+                        "reference": dsr.request_id,
+                        "due": fmt(dsr.due_at, client.provider),
+                    }
+                )
             ),
         )
     else:
@@ -291,8 +303,13 @@ def _tell_receipt(dsr: DataSubjectRequest) -> None:
             key=f"dsr-filed:{dsr.pk}",
             client=client,
             recipients=compliance_emails(provider=client.provider_id),
-            subject=f"Data-subject request filed by {client.legal_name}",
-            body=f"{dsr.get_type_display()}, due {fmt(dsr.due_at, client.provider)} (art. 21.5).",
+            subject=lambda: (
+                gettext("Data-subject request filed by %(client)s") % {"client": client.legal_name}
+            ),
+            body=lambda: (
+                gettext("%(type)s, due %(due)s (art. 21.5).")
+                % {"type": dsr.get_type_display(), "due": fmt(dsr.due_at, client.provider)}
+            ),
         )
 
 
@@ -380,8 +397,18 @@ def dsr_instruct(
         key=f"dsr-instructed:{dsr.pk}",
         client=dsr.client,
         recipients=compliance_emails(provider=dsr.client.provider_id),
-        subject=f"DSR instructed: {dsr.get_instruction_display()} ({dsr.client.legal_name})",
-        body=f"{dsr.get_type_display()} request {dsr.request_id}: {dsr.instruction_note}",
+        subject=lambda: (
+            gettext("DSR instructed: %(instruction)s (%(client)s)")
+            % {"instruction": dsr.get_instruction_display(), "client": dsr.client.legal_name}
+        ),
+        body=lambda: (
+            gettext("%(type)s request %(reference)s: %(note)s")
+            % {
+                "type": dsr.get_type_display(),
+                "reference": dsr.request_id,
+                "note": dsr.instruction_note,
+            }
+        ),
     )
     return dsr
 
@@ -420,17 +447,26 @@ def dsr_record_action(
     dsr.status = DataSubjectRequest.Status.COMPLETED
     save_with_history(dsr, acting_user)
     _status_changed(dsr)
-    cost = (
-        f"\nAssistance cost: {dsr.assistance_cost} {dsr.assistance_cost_currency} (art. 21.5.2)."
-        if dsr.assistance_cost
-        else ""
-    )
+
+    def cost_text() -> str:
+        if not dsr.assistance_cost:
+            return ""
+        return "\n" + gettext("Assistance cost: %(amount)s (art. 21.5.2).") % {
+            "amount": format_money(dsr.assistance_cost, dsr.assistance_cost_currency)
+        }
+
     notify(
         key=f"dsr-completed:{dsr.pk}",
         client=dsr.client,
         recipients=client_admin_emails(dsr.client),
-        subject=f"Data-subject request completed: {dsr.get_type_display()}",
-        body=f"Request {dsr.request_id}: {dsr.action_taken}{cost}",
+        subject=lambda: (
+            gettext("Data-subject request completed: %(type)s") % {"type": dsr.get_type_display()}
+        ),
+        body=lambda: (
+            gettext("Request %(reference)s: %(action)s")
+            % {"reference": dsr.request_id, "action": dsr.action_taken}
+            + cost_text()
+        ),
     )
     return dsr
 
@@ -472,11 +508,27 @@ def dsr_extend(*, dsr: DataSubjectRequest, reason: str, acting_user: User) -> Da
         key=f"dsr-extended:{dsr.pk}",
         client=dsr.client,
         recipients=client_admin_emails(dsr.client),
-        subject=f"Data-subject request extended by {DSR_EXTENSION_MONTHS} months",
+        subject=lambda: (
+            ngettext(
+                "Data-subject request extended by %(months)s month",
+                "Data-subject request extended by %(months)s months",
+                DSR_EXTENSION_MONTHS,
+            )
+            % {"months": DSR_EXTENSION_MONTHS}
+        ),
         body=(
-            f"Request {dsr.request_id} ({dsr.get_type_display()}) is now due "
-            f"{fmt(dsr.due_at, dsr.client.provider)} (GDPR art. 12(3)). "
-            f"Reason: {dsr.extension_reason}"
+            lambda: (
+                gettext(
+                    "Request %(reference)s (%(type)s) is now due %(due)s (GDPR art. 12(3)). Reason: "
+                    "%(reason)s"
+                )
+                % {
+                    "reference": dsr.request_id,
+                    "type": dsr.get_type_display(),
+                    "due": fmt(dsr.due_at, dsr.client.provider),
+                    "reason": dsr.extension_reason,
+                }
+            )
         ),
     )
     return dsr
@@ -521,8 +573,11 @@ def dsr_resume_after_identity(
         key=f"dsr-resumed:{dsr.pk}:{dsr.paused_seconds}",
         client=dsr.client,
         recipients=client_admin_emails(dsr.client),
-        subject="Data-subject request resumed after the identity check",
-        body=f"Request {dsr.request_id} is now due {fmt(dsr.due_at, dsr.client.provider)}.",
+        subject=lambda: gettext("Data-subject request resumed after the identity check"),
+        body=lambda: (
+            gettext("Request %(reference)s is now due %(due)s.")
+            % {"reference": dsr.request_id, "due": fmt(dsr.due_at, dsr.client.provider)}
+        ),
     )
     return dsr
 
@@ -574,10 +629,21 @@ def dsr_overdue_flag(*, now: dt.datetime | None = None, batch_size: int = 500) -
                     key=f"dsr-overdue:{dsr.pk}",
                     client=dsr.client,
                     recipients=compliance_emails(provider=dsr.client.provider_id),
-                    subject=f"Overdue data-subject request: {dsr.client.legal_name}",
+                    subject=lambda: (
+                        gettext("Overdue data-subject request: %(client)s")
+                        % {"client": dsr.client.legal_name}
+                    ),
                     body=(
-                        f"{dsr.get_type_display()} request {dsr.request_id} was due "
-                        f"{fmt(dsr.due_at, dsr.client.provider)} (GDPR art. 12(3))."
+                        lambda: (
+                            gettext(
+                                "%(type)s request %(reference)s was due %(due)s (GDPR art. 12(3))."
+                            )
+                            % {
+                                "type": dsr.get_type_display(),
+                                "reference": dsr.request_id,
+                                "due": fmt(dsr.due_at, dsr.client.provider),
+                            }
+                        )
                     ),
                 )
             flagged += len(batch)

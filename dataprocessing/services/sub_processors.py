@@ -183,24 +183,41 @@ def _announce_errors(
 def _announce_to_clients(change: SubProcessorChange) -> None:
     """Every active client's admins are told of the intended change (GDPR art. 28(2))."""
     provider, sub_processor, replaces = change.provider, change.sub_processor, change.replaces
-    what = (
-        f"{sub_processor.name} ({sub_processor.country}) will replace {replaces.name}"
-        if replaces
-        else f"{sub_processor.name} ({sub_processor.country}) will be added"
-    )
+
+    def what_text() -> str:
+        names = {
+            "name": sub_processor.name,
+            "country": sub_processor.country,
+            "replaces": replaces.name if replaces else "",
+        }
+        if replaces:
+            return gettext("%(name)s (%(country)s) will replace %(replaces)s") % names
+        return gettext("%(name)s (%(country)s) will be added") % names
+
     clients = Client.objects.filter(provider=provider, status=Client.Status.ACTIVE).order_by("pk")
     for client in clients:
         notify(
             key=f"subprocessor-change:{change.pk}:{client.pk}",
             client=client,
             recipients=client_admin_emails(client),
-            subject=f"Intended sub-processor change: {sub_processor.name}",
+            subject=lambda: (
+                gettext("Intended sub-processor change: %(name)s") % {"name": sub_processor.name}
+            ),
             body=(
-                f"{provider.name} intends a change of sub-processors (art. 21.9, GDPR art. 28(2)): "
-                f"{what}.\n"
-                f"Services: {sub_processor.services}\n{change.description}\n"
-                f"It takes effect on {fmt(change.effective_at, provider)}. "
-                "You may object in the portal until then."
+                lambda: (
+                    gettext(
+                        "%(provider)s intends a change of sub-processors (art. 21.9, GDPR art. 28(2)): "
+                        "%(what)s.\nServices: %(services)s\n%(description)s\nIt takes effect on "
+                        "%(effective)s. You may object in the portal until then."
+                    )
+                    % {
+                        "provider": provider.name,
+                        "what": what_text(),
+                        "services": sub_processor.services,
+                        "description": change.description,
+                        "effective": fmt(change.effective_at, provider),
+                    }
+                )
             ),
         )
 
@@ -300,10 +317,19 @@ def sub_processor_object(
         key=f"subprocessor-objection:{objection.pk}",
         client=client,
         recipients=compliance_emails(provider=client.provider_id),
-        subject=f"Objection to sub-processor change: {client.legal_name}",
+        subject=lambda: (
+            gettext("Objection to sub-processor change: %(client)s") % {"client": client.legal_name}
+        ),
         body=(
-            f"{client.legal_name} objects to {change.sub_processor.name} "
-            f"({change.get_kind_display()}): {objection.reason}"
+            lambda: (
+                gettext("%(client)s objects to %(sub_processor)s (%(kind)s): %(reason)s")
+                % {
+                    "client": client.legal_name,
+                    "sub_processor": change.sub_processor.name,
+                    "kind": change.get_kind_display(),
+                    "reason": objection.reason,
+                }
+            )
         ),
     )
     return objection
@@ -330,7 +356,7 @@ def sub_processor_objection_resolve(
         key=f"subprocessor-objection-resolved:{objection.pk}",
         client=objection.client,
         recipients=client_admin_emails(objection.client),
-        subject="Your objection to a sub-processor change was resolved",
+        subject=lambda: gettext("Your objection to a sub-processor change was resolved"),
         body=objection.resolution,
     )
     return objection

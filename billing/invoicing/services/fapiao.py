@@ -16,6 +16,7 @@ from stdnum.cn import uscc
 from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
 from accounts.kernel.history import with_history_user
 from accounts.kernel.inputs import clean_date, clean_money
+from accounts.kernel.l10n import money
 from accounts.kernel.money import round_money, to_decimal
 from accounts.kernel.notifications import client_recipients, notify, staff_emails
 from accounts.kernel.roles import require_billing_staff, require_client_admin
@@ -97,8 +98,17 @@ def fapiao_confirm(*, invoice: Invoice, acting_user: User) -> FapiaoRequest:
         key=f"fapiao-requested:{request.pk}",
         client=invoice.client,
         recipients=staff_emails(User.Role.BILLING_STAFF, provider=invoice.client.provider_id),
-        subject=f"Fapiao requested for {invoice.number}",
-        body=f"{invoice.client.legal_name} confirmed invoice {invoice.number}; the fapiao is due by {request.due_at:%Y-%m-%d %H:%M} UTC (art. 4.8).",
+        subject=lambda: gettext("Fapiao requested for %(number)s") % {"number": invoice.number},
+        body=lambda: (
+            gettext(
+                "%(client)s confirmed invoice %(number)s; the fapiao is due by %(due)s UTC (art. 4.8)."
+            )
+            % {
+                "client": invoice.client.legal_name,
+                "number": invoice.number,
+                "due": f"{request.due_at:%Y-%m-%d %H:%M}",
+            }
+        ),
     )
     return request
 
@@ -170,9 +180,17 @@ def _record_issued(request: FapiaoRequest, values: dict[str, Any], acting_user: 
         key=f"fapiao-issued:{request.pk}",
         client=invoice.client,
         recipients=client_recipients(invoice.client),
-        subject=f"Fapiao for invoice {invoice.number}",
-        body=f"{request.get_kind_display()} {request.fapiao_code} {request.fapiao_number} of "
-        f"{request.issue_date:%Y-%m-%d}: {invoice.currency} {request.total} (art. 4.8).",
+        subject=lambda: gettext("Fapiao for invoice %(number)s") % {"number": invoice.number},
+        body=lambda: (
+            gettext("%(kind)s %(code)s %(number)s of %(date)s: %(amount)s (art. 4.8).")
+            % {
+                "kind": request.get_kind_display(),
+                "code": request.fapiao_code,
+                "number": request.fapiao_number,
+                "date": f"{request.issue_date:%Y-%m-%d}",
+                "amount": money(request.total, invoice.currency),
+            }
+        ),
     )
 
 
@@ -291,8 +309,14 @@ def fapiao_overdue_flag(*, now: dt.datetime | None = None) -> dict[str, Any]:
                     recipients=staff_emails(
                         User.Role.BILLING_STAFF, provider=request.invoice.client.provider_id
                     ),
-                    subject=f"Fapiao overdue for {request.invoice.number}",
-                    body=f"The fapiao was due by {request.due_at:%Y-%m-%d %H:%M} UTC (art. 4.8).",
+                    subject=lambda: (
+                        gettext("Fapiao overdue for %(number)s")
+                        % {"number": request.invoice.number}
+                    ),
+                    body=lambda: (
+                        gettext("The fapiao was due by %(due)s UTC (art. 4.8).")
+                        % {"due": f"{request.due_at:%Y-%m-%d %H:%M}"}
+                    ),
                 )
                 flagged += 1
         if len(batch) < BATCH:

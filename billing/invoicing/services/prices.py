@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 
 from accounts.kernel.errors import ApplicationError, ValidationFailed
@@ -272,12 +273,37 @@ def price_change_for_cause(
         key=key,
         client=client,
         recipients=client_recipients(client),
-        subject=f"Your {price.get_channel_display()} price from {valid_from:%d %B %Y}",
+        subject=lambda: (
+            gettext("Your %(channel)s price from %(date)s")
+            % {
+                "channel": price.get_channel_display(),
+                "date": date_format(valid_from, "DATE_FORMAT"),
+            }
+        ),
         body=(
-            f"From {valid_from:%d %B %Y} your {price.get_channel_display()} price changes from "
-            f"{old} to {price.unit_price} {price.currency} per message"
-            f"{' (a fixed price)' if price.fixed else ''}.\n"
-            f"Cause: {PriceCause(cause).label}.\n{explanation}"
+            lambda: (
+                (
+                    gettext(
+                        "From %(date)s your %(channel)s price changes from %(old)s to %(new)s %(currency)s "
+                        "per message (a fixed price)."
+                    )
+                    if price.fixed
+                    else gettext(
+                        "From %(date)s your %(channel)s price changes from %(old)s to %(new)s %(currency)s "
+                        "per message."
+                    )
+                )
+                % {
+                    "date": date_format(valid_from, "DATE_FORMAT"),
+                    "channel": price.get_channel_display(),
+                    "old": old,
+                    "new": price.unit_price,
+                    "currency": price.currency,
+                }
+                + "\n"
+                + gettext("Cause: %(cause)s.") % {"cause": PriceCause(cause).label}
+                + f"\n{explanation}"
+            )
         ),
     ):
         change.notice_key = key
@@ -361,8 +387,17 @@ def _cpi_adjust_batch(adjustment: CpiAdjustment, ids: list[int], result: dict[st
             key=key,
             client=client,
             recipients=client_recipients(client),
-            subject=f"Your prices from 1 January {adjustment.year}",
-            body=f"Prices, fixed or general, are adjusted by the national CPI change of {adjustment.rate_pct} % (art. 4.11):\n{lines}",
+            subject=lambda: (
+                gettext("Your prices from 1 January %(year)s") % {"year": adjustment.year}
+            ),
+            body=lambda: (
+                gettext(
+                    "Prices, fixed or general, are adjusted by the national CPI change of "
+                    "%(rate)s %% (art. 4.11):"
+                )
+                % {"rate": adjustment.rate_pct}
+                + f"\n{lines}"
+            ),
         ):
             result["clients_notified"] += 1
 

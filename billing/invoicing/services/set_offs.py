@@ -12,6 +12,7 @@ from django.utils.translation import gettext
 from accounts.kernel.errors import ApplicationError, Conflict, NotAllowed, ValidationFailed
 from accounts.kernel.idempotency import create_once
 from accounts.kernel.inputs import clean_money, clean_text
+from accounts.kernel.l10n import money
 from accounts.kernel.notifications import client_recipients, notify
 from accounts.kernel.roles import require_billing_staff
 from accounts.models import Client, User
@@ -192,7 +193,16 @@ def set_off_record(
         key=f"set-off:{set_off.pk}",
         client=client,
         recipients=client_recipients(client),
-        subject=f"Set-off against invoice {invoice.number}",
-        body=f"{set_off.currency} {amount} from your {set_off.get_source_display().lower()} was set off against invoice {invoice.number} (art. 9.1).",
+        subject=lambda: gettext("Set-off against invoice %(number)s") % {"number": invoice.number},
+        body=lambda: (
+            gettext(
+                "%(amount)s from your %(source)s was set off against invoice %(number)s (art. 9.1)."
+            )
+            % {
+                "amount": money(amount, set_off.currency),
+                "source": set_off.get_source_display().lower(),
+                "number": invoice.number,
+            }
+        ),
     )
     return set_off
