@@ -540,7 +540,7 @@ class AssistanceRequest(models.Model):
         DPIA = "dpia", _("Data-protection impact assessment")
         PRIOR_CONSULTATION = (
             "prior_consultation",
-            "Prior consultation with the supervisory authority",
+            _("Prior consultation with the supervisory authority"),
         )
 
     class Status(models.TextChoices):

@@ -95,7 +95,9 @@ def agreement_give_notice(
     _refuse_if_ended(agreement)
     if agreement.notice_given_at:
         raise ApplicationError(
-            f"Notice was already given; the agreement ends on {agreement.end_date}.", field="status"
+            gettext("Notice was already given; the agreement ends on %(end_date)s.")
+            % {"end_date": agreement.end_date},
+            field="status",
         )
     at = at or timezone.now()
     agreement.notice_given_at = at
@@ -185,7 +187,8 @@ def _refuse_during_cure_period(agreement: Agreement, now: dt.datetime) -> None:
         )
     if now <= agreement.cure_deadline:
         raise ApplicationError(
-            f"The cure period runs until {agreement.cure_deadline:%Y-%m-%d %H:%M %Z} (art. 15.4).",
+            gettext("The cure period runs until %(cure_deadline)s (art. 15.4).")
+            % {"cure_deadline": f"{agreement.cure_deadline:%Y-%m-%d %H:%M %Z}"},
             field="cure_deadline",
             article="15.4",
         )
@@ -251,7 +254,9 @@ def agreement_cancel_after_objection(
     if agreement.end_date is not None and agreement.end_date <= end_date:
         # Notice already given ends it sooner; one month's notice must not extend the agreement.
         raise ApplicationError(
-            f"The agreement already ends on {agreement.end_date}.", field="status"
+            gettext("The agreement already ends on %(end_date)s.")
+            % {"end_date": agreement.end_date},
+            field="status",
         )
     agreement.notice_given_at = now
     agreement.notice_given_by = Agreement.Party.PROVIDER
@@ -345,7 +350,12 @@ def client_suspend(
         roles.require_staff(acting_user)
     if cause not in Suspension.Cause.values:
         raise ValidationFailed(
-            {"cause": [f"Cause must be one of {', '.join(Suspension.Cause.values)}."]}
+            {
+                "cause": [
+                    gettext("Cause must be one of %(choices)s.")
+                    % {"choices": ", ".join(Suspension.Cause.values)}
+                ]
+            }
         )
     if not (reason or "").strip():
         raise ValidationFailed(

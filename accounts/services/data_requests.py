@@ -40,9 +40,11 @@ def data_request_log(
     roles.require_staff(acting_user)
     errors = {}
     if not (requested_by or "").strip():
-        errors["requested_by"] = ["Name the operator or authority asking for the data (art. 5.6)."]
+        errors["requested_by"] = [
+            gettext("Name the operator or authority asking for the data (art. 5.6).")
+        ]
     if not (description or "").strip():
-        errors["description"] = ["Describe the data requested (art. 5.6)."]
+        errors["description"] = [gettext("Describe the data requested (art. 5.6).")]
     if errors:
         raise ValidationFailed(errors)
     now = now or timezone.now()

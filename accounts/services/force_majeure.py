@@ -65,25 +65,29 @@ def force_majeure_log(
     the Agreement if it is prevented from doing so as a consequence of force majeure"); each
     affected client is due its notice "within ten (10) Working Days following the day on which the
     situation of force majeure arose" (art. 14.2)."""
-    require_staff(acting_user, message="Only provider staff may log force majeure.")
+    require_staff(acting_user, message=gettext("Only provider staff may log force majeure."))
     require_serves_provider(acting_user, provider)
     now = timezone.now()
     clients = list(dict.fromkeys(affected_clients or []))
     errors: dict[str, list[str]] = {}
     if started_at is None:
-        errors["started_at"] = ["Give the moment the situation of force majeure arose (art. 14.2)."]
+        errors["started_at"] = [
+            gettext("Give the moment the situation of force majeure arose (art. 14.2).")
+        ]
     elif started_at > now + CLOCK_SKEW:
-        errors["started_at"] = ["The start cannot be in the future."]
+        errors["started_at"] = [gettext("The start cannot be in the future.")]
     if not optional_text(description):
-        errors["description"] = ["Describe the situation of force majeure (art. 14.1)."]
+        errors["description"] = [gettext("Describe the situation of force majeure (art. 14.1).")]
     if not optional_text(services_affected):
-        errors["services_affected"] = ["Name the services affected (art. 14.1)."]
+        errors["services_affected"] = [gettext("Name the services affected (art. 14.1).")]
     if not clients:
         errors["affected_clients"] = [
-            "Name the affected clients: each must be notified (art. 14.2)."
+            gettext("Name the affected clients: each must be notified (art. 14.2).")
         ]
     elif any(c.provider_id != provider.pk for c in clients):
-        errors["affected_clients"] = ["Every affected client must be a client of this provider."]
+        errors["affected_clients"] = [
+            gettext("Every affected client must be a client of this provider.")
+        ]
     if errors:
         raise ValidationFailed(errors, article="14.2")
     assert started_at is not None
@@ -111,7 +115,9 @@ def force_majeure_notify_client(
 ) -> ForceMajeureNotice:
     """Make the force majeure known to the client in writing and record it (art. 14.2: "it shall
     make this known to the Client within ten (10) Working Days")."""
-    require_staff(acting_user, message="Only provider staff may send a force-majeure notice.")
+    require_staff(
+        acting_user, message=gettext("Only provider staff may send a force-majeure notice.")
+    )
     message = clean_text(
         message,
         field="message",
@@ -124,7 +130,7 @@ def force_majeure_notify_client(
     )
     require_serves_provider(acting_user, notice.situation.provider)
     if notice.notified_at:
-        raise Conflict("This client has already been notified.", field="notified_at")
+        raise Conflict(gettext("This client has already been notified."), field="notified_at")
     now = timezone.now()
     notice.message = message
     notice.notified_at = now
@@ -164,17 +170,17 @@ def force_majeure_end(
 ) -> ForceMajeure:
     """Record the end of the situation; once it ended within 20 working days, no right to
     terminate under art. 15.5(b) opens ("lasts longer than twenty (20) Working Days")."""
-    require_staff(acting_user, message="Only provider staff may end force majeure.")
+    require_staff(acting_user, message=gettext("Only provider staff may end force majeure."))
     situation = ForceMajeure.objects.select_for_update().get(pk=situation.pk)
     require_serves_provider(acting_user, situation.provider)
     now = timezone.now()
     ended_at = ended_at or now
     if situation.ended_at:
-        raise ApplicationError("This situation has already ended.", field="ended_at")
+        raise ApplicationError(gettext("This situation has already ended."), field="ended_at")
     if ended_at < situation.started_at:
-        raise ValidationFailed({"ended_at": ["The end cannot come before the start."]})
+        raise ValidationFailed({"ended_at": [gettext("The end cannot come before the start.")]})
     if ended_at > now + CLOCK_SKEW:
-        raise ValidationFailed({"ended_at": ["The end cannot be in the future."]})
+        raise ValidationFailed({"ended_at": [gettext("The end cannot be in the future.")]})
     situation.ended_at = ended_at
     return save_with_history(situation, acting_user)
 

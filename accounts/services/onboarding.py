@@ -162,15 +162,16 @@ def client_sign_up(
     try:
         validate_email(email)
     except DjangoValidationError:
-        errors["email"] = ["Enter a valid email address."]
+        errors["email"] = [gettext("Enter a valid email address.")]
     if email and User.objects.filter(email=email).exists():
-        errors["email"] = ["An account with this email address already exists."]
+        errors["email"] = [gettext("An account with this email address already exists.")]
     password_errors = users.password_problems(password, email=email, full_name=full_name)
     if password_errors:
         errors["password"] = password_errors
     if billing_mode not in Client.BillingMode.values:
         errors["billing_mode"] = [
-            f"Billing mode must be one of {', '.join(Client.BillingMode.values)}."
+            gettext("Billing mode must be one of %(choices)s.")
+            % {"choices": ", ".join(Client.BillingMode.values)}
         ]
     # A new registration names at least one director (art. 5.5), even when the key is missing.
     company = {**company, "directors": company.get("directors") or []}
@@ -260,8 +261,8 @@ def client_approve(*, client: Client, acting_user: User) -> Client:
     client = Client.objects.select_for_update().get(pk=client.pk)
     if client.status != Client.Status.PENDING:
         raise ApplicationError(
-            "Only a pending client can be approved; this one is "
-            f"{client.get_status_display().lower()}.",
+            gettext("Only a pending client can be approved; this one is %(status)s.")
+            % {"status": client.get_status_display().lower()},
             field="status",
         )
     client.status = Client.Status.ACTIVE

@@ -101,11 +101,11 @@ def terms_publish(
     roles.require_serves_provider(acting_user, provider)
     errors = {}
     if not (version or "").strip():
-        errors["version"] = ["Give the version number."]
+        errors["version"] = [gettext("Give the version number.")]
     if not (summary or "").strip():
-        errors["summary"] = ["Summarise what changed; clients are told (art. 18.3)."]
+        errors["summary"] = [gettext("Summarise what changed; clients are told (art. 18.3).")]
     if TermsVersion.objects.filter(provider=provider, version=(version or "").strip()).exists():
-        errors["version"] = ["This provider already has a terms version with this number."]
+        errors["version"] = [gettext("This provider already has a terms version with this number.")]
     texts = {code: (text or "").strip() for code, text in (texts or {}).items()}
     texts = {code: text for code, text in texts.items() if text}
     # the English document, where one is linked, is the English version
@@ -115,8 +115,10 @@ def terms_publish(
         names = " and ".join(LANGUAGE_NAMES.get(code, code) for code in provider.terms_languages)
         for code in missing:
             errors[f"text_{code.replace('-', '_')}"] = [
-                f"{provider.name}'s terms are made in {names} (art. 18.6): give the "
-                f"{LANGUAGE_NAMES.get(code, code)} text."
+                gettext(
+                    "%(name)s's terms are made in %(names)s (art. 18.6): give the %(get)s text."
+                )
+                % {"name": provider.name, "names": names, "get": LANGUAGE_NAMES.get(code, code)}
             ]
     if errors:
         raise ValidationFailed(errors)
@@ -170,7 +172,9 @@ def _locked_pending(acceptance: TermsAcceptance) -> TermsAcceptance:
     acceptance = TermsAcceptance.objects.select_for_update().get(pk=acceptance.pk)
     if acceptance.status != TermsAcceptance.Status.PENDING:
         raise ApplicationError(
-            f"These terms are already {acceptance.get_status_display().lower()}.", field="status"
+            gettext("These terms are already %(status)s.")
+            % {"status": acceptance.get_status_display().lower()},
+            field="status",
         )
     return acceptance
 
@@ -187,8 +191,10 @@ def terms_object(
     now = now or timezone.now()
     if now > acceptance.objection_deadline:
         raise ApplicationError(
-            f"The objection period ended on {acceptance.objection_deadline:%Y-%m-%d}; the terms "
-            "are deemed accepted (art. 18.3).",
+            gettext(
+                "The objection period ended on %(objection_deadline)s; the terms are deemed accepted (art. 18.3)."
+            )
+            % {"objection_deadline": f"{acceptance.objection_deadline:%Y-%m-%d}"},
             field="status",
             article="18.3",
         )

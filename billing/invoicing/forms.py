@@ -226,6 +226,13 @@ DEPOSIT_ACTIONS = {
     "settle": DepositSettleForm,
     "refund": DepositRefundForm,
 }
+# What the flash message says was recorded, per action.
+DEPOSIT_ACTION_LABELS = {
+    "mark-held": _("mark held"),
+    "adjust": _("adjustment"),
+    "settle": _("settlement"),
+    "refund": _("refund"),
+}
 
 
 class SetOffForm(OneTimeKeyMixin):
@@ -297,19 +304,19 @@ class FapiaoIssueForm(forms.Form):
 
 class StatementUploadForm(forms.Form):
     file = forms.FileField(
-        label="Statement file",
-        help_text="ISO 20022 camt.053 or camt.054 XML, or SWIFT MT940, as the bank exports it.",
+        label=_("Statement file"),
+        help_text=_("ISO 20022 camt.053 or camt.054 XML, or SWIFT MT940, as the bank exports it."),
     )
 
 
 class StatementAssignForm(forms.Form):
     invoice = forms.CharField(
-        label="Invoice number or payment reference", max_length=40, strip=True
+        label=_("Invoice number or payment reference"), max_length=40, strip=True
     )
 
 
 class StatementRefundForm(forms.Form):
-    note = forms.CharField(label="How it was refunded", max_length=300, strip=True)
+    note = forms.CharField(label=_("How it was refunded"), max_length=300, strip=True)
 
 
 # --- Prices and rates (art. 4.4, 4.6, 4.11) -----------------------------------------------------
@@ -324,16 +331,16 @@ class _ProviderForm(forms.Form):
 
 
 class InterestRateForm(_ProviderForm):
-    provider = forms.ModelChoiceField(queryset=Provider.objects.none(), label="Profile")
+    provider = forms.ModelChoiceField(queryset=Provider.objects.none(), label=_("Profile"))
     valid_from = forms.DateField(
-        label="In force from",
+        label=_("In force from"),
         widget=forms.DateInput(attrs=DATE),
-        help_text="cxengage-nl: 1 January or 1 July (art. 6:119a BW)",
+        help_text=_("cxengage-nl: 1 January or 1 July (art. 6:119a BW)"),
     )
     annual_rate_pct = forms.DecimalField(
-        max_digits=6, decimal_places=3, label="Annual rate, %", min_value=Decimal("0")
+        max_digits=6, decimal_places=3, label=_("Annual rate, %"), min_value=Decimal("0")
     )
-    note = forms.CharField(required=False, max_length=200, label="Source or note")
+    note = forms.CharField(required=False, max_length=200, label=_("Source or note"))
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("prefix", "rate")
@@ -341,11 +348,11 @@ class InterestRateForm(_ProviderForm):
 
 
 class CpiRateForm(_ProviderForm):
-    provider = forms.ModelChoiceField(queryset=Provider.objects.none(), label="Profile")
+    provider = forms.ModelChoiceField(queryset=Provider.objects.none(), label=_("Profile"))
     year = forms.IntegerField(
-        min_value=2000, max_value=2100, label="Applied in January of", help_text="e.g. 2027"
+        min_value=2000, max_value=2100, label=_("Applied in January of"), help_text=_("e.g. 2027")
     )
-    rate_pct = forms.DecimalField(max_digits=6, decimal_places=3, label="National CPI change, %")
+    rate_pct = forms.DecimalField(max_digits=6, decimal_places=3, label=_("National CPI change, %"))
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("prefix", "cpi")
@@ -357,16 +364,16 @@ class PriceChangeForm(forms.Form):
 
     channel = forms.ChoiceField(choices=UsageRecord.Channel.choices)
     unit_price = forms.DecimalField(
-        max_digits=14, decimal_places=6, label="New unit price excl. VAT", min_value=Decimal("0")
+        max_digits=14, decimal_places=6, label=_("New unit price excl. VAT"), min_value=Decimal("0")
     )
     valid_from = forms.DateField(
-        label="Takes effect on", widget=forms.DateInput(attrs=DATE), help_text="after today"
+        label=_("Takes effect on"), widget=forms.DateInput(attrs=DATE), help_text=_("after today")
     )
-    cause = forms.ChoiceField(choices=LEGAL_PRICE_CAUSES, label="Cause (art. 4.4)")
+    cause = forms.ChoiceField(choices=LEGAL_PRICE_CAUSES, label=_("Cause (art. 4.4)"))
     explanation = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
-        label="What changed",
-        help_text="the client reads it",
+        label=_("What changed"),
+        help_text=_("the client reads it"),
     )
 
     def __init__(self, *args, **kwargs):

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from accounts.models import Client
@@ -20,40 +21,42 @@ class LossClaim(models.Model):
     has 10 working days to remedy it."""
 
     class Against(models.TextChoices):
-        PROVIDER = "provider", "Client against the provider"
-        CLIENT = "client", "Provider against the client (art. 13.2)"
+        PROVIDER = "provider", _("Client against the provider")
+        CLIENT = "client", _("Provider against the client (art. 13.2)")
 
     class Status(models.TextChoices):
-        OPEN = "open", "Open"
-        REMEDIED = "remedied", "Remedied"
-        CLOSED = "closed", "Closed"
+        OPEN = "open", _("Open")
+        REMEDIED = "remedied", _("Remedied")
+        CLOSED = "closed", _("Closed")
 
     # art. 13.3 (i)-(xi) and the beta releases of 13.6 (first paragraph; CX 13.6)
     class Exclusion(models.TextChoices):
-        PROFITS = "profits", "(i) loss of profits, revenues or sales"
-        BARGAIN = "bargain", "(ii) loss of bargain"
-        OPPORTUNITY = "opportunity", "(iii) loss of opportunity"
-        USE = "use", "(iv) loss of use of any service or any computer equipment"
-        STAFF_TIME = "staff_time", "(v) loss of time on the part of management or other staff"
-        FEES = "fees", "(vi) professional fees or expenses"
-        INTERRUPTION = "interruption", "(vii) business interruption"
+        PROFITS = "profits", _("(i) loss of profits, revenues or sales")
+        BARGAIN = "bargain", _("(ii) loss of bargain")
+        OPPORTUNITY = "opportunity", _("(iii) loss of opportunity")
+        USE = "use", _("(iv) loss of use of any service or any computer equipment")
+        STAFF_TIME = "staff_time", _("(v) loss of time on the part of management or other staff")
+        FEES = "fees", _("(vi) professional fees or expenses")
+        INTERRUPTION = "interruption", _("(vii) business interruption")
         RATES = (
             "rates",
-            "(viii) loss of income because the Client did not set up correct rates for the Traffic",
+            _(
+                "(viii) loss of income because the Client did not set up correct rates for the Traffic"
+            ),
         )
-        DATA = "data", "(ix) damage to or loss of data"
-        GOODWILL = "goodwill", "(x) loss of goodwill or reputation"
+        DATA = "data", _("(ix) damage to or loss of data")
+        GOODWILL = "goodwill", _("(x) loss of goodwill or reputation")
         INDIRECT = (
             "indirect",
-            "(xi) any other indirect, special, incidental or consequential damages",
+            _("(xi) any other indirect, special, incidental or consequential damages"),
         )
-        BETA = "beta", "a beta release the Client explicitly accepted (13.6)"
+        BETA = "beta", _("a beta release the Client explicitly accepted (13.6)")
 
     # art. 13.5: the limitations of 13.3 and 13.4 cease to apply
     class LimitException(models.TextChoices):
-        INTENT = "intent", "wilful intent of the liable party"
-        GROSS_NEGLIGENCE = "gross_negligence", "gross negligence of the liable party"
-        BODILY_HARM = "bodily_harm", "damage to life, body and health"
+        INTENT = "intent", _("wilful intent of the liable party")
+        GROSS_NEGLIGENCE = "gross_negligence", _("gross negligence of the liable party")
+        BODILY_HARM = "bodily_harm", _("damage to life, body and health")
 
     client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="loss_claims")
     against = models.CharField(max_length=16, choices=Against.choices)

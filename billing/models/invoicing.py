@@ -23,11 +23,11 @@ def unit_price_field(**kwargs):
 class PriceCause(models.TextChoices):
     """Why a price changed: the article that allows the change."""
 
-    SET = "set", "Price set or agreed (art. 4.2, 4.3)"
-    CPI = "cpi", "Yearly CPI adjustment (art. 4.11)"
-    CHANGE_OF_LAW = "change_of_law", "Change of Applicable Law (art. 4.4)"
-    OPERATOR_RATE = "operator_rate", "Rate change by an Operator (art. 4.4)"
-    PURCHASE_PRICE = "purchase_price", "Higher purchase price of messages (art. 4.4)"
+    SET = "set", _("Price set or agreed (art. 4.2, 4.3)")
+    CPI = "cpi", _("Yearly CPI adjustment (art. 4.11)")
+    CHANGE_OF_LAW = "change_of_law", _("Change of Applicable Law (art. 4.4)")
+    OPERATOR_RATE = "operator_rate", _("Rate change by an Operator (art. 4.4)")
+    PURCHASE_PRICE = "purchase_price", _("Higher purchase price of messages (art. 4.4)")
 
 
 class Price(models.Model):
@@ -356,8 +356,8 @@ class InterestTerms(models.Model):
     """
 
     class Basis(models.TextChoices):
-        STATUTORY = "statutory", "Statutory commercial rate"
-        PROVIDER = "provider", "The provider's own rate"
+        STATUTORY = "statutory", _("Statutory commercial rate")
+        PROVIDER = "provider", _("The provider's own rate")
 
     provider = models.OneToOneField(
         "accounts.Provider", on_delete=models.PROTECT, related_name="interest_terms"

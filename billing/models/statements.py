@@ -6,6 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from .banking import BankAccount
@@ -19,13 +20,13 @@ class StatementImport(models.Model):
     class Format(models.TextChoices):
         CAMT_053 = "camt.053", "ISO 20022 camt.053"
         CAMT_054 = "camt.054", "ISO 20022 camt.054"
-        MT940 = "mt940", "SWIFT MT940"
+        MT940 = "mt940", _("SWIFT MT940")
 
     class Status(models.TextChoices):
-        QUEUED = "queued", "Queued"
-        RUNNING = "running", "Importing"
-        DONE = "done", "Done"
-        FAILED = "failed", "Failed"
+        QUEUED = "queued", _("Queued")
+        RUNNING = "running", _("Importing")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
 
     provider = models.ForeignKey(
         "accounts.Provider", on_delete=models.PROTECT, related_name="statement_imports"
@@ -73,17 +74,17 @@ class StatementEntry(models.Model):
     so a statement imported twice books nothing twice."""
 
     class Status(models.TextChoices):
-        MATCHED = "matched", "Matched"
-        PARTLY_MATCHED = "partly_matched", "Partly matched"
-        UNMATCHED = "unmatched", "Unmatched"
-        ASSIGNED = "assigned", "Assigned by staff"
-        REFUNDED = "refunded", "Refunded"
+        MATCHED = "matched", _("Matched")
+        PARTLY_MATCHED = "partly_matched", _("Partly matched")
+        UNMATCHED = "unmatched", _("Unmatched")
+        ASSIGNED = "assigned", _("Assigned by staff")
+        REFUNDED = "refunded", _("Refunded")
 
     class MatchedBy(models.TextChoices):
-        REFERENCE = "reference", "Structured reference"
-        INVOICE_NUMBER = "invoice_number", "Invoice number in the remittance text"
-        AMOUNT_PAYER = "amount_payer", "Amount and payer"
-        STAFF = "staff", "Billing staff"
+        REFERENCE = "reference", _("Structured reference")
+        INVOICE_NUMBER = "invoice_number", _("Invoice number in the remittance text")
+        AMOUNT_PAYER = "amount_payer", _("Amount and payer")
+        STAFF = "staff", _("Billing staff")
 
     statement = models.ForeignKey(StatementImport, on_delete=models.PROTECT, related_name="entries")
     provider = models.ForeignKey("accounts.Provider", on_delete=models.PROTECT, related_name="+")

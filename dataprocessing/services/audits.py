@@ -89,21 +89,27 @@ def _audit_errors(
     errors: dict[str, list[str]] = {}
     first_day = audit_first_start_day(provider, earliest)
     if proposed_start is None:
-        errors["proposed_start"] = ["Propose a start date for the audit (art. 21.7.2)."]
+        errors["proposed_start"] = [gettext("Propose a start date for the audit (art. 21.7.2).")]
     elif proposed_start < first_day:
         errors["proposed_start"] = [
-            f"An audit needs prior written notice of at least {provider.audit_notice_working_days} "
-            f"working days (art. 21.7.2): the earliest start is {first_day}."
+            gettext(
+                "An audit needs prior written notice of at least %(audit_notice_working_days)s working days (art. 21.7.2): the earliest start is %(first_day)s."
+            )
+            % {
+                "audit_notice_working_days": provider.audit_notice_working_days,
+                "first_day": first_day,
+            }
         ]
     if not optional_text(auditor_name):
-        errors["auditor_name"] = ["Name the external expert who will audit (art. 21.7.2)."]
+        errors["auditor_name"] = [gettext("Name the external expert who will audit (art. 21.7.2).")]
     if not accredited:
         errors["auditor_accredited"] = [
-            "The auditor must be an accredited external expert; declare it (art. 21.7.2)."
+            gettext("The auditor must be an accredited external expert; declare it (art. 21.7.2).")
         ]
     if not not_competitor:
         errors["auditor_not_competitor"] = [
-            f"The auditor must not be a competitor of {provider.name}; declare it (art. 21.7.1)."
+            gettext("The auditor must not be a competitor of %(name)s; declare it (art. 21.7.1).")
+            % {"name": provider.name}
         ]
     return errors
 
@@ -112,9 +118,11 @@ def _requested_at_errors(requested_at, now, acting_user: User) -> dict[str, list
     """A request is dated now; only a compliance officer logs a written one received earlier."""
     errors: dict[str, list[str]] = {}
     if in_the_future(requested_at, now):
-        errors["requested_at"] = ["A request cannot be dated in the future."]
+        errors["requested_at"] = [gettext("A request cannot be dated in the future.")]
     if requested_at < now - CLOCK_SKEW and not acting_user.is_compliance_officer:
-        errors["requested_at"] = ["Only a compliance officer may log a request received earlier."]
+        errors["requested_at"] = [
+            gettext("Only a compliance officer may log a request received earlier.")
+        ]
     return errors
 
 
@@ -179,7 +187,12 @@ def audit_request(
     errors = _requested_at_errors(requested_at, now, acting_user)
     if kind not in AuditRequest.Kind.values:
         raise ValidationFailed(
-            {"kind": [f"Kind must be one of {', '.join(AuditRequest.Kind.values)} (art. 21.7)."]}
+            {
+                "kind": [
+                    gettext("Kind must be one of %(choices)s (art. 21.7).")
+                    % {"choices": ", ".join(AuditRequest.Kind.values)}
+                ]
+            }
         )
     earliest = None
     if kind == AuditRequest.Kind.AUDIT:
@@ -228,15 +241,17 @@ def _agreed_terms(scope, timing, duration_days, reimbursement_rate) -> tuple:
     """Scope, timing, duration and reimbursement rate, each required (art. 21.7.2)."""
     errors: dict[str, list[str]] = {}
     if not optional_text(scope):
-        errors["scope"] = ["Agree the scope of the audit (art. 21.7.2)."]
+        errors["scope"] = [gettext("Agree the scope of the audit (art. 21.7.2).")]
     if not optional_text(timing):
-        errors["timing"] = ["Agree the timing of the audit (art. 21.7.2)."]
+        errors["timing"] = [gettext("Agree the timing of the audit (art. 21.7.2).")]
     try:
         duration_days = int(duration_days)
     except (TypeError, ValueError):
         duration_days = 0
     if duration_days < 1:
-        errors["duration_days"] = ["Agree the duration of the audit in days (art. 21.7.2)."]
+        errors["duration_days"] = [
+            gettext("Agree the duration of the audit in days (art. 21.7.2).")
+        ]
     rate = None
     try:
         rate = money(reimbursement_rate, "reimbursement_rate", "21.7.2")
@@ -397,8 +412,10 @@ def audit_start(
     first_day = audit_first_start_day(provider, audit.earliest_start)
     if local_date(provider, now) < first_day:
         raise ApplicationError(
-            f"The audit may not start before {first_day}: ten working days' prior notice "
-            "(art. 21.7.2).",
+            gettext(
+                "The audit may not start before %(first_day)s: ten working days' prior notice (art. 21.7.2)."
+            )
+            % {"first_day": first_day},
             field="earliest_start",
             article="21.7.2",
         )

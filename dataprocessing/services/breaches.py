@@ -38,24 +38,30 @@ def _log_errors(
 ) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if detected_at is None:
-        errors["detected_at"] = ["Give the moment the breach was detected (art. 21.11)."]
+        errors["detected_at"] = [gettext("Give the moment the breach was detected (art. 21.11).")]
     elif in_the_future(detected_at, now):
-        errors["detected_at"] = ["The detection cannot be in the future."]
+        errors["detected_at"] = [gettext("The detection cannot be in the future.")]
     if aware_at is not None and detected_at is not None and aware_at < detected_at:
-        errors["aware_at"] = ["Awareness cannot come before detection."]
+        errors["aware_at"] = [gettext("Awareness cannot come before detection.")]
     if aware_at is not None and in_the_future(aware_at, now):
-        errors["aware_at"] = ["Awareness cannot be in the future."]
+        errors["aware_at"] = [gettext("Awareness cannot be in the future.")]
     for field, value in texts.items():
         if not optional_text(value):
-            errors[field] = [f"Describe the {field.replace('_', ' ')} (art. 21.11)."]
+            errors[field] = [
+                gettext("Describe the %(field)s (art. 21.11).") % {"field": field.replace("_", " ")}
+            ]
     if approx_subjects is None:
-        errors["approx_subjects"] = ["Give the approximate number of data subjects (art. 21.11)."]
+        errors["approx_subjects"] = [
+            gettext("Give the approximate number of data subjects (art. 21.11).")
+        ]
     if not clients:
         errors["affected_clients"] = [
-            "Name the affected clients: each must be notified (art. 21.11)."
+            gettext("Name the affected clients: each must be notified (art. 21.11).")
         ]
     elif any(c.provider_id != provider.pk for c in clients):
-        errors["affected_clients"] = ["Every affected client must be a client of this provider."]
+        errors["affected_clients"] = [
+            gettext("Every affected client must be a client of this provider.")
+        ]
     return errors
 
 

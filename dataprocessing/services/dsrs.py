@@ -66,7 +66,9 @@ def _locked(dsr: DataSubjectRequest) -> DataSubjectRequest:
 def _require_open(dsr: DataSubjectRequest) -> None:
     if not dsr.is_open:
         raise ApplicationError(
-            f"This request is already {dsr.get_status_display().lower()}.", field="status"
+            gettext("This request is already %(status)s.")
+            % {"status": dsr.get_status_display().lower()},
+            field="status",
         )
 
 
@@ -239,29 +241,36 @@ def _receive_errors(
     errors: dict[str, list[str]] = {}
     if type not in DataSubjectRequest.Type.values:
         errors["type"] = [
-            f"Type must be one of {', '.join(DataSubjectRequest.Type.values)} (art. 21.5.1)."
+            gettext("Type must be one of %(choices)s (art. 21.5.1).")
+            % {"choices": ", ".join(DataSubjectRequest.Type.values)}
         ]
     if received_by not in DataSubjectRequest.ReceivedBy.values:
-        errors["received_by"] = ["Say who received the request: provider or client (art. 21.5.2)."]
+        errors["received_by"] = [
+            gettext("Say who received the request: provider or client (art. 21.5.2).")
+        ]
     elif (
         acting_user is not None
         and not acting_user.is_compliance_officer
         and received_by != DataSubjectRequest.ReceivedBy.CLIENT
     ):
-        errors["received_by"] = ["A client files the requests it received itself (art. 21.5.1)."]
+        errors["received_by"] = [
+            gettext("A client files the requests it received itself (art. 21.5.1).")
+        ]
     if not reference:
         errors["subject_reference"] = [
-            "Give a reference to find the subject's data (e.g. a phone number)."
+            gettext("Give a reference to find the subject's data (e.g. a phone number).")
         ]
     elif len(reference) > 200:
         errors["subject_reference"] = [
-            "Keep the subject reference minimal (at most 200 characters): no more personal data "
-            "than needed."
+            gettext(
+                "Keep the subject reference minimal (at most 200 characters): no more personal data "
+                "than needed."
+            )
         ]
     if in_the_future(received_at, now):
-        errors["received_at"] = ["The receipt cannot be in the future."]
+        errors["received_at"] = [gettext("The receipt cannot be in the future.")]
     if client.status != Client.Status.ACTIVE and client.status != Client.Status.PENDING:
-        errors["client"] = ["This client's account is closed."]
+        errors["client"] = [gettext("This client's account is closed.")]
     if callback_url:
         refusal = callback_url_error(callback_url)
         if refusal:
@@ -378,12 +387,17 @@ def dsr_instruct(
     if instruction not in DataSubjectRequest.Instruction.values:
         choices = ", ".join(DataSubjectRequest.Instruction.values)
         raise ValidationFailed(
-            {"instruction": [f"Instruct one of {choices} (art. 21.5.1)."]}, article="21.5.1"
+            {
+                "instruction": [
+                    gettext("Instruct one of %(choices)s (art. 21.5.1).") % {"choices": choices}
+                ]
+            },
+            article="21.5.1",
         )
     if dsr.status != DataSubjectRequest.Status.PENDING:
         raise ApplicationError(
-            f"This request is already {dsr.get_status_display().lower()}; it was instructed "
-            "before.",
+            gettext("This request is already %(status)s; it was instructed before.")
+            % {"status": dsr.get_status_display().lower()},
             field="status",
         )
     dsr.instruction = instruction
@@ -423,10 +437,13 @@ def dsr_record_action(
     dsr = _locked(dsr)
     if dsr.status != DataSubjectRequest.Status.IN_PROGRESS:
         raise ApplicationError(
-            "The provider acts on the client's instruction: instruct the request first "
-            "(art. 21.5.1)."
+            gettext(
+                "The provider acts on the client's instruction: instruct the request first "
+                "(art. 21.5.1)."
+            )
             if dsr.status == DataSubjectRequest.Status.PENDING
-            else f"This request is already {dsr.get_status_display().lower()}.",
+            else gettext("This request is already %(status)s.")
+            % {"status": dsr.get_status_display().lower()},
             field="status",
             article="21.5.1",
         )

@@ -49,33 +49,44 @@ def _validate(sp: SubProcessor) -> None:
     sp.services = optional_text(sp.services)
     sp.country = optional_text(sp.country).upper()
     if not sp.name:
-        errors["name"] = ["Name the sub-processor (art. 21.9)."]
+        errors["name"] = [gettext("Name the sub-processor (art. 21.9).")]
     if sp.kind not in SubProcessor.Kind.values:
         errors["kind"] = [
-            f"Kind must be one of {', '.join(SubProcessor.Kind.values)} (art. 21.9.1)."
+            gettext("Kind must be one of %(choices)s (art. 21.9.1).")
+            % {"choices": ", ".join(SubProcessor.Kind.values)}
         ]
     if len(sp.country) != 2 or not sp.country.isalpha():
-        errors["country"] = ["Country must be a two-letter ISO 3166 code."]
+        errors["country"] = [gettext("Country must be a two-letter ISO 3166 code.")]
     if not sp.services:
-        errors["services"] = ["Describe the services the sub-processor performs (art. 21.9.2)."]
+        errors["services"] = [
+            gettext("Describe the services the sub-processor performs (art. 21.9.2).")
+        ]
     if sp.agreement_date is None:
         errors["agreement_date"] = [
-            "Give the date of the written agreement with the sub-processor (art. 21.9.2)."
+            gettext("Give the date of the written agreement with the sub-processor (art. 21.9.2).")
         ]
     if sp.safeguard not in SubProcessor.Safeguard.values:
-        errors["safeguard"] = ["Unknown transfer safeguard."]
+        errors["safeguard"] = [gettext("Unknown transfer safeguard.")]
     if sp.in_eea is None:
         sp.in_eea = sp.country in EEA_COUNTRIES
     elif "country" not in errors and bool(sp.in_eea) != (sp.country in EEA_COUNTRIES):
-        where = "in" if sp.country in EEA_COUNTRIES else "outside"
-        errors["in_eea"] = [f"{sp.country} is {where} the EEA (art. 21.10)."]
+        errors["in_eea"] = [
+            (
+                gettext("%(country)s is in the EEA (art. 21.10).")
+                if sp.country in EEA_COUNTRIES
+                else gettext("%(country)s is outside the EEA (art. 21.10).")
+            )
+            % {"country": sp.country}
+        ]
     if not sp.in_eea and not sp.safeguard and "safeguard" not in errors:
         errors["safeguard"] = [
-            "A sub-processor outside the EEA needs a transfer safeguard: standard contractual "
-            "clauses, an adequacy decision or binding corporate rules (art. 21.10, GDPR art. 46)."
+            gettext(
+                "A sub-processor outside the EEA needs a transfer safeguard: standard contractual "
+                "clauses, an adequacy decision or binding corporate rules (art. 21.10, GDPR art. 46)."
+            )
         ]
     if sp.active_from and sp.active_to and sp.active_to < sp.active_from:
-        errors["active_to"] = ["Active to cannot be before active from."]
+        errors["active_to"] = [gettext("Active to cannot be before active from.")]
     if errors:
         raise ValidationFailed(errors, article="21.10" if "safeguard" in errors else "21.9")
 
@@ -152,9 +163,14 @@ def _announce_errors(
 ) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if sub_processor.provider_id != provider.pk:
-        errors["sub_processor"] = ["This sub-processor is not in this provider's register."]
+        errors["sub_processor"] = [
+            gettext("This sub-processor is not in this provider's register.")
+        ]
     if kind not in SubProcessorChange.Kind.values:
-        errors["kind"] = [f"Kind must be one of {', '.join(SubProcessorChange.Kind.values)}."]
+        errors["kind"] = [
+            gettext("Kind must be one of %(choices)s.")
+            % {"choices": ", ".join(SubProcessorChange.Kind.values)}
+        ]
     today = local_date(provider)
     if (
         sub_processor.active_from
@@ -162,21 +178,23 @@ def _announce_errors(
         and not sub_processor.active_to
     ):
         errors["sub_processor"] = [
-            "This sub-processor is already in use; nothing to announce (art. 21.9)."
+            gettext("This sub-processor is already in use; nothing to announce (art. 21.9).")
         ]
     if SubProcessorChange.objects.filter(
         sub_processor=sub_processor, status=SubProcessorChange.Status.ANNOUNCED
     ).exists():
-        errors["sub_processor"] = ["A change for this sub-processor is already announced."]
+        errors["sub_processor"] = [gettext("A change for this sub-processor is already announced.")]
     if kind == SubProcessorChange.Kind.REPLACEMENT:
         if replaces is None:
-            errors["replaces"] = ["Name the sub-processor being replaced."]
+            errors["replaces"] = [gettext("Name the sub-processor being replaced.")]
         elif replaces.provider_id != provider.pk or replaces.pk == sub_processor.pk:
             errors["replaces"] = [
-                "The replaced sub-processor must be another entry of this provider's register."
+                gettext(
+                    "The replaced sub-processor must be another entry of this provider's register."
+                )
             ]
     elif replaces is not None:
-        errors["replaces"] = ["Only a replacement names a replaced sub-processor."]
+        errors["replaces"] = [gettext("Only a replacement names a replaced sub-processor.")]
     return errors
 
 

@@ -1,5 +1,6 @@
 """Change requests of registration details (art. 5.5) and data requests (art. 5.6)."""
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
@@ -44,7 +45,7 @@ class ChangeRequestListApi(Api):
             unknown = sorted(set(self.initial_data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(
-                    {unknown[0]: ["This field cannot be changed by a change request."]}
+                    {unknown[0]: [gettext("This field cannot be changed by a change request.")]}
                 )
             return attrs
 

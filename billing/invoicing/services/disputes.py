@@ -349,8 +349,10 @@ def dispute_escalate(
             ZoneInfo(dispute.invoice.provider.timezone)
         )
         raise ApplicationError(
-            f"A dispute may go to an external expert only if unresolved 20 working days after the due date, i.e. from "
-            f"{local:%Y-%m-%d %H:%M} (art. 10.2).",
+            gettext(
+                "A dispute may go to an external expert only if unresolved 20 working days after the due date, i.e. from %(local)s (art. 10.2)."
+            )
+            % {"local": f"{local:%Y-%m-%d %H:%M}"},
             field="status",
             article="10.2",
         )
@@ -447,7 +449,12 @@ def dispute_resolve(
         )
     if granted > dispute.amount:
         raise ValidationFailed(
-            {"granted_amount": [f"At most the disputed {dispute.currency} {dispute.amount}."]},
+            {
+                "granted_amount": [
+                    gettext("At most the disputed %(currency)s %(amount)s.")
+                    % {"currency": dispute.currency, "amount": dispute.amount}
+                ]
+            },
             article="10.2",
         )
     dispute.resolution, dispute.resolved_at, dispute.resolved_by = (

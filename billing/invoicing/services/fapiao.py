@@ -119,14 +119,16 @@ def _number_errors(kind: str, number: str, code: str) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if kind in DIGITAL_KINDS:
         if not re.fullmatch(r"\d{20}", number):
-            errors["fapiao_number"] = ["A fully digital fapiao number has exactly 20 digits."]
+            errors["fapiao_number"] = [
+                gettext("A fully digital fapiao number has exactly 20 digits.")
+            ]
         if code:
-            errors["fapiao_code"] = ["A fully digital fapiao has no separate code."]
+            errors["fapiao_code"] = [gettext("A fully digital fapiao has no separate code.")]
     else:
         if not re.fullmatch(r"\d{10}|\d{12}", code):
-            errors["fapiao_code"] = ["A paper fapiao code has 10 or 12 digits."]
+            errors["fapiao_code"] = [gettext("A paper fapiao code has 10 or 12 digits.")]
         if not re.fullmatch(r"\d{8}", number):
-            errors["fapiao_number"] = ["A paper fapiao number has 8 digits."]
+            errors["fapiao_number"] = [gettext("A paper fapiao number has 8 digits.")]
     return errors
 
 
@@ -135,16 +137,18 @@ def _buyer_errors(
 ) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not (buyer_name or "").strip():
-        errors["buyer_name"] = ["Give the buyer's name."]
+        errors["buyer_name"] = [gettext("Give the buyer's name.")]
     if not uscc.is_valid(tax_id):
         errors["buyer_tax_id"] = [
-            "The buyer's taxpayer ID is not a valid Unified Social Credit Code."
+            gettext("The buyer's taxpayer ID is not a valid Unified Social Credit Code.")
         ]
     if kind in SPECIAL_KINDS:
         for field_name, value in buyer.items():
             if not value:
                 errors[field_name] = [
-                    "A special VAT fapiao carries the buyer's address, phone, bank and account."
+                    gettext(
+                        "A special VAT fapiao carries the buyer's address, phone, bank and account."
+                    )
                 ]
     return errors
 
@@ -157,14 +161,18 @@ def _amount_errors(
     errors: dict[str, list[str]] = {}
     if amount != invoice.subtotal:
         errors["amount_excl_tax"] = [
-            f"The fapiao covers the invoice: {invoice.currency} {invoice.subtotal} excluding tax."
+            gettext("The fapiao covers the invoice: %(currency)s %(subtotal)s excluding tax.")
+            % {"currency": invoice.currency, "subtotal": invoice.subtotal}
         ]
     if tax != round_money(amount * rate / HUNDRED):
         errors["tax_amount"] = [
-            f"Tax at {rate} % of {amount} is {round_money(amount * rate / HUNDRED)}."
+            gettext("Tax at %(rate)s %% of %(amount)s is %(amount2)s.")
+            % {"rate": rate, "amount": amount, "amount2": round_money(amount * rate / HUNDRED)}
         ]
     if gross != amount + tax:
-        errors["total"] = [f"The total is the amount plus tax: {amount + tax}."]
+        errors["total"] = [
+            gettext("The total is the amount plus tax: %(amount)s.") % {"amount": amount + tax}
+        ]
     return errors
 
 
@@ -243,13 +251,19 @@ def fapiao_issue(
         )
     if kind not in FapiaoRequest.Kind.values:
         raise ValidationFailed(
-            {"kind": [f"The kind is one of {', '.join(FapiaoRequest.Kind.values)}."]}, article="4.8"
+            {
+                "kind": [
+                    gettext("The kind is one of %(choices)s.")
+                    % {"choices": ", ".join(FapiaoRequest.Kind.values)}
+                ]
+            },
+            article="4.8",
         )
     number, code = (number or "").strip(), (code or "").strip()
     errors = _number_errors(kind, number, code)
     issue_date = clean_date(issue_date, field="issue_date")
     if issue_date > _common.today(invoice.provider):
-        errors["issue_date"] = ["A fapiao is not dated in the future."]
+        errors["issue_date"] = [gettext("A fapiao is not dated in the future.")]
     tax_id = (buyer_tax_id or "").strip().upper()
     raw_buyer = (buyer_address, buyer_phone, buyer_bank, buyer_account)
     buyer = {k: (v or "").strip() for k, v in zip(BUYER_DETAILS, raw_buyer, strict=True)}
@@ -267,7 +281,9 @@ def fapiao_issue(
         fapiao_code=code, fapiao_number=number, status=FapiaoRequest.Status.ISSUED
     )
     if number and duplicate.exclude(pk=request.pk).exists():
-        errors["fapiao_number"] = ["A fapiao with this code and number is already recorded."]
+        errors["fapiao_number"] = [
+            gettext("A fapiao with this code and number is already recorded.")
+        ]
     if errors:
         raise ValidationFailed(errors, article="4.8")
     values = {

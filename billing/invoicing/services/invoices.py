@@ -292,8 +292,10 @@ def _draft_currency(provider: Provider, currency: str | None) -> str:
         raise ValidationFailed(
             {
                 "currency": [
-                    f"{provider.name} invoices in {provider.currency} or in a currency it keeps a "
-                    f"bank account in; it has none in {code!r} (art. 4.1, 4.10)."
+                    gettext(
+                        "%(name)s invoices in %(currency)s or in a currency it keeps a bank account in; it has none in %(code)s (art. 4.1, 4.10)."
+                    )
+                    % {"name": provider.name, "currency": provider.currency, "code": repr(code)}
                 ]
             },
             article="4.1",

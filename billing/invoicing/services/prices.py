@@ -99,7 +99,12 @@ def price_set(
     require_billing_staff(acting_user)
     if channel not in UsageRecord.Channel.values:
         raise ValidationFailed(
-            {"channel": [f"The channel is one of {', '.join(UsageRecord.Channel.values)}."]}
+            {
+                "channel": [
+                    gettext("The channel is one of %(choices)s.")
+                    % {"choices": ", ".join(UsageRecord.Channel.values)}
+                ]
+            }
         )
     price_value = _clean_unit_price(unit_price)
     valid_from = clean_date(valid_from, field="valid_from")
@@ -205,16 +210,22 @@ def price_change_for_cause(
         raise ValidationFailed(
             {
                 "cause": [
-                    "A price changes without the client's agreement for a change of law, an "
-                    "operator's rate change or a higher purchase price (art. 4.4): "
-                    f"{', '.join(LEGAL_CAUSES)}."
+                    gettext(
+                        "A price changes without the client's agreement for a change of law, an operator's rate change or a higher purchase price (art. 4.4): %(choices)s."
+                    )
+                    % {"choices": ", ".join(LEGAL_CAUSES)}
                 ]
             },
             article="4.4",
         )
     if channel not in UsageRecord.Channel.values:
         raise ValidationFailed(
-            {"channel": [f"The channel is one of {', '.join(UsageRecord.Channel.values)}."]}
+            {
+                "channel": [
+                    gettext("The channel is one of %(choices)s.")
+                    % {"choices": ", ".join(UsageRecord.Channel.values)}
+                ]
+            }
         )
     price_value = _clean_unit_price(unit_price)
     valid_from = clean_date(valid_from, field="valid_from")
@@ -223,7 +234,9 @@ def price_change_for_cause(
         raise ValidationFailed(
             {
                 "explanation": [
-                    "Say what changed: the law, the operator's rate, the purchase price (art. 4.4)."
+                    gettext(
+                        "Say what changed: the law, the operator's rate, the purchase price (art. 4.4)."
+                    )
                 ]
             },
             article="4.4",
@@ -236,8 +249,10 @@ def price_change_for_cause(
         raise ValidationFailed(
             {
                 "valid_from": [
-                    "The client is told in advance: the new price takes effect after today "
-                    f"({today:%Y-%m-%d}) (art. 4.4)."
+                    gettext(
+                        "The client is told in advance: the new price takes effect after today (%(today)s) (art. 4.4)."
+                    )
+                    % {"today": f"{today:%Y-%m-%d}"}
                 ]
             },
             article="4.4",
@@ -249,7 +264,11 @@ def price_change_for_cause(
     )
     if current is None:
         raise ValidationFailed(
-            {"channel": ["This client has no price on this channel to change (art. 4.4)."]},
+            {
+                "channel": [
+                    gettext("This client has no price on this channel to change (art. 4.4).")
+                ]
+            },
             article="4.4",
         )
     price = (

@@ -109,7 +109,14 @@ def _check_amount(amount: Decimal, source: str, available: Decimal, invoice: Inv
         raise ValidationFailed(
             {
                 "amount": [
-                    f"The {source.replace('_', ' ')} has {invoice.currency} {available} left to set off (art. 9.1)."
+                    gettext(
+                        "The %(source)s has %(currency)s %(available)s left to set off (art. 9.1)."
+                    )
+                    % {
+                        "source": source.replace("_", " "),
+                        "currency": invoice.currency,
+                        "available": available,
+                    }
                 ]
             },
             article="9.1",
@@ -118,7 +125,10 @@ def _check_amount(amount: Decimal, source: str, available: Decimal, invoice: Inv
         raise ValidationFailed(
             {
                 "amount": [
-                    f"Invoice {invoice.number} still owes {invoice.currency} {owed}; no more is set off (art. 9.1)."
+                    gettext(
+                        "Invoice %(number)s still owes %(currency)s %(owed)s; no more is set off (art. 9.1)."
+                    )
+                    % {"number": invoice.number, "currency": invoice.currency, "owed": owed}
                 ]
             },
             article="9.1",
@@ -150,7 +160,12 @@ def set_off_record(
     amount = clean_money(amount, field="amount", article="9.1")
     if source not in SetOff.Source.values:
         raise ValidationFailed(
-            {"source": [f"The source is one of {', '.join(SetOff.Source.values)} (art. 9.1)."]},
+            {
+                "source": [
+                    gettext("The source is one of %(choices)s (art. 9.1).")
+                    % {"choices": ", ".join(SetOff.Source.values)}
+                ]
+            },
             article="9.1",
         )
 

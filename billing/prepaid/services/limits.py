@@ -205,7 +205,10 @@ def messages_paid_record(
         raise ValidationFailed(
             {
                 "messages": [
-                    f"Only {account.unpaid_count:,} messages are unpaid; {messages:,} cannot be paid (art. 26.2)."
+                    gettext(
+                        "Only %(unpaid_count)s messages are unpaid; %(messages)s cannot be paid (art. 26.2)."
+                    )
+                    % {"unpaid_count": f"{account.unpaid_count:,}", "messages": f"{messages:,}"}
                 ]
             },
             article="26.2",
@@ -301,7 +304,9 @@ def _lock_pending_request(request: LimitIncreaseRequest) -> LimitIncreaseRequest
     )
     if locked.status != LimitIncreaseRequest.Status.PENDING:
         raise Conflict(
-            f"This request was already {locked.get_status_display().lower()}.", field="status"
+            gettext("This request was already %(status)s.")
+            % {"status": locked.get_status_display().lower()},
+            field="status",
         )
     return locked
 
@@ -341,7 +346,10 @@ def limit_increase_approve(
     account = _lock_account(client)
     if request.requested_limit <= account.limit:
         raise ApplicationError(
-            f"The limit is already {account.limit:,}; this request is no longer an increase. Refuse it instead.",
+            gettext(
+                "The limit is already %(limit)s; this request is no longer an increase. Refuse it instead."
+            )
+            % {"limit": f"{account.limit:,}"},
             field="requested_limit",
             code="not_an_increase",
             article="26.2",
@@ -428,7 +436,14 @@ def limit_change(*, client: Client, new_limit: int, reason: str, acting_user: Us
     )
     account = _lock_account(client)
     if new_limit == account.limit:
-        raise ValidationFailed({"new_limit": [f"The limit is already {new_limit:,} messages."]})
+        raise ValidationFailed(
+            {
+                "new_limit": [
+                    gettext("The limit is already %(new_limit)s messages.")
+                    % {"new_limit": f"{new_limit:,}"}
+                ]
+            }
+        )
     old_limit = account.limit
     change = _set_limit(
         account=account,
