@@ -116,9 +116,9 @@ def terms_publish(
         for code in missing:
             errors[f"text_{code.replace('-', '_')}"] = [
                 gettext(
-                    "%(name)s's terms are made in %(names)s (art. 18.6): give the %(get)s text."
+                    "%(name)s's terms are made in %(names)s (art. 18.6): give the %(language)s text."
                 )
-                % {"name": provider.name, "names": names, "get": LANGUAGE_NAMES.get(code, code)}
+                % {"name": provider.name, "names": names, "language": LANGUAGE_NAMES.get(code, code)}
             ]
     if errors:
         raise ValidationFailed(errors)

@@ -154,11 +154,11 @@ def _parse_camt(content: bytes, digest: str) -> ParsedStatement:
     if len(reports) != 1:
         raise StatementFileError(
             gettext(
-                "A %(kind)s file is read with exactly one %(value)s block; this one has %(reports)s."
+                "A %(kind)s file is read with exactly one %(block)s block; this one has %(reports)s."
             )
             % {
                 "kind": kind,
-                "value": "Stmt" if kind == CAMT_053 else "Ntfctn",
+                "block": "Stmt" if kind == CAMT_053 else "Ntfctn",
                 "reports": len(reports),
             }
         )
