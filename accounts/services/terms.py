@@ -118,7 +118,11 @@ def terms_publish(
                 gettext(
                     "%(name)s's terms are made in %(names)s (art. 18.6): give the %(language)s text."
                 )
-                % {"name": provider.name, "names": names, "language": LANGUAGE_NAMES.get(code, code)}
+                % {
+                    "name": provider.name,
+                    "names": names,
+                    "language": LANGUAGE_NAMES.get(code, code),
+                }
             ]
     if errors:
         raise ValidationFailed(errors)
