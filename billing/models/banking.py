@@ -87,37 +87,60 @@ class BankAccount(models.Model):
         CHINA = "cn", _("Chinese account (account number, bank, branch, SWIFT code)")
 
     provider = models.ForeignKey(
-        "accounts.Provider", on_delete=models.PROTECT, related_name="bank_accounts"
+        "accounts.Provider",
+        verbose_name=_("provider"),
+        on_delete=models.PROTECT,
+        related_name="bank_accounts",
     )
-    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.IBAN)
-    currency = models.CharField(max_length=3, help_text="ISO 4217, e.g. EUR")
-    account_holder = models.CharField(max_length=70, help_text="the name the account is held in")
-    bank_name = models.CharField(max_length=200)
+    kind = models.CharField(
+        verbose_name=_("kind"), max_length=8, choices=Kind.choices, default=Kind.IBAN
+    )
+    currency = models.CharField(
+        verbose_name=_("currency"), max_length=3, help_text=_("ISO 4217, e.g. EUR")
+    )
+    account_holder = models.CharField(
+        verbose_name=_("account holder"),
+        max_length=70,
+        help_text=_("the name the account is held in"),
+    )
+    bank_name = models.CharField(verbose_name=_("bank name"), max_length=200)
     branch = models.CharField(
-        max_length=200, blank=True, help_text="required for a Chinese account"
+        verbose_name=_("branch"),
+        max_length=200,
+        blank=True,
+        help_text=_("required for a Chinese account"),
     )
     iban = models.CharField(
-        "IBAN", max_length=34, blank=True, validators=[validate_iban], help_text="IBAN accounts"
+        "IBAN", max_length=34, blank=True, validators=[validate_iban], help_text=_("IBAN accounts")
     )
     bic = models.CharField(
         "BIC / SWIFT code",
         max_length=11,
         blank=True,
         validators=[validate_bic],
-        help_text="ISO 9362; the SWIFT code of a Chinese account",
+        help_text=_("ISO 9362; the SWIFT code of a Chinese account"),
     )
     account_number = models.CharField(
-        max_length=40, blank=True, help_text="the account number of a Chinese account"
+        verbose_name=_("account number"),
+        max_length=40,
+        blank=True,
+        help_text=_("the account number of a Chinese account"),
     )
     is_primary = models.BooleanField(
-        default=False, help_text="the account invoices in this currency name first"
+        verbose_name=_("is primary"),
+        default=False,
+        help_text=_("the account invoices in this currency name first"),
     )
-    active = models.BooleanField(default=True, help_text="a closed account is kept, not deleted")
-    note = models.CharField(max_length=200, blank=True)
+    active = models.BooleanField(
+        verbose_name=_("active"), default=True, help_text=_("a closed account is kept, not deleted")
+    )
+    note = models.CharField(verbose_name=_("note"), max_length=200, blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("bank account")
+        verbose_name_plural = _("bank accounts")
         ordering = ["provider", "currency", "-is_primary", "pk"]
         constraints = [
             models.UniqueConstraint(
