@@ -59,8 +59,8 @@ class SubProcessor(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = _("sub processor")
-        verbose_name_plural = _("sub processors")
+        verbose_name = _("sub-processor")
+        verbose_name_plural = _("sub-processors")
         ordering = ["provider", "name"]
         constraints = [
             models.CheckConstraint(
@@ -97,7 +97,7 @@ class SubProcessorChange(models.Model):
     kind = models.CharField(verbose_name=_("kind"), max_length=16, choices=Kind.choices)
     sub_processor = models.ForeignKey(
         SubProcessor,
-        verbose_name=_("sub processor"),
+        verbose_name=_("sub-processor"),
         on_delete=models.PROTECT,
         related_name="changes",
     )
@@ -122,8 +122,8 @@ class SubProcessorChange(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = _("sub processor change")
-        verbose_name_plural = _("sub processor changes")
+        verbose_name = _("sub-processor change")
+        verbose_name_plural = _("sub-processor changes")
         ordering = ["-announced_at", "-pk"]
         # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
         indexes = [
@@ -173,8 +173,8 @@ class SubProcessorObjection(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = _("sub processor objection")
-        verbose_name_plural = _("sub processor objections")
+        verbose_name = _("sub-processor objection")
+        verbose_name_plural = _("sub-processor objections")
         ordering = ["-objected_at", "-pk"]
         # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
         indexes = [
@@ -489,8 +489,8 @@ class DataSubjectRequest(models.Model):
     objects = DataSubjectRequestQuerySet.as_manager()
 
     class Meta:
-        verbose_name = _("data subject request")
-        verbose_name_plural = _("data subject requests")
+        verbose_name = _("data-subject request")
+        verbose_name_plural = _("data-subject requests")
         ordering = ["due_at", "pk"]
         indexes = [
             models.Index(fields=["status", "due_at"], name="dsr_status_due_idx"),
@@ -532,8 +532,8 @@ class DsrCallback(models.Model):
     delivered = models.BooleanField(verbose_name=_("delivered"), default=False)
 
     class Meta:
-        verbose_name = _("dsr callback")
-        verbose_name_plural = _("dsr callbacks")
+        verbose_name = _("DSR callback")
+        verbose_name_plural = _("DSR callbacks")
         ordering = ["created_at", "pk"]
 
     def __str__(self) -> str:

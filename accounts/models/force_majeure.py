@@ -47,7 +47,7 @@ class ForceMajeure(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name_plural = _("force majeures")
+        verbose_name_plural = _("force majeure situations")
         ordering = ["-started_at", "-pk"]
         verbose_name = "force-majeure situation"
         indexes = [

@@ -215,8 +215,8 @@ class ApiToken(models.Model):
     expires_at = models.DateTimeField(verbose_name=_("expires at"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("api token")
-        verbose_name_plural = _("api tokens")
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

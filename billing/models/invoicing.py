@@ -108,8 +108,8 @@ class CpiAdjustment(models.Model):
     history = HistoricalRecords()
 
     class Meta:
-        verbose_name = _("cpi adjustment")
-        verbose_name_plural = _("cpi adjustments")
+        verbose_name = _("CPI adjustment")
+        verbose_name_plural = _("CPI adjustments")
         ordering = ["provider", "-year"]
         constraints = [
             models.UniqueConstraint(
@@ -508,7 +508,7 @@ class InterestTerms(models.Model):
 
     class Meta:
         verbose_name = _("interest terms")
-        verbose_name_plural = _("interest termses")
+        verbose_name_plural = _("interest terms")
         constraints = [
             models.CheckConstraint(
                 condition=Q(rate_period_months__isnull=True)
@@ -544,8 +544,8 @@ class InterestNotComputed(models.Model):
     resolved_at = models.DateTimeField(verbose_name=_("resolved at"), null=True, blank=True)
 
     class Meta:
-        verbose_name = _("interest not computed")
-        verbose_name_plural = _("interest not computeds")
+        verbose_name = _("invoice without interest")
+        verbose_name_plural = _("invoices without interest")
         ordering = ["-recorded_at", "-id"]
         constraints = [
             models.UniqueConstraint(
@@ -770,8 +770,8 @@ class SetOff(models.Model):
     )
 
     class Meta:
-        verbose_name = _("set off")
-        verbose_name_plural = _("set offs")
+        verbose_name = _("set-off")
+        verbose_name_plural = _("set-offs")
         ordering = ["-recorded_at", "-pk"]
         # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
         indexes = [
