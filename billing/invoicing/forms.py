@@ -21,7 +21,7 @@ DATE = {"type": "date", "style": INPUT_STYLE}
 LINES = 3
 
 
-def _money_field(label: str, **kwargs) -> forms.DecimalField:
+def _money_field(label, **kwargs) -> forms.DecimalField:
     return forms.DecimalField(max_digits=MAX_DIGITS, decimal_places=2, label=label, **kwargs)
 
 
@@ -64,7 +64,7 @@ class InvoiceFilterForm(forms.Form):
 
 
 class DisputeForm(forms.Form):
-    amount = _money_field("Disputed amount", min_value=Decimal("0.01"))
+    amount = _money_field(_("Disputed amount"), min_value=Decimal("0.01"))
     reason = forms.CharField(
         label=_("Motivated complaint"),
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -75,7 +75,9 @@ class DisputeForm(forms.Form):
         kwargs.setdefault("prefix", "dispute")
         super().__init__(*args, **kwargs)
         if invoice is not None:
-            self.fields["amount"].label = f"Disputed amount ({invoice.currency}, incl. VAT)"
+            self.fields["amount"].label = _("Disputed amount (%(currency)s, incl. VAT)") % {
+                "currency": invoice.currency
+            }
 
 
 # --- Staff ----------------------------------------------------------------------------------
@@ -92,7 +94,7 @@ class DraftInvoiceForm(UserScopedForm):
         for n in range(1, LINES + 1):
             required = n == 1
             self.fields[f"description_{n}"] = forms.CharField(
-                required=required, max_length=300, label=f"Line {n}: description"
+                required=required, max_length=300, label=_("Line %(n)s: description") % {"n": n}
             )
             self.fields[f"quantity_{n}"] = forms.DecimalField(
                 required=required, decimal_places=3, max_digits=14, label=_("Quantity"), initial=1
@@ -170,7 +172,7 @@ class VoidForm(forms.Form):
 
 
 class PaymentForm(OneTimeKeyMixin):
-    amount = _money_field("Net amount received", min_value=Decimal("0.01"))
+    amount = _money_field(_("Net amount received"), min_value=Decimal("0.01"))
     bank_fee = _money_field(
         "Bank fee deducted",
         min_value=Decimal("0"),
@@ -190,7 +192,7 @@ class DepositDemandForm(UserScopedForm):
     client = ClientField(
         queryset=Client.objects.filter(status=Client.Status.ACTIVE), label=_("Client")
     )
-    amount = _money_field("Amount", min_value=Decimal("0.01"))
+    amount = _money_field(_("Amount"), min_value=Decimal("0.01"))
     reason = forms.CharField(
         label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -201,12 +203,12 @@ class DepositDemandForm(UserScopedForm):
 
 
 class DepositHeldForm(forms.Form):
-    amount_received = _money_field("Amount received", min_value=Decimal("0.01"))
+    amount_received = _money_field(_("Amount received"), min_value=Decimal("0.01"))
 
 
 class DepositAdjustForm(forms.Form):
-    amount = _money_field("New amount demanded", min_value=Decimal("0.01"))
-    amount_held = _money_field("Amount held", min_value=Decimal("0"), required=False)
+    amount = _money_field(_("New amount demanded"), min_value=Decimal("0.01"))
+    amount_held = _money_field(_("Amount held"), min_value=Decimal("0"), required=False)
     reason = forms.CharField(
         label=_("Consultation"), help_text=_("the mutual consultation behind it (art. 4.7)")
     )
@@ -243,7 +245,7 @@ class SetOffForm(OneTimeKeyMixin):
         min_value=1,
     )
     invoice = forms.IntegerField(label=_("Invoice id"), min_value=1)
-    amount = _money_field("Amount", min_value=Decimal("0.01"))
+    amount = _money_field(_("Amount"), min_value=Decimal("0.01"))
 
 
 class EscalateForm(forms.Form):
@@ -284,9 +286,9 @@ class FapiaoIssueForm(forms.Form):
     buyer_phone = forms.CharField(label=_("Buyer phone"), max_length=50, required=False)
     buyer_bank = forms.CharField(label=_("Buyer bank"), max_length=200, required=False)
     buyer_account = forms.CharField(label=_("Buyer account"), max_length=50, required=False)
-    amount_excl_tax = _money_field("Amount excl. tax")
-    tax_amount = _money_field("Tax")
-    total = _money_field("Total")
+    amount_excl_tax = _money_field(_("Amount excl. tax"))
+    tax_amount = _money_field(_("Tax"))
+    total = _money_field(_("Total"))
 
     def __init__(self, *args, request: FapiaoRequest | None = None, **kwargs):
         super().__init__(*args, **kwargs)

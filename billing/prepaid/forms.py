@@ -76,7 +76,7 @@ class TopUpForm(OneTimeKeyMixin):
     def __init__(self, *args, provider, **kwargs):
         super().__init__(*args, **kwargs)
         self.tz = ZoneInfo(provider.timezone)
-        self.fields["amount"].label = f"Amount ({provider.currency})"
+        self.fields["amount"].label = _("Amount (%(currency)s)") % {"currency": provider.currency}
         self.fields[
             "received_at"
         ].help_text = f"Local time, {provider.timezone}. Usable from the next day (art. 29.3)."

@@ -75,11 +75,17 @@ def _once_per_interval_error(client: Client, requested_at: dt.datetime) -> str |
     if previous is None:
         return None
     next_allowed = add_months(previous.requested_at, provider.audit_interval_months)
-    return (
-        f"An audit may be requested at most once per {provider.audit_interval_months} months "
-        f"(art. 21.7.2); the last was requested on {local_date(provider, previous.requested_at)}, "
-        f"the next may be requested from {local_date(provider, next_allowed)}."
-    )
+    return ngettext(
+        "An audit may be requested at most once per %(months)s month (art. 21.7.2); the last "
+        "was requested on %(last)s, the next may be requested from %(next)s.",
+        "An audit may be requested at most once per %(months)s months (art. 21.7.2); the last "
+        "was requested on %(last)s, the next may be requested from %(next)s.",
+        provider.audit_interval_months,
+    ) % {
+        "months": provider.audit_interval_months,
+        "last": local_date(provider, previous.requested_at),
+        "next": local_date(provider, next_allowed),
+    }
 
 
 def _audit_errors(
