@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 
 from django.http import StreamingHttpResponse
+from django.utils.functional import Promise
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -47,7 +48,7 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 
 def csv_response(
-    filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]
+    filename: str, header: Sequence[str | Promise], rows: Iterable[Sequence[object]]
 ) -> StreamingHttpResponse:
     """A streamed CSV download: memory stays flat however many rows the iterable yields.
 

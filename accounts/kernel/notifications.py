@@ -19,6 +19,7 @@ language, the first under the notice's key, the others under `key#language`).
 import datetime as dt
 import logging
 from collections.abc import Callable
+from functools import partial
 from typing import cast
 
 from django.conf import settings
@@ -148,7 +149,7 @@ def notify(
     except IntegrityError:
         return False
     for pk in created:
-        transaction.on_commit(lambda pk=pk: notification_enqueue(pk))
+        transaction.on_commit(partial(notification_enqueue, pk))
     return True
 
 

@@ -112,7 +112,7 @@ def terms_publish(
     present = set(texts) | ({"en"} if (document_url or "").strip() else set())
     missing = [code for code in provider.terms_languages if code not in present]
     if missing:
-        names = " and ".join(LANGUAGE_NAMES.get(code, code) for code in provider.terms_languages)
+        names = ", ".join(str(LANGUAGE_NAMES.get(code, code)) for code in provider.terms_languages)
         for code in missing:
             errors[f"text_{code.replace('-', '_')}"] = [
                 gettext(
