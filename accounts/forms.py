@@ -710,13 +710,15 @@ def as_provider_time(value, tz_name: str):
 class ForceMajeureForm(UserScopedForm):
     provider = forms.ModelChoiceField(queryset=Provider.objects.all(), empty_label=None)
     started_at = local_datetime_field(
-        label="Arose at",
-        help_text="The provider's local time; the 10-working-day notice runs from this day (art. 14.2).",
+        label=_("Arose at"),
+        help_text=_(
+            "The provider's local time; the 10-working-day notice runs from this day (art. 14.2)."
+        ),
     )
     description = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}))
     services_affected = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}))
     clients = ClientsField(
-        queryset=Client.objects.exclude(status=Client.Status.DELETED), label="Affected clients"
+        queryset=Client.objects.exclude(status=Client.Status.DELETED), label=_("Affected clients")
     )
 
     def clean(self):
@@ -730,13 +732,13 @@ class ForceMajeureForm(UserScopedForm):
 class ForceMajeureNotifyForm(forms.Form):
     message = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),
-        help_text="Sent to the client's admins and recorded (art. 14.2).",
+        help_text=_("Sent to the client's admins and recorded (art. 14.2)."),
     )
 
 
 class ForceMajeureEndForm(forms.Form):
     ended_at = local_datetime_field(
-        required=False, label="Ended at", help_text="The provider's local time; now if empty."
+        required=False, label=_("Ended at"), help_text=_("The provider's local time; now if empty.")
     )
 
 

@@ -31,27 +31,44 @@ class SubProcessor(models.Model):
         ADEQUACY = "adequacy", _("Adequacy decision")
         BCR = "bcr", _("Binding corporate rules")
 
-    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="sub_processors")
-    name = models.CharField(max_length=200)
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    country = models.CharField(max_length=2)
+    provider = models.ForeignKey(
+        Provider,
+        verbose_name=_("provider"),
+        on_delete=models.PROTECT,
+        related_name="sub_processors",
+    )
+    name = models.CharField(verbose_name=_("name"), max_length=200)
+    kind = models.CharField(verbose_name=_("kind"), max_length=16, choices=Kind.choices)
+    country = models.CharField(verbose_name=_("country"), max_length=2)
     services = models.TextField(_("services performed"))
     agreement_date = models.DateField(_("written agreement date"))
-    agreement_document = models.FileField(upload_to="subprocessors/", blank=True)
+    agreement_document = models.FileField(
+        verbose_name=_("agreement document"), upload_to="subprocessors/", blank=True
+    )
     in_eea = models.BooleanField(_("in the EEA"))
-    safeguard = models.CharField(max_length=16, choices=Safeguard.choices, blank=True, default="")
-    active_from = models.DateField(null=True, blank=True)
-    active_to = models.DateField(null=True, blank=True)
+    safeguard = models.CharField(
+        verbose_name=_("safeguard"),
+        max_length=16,
+        choices=Safeguard.choices,
+        blank=True,
+        default="",
+    )
+    active_from = models.DateField(verbose_name=_("active from"), null=True, blank=True)
+    active_to = models.DateField(verbose_name=_("active to"), null=True, blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("sub-processor")
+        verbose_name_plural = _("sub-processors")
         ordering = ["provider", "name"]
         constraints = [
             models.CheckConstraint(
                 condition=Q(in_eea=True) | ~Q(safeguard=""),
                 name="transfer_outside_eea_needs_safeguard",
-                violation_error_message="A sub-processor outside the EEA needs a transfer safeguard (GDPR ch. V, art. 21.9).",
+                violation_error_message=_(
+                    "A sub-processor outside the EEA needs a transfer safeguard (GDPR ch. V, art. 21.9)."
+                ),
             )
         ]
 
@@ -72,24 +89,41 @@ class SubProcessorChange(models.Model):
         WITHDRAWN = "withdrawn", _("Withdrawn")
 
     provider = models.ForeignKey(
-        Provider, on_delete=models.PROTECT, related_name="sub_processor_changes"
+        Provider,
+        verbose_name=_("provider"),
+        on_delete=models.PROTECT,
+        related_name="sub_processor_changes",
     )
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kind = models.CharField(verbose_name=_("kind"), max_length=16, choices=Kind.choices)
     sub_processor = models.ForeignKey(
-        SubProcessor, on_delete=models.PROTECT, related_name="changes"
+        SubProcessor,
+        verbose_name=_("sub-processor"),
+        on_delete=models.PROTECT,
+        related_name="changes",
     )
     replaces = models.ForeignKey(
-        SubProcessor, null=True, blank=True, on_delete=models.PROTECT, related_name="replaced_by"
+        SubProcessor,
+        verbose_name=_("replaces"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="replaced_by",
     )
-    description = models.TextField(blank=True)
-    announced_at = models.DateTimeField(default=timezone.now)
-    announced_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    effective_at = models.DateTimeField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ANNOUNCED)
+    description = models.TextField(verbose_name=_("description"), blank=True)
+    announced_at = models.DateTimeField(verbose_name=_("announced at"), default=timezone.now)
+    announced_by = models.ForeignKey(
+        USER, verbose_name=_("announced by"), on_delete=models.PROTECT, related_name="+"
+    )
+    effective_at = models.DateTimeField(verbose_name=_("effective at"))
+    status = models.CharField(
+        verbose_name=_("status"), max_length=16, choices=Status.choices, default=Status.ANNOUNCED
+    )
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("sub-processor change")
+        verbose_name_plural = _("sub-processor changes")
         ordering = ["-announced_at", "-pk"]
         # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
         indexes = [
@@ -110,25 +144,42 @@ class SubProcessorObjection(models.Model):
         REJECTED = "rejected", _("Rejected")
 
     change = models.ForeignKey(
-        SubProcessorChange, on_delete=models.PROTECT, related_name="objections"
+        SubProcessorChange,
+        verbose_name=_("change"),
+        on_delete=models.PROTECT,
+        related_name="objections",
     )
     client = models.ForeignKey(
-        Client, on_delete=models.PROTECT, related_name="sub_processor_objections"
+        Client,
+        verbose_name=_("client"),
+        on_delete=models.PROTECT,
+        related_name="sub_processor_objections",
     )
-    objected_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    objected_at = models.DateTimeField(default=timezone.now)
-    reason = models.TextField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    objected_by = models.ForeignKey(
+        USER, verbose_name=_("objected by"), on_delete=models.PROTECT, related_name="+"
+    )
+    objected_at = models.DateTimeField(verbose_name=_("objected at"), default=timezone.now)
+    reason = models.TextField(verbose_name=_("reason"))
+    status = models.CharField(
+        verbose_name=_("status"), max_length=16, choices=Status.choices, default=Status.OPEN
+    )
     decision = models.CharField(_("decision"), max_length=16, choices=Decision.choices, blank=True)
-    resolution = models.TextField(blank=True)
+    resolution = models.TextField(verbose_name=_("resolution"), blank=True)
     resolved_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        USER,
+        verbose_name=_("resolved by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(verbose_name=_("resolved at"), null=True, blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("sub-processor objection")
+        verbose_name_plural = _("sub-processor objections")
         ordering = ["-objected_at", "-pk"]
         # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
         indexes = [
@@ -138,7 +189,7 @@ class SubProcessorObjection(models.Model):
             models.UniqueConstraint(
                 fields=["change", "client"],
                 name="one_objection_per_client_and_change",
-                violation_error_message="This client has already objected to this change.",
+                violation_error_message=_("This client has already objected to this change."),
             )
         ]
 
@@ -165,24 +216,37 @@ class AuditRequest(models.Model):
     NOT_STARTED_STATUSES = (Status.REQUESTED, Status.AGREED)
     OPEN_STATUSES = (*NOT_STARTED_STATUSES, Status.IN_PROGRESS, Status.REPORT_SHARED)
 
-    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="audit_requests")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
-    requested_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    requested_at = models.DateTimeField(default=timezone.now)
+    client = models.ForeignKey(
+        Client, verbose_name=_("client"), on_delete=models.PROTECT, related_name="audit_requests"
+    )
+    kind = models.CharField(verbose_name=_("kind"), max_length=16, choices=Kind.choices)
+    requested_by = models.ForeignKey(
+        USER, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(verbose_name=_("requested at"), default=timezone.now)
     on_behalf_of_client = models.BooleanField(
-        default=False, help_text=_("logged by a compliance officer for the client")
+        verbose_name=_("on behalf of client"),
+        default=False,
+        help_text=_("logged by a compliance officer for the client"),
     )
-    proposed_start = models.DateField(null=True, blank=True)
+    proposed_start = models.DateField(verbose_name=_("proposed start"), null=True, blank=True)
     earliest_start = models.DateTimeField(
-        null=True, blank=True, help_text=_("10 working days after the request")
+        verbose_name=_("earliest start"),
+        null=True,
+        blank=True,
+        help_text=_("10 working days after the request"),
     )
-    auditor_name = models.CharField(max_length=200, blank=True)
-    auditor_firm = models.CharField(max_length=200, blank=True)
+    auditor_name = models.CharField(verbose_name=_("auditor name"), max_length=200, blank=True)
+    auditor_firm = models.CharField(verbose_name=_("auditor firm"), max_length=200, blank=True)
     auditor_accredited = models.BooleanField(
-        default=False, help_text=_("declared: an accredited external expert")
+        verbose_name=_("auditor accredited"),
+        default=False,
+        help_text=_("declared: an accredited external expert"),
     )
     auditor_not_competitor = models.BooleanField(
-        default=False, help_text=_("declared: not a competitor of the provider")
+        verbose_name=_("auditor not competitor"),
+        default=False,
+        help_text=_("declared: not a competitor of the provider"),
     )
     # art. 21.7.1: certifications and security information go only to a client "that is not a
     # competitor of CM": the requester's declaration, checked before anything is released.
@@ -193,17 +257,22 @@ class AuditRequest(models.Model):
     requester_declared_by = models.ForeignKey(
         USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
-    scope = models.TextField(blank=True)
-    timing = models.TextField(blank=True)
-    duration_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    scope = models.TextField(verbose_name=_("scope"), blank=True)
+    timing = models.TextField(verbose_name=_("timing"), blank=True)
+    duration_days = models.PositiveSmallIntegerField(
+        verbose_name=_("duration days"), null=True, blank=True
+    )
     reimbursement_rate = models.DecimalField(
+        verbose_name=_("reimbursement rate"),
         max_digits=12,
         decimal_places=2,
         null=True,
         blank=True,
         help_text=_("per hour of the provider's time, excluding VAT (art. 21.7.2)"),
     )
-    reimbursement_currency = models.CharField(max_length=3, blank=True)
+    reimbursement_currency = models.CharField(
+        verbose_name=_("reimbursement currency"), max_length=3, blank=True
+    )
     hours_spent = models.DecimalField(
         max_digits=8,
         decimal_places=2,
@@ -211,27 +280,58 @@ class AuditRequest(models.Model):
         blank=True,
         help_text=_("the provider's time expended on the audit, reimbursed (art. 21.7.2)"),
     )
-    client_agreed_at = models.DateTimeField(null=True, blank=True)
+    client_agreed_at = models.DateTimeField(
+        verbose_name=_("client agreed at"), null=True, blank=True
+    )
     client_agreed_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        USER,
+        verbose_name=_("client agreed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    provider_agreed_at = models.DateTimeField(null=True, blank=True)
+    provider_agreed_at = models.DateTimeField(
+        verbose_name=_("provider agreed at"), null=True, blank=True
+    )
     provider_agreed_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        USER,
+        verbose_name=_("provider agreed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    confidentiality_declaration = models.FileField(upload_to="audits/confidentiality/", blank=True)
-    report = models.FileField(upload_to="audits/reports/", blank=True)
-    report_shared_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.REQUESTED)
-    status_changed_at = models.DateTimeField(default=timezone.now)
+    confidentiality_declaration = models.FileField(
+        verbose_name=_("confidentiality declaration"),
+        upload_to="audits/confidentiality/",
+        blank=True,
+    )
+    report = models.FileField(verbose_name=_("report"), upload_to="audits/reports/", blank=True)
+    report_shared_at = models.DateTimeField(
+        verbose_name=_("report shared at"), null=True, blank=True
+    )
+    status = models.CharField(
+        verbose_name=_("status"), max_length=16, choices=Status.choices, default=Status.REQUESTED
+    )
+    status_changed_at = models.DateTimeField(
+        verbose_name=_("status changed at"), default=timezone.now
+    )
     status_changed_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        USER,
+        verbose_name=_("status changed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    refusal_reason = models.TextField(blank=True)
+    refusal_reason = models.TextField(verbose_name=_("refusal reason"), blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("audit request")
+        verbose_name_plural = _("audit requests")
         ordering = ["-requested_at", "-pk"]
         # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
         indexes = [
@@ -331,52 +431,92 @@ class DataSubjectRequest(models.Model):
         DELETE = "delete", _("Delete the data")
         BLOCK = "block", _("Block (restrict) the data")
 
-    request_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
-    client = models.ForeignKey(
-        Client, on_delete=models.PROTECT, related_name="data_subject_requests"
+    request_id = models.UUIDField(
+        verbose_name=_("request ID"), default=uuid.uuid4, unique=True, editable=False
     )
-    type = models.CharField(max_length=24, choices=Type.choices)
-    received_by = models.CharField(max_length=16, choices=ReceivedBy.choices)
+    client = models.ForeignKey(
+        Client,
+        verbose_name=_("client"),
+        on_delete=models.PROTECT,
+        related_name="data_subject_requests",
+    )
+    type = models.CharField(verbose_name=_("type"), max_length=24, choices=Type.choices)
+    received_by = models.CharField(
+        verbose_name=_("received by"), max_length=16, choices=ReceivedBy.choices
+    )
     subject_reference = models.CharField(
+        verbose_name=_("subject reference"),
         max_length=200,
         help_text=_(
             "the minimum needed to find the subject's data (e.g. a phone number); anonymised after retention"
         ),
     )
-    received_at = models.DateTimeField(default=timezone.now)
+    received_at = models.DateTimeField(verbose_name=_("received at"), default=timezone.now)
     logged_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        USER,
+        verbose_name=_("logged by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    due_at = models.DateTimeField()
-    extended = models.BooleanField(default=False)
-    extension_reason = models.TextField(blank=True)
-    extension_told_at = models.DateTimeField(null=True, blank=True)
+    due_at = models.DateTimeField(verbose_name=_("due at"))
+    extended = models.BooleanField(verbose_name=_("extended"), default=False)
+    extension_reason = models.TextField(verbose_name=_("extension reason"), blank=True)
+    extension_told_at = models.DateTimeField(
+        verbose_name=_("extension told at"), null=True, blank=True
+    )
     identity_check_since = models.DateTimeField(
-        null=True, blank=True, help_text=_("paused while waiting on the identity check")
+        verbose_name=_("identity check since"),
+        null=True,
+        blank=True,
+        help_text=_("paused while waiting on the identity check"),
     )
-    paused_seconds = models.PositiveIntegerField(default=0)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    instruction = models.CharField(max_length=16, choices=Instruction.choices, blank=True)
-    instruction_note = models.TextField(blank=True)
-    instructed_at = models.DateTimeField(null=True, blank=True)
+    paused_seconds = models.PositiveIntegerField(verbose_name=_("paused seconds"), default=0)
+    status = models.CharField(
+        verbose_name=_("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    instruction = models.CharField(
+        verbose_name=_("instruction"), max_length=16, choices=Instruction.choices, blank=True
+    )
+    instruction_note = models.TextField(verbose_name=_("instruction note"), blank=True)
+    instructed_at = models.DateTimeField(verbose_name=_("instructed at"), null=True, blank=True)
     instructed_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        USER,
+        verbose_name=_("instructed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    action_taken = models.TextField(blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
+    action_taken = models.TextField(verbose_name=_("action taken"), blank=True)
+    completed_at = models.DateTimeField(verbose_name=_("completed at"), null=True, blank=True)
     completed_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        USER,
+        verbose_name=_("completed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    assistance_cost = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
-    assistance_cost_currency = models.CharField(max_length=3, blank=True)
-    status_callback_url = models.URLField(blank=True)
-    overdue_flagged_at = models.DateTimeField(null=True, blank=True)
-    anonymised_at = models.DateTimeField(null=True, blank=True)
+    assistance_cost = models.DecimalField(
+        verbose_name=_("assistance cost"), max_digits=12, decimal_places=2, default=Decimal("0")
+    )
+    assistance_cost_currency = models.CharField(
+        verbose_name=_("assistance cost currency"), max_length=3, blank=True
+    )
+    status_callback_url = models.URLField(verbose_name=_("status callback URL"), blank=True)
+    overdue_flagged_at = models.DateTimeField(
+        verbose_name=_("overdue flagged at"), null=True, blank=True
+    )
+    anonymised_at = models.DateTimeField(verbose_name=_("anonymised at"), null=True, blank=True)
 
     history = HistoricalRecords()
     objects = DataSubjectRequestQuerySet.as_manager()
 
     class Meta:
+        verbose_name = _("data-subject request")
+        verbose_name_plural = _("data-subject requests")
         ordering = ["due_at", "pk"]
         indexes = [
             models.Index(fields=["status", "due_at"], name="dsr_status_due_idx"),
@@ -401,18 +541,25 @@ class DsrCallback(models.Model):
     """One call of a DSR's status callback URL (OpenDSR), with its outcome."""
 
     request = models.ForeignKey(
-        DataSubjectRequest, on_delete=models.CASCADE, related_name="callbacks"
+        DataSubjectRequest,
+        verbose_name=_("request"),
+        on_delete=models.CASCADE,
+        related_name="callbacks",
     )
-    status = models.CharField(max_length=16)
-    url = models.URLField()
-    created_at = models.DateTimeField(default=timezone.now)
-    attempted_at = models.DateTimeField(null=True, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    response_code = models.PositiveSmallIntegerField(null=True, blank=True)
-    error = models.TextField(blank=True)
-    delivered = models.BooleanField(default=False)
+    status = models.CharField(verbose_name=_("status"), max_length=16)
+    url = models.URLField(verbose_name=_("URL"))
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
+    attempted_at = models.DateTimeField(verbose_name=_("attempted at"), null=True, blank=True)
+    attempts = models.PositiveSmallIntegerField(verbose_name=_("attempts"), default=0)
+    response_code = models.PositiveSmallIntegerField(
+        verbose_name=_("response code"), null=True, blank=True
+    )
+    error = models.TextField(verbose_name=_("error"), blank=True)
+    delivered = models.BooleanField(verbose_name=_("delivered"), default=False)
 
     class Meta:
+        verbose_name = _("DSR callback")
+        verbose_name_plural = _("DSR callbacks")
         ordering = ["created_at", "pk"]
 
     def __str__(self) -> str:
@@ -421,23 +568,30 @@ class DsrCallback(models.Model):
 
 # --- Breaches (art. 21.11) -----------------------------------------------------------------
 class Breach(models.Model):
-    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="breaches")
-    detected_at = models.DateTimeField()
-    aware_at = models.DateTimeField(
-        help_text=_("when the provider became aware; the 48-hour clock starts here")
+    provider = models.ForeignKey(
+        Provider, verbose_name=_("provider"), on_delete=models.PROTECT, related_name="breaches"
     )
-    description = models.TextField()
+    detected_at = models.DateTimeField(verbose_name=_("detected at"))
+    aware_at = models.DateTimeField(
+        verbose_name=_("aware at"),
+        help_text=_("when the provider became aware; the 48-hour clock starts here"),
+    )
+    description = models.TextField(verbose_name=_("description"))
     data_types = models.TextField(_("types of personal data"))
     approx_subjects = models.PositiveIntegerField(_("approximate number of data subjects"))
     measures = models.TextField(_("measures taken or proposed"))
-    root_cause = models.TextField(blank=True)
-    logged_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    logged_at = models.DateTimeField(default=timezone.now)
-    closed_at = models.DateTimeField(null=True, blank=True)
+    root_cause = models.TextField(verbose_name=_("root cause"), blank=True)
+    logged_by = models.ForeignKey(
+        USER, verbose_name=_("logged by"), on_delete=models.PROTECT, related_name="+"
+    )
+    logged_at = models.DateTimeField(verbose_name=_("logged at"), default=timezone.now)
+    closed_at = models.DateTimeField(verbose_name=_("closed at"), null=True, blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("breach")
+        verbose_name_plural = _("breaches")
         ordering = ["-detected_at", "-pk"]
         # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
         indexes = [
@@ -454,22 +608,38 @@ class Breach(models.Model):
 class BreachNotification(models.Model):
     """One affected client's notice, due within 48 hours of awareness (art. 21.11)."""
 
-    breach = models.ForeignKey(Breach, on_delete=models.PROTECT, related_name="notifications")
+    breach = models.ForeignKey(
+        Breach, verbose_name=_("breach"), on_delete=models.PROTECT, related_name="notifications"
+    )
     client = models.ForeignKey(
-        Client, on_delete=models.PROTECT, related_name="breach_notifications"
+        Client,
+        verbose_name=_("client"),
+        on_delete=models.PROTECT,
+        related_name="breach_notifications",
     )
-    deadline = models.DateTimeField()
-    notified_at = models.DateTimeField(null=True, blank=True)
+    deadline = models.DateTimeField(verbose_name=_("deadline"))
+    notified_at = models.DateTimeField(verbose_name=_("notified at"), null=True, blank=True)
     notified_by = models.ForeignKey(
-        USER, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        USER,
+        verbose_name=_("notified by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    message = models.TextField(blank=True)
-    escalated_near_at = models.DateTimeField(null=True, blank=True)
-    escalated_missed_at = models.DateTimeField(null=True, blank=True)
+    message = models.TextField(verbose_name=_("message"), blank=True)
+    escalated_near_at = models.DateTimeField(
+        verbose_name=_("escalated near at"), null=True, blank=True
+    )
+    escalated_missed_at = models.DateTimeField(
+        verbose_name=_("escalated missed at"), null=True, blank=True
+    )
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("breach notification")
+        verbose_name_plural = _("breach notifications")
         ordering = ["deadline", "pk"]
         # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
         indexes = [
@@ -480,7 +650,9 @@ class BreachNotification(models.Model):
             models.UniqueConstraint(
                 fields=["breach", "client"],
                 name="one_breach_notice_per_client",
-                violation_error_message="This client is already listed as affected by this breach.",
+                violation_error_message=_(
+                    "This client is already listed as affected by this breach."
+                ),
             )
         ]
 
@@ -496,12 +668,18 @@ class BreachNotification(models.Model):
 
 
 class BreachUpdate(models.Model):
-    breach = models.ForeignKey(Breach, on_delete=models.CASCADE, related_name="updates")
-    text = models.TextField()
-    created_at = models.DateTimeField(default=timezone.now)
-    created_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
+    breach = models.ForeignKey(
+        Breach, verbose_name=_("breach"), on_delete=models.CASCADE, related_name="updates"
+    )
+    text = models.TextField(verbose_name=_("text"))
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
+    created_by = models.ForeignKey(
+        USER, verbose_name=_("created by"), on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
+        verbose_name = _("breach update")
+        verbose_name_plural = _("breach updates")
         ordering = ["created_at", "pk"]
 
     def __str__(self) -> str:
@@ -511,7 +689,7 @@ class BreachUpdate(models.Model):
 # --- Records of processing (art. 21.8, 24) -------------------------------------------------
 class ProcessingRecord(models.Model):
     client = models.OneToOneField(
-        Client, on_delete=models.PROTECT, related_name="processing_record"
+        Client, verbose_name=_("client"), on_delete=models.PROTECT, related_name="processing_record"
     )
     subject_categories = models.TextField(_("categories of data subjects (24.2)"))
     data_types = models.TextField(_("types of personal data (24.3)"))
@@ -521,9 +699,13 @@ class ProcessingRecord(models.Model):
     toms_reference = models.CharField(
         _("technical and organisational measures (reference)"), max_length=300
     )
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(verbose_name=_("updated at"), auto_now=True)
 
     history = HistoricalRecords()
+
+    class Meta:
+        verbose_name = _("processing record")
+        verbose_name_plural = _("processing records")
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
@@ -540,20 +722,27 @@ class RetentionPolicy(models.Model):
         )
 
     provider = models.ForeignKey(
-        Provider, on_delete=models.PROTECT, related_name="retention_policies"
+        Provider,
+        verbose_name=_("provider"),
+        on_delete=models.PROTECT,
+        related_name="retention_policies",
     )
-    category = models.CharField(max_length=32, choices=Category.choices)
-    period_days = models.PositiveIntegerField()
+    category = models.CharField(verbose_name=_("category"), max_length=32, choices=Category.choices)
+    period_days = models.PositiveIntegerField(verbose_name=_("period days"))
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("retention policy")
+        verbose_name_plural = _("retention policies")
         ordering = ["provider", "category"]
         constraints = [
             models.UniqueConstraint(
                 fields=["provider", "category"],
                 name="one_retention_period_per_category",
-                violation_error_message="This provider already has a retention period for this category.",
+                violation_error_message=_(
+                    "This provider already has a retention period for this category."
+                ),
             )
         ]
 
@@ -567,7 +756,7 @@ class AssistanceRequest(models.Model):
         DPIA = "dpia", _("Data-protection impact assessment")
         PRIOR_CONSULTATION = (
             "prior_consultation",
-            "Prior consultation with the supervisory authority",
+            _("Prior consultation with the supervisory authority"),
         )
 
     class Status(models.TextChoices):
@@ -578,20 +767,35 @@ class AssistanceRequest(models.Model):
 
     OPEN_STATUSES = (Status.OPEN, Status.IN_PROGRESS)
 
-    client = models.ForeignKey(Client, on_delete=models.PROTECT, related_name="assistance_requests")
-    kind = models.CharField(max_length=24, choices=Kind.choices)
-    description = models.TextField()
-    requested_by = models.ForeignKey(USER, on_delete=models.PROTECT, related_name="+")
-    requested_at = models.DateTimeField(default=timezone.now)
-    due_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
-    outcome = models.TextField(blank=True)
-    assistance_cost = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
-    assistance_cost_currency = models.CharField(max_length=3, blank=True)
+    client = models.ForeignKey(
+        Client,
+        verbose_name=_("client"),
+        on_delete=models.PROTECT,
+        related_name="assistance_requests",
+    )
+    kind = models.CharField(verbose_name=_("kind"), max_length=24, choices=Kind.choices)
+    description = models.TextField(verbose_name=_("description"))
+    requested_by = models.ForeignKey(
+        USER, verbose_name=_("requested by"), on_delete=models.PROTECT, related_name="+"
+    )
+    requested_at = models.DateTimeField(verbose_name=_("requested at"), default=timezone.now)
+    due_at = models.DateTimeField(verbose_name=_("due at"), null=True, blank=True)
+    status = models.CharField(
+        verbose_name=_("status"), max_length=16, choices=Status.choices, default=Status.OPEN
+    )
+    outcome = models.TextField(verbose_name=_("outcome"), blank=True)
+    assistance_cost = models.DecimalField(
+        verbose_name=_("assistance cost"), max_digits=12, decimal_places=2, default=Decimal("0")
+    )
+    assistance_cost_currency = models.CharField(
+        verbose_name=_("assistance cost currency"), max_length=3, blank=True
+    )
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("assistance request")
+        verbose_name_plural = _("assistance requests")
         ordering = ["-requested_at", "-pk"]
         # The lists' sort orders (accounts.kernel.keyset; issue 16 §2).
         indexes = [

@@ -9,6 +9,8 @@ import math
 
 from django.db.models import Q, QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext
 
 from accounts import workdays
 from accounts.kernel.csv_export import csv_text
@@ -525,7 +527,8 @@ def compliance_open_items(
 
 
 # --- Records of processing (art. 21.8, 24) ---------------------------------------------------
-RECORD_EXPORT_HEADER = ["section", "item", "detail"]
+# The CSV header, in the language of whoever exports it.
+RECORD_EXPORT_HEADER = [gettext_lazy("section"), gettext_lazy("item"), gettext_lazy("detail")]
 
 
 def processing_record_list(
@@ -561,13 +564,13 @@ def processing_record_clients(*, user: User, q: str = "") -> QuerySet[Client]:
 def _record_rows(record: ProcessingRecord, provider: Provider) -> list[list[str]]:
     updated = record.updated_at.astimezone(workdays.local_tz(provider)).isoformat()
     return [
-        ["Categories of data subjects (24.2)", "", record.subject_categories],
-        ["Types of personal data (24.3)", "", record.data_types],
-        ["Purposes of processing (24.4)", "", record.purposes],
-        ["Transfers outside the EEA (21.10)", "", record.transfers],
-        ["Retention (23)", "", record.retention],
-        ["Technical and organisational measures (21.2)", "", record.toms_reference],
-        ["Record", "Last updated", updated],
+        [_("Categories of data subjects (24.2)"), "", record.subject_categories],
+        [_("Types of personal data (24.3)"), "", record.data_types],
+        [_("Purposes of processing (24.4)"), "", record.purposes],
+        [_("Transfers outside the EEA (21.10)"), "", record.transfers],
+        [_("Retention (23)"), "", record.retention],
+        [_("Technical and organisational measures (21.2)"), "", record.toms_reference],
+        [pgettext("record of processing", "Record"), _("Last updated"), updated],
     ]
 
 
@@ -578,25 +581,36 @@ def processing_record_export_rows(*, client: Client) -> list[list[str]]:
     provider = client.provider
     record = processing_record_list(client=client).first()
     rows: list[list[str]] = [
-        ["Controller", "Client", client.legal_name],
-        ["Controller", "Country", client.country],
-        ["Processor", "Provider", provider.legal_name],
-        ["Processor", "Country", provider.country],
+        [_("Controller"), _("Client"), client.legal_name],
+        [_("Controller"), _("Country"), client.country],
+        [_("Processor"), _("Provider"), provider.legal_name],
+        [_("Processor"), _("Country"), provider.country],
     ]
     if record is not None:
         rows += _record_rows(record, provider)
     for sp in sub_processors_current(provider=provider):
         transfer = (
-            "inside the EEA"
+            _("inside the EEA")
             if sp.in_eea
-            else f"outside the EEA; safeguard: {sp.get_safeguard_display()}"
+            else _("outside the EEA; safeguard: %(safeguard)s")
+            % {"safeguard": sp.get_safeguard_display()}
         )
         rows.append(
             [
-                "Sub-processor (21.9)",
+                _("Sub-processor (21.9)"),
                 sp.name,
-                f"{sp.get_kind_display()}; {sp.country}; {sp.services}; {transfer}; "
-                f"written agreement {sp.agreement_date}; active from {sp.active_from}",
+                _(
+                    "%(kind)s; %(country)s; %(services)s; %(transfer)s; written agreement "
+                    "%(agreement_date)s; active from %(active_from)s"
+                )
+                % {
+                    "kind": sp.get_kind_display(),
+                    "country": sp.country,
+                    "services": sp.services,
+                    "transfer": transfer,
+                    "agreement_date": sp.agreement_date,
+                    "active_from": sp.active_from,
+                },
             ]
         )
     return [[str(cell or "") for cell in row] for row in rows]
@@ -605,7 +619,9 @@ def processing_record_export_rows(*, client: Client) -> list[list[str]]:
 def processing_record_csv(*, client: Client) -> str:
     """The record of processing as CSV text (art. 21.8), through the kernel's one CSV writer:
     formula-like cells are neutralised."""
-    return csv_text(RECORD_EXPORT_HEADER, processing_record_export_rows(client=client))
+    return csv_text(
+        [str(h) for h in RECORD_EXPORT_HEADER], processing_record_export_rows(client=client)
+    )
 
 
 def dsr_callbacks_failing() -> dict[str, int]:

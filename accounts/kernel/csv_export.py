@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from decimal import Decimal
 
 from django.http import StreamingHttpResponse
+from django.utils.functional import Promise
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -47,11 +48,15 @@ def csv_text(header: Sequence[str], rows: Iterable[Sequence[object]]) -> str:
 
 
 def csv_response(
-    filename: str, header: Sequence[str], rows: Iterable[Sequence[object]]
+    filename: str, header: Sequence[str | Promise], rows: Iterable[Sequence[object]]
 ) -> StreamingHttpResponse:
-    """A streamed CSV download: memory stays flat however many rows the iterable yields."""
+    """A streamed CSV download: memory stays flat however many rows the iterable yields.
+
+    The header (lazy translations) is written out now, in the requesting user's language: the
+    rows stream after the view has returned, when no request language is active any more.
+    """
     response = StreamingHttpResponse(
-        csv_lines(header, rows), content_type="text/csv; charset=utf-8"
+        csv_lines([str(h) for h in header], rows), content_type="text/csv; charset=utf-8"
     )
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

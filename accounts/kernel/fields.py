@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.utils.translation import gettext
 from rest_framework import serializers
 
 
@@ -18,7 +19,7 @@ class AmountField(serializers.CharField):
     def to_internal_value(self, data: Any) -> str:
         if isinstance(data, float):
             raise serializers.ValidationError(
-                "Give amounts as decimal strings, never floating point numbers."
+                gettext("Give amounts as decimal strings, never floating point numbers.")
             )
         return str(super().to_internal_value(data))
 

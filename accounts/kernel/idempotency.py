@@ -42,7 +42,12 @@ def request_key(request: Request) -> str | None:
         return None
     if len(key) > MAX_KEY_LENGTH:
         raise ValidationFailed(
-            {"Idempotency-Key": [f"At most {MAX_KEY_LENGTH} characters (a UUID is 36)."]}
+            {
+                "Idempotency-Key": [
+                    gettext("At most %(max_key_length)s characters (a UUID is 36).")
+                    % {"max_key_length": MAX_KEY_LENGTH}
+                ]
+            }
         )
     if not set(key) <= _KEY_CHARS:
         raise ValidationFailed(

@@ -17,7 +17,9 @@ def clean_text(value: object, *, field: str, message: str, max_length: int | Non
     if not text:
         raise ValidationFailed({field: [message]})
     if max_length and len(text) > max_length:
-        raise ValidationFailed({field: [f"At most {max_length} characters."]})
+        raise ValidationFailed(
+            {field: [gettext("At most %(max_length)s characters.") % {"max_length": max_length}]}
+        )
     return text
 
 
@@ -58,13 +60,19 @@ def clean_date(value: object, *, field: str) -> dt.date:
 def clean_positive_int(value: object, *, field: str) -> int:
     """A whole number above zero that fits an integer column."""
     if isinstance(value, (bool, float)):
-        raise ValidationFailed({field: [f"{field} must be a whole number."]})
+        raise ValidationFailed(
+            {field: [gettext("%(field)s must be a whole number.") % {"field": field}]}
+        )
     try:
         value = int(str(value).strip())
     except (TypeError, ValueError):
-        raise ValidationFailed({field: [f"{field} must be a whole number."]}) from None
+        raise ValidationFailed(
+            {field: [gettext("%(field)s must be a whole number.") % {"field": field}]}
+        ) from None
     if value <= 0:
-        raise ValidationFailed({field: [f"{field} must be greater than zero."]})
+        raise ValidationFailed(
+            {field: [gettext("%(field)s must be greater than zero.") % {"field": field}]}
+        )
     if value > MAX_INT:
-        raise ValidationFailed({field: [f"{field} is too large."]})
+        raise ValidationFailed({field: [gettext("%(field)s is too large.") % {"field": field}]})
     return value

@@ -38,7 +38,9 @@ def to_decimal(value: object, *, field: str = "amount") -> Decimal:
             {field: [gettext("Give amounts as strings or integers, never floating point numbers.")]}
         )
     if isinstance(value, bool):
-        raise ValidationFailed({field: [f"{value!r} is not an amount."]})
+        raise ValidationFailed(
+            {field: [gettext("%(value)s is not an amount.") % {"value": repr(value)}]}
+        )
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, int):
@@ -49,12 +51,17 @@ def to_decimal(value: object, *, field: str = "amount") -> Decimal:
         raise ValidationFailed(
             {
                 field: [
-                    f'{str(value)[:40]!r} is not an amount: give digits with at most one point, e.g. "1250.00".'
+                    gettext(
+                        '%(value)s is not an amount: give digits with at most one point, e.g. "1250.00".'
+                    )
+                    % {"value": repr(str(value)[:40])}
                 ]
             }
         )
     if not result.is_finite():
-        raise ValidationFailed({field: [f"{value!r} is not an amount."]})
+        raise ValidationFailed(
+            {field: [gettext("%(value)s is not an amount.") % {"value": repr(value)}]}
+        )
     if abs(result) >= _LIMIT:
         raise ValidationFailed({field: [gettext("The amount is too large.")]})
     return result

@@ -8,17 +8,26 @@ neither holds nor fails it. "Sent once" holds under retries and redeliveries bec
 first claims the row (a conditional UPDATE with a lease) and marks it sent afterwards; a worker
 that dies between the mail server's acceptance and that mark is the only way a notice can go
 out twice (at-least-once delivery, as every outbox has).
+
+Emails go out in the recipient's language, not the sender's (issue 11 §2): a notice's subject
+and body are given as functions (`lambda: gettext("…%(number)s…") % {...}`) and rendered once
+per language among its recipients, under `translation.override`; a Chinese and a Dutch
+recipient of the same event each get one email in their own language (one outbox row per
+language, the first under the notice's key, the others under `key#language`).
 """
 
 import datetime as dt
 import logging
+from collections.abc import Callable
+from functools import partial
 from typing import cast
 
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.functional import Promise
 
 from accounts.models import Client, Notification, Provider, User
 
@@ -83,24 +92,64 @@ RESEND_AFTER = dt.timedelta(minutes=2)
 RESEND_BATCH = 500
 
 
+# A notice's text: a function rendering it in the active language (or a fixed/lazy text).
+Text = str | Promise | Callable[[], str]
+
+
+def _render(text: Text) -> str:
+    return text() if callable(text) else str(text)
+
+
+def recipients_by_language(
+    recipients: list[str], *, client: Client | None = None, provider: Provider | None = None
+) -> dict[str, list[str]]:
+    """The recipients grouped by the language each reads (`email_language`), in their order."""
+    from accounts.kernel.languages import email_language
+
+    groups: dict[str, list[str]] = {}
+    for email in recipients:
+        language = email_language(email, client=client, provider=provider)
+        groups.setdefault(language, []).append(email)
+    return groups
+
+
 def notify(
-    *, key: str, recipients: list[str], subject: str, body: str, client: Client | None = None
+    *,
+    key: str,
+    recipients: list[str],
+    subject: Text,
+    body: Text,
+    client: Client | None = None,
+    provider: Provider | None = None,
 ) -> bool:
     """Record the notice under `key` in the outbox; it is queued for sending after commit.
 
+    Each recipient reads it in their own language (a staff mailbox: the provider profile's
+    default, `provider` or the client's provider): one outbox row per language.
     Returns False (and records nothing) when a notice with this key was already recorded.
     """
     recipients = [r for r in dict.fromkeys(recipients) if r]
     if not recipients:
         return False
+    groups = recipients_by_language(recipients, client=client, provider=provider)
+    created: list[int] = []
     try:
         with transaction.atomic():
-            notification = Notification.objects.create(
-                key=key, client=client, recipients=recipients, subject=subject, body=body
-            )
+            for position, (language, emails) in enumerate(groups.items()):
+                with translation.override(language):
+                    text_subject, text_body = _render(subject), _render(body)
+                notification = Notification.objects.create(
+                    key=key if position == 0 else f"{key}#{language}",
+                    client=client,
+                    recipients=emails,
+                    subject=text_subject[:300],
+                    body=text_body,
+                )
+                created.append(notification.pk)
     except IntegrityError:
         return False
-    transaction.on_commit(lambda: notification_enqueue(notification.pk))
+    for pk in created:
+        transaction.on_commit(partial(notification_enqueue, pk))
     return True
 
 

@@ -6,6 +6,7 @@ import json
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext
 from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.parsers import JSONParser
 
@@ -47,7 +48,7 @@ class BoundedJSONParser(JSONParser):
             raise ParseError(f"JSON parse error - {exc}") from exc
         where = _nul_at(data)
         if where is not None:
-            raise ValidationError({where: ["Text may not contain the NUL character."]})
+            raise ValidationError({where: [gettext("Text may not contain the NUL character.")]})
         return data
 
 

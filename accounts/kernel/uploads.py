@@ -18,6 +18,7 @@ from django.core.exceptions import SuspiciousFileOperation
 from django.core.files import File
 from django.db.models.fields.files import FieldFile
 from django.utils.text import get_valid_filename
+from django.utils.translation import gettext
 
 from accounts.kernel.errors import ValidationFailed
 
@@ -67,17 +68,24 @@ def document_check(file: File[bytes], *, field: str, what: str = "The document")
         size = file.tell()
     if size > limit:
         raise ValidationFailed(
-            {field: [f"{what} is {size:,} bytes; at most {limit:,} bytes are accepted."]}
+            {
+                field: [
+                    gettext("%(what)s is %(size)s bytes; at most %(limit)s bytes are accepted.")
+                    % {"what": what, "size": f"{size:,}", "limit": f"{limit:,}"}
+                ]
+            }
         )
     if size == 0:
-        raise ValidationFailed({field: [f"{what} is empty."]})
+        raise ValidationFailed({field: [gettext("%(what)s is empty.") % {"what": what}]})
     kind = kind_of(_head(file))
     if kind is None:
         raise ValidationFailed(
             {
                 field: [
-                    f"{what} must be a {ACCEPTED} file; this one's content is none of them "
-                    "(the name's extension does not count)."
+                    gettext(
+                        "%(what)s must be a %(accepted)s file; this one's content is none of them (the name's extension does not count)."
+                    )
+                    % {"what": what, "accepted": ACCEPTED}
                 ]
             }
         )

@@ -48,30 +48,47 @@ class Agreement(models.Model):
         PREPAID = "prepaid_29_6", _("A prepaid client's termination in writing (art. 29.6)")
         OBJECTION = "objection_18_3", _("Cancelled after an objection to new terms (art. 18.3)")
 
-    client = models.OneToOneField(Client, on_delete=models.CASCADE, related_name="agreement")
-    start_date = models.DateField()
-    initial_term_months = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
-    renewal_term_months = models.PositiveSmallIntegerField(validators=[MinValueValidator(1)])
-    notice_period_months = models.PositiveSmallIntegerField()
-    current_term_end = models.DateField(help_text=_("last day of the current term"))
-    renewals = models.PositiveSmallIntegerField(default=0)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
-    notice_given_at = models.DateTimeField(null=True, blank=True)
-    notice_given_by = models.CharField(max_length=16, choices=Party.choices, blank=True)
-    notice_reason = models.TextField(blank=True)
+    client = models.OneToOneField(
+        Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="agreement"
+    )
+    start_date = models.DateField(verbose_name=_("start date"))
+    initial_term_months = models.PositiveSmallIntegerField(
+        verbose_name=_("initial term months"), validators=[MinValueValidator(1)]
+    )
+    renewal_term_months = models.PositiveSmallIntegerField(
+        verbose_name=_("renewal term months"), validators=[MinValueValidator(1)]
+    )
+    notice_period_months = models.PositiveSmallIntegerField(verbose_name=_("notice period months"))
+    current_term_end = models.DateField(
+        verbose_name=_("current term end"), help_text=_("last day of the current term")
+    )
+    renewals = models.PositiveSmallIntegerField(verbose_name=_("renewals"), default=0)
+    status = models.CharField(
+        verbose_name=_("status"), max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
+    notice_given_at = models.DateTimeField(verbose_name=_("notice given at"), null=True, blank=True)
+    notice_given_by = models.CharField(
+        verbose_name=_("notice given by"), max_length=16, choices=Party.choices, blank=True
+    )
+    notice_reason = models.TextField(verbose_name=_("notice reason"), blank=True)
     end_date = models.DateField(
-        null=True, blank=True, help_text=_("last day of the agreement once notice is given")
+        verbose_name=_("end date"),
+        null=True,
+        blank=True,
+        help_text=_("last day of the agreement once notice is given"),
     )
     # art. 15.4: notice of default and its cure period; either party may give it
-    default_notice_at = models.DateTimeField(null=True, blank=True)
+    default_notice_at = models.DateTimeField(
+        verbose_name=_("default notice at"), null=True, blank=True
+    )
     default_notice_by = models.CharField(max_length=16, choices=Party.choices, blank=True)
-    default_notice_text = models.TextField(blank=True)
-    cure_deadline = models.DateTimeField(null=True, blank=True)
+    default_notice_text = models.TextField(verbose_name=_("default notice text"), blank=True)
+    cure_deadline = models.DateTimeField(verbose_name=_("cure deadline"), null=True, blank=True)
     default_remedied_at = models.DateTimeField(
         null=True, blank=True, help_text=_("the party that sent the notice recorded it remedied")
     )
-    terminated_at = models.DateTimeField(null=True, blank=True)
-    termination_reason = models.TextField(blank=True)
+    terminated_at = models.DateTimeField(verbose_name=_("terminated at"), null=True, blank=True)
+    termination_reason = models.TextField(verbose_name=_("termination reason"), blank=True)
     # art. 15.3-15.5, 29.6: on which ground, by whom, with what evidence
     termination_ground = models.CharField(max_length=24, choices=Ground.choices, blank=True)
     terminated_by = models.CharField(max_length=16, choices=Party.choices, blank=True)
@@ -108,6 +125,8 @@ class Agreement(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("agreement")
+        verbose_name_plural = _("agreements")
         ordering = ["pk"]
 
     def __str__(self) -> str:
@@ -138,18 +157,30 @@ class Suspension(models.Model):
         MESSAGE_LIMIT = "message_limit", _("Message limit reached")
         OTHER = "other", _("Other")
 
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="suspensions")
-    cause = models.CharField(max_length=16, choices=Cause.choices)
-    reason = models.TextField()
-    started_at = models.DateTimeField(default=timezone.now)
+    client = models.ForeignKey(
+        Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="suspensions"
+    )
+    cause = models.CharField(verbose_name=_("cause"), max_length=16, choices=Cause.choices)
+    reason = models.TextField(verbose_name=_("reason"))
+    started_at = models.DateTimeField(verbose_name=_("started at"), default=timezone.now)
     started_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("started by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(verbose_name=_("ended at"), null=True, blank=True)
     ended_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("ended by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    end_reason = models.TextField(blank=True)
+    end_reason = models.TextField(verbose_name=_("end reason"), blank=True)
     # art. 7.3: "the activation costs which CM incurs in this respect will be charged to the Client"
     activation_cost = models.DecimalField(
         max_digits=14,
@@ -163,13 +194,15 @@ class Suspension(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("suspension")
+        verbose_name_plural = _("suspensions")
         ordering = ["-started_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
                 fields=["client", "cause"],
                 condition=Q(ended_at__isnull=True),
                 name="one_open_suspension_per_cause",
-                violation_error_message="The client is already suspended for this cause.",
+                violation_error_message=_("The client is already suspended for this cause."),
             )
         ]
 
@@ -180,26 +213,40 @@ class Suspension(models.Model):
 class TermsVersion(models.Model):
     """A published version of a provider's terms and conditions (art. 18.3)."""
 
-    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="terms_versions")
-    version = models.CharField(max_length=32)
-    summary = models.TextField(help_text=_("what changed"))
-    document_url = models.URLField(blank=True)
+    provider = models.ForeignKey(
+        Provider,
+        verbose_name=_("provider"),
+        on_delete=models.PROTECT,
+        related_name="terms_versions",
+    )
+    version = models.CharField(verbose_name=_("version"), max_length=32)
+    summary = models.TextField(verbose_name=_("summary"), help_text=_("what changed"))
+    document_url = models.URLField(verbose_name=_("document URL"), blank=True)
     # art. 18.6: the text in each of the provider's terms languages, by language code
-    texts = models.JSONField(default=dict, blank=True)
-    published_at = models.DateTimeField(null=True, blank=True)
+    texts = models.JSONField(verbose_name=_("texts"), default=dict, blank=True)
+    published_at = models.DateTimeField(verbose_name=_("published at"), null=True, blank=True)
     published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("published by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("terms version")
+        verbose_name_plural = _("terms versions")
         ordering = ["provider", "-published_at", "-pk"]
         constraints = [
             models.UniqueConstraint(
                 fields=["provider", "version"],
                 name="unique_terms_version_per_provider",
-                violation_error_message="This provider already has a terms version with this number.",
+                violation_error_message=_(
+                    "This provider already has a terms version with this number."
+                ),
             )
         ]
 
@@ -216,22 +263,35 @@ class TermsAcceptance(models.Model):
         DEEMED_ACCEPTED = "deemed_accepted", _("Deemed accepted (no objection within the period)")
         OBJECTED = "objected", _("Objected")
 
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="terms_acceptances")
-    terms = models.ForeignKey(TermsVersion, on_delete=models.PROTECT, related_name="acceptances")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    notified_at = models.DateTimeField(default=timezone.now)
-    objection_deadline = models.DateTimeField()
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    client = models.ForeignKey(
+        Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="terms_acceptances"
     )
-    objection_reason = models.TextField(blank=True)
+    terms = models.ForeignKey(
+        TermsVersion, verbose_name=_("terms"), on_delete=models.PROTECT, related_name="acceptances"
+    )
+    status = models.CharField(
+        verbose_name=_("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    notified_at = models.DateTimeField(verbose_name=_("notified at"), default=timezone.now)
+    objection_deadline = models.DateTimeField(verbose_name=_("objection deadline"))
+    decided_at = models.DateTimeField(verbose_name=_("decided at"), null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    objection_reason = models.TextField(verbose_name=_("objection reason"), blank=True)
     # art. 18.6: the language versions of the text the client's users were shown
-    languages_shown = models.JSONField(default=list, blank=True)
+    languages_shown = models.JSONField(verbose_name=_("languages shown"), default=list, blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("terms acceptance")
+        verbose_name_plural = _("terms acceptances")
         ordering = ["-notified_at", "-pk"]
         # The list's sort order, and per client (accounts.kernel.keyset; issue 16 §2).
         indexes = [
@@ -244,7 +304,9 @@ class TermsAcceptance(models.Model):
             models.UniqueConstraint(
                 fields=["client", "terms"],
                 name="one_acceptance_per_client_and_terms",
-                violation_error_message="This client has already been notified of this terms version.",
+                violation_error_message=_(
+                    "This client has already been notified of this terms version."
+                ),
             )
         ]
 

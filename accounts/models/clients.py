@@ -31,39 +31,74 @@ class Client(models.Model):
         PREPAID = "prepaid", _("Prepaid")
         POSTPAID = "postpaid", _("Postpaid")
 
-    provider = models.ForeignKey(Provider, on_delete=models.PROTECT, related_name="clients")
+    provider = models.ForeignKey(
+        Provider, verbose_name=_("provider"), on_delete=models.PROTECT, related_name="clients"
+    )
     legal_name = models.CharField(_("full legal name"), max_length=300)
-    address = models.TextField()
-    country = models.CharField(max_length=2, help_text=_("ISO 3166-1 alpha-2"))
-    registration_number = models.CharField(max_length=64)
-    registration_number_normalised = models.CharField(max_length=64, editable=False)
+    address = models.TextField(verbose_name=_("address"))
+    country = models.CharField(
+        verbose_name=_("country"), max_length=2, help_text=_("ISO 3166-1 alpha-2")
+    )
+    registration_number = models.CharField(verbose_name=_("registration number"), max_length=64)
+    registration_number_normalised = models.CharField(
+        verbose_name=_("registration number normalised"), max_length=64, editable=False
+    )
     vat_number = models.CharField(_("VAT number"), max_length=64, blank=True)
-    billing_email = models.EmailField()
+    billing_email = models.EmailField(verbose_name=_("billing email"))
     billing_mode = models.CharField(
-        max_length=16, choices=BillingMode.choices, default=BillingMode.POSTPAID
+        verbose_name=_("billing mode"),
+        max_length=16,
+        choices=BillingMode.choices,
+        default=BillingMode.POSTPAID,
     )
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    created_at = models.DateTimeField(default=timezone.now)
-    approved_at = models.DateTimeField(null=True, blank=True)
+    # The language of the client's documents (invoice and credit-note PDFs, records of
+    # processing) and of mail to its billing address; blank: its provider's default.
+    language = models.CharField(
+        _("language of documents"),
+        max_length=16,
+        choices=settings.LANGUAGES,
+        blank=True,
+        default="",
+        help_text=_("blank: the provider's default language for its clients"),
+    )
+    status = models.CharField(
+        verbose_name=_("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
+    approved_at = models.DateTimeField(verbose_name=_("approved at"), null=True, blank=True)
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
-    rejection_reason = models.TextField(blank=True)
-    deleted_at = models.DateTimeField(null=True, blank=True)
+    rejection_reason = models.TextField(verbose_name=_("rejection reason"), blank=True)
+    deleted_at = models.DateTimeField(verbose_name=_("deleted at"), null=True, blank=True)
     # Signs the status callbacks the portal posts to the client (Standard Webhooks HMAC); shown
     # to the client's admins, rotatable. Kept out of the history so old secrets are not kept.
-    callback_secret = models.CharField(max_length=64, default=callback_secret_new, editable=False)
+    callback_secret = models.CharField(
+        verbose_name=_("callback secret"),
+        max_length=64,
+        default=callback_secret_new,
+        editable=False,
+    )
 
     history = HistoricalRecords(excluded_fields=["callback_secret"])
 
     class Meta:
+        verbose_name = _("client")
+        verbose_name_plural = _("clients")
         ordering = ["legal_name", "pk"]
         constraints = [
             models.UniqueConstraint(
                 fields=["provider", "registration_number_normalised"],
                 condition=~Q(status="rejected"),
                 name="one_registration_per_legal_entity",
-                violation_error_message="This company is already registered with this provider (art. 29.7).",
+                violation_error_message=_(
+                    "This company is already registered with this provider (art. 29.7)."
+                ),
             )
         ]
         indexes = [
@@ -83,13 +118,17 @@ class Client(models.Model):
 class Director(models.Model):
     """A director authorised to sign the agreement (art. 5.5)."""
 
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="directors")
-    name = models.CharField(max_length=200)
-    title = models.CharField(max_length=200)
+    client = models.ForeignKey(
+        Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="directors"
+    )
+    name = models.CharField(verbose_name=_("name"), max_length=200)
+    title = models.CharField(verbose_name=_("title"), max_length=200)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("director")
+        verbose_name_plural = _("directors")
         ordering = ["pk"]
 
     def __str__(self) -> str:
@@ -116,31 +155,45 @@ class ChangeRequest(models.Model):
         ACCEPTED = "accepted", _("Accepted")
         REJECTED = "rejected", _("Rejected")
 
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="change_requests")
+    client = models.ForeignKey(
+        Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="change_requests"
+    )
     kind = models.CharField(
         _("kind"), max_length=16, choices=Kind.choices, default=Kind.REGISTRATION
     )
     # {"field": {"old": ..., "new": ...}}; directors as a list of {"name", "title"}
-    changes = models.JSONField(default=dict, blank=True)
+    changes = models.JSONField(verbose_name=_("changes"), default=dict, blank=True)
     # A change to the service (art. 5.3): which service, what should change, from when.
     service = models.CharField(_("service"), max_length=16, choices=Service.choices, blank=True)
     description = models.TextField(_("change requested"), blank=True)
     wanted_from = models.DateField(_("wanted from"), null=True, blank=True)
     agreed_from = models.DateField(_("agreed from"), null=True, blank=True)
     submitted_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("submitted by"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    submitted_at = models.DateTimeField(default=timezone.now)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    submitted_at = models.DateTimeField(verbose_name=_("submitted at"), default=timezone.now)
+    status = models.CharField(
+        verbose_name=_("status"), max_length=16, choices=Status.choices, default=Status.PENDING
+    )
     decided_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("decided by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    decided_at = models.DateTimeField(null=True, blank=True)
-    decision_note = models.TextField(blank=True)
+    decided_at = models.DateTimeField(verbose_name=_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(verbose_name=_("decision note"), blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("change request")
+        verbose_name_plural = _("change requests")
         ordering = ["-submitted_at", "-pk"]
         # The list's sort order, and per client (accounts.kernel.keyset; issue 16 §2).
         indexes = [
@@ -185,29 +238,43 @@ class DataRequest(models.Model):
         ANSWERED = "answered", _("Answered")
         CLOSED = "closed", _("Closed")
 
-    client = models.ForeignKey(Client, on_delete=models.CASCADE, related_name="data_requests")
+    client = models.ForeignKey(
+        Client, verbose_name=_("client"), on_delete=models.CASCADE, related_name="data_requests"
+    )
     kind = models.CharField(
         _("kind"), max_length=24, choices=Kind.choices, default=Kind.REGISTRATION_DATA
     )
     requested_by = models.CharField(_("requesting operator or authority"), max_length=200)
-    description = models.TextField()
+    description = models.TextField(verbose_name=_("description"))
     scope = models.TextField(_("scope"), blank=True)
     documents_requested = models.TextField(_("documents requested"), blank=True)
     response_working_days = models.PositiveSmallIntegerField(
         _("working days to answer"), null=True, blank=True
     )
     logged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("logged by"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    logged_at = models.DateTimeField(default=timezone.now)
-    due_at = models.DateTimeField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
-    answer = models.TextField(blank=True)
+    logged_at = models.DateTimeField(verbose_name=_("logged at"), default=timezone.now)
+    due_at = models.DateTimeField(verbose_name=_("due at"))
+    status = models.CharField(
+        verbose_name=_("status"), max_length=16, choices=Status.choices, default=Status.OPEN
+    )
+    answer = models.TextField(verbose_name=_("answer"), blank=True)
     answered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("answered by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    answered_at = models.DateTimeField(null=True, blank=True)
-    overdue_flagged_at = models.DateTimeField(null=True, blank=True)
+    answered_at = models.DateTimeField(verbose_name=_("answered at"), null=True, blank=True)
+    overdue_flagged_at = models.DateTimeField(
+        verbose_name=_("overdue flagged at"), null=True, blank=True
+    )
     findings = models.TextField(_("findings"), blank=True)
     closed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -217,6 +284,8 @@ class DataRequest(models.Model):
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("data request")
+        verbose_name_plural = _("data requests")
         ordering = ["due_at", "pk"]
         indexes = [
             models.Index(fields=["status", "due_at"]),

@@ -7,6 +7,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from .clients import Client
@@ -20,23 +21,33 @@ class ForceMajeure(models.Model):
     immediate effect (art. 15.5(b))."""
 
     provider = models.ForeignKey(
-        Provider, on_delete=models.PROTECT, related_name="force_majeure_situations"
+        Provider,
+        verbose_name=_("provider"),
+        on_delete=models.PROTECT,
+        related_name="force_majeure_situations",
     )
-    started_at = models.DateTimeField(help_text="when the situation of force majeure arose")
-    description = models.TextField()
-    services_affected = models.TextField()
-    ended_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(
+        verbose_name=_("started at"), help_text=_("when the situation of force majeure arose")
+    )
+    description = models.TextField(verbose_name=_("description"))
+    services_affected = models.TextField(verbose_name=_("services affected"))
+    ended_at = models.DateTimeField(verbose_name=_("ended at"), null=True, blank=True)
     termination_right_from = models.DateTimeField(
-        help_text="the moment it has lasted longer than 20 working days (art. 15.5(b))"
+        verbose_name=_("termination right from"),
+        help_text=_("the moment it has lasted longer than 20 working days (art. 15.5(b))"),
     )
     logged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("logged by"),
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    logged_at = models.DateTimeField(default=timezone.now)
+    logged_at = models.DateTimeField(verbose_name=_("logged at"), default=timezone.now)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name_plural = _("force majeure situations")
         ordering = ["-started_at", "-pk"]
         verbose_name = "force-majeure situation"
         indexes = [
@@ -59,28 +70,44 @@ class ForceMajeureNotice(models.Model):
     """One affected client's notice, due within 10 working days following the day the situation
     arose (art. 14.2)."""
 
-    situation = models.ForeignKey(ForceMajeure, on_delete=models.PROTECT, related_name="notices")
+    situation = models.ForeignKey(
+        ForceMajeure, verbose_name=_("situation"), on_delete=models.PROTECT, related_name="notices"
+    )
     client = models.ForeignKey(
-        Client, on_delete=models.PROTECT, related_name="force_majeure_notices"
+        Client,
+        verbose_name=_("client"),
+        on_delete=models.PROTECT,
+        related_name="force_majeure_notices",
     )
-    deadline = models.DateTimeField()
-    notified_at = models.DateTimeField(null=True, blank=True)
+    deadline = models.DateTimeField(verbose_name=_("deadline"))
+    notified_at = models.DateTimeField(verbose_name=_("notified at"), null=True, blank=True)
     notified_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("notified by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
-    message = models.TextField(blank=True)
-    escalated_near_at = models.DateTimeField(null=True, blank=True)
-    escalated_missed_at = models.DateTimeField(null=True, blank=True)
+    message = models.TextField(verbose_name=_("message"), blank=True)
+    escalated_near_at = models.DateTimeField(
+        verbose_name=_("escalated near at"), null=True, blank=True
+    )
+    escalated_missed_at = models.DateTimeField(
+        verbose_name=_("escalated missed at"), null=True, blank=True
+    )
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("force majeure notice")
+        verbose_name_plural = _("force majeure notices")
         ordering = ["deadline", "pk"]
         constraints = [
             models.UniqueConstraint(
                 fields=["situation", "client"],
                 name="one_force_majeure_notice_per_client",
-                violation_error_message="This client is already listed as affected.",
+                violation_error_message=_("This client is already listed as affected."),
             )
         ]
         indexes = [

@@ -45,31 +45,43 @@ class User(AbstractBaseUser, PermissionsMixin):
     CLIENT_ROLES = (Role.CLIENT_ADMIN, Role.CLIENT_VIEWER)
     STAFF_ROLES = (Role.BILLING_STAFF, Role.COMPLIANCE_OFFICER)
 
-    email = models.EmailField(unique=True)
-    full_name = models.CharField(max_length=200, blank=True)
-    role = models.CharField(max_length=32, choices=Role.choices)
+    email = models.EmailField(verbose_name=_("email"), unique=True)
+    full_name = models.CharField(verbose_name=_("full name"), max_length=200, blank=True)
+    role = models.CharField(verbose_name=_("role"), max_length=32, choices=Role.choices)
     # blank: the provider's default for its clients, the browser's choice for staff
-    language = models.CharField(max_length=16, choices=settings.LANGUAGES, blank=True, default="")
+    language = models.CharField(
+        verbose_name=_("language"),
+        max_length=16,
+        choices=settings.LANGUAGES,
+        blank=True,
+        default="",
+    )
     client = models.ForeignKey(
-        Client, null=True, blank=True, on_delete=models.PROTECT, related_name="users"
+        Client,
+        verbose_name=_("client"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="users",
     )
     # Staff work for one or more providers, separate legal entities (art. 11.1, 21.4): they see
     # and act on those providers' clients only, and receive those providers' notices.
     providers = models.ManyToManyField(
         Provider,
+        verbose_name=_("providers"),
         blank=True,
         related_name="staff",
-        help_text="the providers whose clients this staff user serves",
+        help_text=_("the providers whose clients this staff user serves"),
     )
     # A group-level operator sees every provider's clients; granted explicitly, never implied.
     all_providers = models.BooleanField(
         "group operator (every provider)",
         default=False,
-        help_text="sees and acts on the clients of every provider",
+        help_text=_("sees and acts on the clients of every provider"),
     )
-    is_active = models.BooleanField(default=True)
+    is_active = models.BooleanField(verbose_name=_("is active"), default=True)
     is_staff = models.BooleanField(_("Django admin access"), default=False)
-    date_joined = models.DateTimeField(default=timezone.now)
+    date_joined = models.DateTimeField(verbose_name=_("date joined"), default=timezone.now)
 
     history = HistoricalRecords(
         excluded_fields=["password", "last_login"], m2m_fields=["providers"]
@@ -82,6 +94,8 @@ class User(AbstractBaseUser, PermissionsMixin):
     REQUIRED_FIELDS: list[str] = []
 
     class Meta:
+        verbose_name = _("user")
+        verbose_name_plural = _("users")
         ordering = ["email"]
         # The list's sort order, and per client (accounts.kernel.keyset; issue 16 §2).
         indexes = [
@@ -92,7 +106,9 @@ class User(AbstractBaseUser, PermissionsMixin):
                 condition=(Q(role__in=["client_admin", "client_viewer"], client__isnull=False))
                 | (~Q(role__in=["client_admin", "client_viewer"]) & Q(client__isnull=True)),
                 name="client_roles_belong_to_exactly_one_client",
-                violation_error_message="Client admins and viewers belong to exactly one client; staff to none (art. 5.2).",
+                violation_error_message=_(
+                    "Client admins and viewers belong to exactly one client; staff to none (art. 5.2)."
+                ),
             )
         ]
 
@@ -141,21 +157,33 @@ class User(AbstractBaseUser, PermissionsMixin):
 class Invitation(models.Model):
     """An invitation to join a client (by its admin) or to onboard a new company (by staff)."""
 
-    email = models.EmailField()
+    email = models.EmailField(verbose_name=_("email"))
     client = models.ForeignKey(
-        Client, null=True, blank=True, on_delete=models.CASCADE, related_name="invitations"
+        Client,
+        verbose_name=_("client"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="invitations",
     )
-    provider = models.ForeignKey(Provider, on_delete=models.CASCADE, related_name="+")
-    role = models.CharField(max_length=32, choices=User.Role.choices)
-    token_hash = models.CharField(max_length=64, unique=True)
+    provider = models.ForeignKey(
+        Provider, verbose_name=_("provider"), on_delete=models.CASCADE, related_name="+"
+    )
+    role = models.CharField(verbose_name=_("role"), max_length=32, choices=User.Role.choices)
+    token_hash = models.CharField(verbose_name=_("token hash"), max_length=64, unique=True)
     invited_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("invited by"),
+        on_delete=models.CASCADE,
+        related_name="+",
     )
-    created_at = models.DateTimeField(default=timezone.now)
-    expires_at = models.DateTimeField()
-    accepted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
+    expires_at = models.DateTimeField(verbose_name=_("expires at"))
+    accepted_at = models.DateTimeField(verbose_name=_("accepted at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("invitation")
+        verbose_name_plural = _("invitations")
         ordering = ["-created_at"]
         # The list's sort order, and per client (accounts.kernel.keyset; issue 16 §2).
         indexes = [
@@ -172,18 +200,23 @@ class ApiToken(models.Model):
     """A hashed API token: people's scripts (`Token …`) and the messaging platform's key."""
 
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("user"),
+        on_delete=models.CASCADE,
+        related_name="api_tokens",
     )
-    name = models.CharField(max_length=100, blank=True)
-    prefix = models.CharField(max_length=12, db_index=True)
-    key_hash = models.CharField(max_length=64, unique=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    last_used_at = models.DateTimeField(null=True, blank=True)
-    revoked_at = models.DateTimeField(null=True, blank=True)
+    name = models.CharField(verbose_name=_("name"), max_length=100, blank=True)
+    prefix = models.CharField(verbose_name=_("prefix"), max_length=12, db_index=True)
+    key_hash = models.CharField(verbose_name=_("key hash"), max_length=64, unique=True)
+    created_at = models.DateTimeField(verbose_name=_("created at"), default=timezone.now)
+    last_used_at = models.DateTimeField(verbose_name=_("last used at"), null=True, blank=True)
+    revoked_at = models.DateTimeField(verbose_name=_("revoked at"), null=True, blank=True)
     # Staff tokens expire (issued after a second-factor check); client and platform keys do not.
-    expires_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(verbose_name=_("expires at"), null=True, blank=True)
 
     class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
         ordering = ["-created_at"]
 
     def __str__(self) -> str:

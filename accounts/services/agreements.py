@@ -167,7 +167,9 @@ def agreement_give_notice(
     _refuse_if_ended(agreement)
     if agreement.notice_given_at:
         raise ApplicationError(
-            f"Notice was already given; the agreement ends on {agreement.end_date}.", field="status"
+            gettext("Notice was already given; the agreement ends on %(end_date)s.")
+            % {"end_date": agreement.end_date},
+            field="status",
         )
     at = at or timezone.now()
     agreement.notice_given_at = at
@@ -187,10 +189,25 @@ def agreement_give_notice(
         client=client,
         recipients=client_recipients(client)
         + staff_emails(User.Role.BILLING_STAFF, provider=client.provider_id),
-        subject=f"Notice of termination: the agreement ends on {agreement.end_date}",
+        subject=lambda: (
+            gettext("Notice of termination: the agreement ends on %(date)s")
+            % {"date": agreement.end_date}
+        ),
         body=(
-            f"Notice given by the {party} on {at:%Y-%m-%d}. The agreement ends on "
-            f"{agreement.end_date} (art. 15.2)."
+            lambda: (
+                (
+                    gettext(
+                        "Notice given by the client on %(date)s. The agreement ends on %(end)s "
+                        "(art. 15.2)."
+                    )
+                    if party == Agreement.Party.CLIENT
+                    else gettext(
+                        "Notice given by the provider on %(date)s. The agreement ends on %(end)s "
+                        "(art. 15.2)."
+                    )
+                )
+                % {"date": f"{at:%Y-%m-%d}", "end": agreement.end_date}
+            )
         ),
     )
     return agreement
@@ -491,7 +508,8 @@ def _refuse_during_cure_period(agreement: Agreement, party: str, now: dt.datetim
         )
     if now <= agreement.cure_deadline:
         raise ApplicationError(
-            f"The cure period runs until {agreement.cure_deadline:%Y-%m-%d %H:%M %Z} (art. 15.4).",
+            gettext("The cure period runs until %(cure_deadline)s (art. 15.4).")
+            % {"cure_deadline": f"{agreement.cure_deadline:%Y-%m-%d %H:%M %Z}"},
             field="cure_deadline",
             article="15.4",
         )
@@ -655,7 +673,9 @@ def agreement_cancel_after_objection(
     if agreement.end_date is not None and agreement.end_date <= end_date:
         # Notice already given ends it sooner; one month's notice must not extend the agreement.
         raise ApplicationError(
-            f"The agreement already ends on {agreement.end_date}.", field="status"
+            gettext("The agreement already ends on %(end_date)s.")
+            % {"end_date": agreement.end_date},
+            field="status",
         )
     agreement.notice_given_at = now
     agreement.notice_given_by = Agreement.Party.PROVIDER
@@ -670,10 +690,15 @@ def agreement_cancel_after_objection(
         key=f"agreement-cancel-objection:{agreement.pk}:{acceptance.pk}",
         client=agreement.client,
         recipients=client_recipients(agreement.client),
-        subject=f"Your agreement ends on {agreement.end_date}",
+        subject=lambda: gettext("Your agreement ends on %(date)s") % {"date": agreement.end_date},
         body=(
-            f"Following your objection to terms {acceptance.terms.version}, the agreement is "
-            "cancelled on one month's notice (art. 18.3)."
+            lambda: (
+                gettext(
+                    "Following your objection to terms %(version)s, the agreement is cancelled on one "
+                    "month's notice (art. 18.3)."
+                )
+                % {"version": acceptance.terms.version}
+            )
         ),
     )
     return agreement
@@ -746,7 +771,12 @@ def client_suspend(
         roles.require_staff(acting_user)
     if cause not in Suspension.Cause.values:
         raise ValidationFailed(
-            {"cause": [f"Cause must be one of {', '.join(Suspension.Cause.values)}."]}
+            {
+                "cause": [
+                    gettext("Cause must be one of %(choices)s.")
+                    % {"choices": ", ".join(Suspension.Cause.values)}
+                ]
+            }
         )
     if not (reason or "").strip():
         raise ValidationFailed(
@@ -770,10 +800,15 @@ def client_suspend(
         key=f"suspension:{suspension.pk}",
         client=client,
         recipients=client_recipients(client, include_viewers=True),
-        subject="Your service has been suspended",
+        subject=lambda: gettext("Your service has been suspended"),
         body=(
-            f"Reason: {suspension.reason}\nYou remain liable for payment while the service is "
-            "suspended (art. 7.2)."
+            lambda: (
+                gettext(
+                    "Reason: %(reason)s\nYou remain liable for payment while the service is suspended "
+                    "(art. 7.2)."
+                )
+                % {"reason": suspension.reason}
+            )
         ),
     )
     return suspension
@@ -850,7 +885,7 @@ def client_resume(
             key=f"resumed:{client.pk}:{now.timestamp()}",
             client=client,
             recipients=client_recipients(client, include_viewers=True),
-            subject="Your service has resumed",
+            subject=lambda: gettext("Your service has resumed"),
             body=reason.strip(),
         )
     return len(suspensions)

@@ -60,8 +60,10 @@ def change_request_submit(
     notify(
         key=f"change-request:{request.pk}",
         recipients=staff_emails(User.Role.BILLING_STAFF, provider=client.provider_id),
-        subject=f"Change of registration details: {client.legal_name}",
-        body="Fields: " + ", ".join(sorted(diff)),
+        subject=lambda: (
+            gettext("Change of registration details: %(client)s") % {"client": client.legal_name}
+        ),
+        body=lambda: gettext("Fields: %(fields)s") % {"fields": ", ".join(sorted(diff))},
     )
     return request
 
@@ -223,8 +225,8 @@ def change_request_accept(
         key=f"change-request-decided:{change_request.pk}",
         client=client,
         recipients=client_admin_emails(client),
-        subject="Your change of registration details was accepted",
-        body="Applied: " + ", ".join(sorted(new_values)),
+        subject=lambda: gettext("Your change of registration details was accepted"),
+        body=lambda: gettext("Applied: %(fields)s") % {"fields": ", ".join(sorted(new_values))},
     )
     return client
 
@@ -243,10 +245,10 @@ def change_request_reject(
         key=f"change-request-decided:{change_request.pk}",
         client=change_request.client,
         recipients=client_admin_emails(change_request.client),
-        subject=(
-            "Your change to the service was not agreed"
+        subject=lambda: (
+            gettext("Your change to the service was not agreed")
             if change_request.kind == ChangeRequest.Kind.SERVICE
-            else "Your change of registration details was not accepted"
+            else gettext("Your change of registration details was not accepted")
         ),
         body=note.strip(),
     )

@@ -21,7 +21,7 @@ from typing import Any
 from django.core.files import File
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from accounts import workdays
 from accounts.kernel import roles
@@ -68,9 +68,11 @@ def data_request_log(
     roles.require_staff(acting_user)
     errors = {}
     if not (requested_by or "").strip():
-        errors["requested_by"] = ["Name the operator or authority asking for the data (art. 5.6)."]
+        errors["requested_by"] = [
+            gettext("Name the operator or authority asking for the data (art. 5.6).")
+        ]
     if not (description or "").strip():
-        errors["description"] = ["Describe the data requested (art. 5.6)."]
+        errors["description"] = [gettext("Describe the data requested (art. 5.6).")]
     if errors:
         raise ValidationFailed(errors)
     now = now or timezone.now()
@@ -89,12 +91,24 @@ def data_request_log(
         client=client,
         recipients=client_admin_emails(client),
         subject=(
-            "Registration data requested (answer within "
-            f"{provider.registration_data_working_days} working days)"
+            lambda: (
+                ngettext(
+                    "Registration data requested (answer within %(days)s working day)",
+                    "Registration data requested (answer within %(days)s working days)",
+                    provider.registration_data_working_days,
+                )
+                % {"days": provider.registration_data_working_days}
+            )
         ),
         body=(
-            f"{request.requested_by} asks for: {request.description}\n"
-            f"Due: {request.due_at:%Y-%m-%d %H:%M %Z}"
+            lambda: (
+                gettext("%(who)s asks for: %(what)s\nDue: %(due)s")
+                % {
+                    "who": request.requested_by,
+                    "what": request.description,
+                    "due": f"{request.due_at:%Y-%m-%d %H:%M %Z}",
+                }
+            )
         ),
     )
     return request
@@ -323,10 +337,19 @@ def data_requests_flag_overdue(*, now: dt.datetime | None = None, batch_size: in
                     key=f"data-request-overdue:{request.pk}",
                     client=request.client,
                     recipients=staff_emails(provider=request.client.provider_id),
-                    subject=f"Overdue data request: {request.client.legal_name}",
+                    subject=lambda: (
+                        gettext("Overdue data request: %(client)s")
+                        % {"client": request.client.legal_name}
+                    ),
                     body=(
-                        f"{request.requested_by} asked on {request.logged_at:%Y-%m-%d}; "
-                        f"due {request.due_at:%Y-%m-%d %H:%M %Z}."
+                        lambda: (
+                            gettext("%(who)s asked on %(asked)s; due %(due)s.")
+                            % {
+                                "who": request.requested_by,
+                                "asked": f"{request.logged_at:%Y-%m-%d}",
+                                "due": f"{request.due_at:%Y-%m-%d %H:%M %Z}",
+                            }
+                        )
                     ),
                 )
                 if request.kind in PROVIDER_KINDS:

@@ -14,6 +14,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts import workdays
 from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
@@ -64,25 +65,29 @@ def force_majeure_log(
     the Agreement if it is prevented from doing so as a consequence of force majeure"); each
     affected client is due its notice "within ten (10) Working Days following the day on which the
     situation of force majeure arose" (art. 14.2)."""
-    require_staff(acting_user, message="Only provider staff may log force majeure.")
+    require_staff(acting_user, message=gettext("Only provider staff may log force majeure."))
     require_serves_provider(acting_user, provider)
     now = timezone.now()
     clients = list(dict.fromkeys(affected_clients or []))
     errors: dict[str, list[str]] = {}
     if started_at is None:
-        errors["started_at"] = ["Give the moment the situation of force majeure arose (art. 14.2)."]
+        errors["started_at"] = [
+            gettext("Give the moment the situation of force majeure arose (art. 14.2).")
+        ]
     elif started_at > now + CLOCK_SKEW:
-        errors["started_at"] = ["The start cannot be in the future."]
+        errors["started_at"] = [gettext("The start cannot be in the future.")]
     if not optional_text(description):
-        errors["description"] = ["Describe the situation of force majeure (art. 14.1)."]
+        errors["description"] = [gettext("Describe the situation of force majeure (art. 14.1).")]
     if not optional_text(services_affected):
-        errors["services_affected"] = ["Name the services affected (art. 14.1)."]
+        errors["services_affected"] = [gettext("Name the services affected (art. 14.1).")]
     if not clients:
         errors["affected_clients"] = [
-            "Name the affected clients: each must be notified (art. 14.2)."
+            gettext("Name the affected clients: each must be notified (art. 14.2).")
         ]
     elif any(c.provider_id != provider.pk for c in clients):
-        errors["affected_clients"] = ["Every affected client must be a client of this provider."]
+        errors["affected_clients"] = [
+            gettext("Every affected client must be a client of this provider.")
+        ]
     if errors:
         raise ValidationFailed(errors, article="14.2")
     assert started_at is not None
@@ -110,7 +115,9 @@ def force_majeure_notify_client(
 ) -> ForceMajeureNotice:
     """Make the force majeure known to the client in writing and record it (art. 14.2: "it shall
     make this known to the Client within ten (10) Working Days")."""
-    require_staff(acting_user, message="Only provider staff may send a force-majeure notice.")
+    require_staff(
+        acting_user, message=gettext("Only provider staff may send a force-majeure notice.")
+    )
     message = clean_text(
         message,
         field="message",
@@ -123,7 +130,7 @@ def force_majeure_notify_client(
     )
     require_serves_provider(acting_user, notice.situation.provider)
     if notice.notified_at:
-        raise Conflict("This client has already been notified.", field="notified_at")
+        raise Conflict(gettext("This client has already been notified."), field="notified_at")
     now = timezone.now()
     notice.message = message
     notice.notified_at = now
@@ -134,13 +141,24 @@ def force_majeure_notify_client(
         key=f"force-majeure-notice:{notice.pk}",
         client=notice.client,
         recipients=client_admin_emails(notice.client),
-        subject=f"Force majeure: {situation.provider.name}",
+        subject=lambda: (
+            gettext("Force majeure: %(provider)s") % {"provider": situation.provider.name}
+        ),
         body=(
-            f"{message}\n\nArose: {_fmt(situation.started_at, situation.provider)}\n"
-            f"Services affected: {situation.services_affected}\n"
-            f"If it lasts longer than 20 working days, either party may terminate the agreement "
-            f"with immediate effect from {_fmt(situation.termination_right_from, situation.provider)}"
-            f" (art. 15.5(b)).\n(art. 14.2)"
+            lambda: (
+                message
+                + "\n\n"
+                + gettext(
+                    "Arose: %(arose)s\nServices affected: %(services)s\nIf it lasts longer than 20 "
+                    "working days, either party may terminate the agreement with immediate effect from "
+                    "%(from)s (art. 15.5(b)).\n(art. 14.2)"
+                )
+                % {
+                    "arose": _fmt(situation.started_at, situation.provider),
+                    "services": situation.services_affected,
+                    "from": _fmt(situation.termination_right_from, situation.provider),
+                }
+            )
         ),
     )
     return notice
@@ -152,17 +170,17 @@ def force_majeure_end(
 ) -> ForceMajeure:
     """Record the end of the situation; once it ended within 20 working days, no right to
     terminate under art. 15.5(b) opens ("lasts longer than twenty (20) Working Days")."""
-    require_staff(acting_user, message="Only provider staff may end force majeure.")
+    require_staff(acting_user, message=gettext("Only provider staff may end force majeure."))
     situation = ForceMajeure.objects.select_for_update().get(pk=situation.pk)
     require_serves_provider(acting_user, situation.provider)
     now = timezone.now()
     ended_at = ended_at or now
     if situation.ended_at:
-        raise ApplicationError("This situation has already ended.", field="ended_at")
+        raise ApplicationError(gettext("This situation has already ended."), field="ended_at")
     if ended_at < situation.started_at:
-        raise ValidationFailed({"ended_at": ["The end cannot come before the start."]})
+        raise ValidationFailed({"ended_at": [gettext("The end cannot come before the start.")]})
     if ended_at > now + CLOCK_SKEW:
-        raise ValidationFailed({"ended_at": ["The end cannot be in the future."]})
+        raise ValidationFailed({"ended_at": [gettext("The end cannot be in the future.")]})
     situation.ended_at = ended_at
     return save_with_history(situation, acting_user)
 
@@ -179,15 +197,24 @@ def _escalate(notice: ForceMajeureNotice, *, missed: bool) -> None:
     situation = notice.situation
     provider = situation.provider
     client = notice.client
-    if missed:
-        subject = f"MISSED force-majeure notice deadline: {client.legal_name}"
-        body = (
-            f"The force-majeure notice to {client.legal_name} was due "
-            f"{_fmt(notice.deadline, provider)} and has not been sent (art. 14.2)."
-        )
-    else:
-        subject = f"Force-majeure notice due soon: {client.legal_name}"
-        body = f"Notify {client.legal_name} by {_fmt(notice.deadline, provider)} (art. 14.2)."
+    names = {"client": client.legal_name, "due": _fmt(notice.deadline, provider)}
+
+    def subject() -> str:
+        if missed:
+            return gettext("MISSED force-majeure notice deadline: %(client)s") % names
+        return gettext("Force-majeure notice due soon: %(client)s") % names
+
+    def body() -> str:
+        if missed:
+            return (
+                gettext(
+                    "The force-majeure notice to %(client)s was due %(due)s and has not been "
+                    "sent (art. 14.2)."
+                )
+                % names
+            )
+        return gettext("Notify %(client)s by %(due)s (art. 14.2).") % names
+
     notify(
         key=f"force-majeure-{'missed' if missed else 'near'}:{notice.pk}",
         client=client,

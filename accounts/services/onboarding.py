@@ -14,7 +14,7 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from accounts import validators
 from accounts.kernel import roles
@@ -162,15 +162,16 @@ def client_sign_up(
     try:
         validate_email(email)
     except DjangoValidationError:
-        errors["email"] = ["Enter a valid email address."]
+        errors["email"] = [gettext("Enter a valid email address.")]
     if email and User.objects.filter(email=email).exists():
-        errors["email"] = ["An account with this email address already exists."]
+        errors["email"] = [gettext("An account with this email address already exists.")]
     password_errors = users.password_problems(password, email=email, full_name=full_name)
     if password_errors:
         errors["password"] = password_errors
     if billing_mode not in Client.BillingMode.values:
         errors["billing_mode"] = [
-            f"Billing mode must be one of {', '.join(Client.BillingMode.values)}."
+            gettext("Billing mode must be one of %(choices)s.")
+            % {"choices": ", ".join(Client.BillingMode.values)}
         ]
     # A new registration names at least one director (art. 5.5), even when the key is missing.
     company = {**company, "directors": company.get("directors") or []}
@@ -199,10 +200,20 @@ def client_sign_up(
     notify(
         key=f"client-signed-up:{client.pk}",
         recipients=staff_emails(User.Role.BILLING_STAFF, provider=provider),
-        subject=f"New client awaiting approval: {client.legal_name}",
+        subject=lambda: (
+            gettext("New client awaiting approval: %(client)s") % {"client": client.legal_name}
+        ),
         body=(
-            f"{client.legal_name} ({client.country}, {client.registration_number}) signed up "
-            "and waits for approval."
+            lambda: (
+                gettext(
+                    "%(client)s (%(country)s, %(registration)s) signed up and waits for approval."
+                )
+                % {
+                    "client": client.legal_name,
+                    "country": client.country,
+                    "registration": client.registration_number,
+                }
+            )
         ),
     )
     return user
@@ -227,8 +238,17 @@ def onboarding_invite(
     notify(
         key=f"invitation:{invitation.pk}",
         recipients=[email],
-        subject=f"Register your company with {provider.name}",
-        body=f"Sign up within {users.INVITATION_DAYS} days: {users.invitation_url(raw)}",
+        subject=lambda: (
+            gettext("Register your company with %(provider)s") % {"provider": provider.name}
+        ),
+        body=lambda: (
+            ngettext(
+                "Sign up within %(days)s day: %(url)s",
+                "Sign up within %(days)s days: %(url)s",
+                users.INVITATION_DAYS,
+            )
+            % {"days": users.INVITATION_DAYS, "url": users.invitation_url(raw)}
+        ),
     )
     return invitation, raw
 
@@ -241,8 +261,8 @@ def client_approve(*, client: Client, acting_user: User) -> Client:
     client = Client.objects.select_for_update().get(pk=client.pk)
     if client.status != Client.Status.PENDING:
         raise ApplicationError(
-            "Only a pending client can be approved; this one is "
-            f"{client.get_status_display().lower()}.",
+            gettext("Only a pending client can be approved; this one is %(status)s.")
+            % {"status": client.get_status_display().lower()},
             field="status",
         )
     client.status = Client.Status.ACTIVE
@@ -255,8 +275,11 @@ def client_approve(*, client: Client, acting_user: User) -> Client:
         key=f"client-approved:{client.pk}",
         client=client,
         recipients=client_recipients(client),
-        subject="Your company has been approved",
-        body=f"{client.legal_name} is now active on the {client.provider.name} portal.",
+        subject=lambda: gettext("Your company has been approved"),
+        body=lambda: (
+            gettext("%(client)s is now active on the %(provider)s portal.")
+            % {"client": client.legal_name, "provider": client.provider.name}
+        ),
     )
     return client
 
@@ -278,7 +301,10 @@ def client_reject(*, client: Client, acting_user: User, reason: str) -> Client:
         key=f"client-rejected:{client.pk}",
         client=client,
         recipients=client_recipients(client),
-        subject="Your registration was not accepted",
-        body=f"The registration of {client.legal_name} was not accepted: {client.rejection_reason}",
+        subject=lambda: gettext("Your registration was not accepted"),
+        body=lambda: (
+            gettext("The registration of %(client)s was not accepted: %(reason)s")
+            % {"client": client.legal_name, "reason": client.rejection_reason}
+        ),
     )
     return client

@@ -8,7 +8,7 @@ import datetime as dt
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from accounts import selectors
 from accounts.kernel import roles
@@ -59,11 +59,23 @@ def terms_offer_on_approval(*, client: Client) -> None:
         key=f"terms-published:{latest.pk}:{client.pk}",
         client=client,
         recipients=client_recipients(client),
-        subject=f"{client.provider.name} terms and conditions {latest.version}",
+        subject=lambda: (
+            gettext("%(provider)s terms and conditions %(version)s")
+            % {"provider": client.provider.name, "version": latest.version}
+        ),
         body=(
-            f"{latest.summary}\n\nIf you do not object in writing within "
-            f"{client.provider.terms_objection_months} month(s), these terms are deemed "
-            "accepted (art. 18.3)."
+            lambda: (
+                latest.summary
+                + "\n\n"
+                + ngettext(
+                    "If you do not object in writing within %(months)s month, these terms are deemed "
+                    "accepted (art. 18.3).",
+                    "If you do not object in writing within %(months)s months, these terms are deemed "
+                    "accepted (art. 18.3).",
+                    client.provider.terms_objection_months,
+                )
+                % {"months": client.provider.terms_objection_months}
+            )
         ),
     )
 
@@ -89,22 +101,28 @@ def terms_publish(
     roles.require_serves_provider(acting_user, provider)
     errors = {}
     if not (version or "").strip():
-        errors["version"] = ["Give the version number."]
+        errors["version"] = [gettext("Give the version number.")]
     if not (summary or "").strip():
-        errors["summary"] = ["Summarise what changed; clients are told (art. 18.3)."]
+        errors["summary"] = [gettext("Summarise what changed; clients are told (art. 18.3).")]
     if TermsVersion.objects.filter(provider=provider, version=(version or "").strip()).exists():
-        errors["version"] = ["This provider already has a terms version with this number."]
+        errors["version"] = [gettext("This provider already has a terms version with this number.")]
     texts = {code: (text or "").strip() for code, text in (texts or {}).items()}
     texts = {code: text for code, text in texts.items() if text}
     # the English document, where one is linked, is the English version
     present = set(texts) | ({"en"} if (document_url or "").strip() else set())
     missing = [code for code in provider.terms_languages if code not in present]
     if missing:
-        names = " and ".join(LANGUAGE_NAMES.get(code, code) for code in provider.terms_languages)
+        names = ", ".join(str(LANGUAGE_NAMES.get(code, code)) for code in provider.terms_languages)
         for code in missing:
             errors[f"text_{code.replace('-', '_')}"] = [
-                f"{provider.name}'s terms are made in {names} (art. 18.6): give the "
-                f"{LANGUAGE_NAMES.get(code, code)} text."
+                gettext(
+                    "%(name)s's terms are made in %(names)s (art. 18.6): give the %(language)s text."
+                )
+                % {
+                    "name": provider.name,
+                    "names": names,
+                    "language": LANGUAGE_NAMES.get(code, code),
+                }
             ]
     if errors:
         raise ValidationFailed(errors)
@@ -134,10 +152,20 @@ def terms_publish(
             key=f"terms-published:{terms.pk}:{client.pk}",
             client=client,
             recipients=client_recipients(client),
-            subject=f"{provider.name} terms and conditions {terms.version}",
+            subject=lambda: (
+                gettext("%(provider)s terms and conditions %(version)s")
+                % {"provider": provider.name, "version": terms.version}
+            ),
             body=(
-                f"{terms.summary}\n\nIf you do not object in writing by {deadline:%Y-%m-%d}, the "
-                "new terms are deemed accepted (art. 18.3). You can object in the portal."
+                lambda: (
+                    terms.summary
+                    + "\n\n"
+                    + gettext(
+                        "If you do not object in writing by %(date)s, the new terms are deemed accepted "
+                        "(art. 18.3). You can object in the portal."
+                    )
+                    % {"date": f"{deadline:%Y-%m-%d}"}
+                )
             ),
         )
     return terms
@@ -148,7 +176,9 @@ def _locked_pending(acceptance: TermsAcceptance) -> TermsAcceptance:
     acceptance = TermsAcceptance.objects.select_for_update().get(pk=acceptance.pk)
     if acceptance.status != TermsAcceptance.Status.PENDING:
         raise ApplicationError(
-            f"These terms are already {acceptance.get_status_display().lower()}.", field="status"
+            gettext("These terms are already %(status)s.")
+            % {"status": acceptance.get_status_display().lower()},
+            field="status",
         )
     return acceptance
 
@@ -165,8 +195,10 @@ def terms_object(
     now = now or timezone.now()
     if now > acceptance.objection_deadline:
         raise ApplicationError(
-            f"The objection period ended on {acceptance.objection_deadline:%Y-%m-%d}; the terms "
-            "are deemed accepted (art. 18.3).",
+            gettext(
+                "The objection period ended on %(objection_deadline)s; the terms are deemed accepted (art. 18.3)."
+            )
+            % {"objection_deadline": f"{acceptance.objection_deadline:%Y-%m-%d}"},
             field="status",
             article="18.3",
         )
@@ -179,7 +211,10 @@ def terms_object(
         key=f"terms-objection:{acceptance.pk}",
         client=acceptance.client,
         recipients=staff_emails(User.Role.BILLING_STAFF, provider=acceptance.client.provider_id),
-        subject=f"{acceptance.client.legal_name} objects to terms {acceptance.terms.version}",
+        subject=lambda: (
+            gettext("%(client)s objects to terms %(version)s")
+            % {"client": acceptance.client.legal_name, "version": acceptance.terms.version}
+        ),
         body=acceptance.objection_reason,
     )
     return acceptance

@@ -17,7 +17,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext as _
 
 from accounts.kernel import roles
@@ -96,8 +96,18 @@ def user_invite(
         key=f"invitation:{invitation.pk}",
         client=client,
         recipients=[email],
-        subject=f"You are invited to {client.legal_name} on the Agreement Portal",
-        body=f"Accept within {INVITATION_DAYS} days: {invitation_url(raw)}",
+        subject=lambda: (
+            gettext("You are invited to %(client)s on the Agreement Portal")
+            % {"client": client.legal_name}
+        ),
+        body=lambda: (
+            ngettext(
+                "Accept within %(days)s day: %(url)s",
+                "Accept within %(days)s days: %(url)s",
+                INVITATION_DAYS,
+            )
+            % {"days": INVITATION_DAYS, "url": invitation_url(raw)}
+        ),
     )
     return invitation, raw
 

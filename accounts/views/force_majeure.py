@@ -4,6 +4,7 @@ right to terminate each situation opens, never which other clients were affected
 
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from accounts import selectors
@@ -46,7 +47,10 @@ def force_majeure_list(request):
         if call_service(
             request,
             lambda: services.force_majeure_log(acting_user=user, affected_clients=clients, **data),
-            "Force majeure logged; notify each affected client within 10 working days (art. 14.2).",
+            gettext(
+                "Force majeure logged; notify each affected client within 10 working days "
+                "(art. 14.2)."
+            ),
             form,
         ):
             return redirect("force_majeure_list")
@@ -110,7 +114,8 @@ def force_majeure_notify(request, pk: int, notice_pk: int):
         lambda: services.force_majeure_notify_client(
             notice=notice, message=form.cleaned_data["message"], acting_user=request.user
         ),
-        f"{notice.client.legal_name} notified; the notice is recorded (art. 14.2).",
+        gettext("%(client)s notified; the notice is recorded (art. 14.2).")
+        % {"client": notice.client.legal_name},
         form,
     ):
         return redirect("force_majeure_detail", pk=pk)
@@ -129,7 +134,7 @@ def force_majeure_end(request, pk: int):
             ended_at=as_provider_time(form.cleaned_data["ended_at"], situation.provider.timezone),
             acting_user=request.user,
         ),
-        "The end of the situation is recorded.",
+        gettext("The end of the situation is recorded."),
         form,
     ):
         return redirect("force_majeure_detail", pk=pk)

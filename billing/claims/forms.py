@@ -1,6 +1,7 @@
 """Forms of the claims pages: they check the shape; `billing.claims.services` check the rules."""
 
 from django import forms
+from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import ClientField, UserScopedForm, as_provider_time, local_datetime_field
 from accounts.models import Client
@@ -10,25 +11,25 @@ _TEXT3 = forms.Textarea(attrs={"rows": 3})
 
 
 class _ClaimFields(forms.Form):
-    description = forms.CharField(widget=_TEXT3, help_text="The loss, in writing (art. 13.6).")
+    description = forms.CharField(widget=_TEXT3, help_text=_("The loss, in writing (art. 13.6)."))
     arose_at = local_datetime_field(
-        label="The loss arose at",
-        help_text="Local time; report within 10 working days after it arose (art. 13.6).",
+        label=_("The loss arose at"),
+        help_text=_("Local time; report within 10 working days after it arose (art. 13.6)."),
     )
     amount_claimed = forms.DecimalField(
-        required=False, min_value=0, decimal_places=2, max_digits=14, label="Amount claimed"
+        required=False, min_value=0, decimal_places=2, max_digits=14, label=_("Amount claimed")
     )
     exclusions = forms.MultipleChoiceField(
         choices=LossClaim.Exclusion.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Exclusions that apply (art. 13.3)",
+        label=_("Exclusions that apply (art. 13.3)"),
     )
     exceptions = forms.MultipleChoiceField(
         choices=LossClaim.LimitException.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
-        label="Exceptions that apply (art. 13.5)",
+        label=_("Exceptions that apply (art. 13.5)"),
     )
 
 
@@ -52,7 +53,7 @@ class StaffClaimForm(UserScopedForm, _ClaimFields):
     client = ClientField(queryset=Client.objects.exclude(status=Client.Status.DELETED))
     against = forms.ChoiceField(choices=LossClaim.Against.choices)
     reported_at = local_datetime_field(
-        required=False, label="Reported in writing at", help_text="Local time; now if empty."
+        required=False, label=_("Reported in writing at"), help_text=_("Local time; now if empty.")
     )
 
     field_order = ["client", "against"]
@@ -72,7 +73,7 @@ class AssessForm(forms.Form):
 
 
 class RemedyForm(forms.Form):
-    note = forms.CharField(widget=_TEXT3, label="How the loss was remedied")
+    note = forms.CharField(widget=_TEXT3, label=_("How the loss was remedied"))
 
 
 class PayoutForm(forms.Form):

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts import workdays
 from accounts.kernel import roles
@@ -52,7 +53,12 @@ def _codes(
     unknown = [c for c in codes if c not in allowed]
     if unknown:
         raise ValidationFailed(
-            {field: [f"Unknown {field} {', '.join(map(str, unknown))} (art. {article})."]}
+            {
+                field: [
+                    gettext("Unknown %(field)s %(choices)s (art. %(article)s).")
+                    % {"field": field, "choices": ", ".join(map(str, unknown)), "article": article}
+                ]
+            }
         )
     return codes
 
@@ -60,7 +66,7 @@ def _codes(
 def _require_serves(user: User, client: Client) -> None:
     """Staff act for their own providers' clients only (art. 11.1, 21.4)."""
     if user.is_provider_staff and not user.serves(client):
-        raise NotAllowed("You do not act for this client's provider (art. 11.1).")
+        raise NotAllowed(gettext("You do not act for this client's provider (art. 11.1)."))
 
 
 def _may_report(user: User, client: Client, against: str) -> None:
@@ -75,10 +81,13 @@ def _may_report(user: User, client: Client, against: str) -> None:
         )
         return
     roles.require_billing_staff(
-        user, message="Only the provider's billing staff may claim against the client (art. 13.2)."
+        user,
+        message=gettext(
+            "Only the provider's billing staff may claim against the client (art. 13.2)."
+        ),
     )
     if not user.serves(client):
-        raise NotAllowed("You do not act for this client's provider (art. 11.1).")
+        raise NotAllowed(gettext("You do not act for this client's provider (art. 11.1)."))
 
 
 @transaction.atomic
@@ -101,31 +110,33 @@ def loss_claim_report(
     the loss, if possible."). A late report is recorded, marked late: it gives no right to
     compensation. A client's report is dated now; staff may date one received by letter."""
     if against not in LossClaim.Against.values:
-        raise ValidationFailed({"against": ["Choose who the claim is against."]})
+        raise ValidationFailed({"against": [gettext("Choose who the claim is against.")]})
     _may_report(acting_user, client, against)
     now = timezone.now()
     if reported_at is None or not acting_user.is_provider_staff:
         reported_at = now
     errors: dict[str, list[str]] = {}
     if arose_at is None:
-        errors["arose_at"] = ["Give the moment the loss arose (art. 13.6)."]
+        errors["arose_at"] = [gettext("Give the moment the loss arose (art. 13.6).")]
     elif arose_at > now + CLOCK_SKEW:
-        errors["arose_at"] = ["The loss cannot arise in the future."]
+        errors["arose_at"] = [gettext("The loss cannot arise in the future.")]
     elif reported_at < arose_at:
-        errors["reported_at"] = ["The report cannot come before the loss arose."]
+        errors["reported_at"] = [gettext("The report cannot come before the loss arose.")]
     if reported_at > now + CLOCK_SKEW:
-        errors["reported_at"] = ["The report cannot be in the future."]
+        errors["reported_at"] = [gettext("The report cannot be in the future.")]
     if not optional_text(description):
-        errors["description"] = ["Describe the loss in writing (art. 13.6)."]
+        errors["description"] = [gettext("Describe the loss in writing (art. 13.6).")]
     amount = None
     if amount_claimed not in (None, ""):
         try:
             amount = round_money(to_decimal(amount_claimed, field="amount_claimed"))
         except ValidationFailed:
-            errors["amount_claimed"] = ["Enter the amount claimed as a decimal, e.g. 1200.00."]
+            errors["amount_claimed"] = [
+                gettext("Enter the amount claimed as a decimal, e.g. 1200.00.")
+            ]
         else:
             if amount < 0:
-                errors["amount_claimed"] = ["The amount claimed cannot be negative."]
+                errors["amount_claimed"] = [gettext("The amount claimed cannot be negative.")]
     if errors:
         raise ValidationFailed(errors, article="13.6")
     assert arose_at is not None
@@ -148,22 +159,34 @@ def loss_claim_report(
     save_with_history(claim, acting_user, clean=True)
     if against == LossClaim.Against.PROVIDER:
         recipients = staff_emails(User.Role.BILLING_STAFF, provider=client.provider_id)
-        subject = f"Loss claim by {client.legal_name}"
+        claimant = client.legal_name
     else:
         recipients = client_admin_emails(client)
-        subject = f"Loss claim by {client.provider.name}"
-    late = (
-        " It was reported late: no right to compensation arises (art. 13.6)." if claim.late else ""
-    )
+        claimant = client.provider.name
+
+    def subject() -> str:
+        return gettext("Loss claim by %(claimant)s") % {"claimant": claimant}
+
     notify(
         key=f"loss-claim:{claim.pk}",
         client=client,
         recipients=recipients,
         subject=subject,
         body=(
-            f"{claim.description}\n\nThe loss may be remedied until "
-            f"{claim.remedy_deadline.astimezone(workdays.local_tz(client.provider)):%Y-%m-%d %H:%M %Z}"
-            f" (art. 13.6).{late}"
+            lambda: (
+                claim.description
+                + "\n\n"
+                + gettext("The loss may be remedied until %(deadline)s (art. 13.6).")
+                % {
+                    "deadline": f"{claim.remedy_deadline.astimezone(workdays.local_tz(client.provider)):%Y-%m-%d %H:%M %Z}"
+                }
+                + (
+                    " "
+                    + gettext("It was reported late: no right to compensation arises (art. 13.6).")
+                    if claim.late
+                    else ""
+                )
+            )
         ),
     )
     return claim
@@ -198,12 +221,14 @@ def loss_claim_remedy(*, claim: LossClaim, note: str, acting_user: User) -> Loss
     note = clean_text(note, field="note", message="Say how the loss was remedied (art. 13.6).")
     claim = LossClaim.objects.select_for_update().select_related("client").get(pk=claim.pk)
     if claim.against == LossClaim.Against.PROVIDER:
-        roles.require_staff(acting_user, message="Only the provider's staff remedy this loss.")
+        roles.require_staff(
+            acting_user, message=gettext("Only the provider's staff remedy this loss.")
+        )
         _require_serves(acting_user, claim.client)
     else:
         roles.require_client_admin(acting_user, claim.client, staff_may=True)
     if claim.status != LossClaim.Status.OPEN:
-        raise Conflict("This claim is no longer open.", field="status")
+        raise Conflict(gettext("This claim is no longer open."), field="status")
     claim.status = LossClaim.Status.REMEDIED
     claim.remedied_at = timezone.now()
     claim.remedy_note = note
@@ -213,8 +238,10 @@ def loss_claim_remedy(*, claim: LossClaim, note: str, acting_user: User) -> Loss
 def _payout_refusal(claim: LossClaim, amount: Decimal, currency: str, paid_on: dt.date) -> None:
     if claim.late:
         raise ApplicationError(
-            "The loss was reported after the 10-working-day deadline: no right to compensation "
-            "arises (art. 13.6).",
+            gettext(
+                "The loss was reported after the 10-working-day deadline: no right to compensation "
+                "arises (art. 13.6)."
+            ),
             field="claim",
             code="claim_reported_late",
             article="13.6",
@@ -234,7 +261,7 @@ def _payout_refusal(claim: LossClaim, amount: Decimal, currency: str, paid_on: d
     cap = liability_cap(client=claim.client, on=paid_on)
     if not cap.stated or cap.remaining is None:
         raise ApplicationError(
-            f"The liability cap cannot be stated: {cap.reason}",
+            gettext("The liability cap cannot be stated: %(reason)s") % {"reason": cap.reason},
             field="amount",
             code="cap_unknown",
             article="13.4",
@@ -244,15 +271,25 @@ def _payout_refusal(claim: LossClaim, amount: Decimal, currency: str, paid_on: d
     )
     if in_cap_currency is None:
         raise ApplicationError(
-            f"No {currency}→{cap.currency} exchange rate on file for {paid_on} (art. 13.4).",
+            gettext(
+                "No %(currency)s→%(currency2)s exchange rate on file for %(paid_on)s (art. 13.4)."
+            )
+            % {"currency": currency, "currency2": cap.currency, "paid_on": paid_on},
             field="currency",
             code="cap_unknown",
             article="13.4",
         )
     if in_cap_currency > cap.remaining:
         raise ApplicationError(
-            f"The payout of {amount} {currency} exceeds what remains of the liability cap: "
-            f"{cap.remaining} {cap.currency} (art. 13.4).",
+            gettext(
+                "The payout of %(amount)s %(currency)s exceeds what remains of the liability cap: %(remaining)s %(currency2)s (art. 13.4)."
+            )
+            % {
+                "amount": amount,
+                "currency": currency,
+                "remaining": cap.remaining,
+                "currency2": cap.currency,
+            },
             field="amount",
             code="over_liability_cap",
             article="13.4",
@@ -275,13 +312,13 @@ def claim_payout_record(
     compensation on a late report; art. 13.3 exclusions unless an exception of 13.5 applies."""
     roles.require_billing_staff(acting_user)
     if not (idempotency_key or "").strip():
-        raise ValidationFailed({"idempotency_key": ["An idempotency key is required."]})
+        raise ValidationFailed({"idempotency_key": [gettext("An idempotency key is required.")]})
     value = round_money(to_decimal(amount, field="amount"))
     if value <= 0:
-        raise ValidationFailed({"amount": ["A payout must be more than zero."]})
+        raise ValidationFailed({"amount": [gettext("A payout must be more than zero.")]})
     currency = (currency or "").strip().upper()
     if len(currency) != 3:
-        raise ValidationFailed({"currency": ["Give the currency as ISO 4217, e.g. EUR."]})
+        raise ValidationFailed({"currency": [gettext("Give the currency as ISO 4217, e.g. EUR.")]})
     # serialize payouts of one client: the cap is for all its claims together (art. 13.4)
     Client.objects.select_for_update().filter(pk=claim.client_id).first()
     claim = LossClaim.objects.select_related("client__provider").get(pk=claim.pk)
@@ -299,7 +336,8 @@ def claim_payout_record(
     if existing is not None:
         if not same(existing):
             raise Conflict(
-                "This idempotency key was used for another payout.", field="idempotency_key"
+                gettext("This idempotency key was used for another payout."),
+                field="idempotency_key",
             )
         return existing
     _payout_refusal(claim, value, currency, paid_on)

@@ -7,6 +7,7 @@ import uuid
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext
 from django.views.decorators.http import require_POST
 
 from accounts.forms import call_service
@@ -24,8 +25,13 @@ from .forms import AssessForm, ClientClaimForm, PayoutForm, RemedyForm, StaffCla
 
 def _success(claim: LossClaim) -> str:
     if claim.late:
-        return "Claim recorded as LATE: reported after 10 working days, no right to compensation (art. 13.6)."
-    return "Claim recorded; the other party has 10 working days to remedy the loss (art. 13.6)."
+        return gettext(
+            "Claim recorded as LATE: reported after 10 working days, no right to compensation "
+            "(art. 13.6)."
+        )
+    return gettext(
+        "Claim recorded; the other party has 10 working days to remedy the loss (art. 13.6)."
+    )
 
 
 @staff_or_client_required
@@ -116,7 +122,7 @@ def claim_remedy(request, pk: int):
         lambda: services.loss_claim_remedy(
             claim=claim, note=form.cleaned_data["note"], acting_user=request.user
         ),
-        "The remedy is recorded (art. 13.6).",
+        gettext("The remedy is recorded (art. 13.6)."),
         form,
     ):
         return redirect("billing:claim_detail", pk=pk)
@@ -133,7 +139,7 @@ def claim_assess(request, pk: int):
         lambda: services.loss_claim_assess(
             claim=claim, acting_user=request.user, **form.cleaned_data
         ),
-        "Exclusions and exceptions recorded (art. 13.3, 13.5).",
+        gettext("Exclusions and exceptions recorded (art. 13.3, 13.5)."),
         form,
     ):
         return redirect("billing:claim_detail", pk=pk)
@@ -150,7 +156,7 @@ def claim_payout(request, pk: int):
         lambda: services.claim_payout_record(
             claim=claim, acting_user=request.user, **form.cleaned_data
         ),
-        "Payout recorded.",
+        gettext("Payout recorded."),
         form,
     ):
         return redirect("billing:claim_detail", pk=pk)

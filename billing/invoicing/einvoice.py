@@ -42,8 +42,9 @@ from accounts.kernel.errors import Conflict, NotFound
 from accounts.models import EInvoiceFormat, Provider
 from billing.models import BankAccount, Invoice
 
+from ..payment_references import EURO
 from .services._common import ZERO
-from .services.bank_details import EURO, account_as_issued
+from .services.bank_details import account_as_issued
 from .services.invoices import vat_by_rate
 
 # Factur-X 1.0 / ZUGFeRD 2 "EN 16931" profile (Factur-X specification, § "Profiles"): BT-24.

@@ -22,7 +22,7 @@ DATE = {"type": "date", "style": INPUT_STYLE}
 LINES = 3
 
 
-def _money_field(label: str, **kwargs) -> forms.DecimalField:
+def _money_field(label, **kwargs) -> forms.DecimalField:
     return forms.DecimalField(max_digits=MAX_DIGITS, decimal_places=2, label=label, **kwargs)
 
 
@@ -65,7 +65,7 @@ class InvoiceFilterForm(forms.Form):
 
 
 class DisputeForm(forms.Form):
-    amount = _money_field("Disputed amount", min_value=Decimal("0.01"))
+    amount = _money_field(_("Disputed amount"), min_value=Decimal("0.01"))
     reason = forms.CharField(
         label=_("Motivated complaint"),
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -76,7 +76,9 @@ class DisputeForm(forms.Form):
         kwargs.setdefault("prefix", "dispute")
         super().__init__(*args, **kwargs)
         if invoice is not None:
-            self.fields["amount"].label = f"Disputed amount ({invoice.currency}, incl. VAT)"
+            self.fields["amount"].label = _("Disputed amount (%(currency)s, incl. VAT)") % {
+                "currency": invoice.currency
+            }
 
 
 # --- Staff ----------------------------------------------------------------------------------
@@ -100,7 +102,7 @@ class DraftInvoiceForm(UserScopedForm):
         for n in range(1, LINES + 1):
             required = n == 1
             self.fields[f"description_{n}"] = forms.CharField(
-                required=required, max_length=300, label=f"Line {n}: description"
+                required=required, max_length=300, label=_("Line %(n)s: description") % {"n": n}
             )
             self.fields[f"quantity_{n}"] = forms.DecimalField(
                 required=required, decimal_places=3, max_digits=14, label=_("Quantity"), initial=1
@@ -178,7 +180,7 @@ class VoidForm(forms.Form):
 
 
 class PaymentForm(OneTimeKeyMixin):
-    amount = _money_field("Net amount received", min_value=Decimal("0.01"))
+    amount = _money_field(_("Net amount received"), min_value=Decimal("0.01"))
     bank_fee = _money_field(
         "Bank fee deducted",
         min_value=Decimal("0"),
@@ -205,7 +207,7 @@ class DepositDemandForm(UserScopedForm):
     client = ClientField(
         queryset=Client.objects.filter(status=Client.Status.ACTIVE), label=_("Client")
     )
-    amount = _money_field("Amount", min_value=Decimal("0.01"))
+    amount = _money_field(_("Amount"), min_value=Decimal("0.01"))
     reason = forms.CharField(
         label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
     )
@@ -216,12 +218,12 @@ class DepositDemandForm(UserScopedForm):
 
 
 class DepositHeldForm(forms.Form):
-    amount_received = _money_field("Amount received", min_value=Decimal("0.01"))
+    amount_received = _money_field(_("Amount received"), min_value=Decimal("0.01"))
 
 
 class DepositAdjustForm(forms.Form):
-    amount = _money_field("New amount demanded", min_value=Decimal("0.01"))
-    amount_held = _money_field("Amount held", min_value=Decimal("0"), required=False)
+    amount = _money_field(_("New amount demanded"), min_value=Decimal("0.01"))
+    amount_held = _money_field(_("Amount held"), min_value=Decimal("0"), required=False)
     reason = forms.CharField(
         label=_("Consultation"), help_text=_("the mutual consultation behind it (art. 4.7)")
     )
@@ -241,6 +243,13 @@ DEPOSIT_ACTIONS = {
     "settle": DepositSettleForm,
     "refund": DepositRefundForm,
 }
+# What the flash message says was recorded, per action.
+DEPOSIT_ACTION_LABELS = {
+    "mark-held": _("mark held"),
+    "adjust": _("adjustment"),
+    "settle": _("settlement"),
+    "refund": _("refund"),
+}
 
 
 class SetOffForm(OneTimeKeyMixin):
@@ -251,7 +260,7 @@ class SetOffForm(OneTimeKeyMixin):
         min_value=1,
     )
     invoice = forms.IntegerField(label=_("Invoice id"), min_value=1)
-    amount = _money_field("Amount", min_value=Decimal("0.01"))
+    amount = _money_field(_("Amount"), min_value=Decimal("0.01"))
 
 
 class EscalateForm(forms.Form):
@@ -292,9 +301,9 @@ class FapiaoIssueForm(forms.Form):
     buyer_phone = forms.CharField(label=_("Buyer phone"), max_length=50, required=False)
     buyer_bank = forms.CharField(label=_("Buyer bank"), max_length=200, required=False)
     buyer_account = forms.CharField(label=_("Buyer account"), max_length=50, required=False)
-    amount_excl_tax = _money_field("Amount excl. tax")
-    tax_amount = _money_field("Tax")
-    total = _money_field("Total")
+    amount_excl_tax = _money_field(_("Amount excl. tax"))
+    tax_amount = _money_field(_("Tax"))
+    total = _money_field(_("Total"))
 
     def __init__(self, *args, request: FapiaoRequest | None = None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -312,14 +321,14 @@ class FapiaoIssueForm(forms.Form):
 
 class StatementUploadForm(forms.Form):
     file = forms.FileField(
-        label="Statement file",
-        help_text="ISO 20022 camt.053 or camt.054 XML, or SWIFT MT940, as the bank exports it.",
+        label=_("Statement file"),
+        help_text=_("ISO 20022 camt.053 or camt.054 XML, or SWIFT MT940, as the bank exports it."),
     )
 
 
 class StatementAssignForm(forms.Form):
     invoice = forms.CharField(
-        label="Invoice number or payment reference", max_length=40, strip=True
+        label=_("Invoice number or payment reference"), max_length=40, strip=True
     )
 
 
@@ -351,7 +360,7 @@ class CreditRefundForm(OneTimeKeyMixin):
 
 
 class StatementRefundForm(forms.Form):
-    note = forms.CharField(label="How it was refunded", max_length=300, strip=True)
+    note = forms.CharField(label=_("How it was refunded"), max_length=300, strip=True)
 
 
 # --- Prices and rates (art. 4.4, 4.6, 4.11) -----------------------------------------------------
@@ -366,16 +375,16 @@ class _ProviderForm(forms.Form):
 
 
 class InterestRateForm(_ProviderForm):
-    provider = forms.ModelChoiceField(queryset=Provider.objects.none(), label="Profile")
+    provider = forms.ModelChoiceField(queryset=Provider.objects.none(), label=_("Profile"))
     valid_from = forms.DateField(
-        label="In force from",
+        label=_("In force from"),
         widget=forms.DateInput(attrs=DATE),
-        help_text="cxengage-nl: 1 January or 1 July (art. 6:119a BW)",
+        help_text=_("cxengage-nl: 1 January or 1 July (art. 6:119a BW)"),
     )
     annual_rate_pct = forms.DecimalField(
-        max_digits=6, decimal_places=3, label="Annual rate, %", min_value=Decimal("0")
+        max_digits=6, decimal_places=3, label=_("Annual rate, %"), min_value=Decimal("0")
     )
-    note = forms.CharField(required=False, max_length=200, label="Source or note")
+    note = forms.CharField(required=False, max_length=200, label=_("Source or note"))
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("prefix", "rate")
@@ -404,11 +413,11 @@ class ExchangeRateForm(forms.Form):
 
 
 class CpiRateForm(_ProviderForm):
-    provider = forms.ModelChoiceField(queryset=Provider.objects.none(), label="Profile")
+    provider = forms.ModelChoiceField(queryset=Provider.objects.none(), label=_("Profile"))
     year = forms.IntegerField(
-        min_value=2000, max_value=2100, label="Applied in January of", help_text="e.g. 2027"
+        min_value=2000, max_value=2100, label=_("Applied in January of"), help_text=_("e.g. 2027")
     )
-    rate_pct = forms.DecimalField(max_digits=6, decimal_places=3, label="National CPI change, %")
+    rate_pct = forms.DecimalField(max_digits=6, decimal_places=3, label=_("National CPI change, %"))
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("prefix", "cpi")
@@ -420,16 +429,16 @@ class PriceChangeForm(forms.Form):
 
     channel = forms.ChoiceField(choices=UsageRecord.Channel.choices)
     unit_price = forms.DecimalField(
-        max_digits=14, decimal_places=6, label="New unit price excl. VAT", min_value=Decimal("0")
+        max_digits=14, decimal_places=6, label=_("New unit price excl. VAT"), min_value=Decimal("0")
     )
     valid_from = forms.DateField(
-        label="Takes effect on", widget=forms.DateInput(attrs=DATE), help_text="after today"
+        label=_("Takes effect on"), widget=forms.DateInput(attrs=DATE), help_text=_("after today")
     )
-    cause = forms.ChoiceField(choices=LEGAL_PRICE_CAUSES, label="Cause (art. 4.4)")
+    cause = forms.ChoiceField(choices=LEGAL_PRICE_CAUSES, label=_("Cause (art. 4.4)"))
     explanation = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}),
-        label="What changed",
-        help_text="the client reads it",
+        label=_("What changed"),
+        help_text=_("the client reads it"),
     )
 
     def __init__(self, *args, **kwargs):

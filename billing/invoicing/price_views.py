@@ -13,6 +13,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
@@ -86,8 +88,15 @@ def price_change(request):
         else:
             messages.success(
                 request,
-                f"{change.get_channel_display()} price {change.new_unit_price} "
-                f"{change.currency} from {change.effective_from:%d %b %Y}; the client is told now.",
+                gettext(
+                    "%(channel)s price %(price)s %(currency)s from %(date)s; the client is told now."
+                )
+                % {
+                    "channel": change.get_channel_display(),
+                    "price": change.new_unit_price,
+                    "currency": change.currency,
+                    "date": date_format(change.effective_from, "DATE_FORMAT"),
+                },
             )
             return redirect(f"{reverse('billing:prices')}?client={client.pk}")
     return render(
@@ -134,7 +143,12 @@ def interest_rate_enter(request):
         else:
             messages.success(
                 request,
-                f"{row.provider.code}: {row.annual_rate_pct} % from {row.valid_from:%d %b %Y}.",
+                gettext("%(profile)s: %(rate)s %% from %(date)s.")
+                % {
+                    "profile": row.provider.code,
+                    "rate": row.annual_rate_pct,
+                    "date": date_format(row.valid_from, "DATE_FORMAT"),
+                },
             )
             return redirect("billing:rates")
     return render(
@@ -184,7 +198,8 @@ def cpi_rate_enter(request):
         else:
             messages.success(
                 request,
-                f"{row.provider.code}: CPI {row.rate_pct} % applied to every price in January {row.year}.",
+                gettext("%(profile)s: CPI %(rate)s %% applied to every price in January %(year)s.")
+                % {"profile": row.provider.code, "rate": row.rate_pct, "year": row.year},
             )
             return redirect("billing:rates")
     return render(

@@ -32,6 +32,8 @@ import re
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 
+from django.utils.translation import gettext
+
 CAMT_053 = "camt.053"
 CAMT_054 = "camt.054"
 MT940 = "mt940"
@@ -67,7 +69,7 @@ class ParsedStatement:
 def parse_statement(content: bytes) -> ParsedStatement:
     """Read a camt.053, camt.054 or MT940 file; raise StatementFileError when it is none."""
     if not content or not content.strip():
-        raise StatementFileError("The file is empty.")
+        raise StatementFileError(gettext("The file is empty."))
     digest = hashlib.sha256(content).hexdigest()
     head = content.lstrip()[:200]
     if head.startswith(b"<"):
@@ -75,7 +77,7 @@ def parse_statement(content: bytes) -> ParsedStatement:
     if b":20:" in content[:2000] or head.startswith(b"{1:"):
         return _parse_mt940(content, digest)
     raise StatementFileError(
-        "This is neither ISO 20022 camt.053/camt.054 XML nor a SWIFT MT940 statement."
+        gettext("This is neither ISO 20022 camt.053/camt.054 XML nor a SWIFT MT940 statement.")
     )
 
 
@@ -83,9 +85,13 @@ def _decimal(raw: str | None, where: str) -> Decimal:
     try:
         value = Decimal((raw or "").strip().replace(",", "."))
     except InvalidOperation:
-        raise StatementFileError(f"{where}: {raw!r} is not an amount.") from None
+        raise StatementFileError(
+            gettext("%(where)s: %(raw)s is not an amount.") % {"where": where, "raw": repr(raw)}
+        ) from None
     if not value.is_finite() or value < 0:
-        raise StatementFileError(f"{where}: {raw!r} is not an amount.")
+        raise StatementFileError(
+            gettext("%(where)s: %(raw)s is not an amount.") % {"where": where, "raw": repr(raw)}
+        )
     return value
 
 
@@ -93,7 +99,10 @@ def _date(raw: str | None, where: str) -> dt.date:
     try:
         return dt.date.fromisoformat((raw or "").strip()[:10])
     except ValueError:
-        raise StatementFileError(f"{where}: {raw!r} is not a date (YYYY-MM-DD).") from None
+        raise StatementFileError(
+            gettext("%(where)s: %(raw)s is not a date (YYYY-MM-DD).")
+            % {"where": where, "raw": repr(raw)}
+        ) from None
 
 
 def _check_balances(
@@ -104,8 +113,10 @@ def _check_balances(
     moved = sum((e.amount if e.credit else -e.amount for e in entries), Decimal("0"))
     if opening + moved != closing:
         raise StatementFileError(
-            f"{where}: the entries do not add up: opening balance {opening} + entries {moved} "
-            f"≠ closing balance {closing}. The file is incomplete or altered."
+            gettext(
+                "%(where)s: the entries do not add up: opening balance %(opening)s + entries %(moved)s ≠ closing balance %(closing)s. The file is incomplete or altered."
+            )
+            % {"where": where, "opening": opening, "moved": moved, "closing": closing}
         )
 
 
@@ -119,15 +130,17 @@ def _parse_camt(content: bytes, digest: str) -> ParsedStatement:
     try:
         root = etree.fromstring(content, parser)
     except etree.XMLSyntaxError as exc:
-        raise StatementFileError(f"The XML is malformed: {exc}.") from None
+        raise StatementFileError(gettext("The XML is malformed: %(exc)s.") % {"exc": exc}) from None
     if root.getroottree().docinfo.doctype:
-        raise StatementFileError("The XML has a DOCTYPE; ISO 20022 messages have none.")
+        raise StatementFileError(gettext("The XML has a DOCTYPE; ISO 20022 messages have none."))
     ns = etree.QName(root).namespace or ""
     match = re.fullmatch(r"urn:iso:std:iso:20022:tech:xsd:(camt\.05[34])\.001\.\d\d", ns)
     if etree.QName(root).localname != "Document" or not match:
         raise StatementFileError(
-            "This XML is not an ISO 20022 camt.053 or camt.054 message "
-            f"(root {etree.QName(root).localname!r}, namespace {ns!r})."
+            gettext(
+                "This XML is not an ISO 20022 camt.053 or camt.054 message (root %(localname)s, namespace %(ns)s)."
+            )
+            % {"localname": repr(etree.QName(root).localname), "ns": repr(ns)}
         )
     kind = match.group(1)
     n = {"c": ns}
@@ -140,16 +153,25 @@ def _parse_camt(content: bytes, digest: str) -> ParsedStatement:
     reports = root.findall(report, n)
     if len(reports) != 1:
         raise StatementFileError(
-            f"A {kind} file is read with exactly one {'Stmt' if kind == CAMT_053 else 'Ntfctn'} "
-            f"block; this one has {len(reports)}."
+            gettext(
+                "A %(kind)s file is read with exactly one %(block)s block; this one has %(reports)s."
+            )
+            % {
+                "kind": kind,
+                "block": "Stmt" if kind == CAMT_053 else "Ntfctn",
+                "reports": len(reports),
+            }
         )
     stmt = reports[0]
     statement_id = text(stmt, "c:Id")
     account = text(stmt, "c:Acct/c:Id/c:IBAN") or text(stmt, "c:Acct/c:Id/c:Othr/c:Id")
     if not statement_id:
-        raise StatementFileError(f"The {kind} file has no statement Id.")
+        raise StatementFileError(gettext("The %(kind)s file has no statement Id.") % {"kind": kind})
     if not account:
-        raise StatementFileError(f"The {kind} file names no account (Acct/Id/IBAN or Othr/Id).")
+        raise StatementFileError(
+            gettext("The %(kind)s file names no account (Acct/Id/IBAN or Othr/Id).")
+            % {"kind": kind}
+        )
     account = account.replace(" ", "").upper()
     currency = text(stmt, "c:Acct/c:Ccy")
     entries: list[ParsedEntry] = []
@@ -157,27 +179,37 @@ def _parse_camt(content: bytes, digest: str) -> ParsedStatement:
         where = f"Entry {i}"
         status = text(ntry, "c:Sts") or text(ntry, "c:Sts/c:Cd")
         if status and status not in {"BOOK", "PDNG", "INFO"}:
-            raise StatementFileError(f"{where}: status {status!r} is not BOOK, PDNG or INFO.")
+            raise StatementFileError(
+                gettext("%(where)s: status %(status)s is not BOOK, PDNG or INFO.")
+                % {"where": where, "status": repr(status)}
+            )
         if status in {"PDNG", "INFO"}:
             continue  # not booked: nothing has arrived yet
         amount_node = ntry.find("c:Amt", n)
         if amount_node is None:
-            raise StatementFileError(f"{where} has no amount (Amt).")
+            raise StatementFileError(gettext("%(where)s has no amount (Amt).") % {"where": where})
         amount = _decimal(amount_node.text, where)
         entry_currency = (amount_node.get("Ccy") or "").strip().upper()
         if not re.fullmatch(r"[A-Z]{3}", entry_currency):
-            raise StatementFileError(f"{where}: the amount has no currency (Amt/@Ccy).")
+            raise StatementFileError(
+                gettext("%(where)s: the amount has no currency (Amt/@Ccy).") % {"where": where}
+            )
         direction = text(ntry, "c:CdtDbtInd")
         if direction not in {"CRDT", "DBIT"}:
-            raise StatementFileError(f"{where}: CdtDbtInd is {direction!r}, not CRDT or DBIT.")
+            raise StatementFileError(
+                gettext("%(where)s: CdtDbtInd is %(direction)s, not CRDT or DBIT.")
+                % {"where": where, "direction": repr(direction)}
+            )
         booked = text(ntry, "c:BookgDt/c:Dt") or text(ntry, "c:BookgDt/c:DtTm")
         reference = text(ntry, "c:AcctSvcrRef") or text(
             ntry, "c:NtryDtls/c:TxDtls/c:Refs/c:AcctSvcrRef"
         )
         if not reference:
             raise StatementFileError(
-                f"{where} has no bank reference (AcctSvcrRef): without it an entry cannot be "
-                "told from one already imported."
+                gettext(
+                    "%(where)s has no bank reference (AcctSvcrRef): without it an entry cannot be told from one already imported."
+                )
+                % {"where": where}
             )
         tx = ntry.find("c:NtryDtls/c:TxDtls", n)
         payer_name = payer_iban = structured = remittance = ""
@@ -259,19 +291,23 @@ def _parse_mt940(content: bytes, digest: str) -> ParsedStatement:
     try:
         transactions.parse(data)
     except Exception as exc:  # noqa: BLE001 - the library raises many kinds; all mean "malformed"
-        raise StatementFileError(f"The MT940 statement cannot be read: {exc}.") from None
+        raise StatementFileError(
+            gettext("The MT940 statement cannot be read: %(exc)s.") % {"exc": exc}
+        ) from None
     head = transactions.data
     statement_id = str(head.get("transaction_reference") or "").strip()
     account = str(head.get("account_identification") or "").replace(" ", "").upper()
     if not statement_id:
-        raise StatementFileError("The MT940 statement has no transaction reference (:20:).")
+        raise StatementFileError(
+            gettext("The MT940 statement has no transaction reference (:20:).")
+        )
     if not account:
-        raise StatementFileError("The MT940 statement names no account (:25:).")
+        raise StatementFileError(gettext("The MT940 statement names no account (:25:)."))
     opening_balance = head.get("final_opening_balance") or head.get("opening_balance")
     closing_balance = head.get("final_closing_balance") or head.get("closing_balance")
     if opening_balance is None or closing_balance is None:
         raise StatementFileError(
-            "The MT940 statement has no opening (:60F:) or closing (:62F:) balance."
+            gettext("The MT940 statement has no opening (:60F:) or closing (:62F:) balance.")
         )
     currency = str(opening_balance.amount.currency)
     entries: list[ParsedEntry] = []
@@ -280,12 +316,16 @@ def _parse_mt940(content: bytes, digest: str) -> ParsedStatement:
         d = tr.data
         amount = d.get("amount")
         if amount is None or d.get("date") is None or d.get("status") not in {"C", "D", "RC", "RD"}:
-            raise StatementFileError(f"{where} lacks its date, credit/debit mark or amount.")
+            raise StatementFileError(
+                gettext("%(where)s lacks its date, credit/debit mark or amount.") % {"where": where}
+            )
         reference = str(d.get("bank_reference") or "").strip()
         if not reference:
             raise StatementFileError(
-                f"{where} has no bank reference (the part after // in :61:): without it an "
-                "entry cannot be told from one already imported."
+                gettext(
+                    "%(where)s has no bank reference (the part after // in :61:): without it an entry cannot be told from one already imported."
+                )
+                % {"where": where}
             )
         raw = str(d.get("transaction_details") or "")
         tagged = _details(raw)

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.shortcuts import redirect, render
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts.forms import add_service_error
 from accounts.kernel.errors import ApplicationError
+from accounts.kernel.l10n import money
 from accounts.kernel.pages import billing_staff_required, not_allowed_is_403, paginate
 
 from . import selectors
@@ -58,7 +60,12 @@ def statements(request):
         else:
             messages.success(
                 request,
-                f"{statement.filename}: {statement.entries_total} credit entries queued for import.",
+                ngettext(
+                    "%(file)s: %(count)s credit entry queued for import.",
+                    "%(file)s: %(count)s credit entries queued for import.",
+                    statement.entries_total,
+                )
+                % {"file": statement.filename, "count": statement.entries_total},
             )
             return redirect("billing:statement_detail", pk=statement.pk)
     return _statements_page(request, form, status=400)
@@ -140,12 +147,17 @@ def entry_action(request, pk: int, action: str):
                     )
                     if invoice is None:
                         raise ApplicationError(
-                            f"No invoice {form.cleaned_data['invoice']!r}.", field="invoice"
+                            gettext("No invoice %(number)s.")
+                            % {"number": repr(form.cleaned_data["invoice"])},
+                            field="invoice",
                         )
                     statement_services.statement_entry_assign(
                         entry=entry, invoice=invoice, acting_user=request.user
                     )
-                    done = f"{entry.currency} {entry.amount} recorded as a payment of {invoice.number}."
+                    done = gettext("%(amount)s recorded as a payment of %(number)s.") % {
+                        "amount": money(entry.amount, entry.currency),
+                        "number": invoice.number,
+                    }
                 elif action == "client":
                     client = selectors.statement_client_lookup(
                         user=request.user, entry=entry, text=form.cleaned_data["client"]
@@ -167,7 +179,9 @@ def entry_action(request, pk: int, action: str):
                     statement_services.statement_entry_refund(
                         entry=entry, note=form.cleaned_data["note"], acting_user=request.user
                     )
-                    done = f"{entry.currency} {entry.amount} marked refunded."
+                    done = gettext("%(amount)s marked refunded.") % {
+                        "amount": money(entry.amount, entry.currency)
+                    }
         except ApplicationError as exc:
             add_service_error(form, exc, field_map={"amount": "invoice", "entry": "__all__"})
         else:

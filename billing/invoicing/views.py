@@ -31,6 +31,7 @@ from billing.models import Dispute, FapiaoRequest, Invoice, Recharge
 
 from . import einvoice, selectors
 from .forms import (
+    DEPOSIT_ACTION_LABELS,
     DEPOSIT_ACTIONS,
     DepositDemandForm,
     DisputeForm,
@@ -423,7 +424,11 @@ def deposit_action(request, pk: int, action: str):
         except ApplicationError as exc:
             add_service_error(form, exc)
         else:
-            messages.success(request, f"Deposit {deposit.pk}: {action.replace('-', ' ')} recorded.")
+            messages.success(
+                request,
+                _("Deposit %(pk)s: %(action)s recorded.")
+                % {"pk": deposit.pk, "action": DEPOSIT_ACTION_LABELS.get(action, action)},
+            )
             return redirect("billing:deposits")
     return render(
         request,

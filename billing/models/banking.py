@@ -13,6 +13,8 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 from stdnum import bic as stdnum_bic
 from stdnum import iban as stdnum_iban
@@ -59,7 +61,9 @@ def validate_iban(value: str) -> None:
         stdnum_iban.validate(value)
     except StdnumError as exc:
         raise ValidationError(
-            f"IBAN {value!r} is refused: {_reason(exc)} ({IBAN_RULE}).", code="iban"
+            gettext("IBAN %(value)s is refused: %(reason)s (%(iban_rule)s).")
+            % {"value": repr(value), "reason": _reason(exc), "iban_rule": IBAN_RULE},
+            code="iban",
         ) from exc
 
 
@@ -69,7 +73,9 @@ def validate_bic(value: str) -> None:
         stdnum_bic.validate(value)
     except StdnumError as exc:
         raise ValidationError(
-            f"BIC/SWIFT code {value!r} is refused: {_reason(exc)} ({BIC_RULE}).", code="bic"
+            gettext("BIC/SWIFT code %(value)s is refused: %(reason)s (%(bic_rule)s).")
+            % {"value": repr(value), "reason": _reason(exc), "bic_rule": BIC_RULE},
+            code="bic",
         ) from exc
 
 
@@ -77,41 +83,64 @@ class BankAccount(models.Model):
     """One of a provider's accounts that clients pay into (art. 4.10)."""
 
     class Kind(models.TextChoices):
-        IBAN = "iban", "IBAN account (IBAN and BIC)"
-        CHINA = "cn", "Chinese account (account number, bank, branch, SWIFT code)"
+        IBAN = "iban", _("IBAN account (IBAN and BIC)")
+        CHINA = "cn", _("Chinese account (account number, bank, branch, SWIFT code)")
 
     provider = models.ForeignKey(
-        "accounts.Provider", on_delete=models.PROTECT, related_name="bank_accounts"
+        "accounts.Provider",
+        verbose_name=_("provider"),
+        on_delete=models.PROTECT,
+        related_name="bank_accounts",
     )
-    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.IBAN)
-    currency = models.CharField(max_length=3, help_text="ISO 4217, e.g. EUR")
-    account_holder = models.CharField(max_length=70, help_text="the name the account is held in")
-    bank_name = models.CharField(max_length=200)
+    kind = models.CharField(
+        verbose_name=_("kind"), max_length=8, choices=Kind.choices, default=Kind.IBAN
+    )
+    currency = models.CharField(
+        verbose_name=_("currency"), max_length=3, help_text=_("ISO 4217, e.g. EUR")
+    )
+    account_holder = models.CharField(
+        verbose_name=_("account holder"),
+        max_length=70,
+        help_text=_("the name the account is held in"),
+    )
+    bank_name = models.CharField(verbose_name=_("bank name"), max_length=200)
     branch = models.CharField(
-        max_length=200, blank=True, help_text="required for a Chinese account"
+        verbose_name=_("branch"),
+        max_length=200,
+        blank=True,
+        help_text=_("required for a Chinese account"),
     )
     iban = models.CharField(
-        "IBAN", max_length=34, blank=True, validators=[validate_iban], help_text="IBAN accounts"
+        "IBAN", max_length=34, blank=True, validators=[validate_iban], help_text=_("IBAN accounts")
     )
     bic = models.CharField(
         "BIC / SWIFT code",
         max_length=11,
         blank=True,
         validators=[validate_bic],
-        help_text="ISO 9362; the SWIFT code of a Chinese account",
+        help_text=_("ISO 9362; the SWIFT code of a Chinese account"),
     )
     account_number = models.CharField(
-        max_length=40, blank=True, help_text="the account number of a Chinese account"
+        verbose_name=_("account number"),
+        max_length=40,
+        blank=True,
+        help_text=_("the account number of a Chinese account"),
     )
     is_primary = models.BooleanField(
-        default=False, help_text="the account invoices in this currency name first"
+        verbose_name=_("is primary"),
+        default=False,
+        help_text=_("the account invoices in this currency name first"),
     )
-    active = models.BooleanField(default=True, help_text="a closed account is kept, not deleted")
-    note = models.CharField(max_length=200, blank=True)
+    active = models.BooleanField(
+        verbose_name=_("active"), default=True, help_text=_("a closed account is kept, not deleted")
+    )
+    note = models.CharField(verbose_name=_("note"), max_length=200, blank=True)
 
     history = HistoricalRecords()
 
     class Meta:
+        verbose_name = _("bank account")
+        verbose_name_plural = _("bank accounts")
         ordering = ["provider", "currency", "-is_primary", "pk"]
         constraints = [
             models.UniqueConstraint(
@@ -159,22 +188,30 @@ class BankAccount(models.Model):
         """Require what each kind of account needs."""
         errors: dict[str, list[str]] = {}
         if len(self.currency) != 3 or not self.currency.isalpha():
-            errors["currency"] = ["A currency is a three-letter ISO 4217 code, e.g. EUR."]
+            errors["currency"] = [gettext("A currency is a three-letter ISO 4217 code, e.g. EUR.")]
         if self.kind == self.Kind.IBAN:
             if not self.iban:
-                errors["iban"] = [f"An IBAN account needs its IBAN ({IBAN_RULE})."]
+                errors["iban"] = [
+                    gettext("An IBAN account needs its IBAN (%(iban_rule)s).")
+                    % {"iban_rule": IBAN_RULE}
+                ]
             if self.account_number:
                 errors["account_number"] = [
-                    "An IBAN account has no separate account number: the IBAN carries it."
+                    gettext("An IBAN account has no separate account number: the IBAN carries it.")
                 ]
         else:
             if not self.account_number:
-                errors["account_number"] = ["A Chinese account needs its account number."]
+                errors["account_number"] = [gettext("A Chinese account needs its account number.")]
             if not self.bic:
-                errors["bic"] = [f"A Chinese account needs its SWIFT code ({BIC_RULE})."]
+                errors["bic"] = [
+                    gettext("A Chinese account needs its SWIFT code (%(bic_rule)s).")
+                    % {"bic_rule": BIC_RULE}
+                ]
             if not (self.branch or "").strip():
-                errors["branch"] = ["A Chinese account needs its branch."]
+                errors["branch"] = [gettext("A Chinese account needs its branch.")]
             if self.iban:
-                errors["iban"] = ["A Chinese account has no IBAN; give its account number."]
+                errors["iban"] = [
+                    gettext("A Chinese account has no IBAN; give its account number.")
+                ]
         if errors:
             raise ValidationError(errors)

@@ -77,7 +77,9 @@ class TopUpForm(OneTimeKeyMixin):
         super().__init__(*args, **kwargs)
         self.tz = ZoneInfo(provider.timezone)
         # the agreed currency (art. 4.1 / CX 3), the profile's when none is given
-        self.fields["amount"].label = f"Amount ({currency or provider.currency})"
+        self.fields["amount"].label = _("Amount (%(currency)s)") % {
+            "currency": currency or provider.currency
+        }
         self.fields[
             "received_at"
         ].help_text = f"Local time, {provider.timezone}. Usable from the next day (art. 29.3)."

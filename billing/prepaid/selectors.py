@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from django.db.models import QuerySet, Subquery, Sum
 from django.utils import timezone
+from django.utils.translation import pgettext_lazy
 
 from accounts.kernel.csv_export import csv_text
 from accounts.kernel.dates import local_date, local_midnight
@@ -194,15 +195,16 @@ def _date(value) -> dt.date:
     return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value))
 
 
+# The header in the requesting user's language (English keeps the field names).
 CSV_COLUMNS = [
-    "created_at",
-    "kind",
-    "amount",
-    "currency",
-    "balance_after",
-    "lot",
-    "cause",
-    "idempotency_key",
+    pgettext_lazy("CSV column", "created_at"),
+    pgettext_lazy("CSV column", "kind"),
+    pgettext_lazy("CSV column", "amount"),
+    pgettext_lazy("CSV column", "currency"),
+    pgettext_lazy("CSV column", "balance_after"),
+    pgettext_lazy("CSV column", "lot"),
+    pgettext_lazy("CSV column", "cause"),
+    pgettext_lazy("CSV column", "idempotency_key"),
 ]
 
 
@@ -228,7 +230,7 @@ def ledger_csv_rows(*, client: Client, filters: dict | None = None) -> Iterator[
 
 def ledger_csv(*, client: Client, filters: dict | None = None) -> str:
     """The filtered ledger as CSV text (the kernel's one CSV writer; tests and small reads)."""
-    return csv_text(CSV_COLUMNS, ledger_csv_rows(client=client, filters=filters))
+    return csv_text([str(c) for c in CSV_COLUMNS], ledger_csv_rows(client=client, filters=filters))
 
 
 # --- Chargebacks and restitution (art. 29.4, 29.6) -----------------------------------------

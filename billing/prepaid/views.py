@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
@@ -349,7 +350,11 @@ def _messages_paid(request, client, data) -> str:
         idempotency_key=f"page-messages-paid:{data['key']}",
         acting_user=request.user,
     )
-    return f"{payment.messages:,} messages recorded as paid."
+    return ngettext(
+        "%(count)s message recorded as paid.",
+        "%(count)s messages recorded as paid.",
+        payment.messages,
+    ) % {"count": f"{payment.messages:,}"}
 
 
 def _reopen(request, client, data) -> str:

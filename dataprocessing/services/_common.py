@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from django.utils.translation import gettext
+
 from accounts import workdays
 from accounts.kernel import roles
 from accounts.kernel.errors import ValidationFailed
@@ -46,9 +48,18 @@ def money(value: object, field: str, article: str) -> Decimal:
     try:
         amount = to_decimal(value, field=field)
     except ValidationFailed as exc:
-        raise ValidationFailed({field: [f"Enter an amount (art. {article})."]}) from exc
+        raise ValidationFailed(
+            {field: [gettext("Enter an amount (art. %(article)s).") % {"article": article}]}
+        ) from exc
     if amount < 0:
-        raise ValidationFailed({field: [f"The amount cannot be negative (art. {article})."]})
+        raise ValidationFailed(
+            {
+                field: [
+                    gettext("The amount cannot be negative (art. %(article)s).")
+                    % {"article": article}
+                ]
+            }
+        )
     return round_money(amount)
 
 

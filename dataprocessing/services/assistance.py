@@ -54,12 +54,13 @@ def assistance_request_log(
     errors: dict[str, list[str]] = {}
     if kind not in AssistanceRequest.Kind.values:
         errors["kind"] = [
-            f"Kind must be one of {', '.join(AssistanceRequest.Kind.values)} (art. 21.6)."
+            gettext("Kind must be one of %(choices)s (art. 21.6).")
+            % {"choices": ", ".join(AssistanceRequest.Kind.values)}
         ]
     if not optional_text(description):
-        errors["description"] = ["Describe the assistance needed (art. 21.6)."]
+        errors["description"] = [gettext("Describe the assistance needed (art. 21.6).")]
     if due_at is not None and due_at < timezone.now():
-        errors["due_at"] = ["The due date cannot be in the past."]
+        errors["due_at"] = [gettext("The due date cannot be in the past.")]
     if errors:
         raise ValidationFailed(errors, article="21.6")
     request = AssistanceRequest(
@@ -77,7 +78,10 @@ def assistance_request_log(
         recipients=compliance_emails(provider=client.provider_id)
         if is_client_side(acting_user, client.pk)
         else client_admin_emails(client),
-        subject=f"Assistance request ({request.get_kind_display()}): {client.legal_name}",
+        subject=lambda: (
+            gettext("Assistance request (%(kind)s): %(client)s")
+            % {"kind": request.get_kind_display(), "client": client.legal_name}
+        ),
         body=f"{request.description}\n(art. 21.6)",
     )
     return request
@@ -103,11 +107,20 @@ def assistance_request_update(
     )
     if request.status not in AssistanceRequest.OPEN_STATUSES:
         raise ApplicationError(
-            f"This request is already {request.get_status_display().lower()}.", field="status"
+            gettext("This request is already %(status)s.")
+            % {"status": request.get_status_display().lower()},
+            field="status",
         )
     if status is not None and status != request.status:
         if status not in ASSISTANCE_TRANSITIONS[request.status]:
-            raise ValidationFailed({"status": [f"Cannot move from {request.status} to {status}."]})
+            raise ValidationFailed(
+                {
+                    "status": [
+                        gettext("Cannot move from %(status)s to %(status2)s.")
+                        % {"status": request.status, "status2": status}
+                    ]
+                }
+            )
         request.status = status
     if outcome is not None:
         request.outcome = optional_text(outcome)

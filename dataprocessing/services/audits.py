@@ -9,7 +9,7 @@ from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from accounts import workdays
 from accounts.kernel.dates import add_months, local_date
@@ -78,11 +78,17 @@ def _once_per_interval_error(client: Client, requested_at: dt.datetime) -> str |
     if previous is None:
         return None
     next_allowed = add_months(previous.requested_at, provider.audit_interval_months)
-    return (
-        f"An audit may be requested at most once per {provider.audit_interval_months} months "
-        f"(art. 21.7.2); the last was requested on {local_date(provider, previous.requested_at)}, "
-        f"the next may be requested from {local_date(provider, next_allowed)}."
-    )
+    return ngettext(
+        "An audit may be requested at most once per %(months)s month (art. 21.7.2); the last "
+        "was requested on %(last)s, the next may be requested from %(next)s.",
+        "An audit may be requested at most once per %(months)s months (art. 21.7.2); the last "
+        "was requested on %(last)s, the next may be requested from %(next)s.",
+        provider.audit_interval_months,
+    ) % {
+        "months": provider.audit_interval_months,
+        "last": local_date(provider, previous.requested_at),
+        "next": local_date(provider, next_allowed),
+    }
 
 
 def _audit_errors(
@@ -92,21 +98,27 @@ def _audit_errors(
     errors: dict[str, list[str]] = {}
     first_day = audit_first_start_day(provider, earliest)
     if proposed_start is None:
-        errors["proposed_start"] = ["Propose a start date for the audit (art. 21.7.2)."]
+        errors["proposed_start"] = [gettext("Propose a start date for the audit (art. 21.7.2).")]
     elif proposed_start < first_day:
         errors["proposed_start"] = [
-            f"An audit needs prior written notice of at least {provider.audit_notice_working_days} "
-            f"working days (art. 21.7.2): the earliest start is {first_day}."
+            gettext(
+                "An audit needs prior written notice of at least %(audit_notice_working_days)s working days (art. 21.7.2): the earliest start is %(first_day)s."
+            )
+            % {
+                "audit_notice_working_days": provider.audit_notice_working_days,
+                "first_day": first_day,
+            }
         ]
     if not optional_text(auditor_name):
-        errors["auditor_name"] = ["Name the external expert who will audit (art. 21.7.2)."]
+        errors["auditor_name"] = [gettext("Name the external expert who will audit (art. 21.7.2).")]
     if not accredited:
         errors["auditor_accredited"] = [
-            "The auditor must be an accredited external expert; declare it (art. 21.7.2)."
+            gettext("The auditor must be an accredited external expert; declare it (art. 21.7.2).")
         ]
     if not not_competitor:
         errors["auditor_not_competitor"] = [
-            f"The auditor must not be a competitor of {provider.name}; declare it (art. 21.7.1)."
+            gettext("The auditor must not be a competitor of %(name)s; declare it (art. 21.7.1).")
+            % {"name": provider.name}
         ]
     return errors
 
@@ -131,27 +143,40 @@ def _requested_at_errors(requested_at, now, acting_user: User) -> dict[str, list
     """A request is dated now; only a compliance officer logs a written one received earlier."""
     errors: dict[str, list[str]] = {}
     if in_the_future(requested_at, now):
-        errors["requested_at"] = ["A request cannot be dated in the future."]
+        errors["requested_at"] = [gettext("A request cannot be dated in the future.")]
     if requested_at < now - CLOCK_SKEW and not acting_user.is_compliance_officer:
-        errors["requested_at"] = ["Only a compliance officer may log a request received earlier."]
+        errors["requested_at"] = [
+            gettext("Only a compliance officer may log a request received earlier.")
+        ]
     return errors
 
 
 def _tell_requested(audit: AuditRequest) -> None:
     """The provider's compliance officers are told of a new request (art. 21.7)."""
     client = audit.client
-    details = (
-        f"\nProposed start: {audit.proposed_start}; auditor: {audit.auditor_name} "
-        f"{audit.auditor_firm}"
-        if audit.earliest_start
-        else ""
-    )
+
+    def details() -> str:
+        if not audit.earliest_start:
+            return ""
+        return "\n" + gettext("Proposed start: %(start)s; auditor: %(auditor)s %(firm)s") % {
+            "start": audit.proposed_start,
+            "auditor": audit.auditor_name,
+            "firm": audit.auditor_firm,
+        }
+
     notify(
         key=f"audit-requested:{audit.pk}",
         client=client,
         recipients=compliance_emails(provider=client.provider_id),
-        subject=f"{audit.get_kind_display()} requested: {client.legal_name}",
-        body=f"{client.legal_name} requests: {audit.get_kind_display()} (art. 21.7).{details}",
+        subject=lambda: (
+            gettext("%(kind)s requested: %(client)s")
+            % {"kind": audit.get_kind_display(), "client": client.legal_name}
+        ),
+        body=lambda: (
+            gettext("%(client)s requests: %(kind)s (art. 21.7).")
+            % {"client": client.legal_name, "kind": audit.get_kind_display()}
+            + details()
+        ),
     )
 
 
@@ -191,7 +216,12 @@ def audit_request(
     errors = _requested_at_errors(requested_at, now, acting_user)
     if kind not in AuditRequest.Kind.values:
         raise ValidationFailed(
-            {"kind": [f"Kind must be one of {', '.join(AuditRequest.Kind.values)} (art. 21.7)."]}
+            {
+                "kind": [
+                    gettext("Kind must be one of %(choices)s (art. 21.7).")
+                    % {"choices": ", ".join(AuditRequest.Kind.values)}
+                ]
+            }
         )
     earliest = None
     if kind == AuditRequest.Kind.AUDIT:
@@ -248,15 +278,17 @@ def _agreed_terms(scope, timing, duration_days, reimbursement_rate) -> tuple:
     """Scope, timing, duration and reimbursement rate, each required (art. 21.7.2)."""
     errors: dict[str, list[str]] = {}
     if not optional_text(scope):
-        errors["scope"] = ["Agree the scope of the audit (art. 21.7.2)."]
+        errors["scope"] = [gettext("Agree the scope of the audit (art. 21.7.2).")]
     if not optional_text(timing):
-        errors["timing"] = ["Agree the timing of the audit (art. 21.7.2)."]
+        errors["timing"] = [gettext("Agree the timing of the audit (art. 21.7.2).")]
     try:
         duration_days = int(duration_days)
     except (TypeError, ValueError):
         duration_days = 0
     if duration_days < 1:
-        errors["duration_days"] = ["Agree the duration of the audit in days (art. 21.7.2)."]
+        errors["duration_days"] = [
+            gettext("Agree the duration of the audit in days (art. 21.7.2).")
+        ]
     rate = None
     try:
         rate = money(reimbursement_rate, "reimbursement_rate", "21.7.2")
@@ -326,11 +358,32 @@ def audit_agree(
         recipients=compliance_emails(provider=client.provider_id)
         if side == "client"
         else client_admin_emails(client),
-        subject=f"Audit terms {'agreed' if both else 'proposed'}: {client.legal_name}",
+        subject=lambda: (
+            (
+                gettext("Audit terms agreed: %(client)s")
+                if both
+                else gettext("Audit terms proposed: %(client)s")
+            )
+            % {"client": client.legal_name}
+        ),
         body=(
-            f"Scope: {audit.scope}\nTiming: {audit.timing}\nDuration: {audit.duration_days} days\n"
-            f"Reimbursement rate: {audit.reimbursement_rate} {audit.reimbursement_currency} "
-            "(art. 21.7.2)." + ("" if both else "\nPlease record your agreement in the portal.")
+            lambda: (
+                ngettext(
+                    "Scope: %(scope)s\nTiming: %(timing)s\nDuration: %(days)s day\nReimbursement rate: "
+                    "%(rate)s %(currency)s (art. 21.7.2).",
+                    "Scope: %(scope)s\nTiming: %(timing)s\nDuration: %(days)s days\nReimbursement rate: "
+                    "%(rate)s %(currency)s (art. 21.7.2).",
+                    audit.duration_days or 0,
+                )
+                % {
+                    "scope": audit.scope,
+                    "timing": audit.timing,
+                    "days": audit.duration_days,
+                    "rate": audit.reimbursement_rate,
+                    "currency": audit.reimbursement_currency,
+                }
+                + ("" if both else "\n" + gettext("Please record your agreement in the portal."))
+            )
         ),
     )
     return audit
@@ -396,8 +449,10 @@ def audit_start(
     first_day = audit_first_start_day(provider, audit.earliest_start)
     if local_date(provider, now) < first_day:
         raise ApplicationError(
-            f"The audit may not start before {first_day}: ten working days' prior notice "
-            "(art. 21.7.2).",
+            gettext(
+                "The audit may not start before %(first_day)s: ten working days' prior notice (art. 21.7.2)."
+            )
+            % {"first_day": first_day},
             field="earliest_start",
             article="21.7.2",
         )
@@ -423,8 +478,10 @@ def audit_share_report(*, audit: AuditRequest, file, acting_user: User) -> Audit
         key=f"audit-report:{audit.pk}",
         client=audit.client,
         recipients=compliance_emails(provider=audit.client.provider_id),
-        subject=f"Audit report shared: {audit.client.legal_name}",
-        body="The auditor's report is available in the portal (art. 21.7.3).",
+        subject=lambda: (
+            gettext("Audit report shared: %(client)s") % {"client": audit.client.legal_name}
+        ),
+        body=lambda: gettext("The auditor's report is available in the portal (art. 21.7.3)."),
     )
     return audit
 
@@ -516,9 +573,12 @@ def audit_complete(
         key=f"audit-completed:{audit.pk}",
         client=audit.client,
         recipients=client_admin_emails(audit.client),
-        subject=f"{audit.get_kind_display()} completed",
+        subject=lambda: gettext("%(kind)s completed") % {"kind": audit.get_kind_display()},
         body=(
-            f"Your request of {local_date(audit.client.provider, audit.requested_at)} is completed."
+            lambda: (
+                gettext("Your request of %(date)s is completed.")
+                % {"date": local_date(audit.client.provider, audit.requested_at)}
+            )
         ),
     )
     return audit
@@ -539,7 +599,7 @@ def audit_refuse(*, audit: AuditRequest, acting_user: User, reason: str) -> Audi
         key=f"audit-refused:{audit.pk}",
         client=audit.client,
         recipients=client_admin_emails(audit.client),
-        subject=f"{audit.get_kind_display()} request refused",
+        subject=lambda: gettext("%(kind)s request refused") % {"kind": audit.get_kind_display()},
         body=audit.refusal_reason,
     )
     return audit

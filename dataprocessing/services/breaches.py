@@ -10,7 +10,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 
 from accounts.kernel.dates import local_date
 from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
@@ -38,24 +38,30 @@ def _log_errors(
 ) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if detected_at is None:
-        errors["detected_at"] = ["Give the moment the breach was detected (art. 21.11)."]
+        errors["detected_at"] = [gettext("Give the moment the breach was detected (art. 21.11).")]
     elif in_the_future(detected_at, now):
-        errors["detected_at"] = ["The detection cannot be in the future."]
+        errors["detected_at"] = [gettext("The detection cannot be in the future.")]
     if aware_at is not None and detected_at is not None and aware_at < detected_at:
-        errors["aware_at"] = ["Awareness cannot come before detection."]
+        errors["aware_at"] = [gettext("Awareness cannot come before detection.")]
     if aware_at is not None and in_the_future(aware_at, now):
-        errors["aware_at"] = ["Awareness cannot be in the future."]
+        errors["aware_at"] = [gettext("Awareness cannot be in the future.")]
     for field, value in texts.items():
         if not optional_text(value):
-            errors[field] = [f"Describe the {field.replace('_', ' ')} (art. 21.11)."]
+            errors[field] = [
+                gettext("Describe the %(field)s (art. 21.11).") % {"field": field.replace("_", " ")}
+            ]
     if approx_subjects is None:
-        errors["approx_subjects"] = ["Give the approximate number of data subjects (art. 21.11)."]
+        errors["approx_subjects"] = [
+            gettext("Give the approximate number of data subjects (art. 21.11).")
+        ]
     if not clients:
         errors["affected_clients"] = [
-            "Name the affected clients: each must be notified (art. 21.11)."
+            gettext("Name the affected clients: each must be notified (art. 21.11).")
         ]
     elif any(c.provider_id != provider.pk for c in clients):
-        errors["affected_clients"] = ["Every affected client must be a client of this provider."]
+        errors["affected_clients"] = [
+            gettext("Every affected client must be a client of this provider.")
+        ]
     return errors
 
 
@@ -158,11 +164,25 @@ def breach_notify_client(
         key=f"breach-notice:{notification.pk}",
         client=notification.client,
         recipients=client_admin_emails(notification.client),
-        subject=f"Personal-data breach notification from {breach.provider.name}",
+        subject=lambda: (
+            gettext("Personal-data breach notification from %(provider)s")
+            % {"provider": breach.provider.name}
+        ),
         body=(
-            f"{notification.message}\n\nDetected: {fmt(breach.detected_at, breach.provider)}\n"
-            f"Types of personal data: {breach.data_types}\nApproximate number of data subjects: "
-            f"{breach.approx_subjects}\nMeasures: {breach.measures}\n(art. 21.11)"
+            lambda: (
+                notification.message
+                + "\n\n"
+                + gettext(
+                    "Detected: %(detected)s\nTypes of personal data: %(types)s\nApproximate number of "
+                    "data subjects: %(subjects)s\nMeasures: %(measures)s\n(art. 21.11)"
+                )
+                % {
+                    "detected": fmt(breach.detected_at, breach.provider),
+                    "types": breach.data_types,
+                    "subjects": breach.approx_subjects,
+                    "measures": breach.measures,
+                }
+            )
         ),
     )
     return notification
@@ -182,7 +202,10 @@ def breach_add_update(*, breach: Breach, text: str, acting_user: User) -> Breach
             key=f"breach-update:{update.pk}:{notification.client_id}",
             client=notification.client,
             recipients=client_admin_emails(notification.client),
-            subject=f"Update on the personal-data breach of {detected}",
+            subject=lambda: (
+                gettext("Update on the personal-data breach of %(detected)s")
+                % {"detected": detected}
+            ),
             body=f"{update.text}\n(art. 21.11)",
         )
     return update
@@ -243,11 +266,21 @@ def _escalate_missed(
                 key=f"breach-missed:{notification.pk}",
                 client=notification.client,
                 recipients=compliance_emails(provider=notification.client.provider_id),
-                subject=f"MISSED breach notice deadline: {notification.client.legal_name}",
+                subject=lambda: (
+                    gettext("MISSED breach notice deadline: %(client)s")
+                    % {"client": notification.client.legal_name}
+                ),
                 body=(
-                    f"The notice of the breach detected "
-                    f"{fmt(notification.breach.detected_at, provider)} was due "
-                    f"{fmt(notification.deadline, provider)} and has not been sent (art. 21.11)."
+                    lambda: (
+                        gettext(
+                            "The notice of the breach detected %(detected)s was due %(due)s and has not "
+                            "been sent (art. 21.11)."
+                        )
+                        % {
+                            "detected": fmt(notification.breach.detected_at, provider),
+                            "due": fmt(notification.deadline, provider),
+                        }
+                    )
                 ),
             )
     return missed
@@ -279,10 +312,22 @@ def _escalate_near(
                 key=f"breach-near:{notification.pk}",
                 client=client,
                 recipients=compliance_emails(provider=client.provider_id),
-                subject=f"Breach notice due in {hours_left:.0f} hours: {client.legal_name}",
+                subject=lambda: (
+                    ngettext(
+                        "Breach notice due in %(hours)s hour: %(client)s",
+                        "Breach notice due in %(hours)s hours: %(client)s",
+                        round(hours_left),
+                    )
+                    % {"hours": f"{hours_left:.0f}", "client": client.legal_name}
+                ),
                 body=(
-                    f"Notify {client.legal_name} by "
-                    f"{fmt(notification.deadline, notification.breach.provider)} (art. 21.11)."
+                    lambda: (
+                        gettext("Notify %(client)s by %(due)s (art. 21.11).")
+                        % {
+                            "client": client.legal_name,
+                            "due": fmt(notification.deadline, notification.breach.provider),
+                        }
+                    )
                 ),
             )
     return near

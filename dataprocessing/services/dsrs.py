@@ -11,7 +11,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from standardwebhooks import Webhook
 
 from accounts import workdays
@@ -20,6 +20,7 @@ from accounts.kernel.dates import add_months
 from accounts.kernel.errors import ApplicationError, ValidationFailed
 from accounts.kernel.history import save_with_history
 from accounts.kernel.inputs import clean_text, optional_text
+from accounts.kernel.l10n import money as format_money
 from accounts.kernel.notifications import client_admin_emails, notify
 from accounts.kernel.signals import client_cost_incurred
 from accounts.models import Client, User
@@ -66,7 +67,9 @@ def _locked(dsr: DataSubjectRequest) -> DataSubjectRequest:
 def _require_open(dsr: DataSubjectRequest) -> None:
     if not dsr.is_open:
         raise ApplicationError(
-            f"This request is already {dsr.get_status_display().lower()}.", field="status"
+            gettext("This request is already %(status)s.")
+            % {"status": dsr.get_status_display().lower()},
+            field="status",
         )
 
 
@@ -239,29 +242,36 @@ def _receive_errors(
     errors: dict[str, list[str]] = {}
     if type not in DataSubjectRequest.Type.values:
         errors["type"] = [
-            f"Type must be one of {', '.join(DataSubjectRequest.Type.values)} (art. 21.5.1)."
+            gettext("Type must be one of %(choices)s (art. 21.5.1).")
+            % {"choices": ", ".join(DataSubjectRequest.Type.values)}
         ]
     if received_by not in DataSubjectRequest.ReceivedBy.values:
-        errors["received_by"] = ["Say who received the request: provider or client (art. 21.5.2)."]
+        errors["received_by"] = [
+            gettext("Say who received the request: provider or client (art. 21.5.2).")
+        ]
     elif (
         acting_user is not None
         and not acting_user.is_compliance_officer
         and received_by != DataSubjectRequest.ReceivedBy.CLIENT
     ):
-        errors["received_by"] = ["A client files the requests it received itself (art. 21.5.1)."]
+        errors["received_by"] = [
+            gettext("A client files the requests it received itself (art. 21.5.1).")
+        ]
     if not reference:
         errors["subject_reference"] = [
-            "Give a reference to find the subject's data (e.g. a phone number)."
+            gettext("Give a reference to find the subject's data (e.g. a phone number).")
         ]
     elif len(reference) > 200:
         errors["subject_reference"] = [
-            "Keep the subject reference minimal (at most 200 characters): no more personal data "
-            "than needed."
+            gettext(
+                "Keep the subject reference minimal (at most 200 characters): no more personal data "
+                "than needed."
+            )
         ]
     if in_the_future(received_at, now):
-        errors["received_at"] = ["The receipt cannot be in the future."]
+        errors["received_at"] = [gettext("The receipt cannot be in the future.")]
     if client.status != Client.Status.ACTIVE and client.status != Client.Status.PENDING:
-        errors["client"] = ["This client's account is closed."]
+        errors["client"] = [gettext("This client's account is closed.")]
     if callback_url:
         refusal = callback_url_error(callback_url)
         if refusal:
@@ -278,13 +288,24 @@ def _tell_receipt(dsr: DataSubjectRequest) -> None:
             key=f"dsr-received:{dsr.pk}",
             client=client,
             recipients=client_admin_emails(client),
-            subject=f"Data-subject request received: {dsr.get_type_display()}",
+            subject=lambda: (
+                gettext("Data-subject request received: %(type)s")
+                % {"type": dsr.get_type_display()}
+            ),
             body=(
-                f"{client.provider.name} received a data-subject request "
-                f"({dsr.get_type_display()}) concerning your data (art. 21.5.2). Reference "
-                f"{dsr.request_id}; it must be answered by {fmt(dsr.due_at, client.provider)} "
-                "(GDPR art. 12(3)). Please instruct us in the portal: transfer, correct, delete "
-                "or block."
+                lambda: (
+                    gettext(
+                        "%(provider)s received a data-subject request (%(type)s) concerning your data "
+                        "(art. 21.5.2). Reference %(reference)s; it must be answered by %(due)s (GDPR "
+                        "art. 12(3)). Please instruct us in the portal: transfer, correct, delete or block."
+                    )
+                    % {
+                        "provider": client.provider.name,
+                        "type": dsr.get_type_display(),
+                        "reference": dsr.request_id,
+                        "due": fmt(dsr.due_at, client.provider),
+                    }
+                )
             ),
         )
     else:
@@ -292,8 +313,13 @@ def _tell_receipt(dsr: DataSubjectRequest) -> None:
             key=f"dsr-filed:{dsr.pk}",
             client=client,
             recipients=compliance_emails(provider=client.provider_id),
-            subject=f"Data-subject request filed by {client.legal_name}",
-            body=f"{dsr.get_type_display()}, due {fmt(dsr.due_at, client.provider)} (art. 21.5).",
+            subject=lambda: (
+                gettext("Data-subject request filed by %(client)s") % {"client": client.legal_name}
+            ),
+            body=lambda: (
+                gettext("%(type)s, due %(due)s (art. 21.5).")
+                % {"type": dsr.get_type_display(), "due": fmt(dsr.due_at, client.provider)}
+            ),
         )
 
 
@@ -362,12 +388,17 @@ def dsr_instruct(
     if instruction not in DataSubjectRequest.Instruction.values:
         choices = ", ".join(DataSubjectRequest.Instruction.values)
         raise ValidationFailed(
-            {"instruction": [f"Instruct one of {choices} (art. 21.5.1)."]}, article="21.5.1"
+            {
+                "instruction": [
+                    gettext("Instruct one of %(choices)s (art. 21.5.1).") % {"choices": choices}
+                ]
+            },
+            article="21.5.1",
         )
     if dsr.status != DataSubjectRequest.Status.PENDING:
         raise ApplicationError(
-            f"This request is already {dsr.get_status_display().lower()}; it was instructed "
-            "before.",
+            gettext("This request is already %(status)s; it was instructed before.")
+            % {"status": dsr.get_status_display().lower()},
             field="status",
         )
     dsr.instruction = instruction
@@ -381,8 +412,18 @@ def dsr_instruct(
         key=f"dsr-instructed:{dsr.pk}",
         client=dsr.client,
         recipients=compliance_emails(provider=dsr.client.provider_id),
-        subject=f"DSR instructed: {dsr.get_instruction_display()} ({dsr.client.legal_name})",
-        body=f"{dsr.get_type_display()} request {dsr.request_id}: {dsr.instruction_note}",
+        subject=lambda: (
+            gettext("DSR instructed: %(instruction)s (%(client)s)")
+            % {"instruction": dsr.get_instruction_display(), "client": dsr.client.legal_name}
+        ),
+        body=lambda: (
+            gettext("%(type)s request %(reference)s: %(note)s")
+            % {
+                "type": dsr.get_type_display(),
+                "reference": dsr.request_id,
+                "note": dsr.instruction_note,
+            }
+        ),
     )
     return dsr
 
@@ -400,10 +441,13 @@ def dsr_record_action(
     dsr = _locked(dsr)
     if dsr.status != DataSubjectRequest.Status.IN_PROGRESS:
         raise ApplicationError(
-            "The provider acts on the client's instruction: instruct the request first "
-            "(art. 21.5.1)."
+            gettext(
+                "The provider acts on the client's instruction: instruct the request first "
+                "(art. 21.5.1)."
+            )
             if dsr.status == DataSubjectRequest.Status.PENDING
-            else f"This request is already {dsr.get_status_display().lower()}.",
+            else gettext("This request is already %(status)s.")
+            % {"status": dsr.get_status_display().lower()},
             field="status",
             article="21.5.1",
         )
@@ -437,17 +481,26 @@ def dsr_record_action(
             description=f"{dsr.get_type_display()} request {dsr.request_id}",
             acting_user=acting_user,
         )
-    cost = (
-        f"\nAssistance cost: {dsr.assistance_cost} {dsr.assistance_cost_currency} (art. 21.5.2)."
-        if dsr.assistance_cost
-        else ""
-    )
+
+    def cost_text() -> str:
+        if not dsr.assistance_cost:
+            return ""
+        return "\n" + gettext("Assistance cost: %(amount)s (art. 21.5.2).") % {
+            "amount": format_money(dsr.assistance_cost, dsr.assistance_cost_currency)
+        }
+
     notify(
         key=f"dsr-completed:{dsr.pk}",
         client=dsr.client,
         recipients=client_admin_emails(dsr.client),
-        subject=f"Data-subject request completed: {dsr.get_type_display()}",
-        body=f"Request {dsr.request_id}: {dsr.action_taken}{cost}",
+        subject=lambda: (
+            gettext("Data-subject request completed: %(type)s") % {"type": dsr.get_type_display()}
+        ),
+        body=lambda: (
+            gettext("Request %(reference)s: %(action)s")
+            % {"reference": dsr.request_id, "action": dsr.action_taken}
+            + cost_text()
+        ),
     )
     return dsr
 
@@ -489,11 +542,27 @@ def dsr_extend(*, dsr: DataSubjectRequest, reason: str, acting_user: User) -> Da
         key=f"dsr-extended:{dsr.pk}",
         client=dsr.client,
         recipients=client_admin_emails(dsr.client),
-        subject=f"Data-subject request extended by {DSR_EXTENSION_MONTHS} months",
+        subject=lambda: (
+            ngettext(
+                "Data-subject request extended by %(months)s month",
+                "Data-subject request extended by %(months)s months",
+                DSR_EXTENSION_MONTHS,
+            )
+            % {"months": DSR_EXTENSION_MONTHS}
+        ),
         body=(
-            f"Request {dsr.request_id} ({dsr.get_type_display()}) is now due "
-            f"{fmt(dsr.due_at, dsr.client.provider)} (GDPR art. 12(3)). "
-            f"Reason: {dsr.extension_reason}"
+            lambda: (
+                gettext(
+                    "Request %(reference)s (%(type)s) is now due %(due)s (GDPR art. 12(3)). Reason: "
+                    "%(reason)s"
+                )
+                % {
+                    "reference": dsr.request_id,
+                    "type": dsr.get_type_display(),
+                    "due": fmt(dsr.due_at, dsr.client.provider),
+                    "reason": dsr.extension_reason,
+                }
+            )
         ),
     )
     return dsr
@@ -538,8 +607,11 @@ def dsr_resume_after_identity(
         key=f"dsr-resumed:{dsr.pk}:{dsr.paused_seconds}",
         client=dsr.client,
         recipients=client_admin_emails(dsr.client),
-        subject="Data-subject request resumed after the identity check",
-        body=f"Request {dsr.request_id} is now due {fmt(dsr.due_at, dsr.client.provider)}.",
+        subject=lambda: gettext("Data-subject request resumed after the identity check"),
+        body=lambda: (
+            gettext("Request %(reference)s is now due %(due)s.")
+            % {"reference": dsr.request_id, "due": fmt(dsr.due_at, dsr.client.provider)}
+        ),
     )
     return dsr
 
@@ -591,10 +663,21 @@ def dsr_overdue_flag(*, now: dt.datetime | None = None, batch_size: int = 500) -
                     key=f"dsr-overdue:{dsr.pk}",
                     client=dsr.client,
                     recipients=compliance_emails(provider=dsr.client.provider_id),
-                    subject=f"Overdue data-subject request: {dsr.client.legal_name}",
+                    subject=lambda: (
+                        gettext("Overdue data-subject request: %(client)s")
+                        % {"client": dsr.client.legal_name}
+                    ),
                     body=(
-                        f"{dsr.get_type_display()} request {dsr.request_id} was due "
-                        f"{fmt(dsr.due_at, dsr.client.provider)} (GDPR art. 12(3))."
+                        lambda: (
+                            gettext(
+                                "%(type)s request %(reference)s was due %(due)s (GDPR art. 12(3))."
+                            )
+                            % {
+                                "type": dsr.get_type_display(),
+                                "reference": dsr.request_id,
+                                "due": fmt(dsr.due_at, dsr.client.provider),
+                            }
+                        )
                     ),
                 )
             flagged += len(batch)

@@ -67,33 +67,44 @@ def _validate(sp: SubProcessor) -> None:
     sp.services = optional_text(sp.services)
     sp.country = optional_text(sp.country).upper()
     if not sp.name:
-        errors["name"] = ["Name the sub-processor (art. 21.9)."]
+        errors["name"] = [gettext("Name the sub-processor (art. 21.9).")]
     if sp.kind not in SubProcessor.Kind.values:
         errors["kind"] = [
-            f"Kind must be one of {', '.join(SubProcessor.Kind.values)} (art. 21.9.1)."
+            gettext("Kind must be one of %(choices)s (art. 21.9.1).")
+            % {"choices": ", ".join(SubProcessor.Kind.values)}
         ]
     if len(sp.country) != 2 or not sp.country.isalpha():
-        errors["country"] = ["Country must be a two-letter ISO 3166 code."]
+        errors["country"] = [gettext("Country must be a two-letter ISO 3166 code.")]
     if not sp.services:
-        errors["services"] = ["Describe the services the sub-processor performs (art. 21.9.2)."]
+        errors["services"] = [
+            gettext("Describe the services the sub-processor performs (art. 21.9.2).")
+        ]
     if sp.agreement_date is None:
         errors["agreement_date"] = [
-            "Give the date of the written agreement with the sub-processor (art. 21.9.2)."
+            gettext("Give the date of the written agreement with the sub-processor (art. 21.9.2).")
         ]
     if sp.safeguard not in SubProcessor.Safeguard.values:
-        errors["safeguard"] = ["Unknown transfer safeguard."]
+        errors["safeguard"] = [gettext("Unknown transfer safeguard.")]
     if sp.in_eea is None:
         sp.in_eea = sp.country in EEA_COUNTRIES
     elif "country" not in errors and bool(sp.in_eea) != (sp.country in EEA_COUNTRIES):
-        where = "in" if sp.country in EEA_COUNTRIES else "outside"
-        errors["in_eea"] = [f"{sp.country} is {where} the EEA (art. 21.10)."]
+        errors["in_eea"] = [
+            (
+                gettext("%(country)s is in the EEA (art. 21.10).")
+                if sp.country in EEA_COUNTRIES
+                else gettext("%(country)s is outside the EEA (art. 21.10).")
+            )
+            % {"country": sp.country}
+        ]
     if not sp.in_eea and not sp.safeguard and "safeguard" not in errors:
         errors["safeguard"] = [
-            "A sub-processor outside the EEA needs a transfer safeguard: standard contractual "
-            "clauses, an adequacy decision or binding corporate rules (art. 21.10, GDPR art. 46)."
+            gettext(
+                "A sub-processor outside the EEA needs a transfer safeguard: standard contractual "
+                "clauses, an adequacy decision or binding corporate rules (art. 21.10, GDPR art. 46)."
+            )
         ]
     if sp.active_from and sp.active_to and sp.active_to < sp.active_from:
-        errors["active_to"] = ["Active to cannot be before active from."]
+        errors["active_to"] = [gettext("Active to cannot be before active from.")]
     if errors:
         raise ValidationFailed(errors, article="21.10" if "safeguard" in errors else "21.9")
 
@@ -175,9 +186,14 @@ def _announce_errors(
 ) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if sub_processor.provider_id != provider.pk:
-        errors["sub_processor"] = ["This sub-processor is not in this provider's register."]
+        errors["sub_processor"] = [
+            gettext("This sub-processor is not in this provider's register.")
+        ]
     if kind not in SubProcessorChange.Kind.values:
-        errors["kind"] = [f"Kind must be one of {', '.join(SubProcessorChange.Kind.values)}."]
+        errors["kind"] = [
+            gettext("Kind must be one of %(choices)s.")
+            % {"choices": ", ".join(SubProcessorChange.Kind.values)}
+        ]
     today = local_date(provider)
     if (
         sub_processor.active_from
@@ -185,45 +201,64 @@ def _announce_errors(
         and not sub_processor.active_to
     ):
         errors["sub_processor"] = [
-            "This sub-processor is already in use; nothing to announce (art. 21.9)."
+            gettext("This sub-processor is already in use; nothing to announce (art. 21.9).")
         ]
     if SubProcessorChange.objects.filter(
         sub_processor=sub_processor, status=SubProcessorChange.Status.ANNOUNCED
     ).exists():
-        errors["sub_processor"] = ["A change for this sub-processor is already announced."]
+        errors["sub_processor"] = [gettext("A change for this sub-processor is already announced.")]
     if kind == SubProcessorChange.Kind.REPLACEMENT:
         if replaces is None:
-            errors["replaces"] = ["Name the sub-processor being replaced."]
+            errors["replaces"] = [gettext("Name the sub-processor being replaced.")]
         elif replaces.provider_id != provider.pk or replaces.pk == sub_processor.pk:
             errors["replaces"] = [
-                "The replaced sub-processor must be another entry of this provider's register."
+                gettext(
+                    "The replaced sub-processor must be another entry of this provider's register."
+                )
             ]
     elif replaces is not None:
-        errors["replaces"] = ["Only a replacement names a replaced sub-processor."]
+        errors["replaces"] = [gettext("Only a replacement names a replaced sub-processor.")]
     return errors
 
 
 def _announce_to_clients(change: SubProcessorChange) -> None:
     """Every active client's admins are told of the intended change (GDPR art. 28(2))."""
     provider, sub_processor, replaces = change.provider, change.sub_processor, change.replaces
-    what = (
-        f"{sub_processor.name} ({sub_processor.country}) will replace {replaces.name}"
-        if replaces
-        else f"{sub_processor.name} ({sub_processor.country}) will be added"
-    )
+
+    def what_text() -> str:
+        names = {
+            "name": sub_processor.name,
+            "country": sub_processor.country,
+            "replaces": replaces.name if replaces else "",
+        }
+        if replaces:
+            return gettext("%(name)s (%(country)s) will replace %(replaces)s") % names
+        return gettext("%(name)s (%(country)s) will be added") % names
+
     clients = Client.objects.filter(provider=provider, status=Client.Status.ACTIVE).order_by("pk")
     for client in clients:
         notify(
             key=f"subprocessor-change:{change.pk}:{client.pk}",
             client=client,
             recipients=client_admin_emails(client),
-            subject=f"Intended sub-processor change: {sub_processor.name}",
+            subject=lambda: (
+                gettext("Intended sub-processor change: %(name)s") % {"name": sub_processor.name}
+            ),
             body=(
-                f"{provider.name} intends a change of sub-processors (art. 21.9, GDPR art. 28(2)): "
-                f"{what}.\n"
-                f"Services: {sub_processor.services}\n{change.description}\n"
-                f"It takes effect on {fmt(change.effective_at, provider)}. "
-                "You may object in the portal until then."
+                lambda: (
+                    gettext(
+                        "%(provider)s intends a change of sub-processors (art. 21.9, GDPR art. 28(2)): "
+                        "%(what)s.\nServices: %(services)s\n%(description)s\nIt takes effect on "
+                        "%(effective)s. You may object in the portal until then."
+                    )
+                    % {
+                        "provider": provider.name,
+                        "what": what_text(),
+                        "services": sub_processor.services,
+                        "description": change.description,
+                        "effective": fmt(change.effective_at, provider),
+                    }
+                )
             ),
         )
 
@@ -323,10 +358,19 @@ def sub_processor_object(
         key=f"subprocessor-objection:{objection.pk}",
         client=client,
         recipients=compliance_emails(provider=client.provider_id),
-        subject=f"Objection to sub-processor change: {client.legal_name}",
+        subject=lambda: (
+            gettext("Objection to sub-processor change: %(client)s") % {"client": client.legal_name}
+        ),
         body=(
-            f"{client.legal_name} objects to {change.sub_processor.name} "
-            f"({change.get_kind_display()}): {objection.reason}"
+            lambda: (
+                gettext("%(client)s objects to %(sub_processor)s (%(kind)s): %(reason)s")
+                % {
+                    "client": client.legal_name,
+                    "sub_processor": change.sub_processor.name,
+                    "kind": change.get_kind_display(),
+                    "reason": objection.reason,
+                }
+            )
         ),
     )
     return objection
@@ -369,9 +413,9 @@ def sub_processor_objection_resolve(
         key=f"subprocessor-objection-resolved:{objection.pk}",
         client=objection.client,
         recipients=client_admin_emails(objection.client),
-        subject=(
-            "Your objection to a sub-processor change was "
-            f"{objection.get_decision_display().lower()}"
+        subject=lambda: (
+            gettext("Your objection to a sub-processor change: %(decision)s")
+            % {"decision": objection.get_decision_display()}
         ),
         body=objection.resolution,
     )

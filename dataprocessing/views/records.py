@@ -6,9 +6,10 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from accounts.kernel.csv_export import csv_response
+from accounts.kernel.languages import client_language
 from accounts.kernel.pages import paginate
 from accounts.selectors import client_get
 from dataprocessing import selectors
@@ -83,15 +84,18 @@ def record_pdf(request, client_pk: int):
     from weasyprint import HTML
 
     client = client_get(user=request.user, pk=client_pk)
-    html = render_to_string(
-        "dataprocessing/record_pdf.html",
-        {
-            "client": client,
-            "rows": selectors.processing_record_export_rows(client=client),
-            "generated_at": timezone.now(),
-        },
-        request=request,
-    )
+    # The client's document, in the client's language whoever downloads it (issue 11 §2).
+    language = client_language(client)
+    with translation.override(language):
+        html = render_to_string(
+            "dataprocessing/record_pdf.html",
+            {
+                "client": client,
+                "rows": selectors.processing_record_export_rows(client=client),
+                "generated_at": timezone.now(),
+                "document_language": language,
+            },
+        )
     pdf = HTML(string=html, base_url=request.build_absolute_uri("/")).write_pdf()
     response = HttpResponse(pdf, content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="processing-record-{client.pk}.pdf"'

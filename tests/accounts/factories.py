@@ -39,6 +39,9 @@ class ClientFactory(factory.django.DjangoModelFactory):
     registration_number_normalised = factory.LazyAttribute(lambda o: o.registration_number.upper())
     vat_number = factory.LazyAttribute(lambda o: o.registration_number if o.country == "CN" else "")
     billing_email = factory.Sequence(lambda n: f"billing{n}@client.example")
+    # The suite reads documents and the billing address's mail in English, as its users do;
+    # tests of the client's language set it ("" is the provider's default).
+    language = "en"
     billing_mode = Client.BillingMode.POSTPAID
     status = Client.Status.ACTIVE
     approved_at = factory.LazyFunction(timezone.now)

@@ -5,6 +5,7 @@ function of a noun module of `accounts.services`, and lets `accounts.kernel.api_
 one error shape.
 """
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse
 from rest_framework.generics import GenericAPIView
 from rest_framework.permissions import SAFE_METHODS
@@ -32,7 +33,7 @@ def client_for(request, client_id):
     """The client an input names, or the caller's own; another client's id is 404."""
     client_id = client_id or request.user.client_id
     if client_id is None:
-        raise ValidationFailed({"client": ["Name the client this is for."]})
+        raise ValidationFailed({"client": [gettext("Name the client this is for.")]})
     return selectors.client_get(user=request.user, pk=client_id)
 
 
@@ -40,7 +41,7 @@ def client_from_query(request):
     """The client named by `?client=` (staff) or the caller's own; another client's id is 404."""
     raw = request.query_params.get("client")
     if raw is not None and not raw.isdigit():
-        raise ValidationFailed({"client": ["client must be a client id."]})
+        raise ValidationFailed({"client": [gettext("client must be a client id.")]})
     return client_for(request, int(raw) if raw else None)
 
 

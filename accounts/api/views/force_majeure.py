@@ -2,6 +2,7 @@
 10 working days; a client sees its notices (`force-majeure-notices`) and the termination right."""
 
 from django.utils import timezone
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
@@ -112,7 +113,7 @@ class ForceMajeureListApi(Api):
         ids = data.pop("affected_clients")
         clients = list(selectors.clients_visible_to(request.user).filter(pk__in=ids))
         if len(clients) != len(set(ids)):
-            raise ValidationFailed({"affected_clients": ["Unknown client id."]})
+            raise ValidationFailed({"affected_clients": [gettext("Unknown client id.")]})
         situation = services.force_majeure_log(
             acting_user=request.user, affected_clients=clients, **data
         )

@@ -2,6 +2,7 @@
 requests: an operator's for registration data (art. 5.6), the provider's for consent records
 (art. 5.4, 20.1.2) and its compliance audits of the client (art. 5.7)."""
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
@@ -47,7 +48,7 @@ class ChangeRequestListApi(Api):
             unknown = sorted(set(self.initial_data) - set(self.fields))
             if unknown:
                 raise serializers.ValidationError(
-                    {unknown[0]: ["This field cannot be changed by a change request."]}
+                    {unknown[0]: [gettext("This field cannot be changed by a change request.")]}
                 )
             return attrs
 

@@ -18,6 +18,7 @@ from accounts.kernel.dates import add_months, local_date
 from accounts.kernel.errors import ApplicationError, ValidationFailed
 from accounts.kernel.history import with_history_user
 from accounts.kernel.inputs import clean_money, clean_text
+from accounts.kernel.l10n import money
 from accounts.kernel.notifications import client_recipients, notify, staff_emails
 from accounts.kernel.roles import require_billing_staff
 from accounts.models import Agreement, Client, Provider, User
@@ -57,8 +58,12 @@ def deposit_demand(*, client: Client, amount, acting_user: User, reason: str = "
         key=f"deposit-demanded:{deposit.pk}",
         client=client,
         recipients=client_recipients(client),
-        subject="A deposit is requested",
-        body=f"Please pay a deposit of {deposit.currency} {amount} (art. 4.7). It earns no interest.\n{deposit.reason}",
+        subject=lambda: gettext("A deposit is requested"),
+        body=lambda: (
+            gettext("Please pay a deposit of %(amount)s (art. 4.7). It earns no interest.")
+            % {"amount": money(amount, deposit.currency)}
+            + f"\n{deposit.reason}"
+        ),
     )
     return deposit
 
@@ -207,10 +212,20 @@ def deposit_settle(*, deposit: Deposit, acting_user: User) -> Deposit:
         key=f"deposit-settled:{deposit.pk}",
         client=client,
         recipients=client_recipients(client),
-        subject="Your deposit has been settled",
+        subject=lambda: gettext("Your deposit has been settled"),
         body=(
-            f"Deposit held: {deposit.currency} {deposit.amount_held}; set off: {deposit.currency} {deposit.amount_held - left}; "
-            f"to be refunded: {deposit.currency} {left}, by {deposit.refund_due_by:%Y-%m-%d} (art. 4.7)."
+            lambda: (
+                gettext(
+                    "Deposit held: %(held)s; set off: %(set_off)s; to be refunded: %(refund)s, by "
+                    "%(date)s (art. 4.7)."
+                )
+                % {
+                    "held": money(deposit.amount_held, deposit.currency),
+                    "set_off": money(deposit.amount_held - left, deposit.currency),
+                    "refund": money(left, deposit.currency),
+                    "date": f"{deposit.refund_due_by:%Y-%m-%d}",
+                }
+            )
         ),
     )
     return deposit
@@ -249,8 +264,21 @@ def _flag_refund(deposit: Deposit, kind: str, field: str, now: dt.datetime) -> b
             key=f"deposit-refund-{kind}:{deposit.pk}",
             client=deposit.client,
             recipients=staff_emails(User.Role.BILLING_STAFF, provider=deposit.client.provider_id),
-            subject=f"Deposit refund {'overdue' if kind == 'overdue' else 'coming due'}: {deposit.client.legal_name}",
-            body=f"Refund {deposit.currency} {deposit.refund_amount} by {deposit.refund_due_by:%Y-%m-%d} (art. 4.7).",
+            subject=lambda: (
+                (
+                    gettext("Deposit refund overdue: %(client)s")
+                    if kind == "overdue"
+                    else gettext("Deposit refund coming due: %(client)s")
+                )
+                % {"client": deposit.client.legal_name}
+            ),
+            body=lambda: (
+                gettext("Refund %(amount)s by %(date)s (art. 4.7).")
+                % {
+                    "amount": money(deposit.refund_amount, deposit.currency),
+                    "date": f"{deposit.refund_due_by:%Y-%m-%d}",
+                }
+            ),
         )
         return True
 

@@ -19,6 +19,7 @@ from accounts.kernel.dates import local_date, local_midnight
 from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
 from accounts.kernel.history import with_history_user
 from accounts.kernel.inputs import clean_money, clean_text
+from accounts.kernel.l10n import money
 from accounts.kernel.money import Money, apply_rate, round_money
 from accounts.kernel.notifications import (
     client_admin_emails,
@@ -305,8 +306,13 @@ def dispute_raise(*, invoice: Invoice, amount, reason: str, acting_user: User) -
         client=invoice.client,
         recipients=staff_emails(User.Role.BILLING_STAFF, provider=invoice.client.provider_id)
         + client_admin_emails(invoice.client),
-        subject=f"Invoice {invoice.number} disputed",
-        body=f"{invoice.currency} {amount} disputed: {reason}\n{withholding.outcome}",
+        subject=lambda: gettext("Invoice %(number)s disputed") % {"number": invoice.number},
+        body=lambda: (
+            gettext("%(amount)s disputed: %(reason)s")
+            % {"amount": money(amount, invoice.currency), "reason": reason}
+            + f"\n{withholding.outcome}"
+            + (f"\n{admissibility.text}" if admissibility.text else "")
+        ),
     )
     return dispute
 
@@ -452,9 +458,15 @@ def disputes_escalation_flag(*, now: dt.datetime | None = None) -> dict[str, Any
                     client=client,
                     recipients=staff_emails(User.Role.BILLING_STAFF, provider=client.provider_id)
                     + client_admin_emails(client),
-                    subject=f"Dispute on {dispute.invoice.number} may be escalated",
-                    body="The dispute is unresolved 20 working days after the due date; the parties may submit it to an "
-                    "external expert appointed in mutual consultation, agreeing on the costs (art. 10.2).",
+                    subject=lambda: (
+                        gettext("Dispute on %(number)s may be escalated")
+                        % {"number": dispute.invoice.number}
+                    ),
+                    body=lambda: gettext(
+                        "The dispute is unresolved 20 working days after the due date; the "
+                        "parties may submit it to an external expert appointed in mutual "
+                        "consultation, agreeing on the costs (art. 10.2)."
+                    ),
                 )
                 flagged += 1
         if len(batch) < BATCH:
@@ -498,8 +510,10 @@ def dispute_escalate(
             ZoneInfo(dispute.invoice.provider.timezone)
         )
         raise ApplicationError(
-            f"A dispute may go to an external expert only if unresolved 20 working days after the due date, i.e. from "
-            f"{local:%Y-%m-%d %H:%M} (art. 10.2).",
+            gettext(
+                "A dispute may go to an external expert only if unresolved 20 working days after the due date, i.e. from %(local)s (art. 10.2)."
+            )
+            % {"local": f"{local:%Y-%m-%d %H:%M}"},
             field="status",
             article="10.2",
         )
@@ -604,7 +618,12 @@ def dispute_resolve(
         )
     if granted > dispute.amount:
         raise ValidationFailed(
-            {"granted_amount": [f"At most the disputed {dispute.currency} {dispute.amount}."]},
+            {
+                "granted_amount": [
+                    gettext("At most the disputed %(currency)s %(amount)s.")
+                    % {"currency": dispute.currency, "amount": dispute.amount}
+                ]
+            },
             article="10.2",
         )
     dispute.resolution, dispute.resolved_at, dispute.resolved_by = (
@@ -623,12 +642,23 @@ def dispute_resolve(
         key=f"dispute-resolved:{dispute.pk}",
         client=invoice.client,
         recipients=client_recipients(invoice.client),
-        subject=f"Dispute on invoice {invoice.number} {'granted' if granted > 0 else 'rejected'}",
-        body=(
-            f"Granted: {invoice.currency} {granted}, by credit note {dispute.credit_note.number}.\n"
-            if granted > 0
-            else "Rejected.\n"
-        )
-        + resolution,
+        subject=lambda: (
+            (
+                gettext("Dispute on invoice %(number)s granted")
+                if granted > 0
+                else gettext("Dispute on invoice %(number)s rejected")
+            )
+            % {"number": invoice.number}
+        ),
+        body=lambda: (
+            (
+                gettext("Granted: %(amount)s, by credit note %(note)s.")
+                % {"amount": money(granted, invoice.currency), "note": dispute.credit_note.number}
+                if granted > 0
+                else gettext("Rejected.")
+            )
+            + "\n"
+            + resolution
+        ),
     )
     return dispute

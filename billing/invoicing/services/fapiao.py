@@ -16,6 +16,7 @@ from stdnum.cn import uscc
 from accounts.kernel.errors import ApplicationError, Conflict, ValidationFailed
 from accounts.kernel.history import with_history_user
 from accounts.kernel.inputs import clean_date, clean_money
+from accounts.kernel.l10n import money
 from accounts.kernel.money import round_money, to_decimal
 from accounts.kernel.notifications import client_recipients, notify, staff_emails
 from accounts.kernel.roles import require_billing_staff, require_client_admin
@@ -97,8 +98,17 @@ def fapiao_confirm(*, invoice: Invoice, acting_user: User) -> FapiaoRequest:
         key=f"fapiao-requested:{request.pk}",
         client=invoice.client,
         recipients=staff_emails(User.Role.BILLING_STAFF, provider=invoice.client.provider_id),
-        subject=f"Fapiao requested for {invoice.number}",
-        body=f"{invoice.client.legal_name} confirmed invoice {invoice.number}; the fapiao is due by {request.due_at:%Y-%m-%d %H:%M} UTC (art. 4.8).",
+        subject=lambda: gettext("Fapiao requested for %(number)s") % {"number": invoice.number},
+        body=lambda: (
+            gettext(
+                "%(client)s confirmed invoice %(number)s; the fapiao is due by %(due)s UTC (art. 4.8)."
+            )
+            % {
+                "client": invoice.client.legal_name,
+                "number": invoice.number,
+                "due": f"{request.due_at:%Y-%m-%d %H:%M}",
+            }
+        ),
     )
     return request
 
@@ -109,14 +119,16 @@ def _number_errors(kind: str, number: str, code: str) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if kind in DIGITAL_KINDS:
         if not re.fullmatch(r"\d{20}", number):
-            errors["fapiao_number"] = ["A fully digital fapiao number has exactly 20 digits."]
+            errors["fapiao_number"] = [
+                gettext("A fully digital fapiao number has exactly 20 digits.")
+            ]
         if code:
-            errors["fapiao_code"] = ["A fully digital fapiao has no separate code."]
+            errors["fapiao_code"] = [gettext("A fully digital fapiao has no separate code.")]
     else:
         if not re.fullmatch(r"\d{10}|\d{12}", code):
-            errors["fapiao_code"] = ["A paper fapiao code has 10 or 12 digits."]
+            errors["fapiao_code"] = [gettext("A paper fapiao code has 10 or 12 digits.")]
         if not re.fullmatch(r"\d{8}", number):
-            errors["fapiao_number"] = ["A paper fapiao number has 8 digits."]
+            errors["fapiao_number"] = [gettext("A paper fapiao number has 8 digits.")]
     return errors
 
 
@@ -125,16 +137,18 @@ def _buyer_errors(
 ) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
     if not (buyer_name or "").strip():
-        errors["buyer_name"] = ["Give the buyer's name."]
+        errors["buyer_name"] = [gettext("Give the buyer's name.")]
     if not uscc.is_valid(tax_id):
         errors["buyer_tax_id"] = [
-            "The buyer's taxpayer ID is not a valid Unified Social Credit Code."
+            gettext("The buyer's taxpayer ID is not a valid Unified Social Credit Code.")
         ]
     if kind in SPECIAL_KINDS:
         for field_name, value in buyer.items():
             if not value:
                 errors[field_name] = [
-                    "A special VAT fapiao carries the buyer's address, phone, bank and account."
+                    gettext(
+                        "A special VAT fapiao carries the buyer's address, phone, bank and account."
+                    )
                 ]
     return errors
 
@@ -147,14 +161,18 @@ def _amount_errors(
     errors: dict[str, list[str]] = {}
     if amount != invoice.subtotal:
         errors["amount_excl_tax"] = [
-            f"The fapiao covers the invoice: {invoice.currency} {invoice.subtotal} excluding tax."
+            gettext("The fapiao covers the invoice: %(currency)s %(subtotal)s excluding tax.")
+            % {"currency": invoice.currency, "subtotal": invoice.subtotal}
         ]
     if tax != round_money(amount * rate / HUNDRED):
         errors["tax_amount"] = [
-            f"Tax at {rate} % of {amount} is {round_money(amount * rate / HUNDRED)}."
+            gettext("Tax at %(rate)s %% of %(amount)s is %(amount2)s.")
+            % {"rate": rate, "amount": amount, "amount2": round_money(amount * rate / HUNDRED)}
         ]
     if gross != amount + tax:
-        errors["total"] = [f"The total is the amount plus tax: {amount + tax}."]
+        errors["total"] = [
+            gettext("The total is the amount plus tax: %(amount)s.") % {"amount": amount + tax}
+        ]
     return errors
 
 
@@ -170,9 +188,17 @@ def _record_issued(request: FapiaoRequest, values: dict[str, Any], acting_user: 
         key=f"fapiao-issued:{request.pk}",
         client=invoice.client,
         recipients=client_recipients(invoice.client),
-        subject=f"Fapiao for invoice {invoice.number}",
-        body=f"{request.get_kind_display()} {request.fapiao_code} {request.fapiao_number} of "
-        f"{request.issue_date:%Y-%m-%d}: {invoice.currency} {request.total} (art. 4.8).",
+        subject=lambda: gettext("Fapiao for invoice %(number)s") % {"number": invoice.number},
+        body=lambda: (
+            gettext("%(kind)s %(code)s %(number)s of %(date)s: %(amount)s (art. 4.8).")
+            % {
+                "kind": request.get_kind_display(),
+                "code": request.fapiao_code,
+                "number": request.fapiao_number,
+                "date": f"{request.issue_date:%Y-%m-%d}",
+                "amount": money(request.total, invoice.currency),
+            }
+        ),
     )
 
 
@@ -225,13 +251,19 @@ def fapiao_issue(
         )
     if kind not in FapiaoRequest.Kind.values:
         raise ValidationFailed(
-            {"kind": [f"The kind is one of {', '.join(FapiaoRequest.Kind.values)}."]}, article="4.8"
+            {
+                "kind": [
+                    gettext("The kind is one of %(choices)s.")
+                    % {"choices": ", ".join(FapiaoRequest.Kind.values)}
+                ]
+            },
+            article="4.8",
         )
     number, code = (number or "").strip(), (code or "").strip()
     errors = _number_errors(kind, number, code)
     issue_date = clean_date(issue_date, field="issue_date")
     if issue_date > _common.today(invoice.provider):
-        errors["issue_date"] = ["A fapiao is not dated in the future."]
+        errors["issue_date"] = [gettext("A fapiao is not dated in the future.")]
     tax_id = (buyer_tax_id or "").strip().upper()
     raw_buyer = (buyer_address, buyer_phone, buyer_bank, buyer_account)
     buyer = {k: (v or "").strip() for k, v in zip(BUYER_DETAILS, raw_buyer, strict=True)}
@@ -249,7 +281,9 @@ def fapiao_issue(
         fapiao_code=code, fapiao_number=number, status=FapiaoRequest.Status.ISSUED
     )
     if number and duplicate.exclude(pk=request.pk).exists():
-        errors["fapiao_number"] = ["A fapiao with this code and number is already recorded."]
+        errors["fapiao_number"] = [
+            gettext("A fapiao with this code and number is already recorded.")
+        ]
     if errors:
         raise ValidationFailed(errors, article="4.8")
     values = {
@@ -291,8 +325,14 @@ def fapiao_overdue_flag(*, now: dt.datetime | None = None) -> dict[str, Any]:
                     recipients=staff_emails(
                         User.Role.BILLING_STAFF, provider=request.invoice.client.provider_id
                     ),
-                    subject=f"Fapiao overdue for {request.invoice.number}",
-                    body=f"The fapiao was due by {request.due_at:%Y-%m-%d %H:%M} UTC (art. 4.8).",
+                    subject=lambda: (
+                        gettext("Fapiao overdue for %(number)s")
+                        % {"number": request.invoice.number}
+                    ),
+                    body=lambda: (
+                        gettext("The fapiao was due by %(due)s UTC (art. 4.8).")
+                        % {"due": f"{request.due_at:%Y-%m-%d %H:%M}"}
+                    ),
                 )
                 flagged += 1
         if len(batch) < BATCH:

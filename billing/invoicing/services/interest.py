@@ -453,8 +453,10 @@ def interest_rate_enter(
         raise ValidationFailed(
             {
                 "valid_from": [
-                    f"This profile's rate is fixed per period of {period} months: it takes "
-                    f"effect on {starts} (art. 4.6)."
+                    gettext(
+                        "This profile's rate is fixed per period of %(period)s months: it takes effect on %(starts)s (art. 4.6)."
+                    )
+                    % {"period": period, "starts": starts}
                 ]
             },
             article="4.6",

@@ -23,13 +23,14 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Sum
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext
 
 from accounts import selectors
 from accounts.kernel.dates import local_date
 from accounts.kernel.errors import ApplicationError, ValidationFailed
 from accounts.kernel.history import with_history_user
 from accounts.kernel.inputs import clean_date, clean_text
+from accounts.kernel.l10n import money
 from accounts.kernel.money import MAX_AMOUNT, round_money, round_unit_price, to_decimal
 from accounts.kernel.notifications import client_recipients, notify
 from accounts.kernel.roles import require_billing_staff
@@ -296,8 +297,11 @@ def _draft_currency(client: Client, currency: str | None) -> str:
         raise ValidationFailed(
             {
                 "currency": [
-                    f"{provider.name} invoices this client in the agreed {agreed} or in a currency "
-                    f"it keeps a bank account in; it has none in {code!r} (art. 4.1, 4.10)."
+                    gettext(
+                        "%(name)s invoices this client in the agreed %(agreed)s or in a currency "
+                        "it keeps a bank account in; it has none in %(code)s (art. 4.1, 4.10)."
+                    )
+                    % {"name": provider.name, "agreed": agreed, "code": repr(code)}
                 ]
             },
             article="4.1",
@@ -453,10 +457,21 @@ def invoice_issue(
         key=f"invoice-issued:{invoice.pk}",
         client=client,
         recipients=client_recipients(client),
-        subject=f"Invoice {invoice.number}",
+        subject=lambda: (
+            pgettext("email subject", "Invoice %(number)s") % {"number": invoice.number}
+        ),
         body=(
-            f"Invoice {invoice.number} of {invoice.invoice_date:%Y-%m-%d}: {invoice.currency} {invoice.total} "
-            f"including VAT, due on {invoice.due_date:%Y-%m-%d} (art. 4.5)."
+            lambda: (
+                gettext(
+                    "Invoice %(number)s of %(date)s: %(amount)s including VAT, due on %(due)s (art. 4.5)."
+                )
+                % {
+                    "number": invoice.number,
+                    "date": f"{invoice.invoice_date:%Y-%m-%d}",
+                    "amount": money(invoice.total, invoice.currency),
+                    "due": f"{invoice.due_date:%Y-%m-%d}",
+                }
+            )
         ),
     )
     return invoice
@@ -497,8 +512,15 @@ def credit_note_issue(
         key=f"credit-note-issued:{note.pk}",
         client=invoice.client,
         recipients=client_recipients(invoice.client),
-        subject=f"Credit note {note.number} for invoice {invoice.number}",
-        body=f"Credit note {note.number}: {note.currency} {note.total} including VAT.\n{notes}",
+        subject=lambda: (
+            gettext("Credit note %(note)s for invoice %(number)s")
+            % {"note": note.number, "number": invoice.number}
+        ),
+        body=lambda: (
+            gettext("Credit note %(note)s: %(amount)s including VAT.")
+            % {"note": note.number, "amount": money(note.total, note.currency)}
+            + f"\n{notes}"
+        ),
     )
     return note
 

@@ -85,10 +85,15 @@ def payment_fits_outstanding(invoice: Invoice, amount: Decimal) -> None:
         raise ValidationFailed(
             {
                 "amount": [
-                    f"{invoice.currency} {amount:,.2f} is more than the {invoice.currency} "
-                    f"{outstanding:,.2f} outstanding on invoice {invoice.number}: record at most "
-                    "the outstanding amount; the excess is the client's to set off or refund "
-                    "(art. 9.1)."
+                    gettext(
+                        "%(currency)s %(amount)s is more than the %(currency)s %(outstanding)s outstanding on invoice %(number)s: record at most the outstanding amount; the excess is the client's to set off or refund (art. 9.1)."
+                    )
+                    % {
+                        "currency": invoice.currency,
+                        "amount": f"{amount:,.2f}",
+                        "outstanding": f"{outstanding:,.2f}",
+                        "number": invoice.number,
+                    }
                 ]
             },
             article="9.1",
@@ -151,7 +156,8 @@ def payment_record(
     invoice = _common.lock_invoice(invoice)
     if invoice.kind != Invoice.Kind.INVOICE or invoice.status not in OPEN_STATUSES:
         raise ApplicationError(
-            f"Payments are recorded against issued invoices; this one is {invoice.get_status_display().lower()}.",
+            gettext("Payments are recorded against issued invoices; this one is %(status)s.")
+            % {"status": invoice.get_status_display().lower()},
             field="invoice",
             article="4.10",
         )

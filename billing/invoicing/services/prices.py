@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
+from django.utils.formats import date_format
 from django.utils.translation import gettext
 
 from accounts import selectors as account_selectors
@@ -120,7 +121,12 @@ def price_set(
     require_billing_staff(acting_user)
     if channel not in UsageRecord.Channel.values:
         raise ValidationFailed(
-            {"channel": [f"The channel is one of {', '.join(UsageRecord.Channel.values)}."]}
+            {
+                "channel": [
+                    gettext("The channel is one of %(choices)s.")
+                    % {"choices": ", ".join(UsageRecord.Channel.values)}
+                ]
+            }
         )
     price_value = _clean_unit_price(unit_price)
     valid_from = clean_date(valid_from, field="valid_from")
@@ -227,16 +233,22 @@ def price_change_for_cause(
         raise ValidationFailed(
             {
                 "cause": [
-                    "A price changes without the client's agreement for a change of law, an "
-                    "operator's rate change or a higher purchase price (art. 4.4): "
-                    f"{', '.join(LEGAL_CAUSES)}."
+                    gettext(
+                        "A price changes without the client's agreement for a change of law, an operator's rate change or a higher purchase price (art. 4.4): %(choices)s."
+                    )
+                    % {"choices": ", ".join(LEGAL_CAUSES)}
                 ]
             },
             article="4.4",
         )
     if channel not in UsageRecord.Channel.values:
         raise ValidationFailed(
-            {"channel": [f"The channel is one of {', '.join(UsageRecord.Channel.values)}."]}
+            {
+                "channel": [
+                    gettext("The channel is one of %(choices)s.")
+                    % {"choices": ", ".join(UsageRecord.Channel.values)}
+                ]
+            }
         )
     price_value = _clean_unit_price(unit_price)
     valid_from = clean_date(valid_from, field="valid_from")
@@ -245,7 +257,9 @@ def price_change_for_cause(
         raise ValidationFailed(
             {
                 "explanation": [
-                    "Say what changed: the law, the operator's rate, the purchase price (art. 4.4)."
+                    gettext(
+                        "Say what changed: the law, the operator's rate, the purchase price (art. 4.4)."
+                    )
                 ]
             },
             article="4.4",
@@ -258,8 +272,10 @@ def price_change_for_cause(
         raise ValidationFailed(
             {
                 "valid_from": [
-                    "The client is told in advance: the new price takes effect after today "
-                    f"({today:%Y-%m-%d}) (art. 4.4)."
+                    gettext(
+                        "The client is told in advance: the new price takes effect after today (%(today)s) (art. 4.4)."
+                    )
+                    % {"today": f"{today:%Y-%m-%d}"}
                 ]
             },
             article="4.4",
@@ -271,7 +287,11 @@ def price_change_for_cause(
     )
     if current is None:
         raise ValidationFailed(
-            {"channel": ["This client has no price on this channel to change (art. 4.4)."]},
+            {
+                "channel": [
+                    gettext("This client has no price on this channel to change (art. 4.4).")
+                ]
+            },
             article="4.4",
         )
     price = (
@@ -295,12 +315,37 @@ def price_change_for_cause(
         key=key,
         client=client,
         recipients=client_recipients(client),
-        subject=f"Your {price.get_channel_display()} price from {valid_from:%d %B %Y}",
+        subject=lambda: (
+            gettext("Your %(channel)s price from %(date)s")
+            % {
+                "channel": price.get_channel_display(),
+                "date": date_format(valid_from, "DATE_FORMAT"),
+            }
+        ),
         body=(
-            f"From {valid_from:%d %B %Y} your {price.get_channel_display()} price changes from "
-            f"{old} to {price.unit_price} {price.currency} per message"
-            f"{' (a fixed price)' if price.fixed else ''}.\n"
-            f"Cause: {PriceCause(cause).label}.\n{explanation}"
+            lambda: (
+                (
+                    gettext(
+                        "From %(date)s your %(channel)s price changes from %(old)s to %(new)s %(currency)s "
+                        "per message (a fixed price)."
+                    )
+                    if price.fixed
+                    else gettext(
+                        "From %(date)s your %(channel)s price changes from %(old)s to %(new)s %(currency)s "
+                        "per message."
+                    )
+                )
+                % {
+                    "date": date_format(valid_from, "DATE_FORMAT"),
+                    "channel": price.get_channel_display(),
+                    "old": old,
+                    "new": price.unit_price,
+                    "currency": price.currency,
+                }
+                + "\n"
+                + gettext("Cause: %(cause)s.") % {"cause": PriceCause(cause).label}
+                + f"\n{explanation}"
+            )
         ),
     ):
         change.notice_key = key
@@ -384,8 +429,17 @@ def _cpi_adjust_batch(adjustment: CpiAdjustment, ids: list[int], result: dict[st
             key=key,
             client=client,
             recipients=client_recipients(client),
-            subject=f"Your prices from 1 January {adjustment.year}",
-            body=f"Prices, fixed or general, are adjusted by the national CPI change of {adjustment.rate_pct} % (art. 4.11):\n{lines}",
+            subject=lambda: (
+                gettext("Your prices from 1 January %(year)s") % {"year": adjustment.year}
+            ),
+            body=lambda: (
+                gettext(
+                    "Prices, fixed or general, are adjusted by the national CPI change of "
+                    "%(rate)s %% (art. 4.11):"
+                )
+                % {"rate": adjustment.rate_pct}
+                + f"\n{lines}"
+            ),
         ):
             result["clients_notified"] += 1
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext
 from accounts.kernel.errors import ApplicationError, Conflict, NotAllowed, ValidationFailed
 from accounts.kernel.idempotency import create_once
 from accounts.kernel.inputs import clean_money, clean_text
+from accounts.kernel.l10n import money
 from accounts.kernel.notifications import client_recipients, notify
 from accounts.kernel.roles import require_billing_staff
 from accounts.models import Client, User
@@ -123,7 +124,14 @@ def _check_amount(amount: Decimal, source: str, available: Decimal, invoice: Inv
         raise ValidationFailed(
             {
                 "amount": [
-                    f"The {source.replace('_', ' ')} has {invoice.currency} {available} left to set off (art. 9.1)."
+                    gettext(
+                        "The %(source)s has %(currency)s %(available)s left to set off (art. 9.1)."
+                    )
+                    % {
+                        "source": source.replace("_", " "),
+                        "currency": invoice.currency,
+                        "available": available,
+                    }
                 ]
             },
             article="9.1",
@@ -132,7 +140,10 @@ def _check_amount(amount: Decimal, source: str, available: Decimal, invoice: Inv
         raise ValidationFailed(
             {
                 "amount": [
-                    f"Invoice {invoice.number} still owes {invoice.currency} {owed}; no more is set off (art. 9.1)."
+                    gettext(
+                        "Invoice %(number)s still owes %(currency)s %(owed)s; no more is set off (art. 9.1)."
+                    )
+                    % {"number": invoice.number, "currency": invoice.currency, "owed": owed}
                 ]
             },
             article="9.1",
@@ -170,7 +181,8 @@ def set_off_record(
         raise ValidationFailed(
             {
                 "source": [
-                    f"The source is one of {', '.join(c for c, _ in MANUAL_SET_OFF_SOURCES)} (art. 9.1)."
+                    gettext("The source is one of %(choices)s (art. 9.1).")
+                    % {"choices": ", ".join(code for code, _label in MANUAL_SET_OFF_SOURCES)}
                 ]
             },
             article="9.1",
@@ -227,7 +239,16 @@ def set_off_record(
         key=f"set-off:{set_off.pk}",
         client=client,
         recipients=client_recipients(client),
-        subject=f"Set-off against invoice {invoice.number}",
-        body=f"{set_off.currency} {amount} from your {set_off.get_source_display().lower()} was set off against invoice {invoice.number} (art. 9.1).",
+        subject=lambda: gettext("Set-off against invoice %(number)s") % {"number": invoice.number},
+        body=lambda: (
+            gettext(
+                "%(amount)s from your %(source)s was set off against invoice %(number)s (art. 9.1)."
+            )
+            % {
+                "amount": money(amount, set_off.currency),
+                "source": set_off.get_source_display().lower(),
+                "number": invoice.number,
+            }
+        ),
     )
     return set_off

@@ -143,8 +143,15 @@ def statement_upload(*, filename: str, content: bytes, acting_user: User) -> Sta
     ).first()
     if earlier is not None:
         raise Conflict(
-            f"{filename}: this file was already imported on {earlier.uploaded_at:%Y-%m-%d} "
-            f"(import #{earlier.pk}, {earlier.filename}); nothing was imported again.",
+            gettext(
+                "%(filename)s: this file was already imported on %(uploaded_at)s (import #%(pk)s, %(filename2)s); nothing was imported again."
+            )
+            % {
+                "filename": filename,
+                "uploaded_at": f"{earlier.uploaded_at:%Y-%m-%d}",
+                "pk": earlier.pk,
+                "filename2": earlier.filename,
+            },
             field="file",
         )
     try:
@@ -161,7 +168,10 @@ def statement_upload(*, filename: str, content: bytes, acting_user: User) -> Sta
                 uploaded_by=acting_user,
             )
     except IntegrityError:  # the same file uploaded at the same moment by someone else
-        raise Conflict(f"{filename}: this file was already imported.", field="file") from None
+        raise Conflict(
+            gettext("%(filename)s: this file was already imported.") % {"filename": filename},
+            field="file",
+        ) from None
 
     def queue() -> None:
         from billing.tasks import statement_import
@@ -838,10 +848,12 @@ def _lock_unmatched(entry: StatementEntry, user: User) -> StatementEntry:
         .first()
     )
     if locked is None:
-        raise ApplicationError("No such statement entry.", field="entry")
+        raise ApplicationError(gettext("No such statement entry."), field="entry")
     if locked.status != StatementEntry.Status.UNMATCHED:
         raise ApplicationError(
-            f"This entry is {locked.get_status_display().lower()} already.", field="entry"
+            gettext("This entry is %(status)s already.")
+            % {"status": locked.get_status_display().lower()},
+            field="entry",
         )
     return locked
 
@@ -859,9 +871,15 @@ def statement_entry_assign(
         raise ValidationFailed(
             {
                 "invoice": [
-                    f"Invoice {invoice.number} is a {invoice.currency} invoice of another account "
-                    f"or provider; this entry is {entry.currency} {entry.amount:,.2f} received "
-                    "on the provider's own account."
+                    gettext(
+                        "Invoice %(number)s is a %(currency)s invoice of another account or provider; this entry is %(currency2)s %(amount)s received on the provider's own account."
+                    )
+                    % {
+                        "number": invoice.number,
+                        "currency": invoice.currency,
+                        "currency2": entry.currency,
+                        "amount": f"{entry.amount:,.2f}",
+                    }
                 ]
             },
             article="4.10",

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.utils.translation import gettext
 
 from accounts import services as account_services
 from accounts.kernel.notifications import notify, staff_emails
@@ -96,9 +97,13 @@ def _suspend_if_overdue(client_id: int, day: dt.date) -> bool:
         key=f"non-payment-suspension:{client.pk}:{newest.pk}",
         client=client,
         recipients=staff_emails(User.Role.BILLING_STAFF, provider=client.provider_id),
-        subject=f"Suspended for non-payment: {client.legal_name}",
-        body=", ".join(inv.number for inv in overdue)
-        + " overdue beyond the grace period (art. 7.1).",
+        subject=lambda: (
+            gettext("Suspended for non-payment: %(client)s") % {"client": client.legal_name}
+        ),
+        body=lambda: (
+            gettext("%(invoices)s overdue beyond the grace period (art. 7.1).")
+            % {"invoices": ", ".join(inv.number for inv in overdue)}
+        ),
     )
     if not claimed:
         return False

@@ -12,8 +12,10 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from accounts.kernel.db import require_postgresql
+from accounts.kernel.l10n import money
 from accounts.kernel.notifications import client_recipients, notify
 from billing.models import CreditLot, LedgerEntry, Wallet
 
@@ -173,11 +175,25 @@ def credit_expiry_reminders_send(
                     key=f"credit-expiry-reminder:{lot.pk}",
                     client=client,
                     recipients=client_recipients(client),
-                    subject=f"{lot.currency} {lot.remaining} of prepaid credit expires on {lot.expires_on}",
+                    subject=lambda: (
+                        gettext("%(amount)s of prepaid credit expires on %(date)s")
+                        % {"amount": money(lot.remaining, lot.currency), "date": lot.expires_on}
+                    ),
                     body=(
-                        f"Your top-up {lot.reference} of {lot.purchase_date} has {lot.currency} {lot.remaining} left. "
-                        f"It can be used until the end of {last_usable_day} ({client.provider.timezone}); "
-                        "prepaid credit expires twelve months after purchase and is non-refundable (art. 29.3)."
+                        lambda: (
+                            gettext(
+                                "Your top-up %(reference)s of %(purchased)s has %(amount)s left. It can be "
+                                "used until the end of %(last_day)s (%(timezone)s); prepaid credit expires "
+                                "twelve months after purchase and is non-refundable (art. 29.3)."
+                            )
+                            % {
+                                "reference": lot.reference,
+                                "purchased": lot.purchase_date,
+                                "amount": money(lot.remaining, lot.currency),
+                                "last_day": last_usable_day,
+                                "timezone": client.provider.timezone,
+                            }
+                        )
                     ),
                 ):
                     sent += 1

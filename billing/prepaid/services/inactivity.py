@@ -12,6 +12,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.translation import gettext, ngettext
 
 from accounts import services as account_services
 from accounts.kernel.dates import add_months
@@ -117,16 +118,32 @@ def _inactive_account_step(*, client_id: int, now: dt.datetime) -> str | None:
             key=f"inactive-warning:{client.pk}:{start.isoformat()}",
             client=client,
             recipients=client_recipients(client, include_viewers=True),
-            subject=f"Your prepaid account will be deleted on {max(deadline, now + warn):%Y-%m-%d}",
+            subject=lambda: (
+                gettext("Your prepaid account will be deleted on %(date)s")
+                % {"date": f"{max(deadline, now + warn):%Y-%m-%d}"}
+            ),
             body=(
-                "Your prepaid account has not been topped up within "
-                f"{client.provider.inactive_deletion_months} months "
-                + (
-                    "of registration"
+                lambda: (
+                    ngettext(
+                        "Your prepaid account has not been topped up within %(months)s month of "
+                        "registration. It will be deleted unless credit is added before then (art. 29.7).",
+                        "Your prepaid account has not been topped up within %(months)s months of "
+                        "registration. It will be deleted unless credit is added before then (art. 29.7).",
+                        client.provider.inactive_deletion_months,
+                    )
+                    % {"months": client.provider.inactive_deletion_months}
                     if wallet.last_charged_at is None
-                    else "after all credit was used"
+                    else ngettext(
+                        "Your prepaid account has not been topped up within %(months)s month after all "
+                        "credit was used. It will be deleted unless credit is added before then "
+                        "(art. 29.7).",
+                        "Your prepaid account has not been topped up within %(months)s months after all "
+                        "credit was used. It will be deleted unless credit is added before then "
+                        "(art. 29.7).",
+                        client.provider.inactive_deletion_months,
+                    )
+                    % {"months": client.provider.inactive_deletion_months}
                 )
-                + ". It will be deleted unless credit is added before then (art. 29.7)."
             ),
         )
         Wallet.objects.filter(pk=wallet.pk).update(inactivity_warned_at=now)

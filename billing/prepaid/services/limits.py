@@ -145,12 +145,24 @@ def limit_notices_send(
                     key=f"limit-notice:{client.pk}:{account.notices_sent}",
                     client=client,
                     recipients=client_recipients(client),
-                    subject=f"You have used {pct} % of your message limit",
+                    subject=lambda: (
+                        gettext("You have used %(pct)s %% of your message limit") % {"pct": pct}
+                    ),
                     body=(
-                        f"{client.legal_name} has {account.unpaid_count:,} unpaid messages against a limit of "
-                        f"{account.limit:,} ({pct} %). When the limit is reached, messaging is suspended until "
-                        "the messages are paid or the limit is raised; you may pay now or ask for a higher "
-                        "limit (art. 26.1, 26.2)."
+                        lambda: (
+                            gettext(
+                                "%(client)s has %(unpaid)s unpaid messages against a limit of %(limit)s "
+                                "(%(pct)s %%). When the limit is reached, messaging is suspended until "
+                                "the messages are paid or the limit is raised; you may pay now or ask "
+                                "for a higher limit (art. 26.1, 26.2)."
+                            )
+                            % {
+                                "client": client.legal_name,
+                                "unpaid": f"{account.unpaid_count:,}",
+                                "limit": f"{account.limit:,}",
+                                "pct": pct,
+                            }
+                        )
                     ),
                 )
                 sent += 1
@@ -193,7 +205,10 @@ def messages_paid_record(
         raise ValidationFailed(
             {
                 "messages": [
-                    f"Only {account.unpaid_count:,} messages are unpaid; {messages:,} cannot be paid (art. 26.2)."
+                    gettext(
+                        "Only %(unpaid_count)s messages are unpaid; %(messages)s cannot be paid (art. 26.2)."
+                    )
+                    % {"unpaid_count": f"{account.unpaid_count:,}", "messages": f"{messages:,}"}
                 ]
             },
             article="26.2",
@@ -266,10 +281,16 @@ def limit_increase_request(
         key=f"limit-request:{request.pk}:submitted",
         client=client,
         recipients=client_recipients(client),
-        subject="Your request for a higher message limit was received",
+        subject=lambda: gettext("Your request for a higher message limit was received"),
         body=(
-            f"Requested limit: {requested_limit:,} messages (now {account.limit:,}).\n"
-            "A change of the message limit needs CM's written approval (art. 26.2); you will be told the decision."
+            lambda: (
+                gettext(
+                    "Requested limit: %(requested)s messages (now %(current)s).\n"
+                    "A change of the message limit needs the provider's written approval (art. 26.2); "
+                    "you will be told the decision."
+                )
+                % {"requested": f"{requested_limit:,}", "current": f"{account.limit:,}"}
+            )
         ),
     )
     return request
@@ -283,7 +304,9 @@ def _lock_pending_request(request: LimitIncreaseRequest) -> LimitIncreaseRequest
     )
     if locked.status != LimitIncreaseRequest.Status.PENDING:
         raise Conflict(
-            f"This request was already {locked.get_status_display().lower()}.", field="status"
+            gettext("This request was already %(status)s.")
+            % {"status": locked.get_status_display().lower()},
+            field="status",
         )
     return locked
 
@@ -323,7 +346,10 @@ def limit_increase_approve(
     account = _lock_account(client)
     if request.requested_limit <= account.limit:
         raise ApplicationError(
-            f"The limit is already {account.limit:,}; this request is no longer an increase. Refuse it instead.",
+            gettext(
+                "The limit is already %(limit)s; this request is no longer an increase. Refuse it instead."
+            )
+            % {"limit": f"{account.limit:,}"},
             field="requested_limit",
             code="not_an_increase",
             article="26.2",
@@ -347,11 +373,21 @@ def limit_increase_approve(
         key=f"limit-request:{request.pk}:approved",
         client=client,
         recipients=client_recipients(client),
-        subject="Your message limit has been raised",
+        subject=lambda: gettext("Your message limit has been raised"),
         body=(
-            f"Your request was approved by {acting_user.full_name or acting_user.email} on {now:%Y-%m-%d %H:%M} UTC.\n"
-            f"New message limit: {request.requested_limit:,} messages (was {request.current_limit:,}).\n"
-            + (f"Note: {note}\n" if note else "")
+            lambda: (
+                gettext(
+                    "Your request was approved by %(name)s on %(at)s UTC.\n"
+                    "New message limit: %(new)s messages (was %(old)s).\n"
+                )
+                % {
+                    "name": acting_user.full_name or acting_user.email,
+                    "at": f"{now:%Y-%m-%d %H:%M}",
+                    "new": f"{request.requested_limit:,}",
+                    "old": f"{request.current_limit:,}",
+                }
+                + (gettext("Note: %(note)s") % {"note": note} + "\n" if note else "")
+            )
         ),
     )
     return request
@@ -379,8 +415,11 @@ def limit_increase_refuse(
         key=f"limit-request:{request.pk}:refused",
         client=request.client,
         recipients=client_recipients(request.client),
-        subject="Your request for a higher message limit was refused",
-        body=f"Requested limit: {request.requested_limit:,} messages.\nReason: {note}\n",
+        subject=lambda: gettext("Your request for a higher message limit was refused"),
+        body=lambda: (
+            gettext("Requested limit: %(requested)s messages.\nReason: %(reason)s\n")
+            % {"requested": f"{request.requested_limit:,}", "reason": note}
+        ),
     )
     return request
 
@@ -397,7 +436,14 @@ def limit_change(*, client: Client, new_limit: int, reason: str, acting_user: Us
     )
     account = _lock_account(client)
     if new_limit == account.limit:
-        raise ValidationFailed({"new_limit": [f"The limit is already {new_limit:,} messages."]})
+        raise ValidationFailed(
+            {
+                "new_limit": [
+                    gettext("The limit is already %(new_limit)s messages.")
+                    % {"new_limit": f"{new_limit:,}"}
+                ]
+            }
+        )
     old_limit = account.limit
     change = _set_limit(
         account=account,
@@ -411,10 +457,15 @@ def limit_change(*, client: Client, new_limit: int, reason: str, acting_user: Us
         key=f"limit-change:{change.pk}",
         client=client,
         recipients=client_recipients(client),
-        subject="Your message limit has changed",
+        subject=lambda: gettext("Your message limit has changed"),
         body=(
-            f"With immediate effect your message limit is {new_limit:,} messages (was {old_limit:,}) (art. 26.2).\n"
-            f"Reason: {reason}\n"
+            lambda: (
+                gettext(
+                    "With immediate effect your message limit is %(new)s messages (was %(old)s) "
+                    "(art. 26.2).\nReason: %(reason)s\n"
+                )
+                % {"new": f"{new_limit:,}", "old": f"{old_limit:,}", "reason": reason}
+            )
         ),
     )
     return change

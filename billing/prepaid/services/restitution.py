@@ -15,6 +15,7 @@ from accounts.kernel import roles
 from accounts.kernel.errors import ApplicationError, Conflict
 from accounts.kernel.history import save_with_history
 from accounts.kernel.inputs import clean_text
+from accounts.kernel.l10n import money
 from accounts.kernel.notifications import client_recipients, notify, staff_emails
 from accounts.models import Agreement, Client, User
 from billing.models import CreditLot, LedgerAllocation, LedgerEntry, RestitutionRequest, Wallet
@@ -88,8 +89,14 @@ def restitution_request(
         key=f"restitution-requested:{request.pk}",
         client=client,
         recipients=staff_emails(User.Role.BILLING_STAFF, provider=client.provider_id),
-        subject=f"Restitution requested: {client.legal_name}",
-        body=f"{client.legal_name} asks for restitution of its remaining prepaid credit (art. 29.6).\n{request.reason}",
+        subject=lambda: (
+            gettext("Restitution requested: %(client)s") % {"client": client.legal_name}
+        ),
+        body=lambda: (
+            gettext("%(client)s asks for restitution of its remaining prepaid credit (art. 29.6).")
+            % {"client": client.legal_name}
+            + f"\n{request.reason}"
+        ),
     )
     return request
 
@@ -158,10 +165,17 @@ def restitution_approve(
         key=f"restitution-decided:{request.pk}",
         client=client,
         recipients=client_recipients(client),
-        subject="Your restitution request was approved",
+        subject=lambda: gettext("Your restitution request was approved"),
         body=(
-            f"{request.currency} {total} of remaining unexpired credit will be restituted (art. 29.6). "
-            "Expired credit is not refunded (art. 29.3).\n" + request.decision_note
+            lambda: (
+                gettext(
+                    "%(amount)s of remaining unexpired credit will be restituted (art. 29.6). Expired "
+                    "credit is not refunded (art. 29.3)."
+                )
+                % {"amount": money(total, request.currency)}
+                + "\n"
+                + request.decision_note
+            )
         ),
     )
     return request
@@ -185,7 +199,7 @@ def restitution_refuse(
         key=f"restitution-decided:{request.pk}",
         client=request.client,
         recipients=client_recipients(request.client),
-        subject="Your restitution request was refused",
+        subject=lambda: gettext("Your restitution request was refused"),
         body=request.decision_note,
     )
     return request

@@ -149,8 +149,10 @@ def wallet_top_up(
         raise ValidationFailed(
             {
                 "amount": [
-                    f"The balance would exceed {wallet.currency} {MAX_AMOUNT:,}, the most a wallet "
-                    "holds; record the payment in smaller top-ups on separate wallets or refund it."
+                    gettext(
+                        "The balance would exceed %(currency)s %(max_amount)s, the most a wallet holds; record the payment in smaller top-ups on separate wallets or refund it."
+                    )
+                    % {"currency": wallet.currency, "max_amount": f"{MAX_AMOUNT:,}"}
                 ]
             }
         )

@@ -1,6 +1,7 @@
 """Personal-data breaches (art. 21.11): staff log them and notify each affected client within 48
 hours of awareness; a client sees its own notices (`breach-notices`), never who else was affected."""
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
@@ -57,7 +58,7 @@ class BreachListApi(Api):
         ids = data.pop("affected_clients")
         clients = list(clients_visible_to(request.user).filter(pk__in=ids))
         if len(clients) != len(set(ids)):
-            raise ValidationFailed({"affected_clients": ["Unknown client id."]})
+            raise ValidationFailed({"affected_clients": [gettext("Unknown client id.")]})
         breach = services.breach_log(acting_user=request.user, affected_clients=clients, **data)
         return self.present(
             selectors.breach_get(user=request.user, pk=breach.pk), BreachSerializer, status=201

@@ -459,7 +459,8 @@ def test_approval_activates_the_client_and_starts_its_agreement(
     )
     assert len(mailoutbox) == 1
     assert set(mailoutbox[0].to) == {user.email, client.billing_email}
-    assert "approved" in mailoutbox[0].subject
+    # neither the new admin nor the company chose a language: cm-cn's default, 简体中文
+    assert mailoutbox[0].subject == "贵公司已获批准"
 
 
 def test_agreement_term_comes_from_the_profile(cx, billing_staff):

@@ -189,7 +189,7 @@ def test_a_fixed_price_changes_for_an_operator_rate_change_with_notice_in_advanc
     # and the client is told now, with the date it takes effect
     notice = Notification.objects.get(key=f"price-change:{recorded.pk}")
     assert recorded.notice_key == notice.key and notice.client == client_company
-    assert "01 April 2026" in notice.subject and "0.040000 to 0.045000" in notice.body
+    assert "1 Apr 2026" in notice.subject and "0.040000 to 0.045000" in notice.body
     assert "Rate change by an Operator (art. 4.4)" in notice.body
 
 

@@ -4,6 +4,7 @@ required key are the accounts API base's and the kernel's (one helper each)."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter
 
 from accounts.api.views.base import client_from_query
@@ -32,7 +33,13 @@ def optional_client(request):
 def status_param(request, choices) -> str:
     value = request.query_params.get("status") or ""
     if value and value not in choices:
-        raise ValidationFailed({"status": [f"status must be one of {', '.join(choices)}."]})
+        raise ValidationFailed(
+            {
+                "status": [
+                    gettext("status must be one of %(choices)s.") % {"choices": ", ".join(choices)}
+                ]
+            }
+        )
     return value
 
 

@@ -7,6 +7,7 @@ import datetime as dt
 from urllib.parse import urlencode
 
 from django.http import HttpResponse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import renderers, serializers
@@ -51,7 +52,12 @@ def _list_filters(request) -> dict:
     if kind:
         if kind not in Invoice.Kind.values:
             raise ValidationFailed(
-                {"kind": [f"kind must be one of {', '.join(Invoice.Kind.values)}."]}
+                {
+                    "kind": [
+                        gettext("kind must be one of %(choices)s.")
+                        % {"choices": ", ".join(Invoice.Kind.values)}
+                    ]
+                }
             )
         filters["kind"] = kind
     period = params.get("period")
@@ -59,7 +65,7 @@ def _list_filters(request) -> dict:
         try:
             first = dt.date.fromisoformat(f"{period}-01")
         except ValueError:
-            raise ValidationFailed({"period": ["period is a month, YYYY-MM."]}) from None
+            raise ValidationFailed({"period": [gettext("period is a month, YYYY-MM.")]}) from None
         filters["date_from"] = first
         filters["date_to"] = (first + dt.timedelta(days=32)).replace(day=1) - dt.timedelta(days=1)
     for name in ("date_from", "date_to"):
@@ -68,7 +74,9 @@ def _list_filters(request) -> dict:
             try:
                 filters[name] = dt.date.fromisoformat(value)
             except ValueError:
-                raise ValidationFailed({name: [f"{name} must be a date, YYYY-MM-DD."]}) from None
+                raise ValidationFailed(
+                    {name: [gettext("%(name)s must be a date, YYYY-MM-DD.") % {"name": name}]}
+                ) from None
     return filters
 
 
@@ -78,7 +86,12 @@ def _page_size(request) -> int:
         return DEFAULT_PAGE_SIZE
     if not raw.isdigit() or not 1 <= int(raw) <= selectors.MAX_PAGE_SIZE:
         raise ValidationFailed(
-            {"page_size": [f"page_size is a whole number from 1 to {selectors.MAX_PAGE_SIZE}."]}
+            {
+                "page_size": [
+                    gettext("page_size is a whole number from 1 to %(max_page_size)s.")
+                    % {"max_page_size": selectors.MAX_PAGE_SIZE}
+                ]
+            }
         )
     return int(raw)
 
@@ -176,7 +189,9 @@ class InvoiceListApi(Api):
                 page_size=page_size,
             )
         except ValueError:
-            raise ValidationFailed({"cursor": ["This cursor is not one the list gave."]}) from None
+            raise ValidationFailed(
+                {"cursor": [gettext("This cursor is not one the list gave.")]}
+            ) from None
         next_url = None
         if page.next_cursor:
             query = request.query_params.copy()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 
@@ -63,7 +64,9 @@ class InterestRateListApi(Api):
             selectors.providers_visible_to(request.user).filter(code=data["provider"]).first()
         )
         if provider is None:
-            raise ValidationFailed({"provider": ["No provider profile you work on has this code."]})
+            raise ValidationFailed(
+                {"provider": [gettext("No provider profile you work on has this code.")]}
+            )
         rate = interest_services.interest_rate_enter(
             provider=provider,
             valid_from=data["valid_from"],
@@ -152,7 +155,12 @@ class PriceChangeListApi(Api):
         raw = request.query_params.get("page_size")
         if raw is not None and (not raw.isdigit() or not 1 <= int(raw) <= selectors.MAX_PAGE_SIZE):
             raise ValidationFailed(
-                {"page_size": [f"page_size is a whole number from 1 to {selectors.MAX_PAGE_SIZE}."]}
+                {
+                    "page_size": [
+                        gettext("page_size is a whole number from 1 to %(max_page_size)s.")
+                        % {"max_page_size": selectors.MAX_PAGE_SIZE}
+                    ]
+                }
             )
         try:
             page = selectors.price_change_list(
@@ -162,7 +170,9 @@ class PriceChangeListApi(Api):
                 page_size=int(raw) if raw else DEFAULT_PAGE_SIZE,
             )
         except ValueError:
-            raise ValidationFailed({"cursor": ["This cursor is not one the list gave."]}) from None
+            raise ValidationFailed(
+                {"cursor": [gettext("This cursor is not one the list gave.")]}
+            ) from None
         next_url = None
         if page.next_cursor:
             query = request.query_params.copy()
@@ -217,7 +227,9 @@ class CpiAdjustmentListApi(Api):
             selectors.providers_visible_to(request.user).filter(code=data["provider"]).first()
         )
         if provider is None:
-            raise ValidationFailed({"provider": ["No provider profile you work on has this code."]})
+            raise ValidationFailed(
+                {"provider": [gettext("No provider profile you work on has this code.")]}
+            )
         row = price_services.cpi_rate_enter(
             provider=provider,
             year=data["year"],

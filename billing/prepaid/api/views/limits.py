@@ -1,5 +1,6 @@
 """Message limits (art. 26): the limit and its gauge, increase requests, staff changes, payments."""
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
 
@@ -235,7 +236,9 @@ class MessagePaymentListApi(Api):
             data = self.input(request)
             key = data.get("idempotency_key") or request_key(request)
             if not key:
-                raise ValidationFailed({"idempotency_key": ["Send an Idempotency-Key header."]})
+                raise ValidationFailed(
+                    {"idempotency_key": [gettext("Send an Idempotency-Key header.")]}
+                )
             client = selectors.client_get(user=request.user, pk=data["client"])
             payment = limits.messages_paid_record(
                 client=client,

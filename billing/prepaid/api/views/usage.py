@@ -1,5 +1,6 @@
 """Usage from the messaging platform (issue 3, section 2)."""
 
+from django.utils.translation import gettext
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -150,9 +151,18 @@ class UsageApi(Api):
         data = request.data
         records = data.get("records") if isinstance(data, dict) else data
         if not isinstance(records, list):
-            raise ValidationFailed({"records": ['Send a list of records, or {"records": [...]}.']})
+            raise ValidationFailed(
+                {"records": [gettext('Send a list of records, or {"records": [...]}.')]}
+            )
         if len(records) > MAX_BATCH:
-            raise ValidationFailed({"records": [f"Send at most {MAX_BATCH:,} records per batch."]})
+            raise ValidationFailed(
+                {
+                    "records": [
+                        gettext("Send at most %(max_batch)s records per batch.")
+                        % {"max_batch": f"{MAX_BATCH:,}"}
+                    ]
+                }
+            )
         results = usage_ingest(records=records, platform_user=request.user)
         counts = {"accepted": 0, "duplicate": 0, "refused": 0}
         for result in results:

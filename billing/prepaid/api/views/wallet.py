@@ -4,6 +4,7 @@ restitution requests. Thin views over billing.prepaid.services and billing.prepa
 import datetime as dt
 
 from django.http import StreamingHttpResponse
+from django.utils.translation import gettext
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import renderers, serializers
@@ -93,7 +94,12 @@ def _ledger_filters(request) -> dict:
     if kind:
         if kind not in LedgerEntry.Kind.values:
             raise ValidationFailed(
-                {"kind": [f"kind must be one of {', '.join(LedgerEntry.Kind.values)}."]}
+                {
+                    "kind": [
+                        gettext("kind must be one of %(choices)s.")
+                        % {"choices": ", ".join(LedgerEntry.Kind.values)}
+                    ]
+                }
             )
         filters["kind"] = kind
     for name in ("date_from", "date_to"):
@@ -102,7 +108,9 @@ def _ledger_filters(request) -> dict:
             try:
                 filters[name] = dt.date.fromisoformat(value)
             except ValueError:
-                raise ValidationFailed({name: [f"{name} must be a date, YYYY-MM-DD."]}) from None
+                raise ValidationFailed(
+                    {name: [gettext("%(name)s must be a date, YYYY-MM-DD.") % {"name": name}]}
+                ) from None
     return filters
 
 
@@ -204,7 +212,7 @@ class TopUpApi(Api):
             # CharField would turn a JSON number into text; a float is never an amount (DESIGN.md, Money).
             if isinstance(self.initial_data.get("amount"), float):
                 raise serializers.ValidationError(
-                    "Give the amount as a decimal string, never a floating point number."
+                    gettext("Give the amount as a decimal string, never a floating point number.")
                 )
             return value
 
