@@ -72,7 +72,7 @@ def test_a_compliance_officer_logs_a_dsr_and_a_client_admin_requests_an_audit(pa
     form.get_by_label("Auditor name").fill("Jan Jansen")
     form.get_by_label("Auditor firm").fill("Amstel Audit BV")
     form.get_by_label(re.compile("accredited external expert")).check()
-    form.get_by_label(re.compile("not a competitor")).check()
+    form.get_by_label(re.compile("auditor is not a competitor")).check()
     form.get_by_role("button", name="Send request").click()
 
     # then: the client sees its audit and the DSR the provider logged for it
