@@ -807,3 +807,47 @@ class AssistanceRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self._meta.verbose_name.capitalize()} #{self.pk}"
+
+
+class MandatoryProcessing(models.Model):
+    """Processing the provider is required to do under mandatory law (art. 21.1.2): "If CM is
+    required to Process Personal Data under mandatory law CM shall inform Client hereof in
+    writing before Processing unless the law prohibits providing such information." For those
+    purposes the provider is an independent controller.
+
+    Recorded by a compliance officer; the client is told in writing when it is recorded, before
+    the processing starts, or the law that forbids telling it is recorded instead (and the client
+    never sees the record)."""
+
+    client = models.ForeignKey(
+        Client,
+        verbose_name=_("client"),
+        on_delete=models.PROTECT,
+        related_name="mandatory_processing",
+    )
+    law = models.CharField(_("mandatory law requiring it"), max_length=300)
+    description = models.TextField(_("processing and personal data concerned"))
+    starts_at = models.DateTimeField(_("processing starts"))
+    informing_prohibited = models.BooleanField(
+        _("the law prohibits informing the client"), default=False
+    )
+    prohibition_basis = models.TextField(_("where the law prohibits it"), blank=True)
+    client_informed_at = models.DateTimeField(_("client informed at"), null=True, blank=True)
+    logged_by = models.ForeignKey(
+        USER, verbose_name=_("logged by"), on_delete=models.PROTECT, related_name="+"
+    )
+    logged_at = models.DateTimeField(_("logged at"), default=timezone.now)
+
+    history = HistoricalRecords()
+
+    class Meta:
+        ordering = ["-logged_at", "-id"]
+        verbose_name = _("processing under mandatory law")
+        verbose_name_plural = _("processing under mandatory law")
+        indexes = [
+            models.Index(fields=["-logged_at", "-id"], name="mandatory_list_idx"),
+            models.Index(fields=["client", "-logged_at", "-id"], name="mandatory_client_list_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self._meta.verbose_name} #{self.pk}"

@@ -26,6 +26,7 @@ from .models import (
     Breach,
     BreachNotification,
     DataSubjectRequest,
+    MandatoryProcessing,
     ProcessingRecord,
     SubProcessor,
     SubProcessorChange,
@@ -638,3 +639,20 @@ def dsr_callbacks_failing() -> dict[str, int]:
         .exclude(error=SUPERSEDED_ERROR)
         .count(),
     }
+
+
+def mandatory_processing_list(*, user: User) -> QuerySet[MandatoryProcessing]:
+    """Processing under mandatory law (art. 21.1.2), newest first: staff see their providers'
+    clients'; a client sees only what it was informed of, never a record the law kept from it."""
+    qs = _scope(
+        MandatoryProcessing.objects.select_related("client__provider", "logged_by"),
+        user=user,
+        client=None,
+    )
+    if not user.is_provider_staff:
+        qs = qs.filter(informing_prohibited=False)
+    return qs.order_by("-logged_at", "-id")
+
+
+def mandatory_processing_get(*, user: User, pk) -> MandatoryProcessing:
+    return _get(mandatory_processing_list(user=user), pk=pk)

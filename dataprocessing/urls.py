@@ -2,7 +2,17 @@
 
 from django.urls import path
 
-from .views import assistance, audits, breaches, documents, dsrs, home, records, sub_processors
+from .views import (
+    assistance,
+    audits,
+    breaches,
+    documents,
+    dsrs,
+    home,
+    mandatory,
+    records,
+    sub_processors,
+)
 
 app_name = "dataprocessing"
 
@@ -42,6 +52,13 @@ urlpatterns = [
         "sub-processor-objections/<int:pk>/resolve/",
         sub_processors.sub_processor_objection_resolve,
         name="sub_processor_objection_resolve",
+    ),
+    # processing under mandatory law (art. 21.1.2)
+    path("mandatory-law/", mandatory.mandatory_processing, name="mandatory_processing"),
+    path(
+        "mandatory-law/<int:pk>/",
+        mandatory.mandatory_processing_detail,
+        name="mandatory_processing_detail",
     ),
     # audits (art. 21.7)
     path("audits/", audits.audits, name="audits"),

@@ -519,7 +519,22 @@ def _premium_service_change(client):
     return {"pk": notice.pk}
 
 
+def _mandatory_processing(client):
+    from dataprocessing.models import MandatoryProcessing
+
+    record = MandatoryProcessing.objects.create(
+        client=client,
+        law="Walk law",
+        description="Walk processing",
+        starts_at=timezone.now() + dt.timedelta(days=1),
+        client_informed_at=timezone.now(),
+        logged_by=_staff(),
+    )
+    return {"pk": record.pk}
+
+
 MAKERS = {
+    "data-processing/mandatory-law/": _mandatory_processing,
     "accounts/webhooks/": _webhook_endpoint,
     "accounts/webhooks/deliveries/": lambda client: {"pk": _webhook_endpoint(client)["delivery"]},
     "billing/alerts/": _alert,
