@@ -14,7 +14,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.kernel.dates import local_midnight
 from accounts.kernel.errors import Conflict, NotAllowed, ValidationFailed
-from accounts.models import Client, Notification
+from accounts.models import Agreement, Client, Notification
 from billing.invoicing import selectors
 from billing.invoicing.services import bank_details, client_credit, set_offs
 from billing.invoicing.services import invoices as invoice_services
@@ -61,6 +61,8 @@ def account(cx, billing_staff):
 def prepaid(cx, account, clock):
     """A prepaid client of cxengage-nl whose wallet is kept in euro (its agreed currency)."""
     client = company(cx, legal_name="Windmill Apps B.V.", billing_mode=Client.BillingMode.PREPAID)
+    # the agreement names euro (issue 12 §5), so the wallet and its top-ups are in euro
+    Agreement.objects.filter(client=client).update(currency="EUR")
     Wallet.objects.create(client=client, currency="EUR")
     clock.set(dt.datetime(2026, 3, 5, 15, 0, tzinfo=dt.UTC))  # 16:00 in Amsterdam
     return client

@@ -105,6 +105,6 @@ def test_a_rejected_objection_lets_the_change_take_effect(
     assert (objection.status, objection.decision) == ("resolved", "rejected")
     assert objection.resolved_at <= timezone.now()
     assert [m.to for m in mailoutbox] == [[client_admin.email]]
-    assert "rejected" in mailoutbox[0].subject
+    assert "rejected" in mailoutbox[0].subject.lower()
     change = objection.change
     assert sub_processors.sub_processor_changes_apply(now=change.effective_at) == {"applied": 1}
