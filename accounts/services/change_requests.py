@@ -183,9 +183,7 @@ def service_change_request_accept(
         client=change_request.client,
         recipients=client_admin_emails(change_request.client),
         subject=lambda: gettext("Your change to the service was agreed"),
-        body=lambda: (
-            f"{note}\n" + gettext("From %(date)s (art. 5.3).") % {"date": agreed_from}
-        ),
+        body=lambda: f"{note}\n" + gettext("From %(date)s (art. 5.3).") % {"date": agreed_from},
     )
     return change_request
 

@@ -220,7 +220,11 @@ def provider_request_send(
                 "description": request.description,
             }
             + "\n"
-            + (gettext("Scope: %(scope)s") % {"scope": request.scope} + "\n" if request.scope else "")
+            + (
+                gettext("Scope: %(scope)s") % {"scope": request.scope} + "\n"
+                if request.scope
+                else ""
+            )
             + (
                 gettext("Documents: %(documents)s") % {"documents": request.documents_requested}
                 + "\n"
@@ -334,9 +338,7 @@ def data_request_close(
         key=f"provider-request-closed:{data_request.pk}",
         client=data_request.client,
         recipients=client_admin_emails(data_request.client),
-        subject=lambda: (
-            gettext("%(kind)s closed") % {"kind": data_request.get_kind_display()}
-        ),
+        subject=lambda: gettext("%(kind)s closed") % {"kind": data_request.get_kind_display()},
         body=lambda: gettext("Findings: %(findings)s") % {"findings": data_request.findings},
     )
     return data_request
