@@ -10,7 +10,7 @@ PROFILES = {"cxengage-nl": {"offers_premium_services": True}}
 
 
 def seed(apps, schema_editor):
-    Provider = apps.get_model('accounts', '0018_debt_chargeback_fee_activation_cost')
+    Provider = apps.get_model("accounts", "Provider")
     for code, values in PROFILES.items():
         Provider.objects.filter(code=code).update(**values)
 
