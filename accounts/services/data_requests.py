@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from django.core.files import File
@@ -208,9 +209,9 @@ def provider_request_send(
             ngettext(
                 "%(kind)s: answer within %(days)s working day",
                 "%(kind)s: answer within %(days)s working days",
-                request.response_working_days,
+                int(working_days),
             )
-            % {"kind": request.get_kind_display(), "days": request.response_working_days}
+            % {"kind": request.get_kind_display(), "days": int(working_days)}
         ),
         body=lambda: (
             gettext("%(provider)s asks (art. %(article)s): %(description)s")
@@ -344,6 +345,22 @@ def data_request_close(
     return data_request
 
 
+def _overdue_subject(request: DataRequest) -> str:
+    return gettext("Overdue: %(kind)s") % {"kind": request.get_kind_display()}
+
+
+def _overdue_body(request: DataRequest) -> str:
+    return gettext(
+        "%(who)s asked on %(asked)s; the answer was due %(due)s (art. %(article)s). Answer in "
+        "the portal."
+    ) % {
+        "who": request.requested_by,
+        "asked": f"{request.logged_at:%Y-%m-%d}",
+        "due": f"{request.due_at:%Y-%m-%d %H:%M %Z}",
+        "article": ARTICLES[request.kind],
+    }
+
+
 def data_requests_flag_overdue(*, now: dt.datetime | None = None, batch_size: int = 500) -> int:
     """Flag open data requests past their deadline to staff, once each: 3 working days for
     registration data (art. 5.6), the request's own for consent records and compliance audits
@@ -387,20 +404,8 @@ def data_requests_flag_overdue(*, now: dt.datetime | None = None, batch_size: in
                         key=f"provider-request-overdue-client:{request.pk}",
                         client=request.client,
                         recipients=client_admin_emails(request.client),
-                        subject=lambda r=request: (
-                            gettext("Overdue: %(kind)s") % {"kind": r.get_kind_display()}
-                        ),
-                        body=lambda r=request: (
-                            gettext(
-                                "%(who)s asked on %(asked)s; the answer was due %(due)s "
-                                "(art. %(article)s). Answer in the portal."
-                            )
-                            % {
-                                "who": r.requested_by,
-                                "asked": f"{r.logged_at:%Y-%m-%d}",
-                                "due": f"{r.due_at:%Y-%m-%d %H:%M %Z}",
-                                "article": ARTICLES[r.kind],
-                            }
-                        ),
+                        # bound to this request, not the loop variable
+                        subject=partial(_overdue_subject, request),
+                        body=partial(_overdue_body, request),
                     )
             flagged += len(batch)
