@@ -326,11 +326,21 @@ def agreement_terminate_prepaid(
         key=f"agreement-prepaid-termination:{agreement.pk}",
         client=client,
         recipients=_both_sides(client),
-        subject=f"Termination in writing: the agreement ends on {ends_on}",
-        body=(
-            f"{client.legal_name} terminated the prepaid agreement on {now:%Y-%m-%d}; it ends on "
-            f"{ends_on} (art. 29.6).\n{reason}\nRemaining unexpired credit can be restituted on "
-            "written request (art. 29.6)."
+        subject=lambda: (
+            gettext("Termination in writing: the agreement ends on %(date)s") % {"date": ends_on}
+        ),
+        body=lambda: (
+            gettext(
+                "%(client)s terminated the prepaid agreement on %(given)s; it ends on %(end)s "
+                "(art. 29.6).\n%(reason)s\nRemaining unexpired credit can be restituted on "
+                "written request (art. 29.6)."
+            )
+            % {
+                "client": client.legal_name,
+                "given": f"{now:%Y-%m-%d}",
+                "end": ends_on,
+                "reason": reason,
+            }
         ),
     )
     return agreement
@@ -401,10 +411,20 @@ def agreement_terminate_economic(
         key=f"agreement-economic-termination:{agreement.pk}",
         client=client,
         recipients=_both_sides(client),
-        subject=f"Termination on economic grounds: the agreement ends on {ends_on}",
-        body=(
-            f"{client.provider.legal_name} terminates the agreement on economic grounds "
-            f"(art. 15.3). It ends on {ends_on}.\n\nSubstantiation:\n{substantiation}"
+        subject=lambda: (
+            gettext("Termination on economic grounds: the agreement ends on %(date)s")
+            % {"date": ends_on}
+        ),
+        body=lambda: (
+            gettext(
+                "%(provider)s terminates the agreement on economic grounds (art. 15.3). It ends "
+                "on %(end)s.\n\nSubstantiation:\n%(substantiation)s"
+            )
+            % {
+                "provider": client.provider.legal_name,
+                "end": ends_on,
+                "substantiation": substantiation,
+            }
         ),
     )
     return agreement
@@ -447,10 +467,26 @@ def agreement_notice_of_default(
         key=f"notice-of-default:{agreement.pk}:{now.timestamp()}",
         client=agreement.client,
         recipients=_both_sides(agreement.client),
-        subject=f"Notice of default from the {party}",
-        body=(
-            f"{agreement.default_notice_text}\n\nThe {_other(party)} is to remedy the failure by "
-            f"{deadline} (art. 15.4); after that the {party} may terminate the agreement for cause."
+        subject=lambda: (
+            gettext("Notice of default from the client")
+            if party == Agreement.Party.CLIENT
+            else gettext("Notice of default from the provider")
+        ),
+        body=lambda: (
+            agreement.default_notice_text
+            + "\n\n"
+            + (
+                gettext(
+                    "The provider is to remedy the failure by %(deadline)s (art. 15.4); after "
+                    "that the client may terminate the agreement for cause."
+                )
+                if party == Agreement.Party.CLIENT
+                else gettext(
+                    "The client is to remedy the failure by %(deadline)s (art. 15.4); after "
+                    "that the provider may terminate the agreement for cause."
+                )
+            )
+            % {"deadline": deadline}
         ),
     )
     return agreement
@@ -478,14 +514,25 @@ def agreement_default_remedied(
         )
     agreement.default_remedied_at = now or timezone.now()
     with_history_user(agreement, acting_user).save()
+    noticed_on = f"{agreement.default_notice_at:%Y-%m-%d}"
     notify(
         key=f"default-remedied:{agreement.pk}:{agreement.default_remedied_at.timestamp()}",
         client=agreement.client,
         recipients=_both_sides(agreement.client),
-        subject="Notice of default: the failure is remedied",
-        body=(
-            f"The {party} recorded the failure named in its notice of default of "
-            f"{agreement.default_notice_at:%Y-%m-%d} as remedied (art. 15.4)."
+        subject=lambda: gettext("Notice of default: the failure is remedied"),
+        body=lambda: (
+            (
+                gettext(
+                    "The client recorded the failure named in its notice of default of "
+                    "%(date)s as remedied (art. 15.4)."
+                )
+                if party == Agreement.Party.CLIENT
+                else gettext(
+                    "The provider recorded the failure named in its notice of default of "
+                    "%(date)s as remedied (art. 15.4)."
+                )
+            )
+            % {"date": noticed_on}
         ),
     )
     return agreement
@@ -640,12 +687,23 @@ def agreement_terminate_for_cause(
         key=f"agreement-terminated:{agreement.pk}",
         client=agreement.client,
         recipients=_both_sides(agreement.client),
-        subject="The agreement has been terminated for cause",
-        body=(
-            f"The {party} terminated the agreement for cause on {ends_on} "
-            f"({agreement.get_termination_ground_display()}).\n{reason}\n"
-            "Amounts invoiced for performance already received remain due and are payable at "
-            f"once (art. 15.6).\n(art. {article})"
+        subject=lambda: gettext("The agreement has been terminated for cause"),
+        body=lambda: (
+            (
+                gettext("The client terminated the agreement for cause on %(date)s (%(ground)s).")
+                if party == Agreement.Party.CLIENT
+                else gettext(
+                    "The provider terminated the agreement for cause on %(date)s (%(ground)s)."
+                )
+            )
+            % {"date": ends_on, "ground": agreement.get_termination_ground_display()}
+            + f"\n{reason}\n"
+            + gettext(
+                "Amounts invoiced for performance already received remain due and are payable "
+                "at once (art. 15.6)."
+            )
+            + "\n"
+            + gettext("(art. %(article)s)") % {"article": article}
         ),
     )
     return agreement

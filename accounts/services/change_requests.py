@@ -113,10 +113,17 @@ def service_change_request_submit(
     notify(
         key=f"change-request:{request.pk}",
         recipients=staff_emails(User.Role.BILLING_STAFF, provider=client.provider_id),
-        subject=f"Change to the service requested: {client.legal_name}",
-        body=(
+        provider=client.provider,
+        subject=lambda: (
+            gettext("Change to the service requested: %(client)s") % {"client": client.legal_name}
+        ),
+        body=lambda: (
             f"{request.get_service_display()}: {request.description}"
-            + (f"\nWanted from {request.wanted_from}" if request.wanted_from else "")
+            + (
+                "\n" + gettext("Wanted from %(date)s") % {"date": request.wanted_from}
+                if request.wanted_from
+                else ""
+            )
             + "\n(art. 5.3)"
         ),
     )
@@ -175,8 +182,8 @@ def service_change_request_accept(
         key=f"change-request-decided:{change_request.pk}",
         client=change_request.client,
         recipients=client_admin_emails(change_request.client),
-        subject="Your change to the service was agreed",
-        body=f"{note}\nFrom {agreed_from} (art. 5.3).",
+        subject=lambda: gettext("Your change to the service was agreed"),
+        body=lambda: f"{note}\n" + gettext("From %(date)s (art. 5.3).") % {"date": agreed_from},
     )
     return change_request
 

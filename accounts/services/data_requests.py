@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from django.core.files import File
@@ -204,15 +205,35 @@ def provider_request_send(
         key=f"provider-request:{request.pk}",
         client=client,
         recipients=client_admin_emails(client),
-        subject=(
-            f"{request.get_kind_display()}: answer within {request.response_working_days} "
-            "working days"
+        subject=lambda: (
+            ngettext(
+                "%(kind)s: answer within %(days)s working day",
+                "%(kind)s: answer within %(days)s working days",
+                int(working_days),
+            )
+            % {"kind": request.get_kind_display(), "days": int(working_days)}
         ),
-        body=(
-            f"{provider.name} asks (art. {ARTICLES[kind]}): {request.description}\n"
-            + (f"Scope: {request.scope}\n" if request.scope else "")
-            + (f"Documents: {request.documents_requested}\n" if request.documents_requested else "")
-            + f"Due: {request.due_at:%Y-%m-%d %H:%M %Z}. Answer in the portal."
+        body=lambda: (
+            gettext("%(provider)s asks (art. %(article)s): %(description)s")
+            % {
+                "provider": provider.name,
+                "article": ARTICLES[kind],
+                "description": request.description,
+            }
+            + "\n"
+            + (
+                gettext("Scope: %(scope)s") % {"scope": request.scope} + "\n"
+                if request.scope
+                else ""
+            )
+            + (
+                gettext("Documents: %(documents)s") % {"documents": request.documents_requested}
+                + "\n"
+                if request.documents_requested
+                else ""
+            )
+            + gettext("Due: %(due)s. Answer in the portal.")
+            % {"due": f"{request.due_at:%Y-%m-%d %H:%M %Z}"}
         ),
     )
     return request
@@ -270,11 +291,20 @@ def data_request_answer(
             key=f"provider-request-answered:{data_request.pk}",
             client=data_request.client,
             recipients=staff_emails(provider=data_request.client.provider_id),
-            subject=f"{data_request.get_kind_display()} answered: {data_request.client.legal_name}",
-            body=(
-                f"Answered {now:%Y-%m-%d %H:%M %Z}"
-                + (" (after the deadline)" if now > data_request.due_at else "")
-                + f" with {len(documents)} document(s)."
+            subject=lambda: (
+                gettext("%(kind)s answered: %(client)s")
+                % {
+                    "kind": data_request.get_kind_display(),
+                    "client": data_request.client.legal_name,
+                }
+            ),
+            body=lambda: (
+                (
+                    gettext("Answered %(at)s (after the deadline) with %(count)s document(s).")
+                    if now > data_request.due_at
+                    else gettext("Answered %(at)s with %(count)s document(s).")
+                )
+                % {"at": f"{now:%Y-%m-%d %H:%M %Z}", "count": len(documents)}
             ),
         )
     return data_request
@@ -309,10 +339,26 @@ def data_request_close(
         key=f"provider-request-closed:{data_request.pk}",
         client=data_request.client,
         recipients=client_admin_emails(data_request.client),
-        subject=f"{data_request.get_kind_display()} closed",
-        body=f"Findings: {data_request.findings}",
+        subject=lambda: gettext("%(kind)s closed") % {"kind": data_request.get_kind_display()},
+        body=lambda: gettext("Findings: %(findings)s") % {"findings": data_request.findings},
     )
     return data_request
+
+
+def _overdue_subject(request: DataRequest) -> str:
+    return gettext("Overdue: %(kind)s") % {"kind": request.get_kind_display()}
+
+
+def _overdue_body(request: DataRequest) -> str:
+    return gettext(
+        "%(who)s asked on %(asked)s; the answer was due %(due)s (art. %(article)s). Answer in "
+        "the portal."
+    ) % {
+        "who": request.requested_by,
+        "asked": f"{request.logged_at:%Y-%m-%d}",
+        "due": f"{request.due_at:%Y-%m-%d %H:%M %Z}",
+        "article": ARTICLES[request.kind],
+    }
 
 
 def data_requests_flag_overdue(*, now: dt.datetime | None = None, batch_size: int = 500) -> int:
@@ -358,11 +404,8 @@ def data_requests_flag_overdue(*, now: dt.datetime | None = None, batch_size: in
                         key=f"provider-request-overdue-client:{request.pk}",
                         client=request.client,
                         recipients=client_admin_emails(request.client),
-                        subject=f"Overdue: {request.get_kind_display()}",
-                        body=(
-                            f"{request.requested_by} asked on {request.logged_at:%Y-%m-%d}; "
-                            f"the answer was due {request.due_at:%Y-%m-%d %H:%M %Z} "
-                            f"(art. {ARTICLES[request.kind]}). Answer in the portal."
-                        ),
+                        # bound to this request, not the loop variable
+                        subject=partial(_overdue_subject, request),
+                        body=partial(_overdue_body, request),
                     )
             flagged += len(batch)

@@ -37,6 +37,7 @@ from accounts.kernel.errors import ApplicationError, Conflict, NotAllowed, Valid
 from accounts.kernel.history import save_with_history
 from accounts.kernel.idempotency import create_once
 from accounts.kernel.inputs import clean_date, clean_money, clean_text, optional_text
+from accounts.kernel.l10n import money
 from accounts.kernel.notifications import client_recipients, notify, staff_emails
 from accounts.kernel.uploads import document_check
 from accounts.models import Client, User
@@ -500,12 +501,21 @@ def premium_statement_issue(
         key=f"premium-statement:{statement.pk}",
         client=client,
         recipients=client_recipients(client),
-        subject=f"Revenue statement {statement.operator} {statement.period_start:%Y-%m-%d} – "
-        f"{statement.period_end:%Y-%m-%d}",
-        body=(
-            f"Your revenue statement is available in the portal. Only amounts actually received "
-            f"from the operator are paid out. A payment dispute must be raised with supporting "
-            f"documents by {statement.dispute_deadline:%Y-%m-%d %H:%M %Z} (CX Part V)."
+        subject=lambda: (
+            gettext("Revenue statement %(operator)s %(start)s – %(end)s")
+            % {
+                "operator": statement.operator,
+                "start": f"{statement.period_start:%Y-%m-%d}",
+                "end": f"{statement.period_end:%Y-%m-%d}",
+            }
+        ),
+        body=lambda: (
+            gettext(
+                "Your revenue statement is available in the portal. Only amounts actually "
+                "received from the operator are paid out. A payment dispute must be raised with "
+                "supporting documents by %(deadline)s (CX Part V)."
+            )
+            % {"deadline": f"{statement.dispute_deadline:%Y-%m-%d %H:%M %Z}"}
         ),
     )
     return statement
@@ -616,11 +626,21 @@ def premium_offset_record(
         key=f"premium-offset:{entry.pk}",
         client=statement.client,
         recipients=client_recipients(statement.client),
-        subject=f"Revenue offset against invoice {invoice.number}",
-        body=(
-            f"{statement.currency} {value} of your revenue ({statement.operator}, "
-            f"{statement.period_start:%Y-%m-%d} – {statement.period_end:%Y-%m-%d}) was offset "
-            f"against invoice {invoice.number} (CX Part V, right of offset)."
+        subject=lambda: (
+            gettext("Revenue offset against invoice %(number)s") % {"number": invoice.number}
+        ),
+        body=lambda: (
+            gettext(
+                "%(amount)s of your revenue (%(operator)s, %(start)s – %(end)s) was offset "
+                "against invoice %(number)s (CX Part V, right of offset)."
+            )
+            % {
+                "amount": money(value, statement.currency),
+                "operator": statement.operator,
+                "start": f"{statement.period_start:%Y-%m-%d}",
+                "end": f"{statement.period_end:%Y-%m-%d}",
+                "number": invoice.number,
+            }
         ),
     )
     return entry
@@ -670,11 +690,22 @@ def premium_payout_record(
             key=f"premium-payout:{entry.pk}",
             client=statement.client,
             recipients=client_recipients(statement.client),
-            subject=f"Revenue paid out: {statement.currency} {value}",
-            body=(
-                f"{statement.currency} {value} of your revenue ({statement.operator}, "
-                f"{statement.period_start:%Y-%m-%d} – {statement.period_end:%Y-%m-%d}) was paid "
-                f"out on {day:%Y-%m-%d}."
+            subject=lambda: (
+                gettext("Revenue paid out: %(amount)s")
+                % {"amount": money(value, statement.currency)}
+            ),
+            body=lambda: (
+                gettext(
+                    "%(amount)s of your revenue (%(operator)s, %(start)s – %(end)s) was paid out "
+                    "on %(day)s."
+                )
+                % {
+                    "amount": money(value, statement.currency),
+                    "operator": statement.operator,
+                    "start": f"{statement.period_start:%Y-%m-%d}",
+                    "end": f"{statement.period_end:%Y-%m-%d}",
+                    "day": f"{day:%Y-%m-%d}",
+                }
             ),
         )
     return entry
@@ -764,7 +795,9 @@ def premium_dispute_raise(
         key=f"premium-dispute:{dispute.pk}",
         client=statement.client,
         recipients=staff_emails(User.Role.BILLING_STAFF, provider=provider),
-        subject=f"Payment dispute by {statement.client.legal_name}",
+        subject=lambda: (
+            gettext("Payment dispute by %(client)s") % {"client": statement.client.legal_name}
+        ),
         body=f"{statement.operator} {statement.period_start:%Y-%m-%d}: {text}",
     )
     return dispute
@@ -796,7 +829,9 @@ def premium_dispute_resolve(
         key=f"premium-dispute-answer:{dispute.pk}",
         client=dispute.client,
         recipients=client_recipients(dispute.client),
-        subject=f"Your payment dispute: {dispute.get_status_display()}",
+        subject=lambda: (
+            gettext("Your payment dispute: %(status)s") % {"status": dispute.get_status_display()}
+        ),
         body=text,
     )
     return dispute
@@ -871,8 +906,13 @@ def premium_service_change_notify(
         key=f"premium-service-change:{notice.pk}",
         client=client,
         recipients=staff_emails(User.Role.BILLING_STAFF, provider=client.provider),
-        subject=f"Service change notified by {client.legal_name}",
-        body=f"{name}, from {day:%Y-%m-%d}: {text} (CX Part V, service reporting)",
+        subject=lambda: (
+            gettext("Service change notified by %(client)s") % {"client": client.legal_name}
+        ),
+        body=lambda: (
+            gettext("%(service)s, from %(day)s: %(change)s (CX Part V, service reporting)")
+            % {"service": name, "day": f"{day:%Y-%m-%d}", "change": text}
+        ),
     )
     return notice
 

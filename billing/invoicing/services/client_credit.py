@@ -20,6 +20,7 @@ from django.utils.translation import gettext
 
 from accounts.kernel.errors import Conflict, ValidationFailed
 from accounts.kernel.inputs import clean_money, clean_text
+from accounts.kernel.l10n import money
 from accounts.kernel.notifications import client_recipients, notify
 from accounts.kernel.roles import require_billing_staff
 from accounts.models import Client, User
@@ -142,11 +143,24 @@ def client_credit_add(
         key=f"client-credit:{entry.pk}",
         client=client,
         recipients=client_recipients(client),
-        subject=f"{currency} {amount:,.2f} credited to your account",
-        body=(
-            f"We received {currency} {amount:,.2f} ({cause}). It is held as your credit: it is "
-            "set off against your open invoices or refunded to you (art. 9.1). Your credit "
-            f"is now {currency} {credit.balance:,.2f}."
+        subject=lambda: (
+            gettext("%(amount)s credited to your account") % {"amount": money(amount, currency)}
+        ),
+        body=lambda: (
+            gettext(
+                "We received %(amount)s (%(cause)s). It is held as your credit: it is set off "
+                "against your open invoices or refunded to you (art. 9.1). Your credit is now "
+                "%(balance)s."
+            )
+            % {
+                "amount": money(amount, currency),
+                "cause": (
+                    gettext("paid beyond invoice %(number)s") % {"number": invoice.number}
+                    if kind == ClientCreditEntry.Kind.OVERPAYMENT and invoice is not None
+                    else gettext("payment without an invoice")
+                ),
+                "balance": money(credit.balance, currency),
+            }
         ),
     )
     return entry
@@ -192,10 +206,19 @@ def client_credit_refund(
         key=f"client-credit:{entry.pk}",
         client=client,
         recipients=client_recipients(client),
-        subject=f"{credit.currency} {amount:,.2f} of your credit refunded",
-        body=(
-            f"We refunded {credit.currency} {amount:,.2f} of your credit ({reference}). Your "
-            f"credit is now {credit.currency} {credit.balance:,.2f}."
+        subject=lambda: (
+            gettext("%(amount)s of your credit refunded")
+            % {"amount": money(amount, credit.currency)}
+        ),
+        body=lambda: (
+            gettext(
+                "We refunded %(amount)s of your credit (%(reference)s). Your credit is now %(balance)s."
+            )
+            % {
+                "amount": money(amount, credit.currency),
+                "reference": reference,
+                "balance": money(credit.balance, credit.currency),
+            }
         ),
     )
     return entry

@@ -325,22 +325,41 @@ def _alert_pending(dispute: Dispute, invoice: Invoice) -> None:
         key=f"dispute-pending-check:{dispute.pk}",
         client=client,
         recipients=staff_emails(User.Role.BILLING_STAFF, provider=client.provider_id),
-        subject=f"Dispute on invoice {invoice.number} pending check: exchange rate needed",
-        body=(
-            f"{invoice.currency} {dispute.amount} disputed by {client}: {dispute.reason}\n"
-            f"{dispute.admissibility_note}\nEnter the rate (admin: Billing → Exchange rates) if the "
-            "daily ECB import does not bring it; the dispute is then admitted or refused (CX 10)."
+        subject=lambda: (
+            gettext("Dispute on invoice %(number)s pending check: exchange rate needed")
+            % {"number": invoice.number}
+        ),
+        body=lambda: (
+            gettext("%(amount)s disputed by %(client)s: %(reason)s")
+            % {
+                "amount": money(dispute.amount, invoice.currency),
+                "client": client,
+                "reason": dispute.reason,
+            }
+            + f"\n{dispute.admissibility_note}\n"
+            + gettext(
+                "Enter the rate (admin: Billing → Exchange rates) if the daily ECB import does "
+                "not bring it; the dispute is then admitted or refused (CX 10)."
+            )
         ),
     )
     notify(
         key=f"dispute-raised:{dispute.pk}",
         client=client,
         recipients=client_admin_emails(client),
-        subject=f"Invoice {invoice.number} disputed: admissibility pending check",
-        body=(
-            f"{invoice.currency} {dispute.amount} disputed: {dispute.reason}\n"
-            "Whether the amount exceeds the minimum of art. 10 is checked as soon as the exchange "
-            "rate is known; you will be told the outcome. Until then the whole invoice stays due."
+        subject=lambda: (
+            gettext("Invoice %(number)s disputed: admissibility pending check")
+            % {"number": invoice.number}
+        ),
+        body=lambda: (
+            gettext("%(amount)s disputed: %(reason)s")
+            % {"amount": money(dispute.amount, invoice.currency), "reason": dispute.reason}
+            + "\n"
+            + gettext(
+                "Whether the amount exceeds the minimum of art. 10 is checked as soon as the "
+                "exchange rate is known; you will be told the outcome. Until then the whole "
+                "invoice stays due."
+            )
         ),
     )
 
@@ -401,8 +420,23 @@ def dispute_pending_decide(*, dispute_id: int) -> str:
         client=client,
         recipients=staff_emails(User.Role.BILLING_STAFF, provider=client.provider_id)
         + client_admin_emails(client),
-        subject=f"Dispute on invoice {invoice.number} {outcome} (art. 10)",
-        body=f"{invoice.currency} {dispute.amount} disputed: {outcome}.\n{text}\n{dispute.admissibility_note}",
+        subject=lambda: (
+            (
+                gettext("Dispute on invoice %(number)s admitted (art. 10)")
+                if outcome == "admitted"
+                else gettext("Dispute on invoice %(number)s refused (art. 10)")
+            )
+            % {"number": invoice.number}
+        ),
+        body=lambda: (
+            (
+                gettext("%(amount)s disputed: admitted.")
+                if outcome == "admitted"
+                else gettext("%(amount)s disputed: refused.")
+            )
+            % {"amount": money(dispute.amount, invoice.currency)}
+            + f"\n{text}\n{dispute.admissibility_note}"
+        ),
     )
     return outcome
 

@@ -27,6 +27,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils.translation import gettext
 from lxml import etree
 
 from accounts.kernel.notifications import notify, staff_emails
@@ -112,11 +113,16 @@ def _alert(problem: str, url: str) -> None:
         notify(
             key=f"ecb-rates-failed:{provider.pk}:{day:%Y-%m-%d}",
             recipients=staff_emails(User.Role.BILLING_STAFF, provider=provider),
-            subject="ECB exchange rates not imported",
-            body=(
-                f"The ECB reference rates could not be imported from {url}: {problem}\n"
-                "Nothing was changed. Until the feed is back, enter the rates needed (e.g. EUR/USD "
-                "for the dispute minimum, CX 10) in the admin: Billing → Exchange rates."
+            provider=provider,
+            subject=lambda: gettext("ECB exchange rates not imported"),
+            body=lambda: (
+                gettext("The ECB reference rates could not be imported from %(url)s: %(problem)s")
+                % {"url": url, "problem": problem}
+                + "\n"
+                + gettext(
+                    "Nothing was changed. Until the feed is back, enter the rates needed (e.g. "
+                    "EUR/USD for the dispute minimum, CX 10) in the admin: Billing → Exchange rates."
+                )
             ),
         )
 

@@ -672,20 +672,35 @@ def invoices_payable_on_termination(
         invoice.due_date = terminated_on
         with_history_user(invoice, acting_user).save()
     if invoices:
-        lines = "\n".join(
-            f"{i.number}: {i.currency} {i.total}, was due {i.due_date_brought_forward_from}, "
-            f"now due {terminated_on}"
-            for i in invoices
-        )
+
+        def lines() -> str:
+            return "\n".join(
+                gettext("%(number)s: %(amount)s, was due %(was)s, now due %(now)s")
+                % {
+                    "number": i.number,
+                    "amount": money(i.total, i.currency),
+                    "was": i.due_date_brought_forward_from,
+                    "now": terminated_on,
+                }
+                for i in invoices
+            )
+
         notify(
             key=f"invoices-payable-on-termination:{client.pk}:{terminated_on}",
             client=client,
             recipients=client_recipients(client),
-            subject=f"Invoices payable at once after the termination on {terminated_on}",
-            body=(
-                f"The agreement was terminated for cause (art. {article}). Amounts invoiced for "
-                "performance already received remain fully due and are payable immediately "
-                f"(art. 15.6):\n{lines}"
+            subject=lambda: (
+                gettext("Invoices payable at once after the termination on %(date)s")
+                % {"date": terminated_on}
+            ),
+            body=lambda: (
+                gettext(
+                    "The agreement was terminated for cause (art. %(article)s). Amounts invoiced "
+                    "for performance already received remain fully due and are payable "
+                    "immediately (art. 15.6):"
+                )
+                % {"article": article}
+                + f"\n{lines()}"
             ),
         )
     return invoices

@@ -192,8 +192,9 @@ def _fire(alert: ClientAlert, measures: dict[str, dict[int, Any]], now: dt.datet
             key=f"alert:{alert.pk}:{n}",
             client=alert.client,
             recipients=client_recipients(alert.client),
-            subject=str(alert.get_kind_display()),
-            body=text,
+            # rendered per recipient's language (issue 11 §2), not once in the job's
+            subject=lambda: str(alert.get_kind_display()),
+            body=lambda: _describe(alert, measures)[0],
         )
     if alert.by_webhook:
         webhook_emit(

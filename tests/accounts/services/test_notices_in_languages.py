@@ -7,7 +7,7 @@ import pytest
 from django.utils import translation
 
 from accounts.kernel.notifications import notify
-from accounts.models import Notification
+from accounts.models import Client, Notification
 from accounts.services import agreements
 from tests.accounts.factories import (
     AgreementFactory,
@@ -92,3 +92,32 @@ def test_a_repeated_notice_records_nothing_in_any_language(cm):
     assert Notification.objects.filter(key__startswith="once").count() == 2
     assert send() is False
     assert Notification.objects.filter(key__startswith="once").count() == 2
+
+
+def test_a_prepaid_termination_reaches_the_chinese_admin_in_chinese_and_dutch_staff_in_dutch(
+    cm, mailoutbox, django_capture_on_commit_callbacks
+):
+    # given a cm-cn prepaid client whose admin chose no language (简体中文, the profile's
+    # default) and a member of billing staff who reads Dutch
+    client = ClientFactory(provider=cm, language="", billing_mode=Client.BillingMode.PREPAID)
+    admin = ClientAdminFactory(client=client, language="")
+    staff = BillingStaffFactory(providers=[cm], language="nl")
+    agreement = AgreementFactory(client=client, start_date=D(2024, 1, 15))
+    # when the admin terminates in writing (art. 29.6) from a page read in English
+    with translation.override("en"), django_capture_on_commit_callbacks(execute=True):
+        agreements.agreement_terminate_prepaid(
+            agreement=agreement,
+            acting_user=admin,
+            end_date=D(2026, 3, 31),
+            reason="Closing the account",
+            now=dt.datetime(2026, 3, 10, 4, tzinfo=dt.UTC),
+        )
+    # then the admin reads it in Chinese, the staff member in Dutch, with the article
+    chinese = next(m for m in mailoutbox if admin.email in m.to)
+    dutch = next(m for m in mailoutbox if staff.email in m.to)
+    assert chinese.subject == "书面终止：协议于 2026-03-31 终止"
+    assert f"{client.legal_name} 已于 2026-03-10 终止预付费协议" in chinese.body
+    assert "未过期的剩余余额可经书面申请予以退还（第 29.6 条）" in chinese.body
+    assert "Closing the account" in chinese.body and "terminated" not in chinese.body
+    assert dutch.subject == "Schriftelijke opzegging: de overeenkomst eindigt op 2026-03-31"
+    assert "op schriftelijk verzoek worden gerestitueerd (art. 29.6)" in dutch.body
