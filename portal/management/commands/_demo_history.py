@@ -386,16 +386,14 @@ def prepaid_extras(client: Client, slug: str, admin: User, billing: User) -> Non
         return
     wallet = wallet_services.wallet_for_client(client=client)
     key = f"demo:{slug}:card"
-    lot = CreditLot.objects.filter(wallet=wallet, idempotency_key=key).first()
-    if lot is None:
-        lot = wallet_services.wallet_top_up(
-            wallet=wallet,
-            amount=Decimal("50.00"),
-            received_at=timezone.now() - dt.timedelta(days=20),
-            reference="Card payment (demo)",
-            idempotency_key=key,
-            acting_user=billing,
-        )
+    lot = wallet_services.wallet_top_up(
+        wallet=wallet,
+        amount=Decimal("50.00"),
+        received_at=timezone.now() - dt.timedelta(days=20),
+        reference="Card payment (demo)",
+        idempotency_key=key,
+        acting_user=billing,
+    )
     chargeback_services.chargeback_record(
         lot=lot, reference="CB-DEMO-1", reason="Card holder disputed the payment", acting_user=billing
     )
@@ -485,6 +483,7 @@ def audit(client: Client, admin: User) -> None:
         client=client,
         kind=AuditRequest.Kind.INFORMATION,
         acting_user=admin,
+        requester_not_competitor=True,
         scope="ISO 27001 certificate and the latest penetration test summary (demo).",
     )
 
@@ -531,6 +530,7 @@ def provider_compliance(provider: Provider, clients: list[Client], compliance: U
             kind=SubProcessor.Kind.THIRD_PARTY,
             country="NL" if provider.code == "cxengage-nl" else "CN",
             services="Hosting of the messaging platform",
+            safeguard="" if provider.code == "cxengage-nl" else SubProcessor.Safeguard.SCC,
             agreement_date=today - dt.timedelta(days=400),
         )
         sp_services.sub_processor_change_announce(
