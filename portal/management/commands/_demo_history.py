@@ -21,6 +21,9 @@ from django.utils import timezone
 from accounts.kernel.dates import local_date
 from accounts.kernel.errors import ApplicationError
 from accounts.models import Agreement, Client, ForceMajeure, Provider, User, WebhookEndpoint
+from accounts.models import ChangeRequest, DataRequest
+from accounts.services import change_requests as change_services
+from accounts.services import data_requests as data_request_services
 from accounts.services import force_majeure as fm_services
 from accounts.services import webhooks as webhook_services
 from billing.claims import services as claim_services
@@ -539,4 +542,37 @@ def provider_compliance(provider: Provider, clients: list[Client], compliance: U
             kind=SubProcessorChange.Kind.ADDITION,
             acting_user=compliance,
             description="New hosting provider for the messaging platform (demo).",
+        )
+
+
+def account_requests(client: Client, admin: User, billing: User) -> None:
+    """A registration change and a service change the client asked for (art. 5.3, 5.5), and a
+    request for its registration data logged and sent to it (art. 5.6)."""
+    if not ChangeRequest.objects.filter(client=client).exists():
+        change_services.change_request_submit(
+            client=client,
+            acting_user=admin,
+            changes={"address": f"{client.address} (new office, demo)"},
+        )
+        change_services.service_change_request_submit(
+            client=client,
+            acting_user=admin,
+            service=ChangeRequest.Service.WHATSAPP,
+            description="Add WhatsApp Business templates for order updates (demo).",
+        )
+    if not DataRequest.objects.filter(client=client).exists():
+        data_request_services.data_request_log(
+            client=client,
+            acting_user=billing,
+            requested_by="Telecom regulator (demo)",
+            description="Sender ID registration records for the last quarter.",
+        )
+        data_request_services.provider_request_send(
+            client=client,
+            acting_user=billing,
+            kind=DataRequest.Kind.COMPLIANCE_AUDIT,
+            description="Please send your opt-in records for the spring campaign (demo).",
+            working_days=10,
+            scope="Opt-in records of the spring campaign",
+            documents_requested="Opt-in logs with time stamps; the consent text shown",
         )

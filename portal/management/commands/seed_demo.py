@@ -248,6 +248,7 @@ class Command(BaseCommand):
                 history.deposit(client, billing)
                 history.limit_requests(client, admin, billing)
             history.webhook(client, admin)
+            history.account_requests(client, admin, billing)
             history.loss_claim(client, admin)
             history.dsrs(client, slug, admin, compliance)
             history.audit(client, admin)
