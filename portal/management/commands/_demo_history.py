@@ -25,6 +25,7 @@ from accounts.models import ChangeRequest, DataRequest
 from accounts.services import change_requests as change_services
 from accounts.services import data_requests as data_request_services
 from accounts.services import force_majeure as fm_services
+from accounts.services import onboarding as onboarding_services
 from accounts.services import webhooks as webhook_services
 from billing.claims import services as claim_services
 from billing.invoicing.services import deposits as deposit_services
@@ -377,14 +378,7 @@ def limit_requests(client: Client, admin: User, billing: User) -> None:
 
 def prepaid_extras(client: Client, slug: str, admin: User, billing: User) -> None:
     """A prepaid client: a top-up charged back and the account reopened (art. 29.4; the credit
-    used and the fee become a debt invoice), and a low-balance alert."""
-    if not ClientAlert.objects.filter(client=client).exists():
-        alert_services.alert_create(
-            client=client,
-            acting_user=admin,
-            kind=ClientAlert.Kind.BALANCE_BELOW,
-            amount="150.00",
-        )
+    used and the fee become a debt invoice)."""
     if Chargeback.objects.filter(lot__wallet__client=client).exists():
         return
     wallet = wallet_services.wallet_for_client(client=client)
@@ -403,6 +397,20 @@ def prepaid_extras(client: Client, slug: str, admin: User, billing: User) -> Non
     chargeback_services.account_reopen(
         client=client, reason="The card payment was replaced by a bank transfer.", acting_user=billing
     )
+
+
+def alert(client: Client, admin: User) -> None:
+    """A low-balance alert for a prepaid client, a usage alert for a postpaid one."""
+    if ClientAlert.objects.filter(client=client).exists():
+        return
+    if client.billing_mode == Client.BillingMode.PREPAID:
+        alert_services.alert_create(
+            client=client, acting_user=admin, kind=ClientAlert.Kind.BALANCE_BELOW, amount="150.00"
+        )
+    else:
+        alert_services.alert_create(
+            client=client, acting_user=admin, kind=ClientAlert.Kind.USAGE_ABOVE, share_pct="80"
+        )
 
 
 def webhook(client: Client, admin: User) -> None:
@@ -497,6 +505,24 @@ def provider_compliance(provider: Provider, clients: list[Client], compliance: U
     21.11, 14.2)."""
     now = timezone.now()
     if not Breach.objects.filter(provider=provider).exists():
+        earlier = breach_services.breach_log(
+            provider=provider,
+            detected_at=now - dt.timedelta(hours=30),
+            description="A lost laptop held a copy of a delivery report (demo).",
+            data_types="Phone numbers",
+            approx_subjects=80,
+            measures="Disk encrypted; the device was wiped remotely.",
+            affected_clients=clients,
+            acting_user=compliance,
+            aware_at=now - dt.timedelta(hours=28),
+        )
+        for notification in earlier.notifications.order_by("pk"):
+            breach_services.breach_notify_client(
+                notification=notification,
+                message="A lost laptop held one delivery report with 80 phone numbers; "
+                "the disk was encrypted and the device wiped.",
+                acting_user=compliance,
+            )
         breach_services.breach_log(
             provider=provider,
             detected_at=now - dt.timedelta(hours=5),
@@ -536,13 +562,22 @@ def provider_compliance(provider: Provider, clients: list[Client], compliance: U
             safeguard="" if provider.code == "cxengage-nl" else SubProcessor.Safeguard.SCC,
             agreement_date=today - dt.timedelta(days=400),
         )
-        sp_services.sub_processor_change_announce(
+        change = sp_services.sub_processor_change_announce(
             provider=provider,
             sub_processor=hosting,
             kind=SubProcessorChange.Kind.ADDITION,
             acting_user=compliance,
             description="New hosting provider for the messaging platform (demo).",
         )
+        objector = next((c for c in clients if c.billing_mode == "postpaid"), None)
+        admin = User.objects.filter(client=objector, role=User.Role.CLIENT_ADMIN).first()
+        if objector is not None and admin is not None:
+            sp_services.sub_processor_object(
+                change=change,
+                client=objector,
+                acting_user=admin,
+                reason="We need to review the new host's certifications first (demo).",
+            )
 
 
 def account_requests(client: Client, admin: User, billing: User) -> None:
@@ -567,6 +602,14 @@ def account_requests(client: Client, admin: User, billing: User) -> None:
             requested_by="Telecom regulator (demo)",
             description="Sender ID registration records for the last quarter.",
         )
+        data_request_services.data_request_log(
+            client=client,
+            acting_user=billing,
+            requested_by="Public prosecutor (demo)",
+            description="Sender details of one campaign in the spring.",
+            now=timezone.now() - dt.timedelta(days=30),
+        )
+        data_request_services.data_requests_flag_overdue()
         data_request_services.provider_request_send(
             client=client,
             acting_user=billing,
@@ -576,3 +619,45 @@ def account_requests(client: Client, admin: User, billing: User) -> None:
             scope="Opt-in records of the spring campaign",
             documents_requested="Opt-in logs with time stamps; the consent text shown",
         )
+
+
+# A company per provider that signed up and waits for approval (art. 5.5): staff's queue.
+PENDING_SIGN_UPS = {
+    "cm-cn": {
+        "legal_name": "深圳蓝海物流有限公司 (Shenzhen Lanhai Logistics Co., Ltd.)",
+        "address": "Bao'an District, Shenzhen, Guangdong",
+        "country": "CN",
+        "registration_number": "91440300MA5F00003G",
+        "vat_number": "91440300MA5F00003G",
+        "email": "admin@shenzhen-lanhai.demo.test",
+        "director": {"name": "Zhang Min", "title": "Legal representative"},
+    },
+    "cxengage-nl": {
+        "legal_name": "Delft Drones B.V.",
+        "address": "Markt 1, 2611 GP Delft",
+        "country": "NL",
+        "registration_number": "11223344",
+        "vat_number": "NL100000022B01",
+        "email": "admin@delft-drones.demo.test",
+        "director": {"name": "Sanne Jansen", "title": "Director"},
+    },
+}
+
+
+def pending_sign_up(provider: Provider, password: str) -> None:
+    spec = PENDING_SIGN_UPS.get(provider.code)
+    if spec is None or User.objects.filter(email=spec["email"]).exists():
+        return
+    company = {k: spec[k] for k in ("legal_name", "address", "country", "registration_number")}
+    company.update(
+        vat_number=spec["vat_number"],
+        billing_email=spec["email"],
+        directors=[spec["director"]],
+    )
+    onboarding_services.client_sign_up(
+        provider=provider,
+        email=spec["email"],
+        password=password,
+        full_name=spec["director"]["name"],
+        company=company,
+    )

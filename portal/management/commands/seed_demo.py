@@ -248,6 +248,7 @@ class Command(BaseCommand):
                 history.deposit(client, billing)
                 history.limit_requests(client, admin, billing)
             history.webhook(client, admin)
+            history.alert(client, admin)
             history.account_requests(client, admin, billing)
             history.loss_claim(client, admin)
             history.dsrs(client, slug, admin, compliance)
@@ -255,6 +256,7 @@ class Command(BaseCommand):
         for provider in Provider.objects.all():
             clients = [c for c, _spec in seeded if c.provider_id == provider.pk]
             history.provider_compliance(provider, clients, compliance)
+            history.pending_sign_up(provider, DEMO_PASSWORD)
 
     def _seller_details(self):
         for code, details in DEMO_SELLER_DETAILS.items():
