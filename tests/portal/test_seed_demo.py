@@ -27,6 +27,10 @@ DEMO_LOGINS = [
 EMPTY = re.compile(r'class="empty"[^>]*>\s*([^<]*)')
 NAV = re.compile(r'<nav class="mainnav".*?</nav>', re.S)
 HREF = re.compile(r'href="(/[^"#?]*)"')
+# What the demo leaves empty on purpose, because showing it would break the demo clients:
+# a suspended client (art. 7: its messaging refused) and a restitution request (art. 29.6:
+# only a prepaid client that terminated its agreement may ask).
+LEFT_EMPTY = {"None suspended.", "No requests pending."}
 
 
 def _row_counts():
@@ -98,7 +102,11 @@ def test_every_page_in_the_navigation_shows_rows(seeded, client, email):
     for path in paths:
         response = client.get(path, follow=True)
         assert response.status_code == 200, (email, path)
-        found = [t.strip() for t in EMPTY.findall(response.content.decode())]
+        found = [
+            t.strip()
+            for t in EMPTY.findall(response.content.decode())
+            if t.strip() not in LEFT_EMPTY
+        ]
         if found:
             empties[path] = found
     assert empties == {}, (email, empties)

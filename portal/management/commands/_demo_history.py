@@ -20,12 +20,23 @@ from django.utils import timezone
 
 from accounts.kernel.dates import local_date
 from accounts.kernel.errors import ApplicationError
-from accounts.models import Agreement, Client, ForceMajeure, Provider, User, WebhookEndpoint
-from accounts.models import ChangeRequest, DataRequest
+from accounts.models import (
+    Agreement,
+    ChangeRequest,
+    Client,
+    DataRequest,
+    ForceMajeure,
+    Provider,
+    TermsAcceptance,
+    TermsVersion,
+    User,
+    WebhookEndpoint,
+)
 from accounts.services import change_requests as change_services
 from accounts.services import data_requests as data_request_services
 from accounts.services import force_majeure as fm_services
 from accounts.services import onboarding as onboarding_services
+from accounts.services import terms as terms_services
 from accounts.services import webhooks as webhook_services
 from billing.claims import services as claim_services
 from billing.invoicing.services import deposits as deposit_services
@@ -37,14 +48,12 @@ from billing.invoicing.services import payments as payment_services
 from billing.models import (
     Chargeback,
     ClientAlert,
-    CreditLot,
     Deposit,
     Dispute,
     FapiaoRequest,
     InterestCharge,
     InterestRate,
     Invoice,
-    LedgerEntry,
     LimitIncreaseRequest,
     LossClaim,
     UsageRecord,
@@ -279,9 +288,10 @@ def interest(client: Client, slug: str, billing: User) -> None:
                 note="demo data",
             )
     key = f"demo:interest:{slug}"
-    if Invoice.objects.filter(source_key=key).exists() or InterestCharge.objects.filter(
-        invoice__client=client
-    ).exists():
+    if (
+        Invoice.objects.filter(source_key=key).exists()
+        or InterestCharge.objects.filter(invoice__client=client).exists()
+    ):
         return
     charges = interest_services.interest_charge(
         client=client,
@@ -392,10 +402,15 @@ def prepaid_extras(client: Client, slug: str, admin: User, billing: User) -> Non
         acting_user=billing,
     )
     chargeback_services.chargeback_record(
-        lot=lot, reference="CB-DEMO-1", reason="Card holder disputed the payment", acting_user=billing
+        lot=lot,
+        reference="CB-DEMO-1",
+        reason="Card holder disputed the payment",
+        acting_user=billing,
     )
     chargeback_services.account_reopen(
-        client=client, reason="The card payment was replaced by a bank transfer.", acting_user=billing
+        client=client,
+        reason="The card payment was replaced by a bank transfer.",
+        acting_user=billing,
     )
 
 
@@ -661,3 +676,36 @@ def pending_sign_up(provider: Provider, password: str) -> None:
         full_name=spec["director"]["name"],
         company=company,
     )
+
+
+NEW_TERMS_VERSION = "2026.2"
+NEW_TERMS_TEXTS = {
+    "en": "The terms and conditions with the revised price-indexation clause (demo).",
+    "zh-hans": "修订价格指数条款后的条款和条件（演示）。",
+}
+
+
+def terms_objection(provider: Provider, clients: list[Client], billing: User) -> None:
+    """New terms published ten days ago, within their month for objections (art. 18.3): the
+    postpaid client objects in writing, the others have not answered yet."""
+    if TermsVersion.objects.filter(provider=provider, version=NEW_TERMS_VERSION).exists():
+        return
+    terms_services.terms_publish(
+        provider=provider,
+        version=NEW_TERMS_VERSION,
+        summary="Revised price-indexation clause (demo).",
+        texts=NEW_TERMS_TEXTS,
+        acting_user=billing,
+        now=timezone.now() - dt.timedelta(days=10),
+    )
+    objector = next((c for c in clients if c.billing_mode == "postpaid"), None)
+    admin = User.objects.filter(client=objector, role=User.Role.CLIENT_ADMIN).first()
+    acceptance = TermsAcceptance.objects.filter(
+        client=objector, terms__version=NEW_TERMS_VERSION, status=TermsAcceptance.Status.PENDING
+    ).first()
+    if admin is not None and acceptance is not None:
+        terms_services.terms_object(
+            acceptance=acceptance,
+            acting_user=admin,
+            reason="We do not agree to the new indexation clause (demo).",
+        )

@@ -257,6 +257,7 @@ class Command(BaseCommand):
             clients = [c for c, _spec in seeded if c.provider_id == provider.pk]
             history.provider_compliance(provider, clients, compliance)
             history.pending_sign_up(provider, DEMO_PASSWORD)
+            history.terms_objection(provider, clients, billing)
 
     def _seller_details(self):
         for code, details in DEMO_SELLER_DETAILS.items():
@@ -308,6 +309,8 @@ class Command(BaseCommand):
                     idempotency_key=key,
                     acting_user=billing,
                 )
+            if client.provider.offers_premium_services:
+                self._premium(client, billing)
             return
         if spec["provider"] == "cxengage-nl":
             self._euro_invoice(client, billing)
