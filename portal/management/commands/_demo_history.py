@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from django.db import connection
 from django.utils import timezone
@@ -147,14 +148,14 @@ def usage(client: Client, slug: str, billing: User) -> None:
         return
     wallet = wallet_services.wallet_for_client(client=client)
     now = timezone.now()
-    for key, amount, days_ago in (
+    for key, top_up, days_ago in (
         (f"demo:{slug}:history:1", "400.00", HISTORY_DAYS + 3),
         (f"demo:{slug}:history:2", "400.00", 120),
         (f"demo:{slug}:history:3", "300.00", 60),
     ):
         wallet_services.wallet_top_up(
             wallet=wallet,
-            amount=Decimal(amount),
+            amount=Decimal(top_up),
             received_at=now - dt.timedelta(days=days_ago),
             reference=key,
             idempotency_key=key,
@@ -230,7 +231,7 @@ def invoices(client: Client, slug: str, billing: User, admin: User) -> None:
             pay = (invoice.total / 2).quantize(Decimal("0.01"))
         else:
             pay = None
-        if pay is not None:
+        if pay is not None and invoice.invoice_date is not None:
             payment_services.payment_record(
                 invoice=invoice,
                 amount=pay,
@@ -637,7 +638,7 @@ def account_requests(client: Client, admin: User, billing: User) -> None:
 
 
 # A company per provider that signed up and waits for approval (art. 5.5): staff's queue.
-PENDING_SIGN_UPS = {
+PENDING_SIGN_UPS: dict[str, dict[str, Any]] = {
     "cm-cn": {
         "legal_name": "深圳蓝海物流有限公司 (Shenzhen Lanhai Logistics Co., Ltd.)",
         "address": "Bao'an District, Shenzhen, Guangdong",
