@@ -464,7 +464,7 @@ def dsrs(client: Client, slug: str, admin: User, compliance: User) -> None:
     if DataSubjectRequest.objects.filter(client=client).exists():
         return
     now = timezone.now()
-    received = dsr_services.dsr_receive(
+    dsr_services.dsr_receive(
         client=client,
         type=DataSubjectRequest.Type.ACCESS,
         received_by=DataSubjectRequest.ReceivedBy.PROVIDER,
@@ -472,7 +472,6 @@ def dsrs(client: Client, slug: str, admin: User, compliance: User) -> None:
         received_at=now - dt.timedelta(days=3),
         acting_user=compliance,
     )
-    assert received
     instructed = dsr_services.dsr_receive(
         client=client,
         type=DataSubjectRequest.Type.ERASURE,
