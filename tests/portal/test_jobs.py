@@ -52,9 +52,19 @@ def test_seed_demo_is_idempotent_and_gives_every_role():
     first = counts()
     call_command("seed_demo", stdout=StringIO())
     assert counts() == first
-    # each postpaid client's invoice, and tulip-logistics' euro invoice (EPC QR code, issue 14)
+    # each prepaid client's two top-ups, and each postpaid client's invoice of last month and
+    # tulip-logistics' euro invoice (EPC QR code, issue 14); the six months of history are in
+    # tests/portal/test_seed_demo.py
     assert (
-        CreditLot.objects.count() == 4 and Invoice.objects.filter(number__isnull=False).count() == 3
+        CreditLot.objects.filter(
+            reference__in=["demo:guangzhou-retail:1", "demo:polder-health:2"]
+        ).count()
+        == 2
+    )
+    assert Invoice.objects.filter(source_key=None, number__isnull=False).count() == 2
+    assert (
+        Invoice.objects.filter(source_key__startswith="demo:eur:", number__isnull=False).count()
+        == 1
     )
     assert Client.objects.filter(provider__code="cm-cn", status="active").count() == 2
     assert Client.objects.filter(provider__code="cxengage-nl", status="active").count() == 2

@@ -31,6 +31,8 @@ from billing.premium import services as premium_services
 from billing.prepaid.services import wallets as billing_wallets
 from portal.env import portal_addr
 
+from . import _demo_history as history
+
 DEMO_PASSWORD = "demo-portal-2026"
 
 # The providers' bank accounts (art. 4.10): demo banks ("DEMO" bank and BIC codes), numbers
@@ -179,6 +181,7 @@ class Command(BaseCommand):
                     acting_user=billing,
                 )
         logins = []
+        seeded = []
         for spec in CLIENTS:
             client = self._client(spec, billing)
             for role, label in (
@@ -201,6 +204,7 @@ class Command(BaseCommand):
                     )
                 )
             self._money(client, spec, billing)
+            seeded.append((client, spec))
         # CX 10: the €150 dispute minimum is converted at a staff-maintained rate.
         ExchangeRate.objects.get_or_create(
             base_currency="EUR",
@@ -208,6 +212,7 @@ class Command(BaseCommand):
             valid_from=dt.date(2026, 1, 1),
             defaults={"rate": Decimal("1.0850"), "source": "demo"},
         )
+        self._history(seeded, billing, compliance)
         secret = base64.b32encode(bytes.fromhex(DEMO_TOTP_HEX)).decode()
         self.stdout.write(
             self.style.SUCCESS(
@@ -227,6 +232,32 @@ class Command(BaseCommand):
         self.stdout.write(
             "  Staff codes: `.venv/bin/python manage.py demo_totp` prints the current one."
         )
+
+    def _history(self, seeded, billing, compliance):
+        """Six months of history for every client (issue 15 §4, `_demo_history`)."""
+        for client, spec in seeded:
+            slug = spec["slug"]
+            admin = User.objects.get(email=f"admin@{slug}.demo.test")
+            history.usage(client, slug, billing)
+            if client.billing_mode == Client.BillingMode.PREPAID:
+                history.prepaid_extras(client, slug, admin, billing)
+            else:
+                history.invoices(client, slug, billing, admin)
+                history.interest(client, slug, billing)
+                history.fapiao(client, admin, billing)
+                history.deposit(client, billing)
+                history.limit_requests(client, admin, billing)
+            history.webhook(client, admin)
+            history.alert(client, admin)
+            history.account_requests(client, admin, billing)
+            history.loss_claim(client, admin)
+            history.dsrs(client, slug, admin, compliance)
+            history.audit(client, admin)
+        for provider in Provider.objects.all():
+            clients = [c for c, _spec in seeded if c.provider_id == provider.pk]
+            history.provider_compliance(provider, clients, compliance)
+            history.pending_sign_up(provider, DEMO_PASSWORD)
+            history.terms_objection(provider, clients, billing)
 
     def _seller_details(self):
         for code, details in DEMO_SELLER_DETAILS.items():
@@ -278,6 +309,8 @@ class Command(BaseCommand):
                     idempotency_key=key,
                     acting_user=billing,
                 )
+            if client.provider.offers_premium_services:
+                self._premium(client, billing)
             return
         if spec["provider"] == "cxengage-nl":
             self._euro_invoice(client, billing)
