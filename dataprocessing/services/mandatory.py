@@ -60,7 +60,7 @@ def mandatory_processing_record(
         errors["prohibition_basis"] = [
             gettext("Say where the law prohibits informing the client (art. 21.1.2).")
         ]
-    if errors:
+    if errors or starts_at is None:
         raise ValidationFailed(errors, article="21.1.2")
     record = MandatoryProcessing(
         client=client,
