@@ -86,43 +86,66 @@ class Deadline:
 Source = Callable[[QuerySet[Client, Any], dt.datetime, dt.datetime, int], Iterator[Deadline]]
 
 
-def _renewal(clients, start, end, n):
-    rows = (
-        Agreement.objects.filter(
-            client__in=clients,
-            status=Agreement.Status.ACTIVE,
-            notice_given_at=None,
-            current_term_end__gte=start.date(),
-            current_term_end__lte=end.date(),
-        )
-        .select_related("client")
-        .order_by("current_term_end", "pk")[:n]
+def _window(
+    qs: QuerySet[Any, Any],
+    *,
+    client: str,
+    field: str,
+    clients: QuerySet[Client, Any],
+    start: dt.datetime,
+    end: dt.datetime,
+    n: int,
+    days: bool = False,
+    related: tuple[str, ...] = (),
+) -> list[Any]:
+    """The rows of `clients` whose `field` falls in [start, end] (as dates when `days`), in that
+    order, at most `n`, with their client joined (`client` is the path to it)."""
+    low, high = (start.date(), end.date()) if days else (start, end)
+    return list(
+        qs.filter(**{f"{client}__in": clients, f"{field}__gte": low, f"{field}__lte": high})
+        .select_related(client, *related)
+        .order_by(field, "pk")[:n]
     )
-    for a in rows:
+
+
+def _item(
+    uid: str,
+    kind: str,
+    at: dt.datetime | dt.date,
+    title: str,
+    article: str,
+    path: str,
+    client: Client,
+) -> Deadline:
+    return Deadline(
+        uid, kind, at, title, article, path, client.pk, client.legal_name, client.provider_id
+    )
+
+
+def _renewal(clients, start, end, n):
+    active = Agreement.objects.filter(status=Agreement.Status.ACTIVE, notice_given_at=None)
+    window = dict(clients=clients, start=start, end=end, n=n, days=True)
+    for a in _window(active, client="client", field="current_term_end", **window):
         path = reverse("client_detail", args=[a.client_id])
         last_notice = _last_notice_day(a)
         if last_notice is not None and start.date() <= last_notice:
-            yield Deadline(
+            yield _item(
                 f"renewal-notice-{a.pk}-{a.current_term_end}",
                 "renewal",
                 last_notice,
                 _("Last day to give notice before the agreement renews"),
                 "15.2",
                 path,
-                a.client_id,
-                a.client.legal_name,
-                a.client.provider_id,
+                a.client,
             )
-        yield Deadline(
+        yield _item(
             f"renewal-{a.pk}-{a.current_term_end}",
             "renewal",
             a.current_term_end,
             _("The agreement's current term ends; it renews unless notice was given"),
             "15.2",
             path,
-            a.client_id,
-            a.client.legal_name,
-            a.client.provider_id,
+            a.client,
         )
 
 
@@ -143,270 +166,128 @@ def _last_notice_day(agreement: Agreement) -> dt.date | None:
 
 
 def _terms(clients, start, end, n):
-    rows = (
-        TermsAcceptance.objects.filter(
-            client__in=clients,
-            status=TermsAcceptance.Status.PENDING,
-            objection_deadline__gte=start,
-            objection_deadline__lte=end,
-        )
-        .select_related("client", "terms")
-        .order_by("objection_deadline", "pk")[:n]
-    )
-    for t in rows:
-        yield Deadline(
-            f"terms-{t.pk}",
-            "terms",
-            t.objection_deadline,
-            _("Object to terms %(version)s by this day, or they are deemed accepted")
-            % {"version": t.terms.version},
-            "18.3",
-            reverse("terms_read", args=[t.terms_id]),
-            t.client_id,
-            t.client.legal_name,
-            t.client.provider_id,
-        )
+    pending = TermsAcceptance.objects.filter(status=TermsAcceptance.Status.PENDING)
+    window = dict(clients=clients, start=start, end=end, n=n, related=("terms",))
+    for t in _window(pending, client="client", field="objection_deadline", **window):
+        title = _("Object to terms %(version)s by this day, or they are deemed accepted") % {
+            "version": t.terms.version
+        }
+        path = reverse("terms_read", args=[t.terms_id])
+        yield _item(f"terms-{t.pk}", "terms", t.objection_deadline, title, "18.3", path, t.client)
 
 
 def _credit(clients, start, end, n):
     from billing.models import CreditLot
 
-    rows = (
-        CreditLot.objects.filter(
-            wallet__client__in=clients,
-            status=CreditLot.Status.ACTIVE,
-            remaining__gt=0,
-            expires_at__gte=start,
-            expires_at__lte=end,
-        )
-        .select_related("wallet__client")
-        .order_by("expires_at", "pk")[:n]
-    )
-    for lot in rows:
+    live = CreditLot.objects.filter(status=CreditLot.Status.ACTIVE, remaining__gt=0)
+    window = dict(clients=clients, start=start, end=end, n=n)
+    for lot in _window(live, client="wallet__client", field="expires_at", **window):
         client = lot.wallet.client
-        yield Deadline(
-            f"credit-{lot.pk}",
-            "credit",
-            lot.expires_at,
-            _("Prepaid credit of %(amount)s %(currency)s expires")
-            % {"amount": lot.remaining, "currency": lot.currency},
-            "29.3",
-            reverse("billing:client_wallet", args=[client.pk]),
-            client.pk,
-            client.legal_name,
-            client.provider_id,
-        )
+        title = _("Prepaid credit of %(amount)s %(currency)s expires") % {
+            "amount": lot.remaining,
+            "currency": lot.currency,
+        }
+        path = reverse("billing:client_wallet", args=[client.pk])
+        yield _item(f"credit-{lot.pk}", "credit", lot.expires_at, title, "29.3", path, client)
 
 
 def _invoices(clients, start, end, n):
     from billing.models import Invoice
 
-    rows = (
-        Invoice.objects.filter(
-            client__in=clients,
-            kind=Invoice.Kind.INVOICE,
-            status__in=[
-                Invoice.Status.ISSUED,
-                Invoice.Status.PARTLY_PAID,
-                Invoice.Status.OVERDUE,
-                Invoice.Status.DISPUTED,
-            ],
-            due_date__gte=start.date(),
-            due_date__lte=end.date(),
-        )
-        .select_related("client")
-        .order_by("due_date", "pk")[:n]
+    open_ = Invoice.objects.filter(
+        kind=Invoice.Kind.INVOICE,
+        status__in=[
+            Invoice.Status.ISSUED,
+            Invoice.Status.PARTLY_PAID,
+            Invoice.Status.OVERDUE,
+            Invoice.Status.DISPUTED,
+        ],
     )
-    for inv in rows:
-        yield Deadline(
-            f"invoice-{inv.pk}",
-            "invoice",
-            inv.due_date,
-            _("Invoice %(number)s is due") % {"number": inv.number},
-            "4.5",
-            reverse("billing:invoice_detail", args=[inv.pk]),
-            inv.client_id,
-            inv.client.legal_name,
-            inv.client.provider_id,
-        )
+    window = dict(clients=clients, start=start, end=end, n=n, days=True)
+    for inv in _window(open_, client="client", field="due_date", **window):
+        title = _("Invoice %(number)s is due") % {"number": inv.number}
+        path = reverse("billing:invoice_detail", args=[inv.pk])
+        yield _item(f"invoice-{inv.pk}", "invoice", inv.due_date, title, "4.5", path, inv.client)
 
 
 def _fapiao(clients, start, end, n):
     from billing.models import FapiaoRequest
 
-    rows = (
-        FapiaoRequest.objects.filter(
-            invoice__client__in=clients,
-            status=FapiaoRequest.Status.REQUESTED,
-            due_at__gte=start,
-            due_at__lte=end,
-        )
-        .select_related("invoice__client")
-        .order_by("due_at", "pk")[:n]
-    )
-    for f in rows:
-        yield Deadline(
-            f"fapiao-{f.pk}",
-            "fapiao",
-            f.due_at,
-            _("Fapiao for invoice %(number)s is due") % {"number": f.invoice.number},
-            "4.8",
-            reverse("billing:invoice_detail", args=[f.invoice_id]),
-            f.invoice.client_id,
-            f.invoice.client.legal_name,
-            f.invoice.client.provider_id,
-        )
+    requested = FapiaoRequest.objects.filter(status=FapiaoRequest.Status.REQUESTED)
+    window = dict(clients=clients, start=start, end=end, n=n)
+    for f in _window(requested, client="invoice__client", field="due_at", **window):
+        title = _("Fapiao for invoice %(number)s is due") % {"number": f.invoice.number}
+        path = reverse("billing:invoice_detail", args=[f.invoice_id])
+        yield _item(f"fapiao-{f.pk}", "fapiao", f.due_at, title, "4.8", path, f.invoice.client)
 
 
 def _dsrs(clients, start, end, n):
     from dataprocessing.models import DataSubjectRequest
 
-    rows = (
-        DataSubjectRequest.objects.filter(
-            client__in=clients,
-            status__in=DataSubjectRequest.OPEN_STATUSES,
-            due_at__gte=start,
-            due_at__lte=end,
-        )
-        .select_related("client")
-        .order_by("due_at", "pk")[:n]
-    )
-    for d in rows:
-        yield Deadline(
-            f"dsr-{d.pk}",
-            "dsr",
-            d.due_at,
-            _("Data-subject request (%(type)s) must be answered") % {"type": d.get_type_display()},
-            "21.5",
-            reverse("dataprocessing:dsr_detail", args=[d.pk]),
-            d.client_id,
-            d.client.legal_name,
-            d.client.provider_id,
-        )
+    open_ = DataSubjectRequest.objects.filter(status__in=DataSubjectRequest.OPEN_STATUSES)
+    window = dict(clients=clients, start=start, end=end, n=n)
+    for d in _window(open_, client="client", field="due_at", **window):
+        title = _("Data-subject request (%(type)s) must be answered") % {
+            "type": d.get_type_display()
+        }
+        path = reverse("dataprocessing:dsr_detail", args=[d.pk])
+        yield _item(f"dsr-{d.pk}", "dsr", d.due_at, title, "21.5", path, d.client)
 
 
 def _data_requests(clients, start, end, n):
-    rows = (
-        DataRequest.objects.filter(
-            client__in=clients,
-            status=DataRequest.Status.OPEN,
-            due_at__gte=start,
-            due_at__lte=end,
-        )
-        .select_related("client")
-        .order_by("due_at", "pk")[:n]
-    )
-    for d in rows:
-        yield Deadline(
-            f"data-request-{d.pk}",
-            "data_request",
-            d.due_at,
-            _("Registration data requested by %(who)s must be provided") % {"who": d.requested_by},
-            "5.6",
-            reverse("data_request_detail", args=[d.pk]),
-            d.client_id,
-            d.client.legal_name,
-            d.client.provider_id,
-        )
+    open_ = DataRequest.objects.filter(status=DataRequest.Status.OPEN)
+    window = dict(clients=clients, start=start, end=end, n=n)
+    for d in _window(open_, client="client", field="due_at", **window):
+        title = _("Registration data requested by %(who)s must be provided") % {
+            "who": d.requested_by
+        }
+        path = reverse("data_request_detail", args=[d.pk])
+        yield _item(f"data-request-{d.pk}", "data_request", d.due_at, title, "5.6", path, d.client)
 
 
 def _audits(clients, start, end, n):
     from dataprocessing.models import AuditRequest
 
-    rows = (
-        AuditRequest.objects.filter(
-            client__in=clients,
-            status=AuditRequest.Status.REQUESTED,
-            earliest_start__gte=start,
-            earliest_start__lte=end,
-        )
-        .select_related("client")
-        .order_by("earliest_start", "pk")[:n]
-    )
-    for a in rows:
-        yield Deadline(
-            f"audit-{a.pk}",
-            "audit",
-            a.earliest_start,
-            _("Earliest start of the requested audit"),
-            "21.7",
-            reverse("dataprocessing:audit_detail", args=[a.pk]),
-            a.client_id,
-            a.client.legal_name,
-            a.client.provider_id,
-        )
+    requested = AuditRequest.objects.filter(status=AuditRequest.Status.REQUESTED)
+    window = dict(clients=clients, start=start, end=end, n=n)
+    for a in _window(requested, client="client", field="earliest_start", **window):
+        title = _("Earliest start of the requested audit")
+        path = reverse("dataprocessing:audit_detail", args=[a.pk])
+        yield _item(f"audit-{a.pk}", "audit", a.earliest_start, title, "21.7", path, a.client)
 
 
 def _breaches(clients, start, end, n):
     from dataprocessing.models import BreachNotification
 
-    rows = (
-        BreachNotification.objects.filter(
-            client__in=clients, notified_at=None, deadline__gte=start, deadline__lte=end
-        )
-        .select_related("client")
-        .order_by("deadline", "pk")[:n]
-    )
-    for b in rows:
-        yield Deadline(
-            f"breach-{b.pk}",
-            "breach",
-            b.deadline,
-            _("The client must be told of breach #%(breach)s") % {"breach": b.breach_id},
-            "21.11",
-            reverse("dataprocessing:breach_notice_detail", args=[b.pk]),
-            b.client_id,
-            b.client.legal_name,
-            b.client.provider_id,
-        )
+    unsent = BreachNotification.objects.filter(notified_at=None)
+    window = dict(clients=clients, start=start, end=end, n=n)
+    for b in _window(unsent, client="client", field="deadline", **window):
+        title = _("The client must be told of breach #%(breach)s") % {"breach": b.breach_id}
+        path = reverse("dataprocessing:breach_notice_detail", args=[b.pk])
+        yield _item(f"breach-{b.pk}", "breach", b.deadline, title, "21.11", path, b.client)
 
 
 def _force_majeure(clients, start, end, n):
-    rows = (
-        ForceMajeureNotice.objects.filter(
-            client__in=clients, notified_at=None, deadline__gte=start, deadline__lte=end
-        )
-        .select_related("client")
-        .order_by("deadline", "pk")[:n]
-    )
-    for f in rows:
-        yield Deadline(
-            f"force-majeure-{f.pk}",
-            "force_majeure",
-            f.deadline,
-            _("The client must be told of the force-majeure situation"),
-            "14.2",
-            reverse("force_majeure_detail", args=[f.situation_id]),
-            f.client_id,
-            f.client.legal_name,
-            f.client.provider_id,
+    unsent = ForceMajeureNotice.objects.filter(notified_at=None)
+    window = dict(clients=clients, start=start, end=end, n=n)
+    for f in _window(unsent, client="client", field="deadline", **window):
+        title = _("The client must be told of the force-majeure situation")
+        path = reverse("force_majeure_detail", args=[f.situation_id])
+        yield _item(
+            f"force-majeure-{f.pk}", "force_majeure", f.deadline, title, "14.2", path, f.client
         )
 
 
 def _loss_claims(clients, start, end, n):
     from billing.models import LossClaim
 
-    rows = (
-        LossClaim.objects.filter(
-            client__in=clients,
-            status=LossClaim.Status.OPEN,
-            remedy_deadline__gte=start,
-            remedy_deadline__lte=end,
-        )
-        .select_related("client")
-        .order_by("remedy_deadline", "pk")[:n]
-    )
-    for c in rows:
-        yield Deadline(
-            f"loss-claim-{c.pk}",
-            "loss_claim",
-            c.remedy_deadline,
-            _("Remedy period of loss claim #%(claim)s ends") % {"claim": c.pk},
-            "13.6",
-            reverse("billing:claim_detail", args=[c.pk]),
-            c.client_id,
-            c.client.legal_name,
-            c.client.provider_id,
+    open_ = LossClaim.objects.filter(status=LossClaim.Status.OPEN)
+    window = dict(clients=clients, start=start, end=end, n=n)
+    for c in _window(open_, client="client", field="remedy_deadline", **window):
+        title = _("Remedy period of loss claim #%(claim)s ends") % {"claim": c.pk}
+        path = reverse("billing:claim_detail", args=[c.pk])
+        yield _item(
+            f"loss-claim-{c.pk}", "loss_claim", c.remedy_deadline, title, "13.6", path, c.client
         )
 
 
