@@ -14,6 +14,11 @@ class PortalConfig(AppConfig):
 
         scope_admin_site(admin.site)
 
+        # Labels declared without a translation get one (issue 11 §1; portal/labels.py).
+        from .labels import translate_model_labels
+
+        translate_model_labels()
+
         # Webhook events from the apps' notices and rows (portal/webhook_events.py).
         from . import termination, webhook_events
 
