@@ -48,6 +48,16 @@ def _check(page, path: str, width: int) -> list[str]:
     overflow = page.evaluate(
         "document.scrollingElement.scrollWidth - document.scrollingElement.clientWidth"
     )
+    if width >= 1366:
+        # at a laptop's width nothing is cut: no table needs its own scrolling either
+        clipped = page.evaluate(
+            """() => [...document.querySelectorAll('.table-wrap')]
+              .filter(w => w.scrollWidth > w.clientWidth + 1)
+              .map(w => (w.closest('[data-testid]') || w).getAttribute('data-testid')
+                || w.parentElement.className)"""
+        )
+        if clipped:
+            problems.append(f"{path} @{width}: tables cut: {clipped}")
     if overflow > 0:
         wide = page.evaluate(
             """() => { const w = document.scrollingElement.clientWidth; const out = [];
