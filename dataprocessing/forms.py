@@ -330,6 +330,13 @@ class BreachRootCauseForm(forms.Form):
 
 
 # --- Records of processing (art. 21.8, 24) -------------------------------------------------
+class ProcessingRecordCreateForm(UserScopedForm):
+    """The compliance officer names a client of theirs without a record of processing (art.
+    21.8); the record starts from the contract's description."""
+
+    client = ClientField(label=_("Client"))
+
+
 class ProcessingRecordForm(forms.ModelForm):
     class Meta:
         model = ProcessingRecord

@@ -46,6 +46,7 @@ def _client_dashboard(request):
                 user=request.user, status=ChangeRequest.Status.PENDING
             ).count(),
             "billing": billing_pages.client_billing_summary(client=client),
+            "amount_due": invoicing_selectors.client_amount_due(user=request.user, client=client),
             "force_majeure_rights": selectors.force_majeure_termination_rights(client=client),
         },
     )

@@ -16,6 +16,7 @@ from accounts.models import Client, Provider
 from billing.models import FapiaoRequest, Invoice, UsageRecord
 from billing.models.invoicing import MANUAL_SET_OFF_SOURCES
 
+from .services.fapiao import BUYER_LIMITS, fapiao_buyer_initial
 from .services.prices import LEGAL_CAUSE_CHOICES as LEGAL_PRICE_CAUSES
 
 DATE = {"type": "date", "style": INPUT_STYLE}
@@ -309,14 +310,35 @@ class FapiaoIssueForm(forms.Form):
         super().__init__(*args, **kwargs)
         if request is not None and not self.is_bound:
             invoice = request.invoice
+            # The buyer's details the client confirmed with its request, else the client's
+            # registration details.
+            buyer = {name: getattr(request, name) for name in BUYER_LIMITS}
+            for name, value in fapiao_buyer_initial(invoice).items():
+                buyer[name] = buyer[name] or value
             self.initial.update(
-                buyer_name=invoice.client.legal_name,
-                buyer_tax_id=invoice.client.registration_number,
+                **buyer,
                 amount_excl_tax=invoice.subtotal,
                 tax_amount=invoice.vat_amount,
                 total=invoice.subtotal + invoice.vat_amount,
                 issue_date=dt.date.today(),
             )
+
+
+class FapiaoConfirmForm(forms.Form):
+    """The client's written confirmation for a fapiao (art. 4.8), with the buyer's details
+    prefilled from its registration (`fapiao_buyer_initial`) to confirm or correct."""
+
+    buyer_name = forms.CharField(label=_("Buyer name"), max_length=300)
+    buyer_tax_id = forms.CharField(max_length=18, label=_("Buyer taxpayer ID (USCC)"))
+    buyer_address = forms.CharField(label=_("Buyer address"), max_length=300, required=False)
+    buyer_phone = forms.CharField(label=_("Buyer phone"), max_length=50, required=False)
+    buyer_bank = forms.CharField(label=_("Buyer bank"), max_length=200, required=False)
+    buyer_account = forms.CharField(label=_("Buyer account"), max_length=50, required=False)
+
+    def __init__(self, *args, invoice: Invoice | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if invoice is not None and not self.is_bound:
+            self.initial.update(fapiao_buyer_initial(invoice))
 
 
 class StatementUploadForm(forms.Form):

@@ -17,8 +17,21 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
 
-from django.db.models import BooleanField, ExpressionWrapper, Prefetch, Q, QuerySet, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import (
+    BooleanField,
+    DecimalField,
+    ExpressionWrapper,
+    F,
+    Min,
+    OuterRef,
+    Prefetch,
+    Q,
+    QuerySet,
+    Subquery,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Greatest
 
 from accounts.kernel.errors import ApplicationError, NotFound
 from accounts.models import Client, Provider, User
@@ -207,6 +220,59 @@ def staff_invoice_list(*, user: User, filters: dict | None = None) -> QuerySet[I
     if filters.get("client"):
         qs = qs.filter(client_id=filters["client"])
     return qs.order_by("-created_at", "-id")
+
+
+@dataclass(frozen=True, slots=True)
+class AmountDue:
+    """What a client owes on its open invoices: per currency, and the next due date to come."""
+
+    by_currency: list[tuple[str, Decimal]]
+    next_due_date: dt.date | None
+
+
+def client_amount_due(*, user: User, client: Client) -> AmountDue:
+    """The outstanding amounts of the client's open invoices (total − paid − set-offs, as
+    `invoice_outstanding` computes them per invoice; art. 4.5), summed per currency, and the
+    earliest due date from today on among them. One query, however many invoices: the set-offs
+    are summed in a subquery and the outstanding amounts in SQL."""
+    money = DecimalField(max_digits=14, decimal_places=2)
+    set_offs = (
+        SetOff.objects.filter(invoice_id=OuterRef("pk"))
+        .values("invoice_id")
+        .annotate(s=Sum("amount"))
+        .values("s")
+    )
+    today = _common.today(client.provider)
+    rows = (
+        _scoped_list(Invoice.objects.all(), user=user, client=client)
+        .filter(kind=Invoice.Kind.INVOICE, status__in=OPEN_STATUSES)
+        .annotate(
+            outstanding=Greatest(
+                ExpressionWrapper(
+                    F("total")
+                    - F("amount_paid")
+                    - Coalesce(Subquery(set_offs, output_field=money), Value(ZERO)),
+                    output_field=money,
+                ),
+                Value(ZERO),
+                output_field=money,
+            )
+        )
+        .filter(outstanding__gt=0)
+        .values("currency")
+        .annotate(
+            due=Sum("outstanding"),
+            next_due=Min("due_date", filter=Q(due_date__gte=today)),
+        )
+        .order_by("currency")
+    )
+    by_currency: list[tuple[str, Decimal]] = []
+    next_due: dt.date | None = None
+    for row in rows:
+        by_currency.append((row["currency"], row["due"]))
+        if row["next_due"] is not None and (next_due is None or row["next_due"] < next_due):
+            next_due = row["next_due"]
+    return AmountDue(by_currency=by_currency, next_due_date=next_due)
 
 
 def overdue_invoices(*, user: User) -> QuerySet[Invoice]:

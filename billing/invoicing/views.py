@@ -24,7 +24,7 @@ from django.views.decorators.http import require_POST
 
 from accounts import selectors as account_selectors
 from accounts.forms import add_service_error
-from accounts.kernel.errors import ApplicationError, NotFound
+from accounts.kernel.errors import ApplicationError, NotFound, ValidationFailed
 from accounts.kernel.l10n import money
 from accounts.kernel.pages import PAGE_SIZE, billing_staff_required, not_allowed_is_403, paginate
 from billing.models import Dispute, FapiaoRequest, Invoice, Recharge
@@ -37,6 +37,7 @@ from .forms import (
     DisputeForm,
     DraftInvoiceForm,
     EscalateForm,
+    FapiaoConfirmForm,
     FapiaoIssueForm,
     InvoiceFilterForm,
     IssueForm,
@@ -160,6 +161,11 @@ def _detail_context(request, pk: int, bound: dict | None = None) -> dict:
             einvoice.einvoice_missing(provider) if einvoice.einvoice_applies(invoice) else []
         ),
         "can_confirm_fapiao": can.confirm_fapiao,
+        "fapiao_form": (
+            bound.get("fapiao_form") or FapiaoConfirmForm(invoice=invoice, prefix="fapiao")
+        )
+        if can.confirm_fapiao
+        else None,
         "dispute_form": bound.get("dispute_form")
         or (DisputeForm(invoice=invoice) if can.dispute else None),
         "dispute_closed_reason": "" if "dispute_form" in bound else can.dispute_closed_reason,
@@ -299,9 +305,18 @@ invoice_payment = _invoice_action(
 def invoice_confirm_fapiao(request, pk: int):
     """The client admin confirms the invoice in writing for a fapiao (art. 4.8)."""
     invoice = selectors.invoice_get(user=request.user, pk=pk)
+    form = FapiaoConfirmForm(request.POST, prefix="fapiao")
     try:
         with not_allowed_is_403():
-            fapiao = fapiao_services.fapiao_confirm(invoice=invoice, acting_user=request.user)
+            fapiao_services.fapiao_confirm_check(invoice=invoice, acting_user=request.user)
+            if not form.is_valid():
+                return _render_detail(request, pk, {"fapiao_form": form}, status=400)
+            fapiao = fapiao_services.fapiao_confirm(
+                invoice=invoice, acting_user=request.user, buyer=form.cleaned_data
+            )
+    except ValidationFailed as exc:
+        add_service_error(form, exc)
+        return _render_detail(request, pk, {"fapiao_form": form}, status=400)
     except ApplicationError as exc:
         messages.error(request, exc.message)
     else:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from django.db import transaction
+from django.utils.translation import gettext
 
-from accounts.kernel.errors import ValidationFailed
+from accounts.kernel.errors import Conflict, ValidationFailed
 from accounts.kernel.history import save_with_history
 from accounts.kernel.inputs import optional_text
 from accounts.models import Client, User
@@ -90,3 +91,23 @@ def processing_record_save(
     for field, value in values.items():
         setattr(record, field, value)
     return save_with_history(record, acting_user, clean=True)
+
+
+@transaction.atomic
+def processing_record_create(*, client: Client, acting_user: User) -> ProcessingRecord:
+    """Create the missing record of processing of a client that has none, from the contract's
+    own description (`processing_record_defaults`), for the officer to complete (art. 21.8:
+    "keep a record of the processing carried out for each client"). A client that has a
+    record already is refused, naming the client field, and nothing changes."""
+    require_compliance(acting_user)
+    Client.objects.select_for_update().filter(pk=client.pk).first()
+    if ProcessingRecord.objects.filter(client=client).exists():
+        raise Conflict(
+            gettext("%(client)s has a record of processing already; edit it instead (art. 21.8).")
+            % {"client": client.legal_name},
+            field="client",
+            article="21.8",
+        )
+    return processing_record_save(
+        client=client, acting_user=acting_user, **processing_record_defaults(client=client)
+    )

@@ -7,13 +7,14 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
+from django.utils.translation import gettext
 
 from accounts.kernel.csv_export import csv_response
 from accounts.kernel.languages import client_language
 from accounts.kernel.pages import paginate
 from accounts.selectors import client_get
 from dataprocessing import selectors
-from dataprocessing.forms import ProcessingRecordForm
+from dataprocessing.forms import ProcessingRecordCreateForm, ProcessingRecordForm
 from dataprocessing.services import records as services
 
 from ._common import call_service, history, staff_or_client_required
@@ -26,10 +27,33 @@ def records(request):
     if not user.is_provider_staff:
         return redirect("dataprocessing:record_detail", client_pk=user.client_id)
     q = request.GET.get("q", "")
+    create_form = None
+    if user.is_compliance_officer:
+        create_form = ProcessingRecordCreateForm(
+            request.POST if request.method == "POST" else None, user=user, prefix="create"
+        )
+        if request.method == "POST" and create_form.is_valid():
+            client = create_form.cleaned_data["client"]
+            if call_service(
+                request,
+                lambda: services.processing_record_create(client=client, acting_user=user),
+                gettext(
+                    "Record of processing created from the contract's description (art. 21.8)."
+                ),
+                create_form,
+            ):
+                return redirect("dataprocessing:record_detail", client_pk=client.pk)
+    elif request.method == "POST":
+        raise PermissionDenied
     return render(
         request,
         "dataprocessing/records.html",
-        {"clients": paginate(request, selectors.processing_record_clients(user=user, q=q)), "q": q},
+        {
+            "clients": paginate(request, selectors.processing_record_clients(user=user, q=q)),
+            "q": q,
+            "create_form": create_form,
+        },
+        status=400 if create_form is not None and create_form.errors else 200,
     )
 
 

@@ -76,22 +76,79 @@ def fapiao_confirm_check(*, invoice: Invoice, acting_user: User | None) -> None:
         )
 
 
+BUYER_LIMITS = {
+    "buyer_name": 300,
+    "buyer_tax_id": 18,
+    "buyer_address": 300,
+    "buyer_phone": 50,
+    "buyer_bank": 200,
+    "buyer_account": 50,
+}
+
+
+def fapiao_buyer_initial(invoice: Invoice) -> dict[str, str]:
+    """The buyer's details a fapiao request starts from: the client's registration details
+    (legal name, registration number as the USCC, address); the client confirms or corrects
+    them. The Client model keeps no phone or bank details, so those start empty."""
+    client = invoice.client
+    return {
+        "buyer_name": client.legal_name,
+        "buyer_tax_id": client.registration_number,
+        "buyer_address": " ".join(client.address.split()),
+    }
+
+
+def _buyer_clean(buyer: dict[str, Any]) -> dict[str, str]:
+    """The buyer's details as the client gave them: a name, a valid USCC, and the optional
+    address, phone, bank and account within their lengths; every field's error at once."""
+    unknown = set(buyer) - set(BUYER_LIMITS)
+    if unknown:
+        raise ValidationFailed(
+            {name: [gettext("Not a buyer detail of a fapiao.")] for name in sorted(unknown)},
+            article="4.8",
+        )
+    values = {name: str(buyer.get(name) or "").strip() for name in BUYER_LIMITS}
+    values["buyer_tax_id"] = values["buyer_tax_id"].upper()
+    errors: dict[str, list[str]] = {}
+    for name, limit in BUYER_LIMITS.items():
+        if len(values[name]) > limit:
+            errors[name] = [
+                gettext("At most %(limit)s characters.") % {"limit": limit},
+            ]
+    if not values["buyer_name"]:
+        errors.setdefault("buyer_name", [gettext("Give the buyer's name.")])
+    if "buyer_tax_id" not in errors and not uscc.is_valid(values["buyer_tax_id"]):
+        errors["buyer_tax_id"] = [
+            gettext("The buyer's taxpayer ID is not a valid Unified Social Credit Code.")
+        ]
+    if errors:
+        raise ValidationFailed(errors, article="4.8")
+    return values
+
+
 @transaction.atomic
-def fapiao_confirm(*, invoice: Invoice, acting_user: User) -> FapiaoRequest:
+def fapiao_confirm(
+    *, invoice: Invoice, acting_user: User, buyer: dict[str, Any] | None = None
+) -> FapiaoRequest:
     """The client confirms an issued invoice in writing; the fapiao is due 7 days later (art. 4.8).
 
     "CM will send invoice to client, and then provide Fapiao to client within seven (7) days
     upon receipt of written confirmation from the client." Only a client admin confirms,
-    and only under a profile with fapiao (`fapiao_confirm_check`).
+    and only under a profile with fapiao (`fapiao_confirm_check`). With `buyer`, the buyer's
+    details the client confirmed or corrected (the form starts from `fapiao_buyer_initial`)
+    are kept on the request for the staff who issue the fapiao; bad details are refused,
+    each named on its field, and nothing is recorded.
     """
     invoice = _common.lock_invoice(invoice)
     fapiao_confirm_check(invoice=invoice, acting_user=acting_user)
+    values = _buyer_clean(buyer) if buyer is not None else {}
     now = _common.now()
     request = FapiaoRequest(
         invoice=invoice,
         confirmed_by=acting_user,
         confirmed_at=now,
         due_at=now + dt.timedelta(days=invoice.provider.fapiao_due_days),
+        **values,
     )
     with_history_user(request, acting_user).save()
     notify(

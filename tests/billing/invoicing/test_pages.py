@@ -6,6 +6,7 @@ queues, overdue list; role refusals and 404 for another client's ids on every pa
 from __future__ import annotations
 
 import datetime as dt
+import re
 from decimal import Decimal
 
 import pytest
@@ -151,14 +152,60 @@ def test_a_refused_dispute_shows_the_reason_on_the_field(as_user, cn_admin, cn_i
     assert not Dispute.objects.exists()
 
 
+def _prefilled(html: str) -> dict[str, str]:
+    """The fapiao confirmation form's fields as the page prefills them."""
+    form = html[html.index('data-testid="fapiao-confirm-form"') :]
+    form = form[: form.index("</form>")]
+    return {
+        name: value
+        for name, value in re.findall(r'name="(fapiao-[a-z_]+)"[^>]*?value="([^"]*)"', form)
+    }
+
+
 def test_a_client_admin_confirms_an_invoice_for_fapiao(as_user, cn_admin, cn_invoice):
-    response = as_user(cn_admin).post(
-        f"/billing/invoices/{cn_invoice.pk}/confirm-fapiao/", follow=True
-    )
+    page = as_user(cn_admin)
+    data = _prefilled(body(page.get(f"/billing/invoices/{cn_invoice.pk}/")))
+    response = page.post(f"/billing/invoices/{cn_invoice.pk}/confirm-fapiao/", data, follow=True)
 
     assert "the fapiao is due by" in body(response)
     assert FapiaoRequest.objects.get(invoice=cn_invoice).status == FapiaoRequest.Status.REQUESTED
     assert "Confirm for fapiao" not in body(response)
+
+
+def test_the_fapiao_form_is_prefilled_from_the_registration(as_user, cn_admin, cn_invoice):
+    client = cn_invoice.client
+    data = _prefilled(body(as_user(cn_admin).get(f"/billing/invoices/{cn_invoice.pk}/")))
+    assert data["fapiao-buyer_name"] == client.legal_name
+    assert data["fapiao-buyer_tax_id"] == client.registration_number
+    assert data["fapiao-buyer_address"] == " ".join(client.address.split())
+
+
+def test_the_client_corrects_the_buyer_details_and_staff_see_them(
+    as_user, cn_admin, cn_invoice, billing_staff
+):
+    page = as_user(cn_admin)
+    data = _prefilled(body(page.get(f"/billing/invoices/{cn_invoice.pk}/")))
+    data.update({"fapiao-buyer_address": "1 New Road, Shenzhen", "fapiao-buyer_bank": "ICBC"})
+    page.post(f"/billing/invoices/{cn_invoice.pk}/confirm-fapiao/", data)
+    request_ = FapiaoRequest.objects.get(invoice=cn_invoice)
+    assert request_.buyer_address == "1 New Road, Shenzhen" and request_.buyer_bank == "ICBC"
+    assert request_.buyer_tax_id == cn_invoice.client.registration_number
+    queue = body(as_user(billing_staff).get("/billing/fapiao/"))
+    assert 'value="1 New Road, Shenzhen"' in queue and 'value="ICBC"' in queue
+
+
+def test_a_bad_taxpayer_id_is_refused_on_its_field_and_nothing_is_requested(
+    as_user, cn_admin, cn_invoice
+):
+    page = as_user(cn_admin)
+    data = _prefilled(body(page.get(f"/billing/invoices/{cn_invoice.pk}/")))
+    data["fapiao-buyer_tax_id"] = "91440300MA5XXXXXXX"
+    response = page.post(f"/billing/invoices/{cn_invoice.pk}/confirm-fapiao/", data)
+    assert response.status_code == 400
+    html = body(response)
+    assert "not a valid Unified Social Credit Code" in html
+    assert 'value="91440300MA5XXXXXXX"' in html
+    assert not FapiaoRequest.objects.filter(invoice=cn_invoice).exists()
 
 
 def test_a_profile_without_fapiao_never_offers_it_on_the_page(as_user, cx, billing_staff):
