@@ -11,10 +11,10 @@ from django.utils.translation import gettext_lazy as _
 
 from accounts.forms import ClientField, UserScopedForm
 from accounts.kernel.forms import INPUT_STYLE, OneTimeKeyMixin
+from accounts.kernel.l10n import money
 from accounts.kernel.money import MAX_DIGITS
 from accounts.models import Client, Provider
 from billing.models import FapiaoRequest, Invoice, UsageRecord
-from billing.models.invoicing import MANUAL_SET_OFF_SOURCES
 
 from .services.fapiao import BUYER_LIMITS, fapiao_buyer_initial
 from .services.prices import LEGAL_CAUSE_CHOICES as LEGAL_PRICE_CAUSES
@@ -253,15 +253,69 @@ DEPOSIT_ACTION_LABELS = {
 }
 
 
+class SetOffClientForm(forms.Form):
+    """Which client a set-off is for: found by number or name, never a list of every client."""
+
+    client = ClientField(label=_("Client"))
+
+
 class SetOffForm(OneTimeKeyMixin):
-    source = forms.ChoiceField(choices=MANUAL_SET_OFF_SOURCES, label=_("What the provider owes"))
-    source_id = forms.IntegerField(
-        label=_("Its id"),
-        help_text=_("the deposit, restitution request or credit note"),
-        min_value=1,
-    )
-    invoice = forms.IntegerField(label=_("Invoice id"), min_value=1)
+    """A set-off for one client (art. 9.1): what the provider owes that client and the
+    client's open invoice, both picked from that client's rows only."""
+
+    source = forms.ChoiceField(label=_("What the provider owes"))
+    invoice = forms.TypedChoiceField(label=_("Against invoice"), coerce=int)
     amount = _money_field(_("Amount"), min_value=Decimal("0.01"))
+
+    SOURCE_GROUPS = [
+        ("deposit", "deposits", _("Deposits held")),
+        ("restitution", "restitutions", _("Approved restitutions")),
+        ("credit_note", "credit_notes", _("Credit notes")),
+        ("client_credit", "client_credits", _("Client credit")),
+    ]
+
+    def __init__(self, *args, sources: dict, invoices: list, **kwargs):
+        super().__init__(*args, **kwargs)
+        groups = []
+        for kind, key, title in self.SOURCE_GROUPS:
+            rows = [
+                (f"{kind}:{obj.pk}", self._source_label(kind, obj, available))
+                for obj, available in sources.get(key, [])
+            ]
+            if rows:
+                groups.append((title, rows))
+        source_field = self.fields["source"]
+        invoice_field = self.fields["invoice"]
+        assert isinstance(source_field, forms.ChoiceField)
+        assert isinstance(invoice_field, forms.ChoiceField)
+        source_field.choices = [("", "---------"), *groups]
+        invoice_field.choices = [("", "---------")] + [
+            (
+                inv.pk,
+                _("%(number)s, %(amount)s outstanding")
+                % {"number": inv.number, "amount": money(outstanding, inv.currency)},
+            )
+            for inv, outstanding in invoices
+        ]
+
+    @staticmethod
+    def _source_label(kind: str, obj, available) -> str:
+        amount = money(available, obj.currency)
+        if kind == "deposit":
+            return _("Deposit #%(id)s, %(amount)s held") % {"id": obj.pk, "amount": amount}
+        if kind == "restitution":
+            return _("Restitution #%(id)s, %(amount)s approved") % {"id": obj.pk, "amount": amount}
+        if kind == "credit_note":
+            return _("Credit note %(number)s, %(amount)s left") % {
+                "number": obj.number,
+                "amount": amount,
+            }
+        return _("Client credit #%(id)s, %(amount)s balance") % {"id": obj.pk, "amount": amount}
+
+    def clean_source(self):
+        kind, _sep, pk = self.cleaned_data["source"].partition(":")
+        self.cleaned_data["source_id"] = int(pk)
+        return kind
 
 
 class EscalateForm(forms.Form):

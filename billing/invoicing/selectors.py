@@ -633,6 +633,25 @@ def set_off_sources(*, user: User, client: Client) -> dict:
     }
 
 
+def set_off_open_invoices(*, user: User, client: Client) -> list:
+    """The client's issued invoices with something outstanding, oldest first, that a set-off
+    may settle (art. 9.1)."""
+    rows = (
+        _scoped_list(Invoice.objects.all(), user=user, client=client)
+        .filter(
+            kind=Invoice.Kind.INVOICE,
+            status__in=[
+                Invoice.Status.ISSUED,
+                Invoice.Status.PARTLY_PAID,
+                Invoice.Status.OVERDUE,
+                Invoice.Status.DISPUTED,
+            ],
+        )
+        .order_by("pk")
+    )
+    return [(i, invoice_amounts(i).outstanding) for i in rows]
+
+
 # --- Disputes and fapiao ----------------------------------------------------------------------
 def dispute_list(
     *, user: User, client: Client | None = None, status: str = "", unresolved: bool = False

@@ -17,6 +17,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext_lazy as _
@@ -43,6 +44,7 @@ from .forms import (
     IssueForm,
     PaymentForm,
     ResolveForm,
+    SetOffClientForm,
     SetOffForm,
     VoidForm,
 )
@@ -453,14 +455,37 @@ def deposit_action(request, pk: int, action: str):
     )
 
 
+def _set_off_form(request, client, data=None):
+    """The set-off form for one client: its open invoices and what the provider owes it."""
+    return SetOffForm(
+        data,
+        sources=selectors.set_off_sources(user=request.user, client=client),
+        invoices=selectors.set_off_open_invoices(user=request.user, client=client),
+    )
+
+
 @login_required
 def set_offs(request, *, form=None, status=200):
-    """Set-offs, each naming what the provider owed and the invoice it settled (art. 9.1)."""
+    """Set-offs, each naming what the provider owed and the invoice it settled (art. 9.1).
+    Staff first pick one client (by number or name); the form then lists that client's open
+    invoices and sources only."""
     client = _client_filter(request)
+    client_form = None
+    if request.user.is_billing_staff and client is None:
+        client_form = SetOffClientForm(
+            request.GET if "find-client" in request.GET else None, prefix="find"
+        )
+        client_form.fields["client"].queryset = account_selectors.clients_visible_to(request.user)
+        if client_form.is_bound and client_form.is_valid():
+            picked = client_form.cleaned_data["client"]
+            return redirect(f"{reverse('billing:set_offs')}?client={picked.pk}")
+    if form is None and request.user.is_billing_staff and client is not None:
+        form = _set_off_form(request, client)
     context = {
         "client": client,
+        "client_form": client_form,
         "set_offs": paginate(request, selectors.set_off_list(user=request.user, client=client)),
-        "form": form or (SetOffForm() if request.user.is_billing_staff else None),
+        "form": form,
     }
     return render(request, "billing/invoices/set_offs.html", context, status=status)
 
@@ -497,12 +522,16 @@ def _found(form, field: str, message: str, read):
 @require_POST
 @billing_staff_required
 def set_off_record(request):
-    form = SetOffForm(request.POST)
+    """Record a set-off for the client named by ?client= (art. 9.1)."""
+    client = _client_filter(request)
+    if client is None:
+        return redirect("billing:set_offs")
+    form = _set_off_form(request, client, request.POST)
     if form.is_valid():
         data = form.cleaned_data
         source_obj = _found(
             form,
-            "source_id",
+            "source",
             "No such deposit, restitution request or credit note.",
             lambda: selectors.set_off_source_get(
                 user=request.user, source=data["source"], pk=data["source_id"]
@@ -527,7 +556,7 @@ def set_off_record(request):
                 )
             except ApplicationError as exc:
                 add_service_error(
-                    form, exc, field_map={"source_obj": "source_id", "idempotency_key": "__all__"}
+                    form, exc, field_map={"source_obj": "source", "idempotency_key": "__all__"}
                 )
             else:
                 messages.success(
@@ -538,7 +567,7 @@ def set_off_record(request):
                         "invoice": invoice.number,
                     },
                 )
-                return redirect("billing:set_offs")
+                return redirect(f"{reverse('billing:set_offs')}?client={client.pk}")
     return set_offs(request, form=form, status=400)
 
 

@@ -98,9 +98,24 @@ class TopUpForm(OneTimeKeyMixin):
 
 
 class ChargebackForm(forms.Form):
+    """Art. 29.4: a chargeback closes the client's account and turns the used credit
+    into an amount due, so staff confirm that consequence before it is recorded."""
+
     reference = forms.CharField(label=_("Chargeback reference"), max_length=200)
     reason = forms.CharField(
         label=_("Reason"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    confirm = forms.BooleanField(
+        label=_(
+            "I understand that the client's account will be closed and that the credit "
+            "already used becomes an amount due (art. 29.4)."
+        ),
+        error_messages={
+            "required": _(
+                "Confirm that the account will be closed and the used credit becomes an "
+                "amount due before recording the chargeback."
+            )
+        },
     )
 
 

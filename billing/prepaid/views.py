@@ -384,7 +384,10 @@ def chargeback(request, pk: int, lot_pk: int):
         try:
             with not_allowed_is_403():
                 chargebacks.chargeback_record(
-                    lot=lot, acting_user=request.user, **form.cleaned_data
+                    lot=lot,
+                    acting_user=request.user,
+                    reference=form.cleaned_data["reference"],
+                    reason=form.cleaned_data["reason"],
                 )
         except ApplicationError as exc:
             add_service_error(form, exc)

@@ -340,13 +340,12 @@ def test_staff_work_the_deposit_set_off_dispute_and_fapiao_queues(
     deposit.refresh_from_db()
     assert deposit.status == Deposit.Status.HELD
 
-    form = page.get("/billing/set-offs/").context["form"]
+    form = page.get(f"/billing/set-offs/?client={cn_client.pk}").context["form"]
     page.post(
-        "/billing/set-offs/record/",
+        f"/billing/set-offs/record/?client={cn_client.pk}",
         {
             "key": form.initial["key"],
-            "source": "deposit",
-            "source_id": deposit.pk,
+            "source": f"deposit:{deposit.pk}",
             "invoice": cn_invoice.pk,
             "amount": "60.00",
         },
@@ -512,3 +511,50 @@ def test_client_lists_never_show_another_clients_rows_and_ignore_its_id(
 @pytest.mark.parametrize("url", GETS)
 def test_staff_open_the_pages_the_isolation_walk_uses(as_user, billing_staff, others, url):
     assert as_user(billing_staff).get(url.format(**others)).status_code == 200
+
+
+def test_the_set_off_form_lists_one_clients_invoices_and_sources_by_label(
+    as_user, billing_staff, cn_client, cn_invoice, other, today
+):
+    """Art. 9.1: staff pick the client, then that client's open invoices and what the
+    provider owes it, by number and amount; never another client's rows."""
+    page = as_user(billing_staff)
+    for client in (cn_client, other):
+        page.post(
+            "/billing/deposits/demand/", {"demand-client": client.pk, "demand-amount": "500.00"}
+        )
+        deposit = Deposit.objects.get(client=client)
+        page.post(
+            f"/billing/deposits/{deposit.pk}/mark-held/", {"mark-held-amount_received": "500.00"}
+        )
+    mine = Deposit.objects.get(client=cn_client)
+    theirs = Deposit.objects.get(client=other)
+    other_invoice = issued(other, billing_staff, invoice_date=today)
+
+    start = page.get("/billing/set-offs/")
+    assert start.context["form"] is None and start.context["client_form"] is not None
+    picked = page.get("/billing/set-offs/", {"find-client": cn_client.legal_name})
+    assert picked.status_code == 302 and picked.url.endswith(f"?client={cn_client.pk}")
+
+    response = page.get(picked.url)
+    form = response.context["form"]
+    sources = [value for _group, rows in form.fields["source"].choices[1:] for value, _l in rows]
+    assert sources == [f"deposit:{mine.pk}"]
+    assert [v for v, _label in form.fields["invoice"].choices[1:]] == [cn_invoice.pk]
+    html = body(response)
+    assert '<select name="source"' in html and '<select name="invoice"' in html
+    assert cn_invoice.number in html and f"Deposit #{mine.pk}" in html
+    assert other_invoice.number not in html and f"Deposit #{theirs.pk}" not in html
+
+    refused = page.post(
+        f"/billing/set-offs/record/?client={cn_client.pk}",
+        {
+            "key": form.initial["key"],
+            "source": f"deposit:{theirs.pk}",
+            "invoice": other_invoice.pk,
+            "amount": "10.00",
+        },
+    )
+    assert refused.status_code == 400
+    assert set(refused.context["form"].errors) == {"source", "invoice"}
+    assert not SetOff.objects.exists()

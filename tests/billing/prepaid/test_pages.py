@@ -232,7 +232,7 @@ def test_a_client_cannot_post_staff_actions_on_another_client(as_user, other_adm
     assert (
         c.post(
             reverse("billing:chargeback", args=[prepaid.pk, usable.pk]),
-            {"chargeback-reference": "CB"},
+            {"chargeback-reference": "CB", "chargeback-confirm": "on"},
         ).status_code
         == 404
     )
@@ -249,7 +249,9 @@ def test_a_chargeback_on_another_clients_lot_answers_404(as_user, billing_staff,
     other = prepaid_client(cm)
     foreign = top_up(wallet_for_client(client=other), "5.00", timezone.now())
     url = reverse("billing:chargeback", args=[prepaid.pk, foreign.pk])
-    response = as_user(billing_staff).post(url, {"chargeback-reference": "CB-1"})
+    response = as_user(billing_staff).post(
+        url, {"chargeback-reference": "CB-1", "chargeback-confirm": "on"}
+    )
     assert response.status_code == 404
     assert not Chargeback.objects.exists()
 
@@ -498,7 +500,12 @@ def test_a_chargeback_reverses_the_lot_and_closes_the_account(
     url = reverse("billing:chargeback", args=[prepaid.pk, usable.pk])
 
     response = as_user(billing_staff).post(
-        url, {"chargeback-reference": "CB-55", "chargeback-reason": "Card dispute"}
+        url,
+        {
+            "chargeback-reference": "CB-55",
+            "chargeback-confirm": "on",
+            "chargeback-reason": "Card dispute",
+        },
     )
 
     assert response.status_code == 302
@@ -520,9 +527,9 @@ def test_a_second_chargeback_on_the_same_lot_is_refused_on_the_row(
     usable, _ = lots
     url = reverse("billing:chargeback", args=[prepaid.pk, usable.pk])
     c = as_user(billing_staff)
-    c.post(url, {"chargeback-reference": "CB-55"})
+    c.post(url, {"chargeback-reference": "CB-55", "chargeback-confirm": "on"})
 
-    response = c.post(url, {"chargeback-reference": "CB-56"})
+    response = c.post(url, {"chargeback-reference": "CB-56", "chargeback-confirm": "on"})
 
     assert response.status_code == 400
     row = next(r for r in response.context["lots"] if r["id"] == usable.pk)
@@ -534,7 +541,8 @@ def test_staff_reopen_an_account_closed_after_a_chargeback(as_user, billing_staf
     usable, _ = lots
     c = as_user(billing_staff)
     c.post(
-        reverse("billing:chargeback", args=[prepaid.pk, usable.pk]), {"chargeback-reference": "CB"}
+        reverse("billing:chargeback", args=[prepaid.pk, usable.pk]),
+        {"chargeback-reference": "CB", "chargeback-confirm": "on"},
     )
 
     response = c.post(reverse("billing:reopen", args=[prepaid.pk]), {"reopen-reason": "Paid again"})
@@ -718,3 +726,29 @@ def test_a_pending_client_sees_its_dashboard_without_a_wallet(as_user, cm):
     response = as_user(admin).get(reverse("dashboard"))
     assert response.status_code == 200
     assert response.context["billing"]["wallet"]["balance"] == 0
+
+
+def test_a_chargeback_without_the_confirmation_is_refused_and_changes_nothing(
+    as_user, billing_staff, prepaid, lots
+):
+    """Art. 29.4: the consequence (account closed, used credit due) must be confirmed."""
+    usable, _ = lots
+    remaining = usable.remaining
+    url = reverse("billing:chargeback", args=[prepaid.pk, usable.pk])
+
+    response = as_user(billing_staff).post(url, {"chargeback-reference": "CB-77"})
+
+    assert response.status_code == 400
+    row = next(r for r in response.context["lots"] if r["id"] == usable.pk)
+    assert row["chargeback_form"].errors["confirm"]
+    usable.refresh_from_db()
+    assert usable.status != CreditLot.Status.REVERSED and usable.remaining == remaining
+    assert not Chargeback.objects.exists()
+    assert not Suspension.objects.filter(client=prepaid, ended_at=None).exists()
+
+
+def test_the_chargeback_form_says_the_account_will_be_closed(as_user, billing_staff, prepaid, lots):
+    page = as_user(billing_staff).get(staff_wallet(prepaid)).content.decode()
+    assert 'name="chargeback-confirm"' in page
+    assert "account will be closed" in page
+    assert "becomes an amount due" in page
