@@ -6,6 +6,7 @@ from typing import NamedTuple
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet, Value
 from django.db.models.fields.files import FieldFile
 from django.db.models.functions import Coalesce
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from .kernel.errors import NotFound
@@ -497,11 +498,15 @@ def force_majeure_countdown(notice: ForceMajeureNotice, now=None) -> dict | None
     overdue = now > notice.deadline
     days = workdays.working_days_between(now, notice.deadline, provider)
     if overdue:
-        text = f"overdue by {abs(days)} working day{'s' if abs(days) != 1 else ''}"
+        text = ngettext(
+            "overdue by %(days)s working day", "overdue by %(days)s working days", abs(days)
+        ) % {"days": abs(days)}
     elif days == 0:
-        text = "due today"
+        text = gettext("due today")
     else:
-        text = f"{days} working day{'s' if days != 1 else ''} left"
+        text = ngettext("%(days)s working day left", "%(days)s working days left", days) % {
+            "days": days
+        }
     return {"working_days": days, "overdue": overdue, "text": text}
 
 

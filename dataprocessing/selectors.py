@@ -10,7 +10,7 @@ import math
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy, pgettext
+from django.utils.translation import gettext_lazy, gettext_noop, pgettext
 
 from accounts import workdays
 from accounts.kernel.csv_export import csv_text
@@ -339,6 +339,12 @@ def breach_notification_get(*, user: User, **lookup) -> BreachNotification:
     return _get(breach_notification_list(user=user), **lookup)
 
 
+# The countdown's wording, shared with the page's script that ticks it (static/js/countdown.js).
+COUNTDOWN_TIME = gettext_noop("%(hours)s h %(minutes)02d min")
+COUNTDOWN_LEFT = gettext_noop("%(time)s left")
+COUNTDOWN_OVERDUE = gettext_noop("overdue by %(time)s")
+
+
 def breach_notice_countdown(
     notification: BreachNotification, now: dt.datetime | None = None
 ) -> dict | None:
@@ -349,12 +355,20 @@ def breach_notice_countdown(
         return None
     seconds = int(left)
     hours, minutes = divmod(abs(seconds) // 60, 60)
-    text = f"{hours} h {minutes:02d} min"
+    time = _(COUNTDOWN_TIME) % {"hours": hours, "minutes": minutes}
+    text = _(COUNTDOWN_LEFT) if seconds >= 0 else _(COUNTDOWN_OVERDUE)
     return {
         "seconds": seconds,
         "hours": seconds / 3600,
-        "text": f"{text} left" if seconds >= 0 else f"overdue by {text}",
+        "text": text % {"time": time},
         "overdue": seconds < 0,
+        "deadline": notification.deadline,
+        # the wording, for the page's script that ticks it
+        "wording": {
+            "time": _(COUNTDOWN_TIME),
+            "left": _(COUNTDOWN_LEFT),
+            "overdue": _(COUNTDOWN_OVERDUE),
+        },
     }
 
 
